@@ -1,0 +1,67 @@
+/* kestrel-cli — Kestrel's headless front end. */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kestrel-cli.h"
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} Command;
+
+static const Command commands[] = {
+  { "info", kestrel_cli_info, "CPU features, instruction sets per level, OpenBLAS, threads" },
+  { "bench-kernels", kestrel_cli_bench_kernels, "throughput of every kernel on every instruction set" },
+};
+
+void
+kestrel_cli_print_json (JsonNode *node, gboolean pretty)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (gen, node);
+  json_generator_set_pretty (gen, pretty);
+  text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+  fflush (stdout);
+}
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "Usage: kestrel-cli COMMAND [OPTION...]\n\nCommands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-16s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun 'kestrel-cli COMMAND --help' for a command's options.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  /* JSON and numbers must not depend on the user's locale. */
+  setlocale (LC_NUMERIC, "C");
+
+  if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      usage (argc < 2 ? stderr : stdout);
+      return argc < 2 ? 2 : 0;
+    }
+  if (strcmp (argv[1], "--version") == 0)
+    {
+      printf ("kestrel-cli %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+
+  fprintf (stderr, "kestrel-cli: unknown command '%s'\n\n", argv[1]);
+  usage (stderr);
+  return 2;
+}

@@ -1,0 +1,192 @@
+/* kestrel-kernels.h — the public face of Kestrel's SIMD kernel library.
+ *
+ * Plain C11, no GLib. Prefix "kk_" = Kestrel kernels.
+ *
+ * Every kernel family has a scalar reference version (always built, the test
+ * oracle) and SSE4.2, AVX2, AVX-512 and NEON versions, one file per
+ * instruction set. CPU features are detected once; kk_kernels_get() returns a
+ * table of function pointers for an instruction set. Callers never name an ISA
+ * function directly: they go through a table, so the rollback path (scalar)
+ * and the fast path share every line of calling code.
+ *
+ * Image kernels work on row ranges [row_begin, row_end) of their *output* so
+ * that core/ can split a frame across threads without the kernels knowing
+ * about threads.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Instruction sets and CPU features -------------------------------- */
+
+typedef enum {
+  KK_ISA_SCALAR = 0,
+  KK_ISA_SSE42,   /* SSE4.2 + SSSE3 + POPCNT */
+  KK_ISA_AVX2,    /* AVX2 + FMA + F16C, with YMM state enabled by the OS */
+  KK_ISA_AVX512,  /* AVX-512 F/BW/VL/DQ, with ZMM/opmask state enabled by the OS */
+  KK_ISA_NEON,    /* aarch64 Advanced SIMD */
+  KK_ISA_COUNT
+} kk_isa;
+
+typedef struct {
+  char vendor[13];     /* "GenuineIntel", "AuthenticAMD", "" on non-x86 */
+  char brand[49];      /* processor brand string, or "" */
+  unsigned family, model, stepping;
+  /* x86 (each already masked by what the OS enables via XGETBV) */
+  bool sse2, ssse3, sse41, sse42, popcnt;
+  bool avx, avx2, fma, f16c, bmi2;
+  bool avx512f, avx512bw, avx512vl, avx512dq, avx512cd, avx512_vnni, avx512_bf16, avx512_fp16;
+  bool avx_vnni, amx_tile;
+  bool os_ymm, os_zmm;  /* XCR0 says the OS saves YMM / ZMM+opmask state */
+  /* aarch64 (HWCAP) */
+  bool neon, asimd_dotprod, asimd_fp16, sve, i8mm;
+} kk_cpu_features;
+
+/* Detected once (thread-safe), never changes afterwards. */
+const kk_cpu_features *kk_cpu_features_get (void);
+
+/* Fills names[] with lower-case feature names ("avx2", "avx512f",
+ * "avx512_vnni", "f16c", ...) that this CPU has; returns how many there are
+ * (may exceed max, in which case only max were written). */
+size_t kk_cpu_feature_names (const char **names, size_t max);
+
+const char *kk_isa_name (kk_isa isa);              /* "scalar", "sse4.2", "avx2", "avx512", "neon" */
+bool kk_isa_from_name (const char *name, kk_isa *out);
+bool kk_isa_hw_supported (kk_isa isa);             /* the CPU + OS can run it */
+
+/* The best ISA the hardware supports, lowered by the KESTREL_ISA environment
+ * variable (scalar|sse4.2|avx2|avx512|neon) when that is set. A KESTREL_ISA
+ * naming an ISA this CPU lacks, or an unknown name, is ignored and reported
+ * by kk_isa_override_error(). */
+kk_isa kk_isa_best (void);
+const char *kk_isa_override_error (void);          /* NULL when none */
+
+/* ---- Optimisation levels (DESIGN.md) ------------------------------------ */
+
+typedef enum {
+  KK_LEVEL_SCALAR = 0,  /* reference kernels, 1 thread: the rollback path */
+  KK_LEVEL_SIMD,        /* best ISA, 1 thread */
+  KK_LEVEL_PARALLEL,    /* reference kernels, N threads */
+  KK_LEVEL_FULL,        /* best ISA, N threads */
+  KK_LEVEL_COUNT
+} kk_level;
+
+const char *kk_level_name (kk_level level);
+bool kk_level_from_name (const char *name, kk_level *out);
+kk_isa kk_level_isa (kk_level level);              /* scalar or kk_isa_best() */
+bool kk_level_is_parallel (kk_level level);
+
+/* ---- Image descriptions -------------------------------------------------- */
+
+typedef enum {
+  KK_PIXEL_GRAY8 = 0,
+  KK_PIXEL_RGB8,
+  KK_PIXEL_RGBA8,
+  KK_PIXEL_BGRA8,
+  KK_PIXEL_BGRX8,   /* BGRA whose 4th byte is padding */
+  KK_PIXEL_COUNT
+} kk_pixel_format;
+
+size_t kk_pixel_format_channels (kk_pixel_format format); /* bytes per pixel */
+
+typedef struct {
+  const uint8_t *data;
+  size_t width, height;
+  size_t stride;           /* bytes between row starts, >= width * channels */
+  kk_pixel_format format;
+} kk_image_view;
+
+typedef enum { KK_LAYOUT_NHWC = 0, KK_LAYOUT_NCHW } kk_layout;
+
+/* Fused model input: frame -> float tensor [H][W][3] or [3][H][W], channels
+ * always in R, G, B order, out = sample * scale[c] + offset[c] where sample is
+ * the bilinear (half-pixel centres, edges clamped) value in 0..255.
+ * With letterbox the frame keeps its aspect ratio, is centred, and the
+ * uncovered area is filled with pad[c] (already in output units). */
+typedef struct {
+  size_t width, height;
+  kk_layout layout;
+  float scale[3], offset[3];
+  bool letterbox;
+  float pad[3];
+} kk_model_input_params;
+
+/* Where the frame lands in the tensor: tensor_x = frame_x * scale_x + pad_x
+ * (same for y). Decoders use it to map detections back to the frame. */
+typedef struct {
+  float scale_x, scale_y;
+  float pad_x, pad_y;
+} kk_model_input_geometry;
+
+void kk_model_input_geometry_compute (size_t src_width, size_t src_height,
+                                      const kk_model_input_params *params,
+                                      kk_model_input_geometry *out);
+
+/* ---- The kernel table ---------------------------------------------------- */
+
+typedef struct kk_kernels {
+  kk_isa isa;
+
+  /* colour: n pixels of one row to Gray8, ITU-R BT.601 luma in fixed point,
+   * bit-exact across ISAs:
+   *   Y = (9798 R + 19235 G + 3735 B + 16384) >> 15 */
+  void (*gray_from_rgb8) (const uint8_t *src, uint8_t *dst, size_t n);
+  void (*gray_from_rgba8) (const uint8_t *src, uint8_t *dst, size_t n);
+  void (*gray_from_bgra8) (const uint8_t *src, uint8_t *dst, size_t n);  /* also BGRx */
+
+  /* threshold: dst[i] = src[i] > thresh ? maxval : 0 */
+  void (*threshold_u8) (const uint8_t *src, uint8_t *dst, size_t n, uint8_t thresh, uint8_t maxval);
+
+  /* normalize: population mean and variance (accumulated in double in the
+   * reference), and y = (x - mean) * inv_std */
+  void (*mean_var_f32) (const float *x, size_t n, double *mean, double *var);
+  void (*normalize_f32) (const float *x, float *y, size_t n, float mean, float inv_std);
+
+  /* resize: bilinear u8 with half-pixel centres and clamped edges, 1, 3 or 4
+   * channels, any scale, any strides; fixed-point weights so the result is
+   * bit-exact across ISAs. Writes output rows [row_begin, row_end). */
+  void (*resize_bilinear_u8) (const uint8_t *src, size_t src_w, size_t src_h, size_t src_stride,
+                              uint8_t *dst, size_t dst_w, size_t dst_h, size_t dst_stride,
+                              size_t channels, size_t row_begin, size_t row_end);
+
+  /* model input (see kk_model_input_params); src formats RGB8, RGBA8, BGRA8,
+   * BGRX8 and GRAY8 (replicated to 3 channels). Writes tensor rows
+   * [row_begin, row_end) (rows of the output height). */
+  void (*model_input) (const kk_image_view *src, float *dst,
+                       const kk_model_input_params *params, size_t row_begin, size_t row_end);
+
+  /* convert: IEEE half <-> float (round to nearest even, NaN/Inf/subnormals
+   * preserved), and affine quantisation as in ONNX QuantizeLinear:
+   *   q = saturate(round_half_even(x / scale) + zero_point)
+   *   x = (q - zero_point) * scale
+   * Inputs to quantize are finite. */
+  void (*f32_to_f16) (const float *src, uint16_t *dst, size_t n);
+  void (*f16_to_f32) (const uint16_t *src, float *dst, size_t n);
+  void (*quantize_f32_s8) (const float *src, int8_t *dst, size_t n, float scale, int32_t zero_point);
+  void (*quantize_f32_u8) (const float *src, uint8_t *dst, size_t n, float scale, int32_t zero_point);
+  void (*dequantize_s8_f32) (const int8_t *src, float *dst, size_t n, float scale, int32_t zero_point);
+  void (*dequantize_u8_f32) (const uint8_t *src, float *dst, size_t n, float scale, int32_t zero_point);
+} kk_kernels;
+
+/* The table for an ISA. Returns NULL if the hardware cannot run it. An entry
+ * a family has no version of for that ISA falls back to the next lower ISA,
+ * so every pointer is set. */
+const kk_kernels *kk_kernels_get (kk_isa isa);
+
+/* The table a level uses (kk_kernels_get (kk_level_isa (level))). */
+const kk_kernels *kk_kernels_for_level (kk_level level);
+
+/* Frame-level helper built on a table: converts a whole image to gray rows
+ * [row_begin, row_end). Returns false for a format it cannot convert. */
+bool kk_gray_rows (const kk_kernels *k, const kk_image_view *src,
+                   uint8_t *dst, size_t dst_stride, size_t row_begin, size_t row_end);
+
+#ifdef __cplusplus
+}
+#endif
