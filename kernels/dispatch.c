@@ -10,12 +10,11 @@
 #include <string.h>
 
 static kk_kernels tables[KK_ISA_COUNT];
-static bool table_ok[KK_ISA_COUNT];
+static bool table_hw[KK_ISA_COUNT];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-/* A table with a NULL entry would crash far from its cause; refuse it here. */
-static bool
-table_complete (const kk_kernels *t)
+bool
+kk_kernels_is_complete (const kk_kernels *t)
 {
   const void *const entries[] = {
     (const void *) t->gray_from_rgb8, (const void *) t->gray_from_rgba8,
@@ -51,7 +50,7 @@ build_tables (void)
       kk_resize_fill (t, isa);
       kk_model_input_fill (t, isa);
       kk_convert_fill (t, isa);
-      table_ok[i] = table_complete (t);
+      table_hw[i] = true;
     }
 }
 
@@ -61,7 +60,7 @@ kk_kernels_get (kk_isa isa)
   if ((unsigned) isa >= KK_ISA_COUNT)
     return NULL;
   pthread_once (&tables_once, build_tables);
-  return table_ok[isa] ? &tables[isa] : NULL;
+  return table_hw[isa] ? &tables[isa] : NULL;
 }
 
 static const char *const level_names[KK_LEVEL_COUNT] = {

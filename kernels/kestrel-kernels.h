@@ -175,9 +175,11 @@ typedef struct kk_kernels {
 } kk_kernels;
 
 /* The table for an ISA. Returns NULL if the hardware cannot run it. An entry
- * a family has no version of for that ISA falls back to the next lower ISA,
- * so every pointer is set. */
+ * a family has no version of for that ISA falls back to the next lower ISA. */
 const kk_kernels *kk_kernels_get (kk_isa isa);
+
+/* Whether every entry of a table is set (a test checks all of them are). */
+bool kk_kernels_is_complete (const kk_kernels *table);
 
 /* The table a level uses (kk_kernels_get (kk_level_isa (level))). */
 const kk_kernels *kk_kernels_for_level (kk_level level);
