@@ -70,7 +70,7 @@ test_blas_sgemm (void)
       {
         double ref = 0;
         for (int k = 0; k < K; k++)
-          ref += (double) a[i * K + k] * b[k * N + j];
+          ref += (double) a[i * K + k] * (double) b[k * N + j];
         /* Small integers: the float result is exact. */
         g_assert_cmpfloat (c[i * N + j], ==, (float) ref);
       }

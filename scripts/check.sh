@@ -1,0 +1,39 @@
+#!/bin/sh
+# The whole test suite: installs what is missing, builds, runs every meson
+# test, then builds a second tree with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the unit suites there. Ends with one
+# summary line: "N passed, N failed, N skipped".
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+scripts/install-deps.sh --test
+
+build=${KESTREL_BUILD:-build}
+asan=${KESTREL_ASAN_BUILD:-build-asan}
+
+configure() {
+  dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@"
+  fi
+}
+
+status=0
+
+configure "$build"
+meson compile -C "$build"
+meson test -C "$build" --print-errorlogs --num-processes 2 || status=1
+
+configure "$asan" -Db_sanitize=address,undefined -Db_lundef=false -Dopencv=disabled
+meson compile -C "$asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" \
+  meson test -C "$asan" --suite unit --print-errorlogs --num-processes 2 || status=1
+
+/usr/bin/python3 scripts/test-summary.py "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json"
+exit $status
