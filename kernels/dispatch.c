@@ -24,6 +24,10 @@ kk_kernels_is_complete (const kk_kernels *t)
     (const void *) t->f32_to_f16, (const void *) t->f16_to_f32,
     (const void *) t->quantize_f32_s8, (const void *) t->quantize_f32_u8,
     (const void *) t->dequantize_s8_f32, (const void *) t->dequantize_u8_f32,
+    (const void *) t->gemm_f32_packed_size, (const void *) t->gemm_f32_pack_b,
+    (const void *) t->gemm_f32, (const void *) t->dwconv_f32_nhwc,
+    (const void *) t->maxpool_f32_nhwc, (const void *) t->add_clamp_f32,
+    (const void *) t->clamp_f32,
   };
 
   for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
@@ -50,6 +54,10 @@ build_tables (void)
       kk_resize_fill (t, isa);
       kk_model_input_fill (t, isa);
       kk_convert_fill (t, isa);
+      kk_gemm_fill (t, isa);
+      kk_dwconv_fill (t, isa);
+      kk_pool_fill (t, isa);
+      kk_eltwise_fill (t, isa);
       table_hw[i] = true;
     }
 }

@@ -128,6 +128,43 @@ void kk_model_input_geometry_compute (size_t src_width, size_t src_height,
                                       const kk_model_input_params *params,
                                       kk_model_input_geometry *out);
 
+/* ---- Inference kernel parameters ---------------------------------------- */
+
+/* What a gemm does to each result before storing it. bias (n values) and
+ * residual (R, row stride ldr) may be NULL. lo/hi: -INFINITY/INFINITY for
+ * none, 0/INFINITY for ReLU, 0/6 for ReLU6. */
+typedef struct {
+  const float *bias;
+  const float *residual;
+  size_t ldr;
+  float lo, hi;
+} kk_gemm_epilogue;
+
+typedef struct {
+  size_t batch, in_h, in_w, channels;
+  size_t out_h, out_w;
+  size_t kernel_h, kernel_w;
+  size_t stride_h, stride_w;
+  size_t dilation_h, dilation_w;
+  size_t pad_top, pad_left;      /* bottom/right padding follows from out_h/out_w */
+  const float *weights;          /* [kernel_h][kernel_w][channels] */
+  const float *bias;             /* [channels] or NULL */
+  float lo, hi;                  /* clamp after bias */
+} kk_dwconv_params;
+
+/* Repacks ONNX depthwise weights [C][1][kh][kw] into [kh][kw][C]. */
+void kk_dwconv_f32_pack_weights (const float *onnx_weights, size_t channels,
+                                 size_t kernel_h, size_t kernel_w, float *packed);
+
+typedef struct {
+  size_t batch, in_h, in_w, channels;
+  size_t out_h, out_w;
+  size_t kernel_h, kernel_w;
+  size_t stride_h, stride_w;
+  size_t dilation_h, dilation_w;
+  size_t pad_top, pad_left;
+} kk_pool_params;
+
 /* ---- The kernel table ---------------------------------------------------- */
 
 typedef struct kk_kernels {
@@ -172,6 +209,36 @@ typedef struct kk_kernels {
   void (*quantize_f32_u8) (const float *src, uint8_t *dst, size_t n, float scale, int32_t zero_point);
   void (*dequantize_s8_f32) (const int8_t *src, float *dst, size_t n, float scale, int32_t zero_point);
   void (*dequantize_u8_f32) (const uint8_t *src, float *dst, size_t n, float scale, int32_t zero_point);
+
+  /* ---- Inference kernels (float32, NHWC), used by the ONNX engine ---- */
+
+  /* gemm: C[m][n] = clamp (sum_k A[m][k] * B[k][n] + bias[n] + R[m][n], lo, hi)
+   * for rows m in [0, m_count) of A, C and R (callers offset the pointers to
+   * split rows across threads). B is packed once, at plan time, in this
+   * table's own panel layout by gemm_f32_pack_b; the packed size comes from
+   * gemm_f32_packed_size. The reference accumulates in k order, one
+   * multiply and one add per step (no FMA), so other ISAs differ by rounding
+   * only. */
+  size_t (*gemm_f32_packed_size) (size_t k, size_t n);
+  void (*gemm_f32_pack_b) (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
+  void (*gemm_f32) (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                    const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+
+  /* depthwise convolution, NHWC, any kernel size, stride, dilation and
+   * padding, fused bias and clamp; writes output rows [row_begin, row_end)
+   * of all images (row index = image * out_h + y). Weights packed [kh][kw][C]
+   * by kk_dwconv_f32_pack_weights (ISA-independent layout). */
+  void (*dwconv_f32_nhwc) (const kk_dwconv_params *p, const float *in, float *out,
+                           size_t row_begin, size_t row_end);
+
+  /* max pooling, NHWC, any window, stride and padding (padding never wins);
+   * writes output rows [row_begin, row_end) as dwconv does. */
+  void (*maxpool_f32_nhwc) (const kk_pool_params *p, const float *in, float *out,
+                            size_t row_begin, size_t row_end);
+
+  /* elementwise: y = clamp (a + b, lo, hi) and y = clamp (x, lo, hi) */
+  void (*add_clamp_f32) (const float *a, const float *b, float *y, size_t n, float lo, float hi);
+  void (*clamp_f32) (const float *x, float *y, size_t n, float lo, float hi);
 } kk_kernels;
 
 /* The table for an ISA. Returns NULL if the hardware cannot run it. An entry
