@@ -1,0 +1,160 @@
+/* kestrel-model.c — loading a model once for any number of plans. */
+#include "config.h"
+
+#include "kestrel-model.h"
+
+#include <string.h>
+
+#include "kestrel-onnx.h"
+#include "kestrel-passes.h"
+
+struct _KestrelModel {
+  gatomicrefcount ref_count;
+  char *origin;
+  KestrelGraph *graph;
+  guint64 macs;
+  gsize weight_bytes;
+};
+
+static guint64
+node_macs (const KestrelGraph *graph, const KestrelNode *node)
+{
+  const KestrelValue *out = kestrel_graph_value (graph, kestrel_node_output (node, 0));
+  const KestrelValue *w = kestrel_graph_value (graph, kestrel_node_input (node, 1));
+  const KestrelValue *a = kestrel_graph_value (graph, kestrel_node_input (node, 0));
+
+  if (out == NULL || w == NULL || !out->has_shape || !w->has_shape)
+    return 0;
+  if (strcmp (node->op_type, "Conv") == 0 && w->n_dims >= 3)
+    {
+      /* Each output element reads Cin/group x kernel taps: W is
+       * [Cout][Cin/group][k...]. */
+      guint64 taps = 1;
+      for (guint d = 1; d < w->n_dims; d++)
+        taps *= (guint64) w->shape[d];
+      return kestrel_value_n_elements (out) * taps;
+    }
+  if ((strcmp (node->op_type, "Gemm") == 0 || strcmp (node->op_type, "MatMul") == 0)
+      && a != NULL && a->has_shape && a->n_dims >= 1)
+    {
+      gint64 k = a->shape[a->n_dims - 1];
+      if (strcmp (node->op_type, "Gemm") == 0 && kestrel_node_attr_int (node, "transA", 0) != 0)
+        k = a->shape[0];
+      return kestrel_value_n_elements (out) * (guint64) k;
+    }
+  return 0;
+}
+
+static KestrelModel *
+model_new (KestrelGraph *graph, const char *origin, GError **error)
+{
+  KestrelModel *model;
+
+  if (!kestrel_graph_prepare (graph, error))
+    {
+      kestrel_graph_free (graph);
+      return NULL;
+    }
+  model = g_new0 (KestrelModel, 1);
+  g_atomic_ref_count_init (&model->ref_count);
+  model->origin = g_strdup (origin);
+  model->graph = graph;
+  for (guint n = 0; n < graph->nodes->len; n++)
+    model->macs += node_macs (graph, kestrel_graph_node (graph, n));
+  for (guint v = 0; v < graph->values->len; v++)
+    {
+      const KestrelValue *value = kestrel_graph_value (graph, v);
+      if (value->constant != NULL)
+        model->weight_bytes += kestrel_tensor_get_n_bytes (value->constant);
+    }
+  return model;
+}
+
+KestrelModel *
+kestrel_model_new_from_bytes (GBytes *bytes, const char *origin, GError **error)
+{
+  KestrelGraph *graph = kestrel_onnx_load_graph (bytes, origin, error);
+
+  if (graph == NULL)
+    return NULL;
+  return model_new (graph, origin, error);
+}
+
+KestrelModel *
+kestrel_model_new_from_file (const char *path, GError **error)
+{
+  g_autoptr(GMappedFile) file = g_mapped_file_new (path, FALSE, error);
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (file == NULL)
+    return NULL;
+  bytes = g_mapped_file_get_bytes (file);
+  return kestrel_model_new_from_bytes (bytes, path, error);
+}
+
+KestrelModel *
+kestrel_model_ref (KestrelModel *model)
+{
+  g_atomic_ref_count_inc (&model->ref_count);
+  return model;
+}
+
+void
+kestrel_model_unref (KestrelModel *model)
+{
+  if (model == NULL || !g_atomic_ref_count_dec (&model->ref_count))
+    return;
+  kestrel_graph_free (model->graph);
+  g_free (model->origin);
+  g_free (model);
+}
+
+const char *
+kestrel_model_get_origin (const KestrelModel *model)
+{
+  return model->origin;
+}
+
+const KestrelGraph *
+kestrel_model_get_graph (const KestrelModel *model)
+{
+  return model->graph;
+}
+
+guint
+kestrel_model_get_n_inputs (const KestrelModel *model)
+{
+  return model->graph->inputs->len;
+}
+
+guint
+kestrel_model_get_n_outputs (const KestrelModel *model)
+{
+  return model->graph->outputs->len;
+}
+
+const KestrelValue *
+kestrel_model_get_input (const KestrelModel *model, guint i)
+{
+  g_return_val_if_fail (i < model->graph->inputs->len, NULL);
+  return kestrel_graph_value (model->graph, g_array_index (model->graph->inputs, gint, i));
+}
+
+const KestrelValue *
+kestrel_model_get_output (const KestrelModel *model, guint i)
+{
+  g_return_val_if_fail (i < model->graph->outputs->len, NULL);
+  return kestrel_graph_value (model->graph, g_array_index (model->graph->outputs, gint, i));
+}
+
+guint64
+kestrel_model_get_macs (const KestrelModel *model)
+{
+  return model->macs;
+}
+
+gsize
+kestrel_model_get_weight_bytes (const KestrelModel *model)
+{
+  return model->weight_bytes;
+}

@@ -1,0 +1,39 @@
+/* kestrel-model.h — a loaded ONNX model, immutable and shareable.
+ *
+ * Loading parses the file (core/onnx/), checks its structure and runs the
+ * passes every plan needs (shape inference, constant folding). Plans of any
+ * level, precision and thread count are then built from the same model.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "kestrel-graph.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KestrelModel KestrelModel;
+
+KestrelModel *kestrel_model_new_from_file (const char *path, GError **error);
+/* `origin` names the model in errors ("resource:///.../front.onnx"). */
+KestrelModel *kestrel_model_new_from_bytes (GBytes *bytes, const char *origin, GError **error);
+KestrelModel *kestrel_model_ref (KestrelModel *model);
+void kestrel_model_unref (KestrelModel *model);
+
+const char *kestrel_model_get_origin (const KestrelModel *model);
+/* The graph after shape inference and constant folding. Read-only. */
+const KestrelGraph *kestrel_model_get_graph (const KestrelModel *model);
+
+guint kestrel_model_get_n_inputs (const KestrelModel *model);
+guint kestrel_model_get_n_outputs (const KestrelModel *model);
+const KestrelValue *kestrel_model_get_input (const KestrelModel *model, guint i);
+const KestrelValue *kestrel_model_get_output (const KestrelModel *model, guint i);
+
+/* Multiply-accumulates of one inference (Conv, Gemm, MatMul), and the
+ * weight bytes. */
+guint64 kestrel_model_get_macs (const KestrelModel *model);
+gsize kestrel_model_get_weight_bytes (const KestrelModel *model);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelModel, kestrel_model_unref)
+
+G_END_DECLS

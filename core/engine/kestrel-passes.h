@@ -1,0 +1,35 @@
+/* kestrel-passes.h — graph rewrites, run in this order:
+ *
+ *   resolve_ops       every node gets its KestrelOpDef (or a GError naming
+ *                     the unsupported op)
+ *   infer_shapes      every value gets a dtype and a static shape
+ *   fold_constants    nodes whose inputs are all constants are run once at
+ *                     load time and replaced by their results
+ *   remove_dead       nodes nothing reads are dropped
+ *
+ * and, for the SIMD levels only (kestrel-passes-fast.c):
+ *
+ *   fuse              Conv + Add (residual) + Relu/Clip into one Conv
+ *   to_nhwc           convolutions and pooling in NHWC with Transposes
+ *                     around them, then Transposes cancelled and pushed
+ *                     through elementwise ops until only the needed remain
+ */
+#pragma once
+
+#include "kestrel-graph.h"
+
+G_BEGIN_DECLS
+
+gboolean kestrel_graph_resolve_ops (KestrelGraph *graph, GError **error);
+gboolean kestrel_graph_infer_shapes (KestrelGraph *graph, GError **error);
+gboolean kestrel_graph_fold_constants (KestrelGraph *graph, GError **error);
+void kestrel_graph_remove_dead (KestrelGraph *graph);
+
+/* resolve, infer, fold, remove dead, compact: what every model gets. */
+gboolean kestrel_graph_prepare (KestrelGraph *graph, GError **error);
+
+/* The SIMD levels' rewrites; the graph must have been prepared. */
+gboolean kestrel_graph_fuse (KestrelGraph *graph, GError **error);
+gboolean kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error);
+
+G_END_DECLS

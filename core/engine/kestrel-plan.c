@@ -1,0 +1,457 @@
+/* kestrel-plan.c — building and running plans (see kestrel-plan.h). */
+#include "config.h"
+
+#include "kestrel-plan.h"
+
+#include <string.h>
+
+#include "kestrel-arena.h"
+#include "kestrel-error.h"
+#include "kestrel-passes.h"
+#include "kestrel-stats.h"
+
+struct _KestrelPlan {
+  gatomicrefcount ref_count;
+  KestrelModel *model;
+  KestrelPlanOptions options;
+  KestrelGraph *graph;          /* the model's graph after this level's passes */
+  KestrelThreadPool *pool;      /* NULL at the single-thread levels */
+  guint n_steps;
+  KestrelStep *steps;
+  KestrelTensorView *views;     /* one per graph value */
+  KestrelArena *arena;
+  gsize arena_bytes;
+  GPtrArray *input_names;
+  GPtrArray *output_names;
+};
+
+static const char *const precision_names[] = { "fp32", "fp16", "int8", "int4" };
+
+const char *
+kestrel_precision_name (KestrelPrecision precision)
+{
+  return (guint) precision < G_N_ELEMENTS (precision_names) ? precision_names[precision] : "unknown";
+}
+
+gboolean
+kestrel_precision_from_name (const char *name, KestrelPrecision *out)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (precision_names); i++)
+    if (g_ascii_strcasecmp (name, precision_names[i]) == 0)
+      {
+        *out = (KestrelPrecision) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+void
+kestrel_plan_options_init (KestrelPlanOptions *options)
+{
+  memset (options, 0, sizeof *options);
+  options->level = KK_LEVEL_FULL;
+  options->precision = KESTREL_PRECISION_FP32;
+}
+
+/* Sets a batch size on every graph input and infers shapes again. */
+static gboolean
+apply_batch (KestrelGraph *graph, guint batch, GError **error)
+{
+  for (guint i = 0; i < graph->inputs->len; i++)
+    {
+      KestrelValue *value = kestrel_graph_value (graph, g_array_index (graph->inputs, gint, i));
+      if (value->n_dims == 0)
+        {
+          g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
+                       "input '%s' is a scalar and has no batch dimension", value->name);
+          return FALSE;
+        }
+      value->shape[0] = batch;
+    }
+  return kestrel_graph_infer_shapes (graph, error);
+}
+
+static void
+view_from_value (KestrelTensorView *view, const KestrelValue *value)
+{
+  view->dtype = value->dtype;
+  view->n_dims = value->n_dims;
+  memcpy (view->shape, value->shape, sizeof view->shape);
+  view->n_elements = kestrel_value_n_elements (value);
+  view->data = value->constant != NULL ? kestrel_tensor_get_data (value->constant) : NULL;
+}
+
+static gint
+find_root (gint *parent, gint v)
+{
+  while (parent[v] != v)
+    {
+      parent[v] = parent[parent[v]];
+      v = parent[v];
+    }
+  return v;
+}
+
+/* Gives every activation a place in one arena. Values that a view operator
+ * (Reshape, Squeeze...) merely renames share their input's storage, so they
+ * are grouped first; each group lives from its first write to its last
+ * read; graph inputs are live from the start, outputs until the end. */
+static gboolean
+plan_memory (KestrelPlan *plan, GError **error)
+{
+  KestrelGraph *graph = plan->graph;
+  guint n_values = graph->values->len;
+  g_autofree gint *parent = g_new (gint, n_values);
+  g_autofree gint *first = g_new (gint, n_values);
+  g_autofree gint *last = g_new (gint, n_values);
+  g_autofree gint *request_of = g_new (gint, n_values);
+  g_autoptr(GArray) requests = g_array_new (FALSE, TRUE, sizeof (KestrelArenaRequest));
+  gsize total = 0;
+
+  for (guint v = 0; v < n_values; v++)
+    {
+      parent[v] = v;
+      first[v] = G_MAXINT;
+      last[v] = -1;
+      request_of[v] = -1;
+    }
+
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      const KestrelNode *node = plan->steps[s].node;
+      if (node->op->output_aliases_input == NULL)
+        continue;
+      for (guint o = 0; o < kestrel_node_n_outputs (node); o++)
+        {
+          gint j = node->op->output_aliases_input (node, o);
+          gint out = kestrel_node_output (node, o);
+          gint in = j >= 0 ? kestrel_node_input (node, j) : -1;
+          if (out < 0 || in < 0 || kestrel_graph_value (graph, in)->constant != NULL)
+            continue;
+          parent[find_root (parent, out)] = find_root (parent, in);
+        }
+    }
+
+  /* Lifetimes, per group root. */
+  for (guint i = 0; i < graph->inputs->len; i++)
+    first[find_root (parent, g_array_index (graph->inputs, gint, i))] = 0;
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      const KestrelNode *node = plan->steps[s].node;
+      for (guint o = 0; o < kestrel_node_n_outputs (node); o++)
+        if (kestrel_node_output (node, o) >= 0)
+          {
+            gint r = find_root (parent, kestrel_node_output (node, o));
+            first[r] = MIN (first[r], (gint) s);
+            last[r] = MAX (last[r], (gint) s);
+          }
+      for (guint i = 0; i < kestrel_node_n_inputs (node); i++)
+        if (kestrel_node_input (node, i) >= 0)
+          {
+            gint r = find_root (parent, kestrel_node_input (node, i));
+            last[r] = MAX (last[r], (gint) s);
+          }
+    }
+  for (guint i = 0; i < graph->outputs->len; i++)
+    last[find_root (parent, g_array_index (graph->outputs, gint, i))] = plan->n_steps;
+
+  for (guint v = 0; v < n_values; v++)
+    {
+      const KestrelValue *value = kestrel_graph_value (graph, v);
+      gint r = find_root (parent, v);
+      gsize bytes;
+
+      if (value->constant != NULL || first[r] == G_MAXINT)
+        continue;
+      if (!kestrel_shape_get_size (value->dtype, value->n_dims, value->shape, NULL, &bytes, error))
+        return FALSE;
+      if (request_of[r] < 0)
+        {
+          KestrelArenaRequest request = { 0 };
+          request.first_use_step = first[r];
+          request.last_use_step = MAX (last[r], first[r]);
+          request_of[r] = requests->len;
+          g_array_append_val (requests, request);
+        }
+      KestrelArenaRequest *request = &g_array_index (requests, KestrelArenaRequest, request_of[r]);
+      request->size = MAX (request->size, bytes);
+    }
+
+  guint first_scratch = requests->len;
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      KestrelArenaRequest request = { 0 };
+      request.size = plan->steps[s].scratch_bytes;
+      request.first_use_step = request.last_use_step = s;
+      g_array_append_val (requests, request);
+    }
+
+  if (!kestrel_arena_plan ((KestrelArenaRequest *) (void *) requests->data, requests->len, 0,
+                           &total, error))
+    return FALSE;
+  plan->arena = kestrel_arena_new (MAX (total, 64), error);
+  if (plan->arena == NULL)
+    return FALSE;
+  plan->arena_bytes = total;
+
+  guint8 *base = kestrel_arena_get_data (plan->arena);
+  for (guint v = 0; v < n_values; v++)
+    {
+      gint r = find_root (parent, v);
+      if (plan->views[v].data == NULL && request_of[r] >= 0)
+        plan->views[v].data = base + g_array_index (requests, KestrelArenaRequest, request_of[r]).offset;
+    }
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      const KestrelArenaRequest *request =
+        &g_array_index (requests, KestrelArenaRequest, first_scratch + s);
+      plan->steps[s].scratch = request->size > 0 ? base + request->offset : NULL;
+    }
+  return TRUE;
+}
+
+static void
+fill_step_views (KestrelPlan *plan)
+{
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      KestrelStep *step = &plan->steps[s];
+      for (guint i = 0; i < step->n_inputs; i++)
+        {
+          gint v = kestrel_node_input (step->node, i);
+          if (v >= 0)
+            step->inputs[i] = plan->views[v];
+        }
+      for (guint o = 0; o < step->n_outputs; o++)
+        {
+          gint v = kestrel_node_output (step->node, o);
+          if (v >= 0)
+            step->outputs[o] = plan->views[v];
+        }
+    }
+}
+
+static void
+plan_free (KestrelPlan *plan)
+{
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      KestrelStep *step = &plan->steps[s];
+      if (step->free_state != NULL && step->state != NULL)
+        step->free_state (step->state);
+      g_free (step->inputs);
+      g_free (step->outputs);
+    }
+  g_free (plan->steps);
+  g_free (plan->views);
+  g_clear_pointer (&plan->arena, kestrel_arena_free);
+  g_clear_pointer (&plan->pool, kestrel_thread_pool_unref);
+  g_clear_pointer (&plan->graph, kestrel_graph_free);
+  g_clear_pointer (&plan->model, kestrel_model_unref);
+  g_clear_pointer (&plan->input_names, g_ptr_array_unref);
+  g_clear_pointer (&plan->output_names, g_ptr_array_unref);
+  g_free (plan);
+}
+
+KestrelPlan *
+kestrel_plan_new (KestrelModel *model, const KestrelPlanOptions *options, GError **error)
+{
+  KestrelPlan *plan;
+  KestrelGraph *graph;
+  const KestrelGraph *model_graph = kestrel_model_get_graph (model);
+
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (options != NULL, NULL);
+
+  if ((guint) options->level >= KK_LEVEL_COUNT)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                   "optimisation level %d does not exist", options->level);
+      return NULL;
+    }
+  if (options->precision != KESTREL_PRECISION_FP32)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
+                   "precision %s is not available yet; use fp32",
+                   kestrel_precision_name (options->precision));
+      return NULL;
+    }
+
+  plan = g_new0 (KestrelPlan, 1);
+  g_atomic_ref_count_init (&plan->ref_count);
+  plan->model = kestrel_model_ref (model);
+  plan->options = *options;
+  plan->options.pool = NULL;
+  plan->graph = graph = kestrel_graph_copy (model_graph);
+
+  /* Names as the model has them, before any pass renames a value. */
+  plan->input_names = g_ptr_array_new_with_free_func (g_free);
+  plan->output_names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < graph->inputs->len; i++)
+    g_ptr_array_add (plan->input_names,
+                     g_strdup (kestrel_graph_value (graph, g_array_index (graph->inputs, gint, i))->name));
+  for (guint i = 0; i < graph->outputs->len; i++)
+    g_ptr_array_add (plan->output_names,
+                     g_strdup (kestrel_graph_value (graph, g_array_index (graph->outputs, gint, i))->name));
+
+  if (options->batch > 0 && !apply_batch (graph, options->batch, error))
+    goto fail;
+
+  if (options->level == KK_LEVEL_SIMD || options->level == KK_LEVEL_FULL)
+    {
+      if (!kestrel_graph_fuse (graph, error) || !kestrel_graph_to_nhwc (graph, error)
+          || !kestrel_graph_prepare (graph, error))
+        goto fail;
+    }
+
+  if (kk_level_is_parallel (options->level))
+    {
+      if (options->pool != NULL)
+        plan->pool = kestrel_thread_pool_ref (options->pool);
+      else
+        plan->pool = kestrel_thread_pool_new (options->n_threads > 0 ? options->n_threads
+                                                                     : g_get_num_processors ());
+    }
+
+  plan->views = g_new0 (KestrelTensorView, graph->values->len);
+  for (guint v = 0; v < graph->values->len; v++)
+    view_from_value (&plan->views[v], kestrel_graph_value (graph, v));
+
+  plan->n_steps = graph->nodes->len;
+  plan->steps = g_new0 (KestrelStep, MAX (plan->n_steps, 1));
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      KestrelStep *step = &plan->steps[s];
+      const KestrelNode *node = kestrel_graph_node (graph, s);
+
+      step->op = node->op;
+      step->node = node;
+      step->n_inputs = kestrel_node_n_inputs (node);
+      step->n_outputs = kestrel_node_n_outputs (node);
+      step->inputs = g_new0 (KestrelTensorView, MAX (step->n_inputs, 1));
+      step->outputs = g_new0 (KestrelTensorView, MAX (step->n_outputs, 1));
+      step->level = options->level;
+      step->kernels = kk_kernels_for_level (options->level);
+      step->pool = plan->pool;
+    }
+  /* prepare() sees shapes and constant data (activations have no address
+   * yet); it may ask for scratch, which plan_memory() then places. */
+  fill_step_views (plan);
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      KestrelStep *step = &plan->steps[s];
+      if (step->op->prepare != NULL && !step->op->prepare (step, error))
+        goto fail;
+    }
+  if (!plan_memory (plan, error))
+    goto fail;
+  fill_step_views (plan);
+  return plan;
+
+fail:
+  plan_free (plan);
+  return NULL;
+}
+
+KestrelPlan *
+kestrel_plan_ref (KestrelPlan *plan)
+{
+  g_atomic_ref_count_inc (&plan->ref_count);
+  return plan;
+}
+
+void
+kestrel_plan_unref (KestrelPlan *plan)
+{
+  if (plan != NULL && g_atomic_ref_count_dec (&plan->ref_count))
+    plan_free (plan);
+}
+
+const KestrelPlanOptions *
+kestrel_plan_get_options (const KestrelPlan *plan)
+{
+  return &plan->options;
+}
+
+KestrelModel *
+kestrel_plan_get_model (const KestrelPlan *plan)
+{
+  return plan->model;
+}
+
+guint
+kestrel_plan_get_n_inputs (const KestrelPlan *plan)
+{
+  return plan->graph->inputs->len;
+}
+
+guint
+kestrel_plan_get_n_outputs (const KestrelPlan *plan)
+{
+  return plan->graph->outputs->len;
+}
+
+const KestrelTensorView *
+kestrel_plan_get_input (const KestrelPlan *plan, guint i)
+{
+  g_return_val_if_fail (i < plan->graph->inputs->len, NULL);
+  return &plan->views[g_array_index (plan->graph->inputs, gint, i)];
+}
+
+const KestrelTensorView *
+kestrel_plan_get_output (const KestrelPlan *plan, guint i)
+{
+  g_return_val_if_fail (i < plan->graph->outputs->len, NULL);
+  return &plan->views[g_array_index (plan->graph->outputs, gint, i)];
+}
+
+const char *
+kestrel_plan_get_input_name (const KestrelPlan *plan, guint i)
+{
+  g_return_val_if_fail (i < plan->input_names->len, NULL);
+  return g_ptr_array_index (plan->input_names, i);
+}
+
+const char *
+kestrel_plan_get_output_name (const KestrelPlan *plan, guint i)
+{
+  g_return_val_if_fail (i < plan->output_names->len, NULL);
+  return g_ptr_array_index (plan->output_names, i);
+}
+
+void
+kestrel_plan_run (KestrelPlan *plan)
+{
+  for (guint s = 0; s < plan->n_steps; s++)
+    plan->steps[s].op->run (&plan->steps[s]);
+}
+
+void
+kestrel_plan_run_profiled (KestrelPlan *plan, guint64 *step_ns)
+{
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      guint64 start = kestrel_stats_now_ns ();
+      plan->steps[s].op->run (&plan->steps[s]);
+      step_ns[s] = kestrel_stats_now_ns () - start;
+    }
+}
+
+gsize
+kestrel_plan_get_arena_bytes (const KestrelPlan *plan)
+{
+  return plan->arena_bytes;
+}
+
+guint
+kestrel_plan_get_n_steps (const KestrelPlan *plan)
+{
+  return plan->n_steps;
+}
+
+const KestrelStep *
+kestrel_plan_get_step (const KestrelPlan *plan, guint i)
+{
+  g_return_val_if_fail (i < plan->n_steps, NULL);
+  return &plan->steps[i];
+}

@@ -1,0 +1,82 @@
+/* kestrel-plan.h — a model made ready to run: model x precision x level x
+ * threads (x batch).
+ *
+ * Building a plan applies the level's graph passes (fusion and the NHWC
+ * layout at simd/full), prepares every operator (packs weights), and puts
+ * all activations in one arena planned from their lifetimes. A plan is
+ * immutable once built; kestrel_plan_run() allocates nothing, so a
+ * steady-state inference touches no heap. Reconfiguring means building a new
+ * plan (off the hot path) and swapping it in.
+ *
+ * A plan runs one inference at a time: callers that share one across
+ * threads must serialise kestrel_plan_run().
+ */
+#pragma once
+
+#include "kestrel-kernels.h"
+#include "kestrel-model.h"
+#include "kestrel-op.h"
+#include "kestrel-thread-pool.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  KESTREL_PRECISION_FP32,
+  KESTREL_PRECISION_FP16,
+  KESTREL_PRECISION_INT8,
+  KESTREL_PRECISION_INT4,
+} KestrelPrecision;
+
+const char *kestrel_precision_name (KestrelPrecision precision);   /* "fp32", ... */
+gboolean kestrel_precision_from_name (const char *name, KestrelPrecision *out);
+
+typedef struct {
+  kk_level level;
+  /* Threads at the parallel levels (0 = the pool's count or all cores);
+   * ignored at scalar and simd, which run on the calling thread. */
+  guint n_threads;
+  /* A pool to share with other plans; NULL makes the plan its own. */
+  KestrelThreadPool *pool;
+  KestrelPrecision precision;
+  /* Batch size for inputs whose first dimension is the batch; 0 keeps the
+   * model's. */
+  guint batch;
+} KestrelPlanOptions;
+
+/* level full, all cores, fp32, the model's batch. */
+void kestrel_plan_options_init (KestrelPlanOptions *options);
+
+typedef struct _KestrelPlan KestrelPlan;
+
+KestrelPlan *kestrel_plan_new (KestrelModel *model, const KestrelPlanOptions *options,
+                               GError **error);
+KestrelPlan *kestrel_plan_ref (KestrelPlan *plan);
+void kestrel_plan_unref (KestrelPlan *plan);
+
+const KestrelPlanOptions *kestrel_plan_get_options (const KestrelPlan *plan);
+KestrelModel *kestrel_plan_get_model (const KestrelPlan *plan);
+
+/* Inputs: write the data here before kestrel_plan_run(). Outputs: read them
+ * after. The views (and their data) live as long as the plan. Names are the
+ * model's. */
+guint kestrel_plan_get_n_inputs (const KestrelPlan *plan);
+guint kestrel_plan_get_n_outputs (const KestrelPlan *plan);
+const KestrelTensorView *kestrel_plan_get_input (const KestrelPlan *plan, guint i);
+const KestrelTensorView *kestrel_plan_get_output (const KestrelPlan *plan, guint i);
+const char *kestrel_plan_get_input_name (const KestrelPlan *plan, guint i);
+const char *kestrel_plan_get_output_name (const KestrelPlan *plan, guint i);
+
+void kestrel_plan_run (KestrelPlan *plan);
+
+/* What the plan is made of, for `inspect`, diagnostics and the canary. */
+gsize kestrel_plan_get_arena_bytes (const KestrelPlan *plan);
+guint kestrel_plan_get_n_steps (const KestrelPlan *plan);
+const KestrelStep *kestrel_plan_get_step (const KestrelPlan *plan, guint i);
+
+/* Runs once, timing each step (ns into step_ns[n_steps]). Not for the hot
+ * path: it reads the clock around every step. */
+void kestrel_plan_run_profiled (KestrelPlan *plan, guint64 *step_ns);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelPlan, kestrel_plan_unref)
+
+G_END_DECLS

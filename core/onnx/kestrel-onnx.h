@@ -1,0 +1,36 @@
+/* kestrel-onnx.h — reading ONNX files into a KestrelGraph, and ONNX
+ * TensorProto files (the format of the ONNX conformance data and of
+ * `kestrel-cli run-model`) to and from KestrelTensors.
+ *
+ * Parsing uses protobuf-c with kestrel-onnx.proto, compiled at build time.
+ * Everything a file can get wrong becomes a GError naming the file and, for
+ * graph problems, the node, the op and what was expected.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "kestrel-graph.h"
+#include "kestrel-tensor.h"
+
+G_BEGIN_DECLS
+
+/* The ai.onnx opsets Kestrel accepts. */
+#define KESTREL_ONNX_MIN_OPSET 7
+#define KESTREL_ONNX_MAX_OPSET 17
+
+/* Parses a model. The graph is topologically sorted; initializers and
+ * Constant nodes become constant values; graph inputs that are also
+ * initializers count as constants (ONNX IR < 4 lists them as inputs).
+ * `origin` names the model in errors (a path or a resource URI). */
+KestrelGraph *kestrel_onnx_load_graph (GBytes *bytes, const char *origin, GError **error);
+
+/* One serialized TensorProto <-> a tensor (float32, float16, int8, uint8,
+ * int32, int64, bool; raw_data or the typed fields). */
+KestrelTensor *kestrel_onnx_tensor_from_bytes (GBytes *bytes, const char *origin, GError **error);
+KestrelTensor *kestrel_onnx_tensor_from_file (const char *path, GError **error);
+GBytes *kestrel_onnx_tensor_to_bytes (KestrelTensor *tensor, const char *name);
+gboolean kestrel_onnx_tensor_to_file (KestrelTensor *tensor, const char *name, const char *path,
+                                      GError **error);
+
+G_END_DECLS

@@ -1,0 +1,71 @@
+/* kestrel-op-util.h — checks and shape arithmetic shared by the operators.
+ *
+ * Every helper that can fail names the node in its GError, so an operator's
+ * infer() reads as a list of expectations.
+ */
+#pragma once
+
+#include "kestrel-op.h"
+
+G_BEGIN_DECLS
+
+/* The node has between min and max inputs (counting omitted optional ones
+ * at the end), and at least `min_outputs` outputs. */
+gboolean kestrel_op_check_arity (const KestrelNode *node, guint min_inputs, guint max_inputs,
+                                 guint min_outputs, GError **error);
+
+/* Input i exists (not omitted), has a known dtype and a static shape. */
+const KestrelValue *kestrel_op_input (const KestrelGraph *graph, const KestrelNode *node,
+                                      guint i, GError **error);
+/* Same, or NULL without error when input i is omitted or absent. */
+const KestrelValue *kestrel_op_optional_input (const KestrelGraph *graph, const KestrelNode *node,
+                                               guint i, GError **error);
+
+/* Input i has this dtype / one of a list of dtypes (n_dtypes entries). */
+gboolean kestrel_op_check_dtype (const KestrelNode *node, guint i, const KestrelValue *value,
+                                 const KestrelDType *dtypes, guint n_dtypes, GError **error);
+gboolean kestrel_op_check_float (const KestrelNode *node, guint i, const KestrelValue *value,
+                                 GError **error); /* float32 only */
+
+/* Input i is a constant; its contents as int64 (from int32 or int64 data).
+ * *values is owned by the caller (g_free). */
+gboolean kestrel_op_constant_ints (const KestrelGraph *graph, const KestrelNode *node, guint i,
+                                   gint64 **values, guint *n, GError **error);
+/* Constant scalar float input (e.g. Clip min/max, ConstantOfShape value). */
+gboolean kestrel_op_constant_float (const KestrelGraph *graph, const KestrelNode *node, guint i,
+                                    float *value, GError **error);
+
+/* Sets output i's dtype and shape. */
+void kestrel_op_set_output (KestrelGraph *graph, const KestrelNode *node, guint i,
+                            KestrelDType dtype, guint n_dims, const gint64 *shape);
+
+/* Multidirectional (numpy) broadcasting of two shapes; fails naming both. */
+gboolean kestrel_op_broadcast_shapes (const KestrelNode *node,
+                                      guint a_dims, const gint64 *a,
+                                      guint b_dims, const gint64 *b,
+                                      guint *out_dims, gint64 *out, GError **error);
+
+/* Normalises a possibly negative axis against a rank; fails out of range. */
+gboolean kestrel_op_axis (const KestrelNode *node, gint64 axis, guint rank, guint *out,
+                          GError **error);
+
+/* Spatial geometry of Conv / ConvTranspose / pooling for `n_spatial` dims,
+ * from the attributes kernel_shape (or the given kernel), strides,
+ * dilations, pads and auto_pad (NOTSET, VALID, SAME_UPPER, SAME_LOWER).
+ * pads[] gets begin pads then end pads, ONNX order. */
+typedef struct {
+  guint n_spatial;
+  gint64 kernel[3], stride[3], dilation[3];
+  gint64 pad_begin[3], pad_end[3];
+  gint64 in[3], out[3];
+} KestrelConvGeometry;
+
+gboolean kestrel_op_conv_geometry (const KestrelNode *node, guint n_spatial,
+                                   const gint64 *in_spatial, const gint64 *kernel,
+                                   gboolean ceil_mode, KestrelConvGeometry *geo,
+                                   GError **error);
+
+/* Element strides of a row-major shape. */
+void kestrel_shape_strides (guint n_dims, const gint64 *shape, gint64 *strides);
+
+G_END_DECLS

@@ -1,0 +1,16 @@
+/* kestrel-ops-registry.h — the operator groups the registry knows.
+ *
+ * Each group is a NULL-terminated array defined in its own file, so the
+ * operator families can be written and reviewed apart. */
+#pragma once
+
+#include "kestrel-op.h"
+
+G_BEGIN_DECLS
+
+extern const KestrelOpDef *const kestrel_ops_nn[];     /* ops-nn-*.c: Conv, pooling, Gemm... */
+extern const KestrelOpDef *const kestrel_ops_math[];   /* ops-math.c: elementwise, activations */
+extern const KestrelOpDef *const kestrel_ops_shape[];  /* ops-shape.c: Reshape, Concat, Slice... */
+extern const KestrelOpDef *const kestrel_ops_fast[];   /* ops-fast-*.c: the engine's NHWC ops */
+
+G_END_DECLS
