@@ -63,8 +63,10 @@ kk_test_buf_new (size_t bytes)
 {
   KkTestBuf b;
   b.size = bytes;
-  b.base = g_malloc (bytes + 2 * KK_TEST_GUARD + 64);
-  memset (b.base, KK_TEST_GUARD_BYTE, bytes + 2 * KK_TEST_GUARD + 64);
+  /* Room for: the leading guard, rounding the start up to 64 bytes, a
+   * misalignment of up to 63 bytes, the data, and the trailing guard. */
+  b.base = g_malloc (bytes + 3 * KK_TEST_GUARD + 128);
+  memset (b.base, KK_TEST_GUARD_BYTE, bytes + 3 * KK_TEST_GUARD + 128);
   return b;
 }
 

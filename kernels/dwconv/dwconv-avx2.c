@@ -1,0 +1,225 @@
+/* dwconv-avx2.c — depthwise convolution, 8 channels per ymm, with FMA.
+ *
+ * See dwconv.h for the plan. Channel counts that are not a multiple of 8
+ * (BlazeFace has 28, 36 and 42) finish with a block that overlaps the
+ * previous one: it recomputes a few channels with exactly the same
+ * operations, so they come out bit-identical, and it avoids VMASKMOVPS
+ * stores, which are slow on AMD. Only C < 8 needs masks.
+ */
+#include "dwconv.h"
+
+#include <immintrin.h>
+
+#define KK_ALWAYS_INLINE static inline __attribute__ ((always_inline))
+
+/* A sliding window over this gives the lane mask of the first r lanes. */
+static const int32_t tail_table[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+KK_ALWAYS_INLINE __m256
+clamp_ps (__m256 v, __m256 lo, __m256 hi)
+{
+  return _mm256_max_ps (lo, _mm256_min_ps (hi, v));
+}
+
+/* Channels [c, c + 32) of one pixel: four independent FMA chains. */
+KK_ALWAYS_INLINE void
+pixel_block4 (const kk_dwconv_taps *t, size_t C, size_t c, const float *bias,
+              __m256 vlo, __m256 vhi, float *o)
+{
+  __m256 a0, a1, a2, a3;
+
+  if (bias != NULL)
+    {
+      a0 = _mm256_loadu_ps (bias + c);
+      a1 = _mm256_loadu_ps (bias + c + 8);
+      a2 = _mm256_loadu_ps (bias + c + 16);
+      a3 = _mm256_loadu_ps (bias + c + 24);
+    }
+  else
+    a0 = a1 = a2 = a3 = _mm256_setzero_ps ();
+
+  const float *xr = t->x + c, *wr = t->w + c;
+  for (size_t i = 0; i < t->ny; i++, xr += t->x_row, wr += t->w_row)
+    {
+      const float *x = xr, *w = wr;
+      for (size_t j = 0; j < t->nx; j++, x += t->x_col, w += C)
+        {
+          a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x), _mm256_loadu_ps (w), a0);
+          a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x + 8), _mm256_loadu_ps (w + 8), a1);
+          a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x + 16), _mm256_loadu_ps (w + 16), a2);
+          a3 = _mm256_fmadd_ps (_mm256_loadu_ps (x + 24), _mm256_loadu_ps (w + 24), a3);
+        }
+    }
+  _mm256_storeu_ps (o + c, clamp_ps (a0, vlo, vhi));
+  _mm256_storeu_ps (o + c + 8, clamp_ps (a1, vlo, vhi));
+  _mm256_storeu_ps (o + c + 16, clamp_ps (a2, vlo, vhi));
+  _mm256_storeu_ps (o + c + 24, clamp_ps (a3, vlo, vhi));
+}
+
+/* Channels [c, c + 8) of one pixel; with `masked`, only the lanes in m exist
+ * (masked-off lanes are neither read nor written). */
+KK_ALWAYS_INLINE void
+pixel_block1 (const kk_dwconv_taps *t, size_t C, size_t c, const float *bias,
+              __m256 vlo, __m256 vhi, float *o, bool masked, __m256i m)
+{
+#define LOAD(ptr) (masked ? _mm256_maskload_ps ((ptr), m) : _mm256_loadu_ps (ptr))
+  __m256 a = bias != NULL ? LOAD (bias + c) : _mm256_setzero_ps ();
+
+  const float *xr = t->x + c, *wr = t->w + c;
+  for (size_t i = 0; i < t->ny; i++, xr += t->x_row, wr += t->w_row)
+    {
+      const float *x = xr, *w = wr;
+      for (size_t j = 0; j < t->nx; j++, x += t->x_col, w += C)
+        a = _mm256_fmadd_ps (LOAD (x), LOAD (w), a);
+    }
+  a = clamp_ps (a, vlo, vhi);
+  if (masked)
+    _mm256_maskstore_ps (o + c, m, a);
+  else
+    _mm256_storeu_ps (o + c, a);
+#undef LOAD
+}
+
+/* Output columns [ox_begin, ox_end) of a row, any kernel: bounds are worked
+ * out once per pixel, never per tap. */
+static void
+dw_pixels (const kk_dwconv_params *p, const kk_dwconv_row *row, size_t ox_begin, size_t ox_end)
+{
+  const size_t C = p->channels;
+  const __m256 vlo = _mm256_set1_ps (p->lo), vhi = _mm256_set1_ps (p->hi);
+  const __m256i all = _mm256_set1_epi32 (-1);
+
+  for (size_t ox = ox_begin; ox < ox_end; ox++)
+    {
+      const kk_dwconv_taps t = kk_dwconv_pixel_taps (p, row, ox);
+      float *o = row->out_row + ox * C;
+      size_t c = 0;
+
+      if (C < 8)
+        {
+          const __m256i m = _mm256_loadu_si256 ((const __m256i *) (tail_table + 8 - C));
+          pixel_block1 (&t, C, 0, p->bias, vlo, vhi, o, true, m);
+          continue;
+        }
+      for (; c + 32 <= C; c += 32)
+        pixel_block4 (&t, C, c, p->bias, vlo, vhi, o);
+      for (; c + 8 <= C; c += 8)
+        pixel_block1 (&t, C, c, p->bias, vlo, vhi, o, false, all);
+      if (c < C)
+        pixel_block1 (&t, C, C - 8, p->bias, vlo, vhi, o, false, all);
+    }
+}
+
+/* One 8-channel block of a 3x3 row over n interior columns, no bounds
+ * checks; the nine weight vectors stay in registers for the whole run.
+ * h0..h2: which kernel rows are inside the input (x of the others is never
+ * read). */
+KK_ALWAYS_INLINE void
+row3x3_block (const float *x0, const float *x1, const float *x2, bool h0, bool h1, bool h2,
+              const float *w, size_t C, __m256 vb, __m256 vlo, __m256 vhi,
+              float *o, size_t n, size_t step, size_t tap)
+{
+  const __m256 zero = _mm256_setzero_ps ();
+  const __m256 w00 = h0 ? _mm256_loadu_ps (w) : zero;
+  const __m256 w01 = h0 ? _mm256_loadu_ps (w + C) : zero;
+  const __m256 w02 = h0 ? _mm256_loadu_ps (w + 2 * C) : zero;
+  const __m256 w10 = h1 ? _mm256_loadu_ps (w + 3 * C) : zero;
+  const __m256 w11 = h1 ? _mm256_loadu_ps (w + 4 * C) : zero;
+  const __m256 w12 = h1 ? _mm256_loadu_ps (w + 5 * C) : zero;
+  const __m256 w20 = h2 ? _mm256_loadu_ps (w + 6 * C) : zero;
+  const __m256 w21 = h2 ? _mm256_loadu_ps (w + 7 * C) : zero;
+  const __m256 w22 = h2 ? _mm256_loadu_ps (w + 8 * C) : zero;
+
+  for (size_t i = 0; i < n; i++, x0 += step, x1 += step, x2 += step, o += C)
+    {
+      /* One partial sum per kernel row: three short FMA chains rather than
+       * one of nine, so the loop is not bound by a pixel's latency. */
+      __m256 a0 = vb, a1 = zero, a2 = zero;
+      if (h0)
+        {
+          a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0), w00, a0);
+          a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0 + tap), w01, a0);
+          a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0 + 2 * tap), w02, a0);
+        }
+      if (h1)
+        {
+          a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x1), w10, a1);
+          a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x1 + tap), w11, a1);
+          a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x1 + 2 * tap), w12, a1);
+        }
+      if (h2)
+        {
+          a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x2), w20, a2);
+          a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x2 + tap), w21, a2);
+          a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x2 + 2 * tap), w22, a2);
+        }
+      _mm256_storeu_ps (o, clamp_ps (_mm256_add_ps (_mm256_add_ps (a0, a1), a2), vlo, vhi));
+    }
+}
+
+/* Interior columns [ox_begin, ox_end) of a 3x3 row (C >= 8), any stride and
+ * dilation: BlazeFace's stride 1 and stride 2 layers both come here. */
+static void
+dw3x3_interior (const kk_dwconv_params *p, const kk_dwconv_row *row, size_t ox_begin, size_t ox_end)
+{
+  const size_t C = p->channels;
+  const kk_dwconv_3x3_row r = kk_dwconv_3x3_row_at (p, row, ox_begin, ox_end);
+  const bool full = r.h[0] && r.h[1] && r.h[2];
+  const __m256 vlo = _mm256_set1_ps (p->lo), vhi = _mm256_set1_ps (p->hi);
+
+  /* Channel blocks are the outer loop so that the weights stay in registers;
+   * each block then sweeps the three input rows again, so the row goes in
+   * tiles of columns small enough for those rows to stay in L1. */
+  for (size_t t0 = 0; t0 < r.n; t0 += r.tile)
+    {
+      const size_t tn = r.n - t0 < r.tile ? r.n - t0 : r.tile;
+      const size_t off = t0 * r.step;
+
+      for (size_t c = 0; c < C; c += 8)
+        {
+          if (c + 8 > C)
+            c = C - 8;  /* the overlapping last block, see the top of the file */
+
+          const __m256 vb = p->bias != NULL ? _mm256_loadu_ps (p->bias + c) : _mm256_setzero_ps ();
+          const float *x0 = r.x[0] + off + c, *x1 = r.x[1] + off + c, *x2 = r.x[2] + off + c;
+          float *o = r.o + t0 * C + c;
+
+          /* Most rows have all three kernel rows; give the compiler a copy
+           * of the loop without the row tests. */
+          if (full)
+            row3x3_block (x0, x1, x2, true, true, true, p->weights + c, C, vb, vlo, vhi,
+                          o, tn, r.step, r.tap);
+          else
+            row3x3_block (x0, x1, x2, r.h[0], r.h[1], r.h[2], p->weights + c, C, vb, vlo, vhi,
+                          o, tn, r.step, r.tap);
+        }
+    }
+}
+
+void
+kk_dwconv_f32_nhwc_avx2 (const kk_dwconv_params *p, const float *in, float *out,
+                         size_t row_begin, size_t row_end)
+{
+  const bool is3x3 = p->kernel_h == 3 && p->kernel_w == 3 && p->channels >= 8;
+  size_t x_lo = 0, x_hi = 0;
+
+  if (p->channels == 0)
+    return;
+  if (is3x3)
+    kk_dwconv_interior (p->out_w, p->in_w, 3, p->stride_w, p->dilation_w, p->pad_left, &x_lo, &x_hi);
+
+  row_end = kk_dwconv_rows_end (p, row_end);
+  for (size_t r = row_begin; r < row_end; r++)
+    {
+      const kk_dwconv_row row = kk_dwconv_row_at (p, in, out, r);
+
+      if (is3x3 && x_lo < x_hi && row.ky_lo < row.ky_hi)
+        {
+          dw_pixels (p, &row, 0, x_lo);
+          dw3x3_interior (p, &row, x_lo, x_hi);
+          dw_pixels (p, &row, x_hi, p->out_w);
+        }
+      else
+        dw_pixels (p, &row, 0, p->out_w);
+    }
+}

@@ -1,0 +1,43 @@
+/* eltwise.h — elementwise float32 kernels: y = clamp (a + b, lo, hi) and
+ * y = clamp (x, lo, hi). One function per instruction set.
+ *
+ * Results are exact and bit-identical across ISAs: an IEEE add followed by
+ *   t = hi < v ? hi : v;   y = lo > t ? lo : t;
+ * which is exactly what x86 MINPS/MAXPS compute with the bound as the first
+ * operand. Consequences, the same on every ISA:
+ *   - a NaN value stays NaN (it fails both comparisons), so a NaN produced by
+ *     a bad layer stays visible instead of turning into a bound;
+ *   - a NaN bound never wins, i.e. it means "no bound on that side";
+ *   - -0.0 is not below lo = +0.0, so ReLU (-0.0) = -0.0.
+ * y may be the same pointer as a, b or x (in-place); other overlaps are not
+ * allowed.
+ */
+#pragma once
+
+#include "kk-internal.h"
+
+/* The scalar clamp every kernel family uses for its fused clamp, so that the
+ * reference semantics live in one place. */
+static inline float
+kk_clamp_f32_1 (float v, float lo, float hi)
+{
+  v = hi < v ? hi : v;
+  return lo > v ? lo : v;
+}
+
+void kk_add_clamp_f32_scalar (const float *a, const float *b, float *y, size_t n, float lo, float hi);
+void kk_clamp_f32_scalar (const float *x, float *y, size_t n, float lo, float hi);
+
+#if KK_ARCH_X86
+void kk_add_clamp_f32_sse42 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
+void kk_clamp_f32_sse42 (const float *x, float *y, size_t n, float lo, float hi);
+void kk_add_clamp_f32_avx2 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
+void kk_clamp_f32_avx2 (const float *x, float *y, size_t n, float lo, float hi);
+void kk_add_clamp_f32_avx512 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
+void kk_clamp_f32_avx512 (const float *x, float *y, size_t n, float lo, float hi);
+#endif
+
+#if KK_ARCH_ARM64
+void kk_add_clamp_f32_neon (const float *a, const float *b, float *y, size_t n, float lo, float hi);
+void kk_clamp_f32_neon (const float *x, float *y, size_t n, float lo, float hi);
+#endif

@@ -1,0 +1,297 @@
+/* test-eltwise.c — add_clamp_f32 and clamp_f32: the scalar reference against
+ * an independently written rule, then every ISA against scalar, bit for bit
+ * (these kernels are exact; NaN and signed zeros included).
+ *
+ * The rule (eltwise.h): y = max (lo, min (sum, hi)) as x86 MINPS/MAXPS with
+ * the bound first, i.e. a NaN value stays NaN, a NaN bound means no bound,
+ * and -0.0 is not below lo = +0.0.
+ */
+#include <math.h>
+
+#include "kk-test-util.h"
+
+typedef struct {
+  float lo, hi;
+  const char *name;
+} Bounds;
+
+static const Bounds bounds[] = {
+  { -INFINITY, INFINITY, "none" },
+  { 0.0f, INFINITY, "relu" },
+  { 0.0f, 6.0f, "relu6" },
+  { -0.25f, 0.25f, "narrow" },
+  { NAN, 0.5f, "nan-lo" },
+  { -0.5f, NAN, "nan-hi" },
+  { 1.0f, -1.0f, "lo>hi" },
+};
+
+static guint32
+bits (float f)
+{
+  guint32 u;
+  memcpy (&u, &f, sizeof u);
+  return u;
+}
+
+/* The rule, written out without the kernels' helper. */
+static float
+expected_clamp (float v, float lo, float hi)
+{
+  if (isnan (v))
+    return v;
+  if (!isnan (hi) && v > hi)
+    v = hi;
+  if (!isnan (lo) && v < lo)
+    v = lo;
+  return v;
+}
+
+static gboolean
+same (float a, float b)
+{
+  return isnan (a) ? isnan (b) : bits (a) == bits (b);
+}
+
+/* Random floats with plenty of specials: NaN, both infinities, both zeros,
+ * subnormals, values near the bounds. */
+static float
+random_value (GRand *rand)
+{
+  switch (g_rand_int_range (rand, 0, 24))
+    {
+    case 0:
+      return NAN;
+    case 1:
+      return INFINITY;
+    case 2:
+      return -INFINITY;
+    case 3:
+      return 0.0f;
+    case 4:
+      return -0.0f;
+    case 5:
+      return 1e-40f;
+    case 6:
+      return 6.0f;
+    default:
+      return (float) g_rand_double_range (rand, -8.0, 8.0);
+    }
+}
+
+static void
+fill_values (GRand *rand, float *x, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    x[i] = random_value (rand);
+}
+
+/* kk_test_buf_new() leaves too little room after the end when g_malloc's
+ * block is only 16-byte aligned: the aligned start can be 127 bytes in, plus
+ * the misalignment, and the guard check then reads past the allocation. Ask
+ * for 128 bytes more. */
+static KkTestBuf
+buf_new (size_t bytes)
+{
+  return kk_test_buf_new (bytes + 128);
+}
+
+static void
+assert_guard_before (const void *start, size_t guard)
+{
+  const guint8 *q = (const guint8 *) start - guard;
+  for (size_t i = 0; i < guard; i++)
+    if (q[i] != KK_TEST_GUARD_BYTE)
+      g_error ("kernel wrote %zu bytes before the start of its output", guard - i);
+}
+
+/* ---- the rule itself, on every table ---- */
+
+static void
+test_semantics (void)
+{
+  const struct {
+    float a, b, lo, hi, want;
+  } cases[] = {
+    { NAN, 0.0f, 0.0f, INFINITY, NAN },            /* NaN stays NaN under ReLU */
+    { INFINITY, -INFINITY, 0.0f, 6.0f, NAN },      /* inf - inf = NaN, kept */
+    { -0.0f, -0.0f, 0.0f, INFINITY, -0.0f },       /* -0 + -0 = -0, not below +0 */
+    { -0.0f, 0.0f, 0.0f, INFINITY, 0.0f },         /* -0 + +0 = +0 */
+    { -3.0f, 1.0f, 0.0f, INFINITY, 0.0f },
+    { 5.0f, 2.0f, 0.0f, 6.0f, 6.0f },
+    { INFINITY, 1.0f, 0.0f, 6.0f, 6.0f },
+    { -INFINITY, 1.0f, -INFINITY, INFINITY, -INFINITY },
+    { 7.0f, 0.0f, NAN, 6.0f, 6.0f },               /* NaN lo: no lower bound */
+    { -7.0f, 0.0f, NAN, 6.0f, -7.0f },
+    { 7.0f, 0.0f, 0.0f, NAN, 7.0f },               /* NaN hi: no upper bound */
+    { -7.0f, 0.0f, 0.0f, NAN, 0.0f },
+    { 0.5f, 0.0f, 1.0f, -1.0f, 1.0f },             /* lo > hi: lo wins */
+  };
+
+  for (int isa = 0; isa < KK_ISA_COUNT; isa++)
+    {
+      const kk_kernels *k = kk_kernels_get ((kk_isa) isa);
+      if (k == NULL)
+        {
+          g_test_message ("skipping %s: this CPU does not support it", kk_isa_name ((kk_isa) isa));
+          continue;
+        }
+      for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+        {
+          /* Put the case in every lane position of a 37-element vector so
+           * that vector bodies and tails both see it. */
+          float a[37], b[37], y[37], y2[37];
+          for (size_t pos = 0; pos < 37; pos++)
+            {
+              for (size_t j = 0; j < 37; j++)
+                {
+                  a[j] = (float) j * 0.01f;
+                  b[j] = 0.0f;
+                }
+              a[pos] = cases[i].a;
+              b[pos] = cases[i].b;
+              k->add_clamp_f32 (a, b, y, 37, cases[i].lo, cases[i].hi);
+              a[pos] = cases[i].a + cases[i].b;
+              k->clamp_f32 (a, y2, 37, cases[i].lo, cases[i].hi);
+              if (!same (y[pos], cases[i].want) || !same (y2[pos], cases[i].want))
+                g_error ("%s: case %zu at lane %zu: clamp(%g + %g, %g, %g) gave %g / %g, want %g",
+                         kk_isa_name ((kk_isa) isa), i, pos, (double) cases[i].a, (double) cases[i].b,
+                         (double) cases[i].lo, (double) cases[i].hi, (double) y[pos], (double) y2[pos],
+                         (double) cases[i].want);
+            }
+        }
+    }
+}
+
+/* ---- scalar against the rule, on random data ---- */
+
+static void
+test_scalar_rule (void)
+{
+  const kk_kernels *ref = kk_kernels_get (KK_ISA_SCALAR);
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  const size_t n = 4099;
+  float *a = g_new (float, n), *b = g_new (float, n), *y = g_new (float, n);
+
+  fill_values (rand, a, n);
+  fill_values (rand, b, n);
+  for (size_t j = 0; j < G_N_ELEMENTS (bounds); j++)
+    {
+      const float lo = bounds[j].lo, hi = bounds[j].hi;
+
+      ref->add_clamp_f32 (a, b, y, n, lo, hi);
+      for (size_t i = 0; i < n; i++)
+        if (!same (y[i], expected_clamp (a[i] + b[i], lo, hi)))
+          g_error ("scalar add_clamp (%s) [%zu]: %g + %g gave %g", bounds[j].name, i, (double) a[i], (double) b[i], (double) y[i]);
+      ref->clamp_f32 (a, y, n, lo, hi);
+      for (size_t i = 0; i < n; i++)
+        if (!same (y[i], expected_clamp (a[i], lo, hi)))
+          g_error ("scalar clamp (%s) [%zu]: %g gave %g", bounds[j].name, i, (double) a[i], (double) y[i]);
+    }
+  g_free (a);
+  g_free (b);
+  g_free (y);
+  g_rand_free (rand);
+}
+
+/* ---- every ISA against scalar ---- */
+
+static void
+check_isa (const kk_kernels *ref, const kk_kernels *k, gpointer data)
+{
+  GRand *rand = data;
+  GArray *sizes = kk_test_sizes ();
+  const size_t max_n = g_array_index (sizes, size_t, sizes->len - 1);
+  KkTestBuf ba = buf_new (max_n * sizeof (float));
+  KkTestBuf bb = buf_new (max_n * sizeof (float));
+  KkTestBuf by = buf_new (max_n * sizeof (float));
+  float *want = g_new (float, max_n + 16);
+
+  for (guint s = 0; s < sizes->len; s++)
+    {
+      const size_t n = g_array_index (sizes, size_t, s);
+      const size_t bytes = n * sizeof (float);
+      /* Small sizes try every bound set; large ones one at random. */
+      const size_t nb = n <= 300 ? G_N_ELEMENTS (bounds) : 1;
+
+      for (size_t j = 0; j < nb; j++)
+        {
+          const Bounds *bd = n <= 300 ? &bounds[j] : &bounds[g_rand_int_range (rand, 0, G_N_ELEMENTS (bounds))];
+          /* Misalign each pointer independently, in whole floats. */
+          float *a = kk_test_buf_at (&ba, 4 * g_rand_int_range (rand, 0, 16));
+          float *b = kk_test_buf_at (&bb, 4 * g_rand_int_range (rand, 0, 16));
+          float *y = kk_test_buf_at (&by, 4 * g_rand_int_range (rand, 0, 16));
+
+          fill_values (rand, a, n);
+          fill_values (rand, b, n);
+
+          ref->add_clamp_f32 (a, b, want, n, bd->lo, bd->hi);
+          memset (by.base, KK_TEST_GUARD_BYTE, by.size + 2 * KK_TEST_GUARD + 64);  /* as kk_test_buf_new */
+          k->add_clamp_f32 (a, b, y, n, bd->lo, bd->hi);
+          for (size_t i = 0; i < n; i++)
+            if (!same (y[i], want[i]))
+              g_error ("%s add_clamp n=%zu (%s) [%zu]: %g + %g gave %g, scalar %g",
+                       kk_isa_name (k->isa), n, bd->name, i, (double) a[i], (double) b[i], (double) y[i],
+                       (double) want[i]);
+          kk_test_assert_untouched_after ((guint8 *) y + bytes, KK_TEST_GUARD);
+          assert_guard_before (y, KK_TEST_GUARD);
+
+          ref->clamp_f32 (a, want, n, bd->lo, bd->hi);
+          memset (by.base, KK_TEST_GUARD_BYTE, by.size + 2 * KK_TEST_GUARD + 64);  /* as kk_test_buf_new */
+          k->clamp_f32 (a, y, n, bd->lo, bd->hi);
+          for (size_t i = 0; i < n; i++)
+            if (!same (y[i], want[i]))
+              g_error ("%s clamp n=%zu (%s) [%zu]: %g gave %g, scalar %g",
+                       kk_isa_name (k->isa), n, bd->name, i, (double) a[i], (double) y[i], (double) want[i]);
+          kk_test_assert_untouched_after ((guint8 *) y + bytes, KK_TEST_GUARD);
+          assert_guard_before (y, KK_TEST_GUARD);
+
+          /* In place: y is a, then b (a residual add writing over one of its
+           * inputs), and clamp over its own input. */
+          if (n <= 4097)
+            {
+              float *copy = g_memdup2 (a, bytes + 1);
+
+              ref->add_clamp_f32 (a, b, want, n, bd->lo, bd->hi);
+              k->add_clamp_f32 (a, b, a, n, bd->lo, bd->hi);
+              for (size_t i = 0; i < n; i++)
+                if (!same (a[i], want[i]))
+                  g_error ("%s add_clamp in place (y = a) n=%zu [%zu] differs", kk_isa_name (k->isa), n, i);
+              memcpy (a, copy, bytes);
+              k->add_clamp_f32 (a, b, b, n, bd->lo, bd->hi);
+              for (size_t i = 0; i < n; i++)
+                if (!same (b[i], want[i]))
+                  g_error ("%s add_clamp in place (y = b) n=%zu [%zu] differs", kk_isa_name (k->isa), n, i);
+              ref->clamp_f32 (a, want, n, bd->lo, bd->hi);
+              k->clamp_f32 (a, a, n, bd->lo, bd->hi);
+              for (size_t i = 0; i < n; i++)
+                if (!same (a[i], want[i]))
+                  g_error ("%s clamp in place n=%zu [%zu] differs", kk_isa_name (k->isa), n, i);
+              g_free (copy);
+            }
+        }
+    }
+
+  g_free (want);
+  kk_test_buf_free (&ba);
+  kk_test_buf_free (&bb);
+  kk_test_buf_free (&by);
+  g_array_unref (sizes);
+}
+
+static void
+test_isa_vs_scalar (void)
+{
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  kk_test_each_isa (check_isa, rand);
+  g_rand_free (rand);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/kernels/eltwise/semantics", test_semantics);
+  g_test_add_func ("/kernels/eltwise/scalar-rule", test_scalar_rule);
+  g_test_add_func ("/kernels/eltwise/isa-vs-scalar", test_isa_vs_scalar);
+  return g_test_run ();
+}
