@@ -1,0 +1,82 @@
+/* gemm-scalar.c — the reference gemm: the test oracle and the rollback path.
+ *
+ * Plain loops, written to be obviously right rather than fast: each result
+ * is accumulated in k order with one multiply and one add per step (the
+ * build disables FMA contraction), then bias, then residual, then the clamp.
+ * The loops run i, k, j so that the compiler can vectorise the inner loop
+ * with the baseline instruction set without changing a single rounding.
+ * B is kept as plain [k][n] row-major so the packing is a copy (or a
+ * transpose for [n][k] weights).
+ */
+#include "gemm.h"
+
+size_t
+gemm_f32_packed_size_scalar (size_t k, size_t n)
+{
+  return k * n;
+}
+
+void
+gemm_f32_pack_b_scalar (const float *b, size_t k, size_t n, bool b_is_nk, float *packed)
+{
+  for (size_t kk = 0; kk < k; kk++)
+    for (size_t j = 0; j < n; j++)
+      packed[kk * n + j] = b_is_nk ? b[j * k + kk] : b[kk * n + j];
+}
+
+/* Columns per pass: the running sums of one row live in a small stack array
+ * (no heap, and C itself cannot hold them because the residual may be C). */
+#define COLUMN_CHUNK 64
+
+void
+gemm_f32_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                 const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue)
+{
+  const float *bias = epilogue != NULL ? epilogue->bias : NULL;
+  const float *residual = epilogue != NULL ? epilogue->residual : NULL;
+  size_t ldr = epilogue != NULL ? epilogue->ldr : 0;
+  float lo = epilogue != NULL ? epilogue->lo : -INFINITY;
+  float hi = epilogue != NULL ? epilogue->hi : INFINITY;
+
+  for (size_t i = 0; i < m_count; i++)
+    for (size_t j0 = 0; j0 < n; j0 += COLUMN_CHUNK)
+      {
+        size_t cols = n - j0 < COLUMN_CHUNK ? n - j0 : COLUMN_CHUNK;
+        float acc[COLUMN_CHUNK];
+
+        /* k outermost walks B row by row instead of down its columns; each
+         * acc[j] still receives its products in k order, one multiply and
+         * one add at a time, so the result is the same as the textbook
+         * i-j-k loop, bit for bit. */
+        for (size_t j = 0; j < cols; j++)
+          acc[j] = 0.0f;
+        for (size_t kk = 0; kk < k; kk++)
+          {
+            const float av = a[i * lda + kk];
+            const float *brow = packed_b + kk * n + j0;
+            for (size_t j = 0; j < cols; j++)
+              {
+                float product = av * brow[j];
+                acc[j] = acc[j] + product;
+              }
+          }
+
+        for (size_t j = 0; j < cols; j++)
+          {
+            float v = acc[j];
+            if (bias != NULL)
+              v = v + bias[j0 + j];
+            /* Read before the store: the residual may be C itself (in place). */
+            if (residual != NULL)
+              v = v + residual[i * ldr + j0 + j];
+            /* A NaN sum stays NaN (both comparisons are false), so an
+             * infinite bound is the same as no bound and SIMD versions may
+             * skip it. */
+            if (v < lo)
+              v = lo;
+            if (v > hi)
+              v = hi;
+            c[i * ldc + j0 + j] = v;
+          }
+      }
+}

@@ -1,0 +1,85 @@
+/* gemm.h — single-precision gemm with pre-packed B and a fused epilogue.
+ *
+ * One set of three functions per instruction set (see kk_kernels.gemm_f32*
+ * in kestrel-kernels.h for the contract). Each ISA packs B in its own layout,
+ * so a packed B is only valid for the table that packed it.
+ *
+ * Packed layout of the SIMD versions. With VL floats per vector and
+ * nv = ceil (n / VL) vectors across a row of B, the columns are split into
+ * blocks of whole vectors (kk_gemm_block_vectors). Block j covers columns
+ * [c0, c0 + w), w = VL * vectors, and is stored k-major at packed + c0 * k:
+ *
+ *   packed[c0 * k + kk * w + x] = B[kk][c0 + x]   (0 when c0 + x >= n)
+ *
+ * so the micro-kernel reads w consecutive floats per k step, and columns
+ * past n are zeros (they are computed and never stored). The scalar
+ * reference keeps B as plain [k][n] row-major.
+ *
+ * Why blocks of 2 vectors, with a final block of 3 when the count is odd:
+ * each block width has a row count MR chosen so that MR x vectors = 12
+ * accumulators (AVX2: 6x16 or 4x24, a single 12x8 when n <= 8), which keeps
+ * both FMA pipes busy past the FMA latency while leaving registers for the B
+ * vectors and the broadcast. BlazeFace widths such as 24 (3 vectors) then
+ * run as one 4x24 block instead of a full 16-block plus a half-empty one.
+ */
+#pragma once
+
+#include <math.h>
+
+#include "kk-internal.h"
+
+/* How many vectors the next column block takes, when `left` vectors remain
+ * (left >= 1): 2, except a lone vector stays 1 and an odd tail of 3 stays
+ * together rather than leaving a single-vector block behind. */
+static inline size_t
+kk_gemm_block_vectors (size_t left)
+{
+  if (left == 1 || left == 3)
+    return left;
+  return 2;
+}
+
+/* Packed size and packing for the blocked layout above, shared by the SIMD
+ * versions (they differ only in VL). */
+size_t kk_gemm_blocked_packed_size (size_t k, size_t n, size_t vl);
+void kk_gemm_blocked_pack_b (const float *b, size_t k, size_t n, bool b_is_nk,
+                             float *packed, size_t vl);
+
+/* Column blocks of one L2-sized group: the SIMD drivers sweep all rows of A
+ * over a group of column blocks before moving to the next, so the group's
+ * packed B (k x group width floats) stays in L2 however large n is. */
+#define KK_GEMM_L2_GROUP_BYTES ((size_t) 192 * 1024)
+
+/* Scalar reference: B as plain [k][n]. */
+size_t gemm_f32_packed_size_scalar (size_t k, size_t n);
+void gemm_f32_pack_b_scalar (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
+void gemm_f32_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                      const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+
+#if KK_ARCH_X86
+/* SSE4.2: 4 floats per vector, no FMA (multiply then add, as the reference). */
+size_t gemm_f32_packed_size_sse42 (size_t k, size_t n);
+void gemm_f32_pack_b_sse42 (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
+void gemm_f32_sse42 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                     const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+
+/* AVX2 + FMA: 8 floats per vector. */
+size_t gemm_f32_packed_size_avx2 (size_t k, size_t n);
+void gemm_f32_pack_b_avx2 (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
+void gemm_f32_avx2 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                    const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+
+/* AVX-512F: 16 floats per vector, masked edges. */
+size_t gemm_f32_packed_size_avx512 (size_t k, size_t n);
+void gemm_f32_pack_b_avx512 (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
+void gemm_f32_avx512 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                      const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+#endif
+
+#if KK_ARCH_ARM64
+/* NEON: 4 floats per vector, FMA. */
+size_t gemm_f32_packed_size_neon (size_t k, size_t n);
+void gemm_f32_pack_b_neon (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
+void gemm_f32_neon (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                    const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+#endif

@@ -1,0 +1,530 @@
+/* test-gemm.c — cross-checks of the gemm family.
+ *
+ * 1. The scalar reference against a double-precision triple loop.
+ * 2. Every other ISA the CPU runs against the scalar reference, over every m
+ *    in 0..40 crossed with n and k sampled across 1..70 so that each tile
+ *    height and width, each column tail of each vector width and k = 1 all
+ *    occur; then BlazeFace's shapes and a large odd one. Each case packs B
+ *    with the table under test (its own layout), from either order.
+ *
+ * The epilogue cycles through "none" (NULL), every subset of {bias,
+ * residual, clamp lo, clamp hi}, and an in-place residual (residual == C).
+ * A and the residual have NaN in the padding between rows (lda, ldr > row
+ * length) so a kernel reading past a row shows up in its results; C sits in
+ * a buffer of guard bytes, and every byte outside its m x n cells (between
+ * rows, before and after) must be left untouched. A, C and the residual
+ * start at float-misaligned offsets from a 64-byte boundary, and so does the
+ * packed B.
+ *
+ * Tolerance. Summing k products in float with or without FMA, in any
+ * order, is within (k + 2) * u * S of the exact result, where
+ * S = sum_k |a||b| + |bias| + |residual| and u = FLT_EPSILON / 2 (two more
+ * roundings for bias and residual; the clamp never increases a difference).
+ * Two such results are therefore within (k + 2) * FLT_EPSILON * S of each
+ * other, and that per-element bound is what both checks use. A wrong, lost
+ * or doubled product moves a result by about S / k, far outside it for the
+ * sizes here.
+ */
+#include <float.h>
+#include <math.h>
+
+#include "kk-test-util.h"
+
+typedef struct {
+  size_t m, n, k;
+  bool b_is_nk;
+  bool null_epilogue;
+  bool bias, residual, in_place;
+  float lo, hi;
+  size_t lda, ldc, ldr;
+  size_t a_mis, c_mis, r_mis, p_mis; /* misalignments, in floats */
+} GemmCase;
+
+/* Inputs of one case, shared by every table that runs it. */
+typedef struct {
+  GemmCase cs;
+  KkTestBuf a_buf, r_buf;
+  float *a, *b, *bias, *res; /* res: NULL unless cs.residual */
+} GemmInputs;
+
+static float
+rand_value (GRand *rand)
+{
+  return (float) g_rand_double_range (rand, -1.0, 1.0);
+}
+
+static void
+inputs_init (GemmInputs *in, const GemmCase *cs, GRand *rand)
+{
+  memset (in, 0, sizeof *in);
+  in->cs = *cs;
+
+  /* A: m rows of lda floats, NaN beyond column k. */
+  in->a_buf = kk_test_buf_new ((cs->m * cs->lda + 16) * sizeof (float));
+  in->a = kk_test_buf_at (&in->a_buf, cs->a_mis * sizeof (float));
+  for (size_t i = 0; i < cs->m; i++)
+    for (size_t x = 0; x < cs->lda; x++)
+      in->a[i * cs->lda + x] = x < cs->k ? rand_value (rand) : NAN;
+
+  /* B: exactly k x n (or n x k), as the planner hands it over. */
+  in->b = g_new (float, cs->k * cs->n + 1);
+  for (size_t i = 0; i < cs->k * cs->n; i++)
+    in->b[i] = rand_value (rand);
+
+  /* Bias followed by NaNs: a lane read past n must never reach C. */
+  in->bias = g_new (float, cs->n + 16);
+  for (size_t j = 0; j < cs->n + 16; j++)
+    in->bias[j] = j < cs->n ? rand_value (rand) : NAN;
+
+  if (cs->residual)
+    {
+      in->r_buf = kk_test_buf_new ((cs->m * cs->ldr + 16) * sizeof (float));
+      in->res = kk_test_buf_at (&in->r_buf, cs->r_mis * sizeof (float));
+      for (size_t i = 0; i < cs->m; i++)
+        for (size_t x = 0; x < cs->ldr; x++)
+          in->res[i * cs->ldr + x] = x < cs->n ? rand_value (rand) : NAN;
+    }
+}
+
+static void
+inputs_clear (GemmInputs *in)
+{
+  kk_test_buf_free (&in->a_buf);
+  if (in->r_buf.base != NULL)
+    kk_test_buf_free (&in->r_buf);
+  g_free (in->b);
+  g_free (in->bias);
+}
+
+static char *
+case_describe (const GemmCase *cs)
+{
+  g_autofree char *epilogue = NULL;
+  if (cs->null_epilogue)
+    epilogue = g_strdup ("NULL");
+  else
+    epilogue = g_strdup_printf ("{%s%s clamp [%g, %g]}", cs->bias ? " bias" : "",
+                                cs->residual ? (cs->in_place ? " residual (in place)" : " residual") : "",
+                                (double) cs->lo, (double) cs->hi);
+  return g_strdup_printf ("m=%zu n=%zu k=%zu B=%s epilogue=%s lda=%zu ldc=%zu ldr=%zu "
+                          "misalign (floats) a=%zu c=%zu r=%zu packed=%zu",
+                          cs->m, cs->n, cs->k, cs->b_is_nk ? "[n][k]" : "[k][n]", epilogue,
+                          cs->lda, cs->ldc, cs->ldr, cs->a_mis, cs->c_mis, cs->r_mis, cs->p_mis);
+}
+
+/* Runs one case through a table; returns C as a dense m x n array after
+ * checking that nothing outside the m x n cells of C, nor past the packed
+ * size of B, was written. */
+static float *
+run_case (const kk_kernels *t, const GemmInputs *in)
+{
+  const GemmCase *cs = &in->cs;
+
+  size_t packed_floats = t->gemm_f32_packed_size (cs->k, cs->n);
+  KkTestBuf p_buf = kk_test_buf_new ((packed_floats + 1) * sizeof (float));
+  float *packed = kk_test_buf_at (&p_buf, cs->p_mis * sizeof (float));
+  t->gemm_f32_pack_b (in->b, cs->k, cs->n, cs->b_is_nk, packed);
+  kk_test_assert_untouched_after (packed + packed_floats, KK_TEST_GUARD);
+
+  size_t c_floats = cs->m * cs->ldc;
+  KkTestBuf c_buf = kk_test_buf_new ((c_floats + 16) * sizeof (float));
+  float *c = kk_test_buf_at (&c_buf, cs->c_mis * sizeof (float));
+
+  kk_gemm_epilogue ep = { .lo = cs->lo, .hi = cs->hi };
+  if (cs->bias)
+    ep.bias = in->bias;
+  if (cs->residual && cs->in_place)
+    {
+      /* C starts as the residual; the kernel adds to it where it stands. */
+      for (size_t i = 0; i < cs->m; i++)
+        memcpy (c + i * cs->ldc, in->res + i * cs->ldr, cs->n * sizeof (float));
+      ep.residual = c;
+      ep.ldr = cs->ldc;
+    }
+  else if (cs->residual)
+    {
+      ep.residual = in->res;
+      ep.ldr = cs->ldr;
+    }
+
+  t->gemm_f32 (cs->m, cs->n, cs->k, in->a, cs->lda, packed, c, cs->ldc,
+               cs->null_epilogue ? NULL : &ep);
+
+  /* Every byte of the C buffer that is not one of the m x n cells keeps
+   * its guard value. */
+  const guint8 *base = c_buf.base;
+  size_t total = c_buf.size + 2 * KK_TEST_GUARD + 64;
+  const guint8 *c_bytes = (const guint8 *) c;
+  for (size_t off = 0; off < total; off++)
+    {
+      const guint8 *p = base + off;
+      if (p >= c_bytes && p < c_bytes + c_floats * sizeof (float))
+        {
+          size_t idx = (size_t) (p - c_bytes) / sizeof (float);
+          if (idx % cs->ldc < cs->n)
+            continue;
+        }
+      if (*p != KK_TEST_GUARD_BYTE)
+        {
+          g_autofree char *what = case_describe (cs);
+          g_error ("%s gemm wrote outside C (byte %td from C's start): %s", kk_isa_name (t->isa),
+                   (ptrdiff_t) (p - c_bytes), what);
+        }
+    }
+
+  float *out = g_new (float, cs->m * cs->n + 1);
+  for (size_t i = 0; i < cs->m; i++)
+    memcpy (out + i * cs->n, c + i * cs->ldc, cs->n * sizeof (float));
+
+  kk_test_buf_free (&c_buf);
+  kk_test_buf_free (&p_buf);
+  return out;
+}
+
+static double
+b_at (const GemmInputs *in, size_t kk, size_t j)
+{
+  const GemmCase *cs = &in->cs;
+  return cs->b_is_nk ? in->b[j * cs->k + kk] : in->b[kk * cs->n + j];
+}
+
+/* S for element (i, j): the scale the tolerance is relative to. */
+static double
+magnitude (const GemmInputs *in, size_t i, size_t j)
+{
+  const GemmCase *cs = &in->cs;
+  double s = 0.0;
+  for (size_t kk = 0; kk < cs->k; kk++)
+    s += fabs ((double) in->a[i * cs->lda + kk] * b_at (in, kk, j));
+  if (cs->bias && !cs->null_epilogue)
+    s += fabs ((double) in->bias[j]);
+  if (cs->residual && !cs->null_epilogue)
+    s += fabs ((double) in->res[i * cs->ldr + j]);
+  return s;
+}
+
+static double
+exact (const GemmInputs *in, size_t i, size_t j)
+{
+  const GemmCase *cs = &in->cs;
+  double s = 0.0;
+  for (size_t kk = 0; kk < cs->k; kk++)
+    s += (double) in->a[i * cs->lda + kk] * b_at (in, kk, j);
+  if (!cs->null_epilogue)
+    {
+      if (cs->bias)
+        s += (double) in->bias[j];
+      if (cs->residual)
+        s += (double) in->res[i * cs->ldr + j];
+      if (s < (double) cs->lo)
+        s = (double) cs->lo;
+      if (s > (double) cs->hi)
+        s = (double) cs->hi;
+    }
+  return s;
+}
+
+/* want == NULL: compare with the double-precision loop. */
+static void
+compare (const char *who, const GemmInputs *in, const float *got, const float *want)
+{
+  const GemmCase *cs = &in->cs;
+  for (size_t i = 0; i < cs->m; i++)
+    for (size_t j = 0; j < cs->n; j++)
+      {
+        double g = (double) got[i * cs->n + j];
+        double w = want != NULL ? (double) want[i * cs->n + j] : exact (in, i, j);
+        double tol = (double) (cs->k + 2) * (double) FLT_EPSILON * magnitude (in, i, j);
+        if (!(fabs (g - w) <= tol))
+          {
+            g_autofree char *what = case_describe (cs);
+            g_error ("%s: C[%zu][%zu] = %.9g, expected %.9g (tolerance %.3g): %s", who, i, j, g, w,
+                     tol, what);
+          }
+      }
+}
+
+/* The n and k samples of the sweep: every value up to 17 (all tails of 4-,
+ * 8- and 16-wide vectors, 1-, 2- and 3-vector blocks), then around the
+ * multiples of 8 and 16 up to 70. */
+static const size_t sweep_n[] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17,
+                                  20, 23, 24, 25, 28, 31, 32, 33, 36, 40, 42, 47, 48, 49, 56, 63,
+                                  64, 65, 70 };
+static const size_t sweep_k[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 24, 31, 33, 48, 64, 70 };
+#define SWEEP_M_MAX 40
+
+/* Epilogue variant v of 18: 0 = NULL; 1..16 = subsets of bias (1),
+ * residual (2), lo (4), hi (8); 17 = bias + in-place residual + ReLU6. */
+#define EPILOGUE_VARIANTS 18
+
+static void
+case_set_epilogue (GemmCase *cs, unsigned variant, float lo, float hi)
+{
+  cs->null_epilogue = variant == 0;
+  cs->lo = -INFINITY;
+  cs->hi = INFINITY;
+  if (variant == 0)
+    return;
+  if (variant == 17)
+    {
+      cs->bias = cs->residual = cs->in_place = true;
+      cs->lo = 0.0f;
+      cs->hi = 6.0f;
+      return;
+    }
+  unsigned bits = variant - 1;
+  cs->bias = (bits & 1) != 0;
+  cs->residual = (bits & 2) != 0;
+  if (bits & 4)
+    cs->lo = lo;
+  if (bits & 8)
+    cs->hi = hi;
+}
+
+static GemmCase
+sweep_case (size_t m, size_t ni, size_t ki)
+{
+  GemmCase cs = { .m = m, .n = sweep_n[ni], .k = sweep_k[ki] };
+  unsigned variant = (unsigned) ((m + 3 * ni + 5 * ki) % EPILOGUE_VARIANTS);
+  /* Bounds that cut through the spread of the sums (about sqrt(k) / 2). */
+  float spread = 0.4f * sqrtf ((float) cs.k);
+  case_set_epilogue (&cs, variant, -spread, spread * 0.7f);
+  cs.b_is_nk = ((m + 3 * ni + 5 * ki) / EPILOGUE_VARIANTS + ni + ki) % 2 == 1;
+  cs.lda = cs.k + (m + ni) % 4;
+  cs.ldc = cs.n + (m + ki) % 3;
+  cs.ldr = cs.n + (m + ni + ki) % 5;
+  cs.a_mis = (3 * m + ni) % 16;
+  cs.c_mis = (m + 5 * ki) % 16;
+  cs.r_mis = (m + ni + 7 * ki) % 16;
+  cs.p_mis = (m + ki) % 2;
+  return cs;
+}
+
+static void
+check_case_vs_ref (const kk_kernels *ref, const kk_kernels *t, const GemmCase *cs, GRand *rand)
+{
+  GemmInputs in;
+  inputs_init (&in, cs, rand);
+  g_autofree float *want = run_case (ref, &in);
+  g_autofree float *got = run_case (t, &in);
+  compare (kk_isa_name (t->isa), &in, got, want);
+  inputs_clear (&in);
+}
+
+static void
+check_case_vs_double (const kk_kernels *ref, const GemmCase *cs, GRand *rand)
+{
+  GemmInputs in;
+  inputs_init (&in, cs, rand);
+  g_autofree float *got = run_case (ref, &in);
+  compare ("scalar vs double", &in, got, NULL);
+  inputs_clear (&in);
+}
+
+/* BlazeFace's gemm shapes (1x1 convolutions at 64x64 .. 8x8 pixels, the
+ * 5x5x3 im2col'd stem, the heads) and a large shape with odd sizes. */
+static const size_t shapes[][3] = {
+  { 4096, 24, 24 }, { 4096, 24, 75 }, { 4096, 32, 24 }, { 1024, 28, 24 }, { 1024, 48, 48 },
+  { 1024, 32, 28 }, { 256, 42, 36 },  { 256, 96, 96 },  { 256, 48, 42 },  { 64, 96, 96 },
+  { 64, 88, 96 },   { 256, 2, 88 },   { 64, 6, 96 },    { 256, 32, 88 },  { 16, 128, 128 },
+  { 517, 259, 300 },
+};
+
+static GemmCase
+shape_case (size_t s, unsigned variant)
+{
+  GemmCase cs = { .m = shapes[s][0], .n = shapes[s][1], .k = shapes[s][2] };
+  float spread = 0.4f * sqrtf ((float) cs.k);
+  case_set_epilogue (&cs, variant, -spread, spread * 0.7f);
+  cs.b_is_nk = (variant + s) % 2 == 0;
+  cs.lda = cs.k + variant % 3;
+  cs.ldc = cs.n + (variant + 1) % 3;
+  cs.ldr = cs.n + variant % 2;
+  cs.a_mis = variant;
+  cs.c_mis = (3 * variant + s) % 16;
+  cs.r_mis = (variant + 5) % 16;
+  return cs;
+}
+
+/* Per shape: no epilogue, bias + ReLU, bias + residual + ReLU6 in place,
+ * and everything with finite bounds, in both B orders between them. */
+static const unsigned shape_variants[] = { 0, 5, 17, 16 };
+
+static void
+test_scalar_vs_double (void)
+{
+  const kk_kernels *ref = kk_kernels_get (KK_ISA_SCALAR);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (1);
+
+  for (size_t m = 0; m <= 13; m++)
+    for (size_t ni = 0; ni < G_N_ELEMENTS (sweep_n); ni++)
+      for (size_t ki = 0; ki < G_N_ELEMENTS (sweep_k); ki++)
+        {
+          GemmCase cs = sweep_case (m, ni, ki);
+          check_case_vs_double (ref, &cs, rand);
+        }
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (size_t v = 0; v < G_N_ELEMENTS (shape_variants); v++)
+      {
+        GemmCase cs = shape_case (s, shape_variants[v]);
+        check_case_vs_double (ref, &cs, rand);
+      }
+}
+
+static void
+sweep_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (2);
+  for (size_t m = 0; m <= SWEEP_M_MAX; m++)
+    for (size_t ni = 0; ni < G_N_ELEMENTS (sweep_n); ni++)
+      for (size_t ki = 0; ki < G_N_ELEMENTS (sweep_k); ki++)
+        {
+          GemmCase cs = sweep_case (m, ni, ki);
+          check_case_vs_ref (ref, t, &cs, rand);
+        }
+}
+
+static void
+test_isa_sweep (void)
+{
+  kk_test_each_isa (sweep_isa, NULL);
+}
+
+static void
+shapes_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (size_t v = 0; v < G_N_ELEMENTS (shape_variants); v++)
+      {
+        GemmCase cs = shape_case (s, shape_variants[v]);
+        check_case_vs_ref (ref, t, &cs, rand);
+      }
+}
+
+static void
+test_isa_shapes (void)
+{
+  kk_test_each_isa (shapes_isa, NULL);
+}
+
+/* k = 0 is a valid (if odd) product: C is the epilogue applied to zeros. */
+static void
+k_zero_table (const kk_kernels *t)
+{
+  const size_t m = 5, n = 19;
+  float bias[19], c[5 * 19];
+  for (size_t j = 0; j < n; j++)
+    bias[j] = (float) j - 9.0f;
+  float packed[1] = { 0.0f };
+  g_assert_cmpuint (t->gemm_f32_packed_size (0, n), ==, 0);
+  t->gemm_f32_pack_b (NULL, 0, n, false, packed);
+  kk_gemm_epilogue ep = { .bias = bias, .lo = -2.0f, .hi = INFINITY };
+  t->gemm_f32 (m, n, 0, bias /* never read */, 0, packed, c, n, &ep);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++)
+      g_assert_cmpfloat (c[i * n + j], ==, bias[j] < -2.0f ? -2.0f : bias[j]);
+}
+
+static void
+k_zero_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  k_zero_table (t);
+}
+
+static void
+test_k_zero (void)
+{
+  k_zero_table (kk_kernels_get (KK_ISA_SCALAR));
+  kk_test_each_isa (k_zero_isa, NULL);
+}
+
+/* Every table has all three gemm entries; the reference is exact on small
+ * integers (no rounding anywhere), which pins down the orientation of both B
+ * orders and of the epilogue independently of any tolerance. */
+static void
+exact_table (const kk_kernels *t)
+{
+  const size_t m = 3, n = 5, k = 4;
+  const float a[3 * 4] = { 1, 2, 3, 4, 0, -1, 0, 1, 2, 0, 0, 0 };
+  const float b_kn[4 * 5] = { 1, 0, 0, 0, 1, 0, 1, 0, 0, 2, 0, 0, 1, 0, 3, 0, 0, 0, 1, 4 };
+  const float bias[5] = { 10, 20, 30, 40, 50 };
+  const float res[3 * 5] = { 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3 };
+  /* A x B = [1 2 3 4 30; 0 -1 0 1 2; 2 0 0 0 2]; + bias + res, clamp [0, 45]. */
+  const float want[3 * 5] = { 12, 23, 34, 45, 45, 12, 21, 32, 43, 45, 15, 23, 33, 43, 45 };
+  float b_nk[5 * 4];
+  for (size_t kk = 0; kk < k; kk++)
+    for (size_t j = 0; j < n; j++)
+      b_nk[j * k + kk] = b_kn[kk * n + j];
+
+  g_assert_nonnull (t->gemm_f32_packed_size);
+  g_assert_nonnull (t->gemm_f32_pack_b);
+  g_assert_nonnull (t->gemm_f32);
+  for (int order = 0; order < 2; order++)
+    {
+      float packed[256], c[3 * 5];
+      g_assert_cmpuint (t->gemm_f32_packed_size (k, n), <=, G_N_ELEMENTS (packed));
+      t->gemm_f32_pack_b (order ? b_nk : b_kn, k, n, order == 1, packed);
+      kk_gemm_epilogue ep = { .bias = bias, .residual = res, .ldr = n, .lo = 0, .hi = 45 };
+      t->gemm_f32 (m, n, k, a, k, packed, c, n, &ep);
+      for (size_t i = 0; i < m * n; i++)
+        g_assert_cmpfloat (c[i], ==, want[i]);
+    }
+}
+
+static void
+exact_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  exact_table (t);
+}
+
+static void
+test_exact (void)
+{
+  exact_table (kk_kernels_get (KK_ISA_SCALAR));
+  kk_test_each_isa (exact_isa, NULL);
+}
+
+/* A NaN product stays NaN through an infinite bound and a clamp alike on
+ * every table (maxps/minps would otherwise swallow it on one side). */
+static void
+nan_table (const kk_kernels *t)
+{
+  const float a[2] = { NAN, 1.0f };
+  const float b[1] = { 1.0f };
+  float packed[64], c[2];
+  t->gemm_f32_pack_b (b, 1, 1, false, packed);
+  kk_gemm_epilogue relu6 = { .lo = 0.0f, .hi = 6.0f };
+  t->gemm_f32 (2, 1, 1, a, 1, packed, c, 1, &relu6);
+  g_assert_true (isnan (c[0]));
+  g_assert_cmpfloat (c[1], ==, 1.0f);
+  kk_gemm_epilogue none = { .lo = -INFINITY, .hi = INFINITY };
+  t->gemm_f32 (2, 1, 1, a, 1, packed, c, 1, &none);
+  g_assert_true (isnan (c[0]));
+}
+
+static void
+nan_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  nan_table (t);
+}
+
+static void
+test_nan (void)
+{
+  nan_table (kk_kernels_get (KK_ISA_SCALAR));
+  kk_test_each_isa (nan_isa, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/kernels/gemm/exact", test_exact);
+  g_test_add_func ("/kernels/gemm/nan", test_nan);
+  g_test_add_func ("/kernels/gemm/k-zero", test_k_zero);
+  g_test_add_func ("/kernels/gemm/scalar-vs-double", test_scalar_vs_double);
+  g_test_add_func ("/kernels/gemm/isa-sweep", test_isa_sweep);
+  g_test_add_func ("/kernels/gemm/isa-shapes", test_isa_shapes);
+  return g_test_run ();
+}
