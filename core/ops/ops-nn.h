@@ -1,0 +1,89 @@
+/* ops-nn.h — private to the ops-nn-*.c files: the neural-network reference
+ * operators (ONNX semantics, float32, NCHW) and the few helpers they share.
+ *
+ * Every operator here follows the contract of kestrel-op.h: infer() checks
+ * everything a model can get wrong, prepare() turns attributes into a small
+ * state once, run() is plain loops that cannot fail. At the parallel levels
+ * the outer loop is split with kestrel_step_parallel_for(); each output
+ * element is always computed by one thread in the same order, so parallel
+ * results are bit-identical to serial ones.
+ */
+#pragma once
+
+#include "kestrel-op-util.h"
+
+G_BEGIN_DECLS
+
+/* ops-nn-conv.c */
+extern const KestrelOpDef kestrel_op_conv;
+extern const KestrelOpDef kestrel_op_conv_transpose;
+
+/* ops-nn-gemm.c */
+extern const KestrelOpDef kestrel_op_gemm;
+extern const KestrelOpDef kestrel_op_matmul;
+
+/* ops-nn-pool.c */
+extern const KestrelOpDef kestrel_op_max_pool;
+extern const KestrelOpDef kestrel_op_average_pool;
+extern const KestrelOpDef kestrel_op_global_average_pool;
+extern const KestrelOpDef kestrel_op_global_max_pool;
+
+/* ops-nn-norm.c */
+extern const KestrelOpDef kestrel_op_batch_normalization;
+extern const KestrelOpDef kestrel_op_lrn;
+extern const KestrelOpDef kestrel_op_softmax_1;
+extern const KestrelOpDef kestrel_op_softmax_13;
+extern const KestrelOpDef kestrel_op_log_softmax_1;
+extern const KestrelOpDef kestrel_op_log_softmax_13;
+
+/* ops-nn-pad.c */
+extern const KestrelOpDef kestrel_op_pad_2;
+extern const KestrelOpDef kestrel_op_pad_11;
+
+/* ops-nn-resize.c */
+extern const KestrelOpDef kestrel_op_resize_10;
+extern const KestrelOpDef kestrel_op_resize_11;
+extern const KestrelOpDef kestrel_op_upsample_7;
+extern const KestrelOpDef kestrel_op_upsample_9;
+
+/* An attribute an operator reads, and the type it must have. */
+typedef struct {
+  const char *name;
+  KestrelAttrType type;
+} KestrelNnAttr;
+
+/* Every listed attribute that is present has the listed type. */
+gboolean kestrel_nn_check_attrs (const KestrelNode *node, const KestrelNnAttr *attrs, guint n_attrs,
+                                 GError **error);
+
+/* Outputs from index `n_supported` on are absent or omitted: for optional
+ * outputs Kestrel does not produce, with `why` in the error. */
+gboolean kestrel_nn_check_no_outputs_after (const KestrelNode *node, guint n_supported,
+                                            const char *why, GError **error);
+
+/* The range [*begin, *end) of o in [0, n_out) for which o * stride + offset
+ * lies in [0, n_in): the positions where a tap reads real input rather than
+ * padding, so the inner loops need no bounds test. */
+static inline void
+kestrel_nn_valid_range (gint64 n_out, gint64 n_in, gint64 stride, gint64 offset,
+                        gint64 *begin, gint64 *end)
+{
+  gint64 b = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  gint64 e = n_in - offset <= 0 ? 0 : (n_in - offset - 1) / stride + 1;
+
+  *begin = MIN (b, n_out);
+  *end = CLAMP (e, *begin, n_out);
+}
+
+/* The product of shape[from..to). */
+static inline gint64
+kestrel_nn_prod (const gint64 *shape, guint from, guint to)
+{
+  gint64 p = 1;
+
+  for (guint d = from; d < to; d++)
+    p *= shape[d];
+  return p;
+}
+
+G_END_DECLS
