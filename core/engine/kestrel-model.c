@@ -45,8 +45,8 @@ node_macs (const KestrelGraph *graph, const KestrelNode *node)
   return 0;
 }
 
-static KestrelModel *
-model_new (KestrelGraph *graph, const char *origin, GError **error)
+KestrelModel *
+kestrel_model_new_from_graph (KestrelGraph *graph, const char *origin, GError **error)
 {
   KestrelModel *model;
 
@@ -77,7 +77,7 @@ kestrel_model_new_from_bytes (GBytes *bytes, const char *origin, GError **error)
 
   if (graph == NULL)
     return NULL;
-  return model_new (graph, origin, error);
+  return kestrel_model_new_from_graph (graph, origin, error);
 }
 
 KestrelModel *

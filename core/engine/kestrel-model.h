@@ -17,6 +17,10 @@ typedef struct _KestrelModel KestrelModel;
 KestrelModel *kestrel_model_new_from_file (const char *path, GError **error);
 /* `origin` names the model in errors ("resource:///.../front.onnx"). */
 KestrelModel *kestrel_model_new_from_bytes (GBytes *bytes, const char *origin, GError **error);
+/* Takes ownership of a graph from kestrel_onnx_load_graph(), possibly edited
+ * (for example graph inputs turned into constants), and prepares it. The
+ * graph is freed on error too. */
+KestrelModel *kestrel_model_new_from_graph (KestrelGraph *graph, const char *origin, GError **error);
 KestrelModel *kestrel_model_ref (KestrelModel *model);
 void kestrel_model_unref (KestrelModel *model);
 

@@ -1,18 +1,494 @@
-/* kestrel-passes-fast.c — the SIMD levels' graph rewrites (see
- * kestrel-passes.h). Placeholder until the NHWC operators exist: the graph
- * is left as it is, which is correct, only slower. */
+/* kestrel-passes-fast.c — the SIMD levels' graph rewrites (kestrel-passes.h).
+ *
+ * fuse: a Conv whose only reader is an Add of a same-shaped tensor (a
+ * residual connection), and/or whose result's only reader is a Relu or a
+ * Clip with constant bounds, absorbs them: the Conv gets the residual as a
+ * fourth input and the bounds as act_lo / act_hi. Only Convs that to_nhwc
+ * will turn into kestrel.ConvNhwc are fused, so no reference operator ever
+ * sees the extra input.
+ *
+ * to_nhwc: each such Conv (and each 2-D MaxPool) becomes
+ *   Transpose(NCHW->NHWC) -> kestrel.ConvNhwc -> Transpose(NHWC->NCHW)
+ * and then Transposes are moved forward through elementwise operators and
+ * Concat, and adjacent Transposes are composed, until pairs cancel. In a
+ * convolutional network like BlazeFace every inner Transpose cancels, as do
+ * the model's own NHWC<->NCHW Transposes at its input and outputs.
+ */
 #include "config.h"
 
 #include "kestrel-passes.h"
 
+#include <math.h>
+#include <string.h>
+
+#include "kestrel-error.h"
+
+static const gint64 to_nhwc_perm[4] = { 0, 2, 3, 1 };
+static const gint64 to_nchw_perm[4] = { 0, 3, 1, 2 };
+
+static gboolean
+is_op (const KestrelNode *node, const char *op_type)
+{
+  return !node->removed && node->domain[0] == '\0' && strcmp (node->op_type, op_type) == 0;
+}
+
+static const KestrelValue *
+input_value (const KestrelGraph *graph, const KestrelNode *node, guint i)
+{
+  return kestrel_graph_value (graph, kestrel_node_input (node, i));
+}
+
+static gboolean
+is_float_4d (const KestrelValue *value)
+{
+  return value != NULL && value->has_shape && value->dtype == KESTREL_DTYPE_FLOAT32
+         && value->n_dims == 4;
+}
+
+/* The Convs kestrel.ConvNhwc can run: 2-D, float, constant weights/bias. */
+static gboolean
+conv_convertible (const KestrelGraph *graph, const KestrelNode *node)
+{
+  const KestrelValue *w, *b;
+
+  if (!is_op (node, "Conv") || kestrel_node_n_inputs (node) < 2 || kestrel_node_n_inputs (node) > 4)
+    return FALSE;
+  w = input_value (graph, node, 1);
+  b = input_value (graph, node, 2);
+  return is_float_4d (input_value (graph, node, 0)) && is_float_4d (w) && w->constant != NULL
+         && (b == NULL || b->constant != NULL)
+         && is_float_4d (kestrel_graph_value (graph, kestrel_node_output (node, 0)));
+}
+
+static gboolean
+maxpool_convertible (const KestrelGraph *graph, const KestrelNode *node)
+{
+  guint n_kernel;
+
+  if (!is_op (node, "MaxPool") || kestrel_node_n_outputs (node) != 1)
+    return FALSE;
+  kestrel_node_attr_ints (node, "kernel_shape", &n_kernel);
+  return n_kernel == 2 && kestrel_node_attr_int (node, "storage_order", 0) == 0
+         && is_float_4d (input_value (graph, node, 0))
+         && is_float_4d (kestrel_graph_value (graph, kestrel_node_output (node, 0)));
+}
+
+/* The only node reading `value`, or NULL if there are several, none, or the
+ * value is a graph output (whose contents must stay as they are). */
+static KestrelNode *
+single_reader (const KestrelGraph *graph, gint value)
+{
+  g_autoptr(GArray) readers = NULL;
+
+  if (kestrel_graph_value (graph, value)->is_output)
+    return NULL;
+  readers = kestrel_graph_consumers (graph, value);
+  return readers->len == 1 ? kestrel_graph_node (graph, g_array_index (readers, gint, 0)) : NULL;
+}
+
+static gboolean
+constant_scalar (const KestrelGraph *graph, gint value, float *out)
+{
+  const KestrelValue *v = kestrel_graph_value (graph, value);
+
+  if (v == NULL || v->constant == NULL || kestrel_tensor_get_n_elements (v->constant) != 1
+      || kestrel_tensor_get_dtype (v->constant) != KESTREL_DTYPE_FLOAT32)
+    return FALSE;
+  *out = *(const float *) kestrel_tensor_get_data (v->constant);
+  return TRUE;
+}
+
+/* Relu and Clip with known bounds, as a clamp. */
+static gboolean
+activation_bounds (const KestrelGraph *graph, const KestrelNode *node, float *lo, float *hi)
+{
+  if (is_op (node, "Relu"))
+    {
+      *lo = 0.0f;
+      *hi = INFINITY;
+      return TRUE;
+    }
+  if (!is_op (node, "Clip"))
+    return FALSE;
+  if (graph->opset < 11)
+    {
+      *lo = kestrel_node_attr_float (node, "min", -INFINITY);
+      *hi = kestrel_node_attr_float (node, "max", INFINITY);
+      return TRUE;
+    }
+  *lo = -INFINITY;
+  *hi = INFINITY;
+  if (kestrel_node_input (node, 1) >= 0 && !constant_scalar (graph, kestrel_node_input (node, 1), lo))
+    return FALSE;
+  if (kestrel_node_input (node, 2) >= 0 && !constant_scalar (graph, kestrel_node_input (node, 2), hi))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+same_shape (const KestrelValue *a, const KestrelValue *b)
+{
+  return a->has_shape && b->has_shape && a->n_dims == b->n_dims && a->dtype == b->dtype
+         && memcmp (a->shape, b->shape, a->n_dims * sizeof (gint64)) == 0;
+}
+
+/* Makes `node` produce `value` as its first output. */
+static void
+set_first_output (KestrelGraph *graph, KestrelNode *node, gint node_index, gint value)
+{
+  g_array_index (node->outputs, gint, 0) = value;
+  kestrel_graph_value (graph, value)->producer = node_index;
+}
+
 gboolean
 kestrel_graph_fuse (KestrelGraph *graph, GError **error)
 {
+  guint n_nodes = graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      KestrelNode *conv = kestrel_graph_node (graph, n);
+      gint end = kestrel_node_output (conv, 0);
+      gint residual = -1;
+      float lo = -INFINITY, hi = INFINITY;
+      KestrelNode *next;
+      gboolean fused = FALSE;
+
+      if (!conv_convertible (graph, conv) || kestrel_node_n_inputs (conv) > 3)
+        continue;
+
+      next = single_reader (graph, end);
+      if (next != NULL && is_op (next, "Add") && kestrel_node_n_inputs (next) == 2)
+        {
+          gint other = kestrel_node_input (next, 0) == end ? kestrel_node_input (next, 1)
+                                                           : kestrel_node_input (next, 0);
+          const KestrelValue *o = kestrel_graph_value (graph, other);
+          const KestrelValue *sum = kestrel_graph_value (graph, kestrel_node_output (next, 0));
+          if (other != end && o->constant == NULL && same_shape (o, kestrel_graph_value (graph, end))
+              && same_shape (sum, o))
+            {
+              residual = other;
+              end = kestrel_node_output (next, 0);
+              next->removed = TRUE;
+              fused = TRUE;
+              next = single_reader (graph, end);
+            }
+        }
+      if (next != NULL && activation_bounds (graph, next, &lo, &hi))
+        {
+          end = kestrel_node_output (next, 0);
+          next->removed = TRUE;
+          fused = TRUE;
+        }
+      if (!fused)
+        continue;
+
+      while (kestrel_node_n_inputs (conv) < 3)
+        kestrel_node_add_input (conv, -1);
+      if (residual >= 0)
+        kestrel_node_add_input (conv, residual);
+      kestrel_node_set_attr_float (conv, "act_lo", lo);
+      kestrel_node_set_attr_float (conv, "act_hi", hi);
+      set_first_output (graph, conv, n, end);
+    }
   return TRUE;
+}
+
+static void
+permute_shape (const KestrelValue *src, const gint64 *perm, guint n_dims, gint64 *out)
+{
+  for (guint i = 0; i < n_dims; i++)
+    out[i] = src->shape[perm[i]];
+}
+
+/* Adds `out = Transpose(in, perm)`, creating `out` when it is -1. */
+static gint
+add_transpose (KestrelGraph *graph, gint in, const gint64 *perm, guint n_dims, gint out,
+               const char *hint)
+{
+  const KestrelValue *src = kestrel_graph_value (graph, in);
+  gint node_index = kestrel_graph_add_node (graph, "", "Transpose", NULL);
+  KestrelNode *node = kestrel_graph_node (graph, node_index);
+  gint64 shape[KESTREL_TENSOR_MAX_DIMS];
+
+  if (out < 0)
+    {
+      out = kestrel_graph_new_value (graph, hint);
+      if (src->has_shape)
+        {
+          permute_shape (src, perm, n_dims, shape);
+          kestrel_value_set_shape (kestrel_graph_value (graph, out), src->dtype, n_dims, shape);
+        }
+    }
+  kestrel_node_add_input (node, in);
+  kestrel_node_add_output (graph, node_index, out);
+  kestrel_node_set_attr_ints (node, "perm", perm, n_dims);
+  return out;
+}
+
+/* Replaces an NCHW node by Transpose -> `nhwc_op` -> Transpose. Inputs in
+ * `activation_inputs` are transposed; the others (weights) pass as they are. */
+static void
+wrap_in_nhwc (KestrelGraph *graph, KestrelNode *node, const char *nhwc_op,
+              const guint *activation_inputs, guint n_activation_inputs)
+{
+  gint y = kestrel_node_output (node, 0);
+  const KestrelValue *yv = kestrel_graph_value (graph, y);
+  gint64 shape[4];
+  gint index = kestrel_graph_add_node (graph, "kestrel", nhwc_op, node->name);
+  KestrelNode *fast = kestrel_graph_node (graph, index);
+  gint yt;
+
+  for (guint i = 0; i < kestrel_node_n_inputs (node); i++)
+    {
+      gint v = kestrel_node_input (node, i);
+      for (guint a = 0; a < n_activation_inputs && v >= 0; a++)
+        if (activation_inputs[a] == i)
+          v = add_transpose (graph, v, to_nhwc_perm, 4, -1, "nhwc");
+      kestrel_node_add_input (fast, v);
+    }
+  for (guint a = 0; a < node->attrs->len; a++)
+    {
+      const KestrelAttr *attr = g_ptr_array_index (node->attrs, a);
+      KestrelAttr *copy = kestrel_node_add_attr (fast, attr->name, attr->type);
+      copy->f = attr->f;
+      copy->i = attr->i;
+      copy->s = g_strdup (attr->s);
+      copy->n = attr->n;
+      copy->ints = g_memdup2 (attr->ints, attr->n * sizeof (gint64));
+      copy->floats = g_memdup2 (attr->floats, attr->n * sizeof (float));
+    }
+
+  yt = kestrel_graph_new_value (graph, "nhwc");
+  permute_shape (yv, to_nhwc_perm, 4, shape);
+  kestrel_value_set_shape (kestrel_graph_value (graph, yt), yv->dtype, 4, shape);
+  kestrel_node_add_output (graph, index, yt);
+  node->removed = TRUE;
+  add_transpose (graph, yt, to_nchw_perm, 4, y, "nchw");
+}
+
+static const gint64 *
+transpose_perm (const KestrelNode *node, guint *n)
+{
+  return kestrel_node_attr_ints (node, "perm", n);
+}
+
+/* The Transpose producing `value`, or NULL. */
+static KestrelNode *
+transpose_producer (const KestrelGraph *graph, gint value)
+{
+  const KestrelValue *v = kestrel_graph_value (graph, value);
+  KestrelNode *node;
+  guint n;
+
+  if (v == NULL || v->producer < 0)
+    return NULL;
+  node = kestrel_graph_node (graph, v->producer);
+  if (!is_op (node, "Transpose") || transpose_perm (node, &n) == NULL)
+    return NULL;
+  return node;
+}
+
+static gboolean
+is_identity (const gint64 *perm, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    if (perm[i] != (gint64) i)
+      return FALSE;
+  return TRUE;
+}
+
+/* Transpose(Transpose(x, p0), p1) = Transpose(x, p0[p1[i]]). */
+static gboolean
+compose_transposes (KestrelGraph *graph)
+{
+  gboolean changed = FALSE;
+
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      KestrelNode *t1 = kestrel_graph_node (graph, n);
+      KestrelNode *t0;
+      guint n0, n1;
+      const gint64 *p0, *p1;
+      gint64 q[KESTREL_TENSOR_MAX_DIMS];
+
+      if (!is_op (t1, "Transpose") || (p1 = transpose_perm (t1, &n1)) == NULL)
+        continue;
+      t0 = transpose_producer (graph, kestrel_node_input (t1, 0));
+      if (t0 == NULL || (p0 = transpose_perm (t0, &n0)) == NULL || n0 != n1)
+        continue;
+      for (guint i = 0; i < n1; i++)
+        q[i] = p0[p1[i]];
+      if (is_identity (q, n1))
+        {
+          gint out = kestrel_node_output (t1, 0), in = kestrel_node_input (t0, 0);
+          const KestrelValue *inv = kestrel_graph_value (graph, in);
+          /* A graph input cannot stand in for a graph output: keep one copy. */
+          if (kestrel_graph_value (graph, out)->is_output && (inv->is_input || inv->is_output))
+            continue;
+          t1->removed = TRUE;
+          kestrel_graph_replace_uses (graph, out, in);
+        }
+      else
+        {
+          g_array_index (t1->inputs, gint, 0) = kestrel_node_input (t0, 0);
+          kestrel_node_set_attr_ints (t1, "perm", q, n1);
+        }
+      changed = TRUE;
+    }
+  return changed;
+}
+
+static const char *const elementwise_ops[] = {
+  "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
+  "Add", "Sub", "Mul", "Div",
+};
+
+/* op(Transpose(a, p), Transpose(b, p)) = Transpose(op(a, b), p) for
+ * elementwise ops on same-shaped tensors (scalar constants broadcast in any
+ * layout); Concat likewise with its axis moved. */
+static gboolean
+push_through (KestrelGraph *graph)
+{
+  gboolean changed = FALSE;
+  guint n_nodes = graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      KestrelNode *node = kestrel_graph_node (graph, n);
+      gboolean concat = is_op (node, "Concat");
+      gboolean elementwise = FALSE;
+      const gint64 *perm = NULL;
+      guint n_perm = 0;
+      const KestrelValue *pre_shape = NULL;
+      gboolean ok = TRUE;
+
+      for (gsize e = 0; e < G_N_ELEMENTS (elementwise_ops); e++)
+        elementwise |= is_op (node, elementwise_ops[e]);
+      if ((!elementwise && !concat) || kestrel_node_n_outputs (node) != 1)
+        continue;
+
+      for (guint i = 0; i < kestrel_node_n_inputs (node) && ok; i++)
+        {
+          gint v = kestrel_node_input (node, i);
+          const KestrelValue *value = kestrel_graph_value (graph, v);
+          KestrelNode *t;
+          guint np;
+          const gint64 *p;
+
+          if (value == NULL)
+            continue;
+          if (value->constant != NULL)
+            {
+              /* Scalars broadcast the same in any layout; Concat can take a
+               * constant of the right rank, transposed at load time. */
+              ok = kestrel_tensor_get_n_elements (value->constant) == 1
+                   || (concat && value->has_shape);
+              continue;
+            }
+          t = transpose_producer (graph, v);
+          if (t == NULL)
+            {
+              ok = FALSE;
+              break;
+            }
+          p = transpose_perm (t, &np);
+          const KestrelValue *src = kestrel_graph_value (graph, kestrel_node_input (t, 0));
+          if (perm == NULL)
+            {
+              perm = p;
+              n_perm = np;
+              pre_shape = src;
+            }
+          else if (np != n_perm || memcmp (p, perm, np * sizeof (gint64)) != 0
+                   || (!concat && !same_shape (src, pre_shape)))
+            ok = FALSE;
+        }
+      if (!ok || perm == NULL || !pre_shape->has_shape)
+        continue;
+
+      gint64 inverse[KESTREL_TENSOR_MAX_DIMS];
+      gint64 p_copy[KESTREL_TENSOR_MAX_DIMS];
+      for (guint i = 0; i < n_perm; i++)
+        {
+          p_copy[i] = perm[i];
+          inverse[perm[i]] = i;
+        }
+
+      /* Rewire to the untransposed inputs. */
+      for (guint i = 0; i < kestrel_node_n_inputs (node); i++)
+        {
+          gint v = kestrel_node_input (node, i);
+          const KestrelValue *value = kestrel_graph_value (graph, v);
+          if (value == NULL)
+            continue;
+          if (value->constant != NULL)
+            {
+              if (concat && kestrel_tensor_get_n_elements (value->constant) != 1)
+                g_array_index (node->inputs, gint, i) =
+                  add_transpose (graph, v, inverse, n_perm, -1, "nhwc_const");
+              continue;
+            }
+          g_array_index (node->inputs, gint, i) = kestrel_node_input (transpose_producer (graph, v), 0);
+        }
+
+      gint out = kestrel_node_output (node, 0);
+      const KestrelValue *outv = kestrel_graph_value (graph, out);
+      gint inner = kestrel_graph_new_value (graph, "nhwc");
+      gint64 shape[KESTREL_TENSOR_MAX_DIMS];
+      for (guint i = 0; i < n_perm; i++)
+        shape[p_copy[i]] = outv->shape[i];
+      kestrel_value_set_shape (kestrel_graph_value (graph, inner), outv->dtype, n_perm, shape);
+      if (concat)
+        {
+          gint64 axis = kestrel_node_attr_int (node, "axis", 0);
+          if (axis < 0)
+            axis += n_perm;
+          kestrel_node_set_attr_int (node, "axis", p_copy[axis]);
+        }
+      set_first_output (graph, node, n, inner);
+      add_transpose (graph, inner, p_copy, n_perm, out, "nchw");
+      changed = TRUE;
+    }
+  return changed;
 }
 
 gboolean
 kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error)
 {
-  return TRUE;
+  static const guint conv_activations[] = { 0, 3 };
+  static const guint pool_activations[] = { 0 };
+  guint n_nodes = graph->nodes->len;
+  gboolean converted = FALSE;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      KestrelNode *node = kestrel_graph_node (graph, n);
+
+      if (conv_convertible (graph, node))
+        {
+          wrap_in_nhwc (graph, node, "ConvNhwc", conv_activations, G_N_ELEMENTS (conv_activations));
+          converted = TRUE;
+        }
+      else if (maxpool_convertible (graph, node))
+        {
+          wrap_in_nhwc (graph, node, "MaxPoolNhwc", pool_activations, G_N_ELEMENTS (pool_activations));
+          converted = TRUE;
+        }
+    }
+  if (!converted)
+    return TRUE;
+
+  /* Each round moves Transposes later or removes them, so this ends; the
+   * bound is a guard against a rewrite bug, not a tuning knob. */
+  for (guint round = 0; round < 4 * graph->nodes->len + 16; round++)
+    {
+      gboolean changed = compose_transposes (graph);
+      changed |= push_through (graph);
+      if (!changed)
+        break;
+    }
+  kestrel_graph_remove_dead (graph);
+  kestrel_graph_compact (graph);
+  return kestrel_graph_sort (graph, error);
 }

@@ -15,8 +15,9 @@
 
 G_BEGIN_DECLS
 
-/* The ai.onnx opsets Kestrel accepts. */
-#define KESTREL_ONNX_MIN_OPSET 7
+/* The ai.onnx opsets the loader accepts; each operator then says which
+ * opsets' semantics it implements (kestrel-op.h). */
+#define KESTREL_ONNX_MIN_OPSET 1
 #define KESTREL_ONNX_MAX_OPSET 17
 
 /* Parses a model. The graph is topologically sorted; initializers and

@@ -280,7 +280,7 @@ conv_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_conv = {
   .domain = "",
   .op_type = "Conv",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 17,
   .infer = conv_infer,
   .prepare = conv_prepare,
@@ -512,7 +512,7 @@ conv_transpose_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_conv_transpose = {
   .domain = "",
   .op_type = "ConvTranspose",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 17,
   .infer = conv_transpose_infer,
   .prepare = conv_transpose_prepare,

@@ -369,7 +369,7 @@ matmul_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_matmul = {
   .domain = "",
   .op_type = "MatMul",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 17,
   .infer = matmul_infer,
   .prepare = matmul_prepare,

@@ -247,7 +247,7 @@ lrn_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_lrn = {
   .domain = "",
   .op_type = "LRN",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 17,
   .infer = lrn_infer,
   .prepare = lrn_prepare,
@@ -415,7 +415,7 @@ log_softmax_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_softmax_1 = {
   .domain = "",
   .op_type = "Softmax",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 12,
   .infer = softmax_infer_1,
   .prepare = softmax_prepare_1,
@@ -435,7 +435,7 @@ const KestrelOpDef kestrel_op_softmax_13 = {
 const KestrelOpDef kestrel_op_log_softmax_1 = {
   .domain = "",
   .op_type = "LogSoftmax",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 12,
   .infer = softmax_infer_1,
   .prepare = softmax_prepare_1,

@@ -371,7 +371,7 @@ pad_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_pad_2 = {
   .domain = "",
   .op_type = "Pad",
-  .min_opset = 7,
+  .min_opset = 2, /* unchanged in meaning since its first version */
   .max_opset = 10,
   .infer = pad_2_infer,
   .prepare = pad_2_prepare,

@@ -295,7 +295,7 @@ max_pool_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_max_pool = {
   .domain = "",
   .op_type = "MaxPool",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 17,
   .infer = max_pool_infer,
   .prepare = pool_prepare,
@@ -410,7 +410,7 @@ average_pool_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_average_pool = {
   .domain = "",
   .op_type = "AveragePool",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 17,
   .infer = average_pool_infer,
   .prepare = pool_prepare,
@@ -500,7 +500,7 @@ global_max_pool_run (const KestrelStep *step)
 const KestrelOpDef kestrel_op_global_average_pool = {
   .domain = "",
   .op_type = "GlobalAveragePool",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 17,
   .infer = global_pool_infer,
   .run = global_average_pool_run,
@@ -509,7 +509,7 @@ const KestrelOpDef kestrel_op_global_average_pool = {
 const KestrelOpDef kestrel_op_global_max_pool = {
   .domain = "",
   .op_type = "GlobalMaxPool",
-  .min_opset = 7,
+  .min_opset = 1, /* unchanged in meaning since its first version */
   .max_opset = 17,
   .infer = global_pool_infer,
   .run = global_max_pool_run,

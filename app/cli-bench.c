@@ -1,0 +1,337 @@
+/* kestrel-cli bench — latency of one model, with ONNX Runtime beside it.
+ *
+ * Kestrel and (with --peer ort) ONNX Runtime run the same model on the same
+ * input with the same thread count. They take turns in rounds of
+ * ROUND_RUNS inferences, so load from the rest of the machine falls on both
+ * alike; medians and the 95th percentile come from all rounds. ONNX Runtime
+ * runs in its own process (tests/peers/ort-peer.js, through Node); its
+ * times are measured around its session.run() the same way Kestrel's are
+ * around kestrel_plan_run().
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kestrel-cli.h"
+#include "kestrel-plan.h"
+#include "kestrel-stats.h"
+
+#define ROUND_RUNS 10
+#define WARMUP_RUNS 10
+
+typedef struct {
+  GSubprocess *process;
+  GDataInputStream *out;
+  GOutputStream *in;
+  char *version;
+} OrtPeer;
+
+static void
+ort_peer_clear (OrtPeer *peer)
+{
+  if (peer->in != NULL)
+    g_output_stream_write_all (peer->in, "quit\n", 5, NULL, NULL, NULL);
+  g_clear_object (&peer->out);
+  if (peer->process != NULL)
+    g_subprocess_wait (peer->process, NULL, NULL);
+  g_clear_object (&peer->process);
+  g_free (peer->version);
+}
+
+/* One line of JSON from the peer, parsed. */
+static JsonNode *
+ort_peer_read (OrtPeer *peer, GError **error)
+{
+  g_autofree char *line = g_data_input_stream_read_line_utf8 (peer->out, NULL, NULL, error);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  if (line == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                     "ONNX Runtime peer exited (see its message above)");
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, line, -1, error))
+    return NULL;
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+static char *
+default_peer_script (void)
+{
+  const char *env = g_getenv ("KESTREL_ORT_PEER");
+
+  if (env != NULL)
+    return g_strdup (env);
+  return g_build_filename (KESTREL_SOURCE_DIR, "tests", "peers", "ort-peer.js", NULL);
+}
+
+static gboolean
+ort_peer_start (OrtPeer *peer, const char *model_path, guint threads, const char *input_spec,
+                GError **error)
+{
+  g_autofree char *script = default_peer_script ();
+  g_autofree char *threads_text = g_strdup_printf ("%u", threads);
+  g_autoptr(JsonNode) ready = NULL;
+
+  if (!g_file_test (script, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "ONNX Runtime peer script %s not found (set KESTREL_ORT_PEER)", script);
+      return FALSE;
+    }
+  peer->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                    error, "node", script, "serve", "--model", model_path,
+                                    "--threads", threads_text, "--input", input_spec, NULL);
+  if (peer->process == NULL)
+    {
+      g_prefix_error (error, "could not start node for the ONNX Runtime peer: ");
+      return FALSE;
+    }
+  peer->in = g_subprocess_get_stdin_pipe (peer->process);
+  peer->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer->process));
+  ready = ort_peer_read (peer, error);
+  if (ready == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (ready)
+      || !json_object_get_boolean_member_with_default (json_node_get_object (ready), "ready", FALSE))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "ONNX Runtime peer did not start");
+      return FALSE;
+    }
+  peer->version = g_strdup (json_object_get_string_member_with_default (json_node_get_object (ready),
+                                                                         "version", "?"));
+  return TRUE;
+}
+
+static gboolean
+ort_peer_round (OrtPeer *peer, guint runs, GArray *times_ms, GError **error)
+{
+  g_autofree char *command = g_strdup_printf ("run %u\n", runs);
+  g_autoptr(JsonNode) reply = NULL;
+  JsonArray *times;
+
+  if (!g_output_stream_write_all (peer->in, command, strlen (command), NULL, NULL, error))
+    return FALSE;
+  reply = ort_peer_read (peer, error);
+  if (reply == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (reply)
+      || !json_object_has_member (json_node_get_object (reply), "times_ms"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "unexpected reply from the ONNX Runtime peer");
+      return FALSE;
+    }
+  times = json_object_get_array_member (json_node_get_object (reply), "times_ms");
+  for (guint i = 0; i < json_array_get_length (times); i++)
+    {
+      double t = json_array_get_double_element (times, i);
+      g_array_append_val (times_ms, t);
+    }
+  return TRUE;
+}
+
+/* Deterministic input in [-1, 1), the range BlazeFace expects. */
+static void
+fill_input (float *data, gsize n)
+{
+  guint32 state = 12345;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      state = state * 1664525u + 1013904223u;
+      data[i] = (float) (state >> 8) / (float) (1u << 23) - 1.0f;
+    }
+}
+
+static void
+add_series (JsonBuilder *b, const char *name, GArray *times_ms)
+{
+  double *t = (double *) (void *) times_ms->data;
+
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "runs");
+  json_builder_add_int_value (b, times_ms->len);
+  json_builder_set_member_name (b, "median_ms");
+  json_builder_add_double_value (b, kestrel_stats_median (t, times_ms->len));
+  json_builder_set_member_name (b, "p95_ms");
+  json_builder_add_double_value (b, kestrel_stats_percentile (t, times_ms->len, 95));
+  json_builder_end_object (b);
+}
+
+int
+kestrel_cli_bench (int argc, char **argv)
+{
+  g_autofree char *model_spec = NULL;
+  g_autofree char *level_name = NULL;
+  g_autofree char *peer_name = NULL;
+  int threads = 1, runs = 200;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_spec, "front, back (built-in BlazeFace) or FILE.onnx (default front)", "MODEL" },
+    { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default full)", "LEVEL" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default 1)", "N" },
+    { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Timed inferences per engine (default 200)", "N" },
+    { "peer", 0, 0, G_OPTION_ARG_STRING, &peer_name, "Also measure a peer engine: ort (ONNX Runtime)", "PEER" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- latency of a model, optionally beside ONNX Runtime");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelModel) model = NULL;
+  g_autoptr(KestrelPlan) plan = NULL;
+  g_autoptr(GArray) ours = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) theirs = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *origin = NULL;
+  g_autofree char *tmp_dir = NULL;
+  g_autofree char *model_path = NULL;
+  g_autofree char *input_path = NULL;
+  OrtPeer peer = { 0 };
+  KestrelPlanOptions options;
+  const KestrelTensorView *input;
+  int status = 0;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return kestrel_cli_fail ("bench", error->message, 2);
+  if (threads < 1 || runs < 1)
+    return kestrel_cli_fail ("bench", "--threads and --runs must be positive", 2);
+  if (peer_name != NULL && strcmp (peer_name, "ort") != 0)
+    return kestrel_cli_fail ("bench", "the only peer is 'ort' (ONNX Runtime)", 2);
+  if (model_spec == NULL)
+    model_spec = g_strdup ("front");
+
+  kestrel_plan_options_init (&options);
+  if (!kestrel_cli_parse_level (level_name, &options.level, &error))
+    return kestrel_cli_fail ("bench", error->message, 2);
+  options.n_threads = threads;
+
+  g_autoptr(GBytes) bytes = kestrel_cli_model_bytes (model_spec, &origin, &error);
+  if (bytes == NULL)
+    return kestrel_cli_fail ("bench", error->message, 1);
+  model = kestrel_model_new_from_bytes (bytes, origin, &error);
+  if (model == NULL)
+    return kestrel_cli_fail ("bench", error->message, 1);
+  plan = kestrel_plan_new (model, &options, &error);
+  if (plan == NULL)
+    return kestrel_cli_fail ("bench", error->message, 1);
+  if (kestrel_plan_get_n_inputs (plan) != 1 || kestrel_plan_get_input (plan, 0)->dtype != KESTREL_DTYPE_FLOAT32)
+    return kestrel_cli_fail ("bench", "bench runs models with one float32 input", 1);
+  input = kestrel_plan_get_input (plan, 0);
+  fill_input (input->data, input->n_elements);
+
+  if (peer_name != NULL)
+    {
+      g_autoptr(GString) spec = g_string_new (kestrel_plan_get_input_name (plan, 0));
+      gsize size;
+      gconstpointer data = g_bytes_get_data (bytes, &size);
+
+      tmp_dir = g_dir_make_tmp ("kestrel-bench-XXXXXX", &error);
+      if (tmp_dir == NULL)
+        return kestrel_cli_fail ("bench", error->message, 1);
+      model_path = g_build_filename (tmp_dir, "model.onnx", NULL);
+      input_path = g_build_filename (tmp_dir, "input.f32", NULL);
+      if (!g_file_set_contents (model_path, data, size, &error)
+          || !g_file_set_contents (input_path, input->data, input->n_elements * sizeof (float), &error))
+        return kestrel_cli_fail ("bench", error->message, 1);
+      g_string_append_printf (spec, "=%s:", input_path);
+      for (guint d = 0; d < input->n_dims; d++)
+        g_string_append_printf (spec, "%s%" G_GINT64_FORMAT, d ? "x" : "", input->shape[d]);
+      if (!ort_peer_start (&peer, model_path, threads, spec->str, &error))
+        {
+          status = kestrel_cli_fail ("bench", error->message, 1);
+          goto out;
+        }
+    }
+
+  for (int i = 0; i < WARMUP_RUNS; i++)
+    kestrel_plan_run (plan);
+
+  for (int done = 0; done < runs; done += ROUND_RUNS)
+    {
+      int n = MIN (ROUND_RUNS, runs - done);
+      for (int i = 0; i < n; i++)
+        {
+          guint64 start = kestrel_stats_now_ns ();
+          kestrel_plan_run (plan);
+          double ms = (kestrel_stats_now_ns () - start) / 1e6;
+          g_array_append_val (ours, ms);
+        }
+      if (peer.process != NULL && !ort_peer_round (&peer, n, theirs, &error))
+        {
+          status = kestrel_cli_fail ("bench", error->message, 1);
+          goto out;
+        }
+    }
+
+  {
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    double our_median = kestrel_stats_median ((double *) (void *) ours->data, ours->len);
+    double macs = (double) kestrel_model_get_macs (model);
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "model");
+    json_builder_add_string_value (b, origin);
+    json_builder_set_member_name (b, "level");
+    json_builder_add_string_value (b, kk_level_name (options.level));
+    json_builder_set_member_name (b, "isa");
+    json_builder_add_string_value (b, kk_isa_name (kk_level_isa (options.level)));
+    json_builder_set_member_name (b, "threads");
+    json_builder_add_int_value (b, threads);
+    json_builder_set_member_name (b, "multiply_adds");
+    json_builder_add_int_value (b, (gint64) macs);
+    add_series (b, "kestrel", ours);
+    json_builder_set_member_name (b, "kestrel_gflops");
+    json_builder_add_double_value (b, 2 * macs / (our_median * 1e6));
+    if (peer.process != NULL)
+      {
+        double their_median = kestrel_stats_median ((double *) (void *) theirs->data, theirs->len);
+        add_series (b, "ort", theirs);
+        json_builder_set_member_name (b, "ort_version");
+        json_builder_add_string_value (b, peer.version);
+        json_builder_set_member_name (b, "ratio_kestrel_to_ort");
+        json_builder_add_double_value (b, our_median / their_median);
+      }
+    json_builder_end_object (b);
+
+    g_autoptr(JsonNode) root = json_builder_get_root (b);
+    if (json)
+      kestrel_cli_print_json (root, FALSE);
+    else
+      {
+        JsonObject *o = json_node_get_object (root);
+        JsonObject *k = json_object_get_object_member (o, "kestrel");
+        printf ("%s, level %s (%s), %d thread%s, %u runs\n", origin, kk_level_name (options.level),
+                kk_isa_name (kk_level_isa (options.level)), threads, threads == 1 ? "" : "s", ours->len);
+        printf ("  kestrel       median %.3f ms   p95 %.3f ms   %.1f GFLOP/s\n",
+                json_object_get_double_member (k, "median_ms"), json_object_get_double_member (k, "p95_ms"),
+                json_object_get_double_member (o, "kestrel_gflops"));
+        if (peer.process != NULL)
+          {
+            JsonObject *t = json_object_get_object_member (o, "ort");
+            printf ("  onnxruntime   median %.3f ms   p95 %.3f ms   (%s)\n",
+                    json_object_get_double_member (t, "median_ms"), json_object_get_double_member (t, "p95_ms"),
+                    peer.version);
+            printf ("  kestrel / onnxruntime = %.2f\n", json_object_get_double_member (o, "ratio_kestrel_to_ort"));
+          }
+      }
+  }
+
+out:
+  ort_peer_clear (&peer);
+  if (tmp_dir != NULL)
+    {
+      if (model_path != NULL)
+        g_unlink (model_path);
+      if (input_path != NULL)
+        g_unlink (input_path);
+      g_rmdir (tmp_dir);
+    }
+  return status;
+}

@@ -1,0 +1,168 @@
+/* kestrel-cli inspect — what a model is made of and what Kestrel makes of it:
+ * operators (and which are unsupported), parameters, multiply-adds, and the
+ * arena each optimisation level needs. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kestrel-cli.h"
+#include "kestrel-onnx.h"
+#include "kestrel-op.h"
+#include "kestrel-plan.h"
+
+typedef struct {
+  const char *op_type;
+  const char *domain;
+  guint count;
+} OpCount;
+
+int
+kestrel_cli_inspect (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("MODEL - describe a model (front, back or FILE.onnx)");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *origin = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GArray) ops = g_array_new (FALSE, TRUE, sizeof (OpCount));
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  KestrelGraph *graph;
+  guint64 params = 0;
+  guint n_unsupported = 0;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return kestrel_cli_fail ("inspect", error->message, 2);
+  if (argc != 2)
+    return kestrel_cli_fail ("inspect", "expected one model", 2);
+
+  bytes = kestrel_cli_model_bytes (argv[1], &origin, &error);
+  if (bytes == NULL)
+    return kestrel_cli_fail ("inspect", error->message, 1);
+  graph = kestrel_onnx_load_graph (bytes, origin, &error);
+  if (graph == NULL)
+    return kestrel_cli_fail ("inspect", error->message, 1);
+
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      const KestrelNode *node = kestrel_graph_node (graph, n);
+      guint i;
+      for (i = 0; i < ops->len; i++)
+        if (strcmp (g_array_index (ops, OpCount, i).op_type, node->op_type) == 0
+            && strcmp (g_array_index (ops, OpCount, i).domain, node->domain) == 0)
+          break;
+      if (i == ops->len)
+        {
+          OpCount c = { node->op_type, node->domain, 0 };
+          g_array_append_val (ops, c);
+        }
+      g_array_index (ops, OpCount, i).count++;
+    }
+  for (guint v = 0; v < graph->values->len; v++)
+    {
+      const KestrelValue *value = kestrel_graph_value (graph, v);
+      if (value->constant != NULL && value->dtype == KESTREL_DTYPE_FLOAT32)
+        params += kestrel_tensor_get_n_elements (value->constant);
+    }
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, origin);
+  json_builder_set_member_name (b, "opset");
+  json_builder_add_int_value (b, graph->opset);
+  json_builder_set_member_name (b, "nodes");
+  json_builder_add_int_value (b, graph->nodes->len);
+  json_builder_set_member_name (b, "parameters");
+  json_builder_add_int_value (b, params);
+  json_builder_set_member_name (b, "ops");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const OpCount *c = &g_array_index (ops, OpCount, i);
+      gboolean supported = kestrel_op_lookup (c->domain, c->op_type, graph->opset) != NULL;
+      n_unsupported += !supported;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "op");
+      json_builder_add_string_value (b, c->op_type);
+      json_builder_set_member_name (b, "count");
+      json_builder_add_int_value (b, c->count);
+      json_builder_set_member_name (b, "supported");
+      json_builder_add_boolean_value (b, supported);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "inputs");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < graph->inputs->len; i++)
+    {
+      const KestrelValue *value = kestrel_graph_value (graph, g_array_index (graph->inputs, gint, i));
+      g_autofree char *shape = kestrel_shape_to_string (value->n_dims, value->shape);
+      g_autofree char *text = g_strdup_printf ("%s: %s%s", value->name,
+                                               kestrel_dtype_get_name (value->dtype), shape);
+      json_builder_add_string_value (b, text);
+    }
+  json_builder_end_array (b);
+
+  if (n_unsupported == 0)
+    {
+      g_autoptr(KestrelModel) model = kestrel_model_new_from_bytes (bytes, origin, &error);
+      if (model == NULL)
+        {
+          json_builder_set_member_name (b, "error");
+          json_builder_add_string_value (b, error->message);
+        }
+      else
+        {
+          json_builder_set_member_name (b, "multiply_adds");
+          json_builder_add_int_value (b, kestrel_model_get_macs (model));
+          json_builder_set_member_name (b, "flops");
+          json_builder_add_int_value (b, 2 * kestrel_model_get_macs (model));
+          json_builder_set_member_name (b, "weight_bytes");
+          json_builder_add_int_value (b, kestrel_model_get_weight_bytes (model));
+          json_builder_set_member_name (b, "levels");
+          json_builder_begin_object (b);
+          for (int level = 0; level < KK_LEVEL_COUNT; level++)
+            {
+              KestrelPlanOptions options;
+              g_autoptr(KestrelPlan) plan = NULL;
+              g_autoptr(GError) plan_error = NULL;
+
+              kestrel_plan_options_init (&options);
+              options.level = level;
+              options.n_threads = 1;
+              plan = kestrel_plan_new (model, &options, &plan_error);
+              json_builder_set_member_name (b, kk_level_name (level));
+              json_builder_begin_object (b);
+              if (plan == NULL)
+                {
+                  json_builder_set_member_name (b, "error");
+                  json_builder_add_string_value (b, plan_error->message);
+                }
+              else
+                {
+                  json_builder_set_member_name (b, "steps");
+                  json_builder_add_int_value (b, kestrel_plan_get_n_steps (plan));
+                  json_builder_set_member_name (b, "arena_bytes");
+                  json_builder_add_int_value (b, kestrel_plan_get_arena_bytes (plan));
+                }
+              json_builder_end_object (b);
+            }
+          json_builder_end_object (b);
+        }
+    }
+  json_builder_end_object (b);
+  kestrel_graph_free (graph);
+
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  if (json)
+    kestrel_cli_print_json (root, FALSE);
+  else
+    kestrel_cli_print_json (root, TRUE);
+  return n_unsupported > 0 ? 1 : 0;
+}
