@@ -33,8 +33,12 @@ typedef struct {
 static void
 ort_peer_clear (OrtPeer *peer)
 {
+  /* Say quit and close its stdin, so Node's event loop has nothing left. */
   if (peer->in != NULL)
-    g_output_stream_write_all (peer->in, "quit\n", 5, NULL, NULL, NULL);
+    {
+      g_output_stream_write_all (peer->in, "quit\n", 5, NULL, NULL, NULL);
+      g_output_stream_close (peer->in, NULL, NULL);
+    }
   g_clear_object (&peer->out);
   if (peer->process != NULL)
     g_subprocess_wait (peer->process, NULL, NULL);

@@ -11,13 +11,25 @@ packages="
   gcc g++ pkg-config meson ninja-build
   libglib2.0-dev libjson-glib-dev
   libopenblas-dev
+  libgtop2-dev libsoup-3.0-dev
+  libgdk-pixbuf-2.0-dev
 "
 # Used by the test suite and benchmarks only: OpenCV is the peer in
-# kestrel-cli bench-kernels; the system python3 checks JSON output.
+# kestrel-cli bench-kernels; the system python3 checks JSON output; photos
+# with and without faces for the BlazeFace tests (skimage's astronaut,
+# camera, coffee, rocket; matplotlib's grace_hopper; opencv-doc's messi5,
+# basketball1, fruits, building); node runs ONNX Runtime as a peer.
 test_packages="
   python3
   libopencv-dev
+  python3-skimage python-matplotlib-data opencv-doc
+  nodejs
 "
+# NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
+# that is only wanted when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then
+  test_packages="$test_packages npm"
+fi
 
 want="$packages"
 if [ "${1:-}" = "--test" ]; then
@@ -33,16 +45,26 @@ for p in $want; do
   esac
 done
 
-if [ -z "$missing" ]; then
-  exit 0
+if [ -n "$missing" ]; then
+  echo "Installing missing Debian packages:$missing"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086  # word splitting of the package list is intended
+  $sudo apt-get install -y -qq --no-install-recommends $missing
 fi
 
-echo "Installing missing Debian packages:$missing"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  sudo="sudo"
+# ONNX Runtime for the peer tests (tests/peers): installed from the lock
+# file when node_modules is missing or older than it. --ignore-scripts,
+# because onnxruntime-node's install script downloads more than it needs.
+if [ "${1:-}" = "--test" ]; then
+  peers="$(dirname "$0")/../tests/peers"
+  if [ ! -f "$peers/node_modules/.package-lock.json" ] \
+     || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
+    echo "Installing the ONNX Runtime peer (npm ci in tests/peers)"
+    (cd "$peers" && npm ci --ignore-scripts --no-audit --no-fund)
+  fi
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-# shellcheck disable=SC2086  # word splitting of the package list is intended
-$sudo apt-get install -y -qq --no-install-recommends $missing

@@ -99,6 +99,8 @@ async function main() {
     }
     process.stdout.write(JSON.stringify({ times_ms: times }) + '\n');
   }
+  // ONNX Runtime's threads would keep Node alive after the last command.
+  process.exit(0);
 }
 
 main().catch((err) => {

@@ -1,0 +1,69 @@
+/* kestrel-builtin-models.c — models from libkestrel's GResource.
+ *
+ * The resource is stored uncompressed, so g_resources_lookup_data() hands
+ * out the bytes inside the library's mapping: loading a bundled model copies
+ * nothing more than loading a file would.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "kestrel-builtin-models.h"
+#include "kestrel-error.h"
+
+typedef struct {
+  const char *name;
+  const char *stem;
+} Builtin;
+
+static const Builtin builtins[] = {
+  { "front", "blazeface-front-128" },
+  { "back", "blazeface-back-256" },
+};
+
+const char *const *
+kestrel_builtin_model_names (void)
+{
+  static const char *const names[] = { "front", "back", NULL };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == G_N_ELEMENTS (builtins) + 1);
+  return names;
+}
+
+const char *
+kestrel_builtin_model_file_stem (const char *name)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (builtins); i++)
+    if (strcmp (name, builtins[i].name) == 0 || strcmp (name, builtins[i].stem) == 0)
+      return builtins[i].stem;
+  return NULL;
+}
+
+KestrelModel *
+kestrel_builtin_model_new (const char *name, GError **error)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+
+  const char *stem = kestrel_builtin_model_file_stem (name);
+  if (stem == NULL)
+    {
+      g_autofree char *known = g_strjoinv (", ", (char **) kestrel_builtin_model_names ());
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                   "no built-in model '%s' (there are: %s)", name, known);
+      return NULL;
+    }
+
+  g_autofree char *path = g_strconcat (KESTREL_BUILTIN_MODELS_PATH, stem, ".onnx", NULL);
+  g_autofree char *origin = g_strconcat ("resource://", path, NULL);
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GBytes) bytes = g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, &local_error);
+
+  if (bytes == NULL)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_DEPENDENCY, "%s: missing from this build: %s", origin,
+                   local_error->message);
+      return NULL;
+    }
+  return kestrel_model_new_from_bytes (bytes, origin, error);
+}

@@ -1,0 +1,24 @@
+/* kestrel-builtin-models.h — the models bundled inside libkestrel.
+ *
+ * The .onnx files of data/models/ are compiled into a GResource in libkestrel
+ * (data/kestrel.gresource.xml), so every front end has them without files
+ * on disk. Short names:
+ *   front  blazeface-front-128 (BlazeFace short range, 128x128)
+ *   back   blazeface-back-256  (BlazeFace full range, 256x256)
+ */
+#pragma once
+
+#include "kestrel-model.h"
+
+G_BEGIN_DECLS
+
+#define KESTREL_BUILTIN_MODELS_PATH "/org/kestrel/Kestrel/models/"
+
+/* NULL-terminated short names. */
+const char *const *kestrel_builtin_model_names (void);
+/* "blazeface-front-128" for "front"; NULL for an unknown name. */
+const char *kestrel_builtin_model_file_stem (const char *name);
+/* The bundled model called `name` (a short name or its file stem). */
+KestrelModel *kestrel_builtin_model_new (const char *name, GError **error);
+
+G_END_DECLS

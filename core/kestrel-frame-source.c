@@ -1,0 +1,129 @@
+/* kestrel-frame-source.c — an open frame source from a plugin.
+ *
+ * The wrapper keeps sources honest for their callers: frame indices count
+ * up whatever the plugin sets, a frame is never handed out with an image
+ * the kernels could not read, and END is sticky.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "kestrel-error.h"
+#include "kestrel-plugin-private.h"
+
+struct _KestrelFrameSource {
+  const KestrelFrameSourceVTable *vtable;
+  gpointer source;
+  guint64 next_index;
+  gboolean ended;
+};
+
+KestrelFrameSource *
+kestrel_frame_source_open (KestrelPluginRegistry *registry, const char *spec, GError **error)
+{
+  g_return_val_if_fail (KESTREL_IS_PLUGIN_REGISTRY (registry), NULL);
+  g_return_val_if_fail (spec != NULL, NULL);
+
+  const KestrelFrameSourceVTable *vtable = NULL;
+  const char *rest = spec;
+  const char *colon = strchr (spec, ':');
+
+  if (colon != NULL)
+    {
+      g_autofree char *name = g_strndup (spec, colon - spec);
+      vtable = kestrel_plugin_registry_find_frame_source (registry, name);
+      if (vtable != NULL)
+        rest = colon + 1;
+    }
+  if (vtable == NULL)
+    vtable = kestrel_plugin_registry_find_frame_source_for_spec (registry, spec);
+  if (vtable == NULL)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
+                   "no frame source plugin takes '%s'", spec);
+      return NULL;
+    }
+
+  g_autoptr(GError) local_error = NULL;
+  gpointer source = vtable->open (rest, &local_error);
+  if (source == NULL)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_FAILED, "frame source '%s' cannot open '%s': %s",
+                   vtable->name, rest, local_error != NULL ? local_error->message : "no reason given");
+      return NULL;
+    }
+
+  KestrelFrameSource *self = g_new0 (KestrelFrameSource, 1);
+  self->vtable = vtable;
+  self->source = source;
+  return self;
+}
+
+static gboolean
+image_readable (const kk_image_view *image)
+{
+  size_t bpp = kk_pixel_format_channels (image->format);
+  return image->data != NULL && image->width > 0 && image->height > 0 && bpp > 0
+         && image->stride >= image->width * bpp;
+}
+
+KestrelFrameStatus
+kestrel_frame_source_next_frame (KestrelFrameSource *self, KestrelFrame *frame,
+                                 GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (self != NULL, KESTREL_FRAME_END);
+  g_return_val_if_fail (frame != NULL, KESTREL_FRAME_END);
+
+  if (self->ended)
+    return KESTREL_FRAME_END;
+
+  g_autoptr(GError) local_error = NULL;
+  memset (frame, 0, sizeof *frame);
+  frame->pts_us = -1;
+  KestrelFrameStatus status = self->vtable->next_frame (self->source, frame, cancellable, &local_error);
+
+  switch (status)
+    {
+    case KESTREL_FRAME_OK:
+      if (!image_readable (&frame->image))
+        {
+          g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                       "frame source '%s' gave frame %" G_GUINT64_FORMAT " with no usable pixels",
+                       self->vtable->name, self->next_index);
+          self->next_index++;
+          return KESTREL_FRAME_ERROR;
+        }
+      frame->index = self->next_index++;
+      return KESTREL_FRAME_OK;
+
+    case KESTREL_FRAME_ERROR:
+      if (local_error == NULL)
+        g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_FAILED, "frame source '%s' failed",
+                     self->vtable->name);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      self->next_index++;
+      return KESTREL_FRAME_ERROR;
+
+    case KESTREL_FRAME_END:
+    default:
+      self->ended = TRUE;
+      return KESTREL_FRAME_END;
+    }
+}
+
+const KestrelFrameSourceVTable *
+kestrel_frame_source_get_vtable (const KestrelFrameSource *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->vtable;
+}
+
+void
+kestrel_frame_source_close (KestrelFrameSource *self)
+{
+  if (self == NULL)
+    return;
+  self->vtable->close (self->source);
+  g_free (self);
+}

@@ -1,0 +1,800 @@
+/* test-prometheus.c — the /metrics endpoint over loopback.
+ *
+ * The server runs on a thread of its own with its own GMainContext, as it
+ * would on the engine's thread; the test talks to it with a synchronous
+ * SoupSession on 127.0.0.1 only, every request bounded by a timeout. The
+ * answer is checked by a small validator of the text exposition format
+ * written here, and by `promtool check metrics` when promtool is installed.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include "kestrel-error.h"
+#include "kestrel-prometheus.h"
+
+/* A validator for the text exposition format 0.0.4 */
+
+typedef struct {
+  char    *type;
+  gboolean have_help;
+  gboolean have_samples;
+} Family;
+
+typedef struct {
+  GArray  *les;      /* double */
+  GArray  *counts;   /* double */
+  gboolean have_sum;
+  gboolean have_count;
+  double   count;
+} HistogramSeries;
+
+static void
+family_free (gpointer data)
+{
+  Family *f = data;
+
+  g_free (f->type);
+  g_free (f);
+}
+
+static void
+series_free (gpointer data)
+{
+  HistogramSeries *s = data;
+
+  g_array_unref (s->les);
+  g_array_unref (s->counts);
+  g_free (s);
+}
+
+static gboolean
+is_metric_name (const char *s, gsize len)
+{
+  if (len == 0 || !(g_ascii_isalpha (s[0]) || s[0] == '_' || s[0] == ':'))
+    return FALSE;
+  for (gsize i = 1; i < len; i++)
+    if (!(g_ascii_isalnum (s[i]) || s[i] == '_' || s[i] == ':'))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+is_label_name (const char *s, gsize len)
+{
+  if (len == 0 || !(g_ascii_isalpha (s[0]) || s[0] == '_'))
+    return FALSE;
+  if (len >= 2 && s[0] == '_' && s[1] == '_')
+    return FALSE;   /* reserved */
+  for (gsize i = 1; i < len; i++)
+    if (!(g_ascii_isalnum (s[i]) || s[i] == '_'))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_value (const char *s, double *out)
+{
+  char *end = NULL;
+
+  if (strcmp (s, "NaN") == 0)
+    *out = NAN;
+  else if (strcmp (s, "+Inf") == 0)
+    *out = INFINITY;
+  else if (strcmp (s, "-Inf") == 0)
+    *out = -INFINITY;
+  else
+    {
+      if (*s == '\0')
+        return FALSE;
+      *out = g_ascii_strtod (s, &end);
+      return end != NULL && *end == '\0';
+    }
+  return TRUE;
+}
+
+#define FAIL(...) G_STMT_START { \
+    g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT, __VA_ARGS__); \
+    return FALSE; \
+  } G_STMT_END
+
+/* Parses `{name="value",...}` at *p; appends non-`le` pairs to @key and
+ * returns `le`'s value in @le (NULL if absent). */
+static gboolean
+parse_labels (const char **p,
+              guint        line_no,
+              GString     *key,
+              char       **le,
+              GError     **error)
+{
+  const char *s = *p;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  g_assert (*s == '{');
+  s++;
+  while (*s != '}')
+    {
+      const char *name = s;
+      g_autofree char *label = NULL;
+      g_autoptr(GString) value = g_string_new (NULL);
+
+      while (g_ascii_isalnum (*s) || *s == '_')
+        s++;
+      if (!is_label_name (name, s - name))
+        FAIL ("line %u: bad label name", line_no);
+      label = g_strndup (name, s - name);
+      if (!g_hash_table_add (seen, g_strdup (label)))
+        FAIL ("line %u: label %s repeated", line_no, label);
+      if (s[0] != '=' || s[1] != '"')
+        FAIL ("line %u: expected =\" after label %s", line_no, label);
+      s += 2;
+      while (*s != '"')
+        {
+          if (*s == '\0' || *s == '\n')
+            FAIL ("line %u: unterminated value of label %s", line_no, label);
+          if (*s == '\\')
+            {
+              s++;
+              if (*s == 'n')
+                g_string_append_c (value, '\n');
+              else if (*s == '\\' || *s == '"')
+                g_string_append_c (value, *s);
+              else
+                FAIL ("line %u: bad escape in label %s", line_no, label);
+            }
+          else
+            g_string_append_c (value, *s);
+          s++;
+        }
+      s++;
+      if (strcmp (label, "le") == 0)
+        *le = g_strdup (value->str);
+      else
+        g_string_append_printf (key, "%s=%s,", label, value->str);
+      if (*s == ',')
+        s++;
+      else if (*s != '}')
+        FAIL ("line %u: expected , or } after label %s", line_no, label);
+    }
+  *p = s + 1;
+  return TRUE;
+}
+
+static gboolean
+validate_exposition (const char  *text,
+                     GError     **error)
+{
+  g_autoptr(GHashTable) families = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, family_free);
+  g_autoptr(GHashTable) series = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, series_free);
+  g_autoptr(GHashTable) closed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *current = NULL;   /* the family whose lines we are in */
+  GHashTableIter iter;
+  gpointer k, v;
+  gsize len = strlen (text);
+
+  if (len == 0 || text[len - 1] != '\n')
+    FAIL ("the exposition must end with a newline");
+
+  lines = g_strsplit (text, "\n", -1);
+  for (guint n = 0; lines[n] != NULL; n++)
+    {
+      const char *line = lines[n];
+      guint line_no = n + 1;
+      g_autofree char *family_name = NULL;
+      Family *family;
+
+      if (*line == '\0')
+        continue;
+
+      if (g_str_has_prefix (line, "# HELP ") || g_str_has_prefix (line, "# TYPE "))
+        {
+          gboolean is_type = line[2] == 'T';
+          const char *name = line + 7;
+          const char *sp = strchr (name, ' ');
+
+          if (sp == NULL || !is_metric_name (name, sp - name))
+            FAIL ("line %u: bad metric name in %s", line_no, line);
+          family_name = g_strndup (name, sp - name);
+          family = g_hash_table_lookup (families, family_name);
+          if (family == NULL)
+            {
+              family = g_new0 (Family, 1);
+              g_hash_table_insert (families, g_strdup (family_name), family);
+            }
+          if (is_type)
+            {
+              const char *type = sp + 1;
+
+              if (family->type != NULL)
+                FAIL ("line %u: second TYPE for %s", line_no, family_name);
+              if (family->have_samples)
+                FAIL ("line %u: TYPE for %s after its samples", line_no, family_name);
+              if (!g_strv_contains ((const char * const[]) { "counter", "gauge", "histogram",
+                                                             "summary", "untyped", NULL }, type))
+                FAIL ("line %u: unknown type %s", line_no, type);
+              family->type = g_strdup (type);
+            }
+          else
+            {
+              if (family->have_help)
+                FAIL ("line %u: second HELP for %s", line_no, family_name);
+              family->have_help = TRUE;
+            }
+        }
+      else if (line[0] == '#')
+        continue;   /* a comment */
+      else
+        {
+          const char *p = line;
+          g_autofree char *name = NULL;
+          g_autofree char *le = NULL;
+          g_autoptr(GString) key = g_string_new (NULL);
+          g_auto(GStrv) rest = NULL;
+          double value;
+          const char *suffix = NULL;
+
+          while (g_ascii_isalnum (*p) || *p == '_' || *p == ':')
+            p++;
+          if (!is_metric_name (line, p - line))
+            FAIL ("line %u: bad metric name: %s", line_no, line);
+          name = g_strndup (line, p - line);
+          if (*p == '{' && !parse_labels (&p, line_no, key, &le, error))
+            return FALSE;
+          if (*p != ' ')
+            FAIL ("line %u: expected a space before the value", line_no);
+          rest = g_strsplit (p + 1, " ", -1);
+          if (g_strv_length (rest) < 1 || g_strv_length (rest) > 2)
+            FAIL ("line %u: expected a value and an optional timestamp", line_no);
+          if (!parse_value (rest[0], &value))
+            FAIL ("line %u: bad value %s", line_no, rest[0]);
+
+          /* Which family: the name itself, or a histogram's suffixed series. */
+          family = g_hash_table_lookup (families, name);
+          if (family != NULL)
+            family_name = g_strdup (name);
+          else
+            {
+              const char *suffixes[] = { "_bucket", "_sum", "_count" };
+
+              for (guint i = 0; i < G_N_ELEMENTS (suffixes) && family == NULL; i++)
+                if (g_str_has_suffix (name, suffixes[i]))
+                  {
+                    g_free (family_name);
+                    family_name = g_strndup (name, strlen (name) - strlen (suffixes[i]));
+                    family = g_hash_table_lookup (families, family_name);
+                    suffix = suffixes[i];
+                  }
+            }
+          if (family == NULL || family->type == NULL)
+            FAIL ("line %u: sample %s without a TYPE line", line_no, name);
+          if (!family->have_help)
+            FAIL ("line %u: sample %s without a HELP line", line_no, name);
+          if (g_str_equal (family->type, "histogram") != (suffix != NULL))
+            FAIL ("line %u: %s does not fit the %s family %s", line_no, name, family->type, family_name);
+          family->have_samples = TRUE;
+          if (g_str_equal (family->type, "counter") && (value < 0 || isnan (value)))
+            FAIL ("line %u: counter %s is %g", line_no, name, value);
+
+          if (suffix != NULL)
+            {
+              g_autofree char *series_key = g_strdup_printf ("%s{%s}", family_name, key->str);
+              HistogramSeries *hs = g_hash_table_lookup (series, series_key);
+
+              if (hs == NULL)
+                {
+                  hs = g_new0 (HistogramSeries, 1);
+                  hs->les = g_array_new (FALSE, FALSE, sizeof (double));
+                  hs->counts = g_array_new (FALSE, FALSE, sizeof (double));
+                  g_hash_table_insert (series, g_steal_pointer (&series_key), hs);
+                }
+              if (g_str_equal (suffix, "_bucket"))
+                {
+                  double le_value;
+
+                  if (le == NULL || !parse_value (le, &le_value) || isnan (le_value))
+                    FAIL ("line %u: bucket without a numeric le", line_no);
+                  if (hs->les->len > 0 &&
+                      le_value <= g_array_index (hs->les, double, hs->les->len - 1))
+                    FAIL ("line %u: le %s not above the previous bucket's", line_no, le);
+                  if (hs->counts->len > 0 &&
+                      value < g_array_index (hs->counts, double, hs->counts->len - 1))
+                    FAIL ("line %u: buckets not cumulative", line_no);
+                  g_array_append_val (hs->les, le_value);
+                  g_array_append_val (hs->counts, value);
+                }
+              else if (le != NULL)
+                FAIL ("line %u: le on %s", line_no, name);
+              else if (g_str_equal (suffix, "_sum"))
+                hs->have_sum = TRUE;
+              else
+                {
+                  hs->have_count = TRUE;
+                  hs->count = value;
+                }
+            }
+          else if (le != NULL)
+            FAIL ("line %u: le label outside a histogram", line_no);
+        }
+
+      /* The lines of a family come together. */
+      if (current == NULL || !g_str_equal (current, family_name))
+        {
+          if (g_hash_table_contains (closed, family_name))
+            FAIL ("line %u: family %s split in two", line_no, family_name);
+          if (current != NULL)
+            g_hash_table_add (closed, g_steal_pointer (&current));
+          current = g_steal_pointer (&family_name);
+        }
+    }
+
+  g_hash_table_iter_init (&iter, series);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    {
+      HistogramSeries *hs = v;
+
+      if (hs->les->len == 0 || !isinf (g_array_index (hs->les, double, hs->les->len - 1)))
+        FAIL ("%s: the last bucket is not le=\"+Inf\"", (char *) k);
+      if (!hs->have_sum || !hs->have_count)
+        FAIL ("%s: _sum or _count missing", (char *) k);
+      if (hs->count != g_array_index (hs->counts, double, hs->counts->len - 1))
+        FAIL ("%s: _count %g differs from the +Inf bucket %g", (char *) k,
+              hs->count, g_array_index (hs->counts, double, hs->counts->len - 1));
+    }
+  g_hash_table_iter_init (&iter, families);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    if (((Family *) v)->type == NULL)
+      FAIL ("%s: HELP without TYPE", (char *) k);
+
+  return TRUE;
+}
+
+#undef FAIL
+
+static void
+assert_valid (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!validate_exposition (text, &error))
+    {
+      g_test_message ("%s", text);
+      g_error ("invalid exposition: %s", error->message);
+    }
+}
+
+static void
+test_validator_rejects (void)
+{
+  const char *bad[] = {
+    "x 1\n",                                                        /* no TYPE */
+    "# HELP x h\n# TYPE x gauge\nx{a=\"1\" 1\n",                    /* unterminated */
+    "# HELP x h\n# TYPE x gauge\nx one\n",                          /* bad value */
+    "# HELP x h\n# TYPE x gauge\nx 1",                              /* no newline */
+    "# HELP 1x h\n# TYPE 1x gauge\n1x 1\n",                         /* bad name */
+    "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
+    "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",
+    "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n",
+    "# HELP x h\n# TYPE x gauge\nx 1\n# HELP y h\n# TYPE y gauge\ny 1\nx 2\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (validate_exposition (bad[i], &error));
+      g_assert_nonnull (error);
+    }
+  assert_valid ("# HELP h x\n# TYPE h histogram\nh_bucket{a=\"q\\\"\",le=\"0.5\"} 1\n"
+                "h_bucket{a=\"q\\\"\",le=\"+Inf\"} 3\nh_sum{a=\"q\\\"\"} 2.5\nh_count{a=\"q\\\"\"} 3\n");
+}
+
+/* Metrics with something in every family */
+
+#define T0 ((gint64) 1000000000)
+
+static KestrelMetrics *
+make_metrics (KestrelPool *pool)
+{
+  KestrelMetrics *metrics = kestrel_metrics_new ();
+  KestrelSystemSample sample = { 0 };
+  const KestrelMetricsConfig config = {
+    .level = "full", .threads = 2, .precision = "int8",
+    .budget_percent = 25, .batch = 4,
+    .model = "face \"front\" \\ v1\nbeta",   /* every character that needs escaping */
+  };
+
+  for (guint i = 0; i < 200; i++)
+    {
+      kestrel_metrics_record_stage (metrics, KESTREL_STAGE_CAPTURE, 50000 + i * 100);
+      kestrel_metrics_record_stage (metrics, KESTREL_STAGE_PREPROCESS, 300000 + i * 1000);
+      kestrel_metrics_record_stage (metrics, KESTREL_STAGE_INFERENCE, 2000000 + i * 10000);
+      kestrel_metrics_frame_processed (metrics, T0 + i * 33000, 3000000 + i * 11000, i % 3);
+    }
+  /* Decode: one very slow outlier in the +Inf bucket. */
+  kestrel_metrics_record_stage (metrics, KESTREL_STAGE_DECODE, 100000);
+  kestrel_metrics_record_stage (metrics, KESTREL_STAGE_DECODE, 30000000000);
+  kestrel_metrics_frame_dropped (metrics);
+
+  sample.time_us = T0 + 7000000;
+  sample.interval_s = 1;
+  sample.system_cpu_percent = 42.5;
+  sample.n_cores = 2;
+  sample.core_cpu_percent[0] = 40;
+  sample.core_cpu_percent[1] = 45;
+  sample.process_cpu_percent = 24.75;
+  sample.process_cpu_time_ns = 12500000000;
+  sample.rss_bytes = 73400320;
+  sample.memory_growth_mb_per_hour = NAN;   /* not known yet: printed as NaN */
+  kestrel_metrics_set_system_sample (metrics, &sample);
+  kestrel_metrics_set_config (metrics, &config);
+  kestrel_metrics_set_pool (metrics, pool);
+  kestrel_metrics_publish (metrics, T0 + 7000000);
+  return metrics;
+}
+
+static void
+test_prometheus_format (void)
+{
+  g_autoptr(KestrelPool) pool = kestrel_pool_new (0);
+  g_autoptr(KestrelMetrics) metrics = make_metrics (pool);
+  g_autoptr(KestrelMetricsSnapshot) snapshot = kestrel_metrics_get_snapshot (metrics);
+  g_autofree char *text = kestrel_prometheus_format (snapshot);
+  g_autofree char *empty_text = NULL;
+
+  assert_valid (text);
+
+  g_assert_nonnull (strstr (text, "# TYPE kestrel_stage_latency_seconds histogram\n"));
+  g_assert_nonnull (strstr (text, "kestrel_stage_latency_seconds_bucket{stage=\"capture\",le=\"1e-05\"} 0\n"));
+  g_assert_nonnull (strstr (text, "kestrel_stage_latency_seconds_bucket{stage=\"inference\",le=\"+Inf\"} 200\n"));
+  g_assert_nonnull (strstr (text, "kestrel_stage_latency_seconds_count{stage=\"decode\"} 2\n"));
+  g_assert_nonnull (strstr (text, "kestrel_stage_latency_seconds_bucket{stage=\"decode\",le=\"10\"} 1\n"));
+  g_assert_nonnull (strstr (text, "kestrel_stage_latency_seconds_sum{stage=\"decode\"} 30.0001\n"));
+  g_assert_nonnull (strstr (text, "le=\"0.00126\""));
+  g_assert_nonnull (strstr (text, "# TYPE kestrel_frames_processed_total counter\nkestrel_frames_processed_total 200\n"));
+  g_assert_nonnull (strstr (text, "kestrel_frames_dropped_total 1\n"));
+  g_assert_nonnull (strstr (text, "kestrel_faces_total 199\n"));
+  g_assert_nonnull (strstr (text, "kestrel_process_cpu_percent 24.75\n"));
+  g_assert_nonnull (strstr (text, "kestrel_resident_memory_bytes 73400320\n"));
+  g_assert_nonnull (strstr (text, "kestrel_memory_growth_bytes_per_hour NaN\n"));
+  g_assert_nonnull (strstr (text, "kestrel_core_cpu_percent{core=\"1\"} 45\n"));
+  g_assert_nonnull (strstr (text, "# TYPE kestrel_pool_hits_total counter\n"));
+  g_assert_nonnull (strstr (text, "kestrel_pool_buffers_in_use 0\n"));
+  g_assert_nonnull (strstr (text,
+    "kestrel_config_info{level=\"full\",threads=\"2\",precision=\"int8\",budget_percent=\"25\","
+    "batch=\"4\",model=\"face \\\"front\\\" \\\\ v1\\nbeta\"} 1\n"));
+
+  /* Without a system sample or pool, those families are left out. */
+  {
+    g_autoptr(KestrelMetrics) bare = kestrel_metrics_new ();
+    g_autoptr(KestrelMetricsSnapshot) s = kestrel_metrics_get_snapshot (bare);
+
+    empty_text = kestrel_prometheus_format (s);
+    assert_valid (empty_text);
+    g_assert_null (strstr (empty_text, "kestrel_process_cpu_percent"));
+    g_assert_null (strstr (empty_text, "kestrel_pool_"));
+    g_assert_nonnull (strstr (empty_text, "kestrel_stage_latency_seconds_count{stage=\"capture\"} 0\n"));
+    g_assert_nonnull (strstr (empty_text, "kestrel_config_info{level=\"\","));
+  }
+}
+
+/* The server on a thread of its own */
+
+typedef struct {
+  GMainContext            *context;
+  GMainLoop               *loop;
+  GThread                 *thread;
+  KestrelPrometheusServer *server;
+} ServerThread;
+
+static gpointer
+server_thread_main (gpointer data)
+{
+  ServerThread *st = data;
+
+  g_main_context_push_thread_default (st->context);
+  g_main_loop_run (st->loop);
+  g_main_context_pop_thread_default (st->context);
+  return NULL;
+}
+
+static KestrelMetricsSnapshot *
+get_snapshot (gpointer user_data)
+{
+  return kestrel_metrics_get_snapshot (KESTREL_METRICS (user_data));
+}
+
+static KestrelMetricsSnapshot *
+get_no_snapshot (gpointer user_data)
+{
+  return NULL;
+}
+
+static void
+server_thread_start (ServerThread                  *st,
+                     KestrelPrometheusSnapshotFunc  func,
+                     gpointer                       user_data,
+                     GDestroyNotify                 destroy)
+{
+  g_autoptr(GError) error = NULL;
+
+  st->context = g_main_context_new ();
+  st->loop = g_main_loop_new (st->context, FALSE);
+  st->server = kestrel_prometheus_server_new (st->context, func, user_data, destroy);
+  /* Started before any thread iterates the context, as documented. */
+  g_assert_true (kestrel_prometheus_server_start (st->server, "127.0.0.1:0", &error));
+  g_assert_no_error (error);
+  st->thread = g_thread_new ("metrics-server", server_thread_main, st);
+}
+
+static void
+server_thread_stop (ServerThread *st)
+{
+  g_main_loop_quit (st->loop);
+  g_thread_join (st->thread);
+  g_clear_object (&st->server);
+  g_main_loop_unref (st->loop);
+  g_main_context_unref (st->context);
+}
+
+static GBytes *
+request (SoupSession  *session,
+         const char   *method,
+         const char   *url,
+         guint        *status,
+         SoupMessage **out_msg)
+{
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr(GError) error = NULL;
+  GBytes *body;
+
+  g_assert_nonnull (msg);
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  *status = soup_message_get_status (msg);
+  if (out_msg != NULL)
+    *out_msg = g_steal_pointer (&msg);
+  return body;
+}
+
+static SoupSession *
+new_session (void)
+{
+  /* Bounded: no request may hang the test. No proxy: an http_proxy in the
+   * environment must not send loopback requests anywhere else. */
+  return soup_session_new_with_options ("timeout", 20, "idle-timeout", 20,
+                                        "proxy-resolver", NULL, NULL);
+}
+
+static char *
+base_url (KestrelPrometheusServer *server,
+          const char              *path)
+{
+  return g_strdup_printf ("http://127.0.0.1:%u%s", kestrel_prometheus_server_get_port (server), path);
+}
+
+static char *
+bytes_to_string (GBytes *bytes)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  return g_strndup (data, size);
+}
+
+static void
+test_prometheus_scrape (void)
+{
+  g_autoptr(KestrelPool) pool = kestrel_pool_new (0);
+  g_autoptr(KestrelMetrics) metrics = make_metrics (pool);
+  g_autoptr(SoupSession) session = new_session ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *expected_address = NULL;
+  g_autofree char *dup_url = NULL;
+  const char *content_type;
+  ServerThread st = { 0 };
+  guint status = 0;
+
+  server_thread_start (&st, get_snapshot, g_object_ref (metrics), g_object_unref);
+  g_assert_true (kestrel_prometheus_server_is_running (st.server));
+  g_assert_cmpuint (kestrel_prometheus_server_get_port (st.server), >, 0);
+  expected_address = g_strdup_printf ("127.0.0.1:%u", kestrel_prometheus_server_get_port (st.server));
+  g_assert_cmpstr (kestrel_prometheus_server_get_address (st.server), ==, expected_address);
+  dup_url = kestrel_prometheus_server_dup_url (st.server);
+  url = base_url (st.server, "/metrics");
+  g_assert_cmpstr (dup_url, ==, url);
+
+  body = request (session, "GET", url, &status, &msg);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  content_type = soup_message_headers_get_content_type (soup_message_get_response_headers (msg), NULL);
+  g_assert_cmpstr (content_type, ==, "text/plain");
+  g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_response_headers (msg), "Content-Type"),
+                   ==, "text/plain; version=0.0.4; charset=utf-8");
+  text = bytes_to_string (body);
+  assert_valid (text);
+  g_assert_nonnull (strstr (text, "kestrel_frames_processed_total 200\n"));
+  g_clear_pointer (&body, g_bytes_unref);
+  g_clear_pointer (&text, g_free);
+  g_clear_object (&msg);
+
+  /* The worker publishes on this thread while the server reads on its own. */
+  kestrel_metrics_frame_processed (metrics, T0 + 8000000, 1000000, 1);
+  kestrel_metrics_publish (metrics, T0 + 8000000);
+  body = request (session, "GET", url, &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  text = bytes_to_string (body);
+  assert_valid (text);
+  g_assert_nonnull (strstr (text, "kestrel_frames_processed_total 201\n"));
+  g_clear_pointer (&body, g_bytes_unref);
+
+  /* HEAD: the headers without the body. */
+  body = request (session, "HEAD", url, &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_cmpuint (g_bytes_get_size (body), ==, 0);
+  g_clear_pointer (&body, g_bytes_unref);
+
+  /* Other methods: 405 with the allowed ones. */
+  body = request (session, "POST", url, &status, &msg);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_METHOD_NOT_ALLOWED);
+  g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_response_headers (msg), "Allow"),
+                   ==, "GET, HEAD");
+  g_clear_pointer (&body, g_bytes_unref);
+  g_clear_object (&msg);
+  body = request (session, "DELETE", url, &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_METHOD_NOT_ALLOWED);
+  g_clear_pointer (&body, g_bytes_unref);
+
+  /* Other paths: 404. */
+  {
+    const char *paths[] = { "/", "/metrics/", "/metricsx", "/other" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+      {
+        g_autofree char *other = base_url (st.server, paths[i]);
+
+        body = request (session, "GET", other, &status, NULL);
+        g_assert_cmpuint (status, ==, SOUP_STATUS_NOT_FOUND);
+        g_clear_pointer (&body, g_bytes_unref);
+      }
+  }
+
+  server_thread_stop (&st);
+}
+
+static void
+test_prometheus_promtool (void)
+{
+  g_autofree char *promtool = g_find_program_in_path ("promtool");
+  g_autoptr(KestrelPool) pool = NULL;
+  g_autoptr(KestrelMetrics) metrics = NULL;
+  g_autoptr(SoupSession) session = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *output = NULL;
+  ServerThread st = { 0 };
+  guint status = 0;
+
+  if (promtool == NULL)
+    {
+      g_test_skip ("promtool is not installed (Debian package prometheus); "
+                   "the built-in validator still checked the format");
+      return;
+    }
+
+  pool = kestrel_pool_new (0);
+  metrics = make_metrics (pool);
+  session = new_session ();
+  server_thread_start (&st, get_snapshot, g_object_ref (metrics), g_object_unref);
+  url = base_url (st.server, "/metrics");
+  body = request (session, "GET", url, &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  text = bytes_to_string (body);
+  server_thread_stop (&st);
+
+  /* promtool reads the exposition on stdin; lint problems fail it too. */
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                           G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                           &error, promtool, "check", "metrics", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, text, NULL, &output, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("promtool check metrics: exit %d%s%s", g_subprocess_get_exit_status (proc),
+                  output != NULL && *output ? ": " : "", output != NULL ? output : "");
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+}
+
+static void
+test_prometheus_no_snapshot (void)
+{
+  g_autoptr(SoupSession) session = new_session ();
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *url = NULL;
+  ServerThread st = { 0 };
+  guint status = 0;
+
+  server_thread_start (&st, get_no_snapshot, NULL, NULL);
+  url = base_url (st.server, "/metrics");
+  body = request (session, "GET", url, &status, NULL);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_SERVICE_UNAVAILABLE);
+  server_thread_stop (&st);
+}
+
+static void
+test_prometheus_addresses (void)
+{
+  g_autoptr(KestrelMetrics) metrics = kestrel_metrics_new ();
+  g_autoptr(KestrelPrometheusServer) server = NULL;
+  g_autoptr(KestrelPrometheusServer) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *taken = NULL;
+  const char *bad[] = { "nonsense", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:-1",
+                        "::1:80", "[::1]", "example.org:80", "127.0.0.1:80x" };
+  guint16 port;
+
+  server = kestrel_prometheus_server_new (NULL, get_snapshot, g_object_ref (metrics), g_object_unref);
+  g_assert_false (kestrel_prometheus_server_is_running (server));
+  g_assert_cmpuint (kestrel_prometheus_server_get_port (server), ==, 0);
+  g_assert_null (kestrel_prometheus_server_get_address (server));
+  g_assert_null (kestrel_prometheus_server_dup_url (server));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_false (kestrel_prometheus_server_start (server, bad[i], &error));
+      g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, bad[i]));
+      g_clear_error (&error);
+    }
+
+  /* NULL, ":0" and "localhost:0": loopback, a free port. */
+  g_assert_true (kestrel_prometheus_server_start (server, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (kestrel_prometheus_server_get_address (server), "127.0.0.1:"));
+  g_assert_true (kestrel_prometheus_server_start (server, ":0", &error));
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (kestrel_prometheus_server_get_address (server), "127.0.0.1:"));
+  g_assert_true (kestrel_prometheus_server_start (server, "localhost:0", &error));
+  g_assert_no_error (error);
+  port = kestrel_prometheus_server_get_port (server);
+  g_assert_cmpuint (port, >, 0);
+
+  /* A port in use is an error, and names the address. */
+  taken = g_strdup_printf ("127.0.0.1:%u", port);
+  second = kestrel_prometheus_server_new (NULL, get_snapshot, g_object_ref (metrics), g_object_unref);
+  g_assert_false (kestrel_prometheus_server_start (second, taken, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+  g_assert_nonnull (strstr (error->message, taken));
+  g_clear_error (&error);
+  g_assert_false (kestrel_prometheus_server_is_running (second));
+
+  kestrel_prometheus_server_stop (server);
+  g_assert_false (kestrel_prometheus_server_is_running (server));
+  g_assert_cmpuint (kestrel_prometheus_server_get_port (server), ==, 0);
+
+  /* The port is free again. */
+  g_assert_true (kestrel_prometheus_server_start (second, taken, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (kestrel_prometheus_server_get_port (second), ==, port);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/prometheus/validator", test_validator_rejects);
+  g_test_add_func ("/prometheus/format", test_prometheus_format);
+  g_test_add_func ("/prometheus/scrape", test_prometheus_scrape);
+  g_test_add_func ("/prometheus/promtool", test_prometheus_promtool);
+  g_test_add_func ("/prometheus/no-snapshot", test_prometheus_no_snapshot);
+  g_test_add_func ("/prometheus/addresses", test_prometheus_addresses);
+
+  return g_test_run ();
+}
