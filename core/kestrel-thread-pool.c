@@ -70,6 +70,7 @@ struct _KestrelThreadPool
   GCond                done_cond;      /* the caller waits here for the last chunk */
   gint                 n_sleeping;     /* atomic, changed with lock held */
   gint                 spin;           /* atomic: FALSE with more threads than cores */
+  gint                 held;           /* atomic: kestrel_thread_pool_hold() count */
 
   /* The job: written by the caller before `state` publishes it. */
   KestrelParallelFunc  func;
@@ -165,7 +166,10 @@ wait_for_work (KestrelThreadPool *self,
       if (!spin)
         break;
       cpu_relax ();
-      if (spins % 64 == 0 && g_get_monotonic_time () >= deadline)
+      /* A holder (a plan in the middle of an inference) is about to hand
+       * out more work within microseconds: keep polling until it lets go. */
+      if (spins % 64 == 0 && g_get_monotonic_time () >= deadline
+          && !g_atomic_int_get (&self->held))
         break;
     }
 
@@ -181,6 +185,21 @@ wait_for_work (KestrelThreadPool *self,
   g_mutex_unlock (&self->lock);
 
   return !quit;
+}
+
+void
+kestrel_thread_pool_hold (KestrelThreadPool *self)
+{
+  g_return_if_fail (self != NULL);
+  g_atomic_int_inc (&self->held);
+}
+
+void
+kestrel_thread_pool_release (KestrelThreadPool *self)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (g_atomic_int_get (&self->held) > 0);
+  g_atomic_int_add (&self->held, -1);
 }
 
 static gpointer

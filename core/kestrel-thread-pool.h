@@ -56,6 +56,14 @@ void               kestrel_thread_pool_parallel_for (KestrelThreadPool   *self,
                                                      KestrelParallelFunc  func,
                                                      gpointer             user_data);
 
+/* Between hold() and release() idle workers keep polling for work instead
+ * of going to sleep after their short spin: a plan holds the pool for one
+ * inference, whose operators follow each other with gaps longer than the
+ * spin but far shorter than a sleep and wake-up. Holds nest; each hold
+ * needs one release. With more threads than cores workers never spin. */
+void               kestrel_thread_pool_hold    (KestrelThreadPool *self);
+void               kestrel_thread_pool_release (KestrelThreadPool *self);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelThreadPool, kestrel_thread_pool_unref)
 
 G_END_DECLS

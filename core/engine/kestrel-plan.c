@@ -422,19 +422,27 @@ kestrel_plan_get_output_name (const KestrelPlan *plan, guint i)
 void
 kestrel_plan_run (KestrelPlan *plan)
 {
+  if (plan->pool != NULL)
+    kestrel_thread_pool_hold (plan->pool);
   for (guint s = 0; s < plan->n_steps; s++)
     plan->steps[s].op->run (&plan->steps[s]);
+  if (plan->pool != NULL)
+    kestrel_thread_pool_release (plan->pool);
 }
 
 void
 kestrel_plan_run_profiled (KestrelPlan *plan, guint64 *step_ns)
 {
+  if (plan->pool != NULL)
+    kestrel_thread_pool_hold (plan->pool);
   for (guint s = 0; s < plan->n_steps; s++)
     {
       guint64 start = kestrel_stats_now_ns ();
       plan->steps[s].op->run (&plan->steps[s]);
       step_ns[s] = kestrel_stats_now_ns () - start;
     }
+  if (plan->pool != NULL)
+    kestrel_thread_pool_release (plan->pool);
 }
 
 gsize

@@ -273,9 +273,7 @@ im2col_rows (const ConvState *s, const float *x, gsize m0, gsize rows, float *ou
             {
               const float *src = x + ((img * s->in_h + iy) * s->in_w + ix0) * s->cin;
               float *dst = row + ky * g->kernel[1] * s->cin;
-              gsize n = g->kernel[1] * s->cin;
-              for (gsize i = 0; i < n; i++)
-                dst[i] = src[i];
+              memcpy (dst, src, g->kernel[1] * s->cin * sizeof (float));
               continue;
             }
           for (gint64 kx = 0; kx < g->kernel[1]; kx++)
