@@ -133,7 +133,7 @@ typedef enum {
 } KestrelFrameStatus;
 
 typedef struct {
-  const char *name;         /* "images", "video", "camera", "synthetic" */
+  const char *name;         /* "images", "file", "videotest", "camera", "synthetic" */
   const char *description;
   /* Whether a spec without a "name:" prefix is for this source (a folder,
    * a video file, /dev/video0). May be NULL: only "name:..." specs then. */

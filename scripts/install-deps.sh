@@ -13,12 +13,15 @@ packages="
   libopenblas-dev
   libgtop2-dev libsoup-3.0-dev
   libgdk-pixbuf-2.0-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
 "
 # Used by the test suite and benchmarks only: OpenCV is the peer in
 # kestrel-cli bench-kernels; the system python3 checks JSON output; photos
 # with and without faces for the BlazeFace tests (skimage's astronaut,
 # camera, coffee, rocket; matplotlib's grace_hopper; opencv-doc's messi5,
-# basketball1, fruits, building); node runs ONNX Runtime as a peer.
+# basketball1, fruits, building); node runs ONNX Runtime as a peer; the
+# frame source tests read skimage's photos and opencv-doc's vtest.avi.
 test_packages="
   python3
   libopencv-dev
