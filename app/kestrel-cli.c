@@ -20,6 +20,7 @@ static const Command commands[] = {
   { "inspect", kestrel_cli_inspect, "operators, parameters, multiply-adds and arena of a model" },
   { "run-model", kestrel_cli_run_model, "run a model on ONNX TensorProto inputs, write its outputs" },
   { "bench", kestrel_cli_bench, "latency of a model, optionally beside ONNX Runtime" },
+  { "run", kestrel_cli_run, "run the pipeline headless, with metrics (and a Prometheus endpoint)" },
 };
 
 void

@@ -20,6 +20,7 @@ int kestrel_cli_detect (int argc, char **argv);
 int kestrel_cli_run_model (int argc, char **argv);
 int kestrel_cli_inspect (int argc, char **argv);
 int kestrel_cli_bench (int argc, char **argv);
+int kestrel_cli_run (int argc, char **argv);
 
 /* Prints "kestrel-cli COMMAND: MESSAGE" to stderr and returns `status`. */
 int kestrel_cli_fail (const char *command, const char *message, int status);

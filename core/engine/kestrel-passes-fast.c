@@ -259,6 +259,10 @@ wrap_in_nhwc (KestrelGraph *graph, KestrelNode *node, const char *nhwc_op,
       copy->floats = g_memdup2 (attr->floats, attr->n * sizeof (float));
     }
 
+  /* Remember which model value this computes (in NHWC), so diagnostics
+   * can compare it with the reference plan's. */
+  kestrel_node_set_attr_string (fast, "model_value", yv->name);
+
   yt = kestrel_graph_new_value (graph, "nhwc");
   permute_shape (yv, to_nhwc_perm, 4, shape);
   kestrel_value_set_shape (kestrel_graph_value (graph, yt), yv->dtype, 4, shape);

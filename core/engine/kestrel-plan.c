@@ -23,6 +23,8 @@ struct _KestrelPlan {
   gsize arena_bytes;
   GPtrArray *input_names;
   GPtrArray *output_names;
+  gint fault_step;              /* kestrel_plan_inject_fault_for_testing, or -1 */
+  float fault_error;
 };
 
 static const char *const precision_names[] = { "fp32", "fp16", "int8", "int4" };
@@ -280,6 +282,7 @@ kestrel_plan_new (KestrelModel *model, const KestrelPlanOptions *options, GError
   plan = g_new0 (KestrelPlan, 1);
   g_atomic_ref_count_init (&plan->ref_count);
   plan->model = kestrel_model_ref (model);
+  plan->fault_step = -1;
   plan->options = *options;
   plan->options.pool = NULL;
   plan->graph = graph = kestrel_graph_copy (model_graph);
@@ -419,15 +422,70 @@ kestrel_plan_get_output_name (const KestrelPlan *plan, guint i)
   return g_ptr_array_index (plan->output_names, i);
 }
 
+static inline void
+run_step (KestrelPlan *plan, guint s)
+{
+  plan->steps[s].op->run (&plan->steps[s]);
+  if (G_UNLIKELY ((gint) s == plan->fault_step))
+    ((float *) plan->steps[s].outputs[0].data)[0] += plan->fault_error;
+}
+
 void
 kestrel_plan_run (KestrelPlan *plan)
 {
   if (plan->pool != NULL)
     kestrel_thread_pool_hold (plan->pool);
   for (guint s = 0; s < plan->n_steps; s++)
-    plan->steps[s].op->run (&plan->steps[s]);
+    run_step (plan, s);
   if (plan->pool != NULL)
     kestrel_thread_pool_release (plan->pool);
+}
+
+void
+kestrel_plan_run_observed (KestrelPlan *plan, KestrelPlanObserver observe, gpointer user_data)
+{
+  if (plan->pool != NULL)
+    kestrel_thread_pool_hold (plan->pool);
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      run_step (plan, s);
+      observe (plan, s, user_data);
+    }
+  if (plan->pool != NULL)
+    kestrel_thread_pool_release (plan->pool);
+}
+
+const char *
+kestrel_plan_get_step_model_value (const KestrelPlan *plan, guint step)
+{
+  const KestrelNode *node;
+
+  g_return_val_if_fail (step < plan->n_steps, NULL);
+  node = plan->steps[step].node;
+  if (strcmp (node->domain, "kestrel") == 0)
+    return kestrel_node_attr_string (node, "model_value", NULL);
+  return kestrel_graph_value (plan->graph, kestrel_node_output (node, 0))->name;
+}
+
+gboolean
+kestrel_plan_step_is_nhwc (const KestrelPlan *plan, guint step)
+{
+  g_return_val_if_fail (step < plan->n_steps, FALSE);
+  return strcmp (plan->steps[step].node->domain, "kestrel") == 0;
+}
+
+gboolean
+kestrel_plan_inject_fault_for_testing (KestrelPlan *plan, const char *node_name, float error)
+{
+  for (guint s = 0; s < plan->n_steps; s++)
+    if (strcmp (plan->steps[s].node->name, node_name) == 0
+        && plan->steps[s].outputs[0].dtype == KESTREL_DTYPE_FLOAT32)
+      {
+        plan->fault_step = s;
+        plan->fault_error = error;
+        return TRUE;
+      }
+  return FALSE;
 }
 
 void
@@ -438,7 +496,7 @@ kestrel_plan_run_profiled (KestrelPlan *plan, guint64 *step_ns)
   for (guint s = 0; s < plan->n_steps; s++)
     {
       guint64 start = kestrel_stats_now_ns ();
-      plan->steps[s].op->run (&plan->steps[s]);
+      run_step (plan, s);
       step_ns[s] = kestrel_stats_now_ns () - start;
     }
   if (plan->pool != NULL)

@@ -77,6 +77,25 @@ const KestrelStep *kestrel_plan_get_step (const KestrelPlan *plan, guint i);
  * path: it reads the clock around every step. */
 void kestrel_plan_run_profiled (KestrelPlan *plan, guint64 *step_ns);
 
+/* Runs once, calling `observe` after each step (with the step's outputs
+ * filled). For diagnostics such as the canary's search for the layer that
+ * went wrong: slow, and `observe` may allocate. */
+typedef void (*KestrelPlanObserver) (const KestrelPlan *plan, guint step, gpointer user_data);
+void kestrel_plan_run_observed (KestrelPlan *plan, KestrelPlanObserver observe, gpointer user_data);
+
+/* The name of the model value a step's first output stands for: the
+ * output's own name for reference operators; for the fast path's fused
+ * NHWC operators, the (NCHW) value the fused chain produced in the model.
+ * NULL when the step's output has no counterpart in the model. */
+const char *kestrel_plan_get_step_model_value (const KestrelPlan *plan, guint step);
+/* Whether the step's first output is NHWC where the model value is NCHW. */
+gboolean kestrel_plan_step_is_nhwc (const KestrelPlan *plan, guint step);
+
+/* Test-only: makes the step computing node `node_name` add `error` to the
+ * first element of its output on every run, like a faulty kernel would.
+ * FALSE when no step has that name. */
+gboolean kestrel_plan_inject_fault_for_testing (KestrelPlan *plan, const char *node_name, float error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelPlan, kestrel_plan_unref)
 
 G_END_DECLS

@@ -1,0 +1,104 @@
+/* kestrel-engine.h — the pipeline that runs while Kestrel is left alone:
+ * frame source -> preprocess -> plan -> task decoder -> metrics, in worker
+ * threads, under a CPU budget, checked by a canary.
+ *
+ * Threads (DESIGN.md, Threads):
+ *   - the worker thread takes frames, runs the plan (on the engine's
+ *     compute pool) and decodes; it applies commands between frames;
+ *   - the monitor thread runs its own GMainContext: the libgtop sampler,
+ *     the throttle controller, snapshot publishing and the Prometheus
+ *     endpoint;
+ *   - plans are built on a short-lived builder thread and swapped in
+ *     between frames, so a reconfiguration never stalls frames.
+ * The thread that created the engine (the GTK main thread, or the CLI's)
+ * only reads snapshots (kestrel_engine_get_snapshot, lock-free) and
+ * receives ::event in its thread-default main context.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "kestrel-detection.h"
+#include "kestrel-metrics.h"
+#include "kestrel-plan.h"
+#include "kestrel-throttle.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  KESTREL_ENGINE_STOPPED,
+  KESTREL_ENGINE_RUNNING,
+  KESTREL_ENGINE_PAUSED,
+} KestrelEngineState;
+
+typedef enum {
+  KESTREL_ENGINE_EVENT_INFO,
+  KESTREL_ENGINE_EVENT_SOURCE_ERROR,  /* a frame or the source failed; the engine goes on */
+  KESTREL_ENGINE_EVENT_CONFIG_ERROR,  /* a reconfiguration failed; the old one stays */
+  KESTREL_ENGINE_EVENT_ROLLBACK,      /* the canary failed; back to the last good config */
+  KESTREL_ENGINE_EVENT_SAFE_MODE,     /* the last run ended uncleanly; starting at scalar */
+} KestrelEngineEventKind;
+
+const char *kestrel_engine_event_kind_name (KestrelEngineEventKind kind);
+
+/* Everything a user can change while the engine runs. */
+typedef struct {
+  char *source;               /* frame source spec ("images:DIR", "file:x.avi", "synthetic:") */
+  char *model;                /* "front", "back" or a path to an .onnx file */
+  kk_level level;
+  guint threads;              /* compute threads at the parallel levels; 0 = all cores */
+  KestrelPrecision precision;
+  KestrelThrottleMode throttle;
+  double budget;              /* percent of one core, with throttle = BUDGET */
+  guint batch;                /* frames per inference (1: no batching) */
+  guint canary_interval;      /* frames between canary checks; 0 = off */
+  float score_threshold;      /* < 0: the decoder's default */
+} KestrelEngineConfig;
+
+void kestrel_engine_config_init (KestrelEngineConfig *config);   /* defaults */
+void kestrel_engine_config_copy (KestrelEngineConfig *dest, const KestrelEngineConfig *src);
+void kestrel_engine_config_clear (KestrelEngineConfig *config);
+
+#define KESTREL_TYPE_ENGINE (kestrel_engine_get_type ())
+G_DECLARE_FINAL_TYPE (KestrelEngine, kestrel_engine, KESTREL, ENGINE, GObject)
+
+KestrelEngine *kestrel_engine_new (const KestrelEngineConfig *config);
+
+/* Loads the model, opens the source, starts the threads. Fails (nothing
+ * started) when the model or source cannot be had. `state_file`, if not
+ * NULL, marks a run in progress: when it exists at start the previous run
+ * ended uncleanly and the engine starts at level scalar (::event SAFE_MODE);
+ * a clean stop removes it. */
+gboolean kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **error);
+void kestrel_engine_pause (KestrelEngine *self);
+void kestrel_engine_resume (KestrelEngine *self);
+/* Stops the threads and waits for them; safe to call twice. */
+void kestrel_engine_stop (KestrelEngine *self);
+KestrelEngineState kestrel_engine_get_state (KestrelEngine *self);
+
+/* Applies a new configuration between frames (a new plan is built off the
+ * worker thread first). Failures come back as ::event CONFIG_ERROR and the
+ * running configuration stays. */
+void kestrel_engine_reconfigure (KestrelEngine *self, const KestrelEngineConfig *config);
+/* The configuration in effect now (after rollbacks and safe mode). */
+void kestrel_engine_get_config (KestrelEngine *self, KestrelEngineConfig *out);
+/* How many reconfigurations have been applied (or refused) so far. */
+guint kestrel_engine_get_n_reconfigurations (KestrelEngine *self);
+
+/* The latest metrics; never NULL once started. Any thread. */
+KestrelMetricsSnapshot *kestrel_engine_get_snapshot (KestrelEngine *self);
+/* Detections of the last processed frame (a new reference), and its size. */
+KestrelDetections *kestrel_engine_get_last_detections (KestrelEngine *self);
+/* Pool buffers (frames, scratch) still out: 0 after stop when nothing leaked. */
+guint kestrel_engine_get_pool_outstanding (KestrelEngine *self);
+
+/* Serves /metrics on the monitor thread ("HOST:PORT"; NULL = 127.0.0.1:9464).
+ * Call after start. *url receives the address actually bound. */
+gboolean kestrel_engine_serve_metrics (KestrelEngine *self, const char *address, char **url,
+                                       GError **error);
+
+/* Test-only: the next plans built make node `node_name` produce a wrong
+ * first output element, so the canary must catch it. NULL clears it. */
+void kestrel_engine_inject_fault_for_testing (KestrelEngine *self, const char *node_name);
+
+G_END_DECLS
