@@ -905,6 +905,7 @@ kestrel_engine_reconfigure (KestrelEngine *self, const KestrelEngineConfig *conf
 void
 kestrel_engine_get_config (KestrelEngine *self, KestrelEngineConfig *out)
 {
+  memset (out, 0, sizeof *out);
   g_mutex_lock (&self->lock);
   kestrel_engine_config_copy (out, &self->config);
   g_mutex_unlock (&self->lock);

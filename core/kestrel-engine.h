@@ -56,6 +56,7 @@ typedef struct {
 } KestrelEngineConfig;
 
 void kestrel_engine_config_init (KestrelEngineConfig *config);   /* defaults */
+/* `dest` must hold a config (or zeroes): its strings are freed first. */
 void kestrel_engine_config_copy (KestrelEngineConfig *dest, const KestrelEngineConfig *src);
 void kestrel_engine_config_clear (KestrelEngineConfig *config);
 
@@ -80,7 +81,8 @@ KestrelEngineState kestrel_engine_get_state (KestrelEngine *self);
  * worker thread first). Failures come back as ::event CONFIG_ERROR and the
  * running configuration stays. */
 void kestrel_engine_reconfigure (KestrelEngine *self, const KestrelEngineConfig *config);
-/* The configuration in effect now (after rollbacks and safe mode). */
+/* The configuration in effect now (after rollbacks and safe mode); `out`
+ * is overwritten, clear it with kestrel_engine_config_clear(). */
 void kestrel_engine_get_config (KestrelEngine *self, KestrelEngineConfig *out);
 /* How many reconfigurations have been applied (or refused) so far. */
 guint kestrel_engine_get_n_reconfigurations (KestrelEngine *self);

@@ -28,9 +28,11 @@ configure "$build"
 meson compile -C "$build"
 meson test -C "$build" --print-errorlogs --num-processes 2 || status=1
 
+# Full stacks on every allocation (fast_unwind_on_malloc=0) so LeakSanitizer
+# suppressions (tests/lsan.supp) can match library frames.
 configure "$asan" -Db_sanitize=address,undefined -Db_lundef=false -Dopencv=disabled
 meson compile -C "$asan"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" \
   meson test -C "$asan" --suite unit --print-errorlogs --num-processes 2 || status=1

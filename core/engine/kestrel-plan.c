@@ -134,9 +134,15 @@ plan_memory (KestrelPlan *plan, GError **error)
         }
     }
 
-  /* Lifetimes, per group root. */
+  /* Lifetimes, per group root. Inputs live through the whole run so the
+   * caller's data is still there afterwards (the canary runs the same input
+   * through a second plan, and a plan may be run again on it). */
   for (guint i = 0; i < graph->inputs->len; i++)
-    first[find_root (parent, g_array_index (graph->inputs, gint, i))] = 0;
+    {
+      gint r = find_root (parent, g_array_index (graph->inputs, gint, i));
+      first[r] = 0;
+      last[r] = plan->n_steps;
+    }
   for (guint s = 0; s < plan->n_steps; s++)
     {
       const KestrelNode *node = plan->steps[s].node;

@@ -1,0 +1,410 @@
+/* test-pipeline.c — KestrelEngine with real sources, models and threads:
+ * frames flow, reconfigurations while they flow, a faulty kernel caught by
+ * the canary, bad sources, safe mode, and the Prometheus endpoint. No
+ * timing is asserted: waits are bounded only to fail instead of hanging. */
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "kestrel-engine.h"
+#include "kestrel-model.h"
+
+#define WAIT_LIMIT_US (120 * G_USEC_PER_SEC)
+
+typedef struct {
+  GPtrArray *kinds;     /* GINT_TO_POINTER (kind) */
+  GPtrArray *messages;
+} Events;
+
+static void
+on_event (KestrelEngine *engine, int kind, const char *message, gpointer data)
+{
+  Events *events = data;
+
+  g_test_message ("event %s: %s", kestrel_engine_event_kind_name (kind), message);
+  g_ptr_array_add (events->kinds, GINT_TO_POINTER (kind));
+  g_ptr_array_add (events->messages, g_strdup (message));
+}
+
+static Events *
+events_new (void)
+{
+  Events *events = g_new0 (Events, 1);
+  events->kinds = g_ptr_array_new ();
+  events->messages = g_ptr_array_new_with_free_func (g_free);
+  return events;
+}
+
+static void
+events_free (Events *events)
+{
+  g_ptr_array_unref (events->kinds);
+  g_ptr_array_unref (events->messages);
+  g_free (events);
+}
+
+/* The message of the first event of `kind`, or NULL. */
+static const char *
+events_find (Events *events, KestrelEngineEventKind kind)
+{
+  for (guint i = 0; i < events->kinds->len; i++)
+    if (GPOINTER_TO_INT (g_ptr_array_index (events->kinds, i)) == (int) kind)
+      return g_ptr_array_index (events->messages, i);
+  return NULL;
+}
+
+static guint64
+frames_processed (KestrelEngine *engine)
+{
+  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (engine);
+  return snap->frames_processed;
+}
+
+/* Iterates the main context (events arrive there) until `done` says so. */
+static gboolean
+wait_until (gboolean (*done) (gpointer), gpointer data)
+{
+  gint64 limit = g_get_monotonic_time () + WAIT_LIMIT_US;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > limit)
+        return FALSE;
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (2000);
+    }
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return TRUE;
+}
+
+typedef struct {
+  KestrelEngine *engine;
+  guint64 frames;
+} FramesAbove;
+
+static gboolean
+frames_above (gpointer data)
+{
+  FramesAbove *f = data;
+  return frames_processed (f->engine) > f->frames;
+}
+
+static char *
+photo_dir (void)
+{
+  static const char *const photos[] = { "astronaut.png", "camera.png", "coffee.png" };
+  g_autofree char *dir = g_dir_make_tmp ("kestrel-photos-XXXXXX", NULL);
+
+  g_assert_nonnull (dir);
+  for (gsize i = 0; i < G_N_ELEMENTS (photos); i++)
+    {
+      g_autofree char *src = g_build_filename ("/usr/lib/python3/dist-packages/skimage/data", photos[i], NULL);
+      g_autofree char *dst = g_build_filename (dir, photos[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+      if (!g_file_get_contents (src, &data, &len, NULL))
+        return NULL;
+      g_assert_true (g_file_set_contents (dst, data, len, NULL));
+    }
+  return g_steal_pointer (&dir);
+}
+
+static void
+remove_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+static KestrelEngine *
+start_engine (const char *source, const char *model, kk_level level, guint canary, Events *events)
+{
+  KestrelEngineConfig config;
+  g_autoptr(GError) error = NULL;
+  KestrelEngine *engine;
+
+  kestrel_engine_config_init (&config);
+  g_free (config.source);
+  config.source = g_strdup (source);
+  g_free (config.model);
+  config.model = g_strdup (model);
+  config.level = level;
+  config.canary_interval = canary;
+  engine = kestrel_engine_new (&config);
+  kestrel_engine_config_clear (&config);
+  g_signal_connect (engine, "event", G_CALLBACK (on_event), events);
+  g_assert_true (kestrel_engine_start (engine, NULL, &error));
+  g_assert_no_error (error);
+  return engine;
+}
+
+static void
+test_frames_flow (void)
+{
+  Events *events = events_new ();
+  g_autoptr(KestrelEngine) engine = start_engine ("synthetic:", "front", KK_LEVEL_FULL, 0, events);
+  FramesAbove f = { engine, 20 };
+
+  g_assert_true (wait_until (frames_above, &f));
+  kestrel_engine_pause (engine);
+  g_assert_cmpint (kestrel_engine_get_state (engine), ==, KESTREL_ENGINE_PAUSED);
+  kestrel_engine_resume (engine);
+  f.frames = frames_processed (engine) + 5;
+  g_assert_true (wait_until (frames_above, &f));
+  kestrel_engine_stop (engine);
+  g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
+  g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_SOURCE_ERROR));
+  events_free (events);
+}
+
+typedef struct {
+  KestrelEngine *engine;
+  guint target;
+} Applied;
+
+static gboolean
+reconfigurations_applied (gpointer data)
+{
+  Applied *a = data;
+  return kestrel_engine_get_n_reconfigurations (a->engine) >= a->target;
+}
+
+/* 1000 reconfigurations while frames flow: threads 1<->2, levels
+ * full<->scalar, model front<->back. */
+static void
+test_reconfigure_while_running (void)
+{
+  g_autofree char *dir = photo_dir ();
+  g_autofree char *source = NULL;
+  Events *events;
+  g_autoptr(KestrelEngine) engine = NULL;
+  guint64 last_frames = 0;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("scikit-image's sample photos are not installed");
+      return;
+    }
+  events = events_new ();
+  source = g_strconcat ("images:", dir, NULL);
+  engine = start_engine (source, "front", KK_LEVEL_FULL, 0, events);
+
+  for (guint i = 1; i <= 1000; i++)
+    {
+      KestrelEngineConfig config;
+      Applied a = { engine, i };
+
+      kestrel_engine_get_config (engine, &config);
+      config.threads = 1 + i % 2;
+      config.level = i % 3 == 0 ? KK_LEVEL_SCALAR : KK_LEVEL_FULL;
+      if (i % 50 == 0)
+        {
+          g_free (config.model);
+          config.model = g_strdup (i % 100 == 0 ? "front" : "back");
+        }
+      kestrel_engine_reconfigure (engine, &config);
+      kestrel_engine_config_clear (&config);
+      g_assert_true (wait_until (reconfigurations_applied, &a));
+      if (i % 100 == 0)
+        {
+          FramesAbove f = { engine, frames_processed (engine) };
+          g_assert_true (wait_until (frames_above, &f));
+          g_assert_cmpuint (frames_processed (engine), >, last_frames);
+          last_frames = frames_processed (engine);
+        }
+    }
+  kestrel_engine_stop (engine);
+
+  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (engine);
+  g_test_message ("%" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " dropped over 1000 reconfigurations",
+                  snap->frames_processed, snap->frames_dropped);
+  g_assert_cmpuint (snap->frames_dropped, ==, 0);
+  g_assert_cmpuint (snap->faces_seen, >, 0);
+  g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
+  g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR));
+  events_free (events);
+  remove_dir (dir);
+}
+
+typedef struct {
+  Events *events;
+  KestrelEngineEventKind kind;
+} EventSeen;
+
+static gboolean
+event_seen (gpointer data)
+{
+  EventSeen *e = data;
+  return events_find (e->events, e->kind) != NULL;
+}
+
+static void
+test_canary_rolls_back (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelModel) model = kestrel_model_new_from_file (g_getenv ("KESTREL_FRONT_MODEL"), &error);
+  const KestrelGraph *graph;
+  const char *victim = NULL;
+  Events *events = events_new ();
+  KestrelEngineConfig config;
+  g_autoptr(KestrelEngine) engine = NULL;
+  EventSeen seen = { events, KESTREL_ENGINE_EVENT_ROLLBACK };
+
+  g_assert_no_error (error);
+  graph = kestrel_model_get_graph (model);
+  /* A depthwise convolution in the middle of the network. */
+  for (guint n = graph->nodes->len / 2; n < graph->nodes->len && victim == NULL; n++)
+    if (strcmp (kestrel_graph_node (graph, n)->op_type, "Conv") == 0)
+      victim = kestrel_graph_node (graph, n)->name;
+  g_assert_nonnull (victim);
+
+  kestrel_engine_config_init (&config);
+  config.canary_interval = 5;
+  engine = kestrel_engine_new (&config);
+  kestrel_engine_config_clear (&config);
+  g_signal_connect (engine, "event", G_CALLBACK (on_event), events);
+  kestrel_engine_inject_fault_for_testing (engine, victim);
+  g_assert_true (kestrel_engine_start (engine, NULL, &error));
+
+  g_assert_true (wait_until (event_seen, &seen));
+  g_assert_nonnull (strstr (events_find (events, KESTREL_ENGINE_EVENT_ROLLBACK), victim));
+  kestrel_engine_get_config (engine, &config);
+  g_assert_cmpint (config.level, ==, KK_LEVEL_SCALAR);
+  kestrel_engine_config_clear (&config);
+
+  FramesAbove f = { engine, frames_processed (engine) + 10 };
+  g_assert_true (wait_until (frames_above, &f));
+  kestrel_engine_stop (engine);
+  events_free (events);
+}
+
+static void
+test_bad_sources (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = photo_dir ();
+  g_autofree char *source = NULL;
+  g_autofree char *corrupt = NULL;
+  KestrelEngineConfig config;
+  Events *events = events_new ();
+  EventSeen seen = { events, KESTREL_ENGINE_EVENT_SOURCE_ERROR };
+
+  /* A missing folder: start fails and says why. */
+  kestrel_engine_config_init (&config);
+  g_free (config.source);
+  config.source = g_strdup ("images:/nonexistent/kestrel/photos");
+  {
+    g_autoptr(KestrelEngine) engine = kestrel_engine_new (&config);
+    g_assert_false (kestrel_engine_start (engine, NULL, &error));
+    g_assert_nonnull (error);
+    g_test_message ("missing folder: %s", error->message);
+    g_clear_error (&error);
+  }
+  kestrel_engine_config_clear (&config);
+
+  if (dir == NULL)
+    {
+      g_test_skip ("scikit-image's sample photos are not installed");
+      events_free (events);
+      return;
+    }
+  /* A corrupt image among good ones: an event, and frames go on. */
+  corrupt = g_build_filename (dir, "broken.png", NULL);
+  g_assert_true (g_file_set_contents (corrupt, "\x89PNG\r\n\x1a\n garbage", 17, NULL));
+  source = g_strconcat ("images:", dir, NULL);
+  g_autoptr(KestrelEngine) engine = start_engine (source, "front", KK_LEVEL_FULL, 0, events);
+  g_assert_true (wait_until (event_seen, &seen));
+  g_assert_nonnull (strstr (events_find (events, KESTREL_ENGINE_EVENT_SOURCE_ERROR), "broken.png"));
+  FramesAbove f = { engine, frames_processed (engine) + 5 };
+  g_assert_true (wait_until (frames_above, &f));
+
+  /* Switching to a source that does not exist keeps the old one. */
+  kestrel_engine_get_config (engine, &config);
+  g_free (config.source);
+  config.source = g_strdup ("file:/nonexistent/video.avi");
+  kestrel_engine_reconfigure (engine, &config);
+  kestrel_engine_config_clear (&config);
+  seen.kind = KESTREL_ENGINE_EVENT_CONFIG_ERROR;
+  g_assert_true (wait_until (event_seen, &seen));
+  f.frames = frames_processed (engine) + 5;
+  g_assert_true (wait_until (frames_above, &f));
+  kestrel_engine_stop (engine);
+  events_free (events);
+  remove_dir (dir);
+}
+
+static void
+test_safe_mode (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("kestrel-state-XXXXXX", NULL);
+  g_autofree char *state = g_build_filename (dir, "running", NULL);
+  Events *events = events_new ();
+  EventSeen seen = { events, KESTREL_ENGINE_EVENT_SAFE_MODE };
+  g_autoptr(GError) error = NULL;
+  KestrelEngineConfig config;
+
+  /* As if the last run had crashed. */
+  g_assert_true (g_file_set_contents (state, "pid 1\n", -1, NULL));
+  g_autoptr(KestrelEngine) engine = kestrel_engine_new (NULL);
+  g_signal_connect (engine, "event", G_CALLBACK (on_event), events);
+  g_assert_true (kestrel_engine_start (engine, state, &error));
+  g_assert_true (wait_until (event_seen, &seen));
+  kestrel_engine_get_config (engine, &config);
+  g_assert_cmpint (config.level, ==, KK_LEVEL_SCALAR);
+  kestrel_engine_config_clear (&config);
+  kestrel_engine_stop (engine);
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  g_rmdir (dir);
+  events_free (events);
+}
+
+static void
+test_metrics_endpoint (void)
+{
+  Events *events = events_new ();
+  g_autoptr(KestrelEngine) engine = start_engine ("synthetic:", "front", KK_LEVEL_SIMD, 0, events);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  FramesAbove f = { engine, 10 };
+
+  g_assert_true (kestrel_engine_serve_metrics (engine, "127.0.0.1:0", &url, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (url, "http://127.0.0.1:"));
+  g_assert_true (wait_until (frames_above, &f));
+  g_usleep (300 * 1000); /* one publish interval, so the snapshot has frames */
+
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("proxy-resolver", NULL,
+                                                                  "timeout", 20, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  g_assert_nonnull (strstr (text, "kestrel_frames_processed_total"));
+  g_assert_nonnull (strstr (text, "kestrel_stage_latency_seconds_bucket{stage=\"inference\""));
+  g_assert_nonnull (strstr (text, "level=\"simd\""));
+  kestrel_engine_stop (engine);
+  events_free (events);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/pipeline/frames-flow", test_frames_flow);
+  g_test_add_func ("/pipeline/bad-sources", test_bad_sources);
+  g_test_add_func ("/pipeline/canary-rolls-back", test_canary_rolls_back);
+  g_test_add_func ("/pipeline/safe-mode", test_safe_mode);
+  g_test_add_func ("/pipeline/metrics-endpoint", test_metrics_endpoint);
+  g_test_add_func ("/pipeline/reconfigure-while-running", test_reconfigure_while_running);
+  return g_test_run ();
+}
