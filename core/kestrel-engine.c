@@ -83,7 +83,8 @@ struct _KestrelEngine
   /* Monitor thread. */
   GThread *monitor;
   GMainContext *monitor_context;
-  GMainLoop *monitor_loop;
+  gint monitor_quit;                /* atomic; a GMainLoop could miss a quit
+                                     * sent before it starts running */
   KestrelSampler *sampler;
   KestrelPrometheusServer *prometheus;
 
@@ -742,7 +743,8 @@ monitor_main (gpointer data)
   g_source_set_callback (tick, publish_tick, self, NULL);
   g_source_attach (tick, self->monitor_context);
 
-  g_main_loop_run (self->monitor_loop);
+  while (!g_atomic_int_get (&self->monitor_quit))
+    g_main_context_iteration (self->monitor_context, TRUE);
 
   g_source_destroy (tick);
   g_source_unref (tick);
@@ -817,7 +819,7 @@ kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **erro
   self->quit = FALSE;
   self->state = KESTREL_ENGINE_RUNNING;
   self->monitor_context = g_main_context_new ();
-  self->monitor_loop = g_main_loop_new (self->monitor_context, FALSE);
+  g_atomic_int_set (&self->monitor_quit, FALSE);
   self->monitor = g_thread_new ("kestrel-monitor", monitor_main, self);
   self->worker = g_thread_new ("kestrel-worker", worker_main, self);
   return TRUE;
@@ -868,10 +870,10 @@ kestrel_engine_stop (KestrelEngine *self)
   g_mutex_unlock (&self->lock);
 
   kestrel_metrics_publish (self->metrics, g_get_monotonic_time ());
-  g_main_loop_quit (self->monitor_loop);
+  g_atomic_int_set (&self->monitor_quit, TRUE);
+  g_main_context_wakeup (self->monitor_context);
   g_thread_join (self->monitor);
   self->monitor = NULL;
-  g_clear_pointer (&self->monitor_loop, g_main_loop_unref);
   g_clear_pointer (&self->monitor_context, g_main_context_unref);
 
   g_clear_pointer (&self->source, kestrel_frame_source_close);
