@@ -730,11 +730,40 @@ publish_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Power saver: half the frame rate (GLib's power-profile monitor, backed by
+ * power-profiles-daemon when it runs). */
+static void
+on_power_saver (GPowerProfileMonitor *monitor, GParamSpec *pspec, gpointer data)
+{
+  KestrelEngine *self = data;
+  gboolean saver = g_power_profile_monitor_get_power_saver_enabled (monitor);
+
+  g_mutex_lock (&self->lock);
+  kestrel_throttle_set_rate_multiplier (self->throttle, saver ? 0.5 : 1.0);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  post_event (self, KESTREL_ENGINE_EVENT_INFO, saver ? "power saver on: half the frame rate"
+                                                     : "power saver off: full frame rate");
+}
+
+/* Low memory: give cached pool memory back. */
+static void
+on_low_memory (GMemoryMonitor *monitor, GMemoryMonitorWarningLevel level, gpointer data)
+{
+  KestrelEngine *self = data;
+  gsize released = kestrel_pool_trim (self->buffers);
+
+  post_event (self, KESTREL_ENGINE_EVENT_INFO, "low-memory warning (level %d): released %zu cached bytes",
+              (int) level, released);
+}
+
 static gpointer
 monitor_main (gpointer data)
 {
   KestrelEngine *self = data;
   GSource *tick;
+  g_autoptr(GPowerProfileMonitor) power = NULL;
+  g_autoptr(GMemoryMonitor) memory = NULL;
 
   g_main_context_push_thread_default (self->monitor_context);
   self->sampler = kestrel_sampler_new (self->monitor_context);
@@ -743,11 +772,28 @@ monitor_main (gpointer data)
   g_source_set_callback (tick, publish_tick, self, NULL);
   g_source_attach (tick, self->monitor_context);
 
+  /* Both monitors signal in the thread-default context of the thread that
+   * got them: this one. */
+  power = g_power_profile_monitor_dup_default ();
+  if (power != NULL)
+    {
+      g_signal_connect (power, "notify::power-saver-enabled", G_CALLBACK (on_power_saver), self);
+      if (g_power_profile_monitor_get_power_saver_enabled (power))
+        on_power_saver (power, NULL, self);
+    }
+  memory = g_memory_monitor_dup_default ();
+  if (memory != NULL)
+    g_signal_connect (memory, "low-memory-warning", G_CALLBACK (on_low_memory), self);
+
   while (!g_atomic_int_get (&self->monitor_quit))
     g_main_context_iteration (self->monitor_context, TRUE);
 
   g_source_destroy (tick);
   g_source_unref (tick);
+  if (power != NULL)
+    g_signal_handlers_disconnect_by_data (power, self);
+  if (memory != NULL)
+    g_signal_handlers_disconnect_by_data (memory, self);
   if (self->prometheus != NULL)
     kestrel_prometheus_server_stop (self->prometheus);
   g_clear_object (&self->prometheus);
