@@ -83,6 +83,7 @@ struct _KestrelEngine
   /* Monitor thread. */
   GThread *monitor;
   GMainContext *monitor_context;
+  gboolean power_saver;              /* monitor thread only */
   gint monitor_quit;                /* atomic; a GMainLoop could miss a quit
                                      * sent before it starts running */
   KestrelSampler *sampler;
@@ -738,6 +739,10 @@ on_power_saver (GPowerProfileMonitor *monitor, GParamSpec *pspec, gpointer data)
   KestrelEngine *self = data;
   gboolean saver = g_power_profile_monitor_get_power_saver_enabled (monitor);
 
+  /* The monitor also notifies when it first learns the (unchanged) state. */
+  if (saver == self->power_saver)
+    return;
+  self->power_saver = saver;
   g_mutex_lock (&self->lock);
   kestrel_throttle_set_rate_multiplier (self->throttle, saver ? 0.5 : 1.0);
   g_cond_broadcast (&self->cond);
