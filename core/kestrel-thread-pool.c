@@ -68,6 +68,7 @@ struct _KestrelThreadPool
   GMutex               lock;
   GCond                wake_cond;      /* workers wait here for work */
   GCond                done_cond;      /* the caller waits here for the last chunk */
+  gint                 caller_sleeping; /* atomic, changed with lock held */
   gint                 n_sleeping;     /* atomic, changed with lock held */
   gint                 spin;           /* atomic: FALSE with more threads than cores */
   gint                 held;           /* atomic: kestrel_thread_pool_hold() count */
@@ -136,8 +137,13 @@ run_chunks (KestrelThreadPool *self,
 
       self->func (begin, end, worker_index, self->user_data);
 
-      /* Nothing of the job may be read after this add. */
-      if ((guint) g_atomic_int_add (&self->done, 1) + 1 == n_chunks)
+      /* Nothing of the job may be read after this add. The caller is
+       * usually still spinning in wait_until_done() and needs no wake-up,
+       * which would cost a system call per operator: the add comes before
+       * the look at caller_sleeping, and the caller sets that before its
+       * last look at `done`, so one of the two sees the other. */
+      if ((guint) g_atomic_int_add (&self->done, 1) + 1 == n_chunks
+          && g_atomic_int_get (&self->caller_sleeping))
         {
           g_mutex_lock (&self->lock);
           g_cond_signal (&self->done_cond);
@@ -166,11 +172,19 @@ wait_for_work (KestrelThreadPool *self,
       if (!spin)
         break;
       cpu_relax ();
-      /* A holder (a plan in the middle of an inference) is about to hand
-       * out more work within microseconds: keep polling until it lets go. */
-      if (spins % 64 == 0 && g_get_monotonic_time () >= deadline
-          && !g_atomic_int_get (&self->held))
-        break;
+      if (spins % 64 == 0 && g_get_monotonic_time () >= deadline)
+        {
+          /* A holder (a plan in the middle of an inference) is about to
+           * hand out more work within microseconds: keep polling until it
+           * lets go. */
+          if (!g_atomic_int_get (&self->held))
+            break;
+          /* But not at the expense of a thread that has work: when another
+           * process takes one of the cores, the caller may be waiting to
+           * run on this one, and would wait for a whole time slice. A
+           * yield costs a system call when nothing else wants the core. */
+          g_thread_yield ();
+        }
     }
 
   /* The increment comes before the last look at `state`, and the caller
@@ -379,11 +393,14 @@ wait_until_done (KestrelThreadPool *self,
       cpu_relax ();
       if (!spin || (spins % 64 == 0 && g_get_monotonic_time () >= deadline))
         {
-          /* The last worker signals with the lock held after its add, so
-           * checking under the lock cannot miss it. */
+          /* The last worker signals with the lock held after its add (if
+           * it sees caller_sleeping, see run_chunks()), so checking under
+           * the lock cannot miss it. */
           g_mutex_lock (&self->lock);
+          g_atomic_int_set (&self->caller_sleeping, TRUE);
           while ((guint) g_atomic_int_get (&self->done) != n_chunks)
             g_cond_wait (&self->done_cond, &self->lock);
+          g_atomic_int_set (&self->caller_sleeping, FALSE);
           g_mutex_unlock (&self->lock);
           return;
         }

@@ -150,6 +150,11 @@ typedef struct {
   const float *weights;          /* [kernel_h][kernel_w][channels] */
   const float *bias;             /* [channels] or NULL */
   float lo, hi;                  /* clamp after bias */
+  /* The output row that `out` points at: row r is stored at
+   * out + (r - out_row0) * out_w * channels. 0 for a whole tensor; a caller
+   * that keeps a band of rows in a small buffer sets it to the band's first
+   * row (and asks for no row before it). */
+  size_t out_row0;
 } kk_dwconv_params;
 
 /* Repacks ONNX depthwise weights [C][1][kh][kw] into [kh][kw][C]. */

@@ -12,7 +12,9 @@
  * and then Transposes are moved forward through elementwise operators and
  * Concat, and adjacent Transposes are composed, until pairs cancel. In a
  * convolutional network like BlazeFace every inner Transpose cancels, as do
- * the model's own NHWC<->NCHW Transposes at its input and outputs.
+ * the model's own NHWC<->NCHW Transposes at its input and outputs. Last,
+ * a depthwise ConvNhwc whose only reader is a pointwise ConvNhwc merges
+ * with it into one kestrel.DwPwNhwc (see fuse_depthwise_pointwise()).
  */
 #include "config.h"
 
@@ -226,6 +228,31 @@ add_transpose (KestrelGraph *graph, gint in, const gint64 *perm, guint n_dims, g
   return out;
 }
 
+/* Copies src's attributes (numbers, strings and lists) to dst, except the
+ * ones named in the NULL-terminated `skip`. */
+static void
+copy_attrs (KestrelNode *dst, const KestrelNode *src, const char *const *skip)
+{
+  for (guint a = 0; a < src->attrs->len; a++)
+    {
+      const KestrelAttr *attr = g_ptr_array_index (src->attrs, a);
+      gboolean skipped = FALSE;
+
+      for (guint i = 0; skip != NULL && skip[i] != NULL; i++)
+        skipped |= strcmp (attr->name, skip[i]) == 0;
+      if (skipped)
+        continue;
+
+      KestrelAttr *copy = kestrel_node_add_attr (dst, attr->name, attr->type);
+      copy->f = attr->f;
+      copy->i = attr->i;
+      copy->s = g_strdup (attr->s);
+      copy->n = attr->n;
+      copy->ints = g_memdup2 (attr->ints, attr->n * sizeof (gint64));
+      copy->floats = g_memdup2 (attr->floats, attr->n * sizeof (float));
+    }
+}
+
 /* Replaces an NCHW node by Transpose -> `nhwc_op` -> Transpose. Inputs in
  * `activation_inputs` are transposed; the others (weights) pass as they are. */
 static void
@@ -247,17 +274,7 @@ wrap_in_nhwc (KestrelGraph *graph, KestrelNode *node, const char *nhwc_op,
           v = add_transpose (graph, v, to_nhwc_perm, 4, -1, "nhwc");
       kestrel_node_add_input (fast, v);
     }
-  for (guint a = 0; a < node->attrs->len; a++)
-    {
-      const KestrelAttr *attr = g_ptr_array_index (node->attrs, a);
-      KestrelAttr *copy = kestrel_node_add_attr (fast, attr->name, attr->type);
-      copy->f = attr->f;
-      copy->i = attr->i;
-      copy->s = g_strdup (attr->s);
-      copy->n = attr->n;
-      copy->ints = g_memdup2 (attr->ints, attr->n * sizeof (gint64));
-      copy->floats = g_memdup2 (attr->floats, attr->n * sizeof (float));
-    }
+  copy_attrs (fast, node, NULL);
 
   /* Remember which model value this computes (in NHWC), so diagnostics
    * can compare it with the reference plan's. */
@@ -457,6 +474,111 @@ push_through (KestrelGraph *graph)
   return changed;
 }
 
+/* ---- depthwise + pointwise -------------------------------------------------- */
+
+/* Must match ops-fast.c: the widest depthwise output row (out_w * C floats)
+ * that kestrel.DwPwNhwc keeps in its band buffer. */
+#define DW_PW_BAND_FLOATS 8192
+
+static gboolean
+is_conv_nhwc (const KestrelNode *node)
+{
+  return !node->removed && strcmp (node->domain, "kestrel") == 0
+         && strcmp (node->op_type, "ConvNhwc") == 0;
+}
+
+/* Every entry of an ints attribute equals `value` (true when it is absent). */
+static gboolean
+attr_ints_all (const KestrelNode *node, const char *name, gint64 value)
+{
+  guint n;
+  const gint64 *v = kestrel_node_attr_ints (node, name, &n);
+
+  for (guint i = 0; v != NULL && i < n; i++)
+    if (v[i] != value)
+      return FALSE;
+  return TRUE;
+}
+
+/* A ConvNhwc with one weight per channel, no residual, and an output row
+ * that fits DwPwNhwc's band buffer. */
+static gboolean
+is_depthwise_nhwc (const KestrelGraph *graph, const KestrelNode *node)
+{
+  const KestrelValue *x = input_value (graph, node, 0), *w = input_value (graph, node, 1);
+  const KestrelValue *y = kestrel_graph_value (graph, kestrel_node_output (node, 0));
+
+  return is_conv_nhwc (node) && kestrel_node_n_outputs (node) == 1
+         && (kestrel_node_n_inputs (node) < 4 || kestrel_node_input (node, 3) < 0)
+         && is_float_4d (x) && is_float_4d (w) && is_float_4d (y)
+         && kestrel_node_attr_int (node, "group", 1) == x->shape[3]
+         && w->shape[0] == x->shape[3] && w->shape[1] == 1 && y->shape[3] == x->shape[3]
+         && y->shape[2] * y->shape[3] <= DW_PW_BAND_FLOATS;
+}
+
+/* A ConvNhwc that is a plain gemm over pixels: 1x1, stride 1, no padding,
+ * one group. */
+static gboolean
+is_pointwise_nhwc (const KestrelGraph *graph, const KestrelNode *node)
+{
+  const KestrelValue *w = input_value (graph, node, 1);
+
+  return is_conv_nhwc (node) && kestrel_node_n_outputs (node) == 1 && is_float_4d (w)
+         && w->shape[2] == 1 && w->shape[3] == 1
+         && kestrel_node_attr_int (node, "group", 1) == 1
+         && attr_ints_all (node, "strides", 1) && attr_ints_all (node, "pads", 0);
+}
+
+/* A depthwise ConvNhwc whose only reader is a pointwise ConvNhwc (as its
+ * input, not its residual) becomes one kestrel.DwPwNhwc, so that the
+ * depthwise result never goes through memory (see ops-fast.c). */
+static void
+fuse_depthwise_pointwise (KestrelGraph *graph)
+{
+  static const char *const dw_skip[] = { "act_lo", "act_hi", "model_value", NULL };
+  guint n_nodes = graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      KestrelNode *dw = kestrel_graph_node (graph, n);
+      KestrelNode *pw;
+      gint t, index;
+
+      if (!is_depthwise_nhwc (graph, dw))
+        continue;
+      t = kestrel_node_output (dw, 0);
+      pw = single_reader (graph, t);
+      if (pw == NULL || !is_pointwise_nhwc (graph, pw) || kestrel_node_input (pw, 0) != t
+          || (kestrel_node_n_inputs (pw) > 2 && kestrel_node_input (pw, 2) == t)
+          || (kestrel_node_n_inputs (pw) > 3 && kestrel_node_input (pw, 3) == t))
+        continue;
+
+      index = kestrel_graph_add_node (graph, "kestrel", "DwPwNhwc", pw->name);
+      KestrelNode *fused = kestrel_graph_node (graph, index);
+
+      kestrel_node_add_input (fused, kestrel_node_input (dw, 0));
+      kestrel_node_add_input (fused, kestrel_node_input (dw, 1));
+      kestrel_node_add_input (fused, kestrel_node_n_inputs (dw) > 2 ? kestrel_node_input (dw, 2) : -1);
+      kestrel_node_add_input (fused, kestrel_node_input (pw, 1));
+      kestrel_node_add_input (fused, kestrel_node_n_inputs (pw) > 2 ? kestrel_node_input (pw, 2) : -1);
+      if (kestrel_node_n_inputs (pw) > 3 && kestrel_node_input (pw, 3) >= 0)
+        kestrel_node_add_input (fused, kestrel_node_input (pw, 3));
+
+      copy_attrs (fused, dw, dw_skip);
+      kestrel_node_set_attr_float (fused, "dw_act_lo", kestrel_node_attr_float (dw, "act_lo", -INFINITY));
+      kestrel_node_set_attr_float (fused, "dw_act_hi", kestrel_node_attr_float (dw, "act_hi", INFINITY));
+      kestrel_node_set_attr_float (fused, "act_lo", kestrel_node_attr_float (pw, "act_lo", -INFINITY));
+      kestrel_node_set_attr_float (fused, "act_hi", kestrel_node_attr_float (pw, "act_hi", INFINITY));
+      /* The step computes the pointwise layer's model value. */
+      if (kestrel_node_attr_string (pw, "model_value", NULL) != NULL)
+        kestrel_node_set_attr_string (fused, "model_value", kestrel_node_attr_string (pw, "model_value", NULL));
+
+      dw->removed = TRUE;
+      pw->removed = TRUE;
+      kestrel_node_add_output (graph, index, kestrel_node_output (pw, 0));
+    }
+}
+
 gboolean
 kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error)
 {
@@ -492,7 +614,10 @@ kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error)
       if (!changed)
         break;
     }
+  /* The Transposes that cancelled are still there, reading the ConvNhwc
+   * outputs: drop them first so that single readers are seen as such. */
   kestrel_graph_remove_dead (graph);
+  fuse_depthwise_pointwise (graph);
   kestrel_graph_compact (graph);
   return kestrel_graph_sort (graph, error);
 }

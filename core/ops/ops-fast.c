@@ -12,6 +12,17 @@
  *                        plus act_lo / act_hi (the fused Relu/Clip).
  *                        Y = clamp (conv (X, W) + B + R, act_lo, act_hi)
  *   kestrel.MaxPoolNhwc  X [N,H,W,C]; attributes as ONNX MaxPool.
+ *   kestrel.DwPwNhwc     a depthwise ConvNhwc feeding a pointwise one (the
+ *                        MobileNet / BlazeFace block), in one pass over the
+ *                        image. Inputs X [N,H,W,C], Wdw [C,1,kh,kw], optional
+ *                        Bdw [C], Wpw [Cout,C,1,1], optional Bpw [Cout],
+ *                        optional residual R [N,OH,OW,Cout] (all weights
+ *                        constant); attributes: the depthwise Conv's, plus
+ *                        dw_act_lo / dw_act_hi (its clamp) and act_lo /
+ *                        act_hi (the clamp after the residual).
+ *                        T = clamp (dwconv (X, Wdw) + Bdw, dw_act_lo, dw_act_hi)
+ *                        Y = clamp (T * Wpw + Bpw + R, act_lo, act_hi)
+ *                        T never reaches memory: see dw_pw_bands().
  */
 #include "config.h"
 
@@ -32,6 +43,8 @@ typedef enum {
   CONV_POINTWISE,  /* 1x1, stride 1, no padding, one group: a gemm */
   CONV_DEPTHWISE,  /* one group per channel, multiplier 1 */
   CONV_IM2COL,     /* one group, any kernel: im2col tiles and a gemm */
+  CONV_ROWS,       /* one group, no dilation across: a gemm per kernel row
+                    * straight from the input, im2col at the borders */
   CONV_GROUPED,    /* anything else: direct loops */
 } ConvPath;
 
@@ -45,6 +58,9 @@ typedef struct {
   float *bias;            /* [Cout], zeros when the model has none */
   gsize k;                /* gemm depth: Cin (pointwise) or kh*kw*Cin (im2col) */
   gsize tile_rows;        /* im2col rows per tile */
+  float *packed_rows;     /* CONV_ROWS: kh gemm-packed [kw*Cin][Cout], row_packed apart */
+  gsize row_k, row_packed;
+  gint64 x_lo, x_hi;      /* CONV_ROWS: output columns whose window is inside the input */
   kk_dwconv_params dw;
 } ConvState;
 
@@ -54,6 +70,7 @@ conv_state_free (gpointer data)
   ConvState *state = data;
 
   g_free (state->packed);
+  g_free (state->packed_rows);
   g_free (state->bias);
   g_free (state);
 }
@@ -127,6 +144,48 @@ reorder_weights_khwc (const float *w, gint64 cout, gint64 cin, gint64 kh, gint64
         for (gint64 x = 0; x < kw; x++)
           out[((o * kh + y) * kw + x) * cin + c] = w[((o * cin + c) * kh + y) * kw + x];
   return out;
+}
+
+/* CONV_ROWS. Without dilation across, the taps of one kernel row over one
+ * output pixel are a contiguous run of kw * Cin input floats, and the runs
+ * of neighbouring pixels are stride * Cin floats apart: for that kernel row
+ * the output row is a gemm whose A is the input itself, with lda =
+ * stride * Cin. So each output row is kh gemms (one per kernel row inside
+ * the input), accumulated in the output through the epilogue's residual
+ * (C read before it is stored), with bias (and residual) in the first and
+ * the clamp in the last, and no im2col copy, which for the 5x5 RGB layer
+ * costs a third as much as its gemm. Only the columns whose window hangs
+ * over the padding (x_lo and x_hi below) still go through im2col.
+ *
+ * The weights are packed once per kernel row: [Cout][kw*Cin] slices of the
+ * [Cout][kh][kw][Cin] reorder. */
+static void
+prepare_conv_rows (ConvState *state, const kk_kernels *k, const float *khwc)
+{
+  const KestrelConvGeometry *geo = &state->geo;
+  const gint64 kh = geo->kernel[0], kw = geo->kernel[1];
+  g_autofree float *slice = NULL;
+  gint64 last;
+
+  state->path = CONV_ROWS;
+  state->row_k = kw * state->cin;
+  state->row_packed = k->gemm_f32_packed_size (state->row_k, state->cout);
+  state->packed_rows = g_new (float, kh * state->row_packed);
+  slice = g_new (float, state->cout * state->row_k);
+  for (gint64 ky = 0; ky < kh; ky++)
+    {
+      for (gint64 o = 0; o < state->cout; o++)
+        memcpy (slice + o * state->row_k, khwc + (o * kh + ky) * state->row_k,
+                state->row_k * sizeof (float));
+      k->gemm_f32_pack_b (slice, state->row_k, state->cout, true,
+                          state->packed_rows + ky * state->row_packed);
+    }
+
+  /* ox * stride - pad_left >= 0 and ox * stride - pad_left + kw <= in_w. */
+  last = state->in_w + geo->pad_begin[1] - kw;
+  state->x_lo = MIN ((geo->pad_begin[1] + geo->stride[1] - 1) / geo->stride[1], state->out_w);
+  state->x_hi = last >= 0 ? MIN (last / geo->stride[1] + 1, state->out_w) : 0;
+  state->x_hi = MAX (state->x_hi, state->x_lo);
 }
 
 static gboolean
@@ -204,6 +263,8 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
                                   "tile (%d)", state->k, IM2COL_FLOATS);
           return FALSE;
         }
+      if (geo->dilation[1] == 1)
+        prepare_conv_rows (state, k, khwc);
     }
   else
     {
@@ -247,44 +308,83 @@ conv_pointwise_chunk (gsize begin, gsize end, guint worker, gpointer data)
                            s->cout, &e);
 }
 
+/* Copies n floats. The runs im2col copies are short (15 floats for the
+ * 5x5 RGB input layer), where a call to memcpy costs more than the copy:
+ * 4-float moves (one SSE load and store each once inlined), the last one
+ * overlapping the previous rather than finishing float by float. */
+static inline void
+copy_floats (float *dst, const float *src, gsize n)
+{
+  if (n < 4)
+    {
+      for (gsize i = 0; i < n; i++)
+        dst[i] = src[i];
+      return;
+    }
+  for (gsize i = 0; i + 4 < n; i += 4)
+    memcpy (dst + i, src + i, 4 * sizeof (float));
+  memcpy (dst + n - 4, src + n - 4, 4 * sizeof (float));
+}
+
 /* Fills `rows` im2col rows (output pixels m0..) with the (ky, kx, c) patch
  * of each pixel, zeros where the patch hangs over the padding. */
 static void
 im2col_rows (const ConvState *s, const float *x, gsize m0, gsize rows, float *out)
 {
+  /* Everything in locals: the copies store through memcpy, which may alias
+   * *s as far as the compiler knows, and would make it reload the geometry
+   * after every one of them. */
   const KestrelConvGeometry *g = &s->geo;
+  const gint64 kh = g->kernel[0], kw = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
+  const gint64 dh = g->dilation[0], dw = g->dilation[1], pt = g->pad_begin[0], pl = g->pad_begin[1];
+  const gint64 in_h = s->in_h, in_w = s->in_w, cin = s->cin, out_h = s->out_h, out_w = s->out_w;
+  const gsize k = s->k, run = kw * cin;
+  /* The pixel is tracked as (img, oy, ox), not divided out per row. */
+  gint64 ox = m0 % out_w, oy = (m0 / out_w) % out_h, img = m0 / (out_w * out_h);
 
   for (gsize r = 0; r < rows; r++)
     {
-      gsize m = m0 + r;
-      gint64 ox = m % s->out_w, oy = (m / s->out_w) % s->out_h, img = m / (s->out_w * s->out_h);
-      float *row = out + r * s->k;
+      const gint64 ix0 = ox * sw - pl;
+      /* Inside the image with no dilation, a kernel row's taps are one
+       * contiguous run of kw * Cin floats: copy it in one go. With few
+       * channels (the RGB input layer) per-tap copies would dominate. */
+      const gboolean cols_inside = dw == 1 && ix0 >= 0 && ix0 + kw <= in_w;
+      const float *image = x + img * in_h * in_w * cin;
+      float *dst = out + r * k;
 
-      for (gint64 ky = 0; ky < g->kernel[0]; ky++)
+      for (gint64 ky = 0; ky < kh; ky++, dst += run)
         {
-          gint64 iy = oy * g->stride[0] - g->pad_begin[0] + ky * g->dilation[0];
-          gint64 ix0 = ox * g->stride[1] - g->pad_begin[1];
+          const gint64 iy = oy * sh - pt + ky * dh;
 
-          /* Inside the image with no dilation, a kernel row's taps are one
-           * contiguous run of kw * Cin floats: copy it in one go. With few
-           * channels (the RGB input layer) per-tap copies would dominate. */
-          if (g->dilation[1] == 1 && iy >= 0 && iy < s->in_h && ix0 >= 0
-              && ix0 + g->kernel[1] <= s->in_w)
+          if (iy < 0 || iy >= in_h)
             {
-              const float *src = x + ((img * s->in_h + iy) * s->in_w + ix0) * s->cin;
-              float *dst = row + ky * g->kernel[1] * s->cin;
-              memcpy (dst, src, g->kernel[1] * s->cin * sizeof (float));
+              memset (dst, 0, run * sizeof (float));
               continue;
             }
-          for (gint64 kx = 0; kx < g->kernel[1]; kx++)
+
+          const float *src = image + iy * in_w * cin;
+          if (cols_inside)
             {
-              gint64 ix = ox * g->stride[1] - g->pad_begin[1] + kx * g->dilation[1];
-              float *dst = row + (ky * g->kernel[1] + kx) * s->cin;
-              if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
-                memset (dst, 0, s->cin * sizeof (float));
+              copy_floats (dst, src + ix0 * cin, run);
+              continue;
+            }
+          for (gint64 kx = 0; kx < kw; kx++)
+            {
+              const gint64 ix = ix0 + kx * dw;
+              if (ix < 0 || ix >= in_w)
+                memset (dst + kx * cin, 0, cin * sizeof (float));
               else
-                memcpy (dst, x + ((img * s->in_h + iy) * s->in_w + ix) * s->cin,
-                        s->cin * sizeof (float));
+                memcpy (dst + kx * cin, src + ix * cin, cin * sizeof (float));
+            }
+        }
+
+      if (++ox == out_w)
+        {
+          ox = 0;
+          if (++oy == out_h)
+            {
+              oy = 0;
+              img++;
             }
         }
     }
@@ -307,6 +407,79 @@ conv_im2col_chunk (gsize begin, gsize end, guint worker, gpointer data)
       im2col_rows (s, step->inputs[0].data, m0, rows, tile);
       step->kernels->gemm_f32 (rows, s->cout, s->k, tile, s->k, s->packed,
                                (float *) step->outputs[0].data + m0 * s->cout, s->cout, &e);
+    }
+}
+
+/* Output pixels [m0, m0 + count) through an im2col tile and the full gemm. */
+static void
+conv_im2col_pixels (const KestrelStep *step, const ConvState *s, gsize m0, gsize count, float *tile)
+{
+  for (gsize done = 0; done < count;)
+    {
+      gsize rows = MIN (s->tile_rows, count - done);
+      kk_gemm_epilogue e = conv_epilogue (step, s, m0 + done);
+
+      im2col_rows (s, step->inputs[0].data, m0 + done, rows, tile);
+      step->kernels->gemm_f32 (rows, s->cout, s->k, tile, s->k, s->packed,
+                               (float *) step->outputs[0].data + (m0 + done) * s->cout, s->cout, &e);
+      done += rows;
+    }
+}
+
+/* CONV_ROWS over output rows [begin, end) of all images (see
+ * prepare_conv_rows()). */
+static void
+conv_rows_chunk (gsize begin, gsize end, guint worker, gpointer data)
+{
+  const ConvRun *run = data;
+  const ConvState *s = run->state;
+  const KestrelStep *step = run->step;
+  const KestrelConvGeometry *g = &s->geo;
+  const float *x = step->inputs[0].data;
+  float *y = step->outputs[0].data;
+  const gsize width = s->x_hi - s->x_lo;
+  float tile[IM2COL_FLOATS];
+
+  for (gsize row = begin; row < end; row++)
+    {
+      const gint64 img = row / s->out_h, oy = row % s->out_h;
+      const gsize m0 = row * s->out_w;
+      gint64 ky_lo = 0, ky_hi = g->kernel[0];
+
+      while (ky_lo < ky_hi && oy * g->stride[0] - g->pad_begin[0] + ky_lo * g->dilation[0] < 0)
+        ky_lo++;
+      while (ky_hi > ky_lo
+             && oy * g->stride[0] - g->pad_begin[0] + (ky_hi - 1) * g->dilation[0] >= s->in_h)
+        ky_hi--;
+      if (width == 0 || ky_lo == ky_hi)
+        {
+          conv_im2col_pixels (step, s, m0, s->out_w, tile);
+          continue;
+        }
+
+      conv_im2col_pixels (step, s, m0, s->x_lo, tile);
+      conv_im2col_pixels (step, s, m0 + s->x_hi, s->out_w - s->x_hi, tile);
+
+      float *c = y + (m0 + s->x_lo) * s->cout;
+      for (gint64 ky = ky_lo; ky < ky_hi; ky++)
+        {
+          const gint64 iy = oy * g->stride[0] - g->pad_begin[0] + ky * g->dilation[0];
+          const float *a = x + ((img * s->in_h + iy) * s->in_w
+                                + s->x_lo * g->stride[1] - g->pad_begin[1]) * s->cin;
+          /* The first kernel row brings bias and residual, the others add
+           * to what is in C; only the last one clamps. */
+          kk_gemm_epilogue e = { NULL, c, s->cout, s->lo, s->hi };
+
+          if (ky == ky_lo)
+            e = conv_epilogue (step, s, m0 + s->x_lo);
+          if (ky + 1 < ky_hi)
+            {
+              e.lo = -INFINITY;
+              e.hi = INFINITY;
+            }
+          step->kernels->gemm_f32 (width, s->cout, s->row_k, a, g->stride[1] * s->cin,
+                                   s->packed_rows + ky * s->row_packed, c, s->cout, &e);
+        }
     }
 }
 
@@ -389,6 +562,9 @@ conv_nhwc_run (const KestrelStep *step)
     case CONV_IM2COL:
       kestrel_step_parallel_for (step, (m_total + s->tile_rows - 1) / s->tile_rows,
                                  conv_im2col_chunk, &run);
+      break;
+    case CONV_ROWS:
+      kestrel_step_parallel_for (step, s->n * s->out_h, conv_rows_chunk, &run);
       break;
     case CONV_DEPTHWISE:
       kestrel_step_parallel_for (step, s->n * s->out_h, conv_depthwise_rows, &run);
@@ -491,8 +667,216 @@ static const KestrelOpDef op_maxpool_nhwc = {
   .run = maxpool_nhwc_run,
 };
 
+/* ---- DwPwNhwc ------------------------------------------------------------ */
+
+/* Unfused, a depthwise layer writes its whole output (1.5 MB for BlazeFace's
+ * 128x128x24, more than L2) and the pointwise layer reads it straight back.
+ * Fused, each work item runs the depthwise kernel over a band of a few
+ * output rows into a buffer on the worker's stack and the gemm over that
+ * band at once, while the band (and the input rows under it, which are also
+ * the residual in BlazeFace) are still in L1/L2. On a Zen 3 core both
+ * kernels are compute-bound, so one thread gains only a few percent; the
+ * model also has half the steps, so half the fork/join points at N threads,
+ * and two threads no longer share L3 bandwidth for the intermediate.
+ *
+ * DW_PW_BAND_FLOATS is the buffer's capacity: a row of the depthwise output
+ * must fit (kestrel-passes-fast.c fuses only such layers, and infer checks
+ * it). Bands aim at DW_PW_TARGET_FLOATS, half of L1 next to the input rows
+ * and the gemm's output; one 128x24 row is 3072 floats. */
+#define DW_PW_BAND_FLOATS 8192
+#define DW_PW_TARGET_FLOATS 4096
+
+static gboolean
+dw_pw_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
+{
+  const KestrelValue *x, *wdw, *wpw, *bdw = NULL, *bpw = NULL, *r = NULL;
+  KestrelConvGeometry geo;
+  gint64 out[4];
+
+  /* Input 2 (the depthwise bias) may be omitted, so only 0 and 1 are
+   * required as far as the arity check goes; input 3 is checked below. */
+  if (!kestrel_op_check_arity (node, 2, 6, 1, error)
+      || !(x = kestrel_op_input (graph, node, 0, error))
+      || !(wdw = kestrel_op_input (graph, node, 1, error))
+      || !(wpw = kestrel_op_input (graph, node, 3, error))
+      || !kestrel_op_check_float (node, 0, x, error)
+      || !kestrel_op_check_float (node, 1, wdw, error)
+      || !kestrel_op_check_float (node, 3, wpw, error))
+    return FALSE;
+  if ((kestrel_node_input (node, 2) >= 0 && !(bdw = kestrel_op_input (graph, node, 2, error)))
+      || (kestrel_node_input (node, 4) >= 0 && !(bpw = kestrel_op_input (graph, node, 4, error)))
+      || (kestrel_node_input (node, 5) >= 0 && !(r = kestrel_op_input (graph, node, 5, error))))
+    return FALSE;
+  if (x->n_dims != 4 || wdw->n_dims != 4 || wpw->n_dims != 4 || wdw->constant == NULL
+      || wpw->constant == NULL || (bdw != NULL && bdw->constant == NULL)
+      || (bpw != NULL && bpw->constant == NULL))
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                              "expects a 4-D input and constant 4-D weights and biases");
+      return FALSE;
+    }
+
+  gint64 c = x->shape[3], cout = wpw->shape[0];
+  if (kestrel_node_attr_int (node, "group", 1) != c || wdw->shape[0] != c || wdw->shape[1] != 1
+      || wpw->shape[1] != c || wpw->shape[2] != 1 || wpw->shape[3] != 1
+      || (bdw != NULL && (bdw->n_dims != 1 || bdw->shape[0] != c))
+      || (bpw != NULL && (bpw->n_dims != 1 || bpw->shape[0] != cout)))
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                              "expects depthwise weights [%" G_GINT64_FORMAT ",1,kh,kw] with "
+                              "group %" G_GINT64_FORMAT ", pointwise weights [Cout,%" G_GINT64_FORMAT
+                              ",1,1] and biases to match", c, c, c);
+      return FALSE;
+    }
+  if (!kestrel_op_conv_geometry (node, 2, &x->shape[1], &wdw->shape[2], FALSE, &geo, error))
+    return FALSE;
+  if (geo.out[1] * c > DW_PW_BAND_FLOATS)
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                              "a depthwise output row of %" G_GINT64_FORMAT " floats is larger "
+                              "than the band buffer (%d)", geo.out[1] * c, DW_PW_BAND_FLOATS);
+      return FALSE;
+    }
+  out[0] = x->shape[0];
+  out[1] = geo.out[0];
+  out[2] = geo.out[1];
+  out[3] = cout;
+  if (r != NULL && (r->n_dims != 4 || memcmp (r->shape, out, sizeof out) != 0))
+    {
+      g_autofree char *want = kestrel_shape_to_string (4, out);
+      g_autofree char *got = kestrel_shape_to_string (r->n_dims, r->shape);
+      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                              "residual input is %s, expected %s", got, want);
+      return FALSE;
+    }
+  kestrel_op_set_output (graph, node, 0, KESTREL_DTYPE_FLOAT32, 4, out);
+  return TRUE;
+}
+
+typedef struct {
+  kk_dwconv_params dw;    /* out_row0 is set per band */
+  float *dw_weights;      /* [kh][kw][C] */
+  float *dw_bias;         /* [C], zeros when the model has none */
+  float *pw_packed;       /* gemm-packed [C][Cout] */
+  float *pw_bias;         /* [Cout], zeros when the model has none */
+  gsize rows;             /* output rows of all images */
+  gsize band_rows;        /* output rows per band */
+  gsize cin, cout;
+  float lo, hi;
+  gboolean has_residual;
+} DwPwState;
+
+static void
+dw_pw_state_free (gpointer data)
+{
+  DwPwState *state = data;
+
+  g_free (state->dw_weights);
+  g_free (state->dw_bias);
+  g_free (state->pw_packed);
+  g_free (state->pw_bias);
+  g_free (state);
+}
+
+static gboolean
+dw_pw_nhwc_prepare (KestrelStep *step, GError **error)
+{
+  const KestrelNode *node = step->node;
+  const KestrelTensorView *x = &step->inputs[0], *wdw = &step->inputs[1], *y = &step->outputs[0];
+  const kk_kernels *k = step->kernels;
+  DwPwState *state = g_new0 (DwPwState, 1);
+  KestrelConvGeometry geo;
+
+  step->state = state;
+  step->free_state = dw_pw_state_free;
+  if (!kestrel_op_conv_geometry (node, 2, &x->shape[1], &wdw->shape[2], FALSE, &geo, error))
+    return FALSE;
+
+  state->cin = x->shape[3];
+  state->cout = y->shape[3];
+  state->rows = y->shape[0] * y->shape[1];
+  state->lo = kestrel_node_attr_float (node, "act_lo", -INFINITY);
+  state->hi = kestrel_node_attr_float (node, "act_hi", INFINITY);
+  state->has_residual = kestrel_node_input (node, 5) >= 0;
+
+  state->dw_weights = g_new (float, state->cin * geo.kernel[0] * geo.kernel[1]);
+  kk_dwconv_f32_pack_weights (wdw->data, state->cin, geo.kernel[0], geo.kernel[1], state->dw_weights);
+  state->dw_bias = g_new0 (float, state->cin);
+  if (kestrel_node_input (node, 2) >= 0)
+    memcpy (state->dw_bias, step->inputs[2].data, state->cin * sizeof (float));
+  state->dw = (kk_dwconv_params) {
+    .batch = x->shape[0], .in_h = x->shape[1], .in_w = x->shape[2], .channels = state->cin,
+    .out_h = geo.out[0], .out_w = geo.out[1],
+    .kernel_h = geo.kernel[0], .kernel_w = geo.kernel[1],
+    .stride_h = geo.stride[0], .stride_w = geo.stride[1],
+    .dilation_h = geo.dilation[0], .dilation_w = geo.dilation[1],
+    .pad_top = geo.pad_begin[0], .pad_left = geo.pad_begin[1],
+    .weights = state->dw_weights, .bias = state->dw_bias,
+    .lo = kestrel_node_attr_float (node, "dw_act_lo", -INFINITY),
+    .hi = kestrel_node_attr_float (node, "dw_act_hi", INFINITY),
+  };
+
+  state->pw_packed = g_new (float, k->gemm_f32_packed_size (state->cin, state->cout));
+  k->gemm_f32_pack_b (step->inputs[3].data, state->cin, state->cout, true, state->pw_packed);
+  state->pw_bias = g_new0 (float, state->cout);
+  if (kestrel_node_input (node, 4) >= 0)
+    memcpy (state->pw_bias, step->inputs[4].data, state->cout * sizeof (float));
+
+  gsize row_floats = geo.out[1] * state->cin;
+  state->band_rows = CLAMP (DW_PW_TARGET_FLOATS / row_floats, 1, DW_PW_BAND_FLOATS / row_floats);
+  return TRUE;
+}
+
+/* Bands [begin, end): depthwise rows into the stack buffer, then the gemm
+ * from it into Y with bias, residual and clamp. */
+static void
+dw_pw_bands (gsize begin, gsize end, guint worker, gpointer data)
+{
+  const KestrelStep *step = data;
+  const DwPwState *s = step->state;
+  const kk_kernels *k = step->kernels;
+  const float *x = step->inputs[0].data;
+  const float *r = s->has_residual ? step->inputs[5].data : NULL;
+  float *y = step->outputs[0].data;
+  const gsize out_w = s->dw.out_w;
+  _Alignas (64) float band[DW_PW_BAND_FLOATS];
+  kk_dwconv_params dw = s->dw;
+
+  for (gsize b = begin; b < end; b++)
+    {
+      gsize r0 = b * s->band_rows, r1 = MIN (s->rows, r0 + s->band_rows);
+      gsize m0 = r0 * out_w;
+      kk_gemm_epilogue e = { s->pw_bias, r != NULL ? r + m0 * s->cout : NULL, s->cout, s->lo, s->hi };
+
+      dw.out_row0 = r0;
+      k->dwconv_f32_nhwc (&dw, x, band, r0, r1);
+      k->gemm_f32 ((r1 - r0) * out_w, s->cout, s->cin, band, s->cin, s->pw_packed,
+                   y + m0 * s->cout, s->cout, &e);
+    }
+}
+
+static void
+dw_pw_nhwc_run (const KestrelStep *step)
+{
+  const DwPwState *s = step->state;
+
+  kestrel_step_parallel_for (step, (s->rows + s->band_rows - 1) / s->band_rows, dw_pw_bands,
+                             (gpointer) step);
+}
+
+static const KestrelOpDef op_dw_pw_nhwc = {
+  .domain = "kestrel",
+  .op_type = "DwPwNhwc",
+  .min_opset = 1,
+  .max_opset = G_MAXINT64,
+  .infer = dw_pw_nhwc_infer,
+  .prepare = dw_pw_nhwc_prepare,
+  .run = dw_pw_nhwc_run,
+};
+
 const KestrelOpDef *const kestrel_ops_fast[] = {
   &op_conv_nhwc,
   &op_maxpool_nhwc,
+  &op_dw_pw_nhwc,
   NULL,
 };

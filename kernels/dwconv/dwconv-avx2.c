@@ -9,6 +9,7 @@
 #include "dwconv.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 #define KK_ALWAYS_INLINE static inline __attribute__ ((always_inline))
 
@@ -110,50 +111,136 @@ dw_pixels (const kk_dwconv_params *p, const kk_dwconv_row *row, size_t ox_begin,
     }
 }
 
+/* One output vector of a 3x3 window whose kernel rows start at x0..x2
+ * (h0..h2: which of them are inside the input). One partial sum per kernel
+ * row, the first seeded with the bias and the others with a plain product,
+ * added as a0 + (a1 + a2): the longest chain is three FMAs and two adds, so
+ * the loop below is bound by its loads and FMAs rather than by latency. */
+KK_ALWAYS_INLINE __m256
+pixel3x3 (const float *x0, const float *x1, const float *x2, bool h0, bool h1, bool h2,
+          const __m256 w[9], __m256 vb, size_t tap)
+{
+  __m256 a0 = vb, a1 = _mm256_setzero_ps (), a2 = _mm256_setzero_ps ();
+
+  if (h0)
+    {
+      a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0), w[0], a0);
+      a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0 + tap), w[1], a0);
+      a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0 + 2 * tap), w[2], a0);
+    }
+  if (h1)
+    {
+      a1 = _mm256_mul_ps (_mm256_loadu_ps (x1), w[3]);
+      a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x1 + tap), w[4], a1);
+      a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x1 + 2 * tap), w[5], a1);
+    }
+  if (h2)
+    {
+      a2 = _mm256_mul_ps (_mm256_loadu_ps (x2), w[6]);
+      a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x2 + tap), w[7], a2);
+      a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x2 + 2 * tap), w[8], a2);
+    }
+  if (h1 && h2)
+    return _mm256_add_ps (a0, _mm256_add_ps (a1, a2));
+  if (h1)
+    return _mm256_add_ps (a0, a1);
+  if (h2)
+    return _mm256_add_ps (a0, a2);
+  return a0;
+}
+
 /* One 8-channel block of a 3x3 row over n interior columns, no bounds
  * checks; the nine weight vectors stay in registers for the whole run.
  * h0..h2: which kernel rows are inside the input (x of the others is never
- * read). */
+ * read). Without `clamp` (infinite bounds, BlazeFace's depthwise layers) the
+ * min/max are left out: they would return their input, NaN included. */
 KK_ALWAYS_INLINE void
 row3x3_block (const float *x0, const float *x1, const float *x2, bool h0, bool h1, bool h2,
-              const float *w, size_t C, __m256 vb, __m256 vlo, __m256 vhi,
+              bool clamp, const float *w, size_t C, __m256 vb, __m256 vlo, __m256 vhi,
               float *o, size_t n, size_t step, size_t tap)
 {
   const __m256 zero = _mm256_setzero_ps ();
-  const __m256 w00 = h0 ? _mm256_loadu_ps (w) : zero;
-  const __m256 w01 = h0 ? _mm256_loadu_ps (w + C) : zero;
-  const __m256 w02 = h0 ? _mm256_loadu_ps (w + 2 * C) : zero;
-  const __m256 w10 = h1 ? _mm256_loadu_ps (w + 3 * C) : zero;
-  const __m256 w11 = h1 ? _mm256_loadu_ps (w + 4 * C) : zero;
-  const __m256 w12 = h1 ? _mm256_loadu_ps (w + 5 * C) : zero;
-  const __m256 w20 = h2 ? _mm256_loadu_ps (w + 6 * C) : zero;
-  const __m256 w21 = h2 ? _mm256_loadu_ps (w + 7 * C) : zero;
-  const __m256 w22 = h2 ? _mm256_loadu_ps (w + 8 * C) : zero;
+  const __m256 wv[9] = {
+    h0 ? _mm256_loadu_ps (w) : zero,
+    h0 ? _mm256_loadu_ps (w + C) : zero,
+    h0 ? _mm256_loadu_ps (w + 2 * C) : zero,
+    h1 ? _mm256_loadu_ps (w + 3 * C) : zero,
+    h1 ? _mm256_loadu_ps (w + 4 * C) : zero,
+    h1 ? _mm256_loadu_ps (w + 5 * C) : zero,
+    h2 ? _mm256_loadu_ps (w + 6 * C) : zero,
+    h2 ? _mm256_loadu_ps (w + 7 * C) : zero,
+    h2 ? _mm256_loadu_ps (w + 8 * C) : zero,
+  };
 
-  for (size_t i = 0; i < n; i++, x0 += step, x1 += step, x2 += step, o += C)
+  size_t i = 0;
+
+  /* Stride 1, no dilation: two neighbouring pixels share two of their three
+   * columns, so a pair loads 12 input vectors instead of 18 and the loop is
+   * bound by its FMAs alone. Each pixel gets exactly the operations of
+   * pixel3x3(), in the same order, so pairs and single pixels agree to the
+   * bit. */
+  if (step == C && tap == C)
+    for (; i + 2 <= n; i += 2, x0 += 2 * C, x1 += 2 * C, x2 += 2 * C, o += 2 * C)
+      {
+        __m256 a0 = vb, b0 = vb;
+        __m256 a1 = _mm256_setzero_ps (), b1 = a1, a2 = a1, b2 = a1;
+        if (h0)
+          {
+            const __m256 c0 = _mm256_loadu_ps (x0), c1 = _mm256_loadu_ps (x0 + C);
+            const __m256 c2 = _mm256_loadu_ps (x0 + 2 * C), c3 = _mm256_loadu_ps (x0 + 3 * C);
+            a0 = _mm256_fmadd_ps (c0, wv[0], a0);
+            b0 = _mm256_fmadd_ps (c1, wv[0], b0);
+            a0 = _mm256_fmadd_ps (c1, wv[1], a0);
+            b0 = _mm256_fmadd_ps (c2, wv[1], b0);
+            a0 = _mm256_fmadd_ps (c2, wv[2], a0);
+            b0 = _mm256_fmadd_ps (c3, wv[2], b0);
+          }
+        if (h1)
+          {
+            const __m256 c0 = _mm256_loadu_ps (x1), c1 = _mm256_loadu_ps (x1 + C);
+            const __m256 c2 = _mm256_loadu_ps (x1 + 2 * C), c3 = _mm256_loadu_ps (x1 + 3 * C);
+            a1 = _mm256_mul_ps (c0, wv[3]);
+            b1 = _mm256_mul_ps (c1, wv[3]);
+            a1 = _mm256_fmadd_ps (c1, wv[4], a1);
+            b1 = _mm256_fmadd_ps (c2, wv[4], b1);
+            a1 = _mm256_fmadd_ps (c2, wv[5], a1);
+            b1 = _mm256_fmadd_ps (c3, wv[5], b1);
+          }
+        if (h2)
+          {
+            const __m256 c0 = _mm256_loadu_ps (x2), c1 = _mm256_loadu_ps (x2 + C);
+            const __m256 c2 = _mm256_loadu_ps (x2 + 2 * C), c3 = _mm256_loadu_ps (x2 + 3 * C);
+            a2 = _mm256_mul_ps (c0, wv[6]);
+            b2 = _mm256_mul_ps (c1, wv[6]);
+            a2 = _mm256_fmadd_ps (c1, wv[7], a2);
+            b2 = _mm256_fmadd_ps (c2, wv[7], b2);
+            a2 = _mm256_fmadd_ps (c2, wv[8], a2);
+            b2 = _mm256_fmadd_ps (c3, wv[8], b2);
+          }
+        __m256 va = a0, vb2 = b0;
+        if (h1 && h2)
+          {
+            va = _mm256_add_ps (a0, _mm256_add_ps (a1, a2));
+            vb2 = _mm256_add_ps (b0, _mm256_add_ps (b1, b2));
+          }
+        else if (h1)
+          {
+            va = _mm256_add_ps (a0, a1);
+            vb2 = _mm256_add_ps (b0, b1);
+          }
+        else if (h2)
+          {
+            va = _mm256_add_ps (a0, a2);
+            vb2 = _mm256_add_ps (b0, b2);
+          }
+        _mm256_storeu_ps (o, clamp ? clamp_ps (va, vlo, vhi) : va);
+        _mm256_storeu_ps (o + C, clamp ? clamp_ps (vb2, vlo, vhi) : vb2);
+      }
+
+  for (; i < n; i++, x0 += step, x1 += step, x2 += step, o += C)
     {
-      /* One partial sum per kernel row: three short FMA chains rather than
-       * one of nine, so the loop is not bound by a pixel's latency. */
-      __m256 a0 = vb, a1 = zero, a2 = zero;
-      if (h0)
-        {
-          a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0), w00, a0);
-          a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0 + tap), w01, a0);
-          a0 = _mm256_fmadd_ps (_mm256_loadu_ps (x0 + 2 * tap), w02, a0);
-        }
-      if (h1)
-        {
-          a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x1), w10, a1);
-          a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x1 + tap), w11, a1);
-          a1 = _mm256_fmadd_ps (_mm256_loadu_ps (x1 + 2 * tap), w12, a1);
-        }
-      if (h2)
-        {
-          a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x2), w20, a2);
-          a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x2 + tap), w21, a2);
-          a2 = _mm256_fmadd_ps (_mm256_loadu_ps (x2 + 2 * tap), w22, a2);
-        }
-      _mm256_storeu_ps (o, clamp_ps (_mm256_add_ps (_mm256_add_ps (a0, a1), a2), vlo, vhi));
+      __m256 v = pixel3x3 (x0, x1, x2, h0, h1, h2, wv, vb, tap);
+      _mm256_storeu_ps (o, clamp ? clamp_ps (v, vlo, vhi) : v);
     }
 }
 
@@ -165,6 +252,7 @@ dw3x3_interior (const kk_dwconv_params *p, const kk_dwconv_row *row, size_t ox_b
   const size_t C = p->channels;
   const kk_dwconv_3x3_row r = kk_dwconv_3x3_row_at (p, row, ox_begin, ox_end);
   const bool full = r.h[0] && r.h[1] && r.h[2];
+  const bool clamp = !(isinf (p->lo) && p->lo < 0 && isinf (p->hi) && p->hi > 0);
   const __m256 vlo = _mm256_set1_ps (p->lo), vhi = _mm256_set1_ps (p->hi);
 
   /* Channel blocks are the outer loop so that the weights stay in registers;
@@ -185,13 +273,16 @@ dw3x3_interior (const kk_dwconv_params *p, const kk_dwconv_row *row, size_t ox_b
           float *o = r.o + t0 * C + c;
 
           /* Most rows have all three kernel rows; give the compiler a copy
-           * of the loop without the row tests. */
-          if (full)
-            row3x3_block (x0, x1, x2, true, true, true, p->weights + c, C, vb, vlo, vhi,
+           * of the loop without the row tests, with and without clamping. */
+          if (full && !clamp)
+            row3x3_block (x0, x1, x2, true, true, true, false, p->weights + c, C, vb, vlo, vhi,
+                          o, tn, r.step, r.tap);
+          else if (full)
+            row3x3_block (x0, x1, x2, true, true, true, true, p->weights + c, C, vb, vlo, vhi,
                           o, tn, r.step, r.tap);
           else
-            row3x3_block (x0, x1, x2, r.h[0], r.h[1], r.h[2], p->weights + c, C, vb, vlo, vhi,
-                          o, tn, r.step, r.tap);
+            row3x3_block (x0, x1, x2, r.h[0], r.h[1], r.h[2], true, p->weights + c, C, vb,
+                          vlo, vhi, o, tn, r.step, r.tap);
         }
     }
 }

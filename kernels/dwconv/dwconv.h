@@ -21,7 +21,8 @@
  * the taps that fall inside the input, clipped once per pixel.
  *
  * Preconditions: strides and dilations >= 1, in and out do not overlap,
- * row_end <= batch * out_h (larger values are clamped to it).
+ * row_end <= batch * out_h (larger values are clamped to it), row_begin >=
+ * out_row0 (out may hold only a band of rows, see kk_dwconv_params).
  */
 #pragma once
 
@@ -104,7 +105,7 @@ kk_dwconv_row_at (const kk_dwconv_params *p, const float *in, float *out, size_t
   const size_t n = r / p->out_h, oy = r % p->out_h;
 
   row.image = in + n * p->in_h * p->in_w * p->channels;
-  row.out_row = out + r * p->out_w * p->channels;
+  row.out_row = out + (r - p->out_row0) * p->out_w * p->channels;
   row.iy0 = (ptrdiff_t) (oy * p->stride_h) - (ptrdiff_t) p->pad_top;
   kk_dwconv_tap_range (row.iy0, p->kernel_h, p->dilation_h, p->in_h, &row.ky_lo, &row.ky_hi);
   return row;
