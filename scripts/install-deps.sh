@@ -16,6 +16,7 @@ packages="
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
   libgtk-4-dev libadwaita-1-dev
+  gettext
 "
 # Used by the test suite and benchmarks only: OpenCV is the peer in
 # kestrel-cli bench-kernels; the system python3 checks JSON output; photos
@@ -24,13 +25,15 @@ packages="
 # basketball1, fruits, building); node runs ONNX Runtime as a peer; the
 # frame source tests read skimage's photos and opencv-doc's vtest.avi; the
 # UI tests run under a private X server and D-Bus session (xvfb-run -a
-# dbus-run-session).
+# dbus-run-session); the 'data' suite validates the desktop file, metainfo,
+# schema, man pages and Flatpak manifest with the real tools.
 test_packages="
   python3
   libopencv-dev
   python3-skimage python-matplotlib-data opencv-doc
   nodejs
   xvfb xauth dbus-x11
+  desktop-file-utils appstream libglib2.0-bin man-db groff-base python3-yaml
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
 # that is only wanted when there is no npm at all.
