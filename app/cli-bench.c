@@ -216,7 +216,7 @@ kestrel_cli_bench (int argc, char **argv)
     return kestrel_cli_fail ("bench", error->message, 2);
   options.n_threads = threads;
 
-  g_autoptr(GBytes) bytes = kestrel_cli_model_bytes (model_spec, &origin, &error);
+  g_autoptr(GBytes) bytes = kestrel_model_spec_dup_bytes (model_spec, &origin, &error);
   if (bytes == NULL)
     return kestrel_cli_fail ("bench", error->message, 1);
   model = kestrel_model_new_from_bytes (bytes, origin, &error);

@@ -264,7 +264,7 @@ kestrel_cli_detect (int argc, char **argv)
       return 2;
     }
 
-  g_autoptr(KestrelModel) model = kestrel_cli_load_model (model_name != NULL ? model_name : "front", &error);
+  g_autoptr(KestrelModel) model = kestrel_model_new_for_spec (model_name != NULL ? model_name : "front", &error);
   if (model == NULL)
     {
       fprintf (stderr, "kestrel-cli detect: %s\n", error->message);

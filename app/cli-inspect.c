@@ -41,7 +41,7 @@ kestrel_cli_inspect (int argc, char **argv)
   if (argc != 2)
     return kestrel_cli_fail ("inspect", "expected one model", 2);
 
-  bytes = kestrel_cli_model_bytes (argv[1], &origin, &error);
+  bytes = kestrel_model_spec_dup_bytes (argv[1], &origin, &error);
   if (bytes == NULL)
     return kestrel_cli_fail ("inspect", error->message, 1);
   graph = kestrel_onnx_load_graph (bytes, origin, &error);

@@ -162,7 +162,7 @@ kestrel_cli_run (int argc, char **argv)
   g_autofree char *state_file = NULL, *precision_name = NULL;
   int threads = 0, batch = 1, canary = 0;
   double budget = -1, duration = 0;
-  gboolean json = FALSE;
+  gboolean json = FALSE, start_paused = FALSE;
   GOptionEntry entries[] = {
     { "source", 's', 0, G_OPTION_ARG_STRING, &source, "Frame source (images:DIR, file:VIDEO, camera:, videotest:, synthetic:)", "SPEC" },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model, "front, back or FILE.onnx (default front)", "MODEL" },
@@ -175,6 +175,7 @@ kestrel_cli_run (int argc, char **argv)
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration, "Stop after this many seconds (default: until Ctrl-C)", "SECONDS" },
     { "metrics-addr", 0, 0, G_OPTION_ARG_STRING, &metrics_addr, "Serve Prometheus /metrics here (e.g. 127.0.0.1:9464)", "HOST:PORT" },
     { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &state_file, "Marks a run in progress, for safe mode after a crash", "FILE" },
+    { "start-paused", 0, 0, G_OPTION_ARG_NONE, &start_paused, "Pause right after start (measures what an idle Kestrel costs)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "JSON lines instead of text", NULL },
     { NULL }
   };
@@ -230,6 +231,8 @@ kestrel_cli_run (int argc, char **argv)
       g_main_loop_unref (run.loop);
       return kestrel_cli_fail ("run", error->message, 1);
     }
+  if (start_paused)
+    kestrel_engine_pause (run.engine);
   if (metrics_addr != NULL)
     {
       g_autofree char *url = NULL;

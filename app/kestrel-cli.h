@@ -5,10 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "kestrel-kernels.h"
-#include "kestrel-model.h"
-
-/* Where data/ puts the bundled models in the GResource. */
-#define KESTREL_MODEL_RESOURCE_PREFIX "/org/kestrel/Kestrel/models/"
+#include "kestrel-builtin-models.h"
 
 G_BEGIN_DECLS
 
@@ -24,12 +21,6 @@ int kestrel_cli_run (int argc, char **argv);
 
 /* Prints "kestrel-cli COMMAND: MESSAGE" to stderr and returns `status`. */
 int kestrel_cli_fail (const char *command, const char *message, int status);
-/* A model by name: "front" and "back" are the built-in BlazeFace models,
- * anything else a path to an .onnx file. */
-KestrelModel *kestrel_cli_load_model (const char *spec, GError **error);
-/* The model's file contents; *origin names it for messages. */
-GBytes *kestrel_cli_model_bytes (const char *spec, char **origin, GError **error);
-
 /* NULL means the default level, full. */
 gboolean kestrel_cli_parse_level (const char *name, kk_level *level, GError **error);
 

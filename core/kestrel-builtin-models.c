@@ -40,6 +40,25 @@ kestrel_builtin_model_file_stem (const char *name)
   return NULL;
 }
 
+/* The bundled file of a known stem; *origin gets its resource URI. */
+static GBytes *
+builtin_bytes (const char *stem, char **origin, GError **error)
+{
+  g_autofree char *path = g_strconcat (KESTREL_BUILTIN_MODELS_PATH, stem, ".onnx", NULL);
+  g_autofree char *uri = g_strconcat ("resource://", path, NULL);
+  g_autoptr(GError) local_error = NULL;
+  GBytes *bytes = g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, &local_error);
+
+  if (bytes == NULL)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_DEPENDENCY, "%s: missing from this build: %s", uri,
+                   local_error->message);
+      return NULL;
+    }
+  *origin = g_steal_pointer (&uri);
+  return bytes;
+}
+
 KestrelModel *
 kestrel_builtin_model_new (const char *name, GError **error)
 {
@@ -54,16 +73,38 @@ kestrel_builtin_model_new (const char *name, GError **error)
       return NULL;
     }
 
-  g_autofree char *path = g_strconcat (KESTREL_BUILTIN_MODELS_PATH, stem, ".onnx", NULL);
-  g_autofree char *origin = g_strconcat ("resource://", path, NULL);
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GBytes) bytes = g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, &local_error);
+  g_autofree char *origin = NULL;
+  g_autoptr(GBytes) bytes = builtin_bytes (stem, &origin, error);
+  if (bytes == NULL)
+    return NULL;
+  return kestrel_model_new_from_bytes (bytes, origin, error);
+}
+
+GBytes *
+kestrel_model_spec_dup_bytes (const char *spec, char **origin, GError **error)
+{
+  const char *stem;
+  g_autoptr(GMappedFile) file = NULL;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+
+  stem = kestrel_builtin_model_file_stem (spec);
+  if (stem != NULL)
+    return builtin_bytes (stem, origin, error);
+  file = g_mapped_file_new (spec, FALSE, error);
+  if (file == NULL)
+    return NULL;
+  *origin = g_strdup (spec);
+  return g_mapped_file_get_bytes (file);
+}
+
+KestrelModel *
+kestrel_model_new_for_spec (const char *spec, GError **error)
+{
+  g_autofree char *origin = NULL;
+  g_autoptr(GBytes) bytes = kestrel_model_spec_dup_bytes (spec, &origin, error);
 
   if (bytes == NULL)
-    {
-      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_DEPENDENCY, "%s: missing from this build: %s", origin,
-                   local_error->message);
-      return NULL;
-    }
+    return NULL;
   return kestrel_model_new_from_bytes (bytes, origin, error);
 }

@@ -21,4 +21,10 @@ const char *kestrel_builtin_model_file_stem (const char *name);
 /* The bundled model called `name` (a short name or its file stem). */
 KestrelModel *kestrel_builtin_model_new (const char *name, GError **error);
 
+/* How every front end names a model: a built-in name, or else a path to an
+ * .onnx file. The contents (*origin names them in messages: a resource URI
+ * or the path), or the loaded model. */
+GBytes *kestrel_model_spec_dup_bytes (const char *spec, char **origin, GError **error);
+KestrelModel *kestrel_model_new_for_spec (const char *spec, GError **error);
+
 G_END_DECLS

@@ -205,16 +205,6 @@ post_event (KestrelEngine *self, KestrelEngineEventKind kind, const char *format
 
 /* ---- building a configuration (builder thread) ------------------------- */
 
-static KestrelModel *
-load_model (const char *spec, GError **error)
-{
-  const char *const *names = kestrel_builtin_model_names ();
-
-  if (names != NULL && g_strv_contains (names, spec))
-    return kestrel_builtin_model_new (spec, error);
-  return kestrel_model_new_from_file (spec, error);
-}
-
 static Active *
 build_active (KestrelEngine *self, const KestrelEngineConfig *config, KestrelModel *reuse,
               const char *fault_node, GError **error)
@@ -230,7 +220,7 @@ build_active (KestrelEngine *self, const KestrelEngineConfig *config, KestrelMod
                    "batches of %u frames are not supported yet; use batch 1", config->batch);
       goto fail;
     }
-  active->model = reuse != NULL ? kestrel_model_ref (reuse) : load_model (config->model, error);
+  active->model = reuse != NULL ? kestrel_model_ref (reuse) : kestrel_model_new_for_spec (config->model, error);
   if (active->model == NULL)
     goto fail;
 
