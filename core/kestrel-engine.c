@@ -69,7 +69,9 @@ struct _KestrelEngine
   guint n_reconfigurations;
   KestrelThrottle *throttle;
   KestrelDetections *last_detections;
+  KestrelPreviewFrame *preview;
   char *fault_node;
+  gint preview_interval_ms;         /* atomic */
 
   /* Worker-owned. */
   GThread *worker;
@@ -79,6 +81,7 @@ struct _KestrelEngine
   gboolean source_ended;
   GCancellable *cancellable;
   guint64 frames;
+  gint64 last_preview_us;
 
   /* Monitor thread. */
   GThread *monitor;
@@ -632,10 +635,25 @@ process_frame (KestrelEngine *self, Active *active, const KestrelFrame *frame, g
         }
     }
 
+  /* The copy is made outside the lock: the UI only ever swaps pointers. */
+  g_autoptr(KestrelPreviewFrame) preview = NULL;
+  gint preview_interval_ms = g_atomic_int_get (&self->preview_interval_ms);
+  gint64 now_us = g_get_monotonic_time ();
+  if (preview_interval_ms > 0 && now_us - self->last_preview_us >= preview_interval_ms * G_GINT64_CONSTANT (1000))
+    {
+      preview = kestrel_preview_frame_new_copy (&frame->image, frame->index, detections);
+      self->last_preview_us = now_us;
+    }
+
   g_mutex_lock (&self->lock);
   kestrel_throttle_frame_done (self->throttle, (gint64) ((t4 - t0) / 1000));
   g_clear_pointer (&self->last_detections, kestrel_detections_unref);
   self->last_detections = g_steal_pointer (&detections);
+  if (preview != NULL)
+    {
+      g_clear_pointer (&self->preview, kestrel_preview_frame_unref);
+      self->preview = g_steal_pointer (&preview);
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -982,6 +1000,25 @@ kestrel_engine_get_last_detections (KestrelEngine *self)
   return d;
 }
 
+void
+kestrel_engine_set_preview_interval (KestrelEngine *self, guint interval_ms)
+{
+  g_return_if_fail (KESTREL_IS_ENGINE (self));
+  g_atomic_int_set (&self->preview_interval_ms, (gint) MIN (interval_ms, G_MAXINT / 1000));
+}
+
+KestrelPreviewFrame *
+kestrel_engine_get_preview (KestrelEngine *self)
+{
+  KestrelPreviewFrame *preview;
+
+  g_return_val_if_fail (KESTREL_IS_ENGINE (self), NULL);
+  g_mutex_lock (&self->lock);
+  preview = self->preview != NULL ? kestrel_preview_frame_ref (self->preview) : NULL;
+  g_mutex_unlock (&self->lock);
+  return preview;
+}
+
 guint
 kestrel_engine_get_pool_outstanding (KestrelEngine *self)
 {
@@ -1073,6 +1110,7 @@ kestrel_engine_finalize (GObject *object)
   kestrel_engine_config_clear (&self->last_good);
   g_clear_pointer (&self->throttle, kestrel_throttle_free);
   g_clear_pointer (&self->last_detections, kestrel_detections_unref);
+  g_clear_pointer (&self->preview, kestrel_preview_frame_unref);
   g_clear_pointer (&self->pool, kestrel_thread_pool_unref);
   g_clear_pointer (&self->buffers, kestrel_pool_unref);
   g_clear_object (&self->metrics);

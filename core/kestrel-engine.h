@@ -21,6 +21,7 @@
 #include "kestrel-detection.h"
 #include "kestrel-metrics.h"
 #include "kestrel-plan.h"
+#include "kestrel-preview-frame.h"
 #include "kestrel-throttle.h"
 
 G_BEGIN_DECLS
@@ -91,6 +92,14 @@ guint kestrel_engine_get_n_reconfigurations (KestrelEngine *self);
 KestrelMetricsSnapshot *kestrel_engine_get_snapshot (KestrelEngine *self);
 /* Detections of the last processed frame (a new reference), and its size. */
 KestrelDetections *kestrel_engine_get_last_detections (KestrelEngine *self);
+/* Preview for a window: every @interval_ms at most, the worker keeps a
+ * copy of the frame it has just processed with its detections (one pass
+ * over the frame, a few hundred µs at 720p). 0, the default, keeps none:
+ * a UI sets an interval while its preview is visible and 0 when hidden. */
+void kestrel_engine_set_preview_interval (KestrelEngine *self, guint interval_ms);
+/* The newest preview copy (a new reference), or NULL before the first. */
+KestrelPreviewFrame *kestrel_engine_get_preview (KestrelEngine *self);
+
 /* Pool buffers (frames, scratch) still out: 0 after stop when nothing leaked. */
 guint kestrel_engine_get_pool_outstanding (KestrelEngine *self);
 

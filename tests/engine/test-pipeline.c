@@ -2,6 +2,7 @@
  * frames flow, reconfigurations while they flow, a faulty kernel caught by
  * the canary, bad sources, safe mode, and the Prometheus endpoint. No
  * timing is asserted: waits are bounded only to fail instead of hanging. */
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
@@ -164,6 +165,63 @@ test_frames_flow (void)
   g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
   g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_SOURCE_ERROR));
   events_free (events);
+}
+
+static gboolean
+preview_ready (gpointer data)
+{
+  g_autoptr(KestrelPreviewFrame) preview = kestrel_engine_get_preview (data);
+  return preview != NULL;
+}
+
+/* A preview copy is made only when asked for, and it is the photograph the
+ * detections were found in: astronaut.png, pixel for pixel. */
+static void
+test_preview (void)
+{
+  g_autofree char *dir = photo_dir ();
+  g_autofree char *source = NULL, *path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+  g_autoptr(KestrelPreviewFrame) preview = NULL;
+  Events *events;
+  KestrelEngine *engine;
+  FramesAbove f;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("scikit-image's sample photos are not installed");
+      return;
+    }
+  path = g_build_filename (dir, "astronaut.png", NULL);
+  source = g_strconcat ("images:", path, NULL);
+  events = events_new ();
+  engine = start_engine (source, "front", KK_LEVEL_FULL, 0, events);
+  f = (FramesAbove) { engine, 5 };
+  g_assert_true (wait_until (frames_above, &f));
+  g_assert_null (kestrel_engine_get_preview (engine));
+
+  kestrel_engine_set_preview_interval (engine, 1);
+  g_assert_true (wait_until (preview_ready, engine));
+  preview = kestrel_engine_get_preview (engine);
+  kestrel_engine_stop (engine);
+
+  pixbuf = gdk_pixbuf_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (preview->width, ==, (guint) gdk_pixbuf_get_width (pixbuf));
+  g_assert_cmpuint (preview->height, ==, (guint) gdk_pixbuf_get_height (pixbuf));
+  g_assert_cmpuint (preview->format, ==, gdk_pixbuf_get_has_alpha (pixbuf) ? KK_PIXEL_RGBA8 : KK_PIXEL_RGB8);
+  g_assert_cmpuint (kestrel_detections_get_n (preview->detections), >=, 1);
+  for (guint y = 0; y < preview->height; y++)
+    {
+      const guint8 *a = (const guint8 *) g_bytes_get_data (preview->pixels, NULL) + y * preview->stride;
+      const guint8 *b = gdk_pixbuf_read_pixels (pixbuf) + y * (gsize) gdk_pixbuf_get_rowstride (pixbuf);
+      g_assert_cmpmem (a, preview->stride, b, preview->stride);
+    }
+  g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
+  g_object_unref (engine);
+  events_free (events);
+  remove_dir (dir);
 }
 
 typedef struct {
@@ -402,6 +460,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/pipeline/frames-flow", test_frames_flow);
   g_test_add_func ("/pipeline/bad-sources", test_bad_sources);
+  g_test_add_func ("/pipeline/preview", test_preview);
   g_test_add_func ("/pipeline/canary-rolls-back", test_canary_rolls_back);
   g_test_add_func ("/pipeline/safe-mode", test_safe_mode);
   g_test_add_func ("/pipeline/metrics-endpoint", test_metrics_endpoint);
