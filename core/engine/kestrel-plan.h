@@ -29,6 +29,8 @@ typedef enum {
 
 const char *kestrel_precision_name (KestrelPrecision precision);   /* "fp32", ... */
 gboolean kestrel_precision_from_name (const char *name, KestrelPrecision *out);
+/* Whether plans can be built at @precision (what a UI should offer). */
+gboolean kestrel_precision_is_supported (KestrelPrecision precision);
 
 typedef struct {
   kk_level level;
