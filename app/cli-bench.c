@@ -7,6 +7,10 @@
  * runs in its own process (tests/peers/ort-peer.js, through Node); its
  * times are measured around its session.run() the same way Kestrel's are
  * around kestrel_plan_run().
+ *
+ * With --batch N a second plan runs N inputs at once; its rounds take
+ * turns with the batch-1 rounds too, and the report gives the time per
+ * frame of both and their ratio (the throughput batching buys).
  */
 #include "config.h"
 
@@ -175,13 +179,14 @@ kestrel_cli_bench (int argc, char **argv)
   g_autofree char *model_spec = NULL;
   g_autofree char *level_name = NULL;
   g_autofree char *peer_name = NULL;
-  int threads = 1, runs = 200;
+  int threads = 1, runs = 200, batch = 1;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_spec, "front, back (built-in BlazeFace) or FILE.onnx (default front)", "MODEL" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default full)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default 1)", "N" },
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Timed inferences per engine (default 200)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Also run batches of N frames and compare time per frame with batch 1", "N" },
     { "peer", 0, 0, G_OPTION_ARG_STRING, &peer_name, "Also measure a peer engine: ort (ONNX Runtime)", "PEER" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { NULL }
@@ -190,6 +195,8 @@ kestrel_cli_bench (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(KestrelModel) model = NULL;
   g_autoptr(KestrelPlan) plan = NULL;
+  g_autoptr(KestrelPlan) batched = NULL;
+  g_autoptr(GArray) ours_batched = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) ours = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) theirs = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree char *origin = NULL;
@@ -204,8 +211,8 @@ kestrel_cli_bench (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return kestrel_cli_fail ("bench", error->message, 2);
-  if (threads < 1 || runs < 1)
-    return kestrel_cli_fail ("bench", "--threads and --runs must be positive", 2);
+  if (threads < 1 || runs < 1 || batch < 1)
+    return kestrel_cli_fail ("bench", "--threads, --runs and --batch must be positive", 2);
   if (peer_name != NULL && strcmp (peer_name, "ort") != 0)
     return kestrel_cli_fail ("bench", "the only peer is 'ort' (ONNX Runtime)", 2);
   if (model_spec == NULL)
@@ -229,6 +236,20 @@ kestrel_cli_bench (int argc, char **argv)
     return kestrel_cli_fail ("bench", "bench runs models with one float32 input", 1);
   input = kestrel_plan_get_input (plan, 0);
   fill_input (input->data, input->n_elements);
+  if (batch > 1)
+    {
+      options.batch = batch;
+      batched = kestrel_plan_new (model, &options, &error);
+      options.batch = 0;
+      if (batched == NULL)
+        return kestrel_cli_fail ("bench", error->message, 1);
+      for (int i = 0; i < batch; i++)
+        {
+          KestrelTensorView slice;
+          kestrel_plan_get_input_slice (batched, 0, i, &slice);
+          memcpy (slice.data, input->data, input->n_elements * sizeof (float));
+        }
+    }
 
   if (peer_name != NULL)
     {
@@ -256,6 +277,8 @@ kestrel_cli_bench (int argc, char **argv)
 
   for (int i = 0; i < WARMUP_RUNS; i++)
     kestrel_plan_run (plan);
+  for (int i = 0; batched != NULL && i < WARMUP_RUNS; i++)
+    kestrel_plan_run (batched);
 
   for (int done = 0; done < runs; done += ROUND_RUNS)
     {
@@ -266,6 +289,14 @@ kestrel_cli_bench (int argc, char **argv)
           kestrel_plan_run (plan);
           double ms = (kestrel_stats_now_ns () - start) / 1e6;
           g_array_append_val (ours, ms);
+        }
+      /* The same number of frames at batch N: n / N runs, at least one. */
+      for (int i = 0; batched != NULL && i < MAX (n / batch, 1); i++)
+        {
+          guint64 start = kestrel_stats_now_ns ();
+          kestrel_plan_run (batched);
+          double ms = (kestrel_stats_now_ns () - start) / 1e6;
+          g_array_append_val (ours_batched, ms);
         }
       if (peer.process != NULL && !ort_peer_round (&peer, n, theirs, &error))
         {
@@ -293,6 +324,20 @@ kestrel_cli_bench (int argc, char **argv)
     add_series (b, "kestrel", ours);
     json_builder_set_member_name (b, "kestrel_gflops");
     json_builder_add_double_value (b, 2 * macs / (our_median * 1e6));
+    if (batched != NULL)
+      {
+        double batched_median = kestrel_stats_median ((double *) (void *) ours_batched->data, ours_batched->len);
+        json_builder_set_member_name (b, "batch");
+        json_builder_add_int_value (b, batch);
+        add_series (b, "kestrel_batch", ours_batched);
+        json_builder_set_member_name (b, "frame_ms_batch_1");
+        json_builder_add_double_value (b, our_median);
+        json_builder_set_member_name (b, "frame_ms_batch_n");
+        json_builder_add_double_value (b, batched_median / batch);
+        /* Frames per second at batch N over frames per second at batch 1. */
+        json_builder_set_member_name (b, "throughput_ratio_batch_n_to_1");
+        json_builder_add_double_value (b, our_median / (batched_median / batch));
+      }
     if (peer.process != NULL)
       {
         double their_median = kestrel_stats_median ((double *) (void *) theirs->data, theirs->len);
@@ -316,6 +361,17 @@ kestrel_cli_bench (int argc, char **argv)
         printf ("  kestrel       median %.3f ms   p95 %.3f ms   %.1f GFLOP/s\n",
                 json_object_get_double_member (k, "median_ms"), json_object_get_double_member (k, "p95_ms"),
                 json_object_get_double_member (o, "kestrel_gflops"));
+        if (batched != NULL)
+          {
+            JsonObject *kb = json_object_get_object_member (o, "kestrel_batch");
+            printf ("  batch %-3d     median %.3f ms   p95 %.3f ms   per frame %.3f ms (batch 1: %.3f ms)\n",
+                    batch, json_object_get_double_member (kb, "median_ms"),
+                    json_object_get_double_member (kb, "p95_ms"),
+                    json_object_get_double_member (o, "frame_ms_batch_n"),
+                    json_object_get_double_member (o, "frame_ms_batch_1"));
+            printf ("  throughput batch %d / batch 1 = %.2f\n", batch,
+                    json_object_get_double_member (o, "throughput_ratio_batch_n_to_1"));
+          }
         if (peer.process != NULL)
           {
             JsonObject *t = json_object_get_object_member (o, "ort");

@@ -89,8 +89,11 @@ print_status (gpointer data)
       add_double (b, "fps", snap->fps);
       add_double (b, "inference_p50_ms",
                   kestrel_histogram_get_quantile (snap->stage_latency[KESTREL_STAGE_INFERENCE], 0.5) * 1e3);
+      add_double (b, "frame_latency_p50_ms", kestrel_histogram_get_quantile (snap->frame_latency, 0.5) * 1e3);
       add_double (b, "process_cpu_percent", cpu);
       add_double (b, "rss_mb", rss_mb);
+      json_builder_set_member_name (b, "batch");
+      json_builder_add_int_value (b, kestrel_engine_get_batch_size (run->engine));
       json_builder_set_member_name (b, "level");
       json_builder_add_string_value (b, snap->config.level);
       json_builder_end_object (b);
@@ -98,10 +101,10 @@ print_status (gpointer data)
       kestrel_cli_print_json (root, FALSE);
     }
   else
-    printf ("%6.1f s  %8" G_GUINT64_FORMAT " frames  %6.1f fps  inference p50 %.2f ms  cpu %5.1f%%  rss %.1f MB  [%s]\n",
+    printf ("%6.1f s  %8" G_GUINT64_FORMAT " frames  %6.1f fps  inference p50 %.2f ms  cpu %5.1f%%  rss %.1f MB  batch %u  [%s]\n",
             elapsed, snap->frames_processed, snap->fps,
             kestrel_histogram_get_quantile (snap->stage_latency[KESTREL_STAGE_INFERENCE], 0.5) * 1e3,
-            cpu, rss_mb, snap->config.level);
+            cpu, rss_mb, kestrel_engine_get_batch_size (run->engine), snap->config.level);
   fflush (stdout);
   return G_SOURCE_CONTINUE;
 }
@@ -160,7 +163,7 @@ kestrel_cli_run (int argc, char **argv)
 {
   g_autofree char *source = NULL, *model = NULL, *level_name = NULL, *metrics_addr = NULL;
   g_autofree char *state_file = NULL, *precision_name = NULL;
-  int threads = 0, batch = 1, canary = 0;
+  int threads = 0, batch = 0, canary = 0, batch_wait = -1, batch_latency = 0;
   double budget = -1, duration = 0;
   gboolean json = FALSE, start_paused = FALSE;
   GOptionEntry entries[] = {
@@ -170,7 +173,9 @@ kestrel_cli_run (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name, "fp32 (default), fp16, int8, int4", "P" },
     { "budget", 'b', 0, G_OPTION_ARG_DOUBLE, &budget, "CPU budget in percent of one core (default: no throttling)", "PCT" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Frames per inference (default 1)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Frames per inference, at most 16 (default 1; with --batch-latency the largest batch, default 8)", "N" },
+    { "batch-wait", 0, 0, G_OPTION_ARG_INT, &batch_wait, "Run a partial batch once its first frame has waited this long (default 20)", "MS" },
+    { "batch-latency", 0, 0, G_OPTION_ARG_INT, &batch_latency, "Adaptive batching: the largest batch whose frames stay within this latency", "MS" },
     { "canary", 0, 0, G_OPTION_ARG_INT, &canary, "Check against the scalar reference every N frames (0: off)", "N" },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration, "Stop after this many seconds (default: until Ctrl-C)", "SECONDS" },
     { "metrics-addr", 0, 0, G_OPTION_ARG_STRING, &metrics_addr, "Serve Prometheus /metrics here (e.g. 127.0.0.1:9464)", "HOST:PORT" },
@@ -187,9 +192,13 @@ kestrel_cli_run (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return kestrel_cli_fail ("run", error->message, 2);
-  if (threads < 0 || batch < 1 || canary < 0 || duration < 0)
-    return kestrel_cli_fail ("run", "--threads, --batch, --canary and --duration must not be negative "
-                                    "(and --batch at least 1)", 2);
+  if (threads < 0 || batch < 0 || canary < 0 || duration < 0 || batch_latency < 0)
+    return kestrel_cli_fail ("run", "--threads, --batch, --batch-latency, --canary and --duration "
+                                    "must not be negative", 2);
+  if (batch == 0)
+    batch = batch_latency > 0 ? 8 : 1;
+  if (batch > KESTREL_ENGINE_MAX_BATCH)
+    return kestrel_cli_fail ("run", "--batch must be at most 16", 2);
 
   kestrel_engine_config_init (&config);
   if (source != NULL)
@@ -208,6 +217,9 @@ kestrel_cli_run (int argc, char **argv)
     return kestrel_cli_fail ("run", "unknown precision (expected fp32, fp16, int8 or int4)", 2);
   config.threads = threads;
   config.batch = batch;
+  if (batch_wait >= 0)
+    config.batch_wait_ms = batch_wait;
+  config.batch_latency_ms = batch_latency;
   config.canary_interval = canary;
   if (budget >= 0)
     {

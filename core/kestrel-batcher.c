@@ -208,6 +208,15 @@ kestrel_batcher_pop (KestrelBatcher *self,
   return n;
 }
 
+void
+kestrel_batcher_clear (KestrelBatcher *self)
+{
+  g_return_if_fail (self != NULL);
+
+  self->head = 0;
+  self->len = 0;
+}
+
 /* Weighted least squares through the per-size averages. */
 static gboolean
 fit_model (KestrelBatcher *self,

@@ -70,6 +70,10 @@ gboolean            kestrel_batcher_is_ready     (KestrelBatcher *self,
 guint               kestrel_batcher_pop (KestrelBatcher *self,
                                          gint64          now_us);
 
+/* Forgets every waiting item: the caller ran them anyway (a partial batch
+ * flushed before a pause, a plan change or a stop). */
+void                kestrel_batcher_clear (KestrelBatcher *self);
+
 /* A batch of @batch_size items ran in @latency_us; feeds the adaptive
  * model. */
 void                kestrel_batcher_record_latency (KestrelBatcher *self,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kestrel-batcher.h"
 #include "kestrel-builtin-models.h"
 #include "kestrel-error.h"
 #include "kestrel-image.h"
@@ -24,15 +25,39 @@
 /* Snapshots for the UI and the HTTP endpoint, per second. */
 #define PUBLISH_INTERVAL_MS 250
 
-/* What one configuration needs to run: built off the worker thread. */
+/* Plans per configuration: batch 1, 2, 4... and the configured batch. */
+#define MAX_PLANS 6
+
+/* What one configuration needs to run: built off the worker thread.
+ *
+ * A batch of k frames runs as chunks, each on the largest plan that fits
+ * what is left (k = 7 with batch 8: 4 + 2 + 1), so a partial batch (the
+ * maximum wait ran out, the adaptive size is smaller) costs no work for
+ * empty slots, and plans exist for a handful of sizes, not for all.
+ * Frames are preprocessed as they arrive into the input of the largest
+ * plan (the staging area), so a full batch runs where it was staged and
+ * only smaller chunks copy their inputs. */
 typedef struct {
   KestrelEngineConfig config;
   KestrelModel *model;
-  KestrelPlan *plan;
-  KestrelPlan *reference;     /* scalar plan for the canary, or NULL */
+  KestrelPlan *plans[MAX_PLANS];  /* ascending batch; the last one stages */
+  guint n_plans;
+  KestrelPlan *reference;     /* scalar plan at batch 1 for the canary, or NULL */
   KestrelTaskDecoder *decoder;
   kk_model_input_params params;
 } Active;
+
+static inline KestrelPlan *
+active_staging (const Active *active)
+{
+  return active->plans[active->n_plans - 1];
+}
+
+static inline guint
+active_max_batch (const Active *active)
+{
+  return kestrel_plan_get_batch (active_staging (active));
+}
 
 static void
 active_free (Active *active)
@@ -41,11 +66,24 @@ active_free (Active *active)
     return;
   g_clear_pointer (&active->decoder, kestrel_task_decoder_free);
   g_clear_pointer (&active->reference, kestrel_plan_unref);
-  g_clear_pointer (&active->plan, kestrel_plan_unref);
+  for (guint i = 0; i < active->n_plans; i++)
+    g_clear_pointer (&active->plans[i], kestrel_plan_unref);
   g_clear_pointer (&active->model, kestrel_model_unref);
   kestrel_engine_config_clear (&active->config);
   g_free (active);
 }
+
+/* A frame preprocessed into its slice of the staging input, waiting for
+ * its batch to run. */
+typedef struct {
+  guint64 t0;                       /* ns: when the worker asked for it */
+  guint64 busy_ns;                  /* capture + preprocess */
+  guint64 index;
+  guint width, height;
+  kk_model_input_geometry geometry;
+  KestrelDetections *detections;    /* decoded into after the run */
+  KestrelPreviewFrame *preview;     /* a copy for the UI, when one was due */
+} Slot;
 
 struct _KestrelEngine
 {
@@ -82,6 +120,10 @@ struct _KestrelEngine
   GCancellable *cancellable;
   guint64 frames;
   gint64 last_preview_us;
+  KestrelBatcher *batcher;
+  Slot slots[KESTREL_ENGINE_MAX_BATCH];
+  guint n_collected;                /* slots filled, staged in active's largest plan */
+  gint batch_size;                  /* atomic: the batcher's size, for readers */
 
   /* Monitor thread. */
   GThread *monitor;
@@ -118,6 +160,8 @@ kestrel_engine_config_init (KestrelEngineConfig *config)
   config->batch = 1;
   config->canary_interval = 0;
   config->score_threshold = -1;
+  config->batch_wait_ms = 20;
+  config->batch_latency_ms = 0;
 }
 
 void
@@ -150,6 +194,10 @@ needs_new_plan (const KestrelEngineConfig *a, const KestrelEngineConfig *b)
 static char *
 describe_config (const KestrelEngineConfig *c)
 {
+  if (c->batch > 1)
+    return g_strdup_printf ("model %s, level %s, %u threads, %s, batch %u", c->model,
+                            kk_level_name (c->level), c->threads, kestrel_precision_name (c->precision),
+                            c->batch);
   return g_strdup_printf ("model %s, level %s, %u threads, %s", c->model, kk_level_name (c->level),
                           c->threads, kestrel_precision_name (c->precision));
 }
@@ -217,10 +265,11 @@ build_active (KestrelEngine *self, const KestrelEngineConfig *config, KestrelMod
   const KestrelTaskDecoderVTable *vtable;
 
   kestrel_engine_config_copy (&active->config, config);
-  if (config->batch > 1)
+  if (config->batch < 1 || config->batch > KESTREL_ENGINE_MAX_BATCH)
     {
-      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-                   "batches of %u frames are not supported yet; use batch 1", config->batch);
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                   "batch %u is out of range: the engine runs 1 to %d frames at once",
+                   config->batch, KESTREL_ENGINE_MAX_BATCH);
       goto fail;
     }
   active->model = reuse != NULL ? kestrel_model_ref (reuse) : kestrel_model_new_for_spec (config->model, error);
@@ -240,16 +289,24 @@ build_active (KestrelEngine *self, const KestrelEngineConfig *config, KestrelMod
   options.level = config->level;
   options.precision = config->precision;
   options.pool = self->pool;
-  active->plan = kestrel_plan_new (active->model, &options, error);
-  if (active->plan == NULL)
-    goto fail;
-  if (fault_node != NULL)
-    kestrel_plan_inject_fault_for_testing (active->plan, fault_node, 0.5f);
+  for (guint batch = 1; active->n_plans < MAX_PLANS; batch = MIN (batch * 2, config->batch))
+    {
+      options.batch = batch;
+      active->plans[active->n_plans] = kestrel_plan_new (active->model, &options, error);
+      if (active->plans[active->n_plans] == NULL)
+        goto fail;
+      if (fault_node != NULL)
+        kestrel_plan_inject_fault_for_testing (active->plans[active->n_plans], fault_node, 0.5f);
+      active->n_plans++;
+      if (batch == config->batch)
+        break;
+    }
 
   if (config->canary_interval > 0 && config->level != KK_LEVEL_SCALAR)
     {
       options.level = KK_LEVEL_SCALAR;
       options.pool = NULL;
+      options.batch = 1;
       active->reference = kestrel_plan_new (active->model, &options, error);
       if (active->reference == NULL)
         goto fail;
@@ -380,30 +437,41 @@ compare_step (const KestrelPlan *plan, guint step, gpointer data)
     }
 }
 
-/* Runs the reference plan on the same input; FALSE with a message naming
+static void
+copy_item (KestrelPlan *from, guint from_item, KestrelPlan *to, guint to_item)
+{
+  for (guint i = 0; i < kestrel_plan_get_n_inputs (from); i++)
+    {
+      KestrelTensorView a, b;
+      if (kestrel_plan_get_input_slice (from, i, from_item, &a)
+          && kestrel_plan_get_input_slice (to, i, to_item, &b) && a.data != b.data)
+        memcpy (b.data, a.data, a.n_elements * kestrel_dtype_get_size (a.dtype));
+    }
+}
+
+/* Runs the scalar reference plan (batch 1) on item `item` of the plan that
+ * just ran and compares that item's outputs; FALSE with a message naming
  * the output and, when it can be found, the layer that went wrong first. */
 static gboolean
-canary_check (KestrelEngine *self, Active *active, char **message)
+canary_check (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item, char **message)
 {
-  KestrelPlan *plan = active->plan, *ref = active->reference;
+  KestrelPlan *ref = active->reference, *single = active->plans[0];
   double worst = 0;
   guint worst_output = 0;
 
-  for (guint i = 0; i < kestrel_plan_get_n_inputs (plan); i++)
-    {
-      const KestrelTensorView *a = kestrel_plan_get_input (plan, i), *b = kestrel_plan_get_input (ref, i);
-      memcpy (b->data, a->data, a->n_elements * kestrel_dtype_get_size (a->dtype));
-    }
+  copy_item (plan, item, ref, 0);
   kestrel_plan_run (ref);
   for (guint o = 0; o < kestrel_plan_get_n_outputs (plan); o++)
     {
-      const KestrelTensorView *a = kestrel_plan_get_output (plan, o), *b = kestrel_plan_get_output (ref, o);
+      const KestrelTensorView *b = kestrel_plan_get_output (ref, o);
+      KestrelTensorView a;
       double diff = 0, scale = 1e-6;
-      if (a->dtype != KESTREL_DTYPE_FLOAT32)
+      if (b->dtype != KESTREL_DTYPE_FLOAT32 || !kestrel_plan_get_output_slice (plan, o, item, &a)
+          || a.n_elements != b->n_elements)
         continue;
-      for (gsize i = 0; i < a->n_elements; i++)
+      for (gsize i = 0; i < a.n_elements; i++)
         {
-          diff = MAX (diff, fabs (((const float *) a->data)[i] - ((const float *) b->data)[i]));
+          diff = MAX (diff, fabs (((const float *) a.data)[i] - ((const float *) b->data)[i]));
           scale = MAX (scale, fabs (((const float *) b->data)[i]));
         }
       if (diff / scale > worst)
@@ -415,11 +483,13 @@ canary_check (KestrelEngine *self, Active *active, char **message)
   if (worst <= CANARY_TOLERANCE)
     return TRUE;
 
-  /* Failed: find the layer. Slow, but this happens once. */
+  /* Failed: find the layer, layer by layer at batch 1 (the reference's
+   * batch). Slow, but this happens once. */
   Localize loc = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref),
                    NULL, 0 };
+  copy_item (plan, item, single, 0);
   kestrel_plan_run_observed (ref, capture_reference, &loc);
-  kestrel_plan_run_observed (plan, compare_step, &loc);
+  kestrel_plan_run_observed (single, compare_step, &loc);
   if (loc.first_layer != NULL)
     *message = g_strdup_printf ("canary: output '%s' is off by %.3g (relative) from the scalar "
                                 "reference; layer '%s' is the first to differ (by %.3g)",
@@ -463,8 +533,32 @@ open_source (KestrelEngine *self, const char *spec, GError **error)
   return TRUE;
 }
 
+/* The batcher follows the configuration and the plans in force: batches
+ * up to the largest plan's size. Worker thread. */
+static void
+configure_batcher (KestrelEngine *self, const KestrelEngineConfig *c, gboolean plans_changed)
+{
+  guint max_batch = self->active != NULL ? active_max_batch (self->active) : 1;
+
+  kestrel_batcher_set_max_batch (self->batcher, MIN (max_batch, MAX (c->batch, 1)));
+  kestrel_batcher_set_max_wait (self->batcher, (gint64) c->batch_wait_ms * 1000);
+  if (c->batch_latency_ms > 0)
+    {
+      kestrel_batcher_set_mode (self->batcher, KESTREL_BATCHER_MODE_ADAPTIVE);
+      kestrel_batcher_set_target_latency (self->batcher, (gint64) c->batch_latency_ms * 1000);
+    }
+  else
+    kestrel_batcher_set_mode (self->batcher, KESTREL_BATCHER_MODE_FIXED);
+  /* Run times measured on other plans say nothing about these. */
+  if (plans_changed)
+    kestrel_batcher_reset_model (self->batcher);
+  g_atomic_int_set (&self->batch_size, (gint) kestrel_batcher_get_batch_size (self->batcher));
+}
+
 /* Applies what changed, between frames. Called with the lock held; may
- * drop it around slow work. */
+ * drop it around slow work. A new plan is swapped in only between batches
+ * (the worker runs a partial batch first: frames staged in the old plan
+ * stay there). */
 static void
 apply_pending (KestrelEngine *self)
 {
@@ -506,12 +600,13 @@ apply_pending (KestrelEngine *self)
           g_free (model);
           if (self->active != NULL)
             kestrel_engine_config_copy (&self->active->config, &next);
+          configure_batcher (self, &self->config, FALSE);
           publish_config (self, &self->config);
         }
       kestrel_engine_config_clear (&next);
     }
 
-  if (self->built != NULL || self->build_error != NULL)
+  if ((self->built != NULL && self->n_collected == 0) || self->build_error != NULL)
     {
       if (self->built != NULL)
         {
@@ -519,6 +614,7 @@ apply_pending (KestrelEngine *self)
           self->active = self->built;
           self->built = NULL;
           kestrel_engine_config_copy (&self->config, &self->active->config);
+          configure_batcher (self, &self->config, TRUE);
           publish_config (self, &self->config);
           if (self->config.canary_interval == 0)
             {
@@ -553,16 +649,18 @@ rollback (KestrelEngine *self, const char *message)
     }
   what = describe_config (&target);
 
-  /* The scalar reference plan is correct by definition: run on it until
-   * the rolled-back plan is built. */
+  /* The scalar reference plan is correct by definition: run on it, one
+   * frame at a time, until the rolled-back plans are built. Called
+   * between batches, so no frame is staged in the plans that go. */
   if (self->active->reference != NULL)
     {
-      KestrelPlan *bad = self->active->plan;
-      self->active->plan = self->active->reference;
-      self->active->reference = NULL;
+      for (guint i = 0; i < self->active->n_plans; i++)
+        g_clear_pointer (&self->active->plans[i], kestrel_plan_unref);
+      self->active->plans[0] = g_steal_pointer (&self->active->reference);
+      self->active->n_plans = 1;
       self->active->config.level = KK_LEVEL_SCALAR;
       self->config.level = KK_LEVEL_SCALAR;
-      kestrel_plan_unref (bad);
+      configure_batcher (self, &self->config, TRUE);
     }
   g_clear_pointer (&self->fault_node, g_free);
   if (needs_new_plan (&self->config, &target))
@@ -574,21 +672,30 @@ rollback (KestrelEngine *self, const char *message)
   kestrel_engine_config_clear (&target);
 }
 
+/* Preprocesses a frame into the next slice of the staging input. The
+ * frame itself is the source's only until the next one, so everything
+ * needed later (its size, a preview copy) is taken now. */
 static void
-process_frame (KestrelEngine *self, Active *active, const KestrelFrame *frame, guint64 t0)
+stage_frame (KestrelEngine *self, Active *active, const KestrelFrame *frame, guint64 t0)
 {
   g_autoptr(GError) error = NULL;
-  kk_model_input_geometry geometry;
-  KestrelFrameInfo info;
-  guint64 t1, t2, t3, t4;
-  g_autoptr(KestrelDetections) detections = kestrel_detections_new ();
-  KestrelDecodeOptions options;
+  KestrelPlan *staging = active_staging (active);
+  Slot *slot = &self->slots[self->n_collected];
+  KestrelTensorView slice;
+  guint64 t1, t2;
+  guint input = kestrel_task_decoder_get_image_input (active->decoder);
 
   t1 = kestrel_stats_now_ns ();
   kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_CAPTURE, t1 - t0);
 
-  if (!kestrel_image_fill_plan_input (active->plan, kestrel_task_decoder_get_image_input (active->decoder),
-                                      &frame->image, &active->params, &geometry, &error))
+  if (!kestrel_plan_get_input_slice (staging, input, self->n_collected, &slice))
+    g_set_error (&error, KESTREL_ERROR, KESTREL_ERROR_FAILED, "the plan has no slot %u for it",
+                 self->n_collected);
+  else if (kestrel_image_check_input (&slice, &active->params, &error))
+    kestrel_image_fill_tensor (&frame->image, &active->params,
+                               kk_kernels_for_level (kestrel_plan_get_options (staging)->level),
+                               slice.data, &slot->geometry);
+  if (error != NULL)
     {
       kestrel_metrics_frame_dropped (self->metrics);
       post_event (self, KESTREL_ENGINE_EVENT_SOURCE_ERROR, "frame %" G_GUINT64_FORMAT ": %s",
@@ -598,63 +705,145 @@ process_frame (KestrelEngine *self, Active *active, const KestrelFrame *frame, g
   t2 = kestrel_stats_now_ns ();
   kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_PREPROCESS, t2 - t1);
 
-  kestrel_plan_run (active->plan);
-  t3 = kestrel_stats_now_ns ();
-  kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_INFERENCE, t3 - t2);
-
-  kestrel_decode_options_init (&options);
-  options.score_threshold = active->config.score_threshold;
-  info.width = frame->image.width;
-  info.height = frame->image.height;
-  info.geometry = geometry;
-  if (!kestrel_task_decoder_decode_plan (active->decoder, active->plan, &info, &options, detections, &error))
-    {
-      kestrel_metrics_frame_dropped (self->metrics);
-      post_event (self, KESTREL_ENGINE_EVENT_SOURCE_ERROR, "decoding frame %" G_GUINT64_FORMAT ": %s",
-                  frame->index, error->message);
-      return;
-    }
-  t4 = kestrel_stats_now_ns ();
-  kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_DECODE, t4 - t3);
-  kestrel_metrics_frame_processed (self->metrics, g_get_monotonic_time (), t4 - t0,
-                                   kestrel_detections_get_n (detections));
-
-  self->frames++;
-  if (active->reference != NULL && active->config.canary_interval > 0
-      && self->frames % active->config.canary_interval == 0)
-    {
-      g_autofree char *message = NULL;
-      if (!canary_check (self, active, &message))
-        rollback (self, message);
-      else if (!self->has_last_good || needs_new_plan (&self->last_good, &active->config))
-        {
-          g_mutex_lock (&self->lock);
-          kestrel_engine_config_copy (&self->last_good, &active->config);
-          self->has_last_good = TRUE;
-          g_mutex_unlock (&self->lock);
-        }
-    }
+  slot->t0 = t0;
+  slot->busy_ns = t2 - t0;
+  slot->index = frame->index;
+  slot->width = frame->image.width;
+  slot->height = frame->image.height;
+  slot->detections = kestrel_detections_new ();
 
   /* The copy is made outside the lock: the UI only ever swaps pointers. */
-  g_autoptr(KestrelPreviewFrame) preview = NULL;
   gint preview_interval_ms = g_atomic_int_get (&self->preview_interval_ms);
   gint64 now_us = g_get_monotonic_time ();
   if (preview_interval_ms > 0 && now_us - self->last_preview_us >= preview_interval_ms * G_GINT64_CONSTANT (1000))
     {
-      preview = kestrel_preview_frame_new_copy (&frame->image, frame->index, detections);
+      slot->preview = kestrel_preview_frame_new_copy (&frame->image, frame->index, slot->detections);
       self->last_preview_us = now_us;
     }
 
+  self->n_collected++;
+  kestrel_batcher_push (self->batcher, now_us);
+}
+
+/* Decodes item `item` of `plan` into its frame's slot and accounts for the
+ * frame. `share_ns` is the frame's share of the run. */
+static void
+finish_frame (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item, Slot *slot,
+              guint64 run_ns, guint64 share_ns)
+{
+  g_autoptr(GError) error = NULL;
+  KestrelDecodeOptions options;
+  KestrelFrameInfo info;
+  guint64 t3 = kestrel_stats_now_ns (), t4;
+
+  kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_INFERENCE, run_ns);
+  kestrel_decode_options_init (&options);
+  options.score_threshold = active->config.score_threshold;
+  info.width = slot->width;
+  info.height = slot->height;
+  info.geometry = slot->geometry;
+  if (!kestrel_task_decoder_decode_plan_item (active->decoder, plan, item, &info, &options,
+                                              slot->detections, &error))
+    {
+      kestrel_metrics_frame_dropped (self->metrics);
+      post_event (self, KESTREL_ENGINE_EVENT_SOURCE_ERROR, "decoding frame %" G_GUINT64_FORMAT ": %s",
+                  slot->index, error->message);
+      return;
+    }
+  t4 = kestrel_stats_now_ns ();
+  kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_DECODE, t4 - t3);
+  /* Latency from capture to decode, the wait for the batch included. */
+  kestrel_metrics_frame_processed (self->metrics, g_get_monotonic_time (), t4 - slot->t0,
+                                   kestrel_detections_get_n (slot->detections));
+  self->frames++;
+
   g_mutex_lock (&self->lock);
-  kestrel_throttle_frame_done (self->throttle, (gint64) ((t4 - t0) / 1000));
+  /* The throttle paces frames by what each costs: its share of the run. */
+  kestrel_throttle_frame_done (self->throttle, (gint64) ((slot->busy_ns + share_ns + (t4 - t3)) / 1000));
   g_clear_pointer (&self->last_detections, kestrel_detections_unref);
-  self->last_detections = g_steal_pointer (&detections);
-  if (preview != NULL)
+  self->last_detections = kestrel_detections_ref (slot->detections);
+  if (slot->preview != NULL)
     {
       g_clear_pointer (&self->preview, kestrel_preview_frame_unref);
-      self->preview = g_steal_pointer (&preview);
+      self->preview = g_steal_pointer (&slot->preview);
     }
   g_mutex_unlock (&self->lock);
+}
+
+/* Runs the frames collected so far, in chunks on the largest plans that
+ * fit, decodes each frame from its slice, checks the canary, and feeds the
+ * batcher the batch's latency. Worker thread, lock not held. */
+static void
+run_batch (KestrelEngine *self, Active *active)
+{
+  KestrelPlan *staging = active_staging (active);
+  guint n = self->n_collected, done = 0;
+  g_autofree char *canary_message = NULL;
+  gboolean canary_passed = FALSE;
+  guint64 last_end = 0;
+
+  while (done < n)
+    {
+      KestrelPlan *plan = active->plans[0];
+      guint k;
+      guint64 t2, t3;
+
+      for (guint i = active->n_plans; i-- > 0;)
+        if (kestrel_plan_get_batch (active->plans[i]) <= n - done)
+          {
+            plan = active->plans[i];
+            break;
+          }
+      k = kestrel_plan_get_batch (plan);
+      if (plan != staging)
+        for (guint i = 0; i < k; i++)
+          copy_item (staging, done + i, plan, i);
+
+      t2 = kestrel_stats_now_ns ();
+      kestrel_plan_run (plan);
+      t3 = kestrel_stats_now_ns ();
+
+      for (guint i = 0; i < k; i++)
+        {
+          guint64 frames_before = self->frames;
+
+          finish_frame (self, active, plan, i, &self->slots[done + i], t3 - t2, (t3 - t2) / k);
+          if (active->reference != NULL && active->config.canary_interval > 0
+              && canary_message == NULL && self->frames != frames_before
+              && self->frames % active->config.canary_interval == 0)
+            {
+              if (canary_check (self, active, plan, i, &canary_message))
+                canary_passed = TRUE;
+            }
+        }
+      done += k;
+      last_end = kestrel_stats_now_ns ();
+    }
+
+  if (n > 0)
+    kestrel_batcher_record_latency (self->batcher, n, (gint64) ((last_end - self->slots[0].t0) / 1000));
+  kestrel_batcher_clear (self->batcher);
+  g_atomic_int_set (&self->batch_size, (gint) kestrel_batcher_get_batch_size (self->batcher));
+  for (guint i = 0; i < n; i++)
+    {
+      g_clear_pointer (&self->slots[i].detections, kestrel_detections_unref);
+      g_clear_pointer (&self->slots[i].preview, kestrel_preview_frame_unref);
+    }
+  self->n_collected = 0;
+
+  /* After the whole batch: the rollback frees the plans it ran on. */
+  if (canary_message != NULL)
+    rollback (self, canary_message);
+  else if (canary_passed)
+    {
+      g_mutex_lock (&self->lock);
+      if (!self->has_last_good || needs_new_plan (&self->last_good, &active->config))
+        {
+          kestrel_engine_config_copy (&self->last_good, &active->config);
+          self->has_last_good = TRUE;
+        }
+      g_mutex_unlock (&self->lock);
+    }
 }
 
 static gpointer
@@ -668,6 +857,21 @@ worker_main (gpointer data)
     {
       apply_pending (self);
 
+      /* A batch is due when full or when its oldest frame has waited long
+       * enough; collected frames also run before anything that would hold
+       * them (a pause, the source's end, a new plan waiting to go in). */
+      if (self->n_collected > 0
+          && (kestrel_batcher_is_ready (self->batcher, g_get_monotonic_time ())
+              || self->n_collected >= active_max_batch (self->active)
+              || self->state == KESTREL_ENGINE_PAUSED || self->source_ended || self->built != NULL))
+        {
+          Active *active = self->active;
+          g_mutex_unlock (&self->lock);
+          run_batch (self, active);
+          g_mutex_lock (&self->lock);
+          continue;
+        }
+
       if (self->state == KESTREL_ENGINE_PAUSED || self->source_ended || self->active == NULL)
         {
           g_cond_wait (&self->cond, &self->lock);
@@ -677,8 +881,10 @@ worker_main (gpointer data)
       gint64 now = g_get_monotonic_time ();
       if (interval > 0 && now < next_frame_us)
         {
-          /* Wakes early for commands; the loop then looks again. */
-          g_cond_wait_until (&self->cond, &self->lock, next_frame_us);
+          /* Wakes early for commands and for a batch falling due; the loop
+           * then looks again. */
+          gint64 wake = MIN (next_frame_us, kestrel_batcher_get_deadline (self->batcher));
+          g_cond_wait_until (&self->cond, &self->lock, wake);
           continue;
         }
       next_frame_us = now + interval;
@@ -693,7 +899,7 @@ worker_main (gpointer data)
       switch (status)
         {
         case KESTREL_FRAME_OK:
-          process_frame (self, active, &frame, t0);
+          stage_frame (self, active, &frame, t0);
           break;
         case KESTREL_FRAME_ERROR:
           if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -712,6 +918,11 @@ worker_main (gpointer data)
       g_mutex_lock (&self->lock);
     }
   g_mutex_unlock (&self->lock);
+
+  /* Frames already taken from the source are run, so every frame is
+   * counted as processed or dropped. */
+  if (self->n_collected > 0)
+    run_batch (self, self->active);
   return NULL;
 }
 
@@ -860,6 +1071,7 @@ kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **erro
       return FALSE;
     }
   self->active = active;
+  configure_batcher (self, &self->config, TRUE);
   if (self->config.canary_interval == 0)
     {
       kestrel_engine_config_copy (&self->last_good, &self->config);
@@ -970,6 +1182,13 @@ kestrel_engine_get_config (KestrelEngine *self, KestrelEngineConfig *out)
   g_mutex_lock (&self->lock);
   kestrel_engine_config_copy (out, &self->config);
   g_mutex_unlock (&self->lock);
+}
+
+guint
+kestrel_engine_get_batch_size (KestrelEngine *self)
+{
+  g_return_val_if_fail (KESTREL_IS_ENGINE (self), 1);
+  return (guint) MAX (g_atomic_int_get (&self->batch_size), 1);
 }
 
 guint
@@ -1109,6 +1328,7 @@ kestrel_engine_finalize (GObject *object)
   kestrel_engine_config_clear (&self->pending);
   kestrel_engine_config_clear (&self->last_good);
   g_clear_pointer (&self->throttle, kestrel_throttle_free);
+  g_clear_pointer (&self->batcher, kestrel_batcher_free);
   g_clear_pointer (&self->last_detections, kestrel_detections_unref);
   g_clear_pointer (&self->preview, kestrel_preview_frame_unref);
   g_clear_pointer (&self->pool, kestrel_thread_pool_unref);
@@ -1152,6 +1372,7 @@ kestrel_engine_init (KestrelEngine *self)
   self->owner_context = g_main_context_ref_thread_default ();
   kestrel_engine_config_init (&self->config);
   self->throttle = kestrel_throttle_new ();
+  self->batcher = kestrel_batcher_new (1, 0);
   self->metrics = kestrel_metrics_new ();
   self->pool = kestrel_thread_pool_new (0);
   self->buffers = kestrel_pool_new (0);

@@ -54,7 +54,16 @@ typedef struct {
   guint batch;                /* frames per inference (1: no batching) */
   guint canary_interval;      /* frames between canary checks; 0 = off */
   float score_threshold;      /* < 0: the decoder's default */
+  /* Batching (with batch > 1): a partial batch runs once its oldest frame
+   * has waited batch_wait_ms. With batch_latency_ms > 0 the batch size is
+   * adaptive: the largest, up to `batch`, whose frames stay within that
+   * latency (capture of a batch's first frame to the decode of its last). */
+  guint batch_wait_ms;
+  guint batch_latency_ms;
 } KestrelEngineConfig;
+
+/* The largest batch the engine runs. */
+#define KESTREL_ENGINE_MAX_BATCH 16
 
 void kestrel_engine_config_init (KestrelEngineConfig *config);   /* defaults */
 /* `dest` must hold a config (or zeroes): its strings are freed first. */
@@ -85,6 +94,9 @@ void kestrel_engine_reconfigure (KestrelEngine *self, const KestrelEngineConfig 
 /* The configuration in effect now (after rollbacks and safe mode); `out`
  * is overwritten, clear it with kestrel_engine_config_clear(). */
 void kestrel_engine_get_config (KestrelEngine *self, KestrelEngineConfig *out);
+/* Frames per inference now: the configured batch, or in adaptive mode the
+ * batcher's current choice. Any thread. */
+guint kestrel_engine_get_batch_size (KestrelEngine *self);
 /* How many reconfigurations have been applied (or refused) so far. */
 guint kestrel_engine_get_n_reconfigurations (KestrelEngine *self);
 

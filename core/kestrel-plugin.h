@@ -264,6 +264,14 @@ gboolean kestrel_task_decoder_decode_plan (KestrelTaskDecoder *self, KestrelPlan
                                            const KestrelDecodeOptions *options,
                                            KestrelDetections *results, GError **error);
 
+/* The same for item `item` of a plan that runs batches: each output's
+ * slice for that item (kestrel_plan_get_output_slice), which has the shape
+ * of the model's output at batch 1. */
+gboolean kestrel_task_decoder_decode_plan_item (KestrelTaskDecoder *self, KestrelPlan *plan,
+                                                guint item, const KestrelFrameInfo *frame,
+                                                const KestrelDecodeOptions *options,
+                                                KestrelDetections *results, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelTaskDecoder, kestrel_task_decoder_free)
 
 /* ---- A frame source ------------------------------------------------------ */

@@ -298,3 +298,38 @@ kestrel_task_decoder_decode_plan (KestrelTaskDecoder *self, KestrelPlan *plan,
     views[i] = kestrel_plan_get_output (plan, i);
   return kestrel_task_decoder_decode (self, views, n, frame, options, results, error);
 }
+
+gboolean
+kestrel_task_decoder_decode_plan_item (KestrelTaskDecoder *self, KestrelPlan *plan, guint item,
+                                       const KestrelFrameInfo *frame, const KestrelDecodeOptions *options,
+                                       KestrelDetections *results, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (plan != NULL, FALSE);
+
+  /* On the stack, as in kestrel_task_decoder_decode_plan(). */
+  KestrelTensorView slices[16];
+  const KestrelTensorView *views[16];
+  guint n = kestrel_plan_get_n_outputs (plan);
+
+  if (n > G_N_ELEMENTS (views))
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
+                   "task decoder '%s': the plan has %u outputs, at most %u are supported",
+                   self->vtable->name, n, (guint) G_N_ELEMENTS (views));
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      if (!kestrel_plan_get_output_slice (plan, i, item, &slices[i]))
+        {
+          g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                       "task decoder '%s': output %u ('%s') has no item %u in a batch of %u",
+                       self->vtable->name, i, kestrel_plan_get_output_name (plan, i), item,
+                       kestrel_plan_get_batch (plan));
+          return FALSE;
+        }
+      views[i] = &slices[i];
+    }
+  return kestrel_task_decoder_decode (self, views, n, frame, options, results, error);
+}

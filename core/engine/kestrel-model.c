@@ -12,6 +12,10 @@ struct _KestrelModel {
   gatomicrefcount ref_count;
   char *origin;
   KestrelGraph *graph;
+  /* As loaded, before shape inference and folding: plans at another batch
+   * start again from here (kestrel_graph_set_batch). */
+  KestrelGraph *source;
+  gint64 batch;
   guint64 macs;
   gsize weight_bytes;
 };
@@ -49,16 +53,21 @@ KestrelModel *
 kestrel_model_new_from_graph (KestrelGraph *graph, const char *origin, GError **error)
 {
   KestrelModel *model;
+  KestrelGraph *source = kestrel_graph_copy (graph);
 
   if (!kestrel_graph_prepare (graph, error))
     {
       kestrel_graph_free (graph);
+      kestrel_graph_free (source);
       return NULL;
     }
   model = g_new0 (KestrelModel, 1);
   g_atomic_ref_count_init (&model->ref_count);
   model->origin = g_strdup (origin);
   model->graph = graph;
+  model->source = source;
+  if (!kestrel_graph_get_batch (graph, &model->batch, NULL))
+    model->batch = 0;
   for (guint n = 0; n < graph->nodes->len; n++)
     model->macs += node_macs (graph, kestrel_graph_node (graph, n));
   for (guint v = 0; v < graph->values->len; v++)
@@ -105,6 +114,7 @@ kestrel_model_unref (KestrelModel *model)
   if (model == NULL || !g_atomic_ref_count_dec (&model->ref_count))
     return;
   kestrel_graph_free (model->graph);
+  kestrel_graph_free (model->source);
   g_free (model->origin);
   g_free (model);
 }
@@ -119,6 +129,18 @@ const KestrelGraph *
 kestrel_model_get_graph (const KestrelModel *model)
 {
   return model->graph;
+}
+
+const KestrelGraph *
+kestrel_model_get_source_graph (const KestrelModel *model)
+{
+  return model->source;
+}
+
+guint
+kestrel_model_get_batch (const KestrelModel *model)
+{
+  return (guint) MIN (model->batch, G_MAXUINT);
 }
 
 guint

@@ -27,6 +27,12 @@ void kestrel_model_unref (KestrelModel *model);
 const char *kestrel_model_get_origin (const KestrelModel *model);
 /* The graph after shape inference and constant folding. Read-only. */
 const KestrelGraph *kestrel_model_get_graph (const KestrelModel *model);
+/* The graph as loaded, before any pass: what plans at another batch size
+ * start from. Read-only. */
+const KestrelGraph *kestrel_model_get_source_graph (const KestrelModel *model);
+/* The batch the model was exported with (the first dimension of its
+ * inputs), or 0 when it has none (a scalar input). */
+guint kestrel_model_get_batch (const KestrelModel *model);
 
 guint kestrel_model_get_n_inputs (const KestrelModel *model);
 guint kestrel_model_get_n_outputs (const KestrelModel *model);

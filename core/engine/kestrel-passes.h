@@ -28,6 +28,16 @@ void kestrel_graph_remove_dead (KestrelGraph *graph);
 /* resolve, infer, fold, remove dead, compact: what every model gets. */
 gboolean kestrel_graph_prepare (KestrelGraph *graph, GError **error);
 
+/* The batch of a graph: the first dimension its inputs share. Fails (naming
+ * the input) when one is a scalar or they disagree. */
+gboolean kestrel_graph_get_batch (const KestrelGraph *graph, gint64 *batch, GError **error);
+
+/* Makes a graph as loaded (not yet prepared) run `batch` items at once:
+ * sets the inputs' first dimension and rewrites the shape constants that
+ * hold the exported batch (kestrel-batch.c says which). Fails with an error
+ * naming the node when the model cannot be batched. */
+gboolean kestrel_graph_set_batch (KestrelGraph *graph, gint64 batch, GError **error);
+
 /* The SIMD levels' rewrites; the graph must have been prepared. */
 gboolean kestrel_graph_fuse (KestrelGraph *graph, GError **error);
 gboolean kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error);

@@ -23,6 +23,7 @@ struct _KestrelPlan {
   gsize arena_bytes;
   GPtrArray *input_names;
   GPtrArray *output_names;
+  guint batch;                  /* items per run */
   gint fault_step;              /* kestrel_plan_inject_fault_for_testing, or -1 */
   float fault_error;
 };
@@ -61,24 +62,6 @@ kestrel_plan_options_init (KestrelPlanOptions *options)
   memset (options, 0, sizeof *options);
   options->level = KK_LEVEL_FULL;
   options->precision = KESTREL_PRECISION_FP32;
-}
-
-/* Sets a batch size on every graph input and infers shapes again. */
-static gboolean
-apply_batch (KestrelGraph *graph, guint batch, GError **error)
-{
-  for (guint i = 0; i < graph->inputs->len; i++)
-    {
-      KestrelValue *value = kestrel_graph_value (graph, g_array_index (graph->inputs, gint, i));
-      if (value->n_dims == 0)
-        {
-          g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-                       "input '%s' is a scalar and has no batch dimension", value->name);
-          return FALSE;
-        }
-      value->shape[0] = batch;
-    }
-  return kestrel_graph_infer_shapes (graph, error);
 }
 
 static void
@@ -299,7 +282,24 @@ kestrel_plan_new (KestrelModel *model, const KestrelPlanOptions *options, GError
   plan->fault_step = -1;
   plan->options = *options;
   plan->options.pool = NULL;
-  plan->graph = graph = kestrel_graph_copy (model_graph);
+  /* At the model's own batch the prepared graph serves as it is; another
+   * batch starts again from the graph as loaded, because folding baked the
+   * exported batch into constants. */
+  if (options->batch > 0 && options->batch != kestrel_model_get_batch (model))
+    {
+      plan->graph = graph = kestrel_graph_copy (kestrel_model_get_source_graph (model));
+      if (!kestrel_graph_set_batch (graph, options->batch, error)
+          || !kestrel_graph_prepare (graph, error))
+        {
+          g_prefix_error (error, "%s: ", kestrel_model_get_origin (model));
+          goto fail;
+        }
+    }
+  else
+    plan->graph = graph = kestrel_graph_copy (model_graph);
+  plan->batch = kestrel_model_get_batch (model);
+  if (options->batch > 0)
+    plan->batch = options->batch;
 
   /* Names as the model has them, before any pass renames a value. */
   plan->input_names = g_ptr_array_new_with_free_func (g_free);
@@ -310,9 +310,6 @@ kestrel_plan_new (KestrelModel *model, const KestrelPlanOptions *options, GError
   for (guint i = 0; i < graph->outputs->len; i++)
     g_ptr_array_add (plan->output_names,
                      g_strdup (kestrel_graph_value (graph, g_array_index (graph->outputs, gint, i))->name));
-
-  if (options->batch > 0 && !apply_batch (graph, options->batch, error))
-    goto fail;
 
   if (options->level == KK_LEVEL_SIMD || options->level == KK_LEVEL_FULL)
     {
@@ -390,6 +387,12 @@ kestrel_plan_get_options (const KestrelPlan *plan)
   return &plan->options;
 }
 
+guint
+kestrel_plan_get_batch (const KestrelPlan *plan)
+{
+  return plan->batch;
+}
+
 KestrelModel *
 kestrel_plan_get_model (const KestrelPlan *plan)
 {
@@ -420,6 +423,39 @@ kestrel_plan_get_output (const KestrelPlan *plan, guint i)
 {
   g_return_val_if_fail (i < plan->graph->outputs->len, NULL);
   return &plan->views[g_array_index (plan->graph->outputs, gint, i)];
+}
+
+static gboolean
+slice_of (const KestrelPlan *plan, const KestrelTensorView *view, guint item, KestrelTensorView *slice)
+{
+  gsize per_item;
+
+  if (view->n_dims == 0 || (gint64) plan->batch != view->shape[0] || item >= plan->batch)
+    return FALSE;
+  per_item = view->n_elements / plan->batch;
+  *slice = *view;
+  slice->shape[0] = 1;
+  slice->n_elements = per_item;
+  slice->data = (guint8 *) view->data + item * per_item * kestrel_dtype_get_size (view->dtype);
+  return TRUE;
+}
+
+gboolean
+kestrel_plan_get_input_slice (const KestrelPlan *plan, guint i, guint item, KestrelTensorView *slice)
+{
+  g_return_val_if_fail (slice != NULL, FALSE);
+  if (i >= plan->graph->inputs->len)
+    return FALSE;
+  return slice_of (plan, kestrel_plan_get_input (plan, i), item, slice);
+}
+
+gboolean
+kestrel_plan_get_output_slice (const KestrelPlan *plan, guint i, guint item, KestrelTensorView *slice)
+{
+  g_return_val_if_fail (slice != NULL, FALSE);
+  if (i >= plan->graph->outputs->len)
+    return FALSE;
+  return slice_of (plan, kestrel_plan_get_output (plan, i), item, slice);
 }
 
 const char *

@@ -40,8 +40,11 @@ typedef struct {
   /* A pool to share with other plans; NULL makes the plan its own. */
   KestrelThreadPool *pool;
   KestrelPrecision precision;
-  /* Batch size for inputs whose first dimension is the batch; 0 keeps the
-   * model's. */
+  /* Items per run: the first dimension of every input and output. 0 keeps
+   * the model's. Another batch than the model's rebuilds the graph from
+   * the model's source graph (kestrel_graph_set_batch), so N inputs run at
+   * once: the NHWC gemms see M = N * H * W. Item i of input or output is
+   * the i-th of its N equal slices (kestrel_plan_get_input_slice). */
   guint batch;
 } KestrelPlanOptions;
 
@@ -57,6 +60,8 @@ void kestrel_plan_unref (KestrelPlan *plan);
 
 const KestrelPlanOptions *kestrel_plan_get_options (const KestrelPlan *plan);
 KestrelModel *kestrel_plan_get_model (const KestrelPlan *plan);
+/* Items per run (the model's batch when the options left it 0). */
+guint kestrel_plan_get_batch (const KestrelPlan *plan);
 
 /* Inputs: write the data here before kestrel_plan_run(). Outputs: read them
  * after. The views (and their data) live as long as the plan. Names are the
@@ -65,6 +70,13 @@ guint kestrel_plan_get_n_inputs (const KestrelPlan *plan);
 guint kestrel_plan_get_n_outputs (const KestrelPlan *plan);
 const KestrelTensorView *kestrel_plan_get_input (const KestrelPlan *plan, guint i);
 const KestrelTensorView *kestrel_plan_get_output (const KestrelPlan *plan, guint i);
+/* Item `item` of input / output i: the view's first dimension is 1 and its
+ * data points into the plan's tensor. FALSE when i or item is out of range
+ * (or the tensor has no first dimension). */
+gboolean kestrel_plan_get_input_slice (const KestrelPlan *plan, guint i, guint item,
+                                       KestrelTensorView *slice);
+gboolean kestrel_plan_get_output_slice (const KestrelPlan *plan, guint i, guint item,
+                                        KestrelTensorView *slice);
 const char *kestrel_plan_get_input_name (const KestrelPlan *plan, guint i);
 const char *kestrel_plan_get_output_name (const KestrelPlan *plan, guint i);
 

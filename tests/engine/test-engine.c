@@ -7,8 +7,10 @@
 #include <glib.h>
 
 #include "kestrel-error.h"
+#include "kestrel-image.h"
 #include "kestrel-model.h"
 #include "kestrel-onnx.h"
+#include "kestrel-passes.h"
 #include "kestrel-plan.h"
 
 #include "alloc-counter.h"
@@ -92,22 +94,38 @@ test_levels_agree (gconstpointer data)
 
 /* The model's own NHWC<->NCHW Transposes and the ones the pass adds around
  * each convolution must all cancel. */
+static KestrelPlan *plan_at_batch (KestrelModel *model, kk_level level, guint threads, guint batch);
+
+/* At batch 1 and at batch 4 alike: the batch must not cost the fast path
+ * any of its rewrites. */
 static void
 test_no_transposes_left (gconstpointer data)
 {
   g_autoptr(KestrelModel) model = load (data);
-  g_autoptr(KestrelPlan) plan = plan_for (model, KK_LEVEL_FULL, 2);
-  guint transposes = 0, fast = 0;
+  guint steps_at_1 = 0;
 
-  for (guint s = 0; s < kestrel_plan_get_n_steps (plan); s++)
+  for (guint batch = 1; batch <= 4; batch *= 4)
     {
-      const KestrelStep *step = kestrel_plan_get_step (plan, s);
-      transposes += strcmp (step->node->op_type, "Transpose") == 0;
-      fast += strcmp (step->node->domain, "kestrel") == 0;
+      g_autoptr(KestrelPlan) plan = plan_at_batch (model, KK_LEVEL_FULL, 2, batch);
+      guint transposes = 0, fast = 0;
+
+      for (guint s = 0; s < kestrel_plan_get_n_steps (plan); s++)
+        {
+          const KestrelStep *step = kestrel_plan_get_step (plan, s);
+          transposes += strcmp (step->node->op_type, "Transpose") == 0;
+          fast += strcmp (step->node->domain, "kestrel") == 0;
+          if (batch > 1 && g_test_verbose ())
+            g_test_message ("  %s %s", step->node->op_type, step->node->name);
+        }
+      g_test_message ("batch %u: %u steps, %u NHWC, %u Transpose", batch,
+                      kestrel_plan_get_n_steps (plan), fast, transposes);
+      g_assert_cmpuint (transposes, ==, 0);
+      g_assert_cmpuint (fast, >, 0);
+      if (batch == 1)
+        steps_at_1 = kestrel_plan_get_n_steps (plan);
+      else
+        g_assert_cmpuint (kestrel_plan_get_n_steps (plan), ==, steps_at_1);
     }
-  g_test_message ("%u steps, %u NHWC, %u Transpose", kestrel_plan_get_n_steps (plan), fast, transposes);
-  g_assert_cmpuint (transposes, ==, 0);
-  g_assert_cmpuint (fast, >, 0);
 }
 
 static void
@@ -129,6 +147,208 @@ test_no_allocation (gconstpointer data)
       g_test_message ("level %s: %" G_GUINT64_FORMAT " heap allocations in 5 inferences",
                       kk_level_name (level), allocations);
       g_assert_cmpuint (allocations, ==, 0);
+    }
+}
+
+/* Four different photographs with faces and without (Debian's sample
+ * data); NULL when they are not installed. */
+static const char *const batch_photos[] = {
+  "/usr/lib/python3/dist-packages/skimage/data/astronaut.png",
+  "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+  "/usr/lib/python3/dist-packages/skimage/data/camera.png",
+  "/usr/lib/python3/dist-packages/skimage/data/coffee.png",
+};
+
+static KestrelPlan *
+plan_at_batch (KestrelModel *model, kk_level level, guint threads, guint batch)
+{
+  KestrelPlanOptions options;
+  g_autoptr(GError) error = NULL;
+  KestrelPlan *plan;
+
+  kestrel_plan_options_init (&options);
+  options.level = level;
+  options.n_threads = threads;
+  options.batch = batch;
+  plan = kestrel_plan_new (model, &options, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (kestrel_plan_get_batch (plan), ==, batch);
+  return plan;
+}
+
+/* BlazeFace's input: NHWC in [-1, 1]. */
+static void
+fill_photo (const KestrelTensorView *slice, KestrelImage *image)
+{
+  kk_model_input_params params = {
+    .width = slice->shape[2], .height = slice->shape[1], .layout = KK_LAYOUT_NHWC,
+    .scale = { 2 / 255.f, 2 / 255.f, 2 / 255.f }, .offset = { -1, -1, -1 }, .letterbox = TRUE,
+  };
+  kk_model_input_geometry geometry;
+
+  kestrel_image_fill_tensor (kestrel_image_get_view (image), &params, kk_kernels_for_level (KK_LEVEL_SCALAR),
+                             slice->data, &geometry);
+}
+
+/* A plan at batch 4 gives, slice by slice, what 4 runs at batch 1 give on
+ * 4 different photos: at every level, on 1 and 2 threads. */
+static void
+test_batch_matches_singles (gconstpointer data)
+{
+  g_autoptr(KestrelModel) model = load (data);
+  KestrelImage *images[G_N_ELEMENTS (batch_photos)];
+  const guint batch = G_N_ELEMENTS (batch_photos);
+
+  for (guint i = 0; i < batch; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      images[i] = kestrel_image_new_from_file (batch_photos[i], &error);
+      if (images[i] == NULL)
+        {
+          g_test_skip (error->message);
+          for (guint j = 0; j < i; j++)
+            kestrel_image_unref (images[j]);
+          return;
+        }
+    }
+  g_assert_cmpuint (kestrel_model_get_batch (model), ==, 1);
+
+  for (int level = 0; level < KK_LEVEL_COUNT; level++)
+    for (guint threads = 1; threads <= (kk_level_is_parallel (level) ? 2u : 1u); threads++)
+      {
+        g_autoptr(KestrelPlan) single = plan_at_batch (model, level, threads, 1);
+        g_autoptr(KestrelPlan) batched = plan_at_batch (model, level, threads, batch);
+        double worst = 0;
+
+        g_assert_cmpuint (kestrel_plan_get_n_outputs (batched), ==, kestrel_plan_get_n_outputs (single));
+        for (guint i = 0; i < batch; i++)
+          {
+            KestrelTensorView slice;
+            g_assert_true (kestrel_plan_get_input_slice (batched, 0, i, &slice));
+            fill_photo (&slice, images[i]);
+          }
+        g_assert_false (kestrel_plan_get_input_slice (batched, 0, batch, &(KestrelTensorView) { 0 }));
+        kestrel_plan_run (batched);
+
+        for (guint i = 0; i < batch; i++)
+          {
+            KestrelTensorView slice;
+            g_assert_true (kestrel_plan_get_input_slice (single, 0, 0, &slice));
+            fill_photo (&slice, images[i]);
+            kestrel_plan_run (single);
+            for (guint o = 0; o < kestrel_plan_get_n_outputs (single); o++)
+              {
+                const KestrelTensorView *want = kestrel_plan_get_output (single, o);
+                KestrelTensorView got;
+
+                g_assert_true (kestrel_plan_get_output_slice (batched, o, i, &got));
+                g_assert_cmpint (kestrel_plan_get_output (batched, o)->shape[0], ==, batch);
+                g_assert_cmpuint (got.n_elements, ==, want->n_elements);
+                g_assert_cmpuint (got.n_dims, ==, want->n_dims);
+                for (guint d = 0; d < got.n_dims; d++)
+                  g_assert_cmpint (got.shape[d], ==, want->shape[d]);
+                for (gsize e = 0; e < want->n_elements; e++)
+                  worst = MAX (worst, fabs (((float *) want->data)[e] - ((float *) got.data)[e]));
+              }
+          }
+        g_test_message ("%s level %s, %u threads: batch %u vs %u single runs, max |diff| %.3g",
+                        (const char *) data, kk_level_name (level), threads, batch, batch, worst);
+        g_assert_cmpfloat (worst, <=, 1e-4);
+      }
+  for (guint i = 0; i < batch; i++)
+    kestrel_image_unref (images[i]);
+}
+
+/* Zero heap allocations per run holds at batch 4 too. */
+static void
+test_batch_no_allocation (gconstpointer data)
+{
+  g_autoptr(KestrelModel) model = load (data);
+
+  for (int level = 0; level < KK_LEVEL_COUNT; level++)
+    {
+      g_autoptr(KestrelPlan) plan = plan_at_batch (model, level, 2, 4);
+      guint64 allocations;
+
+      fill_input (plan, 5);
+      kestrel_plan_run (plan);
+      alloc_counter_start ();
+      for (int i = 0; i < 3; i++)
+        kestrel_plan_run (plan);
+      allocations = alloc_counter_stop ();
+      g_test_message ("batch 4, level %s: %" G_GUINT64_FORMAT " heap allocations in 3 inferences",
+                      kk_level_name (level), allocations);
+      g_assert_cmpuint (allocations, ==, 0);
+    }
+}
+
+/* A small graph: X [1,4] -> op -> Y, built by hand. */
+static KestrelModel *
+tiny_model (const char *op_type, gint64 axis, const gint64 *perm, GError **error)
+{
+  KestrelGraph *graph = kestrel_graph_new ();
+  gint64 shape[2] = { 1, 4 };
+  gint x = kestrel_graph_intern_value (graph, "X");
+  gint y = kestrel_graph_intern_value (graph, "Y");
+  gint n = kestrel_graph_add_node (graph, "", op_type, "the_op");
+  KestrelNode *node = kestrel_graph_node (graph, n);
+
+  graph->opset = 13;
+  kestrel_value_set_shape (kestrel_graph_value (graph, x), KESTREL_DTYPE_FLOAT32, 2, shape);
+  kestrel_graph_value (graph, x)->is_input = TRUE;
+  g_array_append_val (graph->inputs, x);
+  kestrel_node_add_input (node, x);
+  kestrel_node_add_output (graph, n, y);
+  if (axis != G_MININT64)
+    kestrel_node_set_attr_int (node, "axis", axis);
+  if (perm != NULL)
+    kestrel_node_set_attr_ints (node, "perm", perm, 2);
+  kestrel_graph_value (graph, y)->is_output = TRUE;
+  g_array_append_val (graph->outputs, y);
+  if (!kestrel_graph_sort (graph, error))
+    {
+      kestrel_graph_free (graph);
+      return NULL;
+    }
+  return kestrel_model_new_from_graph (graph, "tiny", error);
+}
+
+/* Graphs that cannot run batches say so and name the node; the model
+ * still plans at its own batch. */
+static void
+test_batch_refused (void)
+{
+  static const gint64 swap[2] = { 1, 0 };
+  struct {
+    const char *op_type;
+    gint64 axis;
+    const gint64 *perm;
+  } cases[] = {
+    { "Softmax", 0, NULL },     /* across the images of a batch */
+    { "Transpose", G_MININT64, swap }, /* moves the batch away from the front */
+    { "Flatten", 0, NULL },     /* folds the batch into the features */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(KestrelModel) model = tiny_model (cases[i].op_type, cases[i].axis, cases[i].perm, &error);
+      KestrelPlanOptions options;
+
+      g_assert_no_error (error);
+      kestrel_plan_options_init (&options);
+      options.level = KK_LEVEL_SCALAR;
+      g_autoptr(KestrelPlan) ok = kestrel_plan_new (model, &options, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (ok);
+
+      options.batch = 3;
+      g_autoptr(KestrelPlan) plan = kestrel_plan_new (model, &options, &error);
+      g_assert_null (plan);
+      g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED);
+      g_test_message ("%s: %s", cases[i].op_type, error->message);
+      g_assert_nonnull (strstr (error->message, "the_op"));
+      g_assert_nonnull (strstr (error->message, "batch"));
     }
 }
 
@@ -206,6 +426,14 @@ main (int argc, char **argv)
       g_test_add_data_func (b, models[i], test_no_transposes_left);
       g_test_add_data_func (c, models[i], test_no_allocation);
     }
+  for (gsize i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      g_autofree char *a = g_strdup_printf ("/engine/batch/matches-singles/%s", models[i]);
+      g_autofree char *b = g_strdup_printf ("/engine/batch/no-allocation/%s", models[i]);
+      g_test_add_data_func (a, models[i], test_batch_matches_singles);
+      g_test_add_data_func (b, models[i], test_batch_no_allocation);
+    }
+  g_test_add_func ("/engine/batch/refused", test_batch_refused);
   g_test_add_func ("/engine/damaged-files", test_damaged_files);
   return g_test_run ();
 }

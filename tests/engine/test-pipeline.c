@@ -299,6 +299,170 @@ typedef struct {
 } EventSeen;
 
 static gboolean
+event_seen (gpointer data);
+
+/* Runs a folder of photos once (loop=0) at `batch` and returns the totals
+ * and the last frame's detections. */
+static void
+run_folder_once (const char *dir, guint batch, guint64 *frames, guint64 *faces, KestrelDetections **last)
+{
+  g_autofree char *source = g_strdup_printf ("images:%s?loop=0", dir);
+  Events *events = events_new ();
+  EventSeen seen = { events, KESTREL_ENGINE_EVENT_INFO };
+  KestrelEngineConfig config;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelEngine) engine = NULL;
+
+  kestrel_engine_config_init (&config);
+  g_free (config.source);
+  config.source = g_strdup (source);
+  config.batch = batch;
+  config.batch_wait_ms = 1000; /* the last, partial batch runs at the source's end */
+  engine = kestrel_engine_new (&config);
+  kestrel_engine_config_clear (&config);
+  g_signal_connect (engine, "event", G_CALLBACK (on_event), events);
+  g_assert_true (kestrel_engine_start (engine, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (kestrel_engine_get_batch_size (engine), ==, batch);
+  g_assert_true (wait_until (event_seen, &seen)); /* "no more frames" */
+  kestrel_engine_stop (engine);
+
+  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (engine);
+  *frames = snap->frames_processed;
+  *faces = snap->faces_seen;
+  *last = kestrel_engine_get_last_detections (engine);
+  g_assert_cmpuint (snap->frames_dropped, ==, 0);
+  g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
+  g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR));
+  events_free (events);
+}
+
+/* The engine at batch 4 finds the faces batch 1 finds, on six photos (a
+ * full batch and a partial one of 2, run as a chunk of 2). */
+static void
+test_batch_same_faces (void)
+{
+  static const char *const extra[] = {
+    "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+    "/usr/lib/python3/dist-packages/skimage/data/chelsea.png",
+    "/usr/lib/python3/dist-packages/skimage/data/rocket.jpg",
+  };
+  g_autofree char *dir = photo_dir ();
+  guint64 frames1, faces1, frames4, faces4;
+  g_autoptr(KestrelDetections) last1 = NULL;
+  g_autoptr(KestrelDetections) last4 = NULL;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("scikit-image's sample photos are not installed");
+      return;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (extra); i++)
+    {
+      g_autofree char *data = NULL;
+      g_autofree char *base = g_path_get_basename (extra[i]);
+      g_autofree char *dst = g_build_filename (dir, base, NULL);
+      gsize len;
+      if (!g_file_get_contents (extra[i], &data, &len, NULL))
+        {
+          g_test_skip ("a sample photo is not installed");
+          remove_dir (dir);
+          return;
+        }
+      g_assert_true (g_file_set_contents (dst, data, len, NULL));
+    }
+
+  run_folder_once (dir, 1, &frames1, &faces1, &last1);
+  run_folder_once (dir, 4, &frames4, &faces4, &last4);
+  g_test_message ("batch 1: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " faces; batch 4: %"
+                  G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " faces", frames1, faces1, frames4, faces4);
+  g_assert_cmpuint (frames1, ==, 6);
+  g_assert_cmpuint (frames4, ==, 6);
+  g_assert_cmpuint (faces1, >=, 2);
+  g_assert_cmpuint (faces4, ==, faces1);
+  g_assert_nonnull (last1);
+  g_assert_nonnull (last4);
+  g_assert_cmpuint (kestrel_detections_get_n (last4), ==, kestrel_detections_get_n (last1));
+  for (guint i = 0; i < kestrel_detections_get_n (last1); i++)
+    {
+      const KestrelDetection *a = kestrel_detections_get (last1, i), *b = kestrel_detections_get (last4, i);
+      g_assert_cmpfloat (kestrel_detection_iou (a, b), >, 0.999);
+    }
+  remove_dir (dir);
+}
+
+/* Batch 1 <-> 4 (and threads 1 <-> 2) while frames flow: every frame taken
+ * from the source is processed (none is lost in a batch when the plans
+ * change), nothing leaks, and an impossible batch is refused. */
+static void
+test_batch_reconfigure (void)
+{
+  g_autofree char *dir = photo_dir ();
+  g_autofree char *source = NULL;
+  Events *events;
+  g_autoptr(KestrelEngine) engine = NULL;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("scikit-image's sample photos are not installed");
+      return;
+    }
+  events = events_new ();
+  source = g_strconcat ("images:", dir, NULL);
+  engine = start_engine (source, "front", KK_LEVEL_FULL, 7, events);
+
+  for (guint i = 1; i <= 60; i++)
+    {
+      KestrelEngineConfig config;
+      Applied a = { engine, i };
+
+      kestrel_engine_get_config (engine, &config);
+      config.batch = i % 2 ? 4 : 1;
+      config.threads = 1 + (i / 2) % 2;
+      config.batch_latency_ms = i % 10 == 5 ? 200 : 0;
+      kestrel_engine_reconfigure (engine, &config);
+      kestrel_engine_config_clear (&config);
+      g_assert_true (wait_until (reconfigurations_applied, &a));
+      if (i % 10 == 0)
+        {
+          FramesAbove f = { engine, frames_processed (engine) + 4 };
+          g_assert_true (wait_until (frames_above, &f));
+        }
+    }
+
+  /* Out of range: refused, the running configuration stays. */
+  {
+    KestrelEngineConfig config;
+    EventSeen seen = { events, KESTREL_ENGINE_EVENT_CONFIG_ERROR };
+    kestrel_engine_get_config (engine, &config);
+    config.batch = KESTREL_ENGINE_MAX_BATCH + 1;
+    kestrel_engine_reconfigure (engine, &config);
+    kestrel_engine_config_clear (&config);
+    g_assert_true (wait_until (event_seen, &seen));
+    g_assert_nonnull (strstr (events_find (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR), "batch 17"));
+    FramesAbove f = { engine, frames_processed (engine) + 4 };
+    g_assert_true (wait_until (frames_above, &f));
+  }
+  kestrel_engine_stop (engine);
+
+  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (engine);
+  guint64 captured = kestrel_histogram_get_count (snap->stage_latency[KESTREL_STAGE_CAPTURE]);
+  guint64 inferred = kestrel_histogram_get_count (snap->stage_latency[KESTREL_STAGE_INFERENCE]);
+  g_test_message ("%" G_GUINT64_FORMAT " frames captured, %" G_GUINT64_FORMAT " inferred, %"
+                  G_GUINT64_FORMAT " processed, %" G_GUINT64_FORMAT " dropped", captured, inferred,
+                  snap->frames_processed, snap->frames_dropped);
+  g_assert_cmpuint (snap->frames_dropped, ==, 0);
+  g_assert_cmpuint (captured, ==, snap->frames_processed);
+  g_assert_cmpuint (inferred, ==, snap->frames_processed);
+  g_assert_cmpuint (kestrel_histogram_get_count (snap->frame_latency), ==, snap->frames_processed);
+  g_assert_cmpuint (snap->faces_seen, >, 0);
+  g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
+  g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_ROLLBACK));
+  events_free (events);
+  remove_dir (dir);
+}
+
+static gboolean
 event_seen (gpointer data)
 {
   EventSeen *e = data;
@@ -465,5 +629,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pipeline/safe-mode", test_safe_mode);
   g_test_add_func ("/pipeline/metrics-endpoint", test_metrics_endpoint);
   g_test_add_func ("/pipeline/reconfigure-while-running", test_reconfigure_while_running);
+  g_test_add_func ("/pipeline/batch/same-faces", test_batch_same_faces);
+  g_test_add_func ("/pipeline/batch/reconfigure", test_batch_reconfigure);
   return g_test_run ();
 }
