@@ -30,6 +30,14 @@ typedef struct {
   size_t n;                /* elements of 1-D kernels */
   kk_pixel_format format;
   kk_model_input_params params;
+
+  /* The memory floor of a sampling kernel (see BenchCase.run_floor): the
+   * source rows it reads, in the order it reads them, and the byte offsets
+   * of the 64-byte lines its columns touch inside a row. */
+  guint32 *floor_rows;
+  gsize n_floor_rows;
+  guint32 *floor_lines;
+  gsize n_floor_lines;
 } BenchData;
 
 typedef enum {
@@ -57,6 +65,13 @@ struct BenchCase {
   int (*run_peer) (const KestrelOpencvPeer *peer, BenchData *d);
   const char *peer_pipeline; /* what the peer runs, for the report */
   BenchOut out_type;         /* to compare the peer's output with ours */
+
+  /* The least any implementation must do, or NULL: for model input, read one
+   * byte of every cache line the sampling needs and write the tensor's
+   * bytes, in the kernel's order. Timed in the same round robin, it says how
+   * far a kernel is from the memory system's limit, and peer time / floor
+   * time is the largest speed-up over the peer any kernel could show. */
+  void (*run_floor) (BenchData *d);
 
   /* Shape at full size; --quick shrinks it. */
   size_t src_w, src_h, dst_w, dst_h, channels, n;

@@ -2,8 +2,10 @@
  * runs, side by side in one run, single threaded.
  *
  * For each case (cli-bench-cases.c) the variants are: the kernel from each
- * ISA's table, memcpy of the same input bytes for memory-bound kernels, and
- * the OpenCV peer where it does the same job. Repetitions go round robin over
+ * ISA's table, memcpy of the same input bytes for memory-bound kernels, the
+ * memory floor where a case defines one (the cache lines the job must read
+ * and the bytes it must write, nothing else), and the OpenCV peer where it
+ * does the same job. Repetitions go round robin over
  * the variants (and rotate which goes first), so noise from a shared machine
  * lands on all of them alike; we report medians. An entry a table does not
  * have yet (NULL) is skipped with a note.
@@ -30,13 +32,21 @@
 #define DEFAULT_WARMUP 3
 #define QUICK_RUNS 5
 #define QUICK_WARMUP 1
-#define MAX_VARIANTS (KK_ISA_COUNT + 2)
+#define MAX_VARIANTS (KK_ISA_COUNT + 3)
 
 #define MEMCPY_MEANING \
   "memcpy of the kernel's input_bytes from its input buffer to a separate buffer of the " \
   "same size, timed in the same round robin; ratio_to_memcpy = memcpy median_ns / kernel " \
   "median_ns, i.e. the kernel's input bandwidth over memcpy's, both counted over input_bytes " \
   "(memcpy also writes input_bytes; the kernel writes output_bytes)"
+
+#define FLOOR_MEANING \
+  "the least any implementation must do, timed in the same round robin: for model input, " \
+  "read one byte of every 64-byte line of the source rows bilinear sampling reads (two " \
+  "per tensor row, only the lines its columns touch) and write the tensor's bytes, row by " \
+  "row as the kernels do; ratio_to_floor = floor median_ns / kernel median_ns (1: the " \
+  "kernel costs no more than its memory traffic); peer.floor_speedup = peer median_ns / " \
+  "floor median_ns, the largest kestrel_speedup any kernel could reach in this run"
 
 typedef struct {
   gboolean json;
@@ -55,6 +65,7 @@ typedef struct {
 typedef enum {
   VARIANT_KERNEL,
   VARIANT_MEMCPY,
+  VARIANT_FLOOR,
   VARIANT_PEER,
 } VariantKind;
 
@@ -165,6 +176,9 @@ variant_run (Variant *v, const BenchCase *c, BenchData *d, const Peer *peer)
     case VARIANT_MEMCPY:
       bench_run_memcpy (d);
       break;
+    case VARIANT_FLOOR:
+      c->run_floor (d);
+      break;
     case VARIANT_PEER:
       if (c->run_peer (peer->api, d) != 0)
         v->error = g_strdup (peer->api->last_error ());
@@ -218,6 +232,8 @@ plan_variants (CaseResult *r, const Peer *peer)
     }
   if (c->memory_bound)
     add_variant (r, VARIANT_MEMCPY, "memcpy");
+  if (c->run_floor != NULL)
+    add_variant (r, VARIANT_FLOOR, "floor");
   if (c->run_peer != NULL && peer->api != NULL)
     add_variant (r, VARIANT_PEER, peer->api->name);
 }
@@ -363,6 +379,7 @@ build_case_json (JsonBuilder *b, const CaseResult *r)
   const BenchData *d = &r->data;
   const Variant *scalar = find_variant (r, VARIANT_KERNEL, "scalar");
   const Variant *copy = find_variant (r, VARIANT_MEMCPY, NULL);
+  const Variant *floor = find_variant (r, VARIANT_FLOOR, NULL);
   const Variant *peer = find_variant (r, VARIANT_PEER, NULL);
 
   json_builder_begin_object (b);
@@ -389,6 +406,8 @@ build_case_json (JsonBuilder *b, const CaseResult *r)
         add_double (b, "ratio_to_scalar", speedup (scalar, v));
       if (copy != NULL)
         add_double (b, "ratio_to_memcpy", speedup (copy, v));
+      if (floor != NULL)
+        add_double (b, "ratio_to_floor", speedup (floor, v));
       if (v->same_code_as != NULL)
         add_string (b, "same_code_as", v->same_code_as);
       json_builder_end_object (b);
@@ -419,6 +438,16 @@ build_case_json (JsonBuilder *b, const CaseResult *r)
       json_builder_end_object (b);
     }
 
+  if (floor != NULL)
+    {
+      json_builder_set_member_name (b, "floor");
+      json_builder_begin_object (b);
+      add_double (b, "median_ns", floor->stats.median);
+      add_double (b, "p10_ns", floor->stats.p10);
+      add_double (b, "p90_ns", floor->stats.p90);
+      json_builder_end_object (b);
+    }
+
   for (gsize j = 0; j < r->n_variants; j++)
     {
       const Variant *v = &r->variants[j];
@@ -437,6 +466,8 @@ build_case_json (JsonBuilder *b, const CaseResult *r)
         }
       add_timing (b, v, d);
       add_double (b, "max_abs_diff_vs_scalar", r->peer_max_abs_diff);
+      if (floor != NULL)
+        add_double (b, "floor_speedup", speedup (v, floor));
       json_builder_set_member_name (b, "kestrel_speedup");
       json_builder_begin_object (b);
       for (gsize k = 0; k < r->n_variants; k++)
@@ -503,6 +534,7 @@ build_header_json (JsonBuilder *b, const Options *opt, const Peer *peer, const G
   add_string (b, "mpix_per_s", "output pixels / median time, in millions per second");
   add_string (b, "ratio_to_scalar", "scalar median_ns / this ISA's median_ns (>1: faster than scalar)");
   add_string (b, "memcpy", MEMCPY_MEANING);
+  add_string (b, "floor", FLOOR_MEANING);
   add_string (b, "kestrel_speedup", "peer median_ns / this ISA's median_ns (>1: Kestrel faster)");
   add_string (b, "same_code_as", "the table falls back to a lower ISA's function for this entry");
   json_builder_end_object (b);
@@ -549,7 +581,9 @@ print_text_header (const Options *opt, const Peer *peer, const GError *blas_erro
   if (blas_error != NULL)
     printf ("OpenBLAS: %s\n", blas_error->message);
   printf ("x scalar = scalar time / time; x memcpy = bandwidth / memcpy's on the same input bytes;\n"
-          "x opencv = OpenCV time / time (>1: Kestrel faster). GB/s counts input bytes.\n\n");
+          "x opencv = OpenCV time / time (>1: Kestrel faster). GB/s counts input bytes.\n"
+          "floor = only reading the cache lines the job needs and writing its output; its x opencv\n"
+          "is the most any kernel could show in this run.\n\n");
   printf ("  %-10s %12s %8s %9s %9s %9s %9s\n",
           "isa", "median", "GB/s", "Mpix/s", "x scalar", "x memcpy", "x opencv");
 }
@@ -562,10 +596,10 @@ print_text_row (const CaseResult *r, const Variant *v)
   const Variant *copy = find_variant (r, VARIANT_MEMCPY, NULL);
   const Variant *peer = find_variant (r, VARIANT_PEER, NULL);
   g_autofree char *median = format_time (v->stats.median);
-  g_autofree char *x_scalar = format_ratio (v->kind == VARIANT_MEMCPY ? (double) NAN : speedup (scalar, v));
+  g_autofree char *x_scalar = format_ratio (v->kind == VARIANT_MEMCPY || v->kind == VARIANT_FLOOR ? (double) NAN : speedup (scalar, v));
   g_autofree char *x_memcpy = format_ratio (speedup (copy, v));
-  g_autofree char *x_peer = format_ratio (v->kind == VARIANT_KERNEL ? speedup (peer, v) : (double) NAN);
-  g_autofree char *mpix = d->pixels > 0 && v->kind != VARIANT_MEMCPY ? g_strdup_printf ("%.1f", (double) d->pixels / v->stats.median * 1e3)
+  g_autofree char *x_peer = format_ratio (v->kind == VARIANT_KERNEL || v->kind == VARIANT_FLOOR ? speedup (peer, v) : (double) NAN);
+  g_autofree char *mpix = d->pixels > 0 && v->kind != VARIANT_MEMCPY && v->kind != VARIANT_FLOOR ? g_strdup_printf ("%.1f", (double) d->pixels / v->stats.median * 1e3)
                                          : g_strdup ("-");
 
   if (v->error != NULL)

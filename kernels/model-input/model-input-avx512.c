@@ -2,11 +2,12 @@
  *
  * The AVX2 scheme (see model-input-avx2.c) widened, kept deliberately close
  * to it because this file cannot be run on the machines it was written on:
- * register k of a group holds pixels i + 4k .. i + 4k + 3, one per 128-bit
- * lane, built from two AVX2-style halves (8-byte pair loads, vpbroadcastq +
- * vpblendd, no gathers); vpshufb (BW) spreads the taps into int32 lanes;
- * weights are one plain load of the pre-replicated table. The arithmetic
- * per pixel is half of AVX2's.
+ * for each source row, register k of a group holds the 8-byte pairs of
+ * pixels i + 4k .. i + 4k + 3, one per 128-bit lane (plain 64-bit loads
+ * inserted lane by lane, no gathers); vpshufb (BW) spreads x0 and x1 of
+ * R, G, B into uint16 pairs and vpmaddwd (BW) with one load of the
+ * fixed-point weight table does the horizontal blend in exact int32; two
+ * FMAs do the vertical blend, scale and offset.
  *
  * Stores use opmasks instead of the AVX2 version's careful overlap rules at
  * the end of a run: NHWC packs each register's 4 pixels into 12 contiguous
@@ -21,63 +22,44 @@
 
 #define GROUP 16
 
-/* Pixels a and a + 1: [top pair a, bottom pair a | top pair a+1, bottom pair a+1]. */
+/* The pairs at ofs[a] and ofs[a + 1] of row, one per 128-bit lane. */
 static inline __m256i
-load_taps2 (const uint8_t *top, const uint8_t *bottom, const uint32_t *ofs, size_t a, bool gray)
+load_pairs2 (const uint8_t *row, const uint32_t *ofs, size_t a)
 {
-  const uint32_t o0 = ofs[a], o1 = ofs[a + 1];
-
-  if (gray)
-    {
-      uint16_t t0, b0, t1, b1;
-      memcpy (&t0, top + o0, 2);
-      memcpy (&b0, bottom + o0, 2);
-      memcpy (&t1, top + o1, 2);
-      memcpy (&b1, bottom + o1, 2);
-      return _mm256_setr_epi64x ((long long) t0, (long long) b0, (long long) t1, (long long) b1);
-    }
-  long long q[4];
-  memcpy (&q[0], top + o0, 8);
-  memcpy (&q[1], bottom + o0, 8);
-  memcpy (&q[2], top + o1, 8);
-  memcpy (&q[3], bottom + o1, 8);
-  __m256i lo = _mm256_blend_epi32 (_mm256_set1_epi64x (q[0]), _mm256_set1_epi64x (q[1]), 0x0C);
-  __m256i hi = _mm256_blend_epi32 (_mm256_set1_epi64x (q[2]), _mm256_set1_epi64x (q[3]), 0xC0);
-  return _mm256_blend_epi32 (lo, hi, 0xF0);
+  return _mm256_inserti128_si256 (_mm256_castsi128_si256 (_mm_loadl_epi64 ((const __m128i *) (row + ofs[a]))),
+                                  _mm_loadl_epi64 ((const __m128i *) (row + ofs[a + 1])), 1);
 }
 
-/* Pixels a .. a + 3, one per 128-bit lane. */
+/* The pairs of pixels a .. a + 3, one per 128-bit lane. */
 static inline __m512i
-load_taps4 (const uint8_t *top, const uint8_t *bottom, const uint32_t *ofs, size_t a, bool gray)
+load_pairs4 (const uint8_t *row, const uint32_t *ofs, size_t a)
 {
-  return _mm512_inserti64x4 (_mm512_castsi256_si512 (load_taps2 (top, bottom, ofs, a, gray)),
-                             load_taps2 (top, bottom, ofs, a + 2, gray), 1);
+  return _mm512_inserti64x4 (_mm512_castsi256_si512 (load_pairs2 (row, ofs, a)),
+                             load_pairs2 (row, ofs, a + 2), 1);
 }
 
+/* Pixels a .. a + 3 as R, G, B, 0 per lane; prefetches as AVX2 does. */
 static inline __m512
-pixels4 (__m512i v, const __m512i ctl[4], __m512 a, __m512 b, __m512 w0, __m512 w1, __m512 off)
+pixels4 (const kk_mi_row *r, const kk_mi_cols *c, size_t a, __m512i ctl, __m512 wa, __m512 wb, __m512 off)
 {
-  __m512 tl = _mm512_cvtepi32_ps (_mm512_shuffle_epi8 (v, ctl[0]));
-  __m512 tr = _mm512_cvtepi32_ps (_mm512_shuffle_epi8 (v, ctl[1]));
-  __m512 bl = _mm512_cvtepi32_ps (_mm512_shuffle_epi8 (v, ctl[2]));
-  __m512 br = _mm512_cvtepi32_ps (_mm512_shuffle_epi8 (v, ctl[3]));
-  __m512 left = _mm512_fmadd_ps (bl, b, _mm512_mul_ps (tl, a));
-  __m512 right = _mm512_fmadd_ps (br, b, _mm512_mul_ps (tr, a));
-  return _mm512_fmadd_ps (left, w0, _mm512_fmadd_ps (right, w1, off));
+  const uint8_t *const top = r->top, *const bottom = r->bottom;
+  const __m512i w = _mm512_loadu_si512 ((const void *) (c->wx + 8 * a));
+
+  kk_mi_prefetch (r, c, a);
+  kk_mi_prefetch (r, c, a + 2);
+  __m512 t = _mm512_cvtepi32_ps (_mm512_madd_epi16 (_mm512_shuffle_epi8 (load_pairs4 (top, c->ofs, a), ctl), w));
+  __m512 b = _mm512_cvtepi32_ps (_mm512_madd_epi16 (_mm512_shuffle_epi8 (load_pairs4 (bottom, c->ofs, a), ctl), w));
+  return _mm512_fmadd_ps (b, wb, _mm512_fmadd_ps (t, wa, off));
 }
 
 /* The 16 pixels of the group at column i: p[k] = pixels i + 4k .. i + 4k + 3.
  * Reads table entries up to i + 15, inside the padding when past n. */
 static inline __attribute__ ((always_inline)) void
-group16 (const uint8_t *top, const uint8_t *bottom, const kk_mi_cols *c, size_t i, bool gray,
-         const __m512i ctl[4], __m512 a, __m512 b, __m512 off, __m512 p[4])
+group16 (const kk_mi_row *r, const kk_mi_cols *c, size_t i,
+         __m512i ctl, __m512 a, __m512 b, __m512 off, __m512 p[4])
 {
   for (int k = 0; k < 4; k++)
-    {
-      const size_t px = i + 4 * (size_t) k;
-      p[k] = pixels4 (load_taps4 (top, bottom, c->ofs, px, gray), ctl, a, b,
-                      _mm512_loadu_ps (c->w0 + 4 * px), _mm512_loadu_ps (c->w1 + 4 * px), off);
-    }
+    p[k] = pixels4 (r, c, i + 4 * (size_t) k, ctl, a, b, off);
 }
 
 /* R, G, B of the 4 pixels of p in lanes 0..11. */
@@ -103,17 +85,13 @@ transpose (const __m512 p[4], __m512 rgb[3])
   rgb[2] = _mm512_permutexvar_ps (order, _mm512_shuffle_ps (t1, t3, 0x44));
 }
 
-static inline __attribute__ ((always_inline)) void
-row_avx512 (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
+void
+kk_model_input_row_u8_f32__avx512 (const kk_mi_row *r, const kk_mi_cols *c)
 {
-  __m512i ctl[4];
-  for (int t = 0; t < 4; t++)
-    ctl[t] = _mm512_broadcast_i32x4 (_mm_loadu_si128 ((const __m128i *) c->ctl[t]));
+  const __m512i ctl = _mm512_broadcast_i32x4 (_mm_loadu_si128 ((const __m128i *) c->ctl));
   const __m512 a = _mm512_broadcast_f32x4 (_mm_loadu_ps (r->a));
   const __m512 b = _mm512_broadcast_f32x4 (_mm_loadu_ps (r->b));
   const __m512 off = _mm512_broadcast_f32x4 (_mm_loadu_ps (r->offset));
-  /* Locals: the stores below may alias anything (no strict aliasing). */
-  const uint8_t *const top = r->top, *const bottom = r->bottom;
   const bool nhwc = c->layout == KK_LAYOUT_NHWC;
   const size_t plane = c->plane;
   float *const dst = r->dst;
@@ -127,7 +105,7 @@ row_avx512 (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
   /* Every group but the last of the run: full stores. */
   for (; i + GROUP < n_vec; i += GROUP)
     {
-      group16 (top, bottom, c, i, gray, ctl, a, b, off, p);
+      group16 (r, c, i, ctl, a, b, off, p);
       if (nhwc)
         {
           float *d = dst + 3 * i;
@@ -149,7 +127,7 @@ row_avx512 (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
   if (i < n_vec)
     {
       const size_t m = n_vec - i;
-      group16 (top, bottom, c, i, gray, ctl, a, b, off, p);
+      group16 (r, c, i, ctl, a, b, off, p);
       if (nhwc)
         {
           float *d = dst + 3 * i;
@@ -170,16 +148,6 @@ row_avx512 (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
         }
     }
   kk_mi_pixels (r, c, n_vec, c->n);
-}
-
-void
-kk_model_input_row_u8_f32__avx512 (const kk_mi_row *row, const kk_mi_cols *cols)
-{
-  /* Two instantiations so the per-pixel load has no format branch. */
-  if (cols->format == KK_PIXEL_GRAY8)
-    row_avx512 (row, cols, true);
-  else
-    row_avx512 (row, cols, false);
 }
 
 void

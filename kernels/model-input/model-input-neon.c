@@ -1,11 +1,14 @@
 /* model-input-neon.c — one output pixel per Q register, 4 per group.
  *
- * As on x86: a pixel's taps are two 8-byte loads (top pair, bottom pair)
- * combined into one 16-byte register, and tbl (the shared control bytes,
- * out-of-range indices giving 0) spreads each tap's R, G, B into uint32
- * lanes. A group of 4 pixels is transposed into R, G, B vectors, which
- * suits both layouts: vst3q writes 4 NHWC pixels interleaved, exactly 12
- * floats, and NCHW is three plain stores.
+ * As on x86: a pixel's taps are two 8-byte loads (top pair, bottom pair);
+ * tbl with the shared control bytes (out-of-range indices giving 0) spreads
+ * x0 and x1 of R, G, B into uint16 pairs, and a widening multiply by the
+ * column's fixed-point weights followed by a pairwise add does what x86's
+ * pmaddwd does: the horizontal blend in exact int32, the reference's
+ * integer arithmetic. Two FMAs do the vertical blend, scale and offset. A
+ * group of 4 pixels is transposed into R, G, B vectors, which suits both
+ * layouts: vst3q writes 4 NHWC pixels interleaved, exactly 12 floats, and
+ * NCHW is three plain stores.
  */
 #include "model-input.h"
 
@@ -13,47 +16,32 @@
 
 #define GROUP 4
 
-static inline uint8x16_t
-load_taps (const kk_mi_row *r, const kk_mi_cols *c, size_t i, bool gray)
-{
-  const uint32_t o = c->ofs[i];
-
-  if (gray)
-    {
-      uint16_t t, b;
-      memcpy (&t, r->top + o, 2);
-      memcpy (&b, r->bottom + o, 2);
-      uint16x8_t v = vdupq_n_u16 (0);
-      v = vsetq_lane_u16 (t, v, 0);
-      v = vsetq_lane_u16 (b, v, 4);
-      return vreinterpretq_u8_u16 (v);
-    }
-  return vcombine_u8 (vld1_u8 (r->top + o), vld1_u8 (r->bottom + o));
-}
-
+/* Horizontal blend of one row's pair at ofs: R, G, B, 0 as exact floats. */
 static inline float32x4_t
-tap_f32 (uint8x16_t v, uint8x16_t ctl)
+row_pair (const uint8_t *row, uint32_t ofs, uint8x16_t ctl, int16x8_t w)
 {
-  return vcvtq_f32_u32 (vreinterpretq_u32_u8 (vqtbl1q_u8 (v, ctl)));
+  const uint8x16_t pair = vcombine_u8 (vld1_u8 (row + ofs), vdup_n_u8 (0));
+  const int16x8_t v = vreinterpretq_s16_u8 (vqtbl1q_u8 (pair, ctl));
+  const int32x4_t lo = vmull_s16 (vget_low_s16 (v), vget_low_s16 (w));  /* x0.R W0, x1.R W1, x0.G W0, x1.G W1 */
+  const int32x4_t hi = vmull_high_s16 (v, w);                            /* x0.B W0, x1.B W1, 0, 0 */
+  return vcvtq_f32_s32 (vpaddq_s32 (lo, hi));
 }
 
+/* R, G, B, 0 of column i. */
 static inline float32x4_t
-pixel (uint8x16_t v, const uint8x16_t ctl[4], float32x4_t a, float32x4_t b,
-       float32x4_t w0, float32x4_t w1, float32x4_t off)
+pixel (const kk_mi_row *r, const kk_mi_cols *c, size_t i, uint8x16_t ctl,
+       float32x4_t a, float32x4_t b, float32x4_t off)
 {
-  float32x4_t tl = tap_f32 (v, ctl[0]), tr = tap_f32 (v, ctl[1]);
-  float32x4_t bl = tap_f32 (v, ctl[2]), br = tap_f32 (v, ctl[3]);
-  float32x4_t left = vfmaq_f32 (vmulq_f32 (tl, a), bl, b);
-  float32x4_t right = vfmaq_f32 (vmulq_f32 (tr, a), br, b);
-  return vfmaq_f32 (vfmaq_f32 (off, right, w1), left, w0);
+  const int16x8_t w = vld1q_s16 (c->wx + 8 * i);
+  float32x4_t top = row_pair (r->top, c->ofs[i], ctl, w);
+  float32x4_t bottom = row_pair (r->bottom, c->ofs[i], ctl, w);
+  return vfmaq_f32 (vfmaq_f32 (off, top, a), bottom, b);
 }
 
-static inline __attribute__ ((always_inline)) void
-row_neon (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
+void
+kk_model_input_row_u8_f32__neon (const kk_mi_row *r, const kk_mi_cols *c)
 {
-  const uint8x16_t ctl[4] = {
-    vld1q_u8 (c->ctl[0]), vld1q_u8 (c->ctl[1]), vld1q_u8 (c->ctl[2]), vld1q_u8 (c->ctl[3]),
-  };
+  const uint8x16_t ctl = vld1q_u8 (c->ctl);
   const float32x4_t a = vld1q_f32 (r->a), b = vld1q_f32 (r->b), off = vld1q_f32 (r->offset);
   /* Whole groups may run past n into the table's padding only when every
    * column is safe to load; otherwise the unsafe tail is scalar. */
@@ -62,12 +50,10 @@ row_neon (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
 
   for (size_t i = 0; i < n_vec; i += GROUP)
     {
-      /* Weights come pre-replicated from the shared table: plain loads. */
-#define PIXEL(k) \
-      pixel (load_taps (r, c, i + (k), gray), ctl, a, b, \
-             vld1q_f32 (c->w0 + 4 * (i + (k))), vld1q_f32 (c->w1 + 4 * (i + (k))), off)
-      float32x4_t p0 = PIXEL (0), p1 = PIXEL (1), p2 = PIXEL (2), p3 = PIXEL (3);
-#undef PIXEL
+      kk_mi_prefetch (r, c, i);
+      kk_mi_prefetch (r, c, i + 2);
+      float32x4_t p0 = pixel (r, c, i, ctl, a, b, off), p1 = pixel (r, c, i + 1, ctl, a, b, off);
+      float32x4_t p2 = pixel (r, c, i + 2, ctl, a, b, off), p3 = pixel (r, c, i + 3, ctl, a, b, off);
       /* 4x4 transpose of R G B 0 rows into R, G, B columns. */
       float32x4_t t0 = vzip1q_f32 (p0, p1);  /* R0 R1 G0 G1 */
       float32x4_t t1 = vzip2q_f32 (p0, p1);  /* B0 B1 .. .. */
@@ -103,16 +89,6 @@ row_neon (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
         }
     }
   kk_mi_pixels (r, c, n_vec, c->n);
-}
-
-void
-kk_model_input_row_u8_f32__neon (const kk_mi_row *row, const kk_mi_cols *cols)
-{
-  /* Two instantiations so the per-pixel load has no format branch. */
-  if (cols->format == KK_PIXEL_GRAY8)
-    row_neon (row, cols, true);
-  else
-    row_neon (row, cols, false);
 }
 
 void

@@ -1,12 +1,14 @@
 /* model-input-sse42.c — one output pixel per XMM register.
  *
- * Each pixel's four taps arrive as one 16-byte register (the top pair from
- * byte 0, the bottom pair from byte 8: two 8-byte loads, as the downscales
- * that matter touch only 4 source pixels per output and a gather would cost
- * more), pshufb spreads each tap's R, G, B into int32 lanes, and the
- * arithmetic then runs on R, G, B, 0 lanes in the order of the scalar
- * formula. Without FMA that order is the reference's exactly, so this
- * version matches it bit for bit (the tests still allow rounding).
+ * Each pixel's taps arrive as two 8-byte loads (the top pair and the bottom
+ * pair: the downscales that matter touch only 4 source pixels per output,
+ * and a gather would cost more). One pshufb per row spreads x0 and x1 of
+ * R, G, B into uint16 pairs, one pmaddwd with the column's fixed-point
+ * weights does the horizontal blend in exact int32 (the reference's integer
+ * arithmetic), and the vertical blend, scale and offset run on R, G, B, 0
+ * float lanes in the reference's order. Without FMA that order is the
+ * reference's exactly, so this version matches it bit for bit (the tests
+ * still allow rounding).
  *
  * NHWC output is written with overlapping 16-byte stores, one per pixel at
  * a 12-byte pitch; each store's 4th float lands on the next pixel, which is
@@ -20,37 +22,22 @@
 
 #define GROUP 4
 
-static inline __m128i
-load_taps (const kk_mi_row *r, const kk_mi_cols *c, size_t i, bool gray)
+/* Horizontal blend of one row's pair at ofs: R, G, B, 0 as exact floats. */
+static inline __m128
+row_pair (const uint8_t *row, uint32_t ofs, __m128i ctl, __m128i w)
 {
-  const uint32_t o = c->ofs[i];
-
-  if (gray)
-    {
-      uint16_t t, b;
-      memcpy (&t, r->top + o, 2);
-      memcpy (&b, r->bottom + o, 2);
-      return _mm_insert_epi16 (_mm_cvtsi32_si128 (t), b, 4);
-    }
-  /* Two duplicating loads (movddup, a pure load) and a blend keep this off
-   * the shuffle port, which pshufb already keeps busy. */
-  long long t, b;
-  memcpy (&t, r->top + o, 8);
-  memcpy (&b, r->bottom + o, 8);
-  return _mm_blend_epi16 (_mm_set1_epi64x (t), _mm_set1_epi64x (b), 0xF0);
+  const __m128i pair = _mm_loadl_epi64 ((const __m128i *) (row + ofs));
+  return _mm_cvtepi32_ps (_mm_madd_epi16 (_mm_shuffle_epi8 (pair, ctl), w));
 }
 
 /* R, G, B, 0 of column i, in the reference's order of operations. */
 static inline __m128
-pixel (__m128i v, const __m128i ctl[4], __m128 a, __m128 b, __m128 w0, __m128 w1, __m128 off)
+pixel (const kk_mi_row *r, const kk_mi_cols *c, size_t i, __m128i ctl, __m128 a, __m128 b, __m128 off)
 {
-  __m128 tl = _mm_cvtepi32_ps (_mm_shuffle_epi8 (v, ctl[0]));
-  __m128 tr = _mm_cvtepi32_ps (_mm_shuffle_epi8 (v, ctl[1]));
-  __m128 bl = _mm_cvtepi32_ps (_mm_shuffle_epi8 (v, ctl[2]));
-  __m128 br = _mm_cvtepi32_ps (_mm_shuffle_epi8 (v, ctl[3]));
-  __m128 left = _mm_add_ps (_mm_mul_ps (tl, a), _mm_mul_ps (bl, b));
-  __m128 right = _mm_add_ps (_mm_mul_ps (tr, a), _mm_mul_ps (br, b));
-  return _mm_add_ps (_mm_add_ps (_mm_mul_ps (left, w0), _mm_mul_ps (right, w1)), off);
+  const __m128i w = _mm_loadu_si128 ((const __m128i *) (c->wx + 8 * i));
+  __m128 top = row_pair (r->top, c->ofs[i], ctl, w);
+  __m128 bottom = row_pair (r->bottom, c->ofs[i], ctl, w);
+  return _mm_add_ps (_mm_add_ps (_mm_mul_ps (top, a), off), _mm_mul_ps (bottom, b));
 }
 
 static inline void
@@ -60,13 +47,10 @@ store3 (float *d, __m128 v)
   _mm_store_ss (d + 2, _mm_movehl_ps (v, v));
 }
 
-static inline __attribute__ ((always_inline)) void
-row_sse42 (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
+void
+kk_model_input_row_u8_f32__sse42 (const kk_mi_row *r, const kk_mi_cols *c)
 {
-  const __m128i ctl[4] = {
-    _mm_loadu_si128 ((const __m128i *) c->ctl[0]), _mm_loadu_si128 ((const __m128i *) c->ctl[1]),
-    _mm_loadu_si128 ((const __m128i *) c->ctl[2]), _mm_loadu_si128 ((const __m128i *) c->ctl[3]),
-  };
+  const __m128i ctl = _mm_loadu_si128 ((const __m128i *) c->ctl);
   const __m128 a = _mm_loadu_ps (r->a), b = _mm_loadu_ps (r->b), off = _mm_loadu_ps (r->offset);
   /* Whole groups may run past n into the table's padding only when every
    * column is safe to load; otherwise the unsafe tail is scalar. */
@@ -76,14 +60,10 @@ row_sse42 (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
   for (size_t i = 0; i < n_vec; i += GROUP)
     {
       __m128 p[GROUP];
-#define PIXEL(k) \
-      p[k] = pixel (load_taps (r, c, i + k, gray), ctl, a, b, \
-                    _mm_loadu_ps (c->w0 + 4 * (i + k)), _mm_loadu_ps (c->w1 + 4 * (i + k)), off)
-      PIXEL (0);
-      PIXEL (1);
-      PIXEL (2);
-      PIXEL (3);
-#undef PIXEL
+      kk_mi_prefetch (r, c, i);
+      kk_mi_prefetch (r, c, i + 2);
+      for (size_t k = 0; k < GROUP; k++)
+        p[k] = pixel (r, c, i + k, ctl, a, b, off);
       const size_t m = n_vec - i < GROUP ? n_vec - i : GROUP;
 
       if (c->layout == KK_LAYOUT_NHWC)
@@ -127,16 +107,6 @@ row_sse42 (const kk_mi_row *r, const kk_mi_cols *c, bool gray)
         }
     }
   kk_mi_pixels (r, c, n_vec, c->n);
-}
-
-void
-kk_model_input_row_u8_f32__sse42 (const kk_mi_row *row, const kk_mi_cols *cols)
-{
-  /* Two instantiations so the per-pixel load has no format branch. */
-  if (cols->format == KK_PIXEL_GRAY8)
-    row_sse42 (row, cols, true);
-  else
-    row_sse42 (row, cols, false);
 }
 
 void

@@ -140,16 +140,30 @@ cols_init (kk_mi_cols *c, const kk_image_view *src, const kk_model_input_params 
     }
   memcpy (c->chan, order, 3);
 
-  for (int t = 0; t < 4; t++)
+  /* uint16 lanes x0.R, x1.R, x0.G, x1.G, x0.B, x1.B, 0, 0 (high bytes 0). */
+  memset (c->ctl, 0x80, sizeof c->ctl);
+  for (int ch = 0; ch < 3; ch++)
     {
-      size_t base = (t >= 2 ? 8 : 0) + ((t & 1) ? c->right : 0);
-      memset (c->ctl[t], 0x80, 16);
-      for (int ch = 0; ch < 3; ch++)
-        c->ctl[t][4 * ch] = (uint8_t) (base + order[ch]);
+      c->ctl[4 * ch] = order[ch];
+      c->ctl[4 * ch + 2] = (uint8_t) (c->right + order[ch]);
     }
 
   c->layout = p->layout;
   c->plane = p->width * p->height;
+}
+
+/* Column i's weights: KK_MI_ONE - w1 and w1, for R, G, B, then 0 0. */
+static void
+set_weights (kk_mi_cols *c, size_t i, int16_t w1)
+{
+  int16_t *w = c->wx + 8 * i;
+
+  for (int ch = 0; ch < 3; ch++)
+    {
+      w[2 * ch] = (int16_t) (KK_MI_ONE - w1);
+      w[2 * ch + 1] = w1;
+    }
+  w[6] = w[7] = 0;
 }
 
 /* Columns [c0, c0 + n) of a content rectangle cw wide. */
@@ -167,11 +181,7 @@ cols_chunk (kk_mi_cols *c, size_t src_w, size_t cw, size_t c0, size_t n)
       double w;
       tap (c0 + i, step, src_w, &x0, &w);
       c->ofs[i] = (uint32_t) (x0 * c->bpp);
-      for (int k = 0; k < 4; k++)
-        {
-          c->w0[4 * i + k] = (float) (1.0 - w);
-          c->w1[4 * i + k] = (float) w;
-        }
+      set_weights (c, i, (int16_t) (w * KK_MI_ONE + 0.5));  /* w in [0, 1]: round half up */
       /* Safe columns form a prefix: offsets never decrease. */
       if (src_w >= 2 && x0 * c->bpp + pair <= limit && n_simd == i)
         n_simd++;
@@ -183,11 +193,7 @@ cols_chunk (kk_mi_cols *c, size_t src_w, size_t cw, size_t c0, size_t n)
   for (size_t i = n; i < n + KK_MI_GROUP - 1 && i < KK_MI_CHUNK + KK_MI_GROUP; i++)
     {
       c->ofs[i] = n > 0 ? c->ofs[n - 1] : 0;
-      for (int k = 0; k < 4; k++)
-        {
-          c->w0[4 * i + k] = n > 0 ? c->w0[4 * (n - 1)] : 1.0f;
-          c->w1[4 * i + k] = n > 0 ? c->w1[4 * (n - 1)] : 0.0f;
-        }
+      set_weights (c, i, n > 0 ? c->wx[8 * (n - 1) + 1] : 0);
     }
 }
 
@@ -247,7 +253,7 @@ kk_mi_run (const kk_image_view *src, float *dst, const kk_model_input_params *p,
     {
       if (y < r.y || y >= r.y + r.h)
         fill_pad (dst, p, y, 0, W);
-      else
+      else if (r.w < W)
         {
           fill_pad (dst, p, y, 0, r.x);
           fill_pad (dst, p, y, r.x + r.w, W);
@@ -261,6 +267,11 @@ kk_mi_run (const kk_image_view *src, float *dst, const kk_model_input_params *p,
   const size_t px_stride = p->layout == KK_LAYOUT_NHWC ? 3 : 1;
   const double step_y = (double) src->height / (double) r.h;
   const size_t row_stride = p->layout == KK_LAYOUT_NHWC ? 3 * W : W;
+  /* scale / KK_MI_ONE once per call: a division per channel and row costs
+   * as much as a small tensor's sampling. */
+  double unit[3];
+  for (int ch = 0; ch < 3; ch++)
+    unit[ch] = (double) p->scale[ch] / KK_MI_ONE;
 
   /* Rows inside the column chunk loop: the table is built once per chunk
    * (once per call for tensors up to KK_MI_CHUNK wide). */
@@ -269,19 +280,26 @@ kk_mi_run (const kk_image_view *src, float *dst, const kk_model_input_params *p,
       size_t n = r.w - c0 < KK_MI_CHUNK ? r.w - c0 : KK_MI_CHUNK;
       cols_chunk (&cols, src->width, r.w, c0, n);
 
+      size_t y0, next_y0;
+      double wy, next_wy;
+      tap (y_begin - r.y, step_y, src->height, &next_y0, &next_wy);
       for (size_t y = y_begin; y < y_end; y++)
         {
           kk_mi_row row;
-          size_t y0;
-          double wy;
 
-          tap (y - r.y, step_y, src->height, &y0, &wy);
+          y0 = next_y0;
+          wy = next_wy;
           row.top = src->data + y0 * src->stride;
           row.bottom = src->height > 1 ? row.top + src->stride : row.top;
+          /* The next row's sources, for row functions that prefetch. */
+          if (y + 1 < y_end)
+            tap (y + 1 - r.y, step_y, src->height, &next_y0, &next_wy);
+          row.next_top = src->data + next_y0 * src->stride;
+          row.next_bottom = src->height > 1 ? row.next_top + src->stride : row.next_top;
           for (int ch = 0; ch < 3; ch++)
             {
-              row.a[ch] = (float) ((double) p->scale[ch] * (1.0 - wy));
-              row.b[ch] = (float) ((double) p->scale[ch] * wy);
+              row.a[ch] = (float) (unit[ch] * (1.0 - wy));
+              row.b[ch] = (float) (unit[ch] * wy);
               row.offset[ch] = p->offset[ch];
             }
           row.a[3] = row.b[3] = row.offset[3] = 0.0f;

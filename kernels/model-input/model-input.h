@@ -15,14 +15,21 @@
  *   the shared scalar formula below.
  *
  * The formula (the reference; SIMD versions may fuse the multiply-adds):
- *   left  = top[x0] * a[c] + bottom[x0] * b[c]       a = scale (1 - wy), b = scale wy
- *   right = top[x1] * a[c] + bottom[x1] * b[c]
- *   out   = left * w0 + right * w1 + offset[c]        w0 = 1 - wx, w1 = wx
- * which is the bilinear sample times scale plus offset, up to float rounding:
- * the scalar version is within 2e-6 of a double-precision implementation,
- * and the SIMD versions within 1e-5 of the scalar one, both relative to the
- * largest |output| (so absolute for a [-1, 1] tensor; measured: 3.3e-7 and
- * 3e-7, SSE4.2 bit-exact since it has no FMA). tests/kernels checks both.
+ *   top    = t[x0] * W0 + t[x1] * W1            integers, W0 + W1 = KK_MI_ONE
+ *   bottom = b[x0] * W0 + b[x1] * W1
+ *   out    = (top * a[c] + offset[c]) + bottom * b[c]
+ *            a = scale (1 - wy) / KK_MI_ONE, b = scale wy / KK_MI_ONE
+ * i.e. the horizontal pass in 15-bit fixed point (exact integers, which is
+ * what x86's pmaddwd computes in one instruction for a pixel's R, G, B) and
+ * the vertical pass, scale and offset in float. top and bottom are below
+ * 2^24, so converting them to float is exact. The only departure from exact
+ * bilinear is the rounding of wx to a multiple of 1 / KK_MI_ONE: at most
+ * 0.5 * 255 / 32767 = 0.0039 of an input level, times |scale| (3.1e-5 for a
+ * [-1, 1] tensor), against 0.5 level for any path that rounds the resized
+ * image to 8 bits. tests/kernels checks the scalar version against a double
+ * precision bilinear with that bound (plus 2e-6 for float rounding), and the
+ * SIMD versions against the scalar one within 1e-5 of the largest |output|
+ * (they differ only by fused multiply-adds; SSE4.2 is bit-exact).
  */
 #pragma once
 
@@ -40,6 +47,9 @@
  * when every column of a chunk is SIMD-safe a vector loop may run its last
  * group whole (up to 16 pixels) and only trim its stores. */
 #define KK_MI_GROUP 16
+/* The sum of a column's two fixed-point weights: the largest that pmaddwd's
+ * signed 16-bit operands hold. */
+#define KK_MI_ONE 32767
 
 typedef struct {
   /* source layout */
@@ -47,13 +57,13 @@ typedef struct {
   size_t bpp;                 /* bytes per source pixel */
   size_t right;               /* bytes from the left tap to the right tap: bpp, or 0 when the frame is 1 wide */
   uint8_t chan[3];            /* byte index of R, G, B inside a pixel (0,0,0 for gray) */
-  /* pshufb/tbl control bytes that turn one pixel's 16 loaded bytes (the top
-   * pair from byte 0, the bottom pair from byte 8, kk_mi_pair_bytes each)
-   * into four int32 lanes R, G, B, 0 of one tap: [0] top-left, [1] top-right,
-   * [2] bottom-left, [3] bottom-right. 0x80 yields zero on x86 and, being
-   * >= 16, on NEON's tbl too. Here so every ISA agrees on which byte is which
-   * channel. */
-  uint8_t ctl[4][16];
+  /* pshufb/tbl control bytes that turn the kk_mi_pair_bytes loaded at a left
+   * tap (in bytes 0..7 of a register) into eight uint16 lanes
+   * x0.R, x1.R, x0.G, x1.G, x0.B, x1.B, 0, 0 — ready for one multiply-add
+   * by the weights W0 W1 W0 W1 W0 W1 0 0. 0x80 yields zero on x86 and,
+   * being >= 16, on NEON's tbl too. Here so every ISA agrees on which byte
+   * is which channel (and gray is replicated). */
+  uint8_t ctl[16];
   /* destination layout */
   kk_layout layout;
   size_t plane;               /* NCHW: floats between two channel planes (W * H) */
@@ -61,30 +71,52 @@ typedef struct {
   size_t n;                   /* columns */
   size_t n_simd;              /* leading columns whose pair load (kk_mi_pair_bytes) stays inside the row */
   uint32_t ofs[KK_MI_CHUNK + KK_MI_GROUP];  /* byte offset of the left tap in the source row */
-  /* 1 - wx and wx of column i, each repeated in [4 i .. 4 i + 3]: one copy
-   * per R, G, B, 0 lane, so vector code gets a pixel's weights (or 2 or 4
-   * adjacent pixels') with one plain load instead of a broadcast shuffle. */
-  float w0[4 * (KK_MI_CHUNK + KK_MI_GROUP)];
-  float w1[4 * (KK_MI_CHUNK + KK_MI_GROUP)];
+  /* W0 W1 W0 W1 W0 W1 0 0 of column i in [8 i .. 8 i + 7] (W0 + W1 =
+   * KK_MI_ONE): lined up with ctl's lanes, so vector code gets a pixel's
+   * weights (or 2 or 4 adjacent pixels') with one plain load. */
+  _Alignas (64) int16_t wx[8 * (KK_MI_CHUNK + KK_MI_GROUP)];
 } kk_mi_cols;
 
 typedef struct {
   const uint8_t *top, *bottom;  /* source rows y0 and y1 */
-  float a[4], b[4];             /* scale[c] * (1 - wy), scale[c] * wy; [3] is 0 */
+  /* The next row's top and bottom (this row's at the last row of a call):
+   * only to prefetch, never to read. */
+  const uint8_t *next_top, *next_bottom;
+  float a[4], b[4];             /* scale[c] * (1 - wy) / KK_MI_ONE, scale[c] * wy / KK_MI_ONE; [3] is 0 */
   float offset[4];              /* [3] is 0 */
   float *dst;                   /* output of the chunk's first column: NHWC &t[y][x][0], NCHW &t[0][y][x] */
 } kk_mi_row;
 
 typedef void (*kk_mi_row_fn) (const kk_mi_row *row, const kk_mi_cols *cols);
 
-/* How many bytes a SIMD version may load from a left tap to get both taps of
- * one source row: 8 for 4-byte pixels (exactly two), 8 for RGB8 (two pixels
- * plus two bytes of slack, hence the safety limit), 2 for gray. A column is
- * SIMD-safe when ofs + this <= width * bpp, so no load ever leaves the row. */
+/* How many bytes a SIMD version loads from a left tap to get both taps of
+ * one source row: 8 for every format (exactly two 4-byte pixels; two RGB8
+ * pixels plus slack; two gray pixels plus more slack), one plain 64-bit load
+ * with no format branch. A column is SIMD-safe when ofs + this <=
+ * width * bpp, so no load ever leaves the row; the few columns near the
+ * right edge that are not go through the scalar formula. */
 static inline size_t
 kk_mi_pair_bytes (kk_pixel_format format)
 {
-  return format == KK_PIXEL_GRAY8 ? 2 : 8;
+  (void) format;
+  return 8;
+}
+
+/* Prefetch column i of the next tensor row's two source rows. Each tensor
+ * row starts two new streams 5-6 source rows further down (720p into 128
+ * rows), which the hardware prefetcher cannot guess, and the row's own
+ * loads leave too little work in flight to hide L3 latency; fetching one
+ * row ahead keeps the memory busy under the arithmetic (measured: 4-5% on
+ * 720p RGBA -> 128x128, nothing lost with the frame in L1). SIMD versions
+ * call it once per 2 output pixels: at the downscales where it matters one
+ * call per 2 columns still covers nearly every 64-byte line, and more calls
+ * cost load slots. A prefetch never faults, but next_top is always a row of
+ * the frame anyway. */
+static inline void
+kk_mi_prefetch (const kk_mi_row *r, const kk_mi_cols *c, size_t i)
+{
+  __builtin_prefetch (r->next_top + c->ofs[i], 0, 3);
+  __builtin_prefetch (r->next_bottom + c->ofs[i], 0, 3);
 }
 
 /* The shared formula for one column i of a row: out[c] for R, G, B, whose
@@ -96,14 +128,14 @@ kk_mi_pixel_chan (const kk_mi_row *r, const kk_mi_cols *c, size_t i, const size_
   const uint8_t *t = r->top + c->ofs[i];
   const uint8_t *b = r->bottom + c->ofs[i];
   const size_t rt = c->right;
-  const float w0 = c->w0[4 * i], w1 = c->w1[4 * i];
+  const int32_t w0 = c->wx[8 * i], w1 = c->wx[8 * i + 1];
 
   for (int ch = 0; ch < 3; ch++)
     {
       const size_t k = chan[ch];
-      float left = (float) t[k] * r->a[ch] + (float) b[k] * r->b[ch];
-      float right = (float) t[rt + k] * r->a[ch] + (float) b[rt + k] * r->b[ch];
-      out[ch] = left * w0 + right * w1 + r->offset[ch];
+      const int32_t top = t[k] * w0 + t[rt + k] * w1;
+      const int32_t bottom = b[k] * w0 + b[rt + k] * w1;
+      out[ch] = ((float) top * r->a[ch] + r->offset[ch]) + (float) bottom * r->b[ch];
     }
 }
 
