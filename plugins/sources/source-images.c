@@ -1,7 +1,7 @@
 /* source-images.c — the "images" frame source: still images decoded with
  * gdk-pixbuf (kestrel-image.h: EXIF orientation applied, RGB8 or RGBA8).
  *
- *   images:PATH[?loop=0]
+ *   images:PATH[?loop=0][&hold=SECONDS]
  *
  * PATH is
  *   - a file: that one image, decoded once at open (so a bad file fails
@@ -23,6 +23,12 @@
  *
  * Frames have pts_us -1 (stills have no time; the engine paces) and are
  * named after their file.
+ *
+ * hold=SECONDS makes a slideshow for people watching a preview: each image
+ * is lent again and again, without decoding it afresh, until it has been
+ * shown that long (by the monotonic clock), then the next one comes. The
+ * pipeline still runs at its own pace; only what it looks at changes
+ * slowly.
  */
 #include "config.h"
 
@@ -52,9 +58,15 @@ typedef struct {
   gboolean single;
   kk_image_view still;
   SourceFrameBuffer buffer;
+  /* hold: the frame lent last, and since when. */
+  gint64 hold_us;
+  gboolean holding;
+  kk_image_view held;
+  const char *held_name;
+  gint64 held_since_us;
 } ImagesSource;
 
-static const char *const images_options[] = { "loop", NULL };
+static const char *const images_options[] = { "loop", "hold", NULL };
 
 static void
 image_file_clear (gpointer data)
@@ -224,6 +236,10 @@ source_images_open (const char *text, GError **error)
   self = g_new0 (ImagesSource, 1);
   if (!source_spec_get_boolean (spec, "loop", TRUE, &self->loop, error))
     return NULL;
+  double hold_seconds;
+  if (!source_spec_get_seconds (spec, "hold", 0, &hold_seconds, error))
+    return NULL;
+  self->hold_us = (gint64) (hold_seconds * G_USEC_PER_SEC);
 
   path = source_expand_home (spec->location);
   display = g_filename_display_name (path);
@@ -344,6 +360,15 @@ source_images_next_frame (gpointer source, KestrelFrame *frame, GCancellable *ca
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return KESTREL_FRAME_ERROR;
 
+  if (self->holding && g_get_monotonic_time () - self->held_since_us < self->hold_us)
+    {
+      frame->image = self->held;
+      frame->pts_us = -1;
+      frame->name = self->held_name;
+      return KESTREL_FRAME_OK;
+    }
+  self->holding = FALSE;
+
   if (self->next >= self->files->len)
     {
       KestrelFrameStatus status = images_rewind (self, error);
@@ -367,6 +392,15 @@ source_images_next_frame (gpointer source, KestrelFrame *frame, GCancellable *ca
   self->decoded_in_pass++;
   frame->pts_us = -1;
   frame->name = file->name;
+  if (self->hold_us > 0)
+    {
+      /* file->name stays valid: the list is only replaced at a rewind,
+       * and a rewind only happens once the hold is over. */
+      self->holding = TRUE;
+      self->held = frame->image;
+      self->held_name = file->name;
+      self->held_since_us = g_get_monotonic_time ();
+    }
   return KESTREL_FRAME_OK;
 }
 
@@ -378,7 +412,7 @@ source_images_close (gpointer source)
 
 const KestrelFrameSourceVTable source_images_vtable = {
   .name = "images",
-  .description = "Still images: a file, a folder or a glob (images:PATH[?loop=0])",
+  .description = "Still images: a file, a folder or a glob (images:PATH[?loop=0][&hold=SECONDS])",
   .accepts = source_images_accepts,
   .open = source_images_open,
   .next_frame = source_images_next_frame,

@@ -202,6 +202,54 @@ test_images_folder (void)
   remove_tree (folder);
 }
 
+/* hold=SECONDS: the same decoded image again and again until its time is
+ * up, then the next. Only the order is asserted, never how many repeats a
+ * slow machine fits in. */
+static void
+test_images_hold (void)
+{
+  if (!have_skimage ())
+    return;
+
+  g_autofree char *folder = make_photo_folder ();
+  g_autofree char *spec = g_strconcat ("images:", folder, "?hold=0.2&loop=0", NULL);
+  KestrelFrameSource *source = open_ok (spec);
+  const TestImage *wanted = &folder_images[0];
+  guint repeats = 0;
+  KestrelFrame frame;
+  g_autoptr(GError) error = NULL;
+
+  /* The first image comes back at least twice within its hold (two calls
+   * in a row take far less than 0.2 s), as the very same pixels. */
+  g_assert_cmpint (kestrel_frame_source_next_frame (source, &frame, NULL, &error), ==, KESTREL_FRAME_OK);
+  const guint8 *first = frame.image.data;
+  g_assert_cmpuint (frame.image.width, ==, wanted->width);
+  gint64 start = g_get_monotonic_time ();
+  for (;;)
+    {
+      KestrelFrameStatus status = kestrel_frame_source_next_frame (source, &frame, NULL, &error);
+      if (status == KESTREL_FRAME_ERROR)
+        break;  /* b-broken.png: the hold is over */
+      g_assert_cmpint (status, ==, KESTREL_FRAME_OK);
+      g_assert_true (frame.image.data == first);
+      g_assert_cmpstr (frame.name, ==, wanted->name);
+      repeats++;
+    }
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 150000);  /* the hold, not a timing of Kestrel */
+  g_assert_cmpuint (repeats, >=, 1);
+  g_clear_error (&error);
+  /* Then the next good image, held in its turn. */
+  g_assert_cmpint (kestrel_frame_source_next_frame (source, &frame, NULL, &error), ==, KESTREL_FRAME_OK);
+  g_assert_cmpstr (frame.name, ==, folder_images[2].name);
+  kestrel_frame_source_close (source);
+  test_assert_no_outstanding (pool);
+
+  g_autofree char *bad = g_strconcat ("images:", folder, "?hold=soon", NULL);
+  g_assert_null (kestrel_frame_source_open (registry, bad, &error));
+  g_assert_nonnull (strstr (error->message, "hold=soon"));
+  remove_tree (folder);
+}
+
 /* Images added while the source runs come in at the next pass; a folder
  * emptied while it runs ends it after an error. */
 static void
@@ -606,6 +654,7 @@ main (int argc, char *argv[])
   pool = test_sources_pool (registry, "sources");
 
   g_test_add_func ("/sources/plugin-info", test_plugin_info);
+  g_test_add_func ("/sources/images/hold", test_images_hold);
   g_test_add_func ("/sources/plugin-scan", test_plugin_scan);
   g_test_add_func ("/sources/images/folder", test_images_folder);
   g_test_add_func ("/sources/images/rescan", test_images_rescan);
