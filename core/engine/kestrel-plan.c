@@ -1,4 +1,16 @@
-/* kestrel-plan.c — building and running plans (see kestrel-plan.h). */
+/* kestrel-plan.c — building and running plans (see kestrel-plan.h).
+ *
+ * At batch N > 1 the first steps, the ones with large activations, run item
+ * by item: all of them for image 0, then all of them for image 1, and so
+ * on; the rest runs on the N images at once. A batch gains nothing in those
+ * first layers (their gemms already have thousands of rows per image) but
+ * their activations grow N times, and an activation the next layer found
+ * in L2 at batch 1 has to come from L3 at batch N: BlazeFace front's
+ * 64x64x24 maps are 384 KiB per image, 1.5 MiB for four. Item by item,
+ * each image goes through them as at batch 1. The later layers are small
+ * (16x16, 8x8): there the batch gives the gemms N times the rows and costs
+ * one fork/join per step for N images instead of N.
+ */
 #include "config.h"
 
 #include "kestrel-plan.h"
@@ -9,6 +21,10 @@
 #include "kestrel-error.h"
 #include "kestrel-passes.h"
 #include "kestrel-stats.h"
+
+/* A step of a batch > 1 plan runs item by item while its output is at
+ * least this large (at batch N): half of a typical L2. */
+#define ITEM_MAJOR_MIN_BYTES (256 * 1024)
 
 struct _KestrelPlan {
   gatomicrefcount ref_count;
@@ -24,6 +40,14 @@ struct _KestrelPlan {
   GPtrArray *input_names;
   GPtrArray *output_names;
   guint batch;                  /* items per run */
+  /* Steps [0, n_item_steps) run item by item: item_steps[s * batch + i] is
+   * step s on slice i of its batch-carrying inputs and output, all sharing
+   * the state of item 0's (see the top of the file). */
+  guint n_item_steps;
+  KestrelStep *item_steps;
+  guint8 **item_data;           /* per value: the one image's room of a value that
+                                 * lives only within those steps, or NULL */
+  KestrelPlan *observable;      /* the same plan all at once, for run_observed() */
   gint fault_step;              /* kestrel_plan_inject_fault_for_testing, or -1 */
   float fault_error;
 };
@@ -154,6 +178,22 @@ plan_memory (KestrelPlan *plan, GError **error)
   for (guint i = 0; i < graph->outputs->len; i++)
     last[find_root (parent, g_array_index (graph->outputs, gint, i))] = plan->n_steps;
 
+  /* Item by item (see the top of the file), each image runs steps [0, k)
+   * in order, one image after the other, so a value that lives only
+   * within them needs room for one image, reused by the next: the
+   * lifetimes stay as they are. A value that outlives them (read later, or
+   * a graph input or output) holds every image: image 1 writes its slice
+   * after image 0 has gone through all of them, so it lives from step 0. */
+  g_autofree gboolean *per_item = g_new0 (gboolean, n_values);
+  for (guint v = 0; v < n_values && plan->n_item_steps > 0; v++)
+    if (first[v] < (gint) plan->n_item_steps)
+      {
+        if (last[v] < (gint) plan->n_item_steps)
+          per_item[v] = TRUE;
+        else
+          first[v] = 0;
+      }
+
   for (guint v = 0; v < n_values; v++)
     {
       const KestrelValue *value = kestrel_graph_value (graph, v);
@@ -164,6 +204,8 @@ plan_memory (KestrelPlan *plan, GError **error)
         continue;
       if (!kestrel_shape_get_size (value->dtype, value->n_dims, value->shape, NULL, &bytes, error))
         return FALSE;
+      if (per_item[r])
+        bytes /= plan->batch;
       if (request_of[r] < 0)
         {
           KestrelArenaRequest request = { 0 };
@@ -197,8 +239,14 @@ plan_memory (KestrelPlan *plan, GError **error)
   for (guint v = 0; v < n_values; v++)
     {
       gint r = find_root (parent, v);
-      if (plan->views[v].data == NULL && request_of[r] >= 0)
-        plan->views[v].data = base + g_array_index (requests, KestrelArenaRequest, request_of[r]).offset;
+      guint8 *data = request_of[r] >= 0
+                     ? base + g_array_index (requests, KestrelArenaRequest, request_of[r]).offset : NULL;
+
+      /* The batch does not exist in one piece for a per-image value. */
+      if (per_item[r])
+        plan->item_data[v] = data;
+      else if (plan->views[v].data == NULL)
+        plan->views[v].data = data;
     }
   for (guint s = 0; s < plan->n_steps; s++)
     {
@@ -230,6 +278,175 @@ fill_step_views (KestrelPlan *plan)
     }
 }
 
+/* Which inputs of `step` hold one slice per item, as a mask, when it can
+ * run item by item; FALSE when it cannot. The NHWC operators and Concat
+ * work on each image alone; their batch-carrying inputs are the
+ * activations (and a rebatched constant such as BlazeFace's channel
+ * padding), the others are weights. */
+static gboolean
+item_sliced_inputs (const KestrelStep *step, guint batch, guint32 *mask)
+{
+  const KestrelNode *node = step->node;
+  const KestrelTensorView *y = &step->outputs[0];
+
+  *mask = 0;
+  if (step->n_outputs != 1 || step->n_inputs > 32 || step->op->output_aliases_input != NULL
+      || y->n_dims == 0 || y->shape[0] != (gint64) batch)
+    return FALSE;
+  if (strcmp (node->domain, "kestrel") == 0)
+    {
+      if (strcmp (node->op_type, "ConvNhwc") == 0)
+        *mask = 1u << 0 | 1u << 3;
+      else if (strcmp (node->op_type, "DwPwNhwc") == 0)
+        *mask = 1u << 0 | 1u << 5;
+      else if (strcmp (node->op_type, "MaxPoolNhwc") == 0)
+        *mask = 1u << 0;
+      else
+        return FALSE;
+    }
+  else if (node->domain[0] == '\0' && strcmp (node->op_type, "Concat") == 0)
+    {
+      gint64 axis = kestrel_node_attr_int (node, "axis", 0);
+      if (axis < 0)
+        axis += y->n_dims;
+      if (axis <= 0)
+        return FALSE;
+      *mask = (guint32) ((1ull << step->n_inputs) - 1);
+    }
+  else
+    return FALSE;
+
+  for (guint i = 0; i < step->n_inputs; i++)
+    {
+      const KestrelTensorView *x = &step->inputs[i];
+
+      if (kestrel_node_input (node, i) < 0)
+        continue;
+      if (*mask & (1u << i))
+        {
+          if (x->n_dims == 0 || x->shape[0] != (gint64) batch)
+            return FALSE;
+        }
+      else if (x->data == NULL)
+        return FALSE; /* an activation that is not per image */
+    }
+  return TRUE;
+}
+
+static gsize
+item_bytes (const KestrelTensorView *view, guint batch)
+{
+  return view->n_elements / batch * kestrel_dtype_get_size (view->dtype);
+}
+
+/* Slice `item` of the batched view, or the view itself when not sliced. */
+static void
+slice_view (KestrelTensorView *slice, const KestrelTensorView *view, guint batch, guint item,
+            gboolean sliced)
+{
+  *slice = *view;
+  if (!sliced)
+    return;
+  slice->shape[0] = 1;
+  slice->n_elements = view->n_elements / batch;
+  if (view->data != NULL)
+    slice->data = (guint8 *) view->data + item * item_bytes (view, batch);
+}
+
+/* The item steps from the batched ones; again once the arena is placed. */
+static void
+fill_item_step_views (KestrelPlan *plan)
+{
+  for (guint s = 0; s < plan->n_item_steps; s++)
+    {
+      const KestrelStep *step = &plan->steps[s];
+      guint32 mask;
+
+      item_sliced_inputs (step, plan->batch, &mask);
+      for (guint i = 0; i < plan->batch; i++)
+        {
+          KestrelStep *item = &plan->item_steps[s * plan->batch + i];
+          for (guint j = 0; j < step->n_inputs; j++)
+            {
+              gint v = kestrel_node_input (step->node, j);
+              slice_view (&item->inputs[j], &step->inputs[j], plan->batch, i, (mask & (1u << j)) && v >= 0);
+              if (v >= 0 && plan->item_data[v] != NULL)
+                item->inputs[j].data = plan->item_data[v];
+            }
+          slice_view (&item->outputs[0], &step->outputs[0], plan->batch, i, TRUE);
+          if (plan->item_data[kestrel_node_output (step->node, 0)] != NULL)
+            item->outputs[0].data = plan->item_data[kestrel_node_output (step->node, 0)];
+          item->scratch = step->scratch;
+        }
+    }
+}
+
+/* Chooses the steps that run item by item and makes their item steps
+ * (unprepared). */
+static void
+plan_item_steps (KestrelPlan *plan, gboolean item_major)
+{
+  guint k = 0;
+
+  if (!item_major || plan->batch < 2 || plan->options.level == KK_LEVEL_SCALAR
+      || plan->options.level == KK_LEVEL_PARALLEL)
+    return;
+  for (; k < plan->n_steps; k++)
+    {
+      const KestrelStep *step = &plan->steps[k];
+      guint32 mask;
+      gsize bytes = step->outputs[0].n_elements * kestrel_dtype_get_size (step->outputs[0].dtype);
+
+      if (!item_sliced_inputs (step, plan->batch, &mask) || bytes < ITEM_MAJOR_MIN_BYTES)
+        break;
+    }
+  if (k == 0)
+    return;
+
+  plan->n_item_steps = k;
+  plan->item_steps = g_new0 (KestrelStep, k * plan->batch);
+  plan->item_data = g_new0 (guint8 *, plan->graph->values->len);
+  for (guint s = 0; s < k; s++)
+    for (guint i = 0; i < plan->batch; i++)
+      {
+        KestrelStep *item = &plan->item_steps[s * plan->batch + i];
+        *item = plan->steps[s];
+        item->inputs = g_new0 (KestrelTensorView, MAX (item->n_inputs, 1));
+        item->outputs = g_new0 (KestrelTensorView, MAX (item->n_outputs, 1));
+      }
+  fill_item_step_views (plan);
+}
+
+/* prepare() of every step; of the item steps, item 0's, whose state the
+ * others share (the batched step of an item-by-item one never runs). */
+static gboolean
+prepare_steps (KestrelPlan *plan, GError **error)
+{
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      KestrelStep *step = &plan->steps[s];
+
+      if (s < plan->n_item_steps)
+        {
+          KestrelStep *first = &plan->item_steps[s * plan->batch];
+
+          if (first->op->prepare != NULL && !first->op->prepare (first, error))
+            return FALSE;
+          for (guint i = 1; i < plan->batch; i++)
+            {
+              KestrelStep *item = &plan->item_steps[s * plan->batch + i];
+              item->state = first->state;
+              item->free_state = NULL;
+              item->scratch_bytes = first->scratch_bytes;
+            }
+          step->scratch_bytes = first->scratch_bytes;
+        }
+      else if (step->op->prepare != NULL && !step->op->prepare (step, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 plan_free (KestrelPlan *plan)
 {
@@ -241,6 +458,17 @@ plan_free (KestrelPlan *plan)
       g_free (step->inputs);
       g_free (step->outputs);
     }
+  for (guint s = 0; s < plan->n_item_steps * plan->batch; s++)
+    {
+      KestrelStep *step = &plan->item_steps[s];
+      if (step->free_state != NULL && step->state != NULL)
+        step->free_state (step->state);
+      g_free (step->inputs);
+      g_free (step->outputs);
+    }
+  g_free (plan->item_steps);
+  g_free (plan->item_data);
+  g_clear_pointer (&plan->observable, kestrel_plan_unref);
   g_free (plan->steps);
   g_free (plan->views);
   g_clear_pointer (&plan->arena, kestrel_arena_free);
@@ -252,8 +480,8 @@ plan_free (KestrelPlan *plan)
   g_free (plan);
 }
 
-KestrelPlan *
-kestrel_plan_new (KestrelModel *model, const KestrelPlanOptions *options, GError **error)
+static KestrelPlan *
+plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_major, GError **error)
 {
   KestrelPlan *plan;
   KestrelGraph *graph;
@@ -351,20 +579,24 @@ kestrel_plan_new (KestrelModel *model, const KestrelPlanOptions *options, GError
   /* prepare() sees shapes and constant data (activations have no address
    * yet); it may ask for scratch, which plan_memory() then places. */
   fill_step_views (plan);
-  for (guint s = 0; s < plan->n_steps; s++)
-    {
-      KestrelStep *step = &plan->steps[s];
-      if (step->op->prepare != NULL && !step->op->prepare (step, error))
-        goto fail;
-    }
+  plan_item_steps (plan, item_major);
+  if (!prepare_steps (plan, error))
+    goto fail;
   if (!plan_memory (plan, error))
     goto fail;
   fill_step_views (plan);
+  fill_item_step_views (plan);
   return plan;
 
 fail:
   plan_free (plan);
   return NULL;
+}
+
+KestrelPlan *
+kestrel_plan_new (KestrelModel *model, const KestrelPlanOptions *options, GError **error)
+{
+  return plan_new (model, options, TRUE, error);
 }
 
 KestrelPlan *
@@ -480,20 +712,76 @@ run_step (KestrelPlan *plan, guint s)
     ((float *) plan->steps[s].outputs[0].data)[0] += plan->fault_error;
 }
 
+/* Steps [0, n_item_steps) image by image; step_ns (when not NULL) gets
+ * each step's time summed over the images. The fault goes into image 0's
+ * output, as a faulty kernel's would. */
+static void
+run_items (KestrelPlan *plan, guint64 *step_ns)
+{
+  for (guint i = 0; i < plan->batch && plan->n_item_steps > 0; i++)
+    for (guint s = 0; s < plan->n_item_steps; s++)
+      {
+        const KestrelStep *item = &plan->item_steps[s * plan->batch + i];
+        guint64 start = step_ns != NULL ? kestrel_stats_now_ns () : 0;
+
+        item->op->run (item);
+        if (G_UNLIKELY ((gint) s == plan->fault_step && i == 0))
+          ((float *) item->outputs[0].data)[0] += plan->fault_error;
+        if (step_ns != NULL)
+          step_ns[s] = (i == 0 ? 0 : step_ns[s]) + kestrel_stats_now_ns () - start;
+      }
+}
+
 void
 kestrel_plan_run (KestrelPlan *plan)
 {
   if (plan->pool != NULL)
     kestrel_thread_pool_hold (plan->pool);
-  for (guint s = 0; s < plan->n_steps; s++)
+  run_items (plan, NULL);
+  for (guint s = plan->n_item_steps; s < plan->n_steps; s++)
     run_step (plan, s);
   if (plan->pool != NULL)
     kestrel_thread_pool_release (plan->pool);
 }
 
+static void
+copy_views (const KestrelTensorView *from, const KestrelTensorView *to)
+{
+  memcpy (to->data, from->data, from->n_elements * kestrel_dtype_get_size (from->dtype));
+}
+
 void
 kestrel_plan_run_observed (KestrelPlan *plan, KestrelPlanObserver observe, gpointer user_data)
 {
+  /* Item by item, the first steps' outputs never exist for the whole
+   * batch at once: the observer watches the same plan built to run every
+   * step on all images (made the first time, sharing the thread pool), and
+   * this plan's outputs are copied from it. */
+  if (plan->n_item_steps > 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (plan->observable == NULL)
+        {
+          KestrelPlanOptions options = plan->options;
+          options.pool = plan->pool;
+          plan->observable = plan_new (plan->model, &options, FALSE, &error);
+          if (plan->observable == NULL)
+            {
+              g_critical ("kestrel_plan_run_observed: could not rebuild the plan: %s", error->message);
+              return;
+            }
+        }
+      plan->observable->fault_step = plan->fault_step;
+      plan->observable->fault_error = plan->fault_error;
+      for (guint i = 0; i < kestrel_plan_get_n_inputs (plan); i++)
+        copy_views (kestrel_plan_get_input (plan, i), kestrel_plan_get_input (plan->observable, i));
+      kestrel_plan_run_observed (plan->observable, observe, user_data);
+      for (guint i = 0; i < kestrel_plan_get_n_outputs (plan); i++)
+        copy_views (kestrel_plan_get_output (plan->observable, i), kestrel_plan_get_output (plan, i));
+      return;
+    }
+
   if (plan->pool != NULL)
     kestrel_thread_pool_hold (plan->pool);
   for (guint s = 0; s < plan->n_steps; s++)
@@ -543,7 +831,8 @@ kestrel_plan_run_profiled (KestrelPlan *plan, guint64 *step_ns)
 {
   if (plan->pool != NULL)
     kestrel_thread_pool_hold (plan->pool);
-  for (guint s = 0; s < plan->n_steps; s++)
+  run_items (plan, step_ns);
+  for (guint s = plan->n_item_steps; s < plan->n_steps; s++)
     {
       guint64 start = kestrel_stats_now_ns ();
       run_step (plan, s);

@@ -44,7 +44,10 @@ typedef struct {
    * the model's. Another batch than the model's rebuilds the graph from
    * the model's source graph (kestrel_graph_set_batch), so N inputs run at
    * once: the NHWC gemms see M = N * H * W. Item i of input or output is
-   * the i-th of its N equal slices (kestrel_plan_get_input_slice). */
+   * the i-th of its N equal slices (kestrel_plan_get_input_slice). At the
+   * simd and full levels the first steps, whose activations are large, run
+   * image by image so those stay as cache-sized as at batch 1; only the
+   * later, small layers run on all N at once. */
   guint batch;
 } KestrelPlanOptions;
 
@@ -82,18 +85,26 @@ const char *kestrel_plan_get_output_name (const KestrelPlan *plan, guint i);
 
 void kestrel_plan_run (KestrelPlan *plan);
 
-/* What the plan is made of, for `inspect`, diagnostics and the canary. */
+/* What the plan is made of, for `inspect`, diagnostics and the canary. A
+ * step that runs image by image (batch > 1, see KestrelPlanOptions.batch)
+ * has no room for the whole batch of an output that only the next such
+ * steps read: that view's data is NULL (kestrel_plan_run_observed() shows
+ * it). */
 gsize kestrel_plan_get_arena_bytes (const KestrelPlan *plan);
 guint kestrel_plan_get_n_steps (const KestrelPlan *plan);
 const KestrelStep *kestrel_plan_get_step (const KestrelPlan *plan, guint i);
 
-/* Runs once, timing each step (ns into step_ns[n_steps]). Not for the hot
- * path: it reads the clock around every step. */
+/* Runs once, timing each step (ns into step_ns[n_steps]; a step that runs
+ * image by image, summed over the images). Not for the hot path: it reads
+ * the clock around every step. */
 void kestrel_plan_run_profiled (KestrelPlan *plan, guint64 *step_ns);
 
 /* Runs once, calling `observe` after each step (with the step's outputs
  * filled). For diagnostics such as the canary's search for the layer that
- * went wrong: slow, and `observe` may allocate. */
+ * went wrong: slow, and `observe` may allocate. When the plan runs some
+ * steps image by image, the first call builds a copy of it that runs every
+ * step on the whole batch, and `observe` is given that copy; the results
+ * land in this plan's outputs all the same. */
 typedef void (*KestrelPlanObserver) (const KestrelPlan *plan, guint step, gpointer user_data);
 void kestrel_plan_run_observed (KestrelPlan *plan, KestrelPlanObserver observe, gpointer user_data);
 

@@ -282,6 +282,79 @@ test_batch_no_allocation (gconstpointer data)
     }
 }
 
+static void
+count_filled_steps (const KestrelPlan *plan, guint step, gpointer data)
+{
+  guint *filled = data;
+  const KestrelTensorView *out = &kestrel_plan_get_step (plan, step)->outputs[0];
+
+  g_assert_cmpuint (kestrel_plan_get_batch (plan), ==, 4);
+  if (out->data != NULL && out->n_dims > 0 && out->shape[0] == 4)
+    (*filled)++;
+}
+
+/* Compares the outputs of two plans at batch 4, item by item: the items in
+ * `differ` must differ somewhere, the others must be identical. */
+static void
+assert_items (KestrelPlan *a, KestrelPlan *b, guint differ)
+{
+  for (guint i = 0; i < 4; i++)
+    {
+      gboolean same = TRUE;
+      for (guint o = 0; o < kestrel_plan_get_n_outputs (a); o++)
+        {
+          KestrelTensorView x, y;
+          g_assert_true (kestrel_plan_get_output_slice (a, o, i, &x));
+          g_assert_true (kestrel_plan_get_output_slice (b, o, i, &y));
+          same = same && memcmp (x.data, y.data, x.n_elements * sizeof (float)) == 0;
+        }
+      g_assert_true (same == !(differ & (1u << i)));
+    }
+}
+
+/* At batch 4 the first, large steps run image by image (kestrel-plan.c):
+ * that takes less memory than 4 images at once, and running step by step
+ * (observed, profiled) or with a fault in one of those steps still gives
+ * what a plain run gives, fault included, in image 0 only. */
+static void
+test_batch_item_steps (gconstpointer data)
+{
+  g_autoptr(KestrelModel) model = load (data);
+  g_autoptr(KestrelPlan) single = plan_at_batch (model, KK_LEVEL_FULL, 2, 1);
+  g_autoptr(KestrelPlan) plan = plan_at_batch (model, KK_LEVEL_FULL, 2, 4);
+  g_autoptr(KestrelPlan) observed = plan_at_batch (model, KK_LEVEL_FULL, 2, 4);
+  g_autoptr(KestrelPlan) profiled = plan_at_batch (model, KK_LEVEL_FULL, 2, 4);
+  g_autoptr(KestrelPlan) faulty = plan_at_batch (model, KK_LEVEL_FULL, 2, 4);
+  g_autofree guint64 *step_ns = g_new0 (guint64, kestrel_plan_get_n_steps (profiled));
+  guint filled = 0;
+
+  g_test_message ("arena: %zu bytes at batch 1, %zu at batch 4", kestrel_plan_get_arena_bytes (single),
+                  kestrel_plan_get_arena_bytes (plan));
+  g_assert_cmpuint (kestrel_plan_get_arena_bytes (plan), <, 4 * kestrel_plan_get_arena_bytes (single));
+
+  fill_input (plan, 11);
+  fill_input (observed, 11);
+  fill_input (profiled, 11);
+  fill_input (faulty, 11);
+  g_assert_true (kestrel_plan_inject_fault_for_testing (faulty, kestrel_plan_get_step (faulty, 0)->node->name, 1.0f));
+  kestrel_plan_run (plan);
+  kestrel_plan_run_observed (observed, count_filled_steps, &filled);
+  kestrel_plan_run_profiled (profiled, step_ns);
+  kestrel_plan_run (faulty);
+
+  /* Every step's output is there, for all 4 images, when it is observed. */
+  g_assert_cmpuint (filled, ==, kestrel_plan_get_n_steps (observed));
+  assert_items (plan, observed, 0);
+  assert_items (plan, profiled, 0);
+  assert_items (plan, faulty, 1u << 0);
+
+  /* And again with the fault, observed. */
+  g_assert_true (kestrel_plan_inject_fault_for_testing (observed, kestrel_plan_get_step (observed, 0)->node->name, 1.0f));
+  filled = 0;
+  kestrel_plan_run_observed (observed, count_filled_steps, &filled);
+  assert_items (faulty, observed, 0);
+}
+
 /* A small graph: X [1,4] -> op -> Y, built by hand. */
 static KestrelModel *
 tiny_model (const char *op_type, gint64 axis, const gint64 *perm, GError **error)
@@ -430,8 +503,10 @@ main (int argc, char **argv)
     {
       g_autofree char *a = g_strdup_printf ("/engine/batch/matches-singles/%s", models[i]);
       g_autofree char *b = g_strdup_printf ("/engine/batch/no-allocation/%s", models[i]);
+      g_autofree char *c = g_strdup_printf ("/engine/batch/item-steps/%s", models[i]);
       g_test_add_data_func (a, models[i], test_batch_matches_singles);
       g_test_add_data_func (b, models[i], test_batch_no_allocation);
+      g_test_add_data_func (c, models[i], test_batch_item_steps);
     }
   g_test_add_func ("/engine/batch/refused", test_batch_refused);
   g_test_add_func ("/engine/damaged-files", test_damaged_files);
