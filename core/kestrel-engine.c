@@ -129,6 +129,8 @@ struct _KestrelEngine
   GThread *monitor;
   GMainContext *monitor_context;
   gboolean power_saver;              /* monitor thread only */
+  GPowerProfileMonitor *power_monitor;  /* got by start, taken by the monitor thread */
+  GMemoryMonitor *memory_monitor;
   gint monitor_quit;                /* atomic; a GMainLoop could miss a quit
                                      * sent before it starts running */
   KestrelSampler *sampler;
@@ -251,7 +253,17 @@ post_event (KestrelEngine *self, KestrelEngineEventKind kind, const char *format
   event->message = g_strdup_vprintf (format, args);
   va_end (args);
   g_debug ("engine event %s: %s", kestrel_engine_event_kind_name (kind), event->message);
-  g_main_context_invoke_full (self->owner_context, G_PRIORITY_DEFAULT, emit_event, event, event_free);
+  /* Always through a source, never g_main_context_invoke(): when the
+   * owner's context is the global default and no thread is iterating it
+   * at that moment, invoke acquires it and runs the handler right here, on
+   * the worker thread, and a UI handler then touched GSettings bindings
+   * from two threads at once. */
+  GSource *source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, emit_event, event, event_free);
+  g_source_set_static_name (source, "[kestrel] engine event");
+  g_source_attach (source, self->owner_context);
+  g_source_unref (source);
 }
 
 /* ---- building a configuration (builder thread) ------------------------- */
@@ -986,8 +998,8 @@ monitor_main (gpointer data)
 {
   KestrelEngine *self = data;
   GSource *tick;
-  g_autoptr(GPowerProfileMonitor) power = NULL;
-  g_autoptr(GMemoryMonitor) memory = NULL;
+  g_autoptr(GPowerProfileMonitor) power = g_steal_pointer (&self->power_monitor);
+  g_autoptr(GMemoryMonitor) memory = g_steal_pointer (&self->memory_monitor);
 
   g_main_context_push_thread_default (self->monitor_context);
   self->sampler = kestrel_sampler_new (self->monitor_context);
@@ -996,16 +1008,12 @@ monitor_main (gpointer data)
   g_source_set_callback (tick, publish_tick, self, NULL);
   g_source_attach (tick, self->monitor_context);
 
-  /* Both monitors signal in the thread-default context of the thread that
-   * got them: this one. */
-  power = g_power_profile_monitor_dup_default ();
   if (power != NULL)
     {
       g_signal_connect (power, "notify::power-saver-enabled", G_CALLBACK (on_power_saver), self);
       if (g_power_profile_monitor_get_power_saver_enabled (power))
         on_power_saver (power, NULL, self);
     }
-  memory = g_memory_monitor_dup_default ();
   if (memory != NULL)
     g_signal_connect (memory, "low-memory-warning", G_CALLBACK (on_low_memory), self);
 
@@ -1090,6 +1098,16 @@ kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **erro
   self->quit = FALSE;
   self->state = KESTREL_ENGINE_RUNNING;
   self->monitor_context = g_main_context_new ();
+  /* The system monitors are got here, on the caller's thread, not on the
+   * monitor thread: the first call loads GIO's modules under GIO's module
+   * lock and then needs GType's class lock, and a GTK main thread in a
+   * class_init holds the class lock while it waits for GIO (adw_init), so
+   * getting them concurrently deadlocked. With the monitor context as the
+   * thread-default one, they still signal on the monitor thread. */
+  g_main_context_push_thread_default (self->monitor_context);
+  self->power_monitor = g_power_profile_monitor_dup_default ();
+  self->memory_monitor = g_memory_monitor_dup_default ();
+  g_main_context_pop_thread_default (self->monitor_context);
   g_atomic_int_set (&self->monitor_quit, FALSE);
   self->monitor = g_thread_new ("kestrel-monitor", monitor_main, self);
   self->worker = g_thread_new ("kestrel-worker", worker_main, self);

@@ -17,10 +17,16 @@ typedef struct {
   GPtrArray *messages;
 } Events;
 
+/* The thread that created the engines: ::event must only ever run here,
+ * even while this thread is not iterating its main context. */
+static GThread *main_thread;
+
 static void
 on_event (KestrelEngine *engine, int kind, const char *message, gpointer data)
 {
   Events *events = data;
+
+  g_assert_true (g_thread_self () == main_thread);
 
   g_test_message ("event %s: %s", kestrel_engine_event_kind_name (kind), message);
   g_ptr_array_add (events->kinds, GINT_TO_POINTER (kind));
@@ -622,6 +628,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  main_thread = g_thread_self ();
   g_test_add_func ("/pipeline/frames-flow", test_frames_flow);
   g_test_add_func ("/pipeline/bad-sources", test_bad_sources);
   g_test_add_func ("/pipeline/preview", test_preview);

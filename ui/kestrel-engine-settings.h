@@ -1,0 +1,34 @@
+/* kestrel-engine-settings.h — the org.kestrel.Kestrel settings as an engine
+ * configuration.
+ *
+ * The schema's enumeration nicks are the names kestrel-cli accepts, so a
+ * setting reads the same in `gsettings`, on the command line and here.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "kestrel-engine.h"
+
+G_BEGIN_DECLS
+
+/* Fills @config (kestrel_engine_config_init() it first) from @settings:
+ *   model        front, back, or model-file's path;
+ *   source       samples -> "images:" + kestrel_samples_get_dir (),
+ *                folder -> "images:PATH", video -> "file:PATH",
+ *                camera -> "camera:" or "camera:DEVICE";
+ *   precision, level (by their nicks), threads (capped at the number of
+ *   processors), batch, throttle mode and cpu-budget (percent of one
+ *   core), canary-interval (frames; 0 = off).
+ * A model or source kind that needs a path but has an empty one (nothing
+ * was ever chosen) falls back to the front model or the sample photos, so
+ * the engine runs rather than failing on a file called "". Paths that do
+ * not exist are passed on: the engine names them in its error. */
+void     kestrel_engine_config_from_settings (GSettings           *settings,
+                                              KestrelEngineConfig *config);
+
+/* Whether @key is one of the keys above, whose change needs a
+ * reconfiguration of the engine. */
+gboolean kestrel_engine_settings_is_engine_key (const char *key);
+
+G_END_DECLS

@@ -1,0 +1,24 @@
+/* kestrel-samples.h — where the bundled sample photos are.
+ *
+ * The application's default source ("samples") is these photos, so a new
+ * user sees faces found without choosing anything. The folder is the first
+ * of:
+ *   - $KESTREL_SAMPLES_DIR, when set and not empty (tests, packagers);
+ *   - the installed datadir/kestrel/samples, when it exists;
+ *   - the source tree's data/samples, for uninstalled runs from the build
+ *     folder.
+ * data/samples/README.md names each photo, its author and licence.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+const char *kestrel_samples_get_dir (void);
+/* The frame source for the samples: a slideshow that shows each photo for
+ * a few seconds (images:DIR?hold=SECONDS), so the preview can be watched
+ * while the pipeline still runs frame after frame. */
+char       *kestrel_samples_dup_source_spec (void);
+
+G_END_DECLS

@@ -1,0 +1,1157 @@
+/* kestrel-window.c — see kestrel-window.h.
+ *
+ * Polling. The window reads the engine on two main-loop timeouts that exist
+ * only while it is mapped and not minimised: the sample tick (the
+ * sample-interval-ms setting, 1 s by default) feeds the graphs and the
+ * title, and the preview tick (10 Hz, and only while the pipeline runs)
+ * fetches the engine's display copy of the last frame. While the window is
+ * hidden the engine keeps no preview copy at all (interval 0), and the
+ * graphs stop drawing by themselves.
+ *
+ * Latency per stage. A snapshot carries latency histograms counted since
+ * the start, so the graphs' p50 and p95 come from the difference between
+ * this tick's cumulative bucket counts and the previous tick's: the
+ * quantiles of the frames in that interval alone. They go into rings of
+ * the window's own (the largest history), and the latency graph draws
+ * either the p50 or the p95 rings.
+ *
+ * Starting. kestrel_engine_start() loads the model and builds the first
+ * plan on the calling thread; it runs in a GTask thread so the window is
+ * drawn and answers at once. The engine is created on the main thread
+ * first, so its ::event signals arrive here.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "kestrel-application.h"
+#include "kestrel-controls.h"
+#include "kestrel-engine-settings.h"
+#include "kestrel-graph-view.h"
+#include "kestrel-preview.h"
+#include "kestrel-sampler.h"
+#include "kestrel-ui.h"
+#include "kestrel-window.h"
+
+#define PREVIEW_INTERVAL_MS 100
+#define LATENCY_RING_CAPACITY KESTREL_RING_MAX_CAPACITY
+
+enum { Q50, Q95, N_QUANTILES };
+
+struct _KestrelWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay     *toast_overlay;
+  AdwWindowTitle      *window_title;
+  GtkToggleButton     *pause_button;
+  GtkRevealer         *safe_mode_revealer;
+  AdwFlap             *flap;
+  GtkScrolledWindow   *controls_scroller;
+  AdwBin              *preview_bin;
+  KestrelGraphView    *cpu_graph;
+  KestrelGraphView    *memory_graph;
+  KestrelGraphView    *latency_graph;
+  GtkToggleButton     *p95_button;
+
+  GSettings           *settings;         /* engine and graphs */
+  GSettings           *window_settings;  /* size, never delayed */
+
+  GtkWidget           *preview;
+  GtkWidget           *controls;
+
+  KestrelEngine       *engine;           /* NULL until started */
+  KestrelEngine       *starting_engine;  /* while kestrel_engine_start() runs */
+  char                *crash_marker;
+  gboolean             start_paused;
+  gboolean             start_failed;
+  char                *start_error;      /* why, for the report */
+  guint                retry_id;
+
+  GdkSurface          *surface;
+  gulong               surface_state_handler;
+  gboolean             minimized;
+  guint                sample_id;
+  guint                preview_id;
+
+  /* Graph series indexes. */
+  guint                cpu_self, cpu_system;
+  guint                memory_rss, memory_growth;
+  KestrelRing         *stage_rings[N_QUANTILES][KESTREL_N_STAGES];
+  guint64              stage_counts[KESTREL_N_STAGES][KESTREL_HISTOGRAM_N_BUCKETS];
+  guint64              frame_counts[KESTREL_HISTOGRAM_N_BUCKETS];
+  gint64               last_system_time;
+
+  gboolean             safe_mode;
+  guint64              cpu_start_ns;
+  gint64               started_us;
+  GPtrArray           *events;           /* JsonNode objects, for the report */
+};
+
+G_DEFINE_FINAL_TYPE (KestrelWindow, kestrel_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  STARTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void update_polling (KestrelWindow *self);
+
+/* ---- latency quantiles over one tick ------------------------------------ */
+
+/* The @q quantile, in ms, of the values counted between two cumulative
+ * bucket readings (KESTREL_HISTOGRAM_N_BUCKETS each), interpolated inside
+ * its bucket as kestrel_histogram_get_quantile() does; NAN with no values. */
+static double
+quantile_between (const guint64 *before,
+                  const guint64 *now,
+                  double         q)
+{
+  guint last = KESTREL_HISTOGRAM_N_BUCKETS - 1;
+  guint64 total = now[last] - before[last];
+  double target, below = 0, lower = 0, upper;
+
+  if (total == 0)
+    return NAN;
+  target = q * (double) total;
+  for (guint i = 0; i < KESTREL_HISTOGRAM_N_BUCKETS; i++)
+    {
+      double here = (double) (now[i] - before[i]);
+
+      upper = kestrel_histogram_get_bucket_bound (i);
+      if (here >= target && here > below)
+        {
+          if (!isfinite (upper))
+            return lower * 1e3;
+          return (lower + (upper - lower) * (target - below) / (here - below)) * 1e3;
+        }
+      below = here;
+      lower = upper;
+    }
+  return lower * 1e3;
+}
+
+/* Reads @histogram's cumulative counts into @counts and returns the p50
+ * and p95 of what was recorded since the previous reading. A histogram
+ * that went backwards (a metrics reset) starts over from zero. */
+static void
+read_interval (KestrelHistogram *histogram,
+               guint64          *counts,
+               double           *p50,
+               double           *p95)
+{
+  guint64 now[KESTREL_HISTOGRAM_N_BUCKETS];
+  guint last = KESTREL_HISTOGRAM_N_BUCKETS - 1;
+
+  kestrel_histogram_get_cumulative_counts (histogram, now);
+  if (now[last] < counts[last])
+    memset (counts, 0, sizeof now);
+  *p50 = quantile_between (counts, now, 0.50);
+  *p95 = quantile_between (counts, now, 0.95);
+  memcpy (counts, now, sizeof now);
+}
+
+/* ---- the engine's events ------------------------------------------------ */
+
+static void
+show_safe_mode (KestrelWindow *self,
+                gboolean       shown)
+{
+  self->safe_mode = shown;
+  gtk_revealer_set_reveal_child (self->safe_mode_revealer, shown);
+}
+
+static void
+record_event (KestrelWindow          *self,
+              KestrelEngineEventKind  kind,
+              const char             *message)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "kind");
+  json_builder_add_string_value (builder, kestrel_engine_event_kind_name (kind));
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, message);
+  json_builder_end_object (builder);
+  g_ptr_array_add (self->events, json_builder_get_root (builder));
+}
+
+static void
+add_toast (KestrelWindow *self,
+           const char    *title,
+           const char    *detail)
+{
+  AdwToast *toast = adw_toast_new (title);
+
+  /* The engine's own words, for whoever wants them, behind a button: a
+   * toast has room for one line. */
+  if (detail != NULL && *detail != '\0')
+    {
+      adw_toast_set_button_label (toast, _("_Details"));
+      adw_toast_set_action_name (toast, "win.show-details");
+      adw_toast_set_action_target_value (toast, g_variant_new_string (detail));
+    }
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+on_engine_event (KestrelEngine *engine,
+                 int            kind,
+                 const char    *message,
+                 KestrelWindow *self)
+{
+  const char *title = NULL;
+
+  record_event (self, kind, message);
+
+  switch ((KestrelEngineEventKind) kind)
+    {
+    case KESTREL_ENGINE_EVENT_ROLLBACK:
+      title = _("Results differed from the reference path: Kestrel went back to the last settings that passed");
+      break;
+    case KESTREL_ENGINE_EVENT_SOURCE_ERROR:
+      title = _("A frame could not be read from the source");
+      break;
+    case KESTREL_ENGINE_EVENT_CONFIG_ERROR:
+      title = _("The new settings could not be applied; the previous ones are still in use");
+      break;
+    case KESTREL_ENGINE_EVENT_SAFE_MODE:
+      title = _("Kestrel did not stop cleanly last time, so it runs in safe mode");
+      show_safe_mode (self, TRUE);
+      break;
+    case KESTREL_ENGINE_EVENT_INFO:
+    default:
+      g_debug ("engine: %s", message);
+      return;
+    }
+  add_toast (self, title, message);
+}
+
+/* ---- polling -------------------------------------------------------------- */
+
+static void
+update_title (KestrelWindow          *self,
+              KestrelMetricsSnapshot *snap)
+{
+  g_autofree char *subtitle = NULL;
+  const char *model = snap->config.model;
+
+  if (self->engine == NULL)
+    return;
+  if (g_str_equal (model, "front"))
+    model = _("Front camera model");
+  else if (g_str_equal (model, "back"))
+    model = _("Back camera model");
+  else if (*model != '\0')
+    model = strrchr (model, '/') != NULL ? strrchr (model, '/') + 1 : model;
+
+  if (kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_PAUSED)
+    /* Translators: the window subtitle: model, optimisation level, precision. */
+    subtitle = g_strdup_printf (_("%s · %s · %s · paused"), model, snap->config.level,
+                                snap->config.precision);
+  else
+    subtitle = g_strdup_printf (_("%s · %s · %s"), model, snap->config.level,
+                                snap->config.precision);
+  if (self->safe_mode)
+    {
+      char *with_mode = g_strdup_printf (_("Safe mode · %s"), subtitle);
+      g_free (subtitle);
+      subtitle = with_mode;
+    }
+  if (g_strcmp0 (adw_window_title_get_subtitle (self->window_title), subtitle) != 0)
+    adw_window_title_set_subtitle (self->window_title, subtitle);
+}
+
+static void
+update_pause_state (KestrelWindow *self)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "pause");
+  gboolean paused = self->engine != NULL &&
+                    kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_PAUSED;
+
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_boolean (paused));
+  gtk_button_set_icon_name (GTK_BUTTON (self->pause_button),
+                            paused ? "media-playback-start-symbolic"
+                                   : "media-playback-pause-symbolic");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->pause_button),
+                               paused ? _("Resume") : _("Pause"));
+}
+
+static gboolean
+sample_tick (gpointer data)
+{
+  KestrelWindow *self = data;
+  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (self->engine);
+  gint64 now = g_get_monotonic_time ();
+  double frame_p50, frame_p95;
+  gboolean running = kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_RUNNING;
+
+  /* The engine samples the system once a second; a faster tick must not
+   * add the same sample twice, a slower one takes the latest. */
+  if (snap->have_system && snap->system.time_us != self->last_system_time)
+    {
+      const KestrelSystemSample *s = &snap->system;
+
+      self->last_system_time = s->time_us;
+      kestrel_graph_view_push (self->cpu_graph, self->cpu_self, s->time_us, s->process_cpu_percent);
+      /* Of one core, like Kestrel's own line and the budget. */
+      kestrel_graph_view_push (self->cpu_graph, self->cpu_system, s->time_us,
+                               s->system_cpu_percent * MAX (s->n_cores, 1));
+      kestrel_graph_view_push (self->memory_graph, self->memory_rss, s->time_us, s->rss_bytes / 1e6);
+      if (isfinite (s->memory_growth_mb_per_hour))
+        kestrel_graph_view_push (self->memory_graph, self->memory_growth, s->time_us,
+                                 s->memory_growth_mb_per_hour);
+    }
+
+  for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
+    {
+      double p50, p95;
+
+      read_interval (snap->stage_latency[stage], self->stage_counts[stage], &p50, &p95);
+      /* No frame in this interval (paused, or a slow source): no point,
+       * rather than a made-up zero. */
+      if (isfinite (p50))
+        {
+          kestrel_ring_push (self->stage_rings[Q50][stage], now, p50);
+          kestrel_ring_push (self->stage_rings[Q95][stage], now, p95);
+        }
+    }
+  read_interval (snap->frame_latency, self->frame_counts, &frame_p50, &frame_p95);
+
+  kestrel_graph_view_set_show_reference (self->cpu_graph, snap->config.budget_percent > 0);
+  if (snap->config.budget_percent > 0)
+    kestrel_graph_view_set_reference_value (self->cpu_graph, snap->config.budget_percent);
+
+  kestrel_preview_set_rate (KESTREL_PREVIEW (self->preview),
+                            running ? snap->fps : (double) NAN, running ? frame_p50 : (double) NAN);
+
+  /* Safe mode ends when something else than the reference path runs, from
+   * the bar's button or from the controls. */
+  if (self->safe_mode && g_strcmp0 (snap->config.level, "scalar") != 0)
+    show_safe_mode (self, FALSE);
+
+  update_title (self, snap);
+  update_pause_state (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+preview_tick (gpointer data)
+{
+  KestrelWindow *self = data;
+  g_autoptr(KestrelPreviewFrame) frame = kestrel_engine_get_preview (self->engine);
+
+  if (frame != NULL && frame != kestrel_preview_get_frame (KESTREL_PREVIEW (self->preview)))
+    kestrel_preview_set_frame (KESTREL_PREVIEW (self->preview), frame);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_polling (KestrelWindow *self)
+{
+  gboolean visible = gtk_widget_get_mapped (GTK_WIDGET (self)) && !self->minimized;
+  gboolean sampling = visible && self->engine != NULL;
+  gboolean previewing = sampling &&
+                        kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_RUNNING;
+
+  if (sampling && self->sample_id == 0)
+    {
+      guint interval = (guint) g_settings_get_int (self->settings, "sample-interval-ms");
+
+      self->sample_id = interval % 1000 == 0
+        ? g_timeout_add_seconds (interval / 1000, sample_tick, self)
+        : g_timeout_add (interval, sample_tick, self);
+      g_source_set_name_by_id (self->sample_id, "[kestrel] window sample tick");
+    }
+  else if (!sampling)
+    g_clear_handle_id (&self->sample_id, g_source_remove);
+
+  if (previewing && self->preview_id == 0)
+    {
+      self->preview_id = g_timeout_add (PREVIEW_INTERVAL_MS, preview_tick, self);
+      g_source_set_name_by_id (self->preview_id, "[kestrel] window preview tick");
+    }
+  else if (!previewing)
+    g_clear_handle_id (&self->preview_id, g_source_remove);
+
+  if (self->engine != NULL)
+    kestrel_engine_set_preview_interval (self->engine, previewing ? PREVIEW_INTERVAL_MS : 0);
+}
+
+static void
+on_surface_state (GdkSurface    *surface,
+                  GParamSpec    *pspec,
+                  KestrelWindow *self)
+{
+  GdkToplevelState hidden = GDK_TOPLEVEL_STATE_MINIMIZED;
+  gboolean minimized = (gdk_toplevel_get_state (GDK_TOPLEVEL (surface)) & hidden) != 0;
+
+  if (minimized != self->minimized)
+    {
+      self->minimized = minimized;
+      update_polling (self);
+    }
+}
+
+static void
+kestrel_window_realize (GtkWidget *widget)
+{
+  KestrelWindow *self = KESTREL_WINDOW (widget);
+
+  GTK_WIDGET_CLASS (kestrel_window_parent_class)->realize (widget);
+
+  self->surface = g_object_ref (gtk_native_get_surface (GTK_NATIVE (self)));
+  self->surface_state_handler =
+    g_signal_connect (self->surface, "notify::state", G_CALLBACK (on_surface_state), self);
+}
+
+static void
+kestrel_window_unrealize (GtkWidget *widget)
+{
+  KestrelWindow *self = KESTREL_WINDOW (widget);
+
+  /* By id: GtkNative's own handlers on this surface have the window as
+   * their data too. */
+  if (self->surface != NULL)
+    g_clear_signal_handler (&self->surface_state_handler, self->surface);
+  g_clear_object (&self->surface);
+  GTK_WIDGET_CLASS (kestrel_window_parent_class)->unrealize (widget);
+}
+
+static void
+kestrel_window_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (kestrel_window_parent_class)->map (widget);
+  update_polling (KESTREL_WINDOW (widget));
+}
+
+static void
+kestrel_window_unmap (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (kestrel_window_parent_class)->unmap (widget);
+  update_polling (KESTREL_WINDOW (widget));
+}
+
+/* ---- starting and stopping ---------------------------------------------- */
+
+typedef struct {
+  KestrelEngine *engine;
+  char *crash_marker;
+  gint64 begin_us;
+} StartData;
+
+static void
+start_data_free (StartData *data)
+{
+  g_clear_object (&data->engine);
+  g_free (data->crash_marker);
+  g_free (data);
+}
+
+static void
+start_in_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  StartData *data = task_data;
+  GError *error = NULL;
+
+  if (kestrel_engine_start (data->engine, data->crash_marker, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static gboolean
+retry_start (gpointer data)
+{
+  KestrelWindow *self = data;
+
+  self->retry_id = 0;
+  kestrel_window_start (self, self->crash_marker, self->start_paused);
+  return G_SOURCE_REMOVE;
+}
+
+/* After a failed start, the settings are the way out (another source,
+ * another model): try again once they have settled. */
+/* Nothing to roll back to when the reference path is what is asked for. */
+static void
+update_rollback_enabled (KestrelWindow *self)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "rollback");
+
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
+                               g_settings_get_enum (self->settings, "level") != KK_LEVEL_SCALAR);
+}
+
+static void
+on_settings_changed (GSettings     *settings,
+                     const char    *key,
+                     KestrelWindow *self)
+{
+  if (g_str_equal (key, "level"))
+    update_rollback_enabled (self);
+  if (g_str_equal (key, "history-points"))
+    {
+      guint n = (guint) g_settings_get_int (settings, key);
+
+      kestrel_graph_view_set_history_length (self->cpu_graph, n);
+      kestrel_graph_view_set_history_length (self->memory_graph, n);
+      kestrel_graph_view_set_history_length (self->latency_graph, n);
+      return;
+    }
+  if (g_str_equal (key, "sample-interval-ms"))
+    {
+      guint interval = (guint) g_settings_get_int (settings, key);
+
+      g_clear_handle_id (&self->sample_id, g_source_remove);
+      kestrel_graph_view_set_refresh_interval (self->cpu_graph, interval);
+      kestrel_graph_view_set_refresh_interval (self->memory_graph, interval);
+      kestrel_graph_view_set_refresh_interval (self->latency_graph, interval);
+      update_polling (self);
+      return;
+    }
+  if (self->start_failed && self->starting_engine == NULL &&
+      kestrel_engine_settings_is_engine_key (key) &&
+      !gtk_widget_in_destruction (GTK_WIDGET (self)))
+    {
+      g_clear_handle_id (&self->retry_id, g_source_remove);
+      self->retry_id = g_timeout_add (300, retry_start, self);
+    }
+}
+
+static void
+on_started (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(KestrelWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelEngine) engine = g_steal_pointer (&self->starting_engine);
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_autofree char *title = g_strdup_printf (_("Could not start: %s"), error->message);
+
+      self->start_failed = TRUE;
+      g_free (self->start_error);
+      self->start_error = g_strdup (error->message);
+      g_signal_handlers_disconnect_by_data (engine, self);
+      adw_window_title_set_subtitle (self->window_title, _("Not running"));
+      add_toast (self, _("The model or the source could not be opened; change them in the controls"),
+                 error->message);
+      record_event (self, KESTREL_ENGINE_EVENT_CONFIG_ERROR, error->message);
+      g_signal_emit (self, signals[STARTED], 0, error->message);
+      return;
+    }
+
+  self->start_failed = FALSE;
+  g_clear_pointer (&self->start_error, g_free);
+  g_debug ("pipeline started in %.0f ms (model loaded, first plan built, off the main thread)",
+           (g_get_monotonic_time () - ((StartData *) g_task_get_task_data (G_TASK (result)))->begin_us) / 1e3);
+  self->engine = g_steal_pointer (&engine);
+  if (self->start_paused)
+    kestrel_engine_pause (self->engine);
+  kestrel_process_usage_read (&self->cpu_start_ns, NULL, NULL);
+  self->started_us = g_get_monotonic_time ();
+  kestrel_controls_set_engine (KESTREL_CONTROLS (self->controls), self->engine);
+  update_pause_state (self);
+  update_polling (self);
+  g_signal_emit (self, signals[STARTED], 0, NULL);
+}
+
+void
+kestrel_window_start (KestrelWindow *self,
+                      const char    *crash_marker,
+                      gboolean       paused)
+{
+  g_autoptr(GTask) task = NULL;
+  StartData *data;
+  KestrelEngineConfig config;
+
+  g_return_if_fail (KESTREL_IS_WINDOW (self));
+  g_return_if_fail (self->engine == NULL && self->starting_engine == NULL);
+
+  if (crash_marker != self->crash_marker)
+    {
+      g_free (self->crash_marker);
+      self->crash_marker = g_strdup (crash_marker);
+    }
+  self->start_paused = paused;
+
+  kestrel_engine_config_init (&config);
+  kestrel_engine_config_from_settings (self->settings, &config);
+  self->starting_engine = kestrel_engine_new (&config);
+  kestrel_engine_config_clear (&config);
+  g_signal_connect_object (self->starting_engine, "event", G_CALLBACK (on_engine_event), self, 0);
+
+  adw_window_title_set_subtitle (self->window_title, _("Starting…"));
+
+  data = g_new0 (StartData, 1);
+  data->engine = g_object_ref (self->starting_engine);
+  data->crash_marker = g_strdup (crash_marker);
+  data->begin_us = g_get_monotonic_time ();
+  task = g_task_new (NULL, NULL, on_started, g_object_ref (self));
+  g_task_set_source_tag (task, kestrel_window_start);
+  g_task_set_task_data (task, data, (GDestroyNotify) start_data_free);
+  g_task_run_in_thread (task, start_in_thread);
+}
+
+gboolean
+kestrel_window_get_starting (KestrelWindow *self)
+{
+  g_return_val_if_fail (KESTREL_IS_WINDOW (self), FALSE);
+
+  return self->starting_engine != NULL;
+}
+
+KestrelEngine *
+kestrel_window_get_engine (KestrelWindow *self)
+{
+  g_return_val_if_fail (KESTREL_IS_WINDOW (self), NULL);
+
+  return self->engine;
+}
+
+void
+kestrel_window_stop (KestrelWindow *self)
+{
+  g_return_if_fail (KESTREL_IS_WINDOW (self));
+
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  /* A start in flight finishes first: stopping an engine that has not
+   * started yet would leave its threads running and its marker behind. */
+  while (self->starting_engine != NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_clear_handle_id (&self->sample_id, g_source_remove);
+  g_clear_handle_id (&self->preview_id, g_source_remove);
+  if (self->engine == NULL)
+    return;
+  if (self->controls != NULL)
+    kestrel_controls_set_engine (KESTREL_CONTROLS (self->controls), NULL);
+  g_signal_handlers_disconnect_by_data (self->engine, self);
+  kestrel_engine_stop (self->engine);
+  g_clear_object (&self->engine);
+}
+
+/* ---- actions -------------------------------------------------------------- */
+
+static void
+pause_change_state (GSimpleAction *action,
+                    GVariant      *state,
+                    gpointer       user_data)
+{
+  KestrelWindow *self = user_data;
+
+  if (self->engine == NULL)
+    return;
+  if (g_variant_get_boolean (state))
+    kestrel_engine_pause (self->engine);
+  else
+    kestrel_engine_resume (self->engine);
+  update_pause_state (self);
+  update_polling (self);
+}
+
+static void
+rollback_activated (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  KestrelWindow *self = user_data;
+
+  /* Through the settings, so the controls show it and apply it. */
+  g_settings_set_string (self->settings, "level", "scalar");
+  add_toast (self, _("Rolled back to the scalar reference path"), NULL);
+}
+
+static void
+leave_safe_mode_activated (GSimpleAction *action,
+                           GVariant      *parameter,
+                           gpointer       user_data)
+{
+  KestrelWindow *self = user_data;
+  KestrelEngineConfig config;
+
+  show_safe_mode (self, FALSE);
+  if (g_settings_get_enum (self->settings, "level") == KK_LEVEL_SCALAR)
+    {
+      /* The controls apply it. */
+      g_settings_set_string (self->settings, "level", "full");
+      return;
+    }
+  if (self->engine == NULL)
+    return;
+  kestrel_engine_config_init (&config);
+  kestrel_engine_config_from_settings (self->settings, &config);
+  kestrel_engine_reconfigure (self->engine, &config);
+  kestrel_engine_config_clear (&config);
+}
+
+static void
+show_details_activated (GSimpleAction *action,
+                        GVariant      *parameter,
+                        gpointer       user_data)
+{
+  KestrelWindow *self = user_data;
+  GtkWidget *dialog;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("What Happened"),
+                                   g_variant_get_string (parameter, NULL));
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+show_p95_toggled (GtkToggleButton *button,
+                  KestrelWindow   *self)
+{
+  guint q = gtk_toggle_button_get_active (button) ? Q95 : Q50;
+
+  for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
+    kestrel_graph_view_set_series_ring (self->latency_graph, stage, self->stage_rings[q][stage]);
+}
+
+static const GActionEntry win_entries[] = {
+  { .name = "pause", .state = "false", .change_state = pause_change_state },
+  { .name = "rollback", .activate = rollback_activated },
+  { .name = "leave-safe-mode", .activate = leave_safe_mode_activated },
+  { .name = "show-details", .activate = show_details_activated, .parameter_type = "s" },
+};
+
+/* ---- the report of a scripted run --------------------------------------- */
+
+static void
+add_graph (JsonBuilder      *builder,
+           const char       *name,
+           KestrelGraphView *graph,
+           const char * const *series_ids)
+{
+  g_autofree KestrelRingSample *points = g_new (KestrelRingSample, KESTREL_RING_MAX_CAPACITY);
+
+  json_builder_set_member_name (builder, name);
+  json_builder_begin_object (builder);
+  for (guint i = 0; series_ids[i] != NULL; i++)
+    {
+      json_builder_set_member_name (builder, series_ids[i]);
+      json_builder_add_int_value (builder,
+                                  kestrel_graph_view_get_points (graph, i, points,
+                                                                 KESTREL_RING_MAX_CAPACITY));
+    }
+  json_builder_end_object (builder);
+}
+
+static void
+add_number (JsonBuilder *builder,
+            const char  *name,
+            double       value)
+{
+  json_builder_set_member_name (builder, name);
+  if (isfinite (value))
+    json_builder_add_double_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+JsonNode *
+kestrel_window_build_report (KestrelWindow *self)
+{
+  static const char * const cpu_ids[] = { "kestrel", "system", NULL };
+  static const char * const memory_ids[] = { "rss", "growth", NULL };
+  static const char * const latency_ids[] = { "capture", "preprocess", "inference", "decode", NULL };
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+
+  g_return_val_if_fail (KESTREL_IS_WINDOW (self), NULL);
+
+  json_builder_begin_object (builder);
+
+  json_builder_set_member_name (builder, "running");
+  json_builder_add_boolean_value (builder, self->engine != NULL);
+  if (self->start_error != NULL)
+    {
+      json_builder_set_member_name (builder, "error");
+      json_builder_add_string_value (builder, self->start_error);
+    }
+  if (self->engine != NULL)
+    {
+      g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (self->engine);
+      g_autoptr(KestrelDetections) detections = kestrel_engine_get_last_detections (self->engine);
+      KestrelEngineConfig config;
+      guint64 cpu_ns = 0;
+      double seconds = (g_get_monotonic_time () - self->started_us) / 1e6;
+
+      kestrel_process_usage_read (&cpu_ns, NULL, NULL);
+      add_number (builder, "duration_s", seconds);
+      json_builder_set_member_name (builder, "frames_processed");
+      json_builder_add_int_value (builder, snap->frames_processed);
+      json_builder_set_member_name (builder, "frames_dropped");
+      json_builder_add_int_value (builder, snap->frames_dropped);
+      json_builder_set_member_name (builder, "faces_last_frame");
+      json_builder_add_int_value (builder, detections != NULL ? kestrel_detections_get_n (detections) : 0);
+      json_builder_set_member_name (builder, "faces_seen");
+      json_builder_add_int_value (builder, snap->faces_seen);
+      add_number (builder, "fps", snap->fps);
+      /* Over the run, from the process's own CPU time: what top would
+       * have averaged, drawing included. */
+      add_number (builder, "process_cpu_percent",
+                  seconds > 0 ? (cpu_ns - self->cpu_start_ns) / 1e9 / seconds * 100.0 : (double) NAN);
+      add_number (builder, "last_sample_process_cpu_percent",
+                  snap->have_system ? snap->system.process_cpu_percent : (double) NAN);
+      add_number (builder, "rss_mb", snap->have_system ? snap->system.rss_bytes / 1e6 : (double) NAN);
+      json_builder_set_member_name (builder, "paused");
+      json_builder_add_boolean_value (builder,
+                                      kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_PAUSED);
+
+      kestrel_engine_get_config (self->engine, &config);
+      json_builder_set_member_name (builder, "engine");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "source");
+      json_builder_add_string_value (builder, config.source);
+      json_builder_set_member_name (builder, "model");
+      json_builder_add_string_value (builder, config.model);
+      json_builder_set_member_name (builder, "level");
+      json_builder_add_string_value (builder, kk_level_name (config.level));
+      json_builder_set_member_name (builder, "precision");
+      json_builder_add_string_value (builder, kestrel_precision_name (config.precision));
+      json_builder_set_member_name (builder, "threads");
+      json_builder_add_int_value (builder, config.threads);
+      json_builder_set_member_name (builder, "batch");
+      json_builder_add_int_value (builder, config.batch);
+      add_number (builder, "budget_percent",
+                  config.throttle == KESTREL_THROTTLE_MODE_BUDGET ? config.budget : (double) NAN);
+      json_builder_end_object (builder);
+      kestrel_engine_config_clear (&config);
+    }
+  json_builder_set_member_name (builder, "safe_mode");
+  json_builder_add_boolean_value (builder, self->safe_mode);
+
+  json_builder_set_member_name (builder, "graphs");
+  json_builder_begin_object (builder);
+  add_graph (builder, "cpu", self->cpu_graph, cpu_ids);
+  add_graph (builder, "memory", self->memory_graph, memory_ids);
+  add_graph (builder, "latency", self->latency_graph, latency_ids);
+  json_builder_end_object (builder);
+
+  /* Kestrel's own CPU, sample by sample: what a budget measurement wants
+   * once the controller has settled. */
+  {
+    g_autofree KestrelRingSample *points = g_new (KestrelRingSample, KESTREL_RING_MAX_CAPACITY);
+    guint n = kestrel_graph_view_get_points (self->cpu_graph, self->cpu_self, points,
+                                             KESTREL_RING_MAX_CAPACITY);
+
+    json_builder_set_member_name (builder, "process_cpu_history");
+    json_builder_begin_array (builder);
+    for (guint i = 0; i < n; i++)
+      json_builder_add_double_value (builder, points[i].value);
+    json_builder_end_array (builder);
+  }
+
+  json_builder_set_member_name (builder, "settings");
+  json_builder_begin_object (builder);
+  g_object_get (self->settings, "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      g_autoptr(GVariant) value = g_settings_get_value (self->settings, keys[i]);
+
+      json_builder_set_member_name (builder, keys[i]);
+      json_builder_add_value (builder, json_gvariant_serialize (value));
+    }
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "events");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->events->len; i++)
+    json_builder_add_value (builder, json_node_copy (g_ptr_array_index (self->events, i)));
+  json_builder_end_array (builder);
+
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+gboolean
+kestrel_window_save_png (KestrelWindow  *self,
+                         const char     *path,
+                         GError        **error)
+{
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+
+  g_return_val_if_fail (KESTREL_IS_WINDOW (self), FALSE);
+
+  if (!gtk_widget_get_realized (GTK_WIDGET (self)) || width <= 0 || height <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "cannot save %s: the window is not shown", path);
+      return FALSE;
+    }
+  paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "cannot save %s: the window drew nothing", path);
+      return FALSE;
+    }
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (self)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+static gboolean
+kestrel_window_close_request (GtkWindow *window)
+{
+  KestrelWindow *self = KESTREL_WINDOW (window);
+  int width, height;
+
+  gtk_window_get_default_size (window, &width, &height);
+  g_settings_set_int (self->window_settings, "window-width", width);
+  g_settings_set_int (self->window_settings, "window-height", height);
+  g_settings_set_boolean (self->window_settings, "window-maximized",
+                          gtk_window_is_maximized (window));
+  kestrel_window_stop (self);
+
+  return GTK_WINDOW_CLASS (kestrel_window_parent_class)->close_request (window);
+}
+
+static void
+setup_graphs (KestrelWindow *self)
+{
+  guint history = (guint) g_settings_get_int (self->settings, "history-points");
+  guint interval = (guint) g_settings_get_int (self->settings, "sample-interval-ms");
+  KestrelGraphView *graphs[] = { self->cpu_graph, self->memory_graph, self->latency_graph };
+  static const char *stage_classes[KESTREL_N_STAGES] = { "neutral", "purple", "accent", "success" };
+  const char *stage_labels[KESTREL_N_STAGES] = {
+    C_("latency stage", "Capture"),
+    C_("latency stage", "Preprocess"),
+    C_("latency stage", "Inference"),
+    C_("latency stage", "Decode"),
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (graphs); i++)
+    {
+      kestrel_graph_view_set_history_length (graphs[i], history);
+      kestrel_graph_view_set_refresh_interval (graphs[i], interval);
+    }
+
+  self->cpu_self = kestrel_graph_view_add_series (self->cpu_graph, _("Kestrel"), "accent");
+  self->cpu_system = kestrel_graph_view_add_series (self->cpu_graph, _("System"), "neutral");
+  kestrel_graph_view_set_reference_label (self->cpu_graph, _("Budget"));
+
+  self->memory_rss = kestrel_graph_view_add_series (self->memory_graph, _("Resident (MB)"), "accent");
+  self->memory_growth = kestrel_graph_view_add_series (self->memory_graph, _("Growth (MB/h)"), "warning");
+
+  for (guint q = 0; q < N_QUANTILES; q++)
+    for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
+      self->stage_rings[q][stage] = kestrel_ring_new (LATENCY_RING_CAPACITY);
+  for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
+    {
+      guint series = kestrel_graph_view_add_series (self->latency_graph, stage_labels[stage],
+                                                    stage_classes[stage]);
+      kestrel_graph_view_set_series_ring (self->latency_graph, series, self->stage_rings[Q50][stage]);
+    }
+}
+
+static void
+kestrel_window_constructed (GObject *object)
+{
+  KestrelWindow *self = KESTREL_WINDOW (object);
+
+  G_OBJECT_CLASS (kestrel_window_parent_class)->constructed (object);
+
+  g_return_if_fail (G_IS_SETTINGS (self->settings));
+
+  self->window_settings = g_settings_new (KESTREL_APPLICATION_ID);
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->window_settings, "window-width"),
+                               g_settings_get_int (self->window_settings, "window-height"));
+  if (g_settings_get_boolean (self->window_settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+
+  self->preview = kestrel_preview_new ();
+  adw_bin_set_child (self->preview_bin, self->preview);
+  self->controls = kestrel_controls_new (self->settings);
+  gtk_scrolled_window_set_child (self->controls_scroller, self->controls);
+
+  setup_graphs (self);
+  g_signal_connect_object (self->settings, "changed", G_CALLBACK (on_settings_changed), self, 0);
+  update_pause_state (self);
+  update_rollback_enabled (self);
+}
+
+static void
+kestrel_window_dispose (GObject *object)
+{
+  KestrelWindow *self = KESTREL_WINDOW (object);
+
+  kestrel_window_stop (self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), KESTREL_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (kestrel_window_parent_class)->dispose (object);
+}
+
+static void
+kestrel_window_finalize (GObject *object)
+{
+  KestrelWindow *self = KESTREL_WINDOW (object);
+
+  for (guint q = 0; q < N_QUANTILES; q++)
+    for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
+      g_clear_pointer (&self->stage_rings[q][stage], kestrel_ring_unref);
+  g_clear_pointer (&self->events, g_ptr_array_unref);
+  g_clear_pointer (&self->crash_marker, g_free);
+  g_clear_pointer (&self->start_error, g_free);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->window_settings);
+
+  G_OBJECT_CLASS (kestrel_window_parent_class)->finalize (object);
+}
+
+enum {
+  PROP_0,
+  PROP_SETTINGS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+kestrel_window_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  KestrelWindow *self = KESTREL_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      g_value_set_object (value, self->settings);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+kestrel_window_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  KestrelWindow *self = KESTREL_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+kestrel_window_class_init (KestrelWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->constructed = kestrel_window_constructed;
+  object_class->dispose = kestrel_window_dispose;
+  object_class->finalize = kestrel_window_finalize;
+  object_class->get_property = kestrel_window_get_property;
+  object_class->set_property = kestrel_window_set_property;
+  widget_class->realize = kestrel_window_realize;
+  widget_class->unrealize = kestrel_window_unrealize;
+  widget_class->map = kestrel_window_map;
+  widget_class->unmap = kestrel_window_unmap;
+  window_class->close_request = kestrel_window_close_request;
+
+  /**
+   * KestrelWindow:settings:
+   *
+   * The org.kestrel.Kestrel settings the engine, the controls and the
+   * graphs follow.
+   */
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, G_TYPE_SETTINGS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * KestrelWindow::started:
+   * @error_message: (nullable): why the pipeline could not start, or %NULL
+   *
+   * The pipeline started by kestrel_window_start() runs, or failed.
+   */
+  signals[STARTED] = g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  kestrel_ui_init ();
+  g_type_ensure (KESTREL_TYPE_GRAPH_VIEW);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               KESTREL_UI_RESOURCE_PATH "/kestrel-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, pause_button);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, safe_mode_revealer);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, flap);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, controls_scroller);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, preview_bin);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, cpu_graph);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, memory_graph);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, latency_graph);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, p95_button);
+  gtk_widget_class_bind_template_callback (widget_class, show_p95_toggled);
+}
+
+static void
+kestrel_window_init (KestrelWindow *self)
+{
+  g_autoptr(GPropertyAction) show_controls = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
+  show_controls = g_property_action_new ("show-controls", self->flap, "reveal-flap");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (show_controls));
+}
+
+KestrelWindow *
+kestrel_window_new (GtkApplication *application,
+                    GSettings      *settings)
+{
+  g_return_val_if_fail (GTK_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
+
+  return g_object_new (KESTREL_TYPE_WINDOW,
+                       "application", application,
+                       "settings", settings,
+                       NULL);
+}
