@@ -131,6 +131,7 @@ struct _KestrelEngine
   gboolean power_saver;              /* monitor thread only */
   GPowerProfileMonitor *power_monitor;  /* got by start, taken by the monitor thread */
   GMemoryMonitor *memory_monitor;
+  gint sample_interval_ms;          /* atomic; the sampler's, in its thread */
   gint monitor_quit;                /* atomic; a GMainLoop could miss a quit
                                      * sent before it starts running */
   KestrelSampler *sampler;
@@ -1003,6 +1004,7 @@ monitor_main (gpointer data)
 
   g_main_context_push_thread_default (self->monitor_context);
   self->sampler = kestrel_sampler_new (self->monitor_context);
+  kestrel_sampler_set_interval (self->sampler, (guint) g_atomic_int_get (&self->sample_interval_ms));
   g_signal_connect (self->sampler, "sampled", G_CALLBACK (on_sampled), self);
   tick = g_timeout_source_new (PUBLISH_INTERVAL_MS);
   g_source_set_callback (tick, publish_tick, self, NULL);
@@ -1112,6 +1114,41 @@ kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **erro
   self->monitor = g_thread_new ("kestrel-monitor", monitor_main, self);
   self->worker = g_thread_new ("kestrel-worker", worker_main, self);
   return TRUE;
+}
+
+/* On the monitor thread, which owns the sampler. */
+static gboolean
+apply_sample_interval (gpointer data)
+{
+  KestrelEngine *self = data;
+
+  if (self->sampler != NULL)
+    kestrel_sampler_set_interval (self->sampler, (guint) g_atomic_int_get (&self->sample_interval_ms));
+  return G_SOURCE_REMOVE;
+}
+
+void
+kestrel_engine_set_sample_interval (KestrelEngine *self, guint interval_ms)
+{
+  g_return_if_fail (KESTREL_IS_ENGINE (self));
+
+  g_atomic_int_set (&self->sample_interval_ms, (gint) CLAMP (interval_ms, 100, 60000));
+  if (self->monitor_context != NULL)
+    {
+      /* A source, so it runs on the monitor thread whoever calls; the
+       * engine outlives it (stop joins the monitor thread first). */
+      GSource *source = g_idle_source_new ();
+      g_source_set_callback (source, apply_sample_interval, g_object_ref (self), g_object_unref);
+      g_source_attach (source, self->monitor_context);
+      g_source_unref (source);
+    }
+}
+
+guint
+kestrel_engine_get_sample_interval (KestrelEngine *self)
+{
+  g_return_val_if_fail (KESTREL_IS_ENGINE (self), 0);
+  return (guint) g_atomic_int_get (&self->sample_interval_ms);
 }
 
 void
@@ -1388,6 +1425,7 @@ kestrel_engine_init (KestrelEngine *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   self->owner_context = g_main_context_ref_thread_default ();
+  self->sample_interval_ms = 1000;
   kestrel_engine_config_init (&self->config);
   self->throttle = kestrel_throttle_new ();
   self->batcher = kestrel_batcher_new (1, 0);

@@ -112,6 +112,12 @@ void kestrel_engine_set_preview_interval (KestrelEngine *self, guint interval_ms
 /* The newest preview copy (a new reference), or NULL before the first. */
 KestrelPreviewFrame *kestrel_engine_get_preview (KestrelEngine *self);
 
+/* Milliseconds between two system samples (CPU, RSS: one history point
+ * each), 100 to 60000; default 1000. Any time, from the thread that
+ * created the engine. */
+void  kestrel_engine_set_sample_interval (KestrelEngine *self, guint interval_ms);
+guint kestrel_engine_get_sample_interval (KestrelEngine *self);
+
 /* Pool buffers (frames, scratch) still out: 0 after stop when nothing leaked. */
 guint kestrel_engine_get_pool_outstanding (KestrelEngine *self);
 

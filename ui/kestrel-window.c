@@ -511,6 +511,9 @@ on_settings_changed (GSettings     *settings,
     {
       guint interval = (guint) g_settings_get_int (settings, key);
 
+      /* The engine's sampler makes the CPU and memory points. */
+      if (self->engine != NULL)
+        kestrel_engine_set_sample_interval (self->engine, interval);
       g_clear_handle_id (&self->sample_id, g_source_remove);
       kestrel_graph_view_set_refresh_interval (self->cpu_graph, interval);
       kestrel_graph_view_set_refresh_interval (self->memory_graph, interval);
@@ -590,6 +593,8 @@ kestrel_window_start (KestrelWindow *self,
   kestrel_engine_config_from_settings (self->settings, &config);
   self->starting_engine = kestrel_engine_new (&config);
   kestrel_engine_config_clear (&config);
+  kestrel_engine_set_sample_interval (self->starting_engine,
+                                      (guint) g_settings_get_int (self->settings, "sample-interval-ms"));
   g_signal_connect_object (self->starting_engine, "event", G_CALLBACK (on_engine_event), self, 0);
 
   adw_window_title_set_subtitle (self->window_title, _("Starting…"));

@@ -156,6 +156,32 @@ test_rollback_action (void)
   close_window (window);
 }
 
+/* The sampling interval setting reaches the engine's sampler, at start and
+ * while it runs, and points keep coming at the new interval. */
+static void
+test_sample_interval (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window;
+  KestrelEngine *engine;
+  gint64 points, end;
+
+  g_settings_set_int (settings, "sample-interval-ms", 2000);
+  window = open_window (settings);
+  engine = kestrel_window_get_engine (window);
+  g_assert_cmpuint (kestrel_engine_get_sample_interval (engine), ==, 2000);
+
+  g_settings_set_int (settings, "sample-interval-ms", 250);
+  g_assert_cmpuint (kestrel_engine_get_sample_interval (engine), ==, 250);
+  points = report_int (window, "cpu", "kestrel");
+  end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (report_int (window, "cpu", "kestrel") < points + 4 && g_get_monotonic_time () < end)
+    spin (50);
+  g_assert_cmpint (report_int (window, "cpu", "kestrel"), >=, points + 4);
+  g_settings_reset (settings, "sample-interval-ms");
+  close_window (window);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -170,6 +196,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/hidden-does-not-poll", test_hidden_window_does_not_poll);
   g_test_add_func ("/window/pause-action", test_pause_action);
   g_test_add_func ("/window/rollback-action", test_rollback_action);
+  g_test_add_func ("/window/sample-interval", test_sample_interval);
   status = g_test_run ();
 
   g_object_unref (app);
