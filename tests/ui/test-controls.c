@@ -422,8 +422,27 @@ static void
 test_batch (Fixture       *f,
             gconstpointer  data)
 {
+  GtkAdjustment *adjustment = gtk_spin_button_get_adjustment (child (f, "batch_spin"));
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettingsSchemaKey) key = NULL;
+  g_autoptr(GVariant) range = NULL;
+  g_autoptr(GVariant) limits = NULL;
+  gint32 lowest, highest;
+
   gtk_spin_button_set_value (child (f, "batch_spin"), 3);
   assert_engine (f, batch_is, GUINT_TO_POINTER (3));
+
+  /* The panel and the schema offer exactly the batch sizes the engine
+   * runs, so no choice comes back as a configuration error. */
+  g_object_get (f->settings, "settings-schema", &schema, NULL);
+  key = g_settings_schema_get_key (schema, "batch");
+  range = g_settings_schema_key_get_range (key);
+  g_variant_get (range, "(sv)", NULL, &limits);
+  g_variant_get (limits, "(ii)", &lowest, &highest);
+  g_assert_cmpint (highest, ==, KESTREL_ENGINE_MAX_BATCH);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (adjustment), ==, KESTREL_ENGINE_MAX_BATCH);
+  gtk_spin_button_set_value (child (f, "batch_spin"), KESTREL_ENGINE_MAX_BATCH);
+  assert_engine (f, batch_is, GUINT_TO_POINTER (KESTREL_ENGINE_MAX_BATCH));
 }
 
 static void
