@@ -28,7 +28,7 @@ build:
 	meson compile -C $(BUILD)
 
 check:
-	scripts/check.sh
+	KESTREL_BUILD=$(BUILD) scripts/check.sh
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -331,16 +331,6 @@ speedup (const Variant *slow, const Variant *fast)
 /* ---- Reporting: JSON -------------------------------------------------------------- */
 
 static void
-add_double (JsonBuilder *b, const char *name, double value)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_string (JsonBuilder *b, const char *name, const char *value)
 {
   json_builder_set_member_name (b, name);
@@ -364,12 +354,12 @@ add_bool (JsonBuilder *b, const char *name, gboolean value)
 static void
 add_timing (JsonBuilder *b, const Variant *v, const BenchData *d)
 {
-  add_double (b, "median_ns", v->stats.median);
-  add_double (b, "p10_ns", v->stats.p10);
-  add_double (b, "p90_ns", v->stats.p90);
-  add_double (b, "gbps", gbps (d->input_bytes, v->stats.median));
+  kestrel_cli_json_add_double (b, "median_ns", v->stats.median);
+  kestrel_cli_json_add_double (b, "p10_ns", v->stats.p10);
+  kestrel_cli_json_add_double (b, "p90_ns", v->stats.p90);
+  kestrel_cli_json_add_double (b, "gbps", gbps (d->input_bytes, v->stats.median));
   if (d->pixels > 0)
-    add_double (b, "mpix_per_s", (double) d->pixels / v->stats.median * 1e3);
+    kestrel_cli_json_add_double (b, "mpix_per_s", (double) d->pixels / v->stats.median * 1e3);
 }
 
 static void
@@ -403,11 +393,11 @@ build_case_json (JsonBuilder *b, const CaseResult *r)
       add_string (b, "isa", v->label);
       add_timing (b, v, d);
       if (scalar != NULL)
-        add_double (b, "ratio_to_scalar", speedup (scalar, v));
+        kestrel_cli_json_add_double (b, "ratio_to_scalar", speedup (scalar, v));
       if (copy != NULL)
-        add_double (b, "ratio_to_memcpy", speedup (copy, v));
+        kestrel_cli_json_add_double (b, "ratio_to_memcpy", speedup (copy, v));
       if (floor != NULL)
-        add_double (b, "ratio_to_floor", speedup (floor, v));
+        kestrel_cli_json_add_double (b, "ratio_to_floor", speedup (floor, v));
       if (v->same_code_as != NULL)
         add_string (b, "same_code_as", v->same_code_as);
       json_builder_end_object (b);
@@ -433,8 +423,8 @@ build_case_json (JsonBuilder *b, const CaseResult *r)
       json_builder_set_member_name (b, "memcpy");
       json_builder_begin_object (b);
       add_int (b, "bytes", (gint64) d->input_bytes);
-      add_double (b, "median_ns", copy->stats.median);
-      add_double (b, "gbps", gbps (d->input_bytes, copy->stats.median));
+      kestrel_cli_json_add_double (b, "median_ns", copy->stats.median);
+      kestrel_cli_json_add_double (b, "gbps", gbps (d->input_bytes, copy->stats.median));
       json_builder_end_object (b);
     }
 
@@ -442,9 +432,9 @@ build_case_json (JsonBuilder *b, const CaseResult *r)
     {
       json_builder_set_member_name (b, "floor");
       json_builder_begin_object (b);
-      add_double (b, "median_ns", floor->stats.median);
-      add_double (b, "p10_ns", floor->stats.p10);
-      add_double (b, "p90_ns", floor->stats.p90);
+      kestrel_cli_json_add_double (b, "median_ns", floor->stats.median);
+      kestrel_cli_json_add_double (b, "p10_ns", floor->stats.p10);
+      kestrel_cli_json_add_double (b, "p90_ns", floor->stats.p90);
       json_builder_end_object (b);
     }
 
@@ -465,14 +455,14 @@ build_case_json (JsonBuilder *b, const CaseResult *r)
           continue;
         }
       add_timing (b, v, d);
-      add_double (b, "max_abs_diff_vs_scalar", r->peer_max_abs_diff);
+      kestrel_cli_json_add_double (b, "max_abs_diff_vs_scalar", r->peer_max_abs_diff);
       if (floor != NULL)
-        add_double (b, "floor_speedup", speedup (v, floor));
+        kestrel_cli_json_add_double (b, "floor_speedup", speedup (v, floor));
       json_builder_set_member_name (b, "kestrel_speedup");
       json_builder_begin_object (b);
       for (gsize k = 0; k < r->n_variants; k++)
         if (r->variants[k].kind == VARIANT_KERNEL)
-          add_double (b, r->variants[k].label, speedup (peer, &r->variants[k]));
+          kestrel_cli_json_add_double (b, r->variants[k].label, speedup (peer, &r->variants[k]));
       json_builder_end_object (b);
       json_builder_end_object (b);
     }

@@ -15,8 +15,8 @@
  * runs with batch-N runs would not be fair on a loaded machine: a run
  * shorter than the scheduler's time slice mostly finishes before another
  * process takes the core, so the median of short runs leaves the waits out,
- * while every run N times as long has one in it. That made batching look
- * three times slower per frame for the 1 ms front model when it was not.
+ * while every run N times as long has one in it. On a loaded machine that
+ * made batching look much slower per frame than it was.
  */
 #include "config.h"
 

@@ -1,6 +1,7 @@
 /* cli-common.c — what several kestrel-cli commands share. */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "kestrel-cli.h"
@@ -26,4 +27,14 @@ kestrel_cli_parse_level (const char *name, kk_level *level, GError **error)
   g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
                "unknown level '%s' (expected scalar, simd, parallel or full)", name);
   return FALSE;
+}
+
+void
+kestrel_cli_json_add_double (JsonBuilder *b, const char *name, double value)
+{
+  json_builder_set_member_name (b, name);
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
 }

@@ -18,15 +18,14 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "kestrel-cli.h"
 #include "kestrel-image.h"
 #include "kestrel-plugin.h"
+#include "kestrel-stats.h"
 
 typedef struct {
   gboolean json;
-  gboolean letterbox;
   KestrelDecodeOptions decode;
   KestrelPlan *plan;
   KestrelTaskDecoder *decoder;
@@ -34,14 +33,6 @@ typedef struct {
   KestrelDetections *results;
   gboolean faces_key;   /* the decoder finds faces only: say "faces" */
 } Detect;
-
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec * 1e-6;
-}
 
 static void
 append_json_string (GString *out, const char *text)
@@ -186,7 +177,7 @@ detect_one (Detect *d, const char *path)
   frame.width = kestrel_image_get_width (image);
   frame.height = kestrel_image_get_height (image);
 
-  double start = now_ms ();
+  guint64 start = kestrel_stats_now_ns ();
   if (!kestrel_image_fill_plan_input (d->plan, kestrel_task_decoder_get_image_input (d->decoder),
                                       kestrel_image_get_view (image), &d->input_params, &frame.geometry, &error))
     {
@@ -199,7 +190,7 @@ detect_one (Detect *d, const char *path)
       print_error (d, path, error->message);
       return FALSE;
     }
-  double latency = now_ms () - start;
+  double latency = (kestrel_stats_now_ns () - start) / 1e6;
 
   if (d->json)
     print_json (d, path, frame.width, frame.height, latency);
@@ -242,44 +233,26 @@ kestrel_cli_detect (int argc, char **argv)
     "Exit status: 0, 1 if any image failed, 2 for bad arguments.\n"
     "Plugins are searched in $KESTREL_PLUGIN_PATH first.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      fprintf (stderr, "kestrel-cli detect: %s\n", error->message);
-      return 2;
-    }
+    return kestrel_cli_fail ("detect", error->message, 2);
   if (images == NULL || images[0] == NULL)
-    {
-      fprintf (stderr, "kestrel-cli detect: no image given (see --help)\n");
-      return 2;
-    }
+    return kestrel_cli_fail ("detect", "no image given (see --help)", 2);
   if (!kestrel_cli_parse_level (level_name, &level, &error))
     return kestrel_cli_fail ("detect", error->message, 2);
   if (threads < 0 || threads > 1024)
-    {
-      fprintf (stderr, "kestrel-cli detect: --threads must be between 0 (all cores) and 1024\n");
-      return 2;
-    }
+    return kestrel_cli_fail ("detect", "--threads must be between 0 (all cores) and 1024", 2);
   if (score_threshold != -1.0 && !(score_threshold >= 0.0 && score_threshold <= 1.0))
-    {
-      fprintf (stderr, "kestrel-cli detect: --score-threshold must be between 0 and 1\n");
-      return 2;
-    }
+    return kestrel_cli_fail ("detect", "--score-threshold must be between 0 and 1", 2);
 
   g_autoptr(KestrelModel) model = kestrel_model_new_for_spec (model_name != NULL ? model_name : "front", &error);
   if (model == NULL)
-    {
-      fprintf (stderr, "kestrel-cli detect: %s\n", error->message);
-      return 1;
-    }
+    return kestrel_cli_fail ("detect", error->message, 1);
 
   KestrelPluginRegistry *registry = kestrel_plugin_registry_get_default ();
   const KestrelTaskDecoderVTable *vtable = kestrel_plugin_registry_find_task_decoder_for_model (registry, model,
                                                                                                &error);
   g_autoptr(KestrelTaskDecoder) decoder = vtable != NULL ? kestrel_task_decoder_new (vtable, model, &error) : NULL;
   if (decoder == NULL)
-    {
-      fprintf (stderr, "kestrel-cli detect: %s\n", error->message);
-      return 1;
-    }
+    return kestrel_cli_fail ("detect", error->message, 1);
 
   KestrelPlanOptions plan_options;
   kestrel_plan_options_init (&plan_options);
@@ -287,15 +260,11 @@ kestrel_cli_detect (int argc, char **argv)
   plan_options.n_threads = (guint) threads;
   g_autoptr(KestrelPlan) plan = kestrel_plan_new (model, &plan_options, &error);
   if (plan == NULL)
-    {
-      fprintf (stderr, "kestrel-cli detect: %s\n", error->message);
-      return 1;
-    }
+    return kestrel_cli_fail ("detect", error->message, 1);
 
   g_autoptr(KestrelDetections) results = kestrel_detections_new ();
   Detect d = {
     .json = json,
-    .letterbox = !no_letterbox,
     .plan = plan,
     .decoder = decoder,
     .results = results,
@@ -303,16 +272,13 @@ kestrel_cli_detect (int argc, char **argv)
   };
   kestrel_decode_options_init (&d.decode);
   d.decode.score_threshold = (float) score_threshold;
-  kestrel_task_decoder_get_input_params (decoder, d.letterbox, &d.input_params);
+  kestrel_task_decoder_get_input_params (decoder, !no_letterbox, &d.input_params);
 
   /* One run before the first image: it faults in the arena and wakes the
    * workers, costs the first image's latency would otherwise carry. */
   const KestrelTensorView *input = kestrel_plan_get_input (plan, kestrel_task_decoder_get_image_input (decoder));
   if (!kestrel_image_check_input (input, &d.input_params, &error))
-    {
-      fprintf (stderr, "kestrel-cli detect: %s\n", error->message);
-      return 1;
-    }
+    return kestrel_cli_fail ("detect", error->message, 1);
   memset (input->data, 0, input->n_elements * sizeof (float));
   kestrel_plan_run (plan);
 

@@ -151,10 +151,7 @@ kestrel_cli_info (int argc, char **argv)
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      fprintf (stderr, "kestrel-cli info: %s\n", error->message);
-      return 2;
-    }
+    return kestrel_cli_fail ("info", error->message, 2);
 
   g_autoptr(JsonNode) root = build_info ();
   if (json)

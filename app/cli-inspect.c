@@ -160,9 +160,6 @@ kestrel_cli_inspect (int argc, char **argv)
   kestrel_graph_free (graph);
 
   g_autoptr(JsonNode) root = json_builder_get_root (b);
-  if (json)
-    kestrel_cli_print_json (root, FALSE);
-  else
-    kestrel_cli_print_json (root, TRUE);
+  kestrel_cli_print_json (root, !json);
   return n_unsupported > 0 ? 1 : 0;
 }

@@ -43,7 +43,7 @@ kestrel_cli_run_model (int argc, char **argv)
   if (!kestrel_cli_parse_level (level_name, &options.level, &error))
     return kestrel_cli_fail ("run-model", error->message, 2);
   if (threads < 0)
-    return kestrel_cli_fail ("run-model", "--threads must be positive", 2);
+    return kestrel_cli_fail ("run-model", "--threads must not be negative", 2);
   options.n_threads = threads;
 
   model = kestrel_model_new_from_file (argv[1], &error);

@@ -19,7 +19,6 @@ typedef struct {
   gint64 start_us;
   guint64 cpu_start_ns;
   guint64 rss_start;
-  int status;
 } Run;
 
 static void
@@ -44,23 +43,13 @@ on_event (KestrelEngine *engine, int kind, const char *message, gpointer data)
 }
 
 static void
-add_double (JsonBuilder *b, const char *name, double value)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_latency (JsonBuilder *b, const char *name, KestrelHistogram *h)
 {
   json_builder_set_member_name (b, name);
   json_builder_begin_object (b);
-  add_double (b, "p50_ms", kestrel_histogram_get_quantile (h, 0.50) * 1e3);
-  add_double (b, "p95_ms", kestrel_histogram_get_quantile (h, 0.95) * 1e3);
-  add_double (b, "p99_ms", kestrel_histogram_get_quantile (h, 0.99) * 1e3);
+  kestrel_cli_json_add_double (b, "p50_ms", kestrel_histogram_get_quantile (h, 0.50) * 1e3);
+  kestrel_cli_json_add_double (b, "p95_ms", kestrel_histogram_get_quantile (h, 0.95) * 1e3);
+  kestrel_cli_json_add_double (b, "p99_ms", kestrel_histogram_get_quantile (h, 0.99) * 1e3);
   json_builder_set_member_name (b, "count");
   json_builder_add_int_value (b, kestrel_histogram_get_count (h));
   json_builder_end_object (b);
@@ -79,19 +68,19 @@ print_status (gpointer data)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      add_double (b, "time_s", elapsed);
+      kestrel_cli_json_add_double (b, "time_s", elapsed);
       json_builder_set_member_name (b, "frames");
       json_builder_add_int_value (b, snap->frames_processed);
       json_builder_set_member_name (b, "dropped");
       json_builder_add_int_value (b, snap->frames_dropped);
       json_builder_set_member_name (b, "faces_seen");
       json_builder_add_int_value (b, snap->faces_seen);
-      add_double (b, "fps", snap->fps);
-      add_double (b, "inference_p50_ms",
-                  kestrel_histogram_get_quantile (snap->stage_latency[KESTREL_STAGE_INFERENCE], 0.5) * 1e3);
-      add_double (b, "frame_latency_p50_ms", kestrel_histogram_get_quantile (snap->frame_latency, 0.5) * 1e3);
-      add_double (b, "process_cpu_percent", cpu);
-      add_double (b, "rss_mb", rss_mb);
+      kestrel_cli_json_add_double (b, "fps", snap->fps);
+      kestrel_cli_json_add_double (b, "inference_p50_ms",
+                                   kestrel_histogram_get_quantile (snap->stage_latency[KESTREL_STAGE_INFERENCE], 0.5) * 1e3);
+      kestrel_cli_json_add_double (b, "frame_latency_p50_ms", kestrel_histogram_get_quantile (snap->frame_latency, 0.5) * 1e3);
+      kestrel_cli_json_add_double (b, "process_cpu_percent", cpu);
+      kestrel_cli_json_add_double (b, "rss_mb", rss_mb);
       json_builder_set_member_name (b, "batch");
       json_builder_add_int_value (b, kestrel_engine_get_batch_size (run->engine));
       json_builder_set_member_name (b, "level");
@@ -130,7 +119,7 @@ print_summary (Run *run)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "summary");
   json_builder_begin_object (b);
-  add_double (b, "duration_s", wall);
+  kestrel_cli_json_add_double (b, "duration_s", wall);
   json_builder_set_member_name (b, "frames");
   json_builder_add_int_value (b, snap->frames_processed);
   json_builder_set_member_name (b, "dropped");
@@ -143,10 +132,10 @@ print_summary (Run *run)
     add_latency (b, kestrel_stage_get_name (stage), snap->stage_latency[stage]);
   add_latency (b, "frame", snap->frame_latency);
   json_builder_end_object (b);
-  add_double (b, "average_process_cpu_percent", (cpu_end - run->cpu_start_ns) / 1e9 / wall * 100.0);
-  add_double (b, "rss_start_mb", run->rss_start / 1e6);
-  add_double (b, "rss_end_mb", rss_end / 1e6);
-  add_double (b, "rss_slope_mb_per_hour", snap->have_system ? snap->system.memory_growth_mb_per_hour : (double) NAN);
+  kestrel_cli_json_add_double (b, "average_process_cpu_percent", (cpu_end - run->cpu_start_ns) / 1e9 / wall * 100.0);
+  kestrel_cli_json_add_double (b, "rss_start_mb", run->rss_start / 1e6);
+  kestrel_cli_json_add_double (b, "rss_end_mb", rss_end / 1e6);
+  kestrel_cli_json_add_double (b, "rss_slope_mb_per_hour", snap->have_system ? snap->system.memory_growth_mb_per_hour : (double) NAN);
   json_builder_set_member_name (b, "pool_outstanding_buffers");
   json_builder_add_int_value (b, kestrel_engine_get_pool_outstanding (run->engine));
   json_builder_set_member_name (b, "level");
@@ -186,6 +175,8 @@ kestrel_cli_run (int argc, char **argv)
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- run the pipeline headless");
   g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelEngine) engine = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
   KestrelEngineConfig config;
   Run run = { 0 };
 
@@ -198,7 +189,7 @@ kestrel_cli_run (int argc, char **argv)
   if (batch == 0)
     batch = batch_latency > 0 ? 8 : 1;
   if (batch > KESTREL_ENGINE_MAX_BATCH)
-    return kestrel_cli_fail ("run", "--batch must be at most 16", 2);
+    return kestrel_cli_fail ("run", "--batch must be at most " G_STRINGIFY (KESTREL_ENGINE_MAX_BATCH), 2);
 
   kestrel_engine_config_init (&config);
   if (source != NULL)
@@ -229,20 +220,18 @@ kestrel_cli_run (int argc, char **argv)
       config.budget = budget;
     }
 
-  run.json = json;
-  run.loop = g_main_loop_new (NULL, FALSE);
-  run.engine = kestrel_engine_new (&config);
+  loop = g_main_loop_new (NULL, FALSE);
+  engine = kestrel_engine_new (&config);
   kestrel_engine_config_clear (&config);
+  run.json = json;
+  run.loop = loop;
+  run.engine = engine;
   g_signal_connect (run.engine, "event", G_CALLBACK (on_event), &run);
 
   kestrel_process_usage_read (&run.cpu_start_ns, &run.rss_start, NULL);
   run.start_us = g_get_monotonic_time ();
   if (!kestrel_engine_start (run.engine, state_file, &error))
-    {
-      g_object_unref (run.engine);
-      g_main_loop_unref (run.loop);
-      return kestrel_cli_fail ("run", error->message, 1);
-    }
+    return kestrel_cli_fail ("run", error->message, 1);
   if (start_paused)
     kestrel_engine_pause (run.engine);
   if (metrics_addr != NULL)
@@ -251,8 +240,6 @@ kestrel_cli_run (int argc, char **argv)
       if (!kestrel_engine_serve_metrics (run.engine, metrics_addr, &url, &error))
         {
           kestrel_engine_stop (run.engine);
-          g_object_unref (run.engine);
-          g_main_loop_unref (run.loop);
           return kestrel_cli_fail ("run", error->message, 1);
         }
       fprintf (stderr, "kestrel-cli run: serving metrics at %s\n", url);
@@ -276,7 +263,5 @@ kestrel_cli_run (int argc, char **argv)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   print_summary (&run);
-  g_object_unref (run.engine);
-  g_main_loop_unref (run.loop);
-  return run.status;
+  return 0;
 }

@@ -15,7 +15,7 @@ typedef struct {
 
 static const Command commands[] = {
   { "info", kestrel_cli_info, "CPU features, instruction sets per level, OpenBLAS, threads" },
-  { "bench-kernels", kestrel_cli_bench_kernels, "throughput of every kernel on every instruction set" },
+  { "bench-kernels", kestrel_cli_bench_kernels, "throughput of image and conversion kernels per instruction set" },
   { "detect", kestrel_cli_detect, "faces in images (BlazeFace), as text or JSON lines" },
   { "inspect", kestrel_cli_inspect, "operators, parameters, multiply-adds and arena of a model" },
   { "run-model", kestrel_cli_run_model, "run a model on ONNX TensorProto inputs, write its outputs" },

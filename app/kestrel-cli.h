@@ -24,6 +24,9 @@ int kestrel_cli_fail (const char *command, const char *message, int status);
 /* NULL means the default level, full. */
 gboolean kestrel_cli_parse_level (const char *name, kk_level *level, GError **error);
 
+/* A double member, null when it is not finite (JSON has no NaN). */
+void kestrel_cli_json_add_double (JsonBuilder *b, const char *name, double value);
+
 /* Prints a JSON node on one line, or pretty when `pretty`, to stdout. */
 void kestrel_cli_print_json (JsonNode *node, gboolean pretty);
 

@@ -139,7 +139,7 @@ struct _KestrelEngine
 
   KestrelMetrics *metrics;
   KestrelThreadPool *pool;
-  KestrelPool *buffers;             /* staging memory for canary copies */
+  KestrelPool *buffers;             /* the frame pool the sources fill */
   char *state_file;
 };
 
@@ -739,8 +739,9 @@ stage_frame (KestrelEngine *self, Active *active, const KestrelFrame *frame, gui
 }
 
 /* Decodes item `item` of `plan` into its frame's slot and accounts for the
- * frame. `share_ns` is the frame's share of the run. */
-static void
+ * frame. `share_ns` is the frame's share of the run. FALSE when the frame
+ * could not be decoded (it is counted as dropped). */
+static gboolean
 finish_frame (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item, Slot *slot,
               guint64 run_ns, guint64 share_ns)
 {
@@ -761,7 +762,7 @@ finish_frame (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item
       kestrel_metrics_frame_dropped (self->metrics);
       post_event (self, KESTREL_ENGINE_EVENT_SOURCE_ERROR, "decoding frame %" G_GUINT64_FORMAT ": %s",
                   slot->index, error->message);
-      return;
+      return FALSE;
     }
   t4 = kestrel_stats_now_ns ();
   kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_DECODE, t4 - t3);
@@ -781,6 +782,7 @@ finish_frame (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item
       self->preview = g_steal_pointer (&slot->preview);
     }
   g_mutex_unlock (&self->lock);
+  return TRUE;
 }
 
 /* Runs the frames collected so far, in chunks on the largest plans that
@@ -818,12 +820,9 @@ run_batch (KestrelEngine *self, Active *active)
 
       for (guint i = 0; i < k; i++)
         {
-          guint64 frames_before = self->frames;
-
-          finish_frame (self, active, plan, i, &self->slots[done + i], t3 - t2, (t3 - t2) / k);
-          if (active->reference != NULL && active->config.canary_interval > 0
-              && canary_message == NULL && self->frames != frames_before
-              && self->frames % active->config.canary_interval == 0)
+          if (finish_frame (self, active, plan, i, &self->slots[done + i], t3 - t2, (t3 - t2) / k)
+              && active->reference != NULL && active->config.canary_interval > 0
+              && canary_message == NULL && self->frames % active->config.canary_interval == 0)
             {
               if (canary_check (self, active, plan, i, &canary_message))
                 canary_passed = TRUE;
@@ -1431,7 +1430,7 @@ kestrel_engine_init (KestrelEngine *self)
   self->batcher = kestrel_batcher_new (1, 0);
   self->metrics = kestrel_metrics_new ();
   self->pool = kestrel_thread_pool_new (0);
-  self->buffers = kestrel_pool_new (0);
+  self->buffers = kestrel_pool_ref (kestrel_frame_pool_get_default ());
   kestrel_metrics_set_pool (self->metrics, self->buffers);
   self->cancellable = g_cancellable_new ();
   self->state = KESTREL_ENGINE_STOPPED;

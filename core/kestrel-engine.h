@@ -106,7 +106,7 @@ KestrelMetricsSnapshot *kestrel_engine_get_snapshot (KestrelEngine *self);
 KestrelDetections *kestrel_engine_get_last_detections (KestrelEngine *self);
 /* Preview for a window: every @interval_ms at most, the worker keeps a
  * copy of the frame it has just processed with its detections (one pass
- * over the frame, a few hundred µs at 720p). 0, the default, keeps none:
+ * over the frame). 0, the default, keeps none:
  * a UI sets an interval while its preview is visible and 0 when hidden. */
 void kestrel_engine_set_preview_interval (KestrelEngine *self, guint interval_ms);
 /* The newest preview copy (a new reference), or NULL before the first. */
@@ -118,7 +118,9 @@ KestrelPreviewFrame *kestrel_engine_get_preview (KestrelEngine *self);
 void  kestrel_engine_set_sample_interval (KestrelEngine *self, guint interval_ms);
 guint kestrel_engine_get_sample_interval (KestrelEngine *self);
 
-/* Pool buffers (frames, scratch) still out: 0 after stop when nothing leaked. */
+/* Frame buffers still out of the frame pool (kestrel_frame_pool_get_default,
+ * the one the metrics report and low memory trims): 0 after stop when
+ * nothing leaked and no other source is open in the process. */
 guint kestrel_engine_get_pool_outstanding (KestrelEngine *self);
 
 /* Serves /metrics on the monitor thread ("HOST:PORT"; NULL = 127.0.0.1:9464).

@@ -18,6 +18,18 @@ struct _KestrelFrameSource {
   gboolean ended;
 };
 
+KestrelPool *
+kestrel_frame_pool_get_default (void)
+{
+  static KestrelPool *pool;
+
+  /* Classes up to 64 MiB, so that a 4K frame (24 MiB as RGB) is reused
+   * like any other rather than mapped and unmapped every frame. */
+  if (g_once_init_enter (&pool))
+    g_once_init_leave (&pool, kestrel_pool_new (64 * 1024 * 1024));
+  return pool;
+}
+
 KestrelFrameSource *
 kestrel_frame_source_open (KestrelPluginRegistry *registry, const char *spec, GError **error)
 {

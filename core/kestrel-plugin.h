@@ -43,6 +43,7 @@
 #include "kestrel-model.h"
 #include "kestrel-op.h"
 #include "kestrel-plan.h"
+#include "kestrel-pool.h"
 
 G_BEGIN_DECLS
 
@@ -277,6 +278,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelTaskDecoder, kestrel_task_decoder_free)
 /* ---- A frame source ------------------------------------------------------ */
 
 typedef struct _KestrelFrameSource KestrelFrameSource;
+
+/* The pool frame sources take their frame buffers from: one per process,
+ * so the engine can report (and trim, on low memory) the memory its frames
+ * hold, and a buffer left out by any source shows up there by tag. */
+KestrelPool *kestrel_frame_pool_get_default (void);
 
 /* "name:rest" opens source `name` with "rest"; any other spec goes to the
  * first source whose accepts() takes it. */

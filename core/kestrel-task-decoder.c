@@ -274,6 +274,21 @@ kestrel_task_decoder_decode (KestrelTaskDecoder *self, const KestrelTensorView *
   return TRUE;
 }
 
+/* Plans keep the model's output order; at most a few outputs, so the
+ * callers' small arrays on the stack keep the hot path allocation-free. */
+#define MAX_PLAN_OUTPUTS 16
+
+static gboolean
+check_plan_outputs (KestrelTaskDecoder *self, guint n, GError **error)
+{
+  if (n <= MAX_PLAN_OUTPUTS)
+    return TRUE;
+  g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
+               "task decoder '%s': the plan has %u outputs, at most %u are supported",
+               self->vtable->name, n, (guint) MAX_PLAN_OUTPUTS);
+  return FALSE;
+}
+
 gboolean
 kestrel_task_decoder_decode_plan (KestrelTaskDecoder *self, KestrelPlan *plan,
                                   const KestrelFrameInfo *frame, const KestrelDecodeOptions *options,
@@ -282,18 +297,11 @@ kestrel_task_decoder_decode_plan (KestrelTaskDecoder *self, KestrelPlan *plan,
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (plan != NULL, FALSE);
 
-  /* Plans keep the model's output order; at most a few outputs, so a
-   * small array on the stack keeps the hot path allocation-free. */
-  const KestrelTensorView *views[16];
+  const KestrelTensorView *views[MAX_PLAN_OUTPUTS];
   guint n = kestrel_plan_get_n_outputs (plan);
 
-  if (n > G_N_ELEMENTS (views))
-    {
-      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-                   "task decoder '%s': the plan has %u outputs, at most %u are supported",
-                   self->vtable->name, n, (guint) G_N_ELEMENTS (views));
-      return FALSE;
-    }
+  if (!check_plan_outputs (self, n, error))
+    return FALSE;
   for (guint i = 0; i < n; i++)
     views[i] = kestrel_plan_get_output (plan, i);
   return kestrel_task_decoder_decode (self, views, n, frame, options, results, error);
@@ -307,18 +315,12 @@ kestrel_task_decoder_decode_plan_item (KestrelTaskDecoder *self, KestrelPlan *pl
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (plan != NULL, FALSE);
 
-  /* On the stack, as in kestrel_task_decoder_decode_plan(). */
-  KestrelTensorView slices[16];
-  const KestrelTensorView *views[16];
+  KestrelTensorView slices[MAX_PLAN_OUTPUTS];
+  const KestrelTensorView *views[MAX_PLAN_OUTPUTS];
   guint n = kestrel_plan_get_n_outputs (plan);
 
-  if (n > G_N_ELEMENTS (views))
-    {
-      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-                   "task decoder '%s': the plan has %u outputs, at most %u are supported",
-                   self->vtable->name, n, (guint) G_N_ELEMENTS (views));
-      return FALSE;
-    }
+  if (!check_plan_outputs (self, n, error))
+    return FALSE;
   for (guint i = 0; i < n; i++)
     {
       if (!kestrel_plan_get_output_slice (plan, i, item, &slices[i]))

@@ -32,6 +32,51 @@ kk_isa_includes (kk_isa isa, kk_isa level)
   return isa >= level;
 }
 
+/* Window geometry shared by the sliding-window families (dwconv, pool).
+ * Static inline, so each ISA file compiles it with its own flags. */
+
+/* The taps [*lo, *hi) of a window that fall inside an input of n samples
+ * when the window starts at `start` (negative inside the leading padding)
+ * with k taps d apart. Empty (lo == hi) when the whole window is padding. */
+static inline void
+kk_window_tap_range (ptrdiff_t start, size_t k, size_t d, size_t n, size_t *lo, size_t *hi)
+{
+  size_t l = 0, h = 0;
+  const ptrdiff_t room = (ptrdiff_t) n - 1 - start;  /* largest in-bounds offset */
+
+  /* d is almost always 1; skip the divisions then. */
+  if (start < 0)
+    l = d == 1 ? (size_t) -start : ((size_t) -start + d - 1) / d;
+  if (room >= 0)
+    h = (d == 1 ? (size_t) room : (size_t) room / d) + 1;
+  if (h > k)
+    h = k;
+  if (l > h)
+    l = h;
+  *lo = l;
+  *hi = h;
+}
+
+/* The output columns [*lo, *hi) whose whole window (k taps d apart, stride
+ * s, pad leading columns) lies inside an input of n columns. */
+static inline void
+kk_window_interior (size_t out_n, size_t n, size_t k, size_t s, size_t d, size_t pad,
+                    size_t *lo, size_t *hi)
+{
+  const ptrdiff_t last = (ptrdiff_t) n - 1 + (ptrdiff_t) pad - (ptrdiff_t) ((k - 1) * d);
+  size_t l = (pad + s - 1) / s;
+  size_t h = last >= 0 ? (size_t) last / s + 1 : 0;
+
+  if (l > out_n)
+    l = out_n;
+  if (h > out_n)
+    h = out_n;
+  if (h < l)
+    h = l;
+  *lo = l;
+  *hi = h;
+}
+
 /* Family fill functions, called by dispatch.c for each ISA table. */
 void kk_colour_fill (kk_kernels *table, kk_isa isa);
 void kk_threshold_fill (kk_kernels *table, kk_isa isa);

@@ -34,10 +34,10 @@ struct _KestrelControls
   GSettings            *settings;
   KestrelEngine        *engine;
 
-  /* Template children. */
+  /* Template children. The page is bound only so that
+   * gtk_widget_dispose_template() unparents it. */
   AdwPreferencesPage   *page;
   AdwComboRow          *model_row;
-  GtkButton            *model_open_button;
   AdwComboRow          *precision_row;
   AdwComboRow          *source_row;
   AdwComboRow          *level_row;
@@ -858,7 +858,6 @@ kestrel_controls_class_init (KestrelControlsClass *klass)
                                                KESTREL_UI_RESOURCE_PATH "/kestrel-controls.ui");
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, page);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, model_row);
-  gtk_widget_class_bind_template_child (widget_class, KestrelControls, model_open_button);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, precision_row);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, source_row);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, level_row);

@@ -55,7 +55,6 @@ typedef struct
   KestrelRing *ring;
   gboolean     owns_ring;  /* created here, so resized with the history */
   char        *label;
-  char        *css_class;
   GtkWidget   *item;       /* legend entry: swatch, name, latest value */
   GtkWidget   *swatch;
   GtkWidget   *name;
@@ -149,7 +148,6 @@ series_free (gpointer data)
 
   g_clear_pointer (&s->ring, kestrel_ring_unref);
   g_clear_pointer (&s->label, g_free);
-  g_clear_pointer (&s->css_class, g_free);
   /* The legend entry is unparented by the caller, which knows the box. */
   g_free (s);
 }
@@ -178,15 +176,6 @@ new_swatch (const char *css_class)
   if (css_class != NULL)
     gtk_widget_add_css_class (swatch, css_class);
   return swatch;
-}
-
-static void
-get_color (GtkWidget *widget,
-           GdkRGBA   *color)
-{
-  /* gtk_widget_get_color() replaces this in GTK 4.10; the version pins
-   * keep us on 4.8's API. */
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), color);
 }
 
 static void
@@ -786,7 +775,7 @@ draw_series (KestrelGraphView      *self,
        * is filled; overlapping fills of the others turned the plot muddy. */
       if (n < 2 || (!self->stacked && i > 0))
         continue;
-      get_color (get_series (self, i)->swatch, &color);
+      kestrel_ui_get_color (get_series (self, i)->swatch, &color);
       color.alpha *= self->stacked ? STACKED_ALPHA : FILL_ALPHA;
 
       cairo_new_path (cr);
@@ -815,7 +804,7 @@ draw_series (KestrelGraphView      *self,
 
       if (n == 0)
         continue;
-      get_color (get_series (self, i)->swatch, &color);
+      kestrel_ui_get_color (get_series (self, i)->swatch, &color);
       gdk_cairo_set_source_rgba (cr, &color);
       cairo_new_path (cr);
       if (n == 1)
@@ -837,7 +826,7 @@ draw_series (KestrelGraphView      *self,
       double y = value_to_y (plot, lo, hi, self->reference_value);
       GdkRGBA color;
 
-      get_color (self->reference_swatch, &color);
+      kestrel_ui_get_color (self->reference_swatch, &color);
       gdk_cairo_set_source_rgba (cr, &color);
       cairo_set_line_width (cr, REFERENCE_WIDTH);
       cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
@@ -865,7 +854,7 @@ kestrel_graph_view_snapshot (GtkWidget   *widget,
     gtk_widget_snapshot_child (widget, self->legend, snapshot);
 
   compute_geometry (self, gtk_widget_get_width (widget), gtk_widget_get_height (widget), &g);
-  get_color (widget, &fg);
+  kestrel_ui_get_color (widget, &fg);
 
   draw_grid (self, snapshot, &g, &fg);
   draw_series (self, snapshot, &g.plot, g.lo, g.hi);
@@ -926,17 +915,6 @@ refresh_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-toplevel_is_hidden (GdkSurface *surface)
-{
-  GdkToplevelState hidden = GDK_TOPLEVEL_STATE_MINIMIZED;
-
-#if GTK_CHECK_VERSION (4, 12, 0)
-  hidden |= GDK_TOPLEVEL_STATE_SUSPENDED;
-#endif
-  return surface != NULL && (gdk_toplevel_get_state (GDK_TOPLEVEL (surface)) & hidden) != 0;
-}
-
 static void
 update_refresh (KestrelGraphView *self)
 {
@@ -954,18 +932,14 @@ update_refresh (KestrelGraphView *self)
   take_changes (self);
   update_legend_values (self);
 
-  if (self->refresh_interval % 1000 == 0)
-    self->refresh_source = g_timeout_add_seconds (self->refresh_interval / 1000, refresh_cb, self);
-  else
-    self->refresh_source = g_timeout_add (self->refresh_interval, refresh_cb, self);
-  g_source_set_static_name (g_main_context_find_source_by_id (NULL, self->refresh_source),
-                            "[kestrel] graph refresh");
+  self->refresh_source = kestrel_ui_timeout_add (self->refresh_interval, refresh_cb, self,
+                                                 "[kestrel] graph refresh");
 }
 
 static void
 toplevel_state_cb (KestrelGraphView *self)
 {
-  gboolean minimized = toplevel_is_hidden (self->toplevel);
+  gboolean minimized = kestrel_ui_toplevel_is_hidden (self->toplevel);
 
   if (minimized == self->minimized)
     return;
@@ -998,7 +972,7 @@ kestrel_graph_view_map (GtkWidget *widget)
                                       G_CALLBACK (toplevel_state_cb), self);
         }
     }
-  self->minimized = toplevel_is_hidden (self->toplevel);
+  self->minimized = kestrel_ui_toplevel_is_hidden (self->toplevel);
   update_refresh (self);
 }
 
@@ -1037,7 +1011,6 @@ kestrel_graph_view_add_series (KestrelGraphView *self,
   s->ring = kestrel_ring_new (self->history_length);
   s->owns_ring = TRUE;
   s->label = g_strdup (label ? label : "");
-  s->css_class = g_strdup (css_class);
 
   s->item = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_widget_add_css_class (s->item, "series");

@@ -58,8 +58,6 @@ struct _KestrelPreview
   int                  picture_height;
   GdkRGBA              picture_colors[3];
 
-  double               fps;
-  double               latency_ms;
   guint                n_described;  /* detections the accessible description names */
 
   GtkWidget           *placeholder;
@@ -135,15 +133,6 @@ texture_for_frame (KestrelPreviewFrame *frame)
 }
 
 /* ------------------------------------------------------------- drawing */
-
-static void
-get_style_color (GtkWidget *widget,
-                 GdkRGBA   *color)
-{
-  /* gtk_widget_get_color() replaces this in GTK 4.10; the version pins
-   * keep us on 4.8's API. */
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), color);
-}
 
 /* Where the frame lands: scaled to fit, aspect kept, centred, whole pixels. */
 static graphene_rect_t
@@ -349,7 +338,7 @@ kestrel_preview_snapshot (GtkWidget   *widget,
 
       for (guint i = 0; i < G_N_ELEMENTS (colors); i++)
         {
-          get_style_color (self->style_nodes[i], &colors[i]);
+          kestrel_ui_get_color (self->style_nodes[i], &colors[i]);
           same_colors = same_colors && gdk_rgba_equal (&colors[i], &self->picture_colors[i]);
         }
 
@@ -445,15 +434,14 @@ kestrel_preview_size_allocate (GtkWidget *widget,
 /* ------------------------------------------------------------- state */
 
 static void
-update_description (KestrelPreview *self,
-                    gboolean        force)
+update_description (KestrelPreview *self)
 {
   guint n = self->texture != NULL ? kestrel_detections_get_n (self->frame->detections) : G_MAXUINT;
   g_autofree char *description = NULL;
 
   /* Only when it changes: screen readers announce description changes, and
    * a new frame with the same faces is not news. */
-  if (!force && n == self->n_described)
+  if (n == self->n_described)
     return;
   self->n_described = n;
 
@@ -488,7 +476,7 @@ kestrel_preview_set_frame (KestrelPreview      *self,
     self->texture = texture_for_frame (frame);
 
   gtk_widget_set_visible (self->placeholder, self->texture == NULL);
-  update_description (self, FALSE);
+  update_description (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAME]);
 }
@@ -531,8 +519,6 @@ kestrel_preview_set_rate (KestrelPreview *self,
 
   g_return_if_fail (KESTREL_IS_PREVIEW (self));
 
-  self->fps = fps;
-  self->latency_ms = latency_ms;
   text = format_rate (fps, latency_ms);
 
   /* The window sets this on every tick; an unchanged line must not resize
@@ -642,8 +628,6 @@ kestrel_preview_init (KestrelPreview *self)
 
   kestrel_ui_ensure_style (gtk_widget_get_display (GTK_WIDGET (self)));
 
-  self->fps = NAN;
-  self->latency_ms = NAN;
   self->n_described = G_MAXUINT - 1;  /* nothing described yet */
 
   /* The picture's rounded corners (border-radius in style.css) clip it. */
@@ -681,7 +665,7 @@ kestrel_preview_init (KestrelPreview *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Preview"),
                                   -1);
-  update_description (self, TRUE);
+  update_description (self);
 }
 
 GtkWidget *

@@ -61,3 +61,39 @@ kestrel_ui_init (void)
   if (display != NULL)
     kestrel_ui_ensure_style (display);
 }
+
+void
+kestrel_ui_get_color (GtkWidget *widget,
+                      GdkRGBA   *color)
+{
+  /* gtk_widget_get_color() replaces this in GTK 4.10; the version pins
+   * keep us on 4.8's API. */
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), color);
+}
+
+gboolean
+kestrel_ui_toplevel_is_hidden (GdkSurface *surface)
+{
+  GdkToplevelState hidden = GDK_TOPLEVEL_STATE_MINIMIZED;
+
+#if GTK_CHECK_VERSION (4, 12, 0)
+  hidden |= GDK_TOPLEVEL_STATE_SUSPENDED;
+#endif
+  return surface != NULL && (gdk_toplevel_get_state (GDK_TOPLEVEL (surface)) & hidden) != 0;
+}
+
+guint
+kestrel_ui_timeout_add (guint       interval_ms,
+                        GSourceFunc function,
+                        gpointer    data,
+                        const char *name)
+{
+  guint id;
+
+  if (interval_ms % 1000 == 0)
+    id = g_timeout_add_seconds (interval_ms / 1000, function, data);
+  else
+    id = g_timeout_add (interval_ms, function, data);
+  g_source_set_name_by_id (id, name);
+  return id;
+}

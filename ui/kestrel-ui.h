@@ -13,7 +13,21 @@ G_BEGIN_DECLS
 
 #define KESTREL_UI_RESOURCE_PATH "/org/kestrel/Kestrel/ui"
 
-void kestrel_ui_init          (void);
-void kestrel_ui_ensure_style  (GdkDisplay *display);
+void     kestrel_ui_init                (void);
+void     kestrel_ui_ensure_style        (GdkDisplay *display);
+
+/* The colour CSS gives @widget (what gtk_widget_get_color() does in 4.10). */
+void     kestrel_ui_get_color           (GtkWidget  *widget,
+                                         GdkRGBA    *color);
+/* Whether @surface (a GdkToplevel, or NULL) is minimised or suspended:
+ * nothing in it can be seen, so nothing needs to be polled or drawn. */
+gboolean kestrel_ui_toplevel_is_hidden  (GdkSurface *surface);
+/* A timeout named @name; whole seconds use g_timeout_add_seconds(), which
+ * GLib aligns across the process, so the window's and the graphs' ticks
+ * wake up together. */
+guint    kestrel_ui_timeout_add         (guint       interval_ms,
+                                         GSourceFunc function,
+                                         gpointer    data,
+                                         const char *name);
 
 G_END_DECLS

@@ -347,7 +347,8 @@ preview_tick (gpointer data)
   KestrelWindow *self = data;
   g_autoptr(KestrelPreviewFrame) frame = kestrel_engine_get_preview (self->engine);
 
-  if (frame != NULL && frame != kestrel_preview_get_frame (KESTREL_PREVIEW (self->preview)))
+  /* set_frame() ignores the frame already shown. */
+  if (frame != NULL)
     kestrel_preview_set_frame (KESTREL_PREVIEW (self->preview), frame);
   return G_SOURCE_CONTINUE;
 }
@@ -364,10 +365,8 @@ update_polling (KestrelWindow *self)
     {
       guint interval = (guint) g_settings_get_int (self->settings, "sample-interval-ms");
 
-      self->sample_id = interval % 1000 == 0
-        ? g_timeout_add_seconds (interval / 1000, sample_tick, self)
-        : g_timeout_add (interval, sample_tick, self);
-      g_source_set_name_by_id (self->sample_id, "[kestrel] window sample tick");
+      self->sample_id = kestrel_ui_timeout_add (interval, sample_tick, self,
+                                                "[kestrel] window sample tick");
     }
   else if (!sampling)
     g_clear_handle_id (&self->sample_id, g_source_remove);
@@ -389,8 +388,7 @@ on_surface_state (GdkSurface    *surface,
                   GParamSpec    *pspec,
                   KestrelWindow *self)
 {
-  GdkToplevelState hidden = GDK_TOPLEVEL_STATE_MINIMIZED;
-  gboolean minimized = (gdk_toplevel_get_state (GDK_TOPLEVEL (surface)) & hidden) != 0;
+  gboolean minimized = kestrel_ui_toplevel_is_hidden (surface);
 
   if (minimized != self->minimized)
     {
@@ -469,6 +467,9 @@ start_in_thread (GTask        *task,
     g_task_return_error (task, error);
 }
 
+/* After a failed start, the settings are the way out (another source,
+ * another model): on_settings_changed() tries again once they have
+ * settled. */
 static gboolean
 retry_start (gpointer data)
 {
@@ -479,8 +480,6 @@ retry_start (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* After a failed start, the settings are the way out (another source,
- * another model): try again once they have settled. */
 /* Nothing to roll back to when the reference path is what is asked for. */
 static void
 update_rollback_enabled (KestrelWindow *self)
@@ -607,14 +606,6 @@ kestrel_window_start (KestrelWindow *self,
   g_task_set_source_tag (task, kestrel_window_start);
   g_task_set_task_data (task, data, (GDestroyNotify) start_data_free);
   g_task_run_in_thread (task, start_in_thread);
-}
-
-gboolean
-kestrel_window_get_starting (KestrelWindow *self)
-{
-  g_return_val_if_fail (KESTREL_IS_WINDOW (self), FALSE);
-
-  return self->starting_engine != NULL;
 }
 
 KestrelEngine *

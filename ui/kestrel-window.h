@@ -30,8 +30,6 @@ KestrelWindow *kestrel_window_new            (GtkApplication *application,
 void           kestrel_window_start          (KestrelWindow  *self,
                                               const char     *crash_marker,
                                               gboolean        paused);
-/* TRUE while kestrel_window_start() has not finished. */
-gboolean       kestrel_window_get_starting   (KestrelWindow  *self);
 /* NULL until the pipeline has started. Transfer none. */
 KestrelEngine *kestrel_window_get_engine     (KestrelWindow  *self);
 /* Stops the pipeline and waits for it (the crash marker goes). */

@@ -3,8 +3,6 @@
 
 #include "kestrel-passes.h"
 
-#include <string.h>
-
 #include "kestrel-error.h"
 #include "kestrel-op.h"
 
@@ -77,13 +75,8 @@ fold_node (KestrelGraph *graph, KestrelNode *node, GError **error)
   for (guint i = 0; i < n_in; i++)
     {
       const KestrelValue *value = kestrel_graph_value (graph, kestrel_node_input (node, i));
-      if (value == NULL)
-        continue;
-      inputs[i].dtype = value->dtype;
-      inputs[i].n_dims = value->n_dims;
-      memcpy (inputs[i].shape, value->shape, sizeof value->shape);
-      inputs[i].n_elements = kestrel_tensor_get_n_elements (value->constant);
-      inputs[i].data = kestrel_tensor_get_data (value->constant);
+      if (value != NULL)
+        kestrel_tensor_view_init (&inputs[i], value);
     }
   for (guint o = 0; o < n_out; o++)
     {
@@ -99,10 +92,7 @@ fold_node (KestrelGraph *graph, KestrelNode *node, GError **error)
       if (t == NULL)
         return FALSE;
       g_ptr_array_add (results, t);
-      outputs[o].dtype = value->dtype;
-      outputs[o].n_dims = value->n_dims;
-      memcpy (outputs[o].shape, value->shape, sizeof value->shape);
-      outputs[o].n_elements = kestrel_tensor_get_n_elements (t);
+      kestrel_tensor_view_init (&outputs[o], value);
       outputs[o].data = kestrel_tensor_get_data (t);
     }
 

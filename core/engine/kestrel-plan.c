@@ -88,16 +88,6 @@ kestrel_plan_options_init (KestrelPlanOptions *options)
   options->precision = KESTREL_PRECISION_FP32;
 }
 
-static void
-view_from_value (KestrelTensorView *view, const KestrelValue *value)
-{
-  view->dtype = value->dtype;
-  view->n_dims = value->n_dims;
-  memcpy (view->shape, value->shape, sizeof view->shape);
-  view->n_elements = kestrel_value_n_elements (value);
-  view->data = value->constant != NULL ? kestrel_tensor_get_data (value->constant) : NULL;
-}
-
 static gint
 find_root (gint *parent, gint v)
 {
@@ -448,24 +438,23 @@ prepare_steps (KestrelPlan *plan, GError **error)
 }
 
 static void
+steps_clear (KestrelStep *steps, guint n)
+{
+  for (guint s = 0; s < n; s++)
+    {
+      KestrelStep *step = &steps[s];
+      if (step->free_state != NULL && step->state != NULL)
+        step->free_state (step->state);
+      g_free (step->inputs);
+      g_free (step->outputs);
+    }
+}
+
+static void
 plan_free (KestrelPlan *plan)
 {
-  for (guint s = 0; s < plan->n_steps; s++)
-    {
-      KestrelStep *step = &plan->steps[s];
-      if (step->free_state != NULL && step->state != NULL)
-        step->free_state (step->state);
-      g_free (step->inputs);
-      g_free (step->outputs);
-    }
-  for (guint s = 0; s < plan->n_item_steps * plan->batch; s++)
-    {
-      KestrelStep *step = &plan->item_steps[s];
-      if (step->free_state != NULL && step->state != NULL)
-        step->free_state (step->state);
-      g_free (step->inputs);
-      g_free (step->outputs);
-    }
+  steps_clear (plan->steps, plan->n_steps);
+  steps_clear (plan->item_steps, plan->n_item_steps * plan->batch);
   g_free (plan->item_steps);
   g_free (plan->item_data);
   g_clear_pointer (&plan->observable, kestrel_plan_unref);
@@ -557,7 +546,7 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
 
   plan->views = g_new0 (KestrelTensorView, graph->values->len);
   for (guint v = 0; v < graph->values->len; v++)
-    view_from_value (&plan->views[v], kestrel_graph_value (graph, v));
+    kestrel_tensor_view_init (&plan->views[v], kestrel_graph_value (graph, v));
 
   plan->n_steps = graph->nodes->len;
   plan->steps = g_new0 (KestrelStep, MAX (plan->n_steps, 1));
@@ -660,15 +649,9 @@ kestrel_plan_get_output (const KestrelPlan *plan, guint i)
 static gboolean
 slice_of (const KestrelPlan *plan, const KestrelTensorView *view, guint item, KestrelTensorView *slice)
 {
-  gsize per_item;
-
   if (view->n_dims == 0 || (gint64) plan->batch != view->shape[0] || item >= plan->batch)
     return FALSE;
-  per_item = view->n_elements / plan->batch;
-  *slice = *view;
-  slice->shape[0] = 1;
-  slice->n_elements = per_item;
-  slice->data = (guint8 *) view->data + item * per_item * kestrel_dtype_get_size (view->dtype);
+  slice_view (slice, view, plan->batch, item, TRUE);
   return TRUE;
 }
 

@@ -68,4 +68,15 @@ gboolean kestrel_op_conv_geometry (const KestrelNode *node, guint n_spatial,
 /* Element strides of a row-major shape. */
 void kestrel_shape_strides (guint n_dims, const gint64 *shape, gint64 *strides);
 
+/* The product of shape[from..to): elements of the dimensions in between. */
+static inline gint64
+kestrel_shape_product (const gint64 *shape, guint from, guint to)
+{
+  gint64 p = 1;
+
+  for (guint d = from; d < to; d++)
+    p *= shape[d];
+  return p;
+}
+
 G_END_DECLS

@@ -56,6 +56,16 @@ kestrel_op_list (guint *n)
 }
 
 void
+kestrel_tensor_view_init (KestrelTensorView *view, const KestrelValue *value)
+{
+  view->dtype = value->dtype;
+  view->n_dims = value->n_dims;
+  memcpy (view->shape, value->shape, sizeof view->shape);
+  view->n_elements = kestrel_value_n_elements (value);
+  view->data = value->constant != NULL ? kestrel_tensor_get_data (value->constant) : NULL;
+}
+
+void
 kestrel_step_parallel_for (const KestrelStep *step, gsize n, KestrelParallelFunc func, gpointer data)
 {
   if (step->pool != NULL && n > 1)

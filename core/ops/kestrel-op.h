@@ -38,6 +38,10 @@ typedef struct {
   gpointer data;
 } KestrelTensorView;
 
+/* The view of a value with a static shape: its data is the constant's, or
+ * NULL for an activation (the planner or the caller places it). */
+void kestrel_tensor_view_init (KestrelTensorView *view, const KestrelValue *value);
+
 typedef struct _KestrelStep KestrelStep;
 
 struct _KestrelStep {

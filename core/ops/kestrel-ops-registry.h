@@ -9,8 +9,8 @@
 G_BEGIN_DECLS
 
 extern const KestrelOpDef *const kestrel_ops_nn[];     /* ops-nn-*.c: Conv, pooling, Gemm... */
-extern const KestrelOpDef *const kestrel_ops_math[];   /* ops-math.c: elementwise, activations */
-extern const KestrelOpDef *const kestrel_ops_shape[];  /* ops-shape.c: Reshape, Concat, Slice... */
-extern const KestrelOpDef *const kestrel_ops_fast[];   /* ops-fast-*.c: the engine's NHWC ops */
+extern const KestrelOpDef *const kestrel_ops_math[];   /* ops-math-*.c: elementwise, activations */
+extern const KestrelOpDef *const kestrel_ops_shape[];  /* ops-shape*.c: Reshape, Concat, Slice... */
+extern const KestrelOpDef *const kestrel_ops_fast[];   /* ops-fast.c: the engine's NHWC ops */
 
 G_END_DECLS

@@ -153,8 +153,8 @@ reorder_weights_khwc (const float *w, gint64 cout, gint64 cin, gint64 kh, gint64
  * stride * Cin. So each output row is kh gemms (one per kernel row inside
  * the input), accumulated in the output through the epilogue's residual
  * (C read before it is stored), with bias (and residual) in the first and
- * the clamp in the last, and no im2col copy, which for the 5x5 RGB layer
- * costs a third as much as its gemm. Only the columns whose window hangs
+ * the clamp in the last, and no im2col copy (for the 5x5 RGB layer, 25
+ * floats written per input float). Only the columns whose window hangs
  * over the padding (x_lo and x_hi below) still go through im2col.
  *
  * The weights are packed once per kernel row: [Cout][kw*Cin] slices of the
@@ -674,10 +674,10 @@ static const KestrelOpDef op_maxpool_nhwc = {
  * Fused, each work item runs the depthwise kernel over a band of a few
  * output rows into a buffer on the worker's stack and the gemm over that
  * band at once, while the band (and the input rows under it, which are also
- * the residual in BlazeFace) are still in L1/L2. On a Zen 3 core both
- * kernels are compute-bound, so one thread gains only a few percent; the
- * model also has half the steps, so half the fork/join points at N threads,
- * and two threads no longer share L3 bandwidth for the intermediate.
+ * the residual in BlazeFace) are still in L1/L2. What fusing saves is that
+ * memory traffic, so a thread whose kernels are compute-bound gains little;
+ * the model also has half the steps, so half the fork/join points at N
+ * threads, and threads no longer share L3 bandwidth for the intermediate.
  *
  * DW_PW_BAND_FLOATS is the buffer's capacity: a row of the depthwise output
  * must fit (kestrel-passes-fast.c fuses only such layers, and infer checks

@@ -279,7 +279,7 @@ matmul_params (const KestrelNode *node, guint a_dims, const gint64 *a_shape, gui
       a_mat_stride *= ad;
       b_mat_stride *= bd;
     }
-  p->n_batch = kestrel_nn_prod (p->batch_shape, 0, p->batch_dims);
+  p->n_batch = kestrel_shape_product (p->batch_shape, 0, p->batch_dims);
 
   *out_dims = 0;
   for (guint d = 0; d < p->batch_dims; d++)

@@ -88,7 +88,7 @@ batch_norm_prepare (KestrelStep *step, GError **error)
   p->epsilon = kestrel_node_attr_float (step->node, "epsilon", 1e-5f);
   p->batch = x->shape[0];
   p->channels = x->shape[1];
-  p->size = kestrel_nn_prod (x->shape, 2, x->n_dims);
+  p->size = kestrel_shape_product (x->shape, 2, x->n_dims);
   p->per_activation = kestrel_node_attr_int (step->node, "spatial", 1) == 0;
   step->state = p;
   step->free_state = g_free;
@@ -206,7 +206,7 @@ lrn_prepare (KestrelStep *step, GError **error)
   p->after = p->size - 1 - p->before;          /* ceil ((size - 1) / 2) */
   p->batch = x->shape[0];
   p->channels = x->shape[1];
-  p->plane = kestrel_nn_prod (x->shape, 2, x->n_dims);
+  p->plane = kestrel_shape_product (x->shape, 2, x->n_dims);
   step->state = p;
   step->free_state = g_free;
   return TRUE;
@@ -282,16 +282,16 @@ softmax_params (const KestrelNode *node, guint n_dims, const gint64 *shape, gboo
   if (!kestrel_op_axis (node, kestrel_node_attr_int (node, "axis", coerce ? 1 : -1), n_dims,
                         &axis, error))
     return FALSE;
-  p->outer = kestrel_nn_prod (shape, 0, axis);
+  p->outer = kestrel_shape_product (shape, 0, axis);
   if (coerce)
     {
-      p->len = kestrel_nn_prod (shape, axis, n_dims);
+      p->len = kestrel_shape_product (shape, axis, n_dims);
       p->stride = 1;
     }
   else
     {
       p->len = shape[axis];
-      p->stride = kestrel_nn_prod (shape, axis + 1, n_dims);
+      p->stride = kestrel_shape_product (shape, axis + 1, n_dims);
     }
   return TRUE;
 }

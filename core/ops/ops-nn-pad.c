@@ -139,7 +139,7 @@ pad_params (const KestrelNode *node, PadMode mode, guint n_dims, const gint64 *s
         }
     }
   kestrel_shape_strides (n_dims, shape, p->in_stride);
-  p->n_rows = kestrel_nn_prod (p->out, 0, n_dims - 1);
+  p->n_rows = kestrel_shape_product (p->out, 0, n_dims - 1);
   return TRUE;
 }
 

@@ -443,7 +443,7 @@ global_average_pool_planes (gsize begin, gsize end, guint worker, gpointer data)
 {
   const KestrelStep *step = data;
   const KestrelTensorView *in = &step->inputs[0];
-  gint64 size = kestrel_nn_prod (in->shape, 2, in->n_dims);
+  gint64 size = kestrel_shape_product (in->shape, 2, in->n_dims);
   const float *x = in->data;
   float *y = step->outputs[0].data;
 
@@ -463,7 +463,7 @@ global_max_pool_planes (gsize begin, gsize end, guint worker, gpointer data)
 {
   const KestrelStep *step = data;
   const KestrelTensorView *in = &step->inputs[0];
-  gint64 size = kestrel_nn_prod (in->shape, 2, in->n_dims);
+  gint64 size = kestrel_shape_product (in->shape, 2, in->n_dims);
   const float *x = in->data;
   float *y = step->outputs[0].data;
 

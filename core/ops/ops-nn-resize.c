@@ -470,7 +470,7 @@ resize_state_new (const Config *c)
   s->extrapolation = c->extrapolation;
   memcpy (s->out, c->out, sizeof s->out);
   kestrel_shape_strides (c->n_dims, c->in, stride);
-  s->n_rows = kestrel_nn_prod (c->out, 0, c->n_dims - 1);
+  s->n_rows = kestrel_shape_product (c->out, 0, c->n_dims - 1);
 
   for (guint d = 0; d < c->n_dims; d++)
     {

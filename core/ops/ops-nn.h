@@ -75,15 +75,4 @@ kestrel_nn_valid_range (gint64 n_out, gint64 n_in, gint64 stride, gint64 offset,
   *end = CLAMP (e, *begin, n_out);
 }
 
-/* The product of shape[from..to). */
-static inline gint64
-kestrel_nn_prod (const gint64 *shape, guint from, guint to)
-{
-  gint64 p = 1;
-
-  for (guint d = from; d < to; d++)
-    p *= shape[d];
-  return p;
-}
-
 G_END_DECLS

@@ -14,16 +14,6 @@
 
 #include "kestrel-error.h"
 
-static gsize
-product (const gint64 *dims, guint begin, guint end)
-{
-  gsize n = 1;
-
-  for (guint d = begin; d < end; d++)
-    n *= (gsize) dims[d];
-  return n;
-}
-
 static void
 strided_copy_run (const KestrelStep *step)
 {
@@ -133,8 +123,8 @@ concat_run (const KestrelStep *step)
   const AxisState *state = step->state;
   const KestrelTensorView *out = &step->outputs[0];
   gsize es = kestrel_dtype_get_size (out->dtype);
-  gsize outer = product (out->shape, 0, state->axis);
-  gsize inner = product (out->shape, state->axis + 1, out->n_dims) * es;
+  gsize outer = kestrel_shape_product (out->shape, 0, state->axis);
+  gsize inner = kestrel_shape_product (out->shape, state->axis + 1, out->n_dims) * es;
   gsize out_row = (gsize) out->shape[state->axis] * inner;
   gsize offset = 0;
 
@@ -311,8 +301,8 @@ split_run (const KestrelStep *step)
   const AxisState *state = step->state;
   const KestrelTensorView *in = &step->inputs[0];
   gsize es = kestrel_dtype_get_size (in->dtype);
-  gsize outer = product (in->shape, 0, state->axis);
-  gsize inner = product (in->shape, state->axis + 1, in->n_dims) * es;
+  gsize outer = kestrel_shape_product (in->shape, 0, state->axis);
+  gsize inner = kestrel_shape_product (in->shape, state->axis + 1, in->n_dims) * es;
   gsize in_row = (gsize) in->shape[state->axis] * inner;
   gsize offset = 0;
 
@@ -716,8 +706,8 @@ gather_run (const KestrelStep *step)
   const KestrelTensorView *indices = &step->inputs[1];
   const KestrelTensorView *out = &step->outputs[0];
   gsize es = kestrel_dtype_get_size (data->dtype);
-  gsize outer = product (data->shape, 0, state->axis);
-  gsize inner = product (data->shape, state->axis + 1, data->n_dims) * es;
+  gsize outer = kestrel_shape_product (data->shape, 0, state->axis);
+  gsize inner = kestrel_shape_product (data->shape, state->axis + 1, data->n_dims) * es;
   gint64 dim = data->shape[state->axis];
   gsize n_idx = indices->n_elements;
   guint8 *y = out->data;

@@ -255,7 +255,7 @@ reshape_infer (KestrelGraph *graph, KestrelNode *node, gboolean from_input, GErr
   gint64 out[KESTREL_TENSOR_MAX_DIMS];
   guint n;
   gint infer_at = -1;
-  guint64 known = 1, total = 1;
+  guint64 known = 1, total;
   gboolean allowzero, has_zero = FALSE;
 
   if (!reshape_target (graph, node, from_input, &shape, &n, error)
@@ -266,8 +266,7 @@ reshape_infer (KestrelGraph *graph, KestrelNode *node, gboolean from_input, GErr
   if (data == NULL || !kestrel_shape_check_rank (node, n, error))
     return FALSE;
 
-  for (guint d = 0; d < data->n_dims; d++)
-    total *= (guint64) data->shape[d];
+  total = kestrel_value_n_elements (data);
   for (guint i = 0; i < n; i++)
     {
       gint64 v = shape[i];

@@ -213,7 +213,7 @@ kk_dwconv_f32_nhwc_avx512 (const kk_dwconv_params *p, const float *in, float *ou
   if (p->channels == 0)
     return;
   if (is3x3)
-    kk_dwconv_interior (p->out_w, p->in_w, 3, p->stride_w, p->dilation_w, p->pad_left, &x_lo, &x_hi);
+    kk_window_interior (p->out_w, p->in_w, 3, p->stride_w, p->dilation_w, p->pad_left, &x_lo, &x_hi);
 
   row_end = kk_dwconv_rows_end (p, row_end);
   for (size_t r = row_begin; r < row_end; r++)

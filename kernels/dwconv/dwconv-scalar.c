@@ -27,7 +27,7 @@ kk_dwconv_f32_nhwc_scalar (const kk_dwconv_params *p, const float *in, float *ou
           const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w) - (ptrdiff_t) p->pad_left;
           size_t kx_lo, kx_hi;
 
-          kk_dwconv_tap_range (ix0, p->kernel_w, p->dilation_w, p->in_w, &kx_lo, &kx_hi);
+          kk_window_tap_range (ix0, p->kernel_w, p->dilation_w, p->in_w, &kx_lo, &kx_hi);
           for (size_t c = 0; c < C; c++)
             o[c] = p->bias != NULL ? p->bias[c] : 0.0f;
 

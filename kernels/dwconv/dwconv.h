@@ -46,48 +46,6 @@ void kk_dwconv_f32_nhwc_neon (const kk_dwconv_params *p, const float *in, float 
                               size_t row_begin, size_t row_end);
 #endif
 
-/* The taps [*lo, *hi) of a window that fall inside an input of n samples
- * when the window starts at `start` (negative inside the leading padding)
- * with k taps d apart. Empty (lo == hi) when the whole window is padding. */
-static inline void
-kk_dwconv_tap_range (ptrdiff_t start, size_t k, size_t d, size_t n, size_t *lo, size_t *hi)
-{
-  size_t l = 0, h = 0;
-  const ptrdiff_t room = (ptrdiff_t) n - 1 - start;  /* largest in-bounds offset */
-
-  /* d is almost always 1; skip the divisions then. */
-  if (start < 0)
-    l = d == 1 ? (size_t) -start : ((size_t) -start + d - 1) / d;
-  if (room >= 0)
-    h = (d == 1 ? (size_t) room : (size_t) room / d) + 1;
-  if (h > k)
-    h = k;
-  if (l > h)
-    l = h;
-  *lo = l;
-  *hi = h;
-}
-
-/* The output columns [*lo, *hi) whose whole window (k taps d apart, stride
- * s, pad leading columns) lies inside an input of n columns. */
-static inline void
-kk_dwconv_interior (size_t out_n, size_t n, size_t k, size_t s, size_t d, size_t pad,
-                    size_t *lo, size_t *hi)
-{
-  const ptrdiff_t last = (ptrdiff_t) n - 1 + (ptrdiff_t) pad - (ptrdiff_t) ((k - 1) * d);
-  size_t l = (pad + s - 1) / s;
-  size_t h = last >= 0 ? (size_t) last / s + 1 : 0;
-
-  if (l > out_n)
-    l = out_n;
-  if (h > out_n)
-    h = out_n;
-  if (h < l)
-    h = l;
-  *lo = l;
-  *hi = h;
-}
-
 /* Where output row r (of all images) reads from: the image, the first input
  * row of its window (may be negative) and the rows of the window inside the
  * input. */
@@ -107,7 +65,7 @@ kk_dwconv_row_at (const kk_dwconv_params *p, const float *in, float *out, size_t
   row.image = in + n * p->in_h * p->in_w * p->channels;
   row.out_row = out + (r - p->out_row0) * p->out_w * p->channels;
   row.iy0 = (ptrdiff_t) (oy * p->stride_h) - (ptrdiff_t) p->pad_top;
-  kk_dwconv_tap_range (row.iy0, p->kernel_h, p->dilation_h, p->in_h, &row.ky_lo, &row.ky_hi);
+  kk_window_tap_range (row.iy0, p->kernel_h, p->dilation_h, p->in_h, &row.ky_lo, &row.ky_hi);
   return row;
 }
 
@@ -156,7 +114,7 @@ kk_dwconv_pixel_taps (const kk_dwconv_params *p, const kk_dwconv_row *row, size_
   size_t kx_lo, kx_hi;
   kk_dwconv_taps t;
 
-  kk_dwconv_tap_range (ix0, p->kernel_w, p->dilation_w, p->in_w, &kx_lo, &kx_hi);
+  kk_window_tap_range (ix0, p->kernel_w, p->dilation_w, p->in_w, &kx_lo, &kx_hi);
   t.nx = kx_hi - kx_lo;
   t.ny = row->ky_hi - row->ky_lo;
   if (t.nx == 0 || t.ny == 0)

@@ -16,7 +16,7 @@
  * Edges: columns past n in the last vector come from B's zero padding and
  * are computed but never stored (bias and residual are read with masked
  * loads, C is written by a 4/2/1 cascade: vmaskmovps stores are slow on AMD
- * cores, about 20% slower overall here on Zen 3 for n = 20 or 28); rows past
+ * cores); rows past
  * m_count are not computed at all (one tile instantiation per row count).
  *
  * The caller's row split (threads) needs nothing from this file: tiles only

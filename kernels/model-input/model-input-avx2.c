@@ -20,8 +20,9 @@
  * - The next tensor row's source lines are prefetched while this one is
  *   computed (kk_mi_prefetch). With that, 720p RGBA -> 128x128 runs within
  *   a few percent of the time it takes only to read the cache lines it
- *   needs and write the tensor (bench-kernels' "floor"), which is what
- *   bounds it once the frame is not in L1.
+ *   needs and write the tensor, which is what bounds it once the frame is
+ *   not in L1 (compare the avx2 and floor rows of
+ *   `kestrel-cli bench-kernels --kernel model_input`).
  * - NHWC: vpermps packs a register's two pixels into 6 contiguous floats and
  *   one 32-byte store writes them at a 24-byte pitch; its 2 spare floats land
  *   on the next pixel, which the next store rewrites. The last store of the

@@ -171,7 +171,7 @@ static void
 cols_chunk (kk_mi_cols *c, size_t src_w, size_t cw, size_t c0, size_t n)
 {
   const size_t limit = src_w * c->bpp;
-  const size_t pair = kk_mi_pair_bytes (c->format);
+  const size_t pair = KK_MI_PAIR_BYTES;
   const double step = (double) src_w / (double) cw;
   size_t n_simd = 0;
 

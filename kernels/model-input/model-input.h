@@ -57,7 +57,7 @@ typedef struct {
   size_t bpp;                 /* bytes per source pixel */
   size_t right;               /* bytes from the left tap to the right tap: bpp, or 0 when the frame is 1 wide */
   uint8_t chan[3];            /* byte index of R, G, B inside a pixel (0,0,0 for gray) */
-  /* pshufb/tbl control bytes that turn the kk_mi_pair_bytes loaded at a left
+  /* pshufb/tbl control bytes that turn the KK_MI_PAIR_BYTES loaded at a left
    * tap (in bytes 0..7 of a register) into eight uint16 lanes
    * x0.R, x1.R, x0.G, x1.G, x0.B, x1.B, 0, 0 — ready for one multiply-add
    * by the weights W0 W1 W0 W1 W0 W1 0 0. 0x80 yields zero on x86 and,
@@ -69,7 +69,7 @@ typedef struct {
   size_t plane;               /* NCHW: floats between two channel planes (W * H) */
   /* this chunk */
   size_t n;                   /* columns */
-  size_t n_simd;              /* leading columns whose pair load (kk_mi_pair_bytes) stays inside the row */
+  size_t n_simd;              /* leading columns whose pair load (KK_MI_PAIR_BYTES) stays inside the row */
   uint32_t ofs[KK_MI_CHUNK + KK_MI_GROUP];  /* byte offset of the left tap in the source row */
   /* W0 W1 W0 W1 W0 W1 0 0 of column i in [8 i .. 8 i + 7] (W0 + W1 =
    * KK_MI_ONE): lined up with ctl's lanes, so vector code gets a pixel's
@@ -95,19 +95,13 @@ typedef void (*kk_mi_row_fn) (const kk_mi_row *row, const kk_mi_cols *cols);
  * with no format branch. A column is SIMD-safe when ofs + this <=
  * width * bpp, so no load ever leaves the row; the few columns near the
  * right edge that are not go through the scalar formula. */
-static inline size_t
-kk_mi_pair_bytes (kk_pixel_format format)
-{
-  (void) format;
-  return 8;
-}
+#define KK_MI_PAIR_BYTES 8
 
 /* Prefetch column i of the next tensor row's two source rows. Each tensor
  * row starts two new streams 5-6 source rows further down (720p into 128
  * rows), which the hardware prefetcher cannot guess, and the row's own
  * loads leave too little work in flight to hide L3 latency; fetching one
- * row ahead keeps the memory busy under the arithmetic (measured: 4-5% on
- * 720p RGBA -> 128x128, nothing lost with the frame in L1). SIMD versions
+ * row ahead keeps the memory busy under the arithmetic. SIMD versions
  * call it once per 2 output pixels: at the downscales where it matters one
  * call per 2 columns still covers nearly every 64-byte line, and more calls
  * cost load slots. A prefetch never faults, but next_top is always a row of

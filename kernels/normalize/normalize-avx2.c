@@ -30,7 +30,7 @@ kk_mean_var_f32__avx2 (const float *x, size_t n, double *mean, double *var)
       __m256d d3 = _mm256_sub_pd (_mm256_cvtps_pd (_mm_loadu_ps (x + i + 12)), vshift);
       /* d * 1 + s is exactly d + s, but runs on the FMA ports: with the
        * conversions and subtractions on the add ports (Zen 3), the adds
-       * would make this compute-bound, 40% slower than it is. */
+       * would make this compute-bound. */
       s1_0 = _mm256_fmadd_pd (d0, one, s1_0);
       s1_1 = _mm256_fmadd_pd (d1, one, s1_1);
       s1_2 = _mm256_fmadd_pd (d2, one, s1_2);

@@ -130,7 +130,7 @@ kk_maxpool_f32_nhwc_avx512 (const kk_pool_params *p, const float *in, float *out
 
   if (p->channels == 0)
     return;
-  kk_pool_interior (p->out_w, p->in_w, p->kernel_w, p->stride_w, p->dilation_w, p->pad_left, &x_lo, &x_hi);
+  kk_window_interior (p->out_w, p->in_w, p->kernel_w, p->stride_w, p->dilation_w, p->pad_left, &x_lo, &x_hi);
   row_end = kk_pool_rows_end (p, row_end);
   for (size_t r = row_begin; r < row_end; r++)
     {

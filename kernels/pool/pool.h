@@ -38,26 +38,6 @@ void kk_maxpool_f32_nhwc_neon (const kk_pool_params *p, const float *in, float *
                                size_t row_begin, size_t row_end);
 #endif
 
-/* The taps [*lo, *hi) of a window starting at `start` (negative inside the
- * leading padding), k taps d apart, that fall inside n samples. */
-static inline void
-kk_pool_tap_range (ptrdiff_t start, size_t k, size_t d, size_t n, size_t *lo, size_t *hi)
-{
-  size_t l = 0, h = 0;
-  const ptrdiff_t room = (ptrdiff_t) n - 1 - start;  /* largest in-bounds offset */
-
-  if (start < 0)
-    l = d == 1 ? (size_t) -start : ((size_t) -start + d - 1) / d;
-  if (room >= 0)
-    h = (d == 1 ? (size_t) room : (size_t) room / d) + 1;
-  if (h > k)
-    h = k;
-  if (l > h)
-    l = h;
-  *lo = l;
-  *hi = h;
-}
-
 /* The in-bounds taps of output pixel (r, ox), r counting rows of all images:
  * x points at the first of them (channel 0), ny rows of nx taps (both 0 when
  * the window is all padding), x_col floats apart along a row and x_row
@@ -84,7 +64,7 @@ kk_pool_row_at (const kk_pool_params *p, const float *in, float *out, size_t r)
   row.image = in + n * p->in_h * p->in_w * p->channels;
   row.out_row = out + r * p->out_w * p->channels;
   row.iy0 = (ptrdiff_t) (oy * p->stride_h) - (ptrdiff_t) p->pad_top;
-  kk_pool_tap_range (row.iy0, p->kernel_h, p->dilation_h, p->in_h, &row.ky_lo, &row.ky_hi);
+  kk_window_tap_range (row.iy0, p->kernel_h, p->dilation_h, p->in_h, &row.ky_lo, &row.ky_hi);
   return row;
 }
 
@@ -96,7 +76,7 @@ kk_pool_pixel_taps (const kk_pool_params *p, const kk_pool_row *row, size_t ox)
   size_t kx_lo, kx_hi;
   kk_pool_taps t;
 
-  kk_pool_tap_range (ix0, p->kernel_w, p->dilation_w, p->in_w, &kx_lo, &kx_hi);
+  kk_window_tap_range (ix0, p->kernel_w, p->dilation_w, p->in_w, &kx_lo, &kx_hi);
   t.nx = kx_hi - kx_lo;
   t.ny = row->ky_hi - row->ky_lo;
   if (t.nx == 0 || t.ny == 0)
@@ -111,27 +91,6 @@ kk_pool_pixel_taps (const kk_pool_params *p, const kk_pool_row *row, size_t ox)
       t.x = row->image + (iy * p->in_w + ix) * C;
     }
   return t;
-}
-
-/* The output columns [*lo, *hi) whose whole window (k taps d apart, stride
- * s, pad leading columns) lies inside an input of n columns: there every
- * pixel has the same taps, so they are worked out once per row. */
-static inline void
-kk_pool_interior (size_t out_n, size_t n, size_t k, size_t s, size_t d, size_t pad,
-                  size_t *lo, size_t *hi)
-{
-  const ptrdiff_t last = (ptrdiff_t) n - 1 + (ptrdiff_t) pad - (ptrdiff_t) ((k - 1) * d);
-  size_t l = (pad + s - 1) / s;
-  size_t h = last >= 0 ? (size_t) last / s + 1 : 0;
-
-  if (l > out_n)
-    l = out_n;
-  if (h > out_n)
-    h = out_n;
-  if (h < l)
-    h = l;
-  *lo = l;
-  *hi = h;
 }
 
 static inline size_t

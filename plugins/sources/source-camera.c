@@ -127,23 +127,11 @@ camera_open (const char *text, GError **error)
   return source;
 }
 
-static KestrelFrameStatus
-camera_next_frame (gpointer source, KestrelFrame *frame, GCancellable *cancellable, GError **error)
-{
-  return source_gst_next_frame (source, frame, cancellable, error);
-}
-
-static void
-camera_close (gpointer source)
-{
-  source_gst_free (source);
-}
-
 const KestrelFrameSourceVTable source_camera_vtable = {
   .name = "camera",
   .description = "A camera through GStreamer (camera: or camera:/dev/video0)",
   .accepts = camera_accepts,
   .open = camera_open,
-  .next_frame = camera_next_frame,
-  .close = camera_close,
+  .next_frame = source_gst_next_frame,
+  .close = source_gst_free,
 };

@@ -86,6 +86,8 @@ file_open (const char *text, GError **error)
                            "no video file given (file:PATH)");
       return NULL;
     }
+  if (!source_gst_init (error))
+    return NULL;
   if (is_uri (spec->location))
     {
       uri = g_strdup (spec->location);
@@ -109,15 +111,11 @@ file_open (const char *text, GError **error)
           return NULL;
         }
       name = g_filename_display_basename (path);
-      if (!source_gst_init (error))
-        return NULL;
       uri = gst_filename_to_uri (path, error);
       if (uri == NULL)
         return NULL;
     }
 
-  if (!source_gst_init (error))
-    return NULL;
   GstElement *decode = source_gst_make_element ("uridecodebin", NULL, error);
   if (decode == NULL)
     return NULL;
@@ -138,23 +136,11 @@ file_open (const char *text, GError **error)
   return source;
 }
 
-static KestrelFrameStatus
-file_next_frame (gpointer source, KestrelFrame *frame, GCancellable *cancellable, GError **error)
-{
-  return source_gst_next_frame (source, frame, cancellable, error);
-}
-
-static void
-file_close (gpointer source)
-{
-  source_gst_free (source);
-}
-
 const KestrelFrameSourceVTable source_file_vtable = {
   .name = "file",
   .description = "A video file through GStreamer (file:PATH[?loop=0&start=S&end=S])",
   .accepts = file_accepts,
   .open = file_open,
-  .next_frame = file_next_frame,
-  .close = file_close,
+  .next_frame = source_gst_next_frame,
+  .close = source_gst_free,
 };

@@ -316,8 +316,10 @@ on_no_more_pads (GstElement *element, gpointer user_data)
 /* ---- Opening ------------------------------------------------------------- */
 
 void
-source_gst_free (SourceGst *self)
+source_gst_free (gpointer source)
 {
+  SourceGst *self = source;
+
   if (self == NULL)
     return;
 
@@ -640,8 +642,10 @@ copy_sample (SourceGst *self, GstSample *sample, KestrelFrame *frame, GError **e
 }
 
 KestrelFrameStatus
-source_gst_next_frame (SourceGst *self, KestrelFrame *frame, GCancellable *cancellable, GError **error)
+source_gst_next_frame (gpointer source, KestrelFrame *frame, GCancellable *cancellable, GError **error)
 {
+  SourceGst *self = source;
+
   if (self->ended)
     return KESTREL_FRAME_END;
   if (self->failed)

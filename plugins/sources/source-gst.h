@@ -42,9 +42,11 @@ GstElement *source_gst_make_element (const char *factory, const char *name, GErr
  * Errors are GStreamer's own. */
 SourceGst *source_gst_new (const SourceGstConfig *config, GstElement *const *head, guint n_head,
                            gboolean dynamic_pads, GError **error);
-KestrelFrameStatus source_gst_next_frame (SourceGst *self, KestrelFrame *frame,
+/* Typed as a KestrelFrameSourceVTable's next_frame and close, so the
+ * sources built on this put them in their vtables as they are. */
+KestrelFrameStatus source_gst_next_frame (gpointer source, KestrelFrame *frame,
                                           GCancellable *cancellable, GError **error);
-void source_gst_free (SourceGst *self);
+void source_gst_free (gpointer source);
 
 /* format= to a GStreamer video format name. */
 const char *source_gst_format_name (kk_pixel_format format);

@@ -106,23 +106,11 @@ videotest_open (const char *text, GError **error)
   return source_gst_new (&config, head, G_N_ELEMENTS (head), FALSE, error);
 }
 
-static KestrelFrameStatus
-videotest_next_frame (gpointer source, KestrelFrame *frame, GCancellable *cancellable, GError **error)
-{
-  return source_gst_next_frame (source, frame, cancellable, error);
-}
-
-static void
-videotest_close (gpointer source)
-{
-  source_gst_free (source);
-}
-
 const KestrelFrameSourceVTable source_videotest_vtable = {
   .name = "videotest",
   .description = "GStreamer's test pattern (videotest:ball?width=640&height=480)",
   .accepts = NULL,
   .open = videotest_open,
-  .next_frame = videotest_next_frame,
-  .close = videotest_close,
+  .next_frame = source_gst_next_frame,
+  .close = source_gst_free,
 };

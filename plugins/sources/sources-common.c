@@ -7,6 +7,7 @@
 
 #include "kestrel-error.h"
 #include "sources-common.h"
+#include "kestrel-plugin.h"
 
 static gboolean
 key_valid (const char *key, gsize length)
@@ -215,13 +216,7 @@ source_spec_get_format (const SourceSpec *spec, kk_pixel_format default_value, k
 KestrelPool *
 sources_frame_pool (void)
 {
-  static KestrelPool *pool;
-
-  /* Classes up to 64 MiB, so that a 4K frame (24 MiB as RGB) is reused
-   * like any other rather than mapped and unmapped every frame. */
-  if (g_once_init_enter (&pool))
-    g_once_init_leave (&pool, kestrel_pool_new (64 * 1024 * 1024));
-  return pool;
+  return kestrel_frame_pool_get_default ();
 }
 
 guint8 *

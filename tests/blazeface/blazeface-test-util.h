@@ -33,6 +33,18 @@ test_photo_name (const TestPhoto *photo)
   return slash != NULL ? slash + 1 : photo->path;
 }
 
+/* Whether `photo` is installed; skips the test, naming its package, when
+ * it is not. */
+static inline gboolean
+test_have_photo (const TestPhoto *photo)
+{
+  if (g_file_test (photo->path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_test_skip_printf ("%s is missing (Debian package %s; scripts/install-deps.sh --test)", photo->path,
+                      photo->package);
+  return FALSE;
+}
+
 /* The BlazeFace decoder for `model`, from the plugins of this build tree. */
 static inline KestrelTaskDecoder *
 test_blazeface_decoder (KestrelModel *model)

@@ -110,12 +110,8 @@ test_photo (gconstpointer data)
 {
   const TestPhoto *photo = data;
 
-  if (!g_file_test (photo->path, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip_printf ("%s is missing (Debian package %s; scripts/install-deps.sh --test)", photo->path,
-                          photo->package);
-      return;
-    }
+  if (!test_have_photo (photo))
+    return;
 
   for (guint m = 0; m < G_N_ELEMENTS (detectors); m++)
     {

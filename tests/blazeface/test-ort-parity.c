@@ -164,12 +164,8 @@ test_parity (gconstpointer data)
   ModelCase *m = c->model;
   g_autoptr(GError) error = NULL;
 
-  if (!g_file_test (c->photo->path, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip_printf ("%s is missing (Debian package %s; scripts/install-deps.sh --test)", c->photo->path,
-                          c->photo->package);
-      return;
-    }
+  if (!test_have_photo (c->photo))
+    return;
   model_case_setup (m);
 
   g_autoptr(KestrelImage) image = kestrel_image_new_from_file (c->photo->path, &error);

@@ -32,8 +32,9 @@ load (const char *file)
   return model;
 }
 
+/* batch 0 keeps the model's. */
 static KestrelPlan *
-plan_for (KestrelModel *model, kk_level level, guint threads)
+plan_at_batch (KestrelModel *model, kk_level level, guint threads, guint batch)
 {
   KestrelPlanOptions options;
   g_autoptr(GError) error = NULL;
@@ -42,8 +43,11 @@ plan_for (KestrelModel *model, kk_level level, guint threads)
   kestrel_plan_options_init (&options);
   options.level = level;
   options.n_threads = threads;
+  options.batch = batch;
   plan = kestrel_plan_new (model, &options, &error);
   g_assert_no_error (error);
+  if (batch > 0)
+    g_assert_cmpuint (kestrel_plan_get_batch (plan), ==, batch);
   return plan;
 }
 
@@ -64,14 +68,14 @@ test_levels_agree (gconstpointer data)
 {
   const char *file = data;
   g_autoptr(KestrelModel) model = load (file);
-  g_autoptr(KestrelPlan) ref = plan_for (model, KK_LEVEL_SCALAR, 1);
+  g_autoptr(KestrelPlan) ref = plan_at_batch (model, KK_LEVEL_SCALAR, 1, 0);
 
   fill_input (ref, 7);
   kestrel_plan_run (ref);
   for (int level = KK_LEVEL_SIMD; level < KK_LEVEL_COUNT; level++)
     for (guint threads = 1; threads <= 2; threads++)
       {
-        g_autoptr(KestrelPlan) plan = plan_for (model, level, threads);
+        g_autoptr(KestrelPlan) plan = plan_at_batch (model, level, threads, 0);
         double worst = 0;
 
         fill_input (plan, 7);
@@ -93,11 +97,8 @@ test_levels_agree (gconstpointer data)
 }
 
 /* The model's own NHWC<->NCHW Transposes and the ones the pass adds around
- * each convolution must all cancel. */
-static KestrelPlan *plan_at_batch (KestrelModel *model, kk_level level, guint threads, guint batch);
-
-/* At batch 1 and at batch 4 alike: the batch must not cost the fast path
- * any of its rewrites. */
+ * each convolution must all cancel, at batch 1 and at batch 4 alike: the
+ * batch must not cost the fast path any of its rewrites. */
 static void
 test_no_transposes_left (gconstpointer data)
 {
@@ -135,7 +136,7 @@ test_no_allocation (gconstpointer data)
 
   for (int level = 0; level < KK_LEVEL_COUNT; level++)
     {
-      g_autoptr(KestrelPlan) plan = plan_for (model, level, 2);
+      g_autoptr(KestrelPlan) plan = plan_at_batch (model, level, 2, 0);
       guint64 allocations;
 
       fill_input (plan, 3);
@@ -158,23 +159,6 @@ static const char *const batch_photos[] = {
   "/usr/lib/python3/dist-packages/skimage/data/camera.png",
   "/usr/lib/python3/dist-packages/skimage/data/coffee.png",
 };
-
-static KestrelPlan *
-plan_at_batch (KestrelModel *model, kk_level level, guint threads, guint batch)
-{
-  KestrelPlanOptions options;
-  g_autoptr(GError) error = NULL;
-  KestrelPlan *plan;
-
-  kestrel_plan_options_init (&options);
-  options.level = level;
-  options.n_threads = threads;
-  options.batch = batch;
-  plan = kestrel_plan_new (model, &options, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (kestrel_plan_get_batch (plan), ==, batch);
-  return plan;
-}
 
 /* BlazeFace's input: NHWC in [-1, 1]. */
 static void

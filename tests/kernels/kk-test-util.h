@@ -1,7 +1,7 @@
 /* kk-test-util.h — shared helpers for the kernel cross-check tests.
  *
  * Every test compares each ISA's table with the scalar reference table.
- * kk_test_isa_tables() yields the tables this CPU can run; an ISA the CPU
+ * kk_test_each_isa() calls back with the tables this CPU can run; an ISA the CPU
  * lacks is reported with g_test_message (and the test says so in its TAP
  * output) rather than passing silently.
  */
@@ -48,8 +48,10 @@ kk_test_each_isa (KkTestIsaFunc func, gpointer data)
     }
 }
 
-/* A buffer with `pad` bytes of slack on each side, so tests can offset the
- * start by 0..63 bytes to get misaligned pointers and detect overruns. */
+/* A buffer with KK_TEST_GUARD bytes of guard on each side of `size` bytes,
+ * whose start (kk_test_buf_at) can be offset by 0..63 bytes to get
+ * misaligned pointers and detect overruns. The allocation holds the guards
+ * whatever alignment g_malloc gives, so callers need no extra slack. */
 typedef struct {
   guint8 *base;
   size_t size;
@@ -58,6 +60,13 @@ typedef struct {
 #define KK_TEST_GUARD 64
 #define KK_TEST_GUARD_BYTE 0xA5
 
+/* Bytes allocated for a buffer of b->size bytes. */
+static inline size_t
+kk_test_buf_alloc_size (const KkTestBuf *b)
+{
+  return b->size + 3 * KK_TEST_GUARD + 128;
+}
+
 static inline KkTestBuf
 kk_test_buf_new (size_t bytes)
 {
@@ -65,9 +74,16 @@ kk_test_buf_new (size_t bytes)
   b.size = bytes;
   /* Room for: the leading guard, rounding the start up to 64 bytes, a
    * misalignment of up to 63 bytes, the data, and the trailing guard. */
-  b.base = g_malloc (bytes + 3 * KK_TEST_GUARD + 128);
-  memset (b.base, KK_TEST_GUARD_BYTE, bytes + 3 * KK_TEST_GUARD + 128);
+  b.base = g_malloc (kk_test_buf_alloc_size (&b));
+  memset (b.base, KK_TEST_GUARD_BYTE, kk_test_buf_alloc_size (&b));
   return b;
+}
+
+/* Fills the whole buffer, guards included, with KK_TEST_GUARD_BYTE again. */
+static inline void
+kk_test_buf_reset (KkTestBuf *b)
+{
+  memset (b->base, KK_TEST_GUARD_BYTE, kk_test_buf_alloc_size (b));
 }
 
 /* Pointer into the buffer at 64-byte-aligned-ish start + misalign. */
@@ -103,4 +119,14 @@ kk_test_assert_untouched_after (const void *end, size_t guard)
   for (size_t i = 0; i < guard; i++)
     if (q[i] != KK_TEST_GUARD_BYTE)
       g_error ("kernel wrote %zu bytes past the end of its output", i + 1);
+}
+
+/* The same for the `guard` bytes before the start of an output. */
+static inline void
+kk_test_assert_untouched_before (const void *start, size_t guard)
+{
+  const guint8 *q = (const guint8 *) start - guard;
+  for (size_t i = 0; i < guard; i++)
+    if (q[i] != KK_TEST_GUARD_BYTE)
+      g_error ("kernel wrote %zu bytes before the start of its output", guard - i);
 }

@@ -115,20 +115,6 @@ assert_untouched (const kk_kernels *k, const guint8 *p, size_t bytes, const char
       g_error ("%s: byte %zu of %s was written (%s)", kk_isa_name (k->isa), i, what, name);
 }
 
-/* Extra slack: kk_test_buf_new() can leave less than KK_TEST_GUARD bytes
- * after a misaligned start (see test-eltwise.c). */
-static KkTestBuf
-buf_new (size_t bytes)
-{
-  return kk_test_buf_new (bytes + 128);
-}
-
-static void
-buf_reset (KkTestBuf *b)
-{
-  memset (b->base, KK_TEST_GUARD_BYTE, b->size + 2 * KK_TEST_GUARD + 64);
-}
-
 /* Runs one table on the case: the whole output in one call, then checks
  * guards, a split into random pieces and one partial range. Returns the
  * whole-call output in `got` (caller-owned, NHWC). */
@@ -139,17 +125,17 @@ run_table (const kk_kernels *k, const kk_dwconv_params *p, const float *in, floa
   const size_t rows = p->batch * p->out_h;
   const size_t row_floats = p->out_w * p->channels;
   const size_t bytes = rows * row_floats * sizeof (float);
-  KkTestBuf b = buf_new (bytes);
+  KkTestBuf b = kk_test_buf_new (bytes);
   float *out = kk_test_buf_at (&b, 4 * g_rand_int_range (rand, 0, 16));
 
-  buf_reset (&b);
+  kk_test_buf_reset (&b);
   k->dwconv_f32_nhwc (p, in, out, 0, rows);
   kk_test_assert_untouched_after ((guint8 *) out + bytes, KK_TEST_GUARD);
   assert_untouched (k, (guint8 *) out - KK_TEST_GUARD, KK_TEST_GUARD, "the guard before the output", name);
   memcpy (got, out, bytes);
 
   /* Random pieces, empty ones included, must equal the single call. */
-  buf_reset (&b);
+  kk_test_buf_reset (&b);
   for (size_t r0 = 0; r0 < rows;)
     {
       const size_t len = (size_t) g_rand_int_range (rand, 0, 4);
@@ -169,7 +155,7 @@ run_table (const kk_kernels *k, const kk_dwconv_params *p, const float *in, floa
       const size_t r1 = r0 + (size_t) g_rand_int_range (rand, 0, (gint32) (rows - r0 + 1));
       const size_t end = r1 == rows && g_rand_boolean (rand) ? rows + 5 : r1;
 
-      buf_reset (&b);
+      kk_test_buf_reset (&b);
       k->dwconv_f32_nhwc (p, in, out, r0, end);
       assert_untouched (k, (guint8 *) out, r0 * row_floats * sizeof (float), "rows before the range", name);
       if (memcmp (out + r0 * row_floats, got + r0 * row_floats, (r1 - r0) * row_floats * sizeof (float)) != 0)
@@ -192,9 +178,9 @@ run_case (const Case *c, GRand *rand)
   const size_t in_n = c->batch * c->in_h * c->in_w * C;
   const size_t out_n = c->batch * out_h * out_w * C;
   g_autofree char *name = case_name (c);
-  KkTestBuf bin = buf_new (in_n * sizeof (float));
-  KkTestBuf bw = buf_new (taps * C * sizeof (float));
-  KkTestBuf bb = buf_new (C * sizeof (float));
+  KkTestBuf bin = kk_test_buf_new (in_n * sizeof (float));
+  KkTestBuf bw = kk_test_buf_new (taps * C * sizeof (float));
+  KkTestBuf bb = kk_test_buf_new (C * sizeof (float));
   float *in = kk_test_buf_at (&bin, 4 * g_rand_int_range (rand, 0, 16));
   float *packed = kk_test_buf_at (&bw, 4 * g_rand_int_range (rand, 0, 16));
   float *bias = c->bias ? kk_test_buf_at (&bb, 4 * g_rand_int_range (rand, 0, 16)) : NULL;
@@ -434,14 +420,14 @@ test_empty (void)
     .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
     .pad_top = 1, .pad_left = 1, .weights = w, .lo = -INFINITY, .hi = INFINITY,
   };
-  KkTestBuf b = buf_new (64);
+  KkTestBuf b = kk_test_buf_new (64);
 
   for (int isa = 0; isa < KK_ISA_COUNT; isa++)
     {
       const kk_kernels *k = kk_kernels_get ((kk_isa) isa);
       if (k == NULL)
         continue;
-      buf_reset (&b);
+      kk_test_buf_reset (&b);
       float *out = kk_test_buf_at (&b, 0);
       k->dwconv_f32_nhwc (&p, out, out, 0, 4);
       kk_dwconv_params p2 = p;

@@ -153,7 +153,7 @@ run_case (const kk_kernels *t, const GemmInputs *in)
   /* Every byte of the C buffer that is not one of the m x n cells keeps
    * its guard value. */
   const guint8 *base = c_buf.base;
-  size_t total = c_buf.size + 2 * KK_TEST_GUARD + 64;
+  size_t total = kk_test_buf_alloc_size (&c_buf);
   const guint8 *c_bytes = (const guint8 *) c;
   for (size_t off = 0; off < total; off++)
     {

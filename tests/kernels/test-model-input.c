@@ -230,24 +230,21 @@ static void
 tensor_new (Tensor *t, size_t floats, size_t misalign)
 {
   t->n = floats;
-  t->buf = kk_test_buf_new (floats * sizeof (float) + 128);
+  t->buf = kk_test_buf_new (floats * sizeof (float));
   t->t = kk_test_buf_at (&t->buf, misalign);
 }
 
 static void
 tensor_reset (Tensor *t)
 {
-  memset (t->buf.base, KK_TEST_GUARD_BYTE, t->buf.size + 2 * KK_TEST_GUARD + 64);
+  kk_test_buf_reset (&t->buf);
 }
 
 static void
 tensor_check_guards (const Tensor *t)
 {
   kk_test_assert_untouched_after (t->t + t->n, KK_TEST_GUARD);
-  const guint8 *before = (const guint8 *) t->t - 16;
-  for (size_t i = 0; i < 16; i++)
-    if (before[i] != KK_TEST_GUARD_BYTE)
-      g_error ("kernel wrote %zu bytes before the start of its output", 16 - i);
+  kk_test_assert_untouched_before (t->t, 16);
 }
 
 /* Rows outside [rb, re) still hold the guard byte, in every plane. */

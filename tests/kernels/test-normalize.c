@@ -30,7 +30,7 @@ static Guarded
 guarded_new (size_t bytes, size_t misalign)
 {
   Guarded g;
-  g.buf = kk_test_buf_new (bytes + 64);  /* room for the alignment and misalign */
+  g.buf = kk_test_buf_new (bytes);
   g.p = kk_test_buf_at (&g.buf, misalign);
   g.bytes = bytes;
   return g;

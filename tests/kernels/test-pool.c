@@ -83,20 +83,6 @@ reference (const Case *c, size_t out_h, size_t out_w, const float *in, float *re
           }
 }
 
-static KkTestBuf
-buf_new (size_t bytes)
-{
-  /* Extra slack: kk_test_buf_new() can leave less than KK_TEST_GUARD bytes
-   * after a misaligned start (see test-eltwise.c). */
-  return kk_test_buf_new (bytes + 128);
-}
-
-static void
-buf_reset (KkTestBuf *b)
-{
-  memset (b->base, KK_TEST_GUARD_BYTE, b->size + 2 * KK_TEST_GUARD + 64);
-}
-
 static void
 assert_untouched (const kk_kernels *k, const guint8 *p, size_t bytes, const char *what, const char *name)
 {
@@ -114,16 +100,16 @@ run_table (const kk_kernels *k, const kk_pool_params *p, const float *in, float 
   const size_t rows = p->batch * p->out_h;
   const size_t row_floats = p->out_w * p->channels;
   const size_t bytes = rows * row_floats * sizeof (float);
-  KkTestBuf b = buf_new (bytes);
+  KkTestBuf b = kk_test_buf_new (bytes);
   float *out = kk_test_buf_at (&b, 4 * g_rand_int_range (rand, 0, 16));
 
-  buf_reset (&b);
+  kk_test_buf_reset (&b);
   k->maxpool_f32_nhwc (p, in, out, 0, rows);
   kk_test_assert_untouched_after ((guint8 *) out + bytes, KK_TEST_GUARD);
   assert_untouched (k, (guint8 *) out - KK_TEST_GUARD, KK_TEST_GUARD, "the guard before the output", name);
   memcpy (got, out, bytes);
 
-  buf_reset (&b);
+  kk_test_buf_reset (&b);
   for (size_t r0 = 0; r0 < rows;)
     {
       const size_t r1 = MIN (rows, r0 + (size_t) g_rand_int_range (rand, 0, 4));
@@ -140,7 +126,7 @@ run_table (const kk_kernels *k, const kk_pool_params *p, const float *in, float 
       const size_t r1 = r0 + (size_t) g_rand_int_range (rand, 0, (gint32) (rows - r0 + 1));
       const size_t end = r1 == rows && g_rand_boolean (rand) ? rows + 5 : r1;
 
-      buf_reset (&b);
+      kk_test_buf_reset (&b);
       k->maxpool_f32_nhwc (p, in, out, r0, end);
       assert_untouched (k, (guint8 *) out, r0 * row_floats * sizeof (float), "rows before the range", name);
       if (memcmp (out + r0 * row_floats, got + r0 * row_floats, (r1 - r0) * row_floats * sizeof (float)) != 0)
@@ -182,7 +168,7 @@ run_case (const Case *c, GRand *rand)
   const size_t in_n = c->batch * c->in_h * c->in_w * C;
   const size_t out_n = c->batch * out_h * out_w * C;
   g_autofree char *name = case_name (c);
-  KkTestBuf bin = buf_new (in_n * sizeof (float));
+  KkTestBuf bin = kk_test_buf_new (in_n * sizeof (float));
   float *in = kk_test_buf_at (&bin, 4 * g_rand_int_range (rand, 0, 16));
   float *ref = g_new (float, out_n + 1), *want = g_new (float, out_n + 1), *got = g_new (float, out_n + 1);
 

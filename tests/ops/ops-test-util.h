@@ -1,4 +1,4 @@
-/* ops-test-util.h — shared by test-ops-math.c and test-ops-shape.c.
+/* ops-test-util.h — shared by the tests/ops/test-ops-*.c programs.
  *
  * Two ways to run an operator:
  *
@@ -89,7 +89,9 @@ op_case_constant (OpCase *c, KestrelDType dtype, guint n_dims, const gint64 *sha
   g_autoptr(KestrelTensor) t = kestrel_tensor_new (dtype, n_dims, shape, NULL);
 
   g_assert_nonnull (t);
-  if (kestrel_tensor_get_n_bytes (t) > 0)
+  /* data may be NULL for an empty tensor. */
+  g_assert_true (data != NULL || kestrel_tensor_get_n_bytes (t) == 0);
+  if (data != NULL && kestrel_tensor_get_n_bytes (t) > 0)
     memcpy (kestrel_tensor_get_data (t), data, kestrel_tensor_get_n_bytes (t));
   kestrel_node_add_input (op_case_node (c), kestrel_graph_new_constant (c->graph, "const", t));
 }
@@ -143,16 +145,6 @@ op_case_output (OpCase *c, guint o)
   return kestrel_graph_value (c->graph, kestrel_node_output (op_case_node (c), o));
 }
 
-static inline void
-test_view_from_value (KestrelTensorView *view, const KestrelValue *value)
-{
-  view->dtype = value->dtype;
-  view->n_dims = value->n_dims;
-  memcpy (view->shape, value->shape, sizeof view->shape);
-  view->n_elements = kestrel_value_n_elements (value);
-  view->data = value->constant != NULL ? kestrel_tensor_get_data (value->constant) : NULL;
-}
-
 /* Runs the node at `level` (over test_pool at the parallel levels) and
  * returns one g_malloc'd buffer per output. */
 static inline GPtrArray *
@@ -168,10 +160,10 @@ op_case_run_all (OpCase *c, kk_level level)
 
   for (guint i = 0; i < n_in; i++)
     if (kestrel_node_input (node, i) >= 0)
-      test_view_from_value (&inputs[i], kestrel_graph_value (c->graph, kestrel_node_input (node, i)));
+      kestrel_tensor_view_init (&inputs[i], kestrel_graph_value (c->graph, kestrel_node_input (node, i)));
   for (guint o = 0; o < n_out; o++)
     if (kestrel_node_output (node, o) >= 0)
-      test_view_from_value (&outputs[o], kestrel_graph_value (c->graph, kestrel_node_output (node, o)));
+      kestrel_tensor_view_init (&outputs[o], kestrel_graph_value (c->graph, kestrel_node_output (node, o)));
   step.op = node->op;
   step.node = node;
   step.n_inputs = n_in;

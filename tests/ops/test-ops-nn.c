@@ -24,201 +24,28 @@
 #include "kestrel-passes.h"
 #include "kestrel-thread-pool.h"
 
-static KestrelThreadPool *pool;
+#include "ops-test-util.h"
 
-/* ---- one-node graphs --------------------------------------------------------- */
-
-typedef struct {
-  KestrelGraph *graph;
-  gint node;
-  GHashTable *data;             /* activation value index -> its input buffer */
-} Case;
-
-static Case *
-case_new (gint64 opset, const char *op_type)
-{
-  Case *c = g_new0 (Case, 1);
-
-  c->graph = kestrel_graph_new ();
-  c->graph->opset = opset;
-  c->node = kestrel_graph_add_node (c->graph, "", op_type, NULL);
-  c->data = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  return c;
-}
-
-static void
-case_free (Case *c)
-{
-  g_clear_pointer (&c->graph, kestrel_graph_free);
-  g_clear_pointer (&c->data, g_hash_table_unref);
-  g_free (c);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Case, case_free)
-
-static KestrelNode *
-case_node (Case *c)
-{
-  return kestrel_graph_node (c->graph, c->node);
-}
-
-/* An activation input with its data (copied). */
-static gint
-case_input (Case *c, KestrelDType dtype, guint n_dims, const gint64 *shape, gconstpointer data)
-{
-  g_autofree char *name = g_strdup_printf ("in%u", kestrel_node_n_inputs (case_node (c)));
-  gint v = kestrel_graph_intern_value (c->graph, name);
-  KestrelValue *value = kestrel_graph_value (c->graph, v);
-  gsize bytes;
-
-  kestrel_value_set_shape (value, dtype, n_dims, shape);
-  value->is_input = TRUE;
-  g_array_append_val (c->graph->inputs, v);
-  kestrel_shape_get_size (dtype, n_dims, shape, NULL, &bytes, NULL);
-  g_hash_table_insert (c->data, GINT_TO_POINTER (v), g_memdup2 (data, MAX (bytes, 1)));
-  kestrel_node_add_input (case_node (c), v);
-  return v;
-}
-
-static gint
-case_constant (Case *c, KestrelDType dtype, guint n_dims, const gint64 *shape, gconstpointer data)
-{
-  g_autoptr(KestrelTensor) t = kestrel_tensor_new (dtype, n_dims, shape, NULL);
-  gint v;
-
-  if (kestrel_tensor_get_n_bytes (t) > 0)
-    memcpy (kestrel_tensor_get_data (t), data, kestrel_tensor_get_n_bytes (t));
-  v = kestrel_graph_new_constant (c->graph, "const", t);
-  kestrel_node_add_input (case_node (c), v);
-  return v;
-}
-
-static void
-case_omit_input (Case *c)
-{
-  kestrel_node_add_input (case_node (c), -1);
-}
-
-static void
-case_outputs (Case *c, guint n)
-{
-  for (guint o = 0; o < n; o++)
-    {
-      gint v = kestrel_graph_new_value (c->graph, "out");
-      kestrel_graph_value (c->graph, v)->is_output = TRUE;
-      g_array_append_val (c->graph->outputs, v);
-      kestrel_node_add_output (c->graph, c->node, v);
-    }
-}
-
-static gboolean
-case_infer (Case *c, GError **error)
-{
-  return kestrel_graph_resolve_ops (c->graph, error) && kestrel_graph_infer_shapes (c->graph, error);
-}
-
-static const KestrelValue *
-case_output_value (Case *c, guint o)
-{
-  return kestrel_graph_value (c->graph, kestrel_node_output (case_node (c), o));
-}
-
-static void
-view_from_value (KestrelTensorView *view, const KestrelValue *value)
-{
-  view->dtype = value->dtype;
-  view->n_dims = value->n_dims;
-  memcpy (view->shape, value->shape, sizeof view->shape);
-  view->n_elements = kestrel_value_n_elements (value);
-  view->data = value->constant != NULL ? kestrel_tensor_get_data (value->constant) : NULL;
-}
-
-/* Runs the node as a plan step would; returns one g_malloc'd buffer per
- * output. */
-static GPtrArray *
-case_run_with (Case *c, KestrelThreadPool *with_pool)
-{
-  KestrelNode *node = case_node (c);
-  guint n_in = kestrel_node_n_inputs (node), n_out = kestrel_node_n_outputs (node);
-  g_autofree KestrelTensorView *inputs = g_new0 (KestrelTensorView, MAX (n_in, 1));
-  g_autofree KestrelTensorView *outputs = g_new0 (KestrelTensorView, MAX (n_out, 1));
-  GPtrArray *results = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) error = NULL;
-  KestrelStep step = { 0 };
-
-  for (guint i = 0; i < n_in; i++)
-    if (kestrel_node_input (node, i) >= 0)
-      view_from_value (&inputs[i], kestrel_graph_value (c->graph, kestrel_node_input (node, i)));
-  for (guint o = 0; o < n_out; o++)
-    if (kestrel_node_output (node, o) >= 0)
-      view_from_value (&outputs[o], kestrel_graph_value (c->graph, kestrel_node_output (node, o)));
-
-  step.op = node->op;
-  step.node = node;
-  step.n_inputs = n_in;
-  step.n_outputs = n_out;
-  step.inputs = inputs;
-  step.outputs = outputs;
-  step.level = with_pool != NULL ? KK_LEVEL_PARALLEL : KK_LEVEL_SCALAR;
-  step.kernels = kk_kernels_get (KK_ISA_SCALAR);
-  step.pool = with_pool;
-
-  /* prepare() sees constants only, as in a plan. */
-  if (node->op->prepare != NULL)
-    {
-      gboolean ok = node->op->prepare (&step, &error);
-      g_assert_no_error (error);
-      g_assert_true (ok);
-    }
-  if (step.scratch_bytes > 0)
-    step.scratch = g_malloc0 (step.scratch_bytes);
-
-  for (guint i = 0; i < n_in; i++)
-    {
-      gint v = kestrel_node_input (node, i);
-      if (v >= 0 && inputs[i].data == NULL)
-        inputs[i].data = g_hash_table_lookup (c->data, GINT_TO_POINTER (v));
-    }
-  for (guint o = 0; o < n_out; o++)
-    {
-      gsize bytes = 0;
-      gpointer buffer;
-      if (kestrel_node_output (node, o) >= 0)
-        kestrel_shape_get_size (outputs[o].dtype, outputs[o].n_dims, outputs[o].shape, NULL,
-                                &bytes, NULL);
-      /* All-ones bytes are NaN in float: an element run() forgets shows. */
-      buffer = g_malloc (MAX (bytes, 1));
-      memset (buffer, 0xff, MAX (bytes, 1));
-      outputs[o].data = kestrel_node_output (node, o) >= 0 ? buffer : NULL;
-      g_ptr_array_add (results, buffer);
-    }
-
-  node->op->run (&step);
-
-  g_free (step.scratch);
-  if (step.free_state != NULL)
-    step.free_state (step.state);
-  return results;
-}
+/* ---- one-node graphs (OpCase, ops-test-util.h) --------------------------------- */
 
 /* Runs serially and over the pool, checks both agree bit for bit and
  * returns the serial results. */
 static GPtrArray *
-case_run (Case *c)
+case_run (OpCase *c)
 {
-  GPtrArray *serial = case_run_with (c, NULL);
-  g_autoptr(GPtrArray) parallel = case_run_with (c, pool);
+  GPtrArray *serial = op_case_run_all (c, KK_LEVEL_SCALAR);
+  g_autoptr(GPtrArray) parallel = op_case_run_all (c, KK_LEVEL_PARALLEL);
 
   for (guint o = 0; o < serial->len; o++)
     {
-      const KestrelValue *value = case_output_value (c, o);
+      const KestrelValue *value = op_case_output (c, o);
       gsize bytes = 0;
       if (value == NULL)
         continue;
       kestrel_shape_get_size (value->dtype, value->n_dims, value->shape, NULL, &bytes, NULL);
       if (memcmp (g_ptr_array_index (serial, o), g_ptr_array_index (parallel, o), bytes) != 0)
         g_error ("%s: output %u differs between the serial and the parallel run",
-                 case_node (c)->op_type, o);
+                 op_case_node (c)->op_type, o);
     }
   return serial;
 }
@@ -243,7 +70,7 @@ assert_close (const char *what, const float *got, const double *want, gsize n, d
 }
 
 static float *
-random_floats (gsize n)
+rand_floats (gsize n)
 {
   float *data = g_new (float, MAX (n, 1));
 
@@ -256,16 +83,6 @@ static gint64
 rand_range (gint64 lo, gint64 hi)   /* inclusive */
 {
   return g_test_rand_int_range ((gint32) lo, (gint32) hi + 1);
-}
-
-static gsize
-n_elements (guint n_dims, const gint64 *shape)
-{
-  gsize n = 1;
-
-  for (guint d = 0; d < n_dims; d++)
-    n *= (gsize) shape[d];
-  return n;
 }
 
 /* ---- registry ------------------------------------------------------------------ */
@@ -310,8 +127,8 @@ typedef struct {
 static double *
 conv_oracle (const ConvSpec *s, const float *x, const float *w, const float *b)
 {
-  gsize out_plane = n_elements (s->n_spatial, s->out), in_plane = n_elements (s->n_spatial, s->in);
-  gsize taps = n_elements (s->n_spatial, s->kernel);
+  gsize out_plane = shape_elements (s->n_spatial, s->out), in_plane = shape_elements (s->n_spatial, s->in);
+  gsize taps = shape_elements (s->n_spatial, s->kernel);
   gint64 cin_g = s->in_c / s->group, cout_g = s->out_c / s->group;
   double *y = g_new0 (double, s->batch * s->out_c * out_plane + 1);
 
@@ -364,7 +181,7 @@ test_conv_random (void)
       gboolean with_bias = g_test_rand_bit ();
       g_autofree float *x = NULL, *w = NULL, *b = NULL;
       g_autofree double *want = NULL;
-      g_autoptr(Case) c = case_new (rand_range (7, 17), "Conv");
+      g_autoptr(OpCase) c = op_case_new (rand_range (7, 17), "Conv");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
       guint kind = g_test_rand_int_range (0, 4);
@@ -435,39 +252,39 @@ test_conv_random (void)
           pads[s.n_spatial + d] = s.pad_end[d];
         }
       b_shape[0] = s.out_c;
-      x = random_floats (n_elements (s.n_spatial + 2, x_shape));
-      w = random_floats (n_elements (s.n_spatial + 2, w_shape));
-      b = random_floats (s.out_c);
+      x = rand_floats (shape_elements (s.n_spatial + 2, x_shape));
+      w = rand_floats (shape_elements (s.n_spatial + 2, w_shape));
+      b = rand_floats (s.out_c);
 
-      case_input (c, KESTREL_DTYPE_FLOAT32, s.n_spatial + 2, x_shape, x);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, s.n_spatial + 2, x_shape, x);
       /* Weights are usually constants, but graph inputs must work too. */
       if (g_test_rand_bit ())
-        case_constant (c, KESTREL_DTYPE_FLOAT32, s.n_spatial + 2, w_shape, w);
+        op_case_constant (c, KESTREL_DTYPE_FLOAT32, s.n_spatial + 2, w_shape, w);
       else
-        case_input (c, KESTREL_DTYPE_FLOAT32, s.n_spatial + 2, w_shape, w);
+        op_case_input (c, KESTREL_DTYPE_FLOAT32, s.n_spatial + 2, w_shape, w);
       if (with_bias)
-        case_constant (c, KESTREL_DTYPE_FLOAT32, 1, b_shape, b);
+        op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, b_shape, b);
       else if (g_test_rand_bit ())
-        case_omit_input (c);
-      case_outputs (c, 1);
+        op_case_omit (c);
+      op_case_outputs (c, 1);
       if (s.group != 1 || g_test_rand_bit ())
-        kestrel_node_set_attr_int (case_node (c), "group", s.group);
+        kestrel_node_set_attr_int (op_case_node (c), "group", s.group);
       if (g_test_rand_bit ())
-        kestrel_node_set_attr_ints (case_node (c), "kernel_shape", s.kernel, s.n_spatial);
-      kestrel_node_set_attr_ints (case_node (c), "strides", s.stride, s.n_spatial);
-      kestrel_node_set_attr_ints (case_node (c), "dilations", s.dilation, s.n_spatial);
+        kestrel_node_set_attr_ints (op_case_node (c), "kernel_shape", s.kernel, s.n_spatial);
+      kestrel_node_set_attr_ints (op_case_node (c), "strides", s.stride, s.n_spatial);
+      kestrel_node_set_attr_ints (op_case_node (c), "dilations", s.dilation, s.n_spatial);
       if (strcmp (auto_pad, "NOTSET") == 0)
-        kestrel_node_set_attr_ints (case_node (c), "pads", pads, 2 * s.n_spatial);
+        kestrel_node_set_attr_ints (op_case_node (c), "pads", pads, 2 * s.n_spatial);
       else
-        kestrel_node_set_attr_string (case_node (c), "auto_pad", auto_pad);
+        kestrel_node_set_attr_string (op_case_node (c), "auto_pad", auto_pad);
 
-      g_assert_true (case_infer (c, &error));
+      g_assert_true (op_case_infer (c, &error));
       g_assert_no_error (error);
-      assert_shape (case_output_value (c, 0), s.n_spatial + 2, out_shape);
+      assert_shape (op_case_output (c, 0), s.n_spatial + 2, out_shape);
       got = case_run (c);
       want = conv_oracle (&s, x, w, with_bias ? b : NULL);
       assert_close ("Conv", g_ptr_array_index (got, 0), want,
-                    n_elements (s.n_spatial + 2, out_shape), 1e-5, 1e-5);
+                    shape_elements (s.n_spatial + 2, out_shape), 1e-5, 1e-5);
     }
 }
 
@@ -479,47 +296,47 @@ test_conv_errors (void)
   float zeros[4 * 25] = { 0 };
 
   {
-    g_autoptr(Case) c = case_new (13, "Conv");
+    g_autoptr(OpCase) c = op_case_new (13, "Conv");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, zeros);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_bad, zeros);
-    case_outputs (c, 1);
-    kestrel_node_set_attr_int (case_node (c), "group", 2);
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, zeros);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_bad, zeros);
+    op_case_outputs (c, 1);
+    kestrel_node_set_attr_int (op_case_node (c), "group", 2);
+    g_assert_false (op_case_infer (c, &error));
     g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT);
-    g_assert_nonnull (strstr (error->message, "node 'Conv_0' (Conv)"));
+    g_assert_nonnull (strstr (error->message, "node 'the_node' (Conv)"));
     g_assert_nonnull (strstr (error->message, "weights W have shape [2,3,3,3]"));
   }
   {
-    g_autoptr(Case) c = case_new (13, "Conv");
+    g_autoptr(OpCase) c = op_case_new (13, "Conv");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, zeros);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_ok, zeros);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 1, b_bad, zeros);
-    case_outputs (c, 1);
-    kestrel_node_set_attr_int (case_node (c), "group", 2);
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, zeros);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_ok, zeros);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, b_bad, zeros);
+    op_case_outputs (c, 1);
+    kestrel_node_set_attr_int (op_case_node (c), "group", 2);
+    g_assert_false (op_case_infer (c, &error));
     g_assert_nonnull (strstr (error->message, "bias B has shape [3]"));
   }
   {
-    g_autoptr(Case) c = case_new (13, "Conv");
+    g_autoptr(OpCase) c = op_case_new (13, "Conv");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 2, x_1d, zeros);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_ok, zeros);
-    case_outputs (c, 1);
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, x_1d, zeros);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_ok, zeros);
+    op_case_outputs (c, 1);
+    g_assert_false (op_case_infer (c, &error));
     g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED);
     g_assert_nonnull (strstr (error->message, "expected [N, C, D1...]"));
   }
   {
     /* A 4x4 kernel does not fit a 3x3 input without padding. */
     const gint64 x_small[] = { 1, 1, 3, 3 }, w_big[] = { 1, 1, 4, 4 };
-    g_autoptr(Case) c = case_new (13, "Conv");
+    g_autoptr(OpCase) c = op_case_new (13, "Conv");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_small, zeros);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_big, zeros);
-    case_outputs (c, 1);
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_small, zeros);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_big, zeros);
+    op_case_outputs (c, 1);
+    g_assert_false (op_case_infer (c, &error));
     g_assert_nonnull (strstr (error->message, "larger than the padded input"));
   }
 }
@@ -540,7 +357,7 @@ test_conv_transpose_random (void)
       gsize in_plane, out_plane, taps;
       g_autofree float *x = NULL, *w = NULL, *b = NULL;
       g_autofree double *want = NULL;
-      g_autoptr(Case) c = case_new (rand_range (7, 17), "ConvTranspose");
+      g_autoptr(OpCase) c = op_case_new (rand_range (7, 17), "ConvTranspose");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
@@ -574,42 +391,42 @@ test_conv_transpose_random (void)
           w_shape[2 + d] = k[d];
           out_shape[2 + d] = out[d];
         }
-      x = random_floats (n_elements (ns + 2, x_shape));
-      w = random_floats (n_elements (ns + 2, w_shape));
-      b = random_floats (out_c);
+      x = rand_floats (shape_elements (ns + 2, x_shape));
+      w = rand_floats (shape_elements (ns + 2, w_shape));
+      b = rand_floats (out_c);
 
-      case_input (c, KESTREL_DTYPE_FLOAT32, ns + 2, x_shape, x);
-      case_constant (c, KESTREL_DTYPE_FLOAT32, ns + 2, w_shape, w);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, ns + 2, x_shape, x);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, ns + 2, w_shape, w);
       if (with_bias)
-        case_constant (c, KESTREL_DTYPE_FLOAT32, 1, b_shape, b);
-      case_outputs (c, 1);
-      kestrel_node_set_attr_int (case_node (c), "group", group);
-      kestrel_node_set_attr_ints (case_node (c), "strides", st, ns);
-      kestrel_node_set_attr_ints (case_node (c), "dilations", dil, ns);
-      kestrel_node_set_attr_ints (case_node (c), "output_padding", op, ns);
+        op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, b_shape, b);
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_int (op_case_node (c), "group", group);
+      kestrel_node_set_attr_ints (op_case_node (c), "strides", st, ns);
+      kestrel_node_set_attr_ints (op_case_node (c), "dilations", dil, ns);
+      kestrel_node_set_attr_ints (op_case_node (c), "output_padding", op, ns);
       if (g_test_rand_bit ())
-        kestrel_node_set_attr_ints (case_node (c), "pads", pads, 2 * ns);
+        kestrel_node_set_attr_ints (op_case_node (c), "pads", pads, 2 * ns);
       else
         /* The same geometry asked for by output size. */
-        kestrel_node_set_attr_ints (case_node (c), "output_shape", out, ns);
+        kestrel_node_set_attr_ints (op_case_node (c), "output_shape", out, ns);
 
-      g_assert_true (case_infer (c, &error));
+      g_assert_true (op_case_infer (c, &error));
       g_assert_no_error (error);
-      assert_shape (case_output_value (c, 0), ns + 2, out_shape);
+      assert_shape (op_case_output (c, 0), ns + 2, out_shape);
       got = case_run (c);
 
       /* Oracle: the scatter form, input by input (the operator gathers).
        * With output_shape, pads are split as SAME_UPPER, begin = total / 2. */
       {
         gint64 begin[3];
-        in_plane = n_elements (ns, in);
-        out_plane = n_elements (ns, out);
-        taps = n_elements (ns, k);
+        in_plane = shape_elements (ns, in);
+        out_plane = shape_elements (ns, out);
+        taps = shape_elements (ns, k);
         want = g_new0 (double, batch * out_c * out_plane);
         for (guint d = 0; d < ns; d++)
           {
             gint64 total = st[d] * (in[d] - 1) + op[d] + (k[d] - 1) * dil[d] + 1 - out[d];
-            begin[d] = kestrel_node_find_attr (case_node (c), "pads") != NULL ? pb[d] : total / 2;
+            begin[d] = kestrel_node_find_attr (op_case_node (c), "pads") != NULL ? pb[d] : total / 2;
           }
         for (gint64 n = 0; n < batch; n++)
           for (gint64 m = 0; m < out_c; m++)
@@ -645,7 +462,7 @@ test_conv_transpose_random (void)
                   }
       }
       assert_close ("ConvTranspose", g_ptr_array_index (got, 0), want,
-                    n_elements (ns + 2, out_shape), 1e-5, 1e-5);
+                    shape_elements (ns + 2, out_shape), 1e-5, 1e-5);
     }
 }
 
@@ -666,7 +483,7 @@ test_conv_transpose_same_upper (void)
     6, 6, 13, 7, 15, 8,
   };
   double want[72];
-  g_autoptr(Case) c = case_new (11, "ConvTranspose");
+  g_autoptr(OpCase) c = op_case_new (11, "ConvTranspose");
   g_autoptr(GPtrArray) got = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -674,13 +491,13 @@ test_conv_transpose_same_upper (void)
     w[i] = 1.0f;
   memcpy (want, plane, sizeof plane);
   memcpy (want + 36, plane, sizeof plane);
-  case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
-  case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_shape, w);
-  case_outputs (c, 1);
-  kestrel_node_set_attr_string (case_node (c), "auto_pad", "SAME_UPPER");
-  kestrel_node_set_attr_ints (case_node (c), "strides", strides, 2);
-  g_assert_true (case_infer (c, &error));
-  assert_shape (case_output_value (c, 0), 4, y_shape);
+  op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+  op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_shape, w);
+  op_case_outputs (c, 1);
+  kestrel_node_set_attr_string (op_case_node (c), "auto_pad", "SAME_UPPER");
+  kestrel_node_set_attr_ints (op_case_node (c), "strides", strides, 2);
+  g_assert_true (op_case_infer (c, &error));
+  assert_shape (op_case_output (c, 0), 4, y_shape);
   got = case_run (c);
   assert_close ("ConvTranspose SAME_UPPER", g_ptr_array_index (got, 0), want, 72, 0, 0);
 }
@@ -700,10 +517,10 @@ test_gemm_random (void)
       gint64 a_shape[2] = { ta ? k : m, ta ? m : k }, b_shape[2] = { tb ? n : k, tb ? k : n };
       gint64 c_shape[2], y_shape[2] = { m, n };
       guint c_dims = 0;
-      g_autofree float *a = random_floats (m * k), *b = random_floats (k * n);
-      g_autofree float *cv = random_floats (m * n);
+      g_autofree float *a = rand_floats (m * k), *b = rand_floats (k * n);
+      g_autofree float *cv = rand_floats (m * n);
       g_autofree double *want = g_new0 (double, m * n);
-      g_autoptr(Case) c = case_new (13, "Gemm");
+      g_autoptr(OpCase) c = op_case_new (13, "Gemm");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
@@ -716,18 +533,18 @@ test_gemm_random (void)
         case 5: c_dims = 0; break;                                        /* rank 0 */
         default: break;
         }
-      case_input (c, KESTREL_DTYPE_FLOAT32, 2, a_shape, a);
-      case_constant (c, KESTREL_DTYPE_FLOAT32, 2, b_shape, b);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, a_shape, a);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 2, b_shape, b);
       if (c_kind != 0)
-        case_constant (c, KESTREL_DTYPE_FLOAT32, c_dims, c_shape, cv);
-      case_outputs (c, 1);
-      kestrel_node_set_attr_int (case_node (c), "transA", ta);
-      kestrel_node_set_attr_int (case_node (c), "transB", tb);
-      kestrel_node_set_attr_float (case_node (c), "alpha", alpha);
-      kestrel_node_set_attr_float (case_node (c), "beta", beta);
-      g_assert_true (case_infer (c, &error));
+        op_case_constant (c, KESTREL_DTYPE_FLOAT32, c_dims, c_shape, cv);
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_int (op_case_node (c), "transA", ta);
+      kestrel_node_set_attr_int (op_case_node (c), "transB", tb);
+      kestrel_node_set_attr_float (op_case_node (c), "alpha", alpha);
+      kestrel_node_set_attr_float (op_case_node (c), "beta", beta);
+      g_assert_true (op_case_infer (c, &error));
       g_assert_no_error (error);
-      assert_shape (case_output_value (c, 0), 2, y_shape);
+      assert_shape (op_case_output (c, 0), 2, y_shape);
       got = case_run (c);
 
       for (gint64 i = 0; i < m; i++)
@@ -758,23 +575,23 @@ test_gemm_errors (void)
   float zeros[20] = { 0 };
 
   {
-    g_autoptr(Case) c = case_new (13, "Gemm");
+    g_autoptr(OpCase) c = op_case_new (13, "Gemm");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 2, a_shape, zeros);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 2, b_shape, zeros);
-    case_outputs (c, 1);
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, a_shape, zeros);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 2, b_shape, zeros);
+    op_case_outputs (c, 1);
+    g_assert_false (op_case_infer (c, &error));
     g_assert_nonnull (strstr (error->message, "do not agree on K"));
   }
   {
     const gint64 b_ok[] = { 3, 5 };
-    g_autoptr(Case) c = case_new (13, "Gemm");
+    g_autoptr(OpCase) c = op_case_new (13, "Gemm");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 2, a_shape, zeros);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 2, b_ok, zeros);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 2, c_shape, zeros);
-    case_outputs (c, 1);
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, a_shape, zeros);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 2, b_ok, zeros);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 2, c_shape, zeros);
+    op_case_outputs (c, 1);
+    g_assert_false (op_case_infer (c, &error));
     g_assert_nonnull (strstr (error->message, "C [3,5] cannot be broadcast to [2,5]"));
   }
 }
@@ -792,7 +609,7 @@ test_matmul_random (void)
       gsize n_batch = 1;
       g_autofree float *a = NULL, *b = NULL;
       g_autofree double *want = NULL;
-      g_autoptr(Case) c = case_new (13, "MatMul");
+      g_autoptr(OpCase) c = op_case_new (13, "MatMul");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
@@ -833,14 +650,14 @@ test_matmul_random (void)
       if (b_dims == 1)
         n = 1;
 
-      a = random_floats (n_elements (a_dims, a_shape));
-      b = random_floats (n_elements (b_dims, b_shape));
-      case_input (c, KESTREL_DTYPE_FLOAT32, a_dims, a_shape, a);
-      case_input (c, KESTREL_DTYPE_FLOAT32, b_dims, b_shape, b);
-      case_outputs (c, 1);
-      g_assert_true (case_infer (c, &error));
+      a = rand_floats (shape_elements (a_dims, a_shape));
+      b = rand_floats (shape_elements (b_dims, b_shape));
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, a_dims, a_shape, a);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, b_dims, b_shape, b);
+      op_case_outputs (c, 1);
+      g_assert_true (op_case_infer (c, &error));
       g_assert_no_error (error);
-      assert_shape (case_output_value (c, 0), y_dims, y_shape);
+      assert_shape (op_case_output (c, 0), y_dims, y_shape);
       got = case_run (c);
 
       want = g_new0 (double, n_batch * m * n);
@@ -907,7 +724,7 @@ pool_spec_random (PoolSpec *s, gboolean dilations)
 }
 
 static void
-pool_case_setup (Case *c, const PoolSpec *s, gint64 *x_shape, gint64 *y_shape, gboolean dilations)
+pool_case_setup (OpCase *c, const PoolSpec *s, gint64 *x_shape, gint64 *y_shape, gboolean dilations)
 {
   gint64 pads[6];
 
@@ -920,20 +737,20 @@ pool_case_setup (Case *c, const PoolSpec *s, gint64 *x_shape, gint64 *y_shape, g
       pads[d] = s->pb[d];
       pads[s->ns + d] = s->pe[d];
     }
-  kestrel_node_set_attr_ints (case_node (c), "kernel_shape", s->kernel, s->ns);
-  kestrel_node_set_attr_ints (case_node (c), "strides", s->stride, s->ns);
-  kestrel_node_set_attr_ints (case_node (c), "pads", pads, 2 * s->ns);
+  kestrel_node_set_attr_ints (op_case_node (c), "kernel_shape", s->kernel, s->ns);
+  kestrel_node_set_attr_ints (op_case_node (c), "strides", s->stride, s->ns);
+  kestrel_node_set_attr_ints (op_case_node (c), "pads", pads, 2 * s->ns);
   if (dilations)
-    kestrel_node_set_attr_ints (case_node (c), "dilations", s->dilation, s->ns);
-  kestrel_node_set_attr_int (case_node (c), "ceil_mode", s->ceil_mode);
+    kestrel_node_set_attr_ints (op_case_node (c), "dilations", s->dilation, s->ns);
+  kestrel_node_set_attr_int (op_case_node (c), "ceil_mode", s->ceil_mode);
 }
 
 /* Pooling oracle; max or average. */
 static double *
 pool_oracle (const PoolSpec *s, const float *x, gboolean max, gint64 **indices_out)
 {
-  gsize in_plane = n_elements (s->ns, s->in), out_plane = n_elements (s->ns, s->out);
-  gsize taps = n_elements (s->ns, s->kernel);
+  gsize in_plane = shape_elements (s->ns, s->in), out_plane = shape_elements (s->ns, s->out);
+  gsize taps = shape_elements (s->ns, s->kernel);
   double *y = g_new0 (double, s->batch * s->channels * out_plane);
   gint64 *indices = g_new0 (gint64, s->batch * s->channels * out_plane);
 
@@ -1000,27 +817,27 @@ test_max_pool_random (void)
       g_autofree float *x = NULL;
       g_autofree double *want = NULL;
       g_autofree gint64 *want_indices = NULL;
-      g_autoptr(Case) c = case_new (12, "MaxPool");
+      g_autoptr(OpCase) c = op_case_new (12, "MaxPool");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
       gsize n_out;
 
       pool_spec_random (&s, TRUE);
       pool_case_setup (c, &s, x_shape, y_shape, TRUE);
-      x = random_floats (n_elements (s.ns + 2, x_shape));
-      case_input (c, KESTREL_DTYPE_FLOAT32, s.ns + 2, x_shape, x);
-      case_outputs (c, with_indices ? 2 : 1);
-      g_assert_true (case_infer (c, &error));
+      x = rand_floats (shape_elements (s.ns + 2, x_shape));
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, s.ns + 2, x_shape, x);
+      op_case_outputs (c, with_indices ? 2 : 1);
+      g_assert_true (op_case_infer (c, &error));
       g_assert_no_error (error);
-      assert_shape (case_output_value (c, 0), s.ns + 2, y_shape);
+      assert_shape (op_case_output (c, 0), s.ns + 2, y_shape);
       got = case_run (c);
       want = pool_oracle (&s, x, TRUE, &want_indices);
-      n_out = n_elements (s.ns + 2, y_shape);
+      n_out = shape_elements (s.ns + 2, y_shape);
       assert_close ("MaxPool", g_ptr_array_index (got, 0), want, n_out, 0, 0);
       if (with_indices)
         {
           const gint64 *indices = g_ptr_array_index (got, 1);
-          g_assert_cmpint (case_output_value (c, 1)->dtype, ==, KESTREL_DTYPE_INT64);
+          g_assert_cmpint (op_case_output (c, 1)->dtype, ==, KESTREL_DTYPE_INT64);
           for (gsize i = 0; i < n_out; i++)
             g_assert_cmpint (indices[i], ==, want_indices[i]);
         }
@@ -1039,17 +856,17 @@ test_max_pool_uint8 (void)
     9, 10, 255, 255, 8,
     9, 10, 255, 255, 0,
   };
-  g_autoptr(Case) c = case_new (12, "MaxPool");
+  g_autoptr(OpCase) c = op_case_new (12, "MaxPool");
   g_autoptr(GPtrArray) got = NULL;
   g_autoptr(GError) error = NULL;
 
-  case_input (c, KESTREL_DTYPE_UINT8, 4, x_shape, x);
-  case_outputs (c, 1);
-  kestrel_node_set_attr_ints (case_node (c), "kernel_shape", kernel, 2);
-  kestrel_node_set_attr_ints (case_node (c), "pads", pads, 4);
-  g_assert_true (case_infer (c, &error));
-  assert_shape (case_output_value (c, 0), 4, y_shape);
-  g_assert_cmpint (case_output_value (c, 0)->dtype, ==, KESTREL_DTYPE_UINT8);
+  op_case_input (c, KESTREL_DTYPE_UINT8, 4, x_shape, x);
+  op_case_outputs (c, 1);
+  kestrel_node_set_attr_ints (op_case_node (c), "kernel_shape", kernel, 2);
+  kestrel_node_set_attr_ints (op_case_node (c), "pads", pads, 4);
+  g_assert_true (op_case_infer (c, &error));
+  assert_shape (op_case_output (c, 0), 4, y_shape);
+  g_assert_cmpint (op_case_output (c, 0)->dtype, ==, KESTREL_DTYPE_UINT8);
   got = case_run (c);
   g_assert_cmpmem (g_ptr_array_index (got, 0), sizeof want, want, sizeof want);
 }
@@ -1063,23 +880,23 @@ test_average_pool_random (void)
       gint64 x_shape[5], y_shape[5];
       g_autofree float *x = NULL;
       g_autofree double *want = NULL;
-      g_autoptr(Case) c = case_new (11, "AveragePool");
+      g_autoptr(OpCase) c = op_case_new (11, "AveragePool");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
       pool_spec_random (&s, FALSE);
       pool_case_setup (c, &s, x_shape, y_shape, FALSE);
-      kestrel_node_set_attr_int (case_node (c), "count_include_pad", s.include_pad);
-      x = random_floats (n_elements (s.ns + 2, x_shape));
-      case_input (c, KESTREL_DTYPE_FLOAT32, s.ns + 2, x_shape, x);
-      case_outputs (c, 1);
-      g_assert_true (case_infer (c, &error));
+      kestrel_node_set_attr_int (op_case_node (c), "count_include_pad", s.include_pad);
+      x = rand_floats (shape_elements (s.ns + 2, x_shape));
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, s.ns + 2, x_shape, x);
+      op_case_outputs (c, 1);
+      g_assert_true (op_case_infer (c, &error));
       g_assert_no_error (error);
-      assert_shape (case_output_value (c, 0), s.ns + 2, y_shape);
+      assert_shape (op_case_output (c, 0), s.ns + 2, y_shape);
       got = case_run (c);
       want = pool_oracle (&s, x, FALSE, NULL);
       assert_close ("AveragePool", g_ptr_array_index (got, 0), want,
-                    n_elements (s.ns + 2, y_shape), 1e-5, 1e-6);
+                    shape_elements (s.ns + 2, y_shape), 1e-5, 1e-6);
     }
 }
 
@@ -1087,19 +904,19 @@ static void
 test_global_pools (void)
 {
   const gint64 x_shape[] = { 2, 3, 4, 5 }, y_shape[] = { 2, 3, 1, 1 };
-  g_autofree float *x = random_floats (120);
+  g_autofree float *x = rand_floats (120);
 
   for (guint kind = 0; kind < 2; kind++)
     {
-      g_autoptr(Case) c = case_new (7, kind == 0 ? "GlobalAveragePool" : "GlobalMaxPool");
+      g_autoptr(OpCase) c = op_case_new (7, kind == 0 ? "GlobalAveragePool" : "GlobalMaxPool");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
       double want[6];
 
-      case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
-      case_outputs (c, 1);
-      g_assert_true (case_infer (c, &error));
-      assert_shape (case_output_value (c, 0), 4, y_shape);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+      op_case_outputs (c, 1);
+      g_assert_true (op_case_infer (c, &error));
+      assert_shape (op_case_output (c, 0), 4, y_shape);
       got = case_run (c);
       for (guint p = 0; p < 6; p++)
         {
@@ -1108,7 +925,7 @@ test_global_pools (void)
             acc = kind == 0 ? acc + (double) x[p * 20 + i] : MAX (acc, (double) x[p * 20 + i]);
           want[p] = kind == 0 ? acc / 20 : acc;
         }
-      assert_close (case_node (c)->op_type, g_ptr_array_index (got, 0), want, 6, 1e-6, 1e-6);
+      assert_close (op_case_node (c)->op_type, g_ptr_array_index (got, 0), want, 6, 1e-6, 1e-6);
     }
 }
 
@@ -1118,25 +935,25 @@ static void
 test_batch_norm (void)
 {
   const gint64 x_shape[] = { 2, 3, 2, 2 }, p_shape[] = { 3 };
-  g_autofree float *x = random_floats (24);
+  g_autofree float *x = rand_floats (24);
   const float scale[] = { 1.0f, 1.5f, -0.5f }, bias[] = { 0.0f, 1.0f, -2.0f };
   const float mean[] = { 0.1f, -0.2f, 0.3f }, var[] = { 0.5f, 1.0f, 2.0f };
   double want[24];
 
   for (gint64 opset = 7; opset <= 15; opset += 8)
     {
-      g_autoptr(Case) c = case_new (opset, "BatchNormalization");
+      g_autoptr(OpCase) c = op_case_new (opset, "BatchNormalization");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
-      case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
-      case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, scale);
-      case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, bias);
-      case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, mean);
-      case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, var);
-      case_outputs (c, 1);
-      kestrel_node_set_attr_float (case_node (c), "epsilon", 1e-3f);
-      g_assert_true (case_infer (c, &error));
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, scale);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, bias);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, mean);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, var);
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_float (op_case_node (c), "epsilon", 1e-3f);
+      g_assert_true (op_case_infer (c, &error));
       g_assert_no_error (error);
       got = case_run (c);
       for (guint i = 0; i < 24; i++)
@@ -1151,16 +968,16 @@ test_batch_norm (void)
   /* Training is refused, clearly. */
   for (guint variant = 0; variant < 2; variant++)
     {
-      g_autoptr(Case) c = case_new (15, "BatchNormalization");
+      g_autoptr(OpCase) c = op_case_new (15, "BatchNormalization");
       g_autoptr(GError) error = NULL;
 
-      case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
       for (guint i = 0; i < 4; i++)
-        case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, var);
-      case_outputs (c, variant == 0 ? 1 : 3);
+        op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, p_shape, var);
+      op_case_outputs (c, variant == 0 ? 1 : 3);
       if (variant == 0)
-        kestrel_node_set_attr_int (case_node (c), "training_mode", 1);
-      g_assert_false (case_infer (c, &error));
+        kestrel_node_set_attr_int (op_case_node (c), "training_mode", 1);
+      g_assert_false (op_case_infer (c, &error));
       g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED);
       g_assert_nonnull (strstr (error->message, "inference only"));
     }
@@ -1170,21 +987,21 @@ static void
 test_lrn (void)
 {
   const gint64 x_shape[] = { 2, 5, 3, 2 };
-  g_autofree float *x = random_floats (60);
+  g_autofree float *x = rand_floats (60);
   double want[60];
 
   for (gint64 size = 1; size <= 4; size++)
     {
-      g_autoptr(Case) c = case_new (13, "LRN");
+      g_autoptr(OpCase) c = op_case_new (13, "LRN");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
-      case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
-      case_outputs (c, 1);
-      kestrel_node_set_attr_int (case_node (c), "size", size);
-      kestrel_node_set_attr_float (case_node (c), "alpha", 0.2f);
-      kestrel_node_set_attr_float (case_node (c), "bias", 2.0f);
-      g_assert_true (case_infer (c, &error));
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_int (op_case_node (c), "size", size);
+      kestrel_node_set_attr_float (op_case_node (c), "alpha", 0.2f);
+      kestrel_node_set_attr_float (op_case_node (c), "bias", 2.0f);
+      g_assert_true (op_case_infer (c, &error));
       got = case_run (c);
       for (guint n = 0; n < 2; n++)
         for (gint64 ch = 0; ch < 5; ch++)
@@ -1205,25 +1022,25 @@ static void
 test_softmax (void)
 {
   const gint64 x_shape[] = { 2, 3, 4 };
-  g_autofree float *x = random_floats (24);
+  g_autofree float *x = rand_floats (24);
 
   for (guint log_domain = 0; log_domain < 2; log_domain++)
     for (gint64 opset = 12; opset <= 13; opset++)
       for (gint64 axis = -3; axis <= 3; axis++)
         {
-          g_autoptr(Case) c = case_new (opset, log_domain ? "LogSoftmax" : "Softmax");
+          g_autoptr(OpCase) c = op_case_new (opset, log_domain ? "LogSoftmax" : "Softmax");
           g_autoptr(GPtrArray) got = NULL;
           g_autoptr(GError) error = NULL;
           gint64 a = axis < 0 ? axis + 3 : axis, outer = 1, len = 1, stride = 1;
           double want[24];
 
-          case_input (c, KESTREL_DTYPE_FLOAT32, 3, x_shape, x);
-          case_outputs (c, 1);
+          op_case_input (c, KESTREL_DTYPE_FLOAT32, 3, x_shape, x);
+          op_case_outputs (c, 1);
           if (axis != 3)
-            kestrel_node_set_attr_int (case_node (c), "axis", axis);
+            kestrel_node_set_attr_int (op_case_node (c), "axis", axis);
           else
             a = opset < 13 ? 1 : 2;     /* the default */
-          if (!case_infer (c, &error))
+          if (!op_case_infer (c, &error))
             g_error ("%s", error->message);
 
           for (gint64 d = 0; d < 3; d++)
@@ -1250,7 +1067,7 @@ test_softmax (void)
                   }
               }
           got = case_run (c);
-          assert_close (case_node (c)->op_type, g_ptr_array_index (got, 0), want, 24, 1e-5, 1e-6);
+          assert_close (op_case_node (c)->op_type, g_ptr_array_index (got, 0), want, 24, 1e-5, 1e-6);
         }
 }
 
@@ -1293,7 +1110,7 @@ test_pad_random (void)
       gsize n_in, n_out;
       gboolean int32 = g_test_rand_bit ();
       g_autofree gint32 *x = NULL, *want = NULL;
-      g_autoptr(Case) c = case_new (opset, "Pad");
+      g_autoptr(OpCase) c = op_case_new (opset, "Pad");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
       gint32 value = int32 ? -7 : 0;
@@ -1314,8 +1131,8 @@ test_pad_random (void)
             pads[d] = pads[n_dims + d] = 0;
           out[d] = shape[d] + pads[d] + pads[n_dims + d];
         }
-      n_in = n_elements (n_dims, shape);
-      n_out = n_elements (n_dims, out);
+      n_in = shape_elements (n_dims, shape);
+      n_out = shape_elements (n_dims, out);
       x = g_new (gint32, n_in);
       for (gsize i = 0; i < n_in; i++)
         x[i] = int32 ? (gint32) i * 3 - 11 : 0;
@@ -1327,23 +1144,23 @@ test_pad_random (void)
           memcpy (&value, &fvalue, sizeof value);
         }
 
-      case_input (c, int32 ? KESTREL_DTYPE_INT32 : KESTREL_DTYPE_FLOAT32, n_dims, shape, x);
-      kestrel_node_set_attr_string (case_node (c), "mode", mode);
+      op_case_input (c, int32 ? KESTREL_DTYPE_INT32 : KESTREL_DTYPE_FLOAT32, n_dims, shape, x);
+      kestrel_node_set_attr_string (op_case_node (c), "mode", mode);
       if (opset < 11)
         {
-          kestrel_node_set_attr_ints (case_node (c), "pads", pads, 2 * n_dims);
-          kestrel_node_set_attr_float (case_node (c), "value", int32 ? -7.0f : 2.5f);
+          kestrel_node_set_attr_ints (op_case_node (c), "pads", pads, 2 * n_dims);
+          kestrel_node_set_attr_float (op_case_node (c), "value", int32 ? -7.0f : 2.5f);
         }
       else
         {
-          case_constant (c, KESTREL_DTYPE_INT64, 1, pads_shape, pads);
+          op_case_constant (c, KESTREL_DTYPE_INT64, 1, pads_shape, pads);
           /* The constant may come at run time. */
-          case_input (c, int32 ? KESTREL_DTYPE_INT32 : KESTREL_DTYPE_FLOAT32, 0, v_shape, &value);
+          op_case_input (c, int32 ? KESTREL_DTYPE_INT32 : KESTREL_DTYPE_FLOAT32, 0, v_shape, &value);
         }
-      case_outputs (c, 1);
-      if (!case_infer (c, &error))
+      op_case_outputs (c, 1);
+      if (!op_case_infer (c, &error))
         g_error ("%s", error->message);
-      assert_shape (case_output_value (c, 0), n_dims, out);
+      assert_shape (op_case_output (c, 0), n_dims, out);
       got = case_run (c);
 
       want = g_new (gint32, MAX (n_out, 1));
@@ -1372,14 +1189,14 @@ test_pad_errors (void)
 {
   const gint64 shape[] = { 2, 3 }, pads_shape[] = { 4 }, pads[] = { 0, 0, 0, 0 };
   float x[6] = { 0 };
-  g_autoptr(Case) c = case_new (13, "Pad");
+  g_autoptr(OpCase) c = op_case_new (13, "Pad");
   g_autoptr(GError) error = NULL;
 
   /* pads fed at run time cannot give a static shape. */
-  case_input (c, KESTREL_DTYPE_FLOAT32, 2, shape, x);
-  case_input (c, KESTREL_DTYPE_INT64, 1, pads_shape, pads);
-  case_outputs (c, 1);
-  g_assert_false (case_infer (c, &error));
+  op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, shape, x);
+  op_case_input (c, KESTREL_DTYPE_INT64, 1, pads_shape, pads);
+  op_case_outputs (c, 1);
+  g_assert_false (op_case_infer (c, &error));
   g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED);
   g_assert_nonnull (strstr (error->message, "must be a constant"));
 }
@@ -1465,39 +1282,39 @@ test_resize_examples (void)
       const ResizeExample *ex = &resize_examples[e];
       gint64 x_shape[4] = { 1, 1, ex->n_in ? ex->n_in : 2, ex->n_in ? ex->n_in : 4 };
       gint64 y_shape[4] = { 1, 1, ex->out_h, ex->out_w }, four[1] = { 4 }, empty[1] = { 0 };
-      g_autoptr(Case) c = case_new (ex->opset, "Resize");
+      g_autoptr(OpCase) c = op_case_new (ex->opset, "Resize");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
       g_test_message ("resize example %s", ex->name);
-      case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, ex->x);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, ex->x);
       if (ex->opset >= 11)
         {
           /* Opset 11 wants roi and scales present, if empty. */
           if (ex->opset == 11)
-            case_constant (c, KESTREL_DTYPE_FLOAT32, 1, empty, NULL);
+            op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, empty, NULL);
           else
-            case_omit_input (c);
+            op_case_omit (c);
           if (ex->scales != NULL)
-            case_constant (c, KESTREL_DTYPE_FLOAT32, 1, four, ex->scales);
+            op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, four, ex->scales);
           else if (ex->opset == 11)
-            case_constant (c, KESTREL_DTYPE_FLOAT32, 1, empty, NULL);
+            op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, empty, NULL);
           else
-            case_omit_input (c);
+            op_case_omit (c);
           if (ex->sizes != NULL)
-            case_constant (c, KESTREL_DTYPE_INT64, 1, four, ex->sizes);
+            op_case_constant (c, KESTREL_DTYPE_INT64, 1, four, ex->sizes);
         }
       else
-        case_constant (c, KESTREL_DTYPE_FLOAT32, 1, four, ex->scales);
-      case_outputs (c, 1);
-      kestrel_node_set_attr_string (case_node (c), "mode", ex->mode);
+        op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, four, ex->scales);
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_string (op_case_node (c), "mode", ex->mode);
       if (ex->coord != NULL)
-        kestrel_node_set_attr_string (case_node (c), "coordinate_transformation_mode", ex->coord);
+        kestrel_node_set_attr_string (op_case_node (c), "coordinate_transformation_mode", ex->coord);
       if (ex->nearest != NULL)
-        kestrel_node_set_attr_string (case_node (c), "nearest_mode", ex->nearest);
-      if (!case_infer (c, &error))
+        kestrel_node_set_attr_string (op_case_node (c), "nearest_mode", ex->nearest);
+      if (!op_case_infer (c, &error))
         g_error ("%s: %s", ex->name, error->message);
-      assert_shape (case_output_value (c, 0), 4, y_shape);
+      assert_shape (op_case_output (c, 0), 4, y_shape);
       got = case_run (c);
       assert_close (ex->name, g_ptr_array_index (got, 0), ex->want, ex->out_h * ex->out_w, 1e-5,
                     1e-6);
@@ -1511,24 +1328,24 @@ test_upsample (void)
 
   for (gint64 opset = 7; opset <= 9; opset += 2)
     {
-      g_autoptr(Case) c = case_new (opset, "Upsample");
+      g_autoptr(OpCase) c = op_case_new (opset, "Upsample");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
-      case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x2x2);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x2x2);
       if (opset == 9)
-        case_constant (c, KESTREL_DTYPE_FLOAT32, 1, four, s_up_2_3);
+        op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, four, s_up_2_3);
       else
         {
-          KestrelAttr *attr = kestrel_node_add_attr (case_node (c), "scales", KESTREL_ATTR_FLOATS);
+          KestrelAttr *attr = kestrel_node_add_attr (op_case_node (c), "scales", KESTREL_ATTR_FLOATS);
           attr->n = 4;
           attr->floats = g_memdup2 (s_up_2_3, sizeof s_up_2_3);
         }
-      case_outputs (c, 1);
-      kestrel_node_set_attr_string (case_node (c), "mode", "nearest");
-      if (!case_infer (c, &error))
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_string (op_case_node (c), "mode", "nearest");
+      if (!op_case_infer (c, &error))
         g_error ("%s", error->message);
-      assert_shape (case_output_value (c, 0), 4, y_shape);
+      assert_shape (op_case_output (c, 0), 4, y_shape);
       got = case_run (c);
       assert_close ("Upsample", g_ptr_array_index (got, 0), want_nearest_up, 24, 0, 0);
     }
@@ -1542,19 +1359,19 @@ test_resize_linear_random (void)
     {
       gint64 h = rand_range (1, 7), w = rand_range (1, 7), oh = rand_range (1, 12), ow = rand_range (1, 12);
       gint64 x_shape[4] = { 2, 2, h, w }, sizes[4] = { 2, 2, oh, ow }, four[1] = { 4 };
-      g_autofree float *x = random_floats (4 * h * w);
+      g_autofree float *x = rand_floats (4 * h * w);
       g_autofree double *want = g_new (double, 4 * oh * ow);
-      g_autoptr(Case) c = case_new (13, "Resize");
+      g_autoptr(OpCase) c = op_case_new (13, "Resize");
       g_autoptr(GPtrArray) got = NULL;
       g_autoptr(GError) error = NULL;
 
-      case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
-      case_omit_input (c);
-      case_omit_input (c);
-      case_constant (c, KESTREL_DTYPE_INT64, 1, four, sizes);
-      case_outputs (c, 1);
-      kestrel_node_set_attr_string (case_node (c), "mode", "linear");
-      g_assert_true (case_infer (c, &error));
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+      op_case_omit (c);
+      op_case_omit (c);
+      op_case_constant (c, KESTREL_DTYPE_INT64, 1, four, sizes);
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_string (op_case_node (c), "mode", "linear");
+      g_assert_true (op_case_infer (c, &error));
       got = case_run (c);
 
       for (gint64 p = 0; p < 4; p++)
@@ -1583,38 +1400,38 @@ test_resize_errors (void)
 
   {
     /* Sizes at run time: the output shape would not be static. */
-    g_autoptr(Case) c = case_new (13, "Resize");
+    g_autoptr(OpCase) c = op_case_new (13, "Resize");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x2x2);
-    case_omit_input (c);
-    case_omit_input (c);
-    case_input (c, KESTREL_DTYPE_INT64, 1, four, sizes);
-    case_outputs (c, 1);
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x2x2);
+    op_case_omit (c);
+    op_case_omit (c);
+    op_case_input (c, KESTREL_DTYPE_INT64, 1, four, sizes);
+    op_case_outputs (c, 1);
+    g_assert_false (op_case_infer (c, &error));
     g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED);
     g_assert_nonnull (strstr (error->message, "must be a constant"));
   }
   {
-    g_autoptr(Case) c = case_new (13, "Resize");
+    g_autoptr(OpCase) c = op_case_new (13, "Resize");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x2x2);
-    case_omit_input (c);
-    case_omit_input (c);
-    case_constant (c, KESTREL_DTYPE_INT64, 1, four, sizes);
-    case_outputs (c, 1);
-    kestrel_node_set_attr_string (case_node (c), "coordinate_transformation_mode", "sideways");
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x2x2);
+    op_case_omit (c);
+    op_case_omit (c);
+    op_case_constant (c, KESTREL_DTYPE_INT64, 1, four, sizes);
+    op_case_outputs (c, 1);
+    kestrel_node_set_attr_string (op_case_node (c), "coordinate_transformation_mode", "sideways");
+    g_assert_false (op_case_infer (c, &error));
     g_assert_nonnull (strstr (error->message, "coordinate_transformation_mode 'sideways'"));
   }
   {
-    g_autoptr(Case) c = case_new (13, "Resize");
+    g_autoptr(OpCase) c = op_case_new (13, "Resize");
     g_autoptr(GError) error = NULL;
-    case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x2x2);
-    case_omit_input (c);
-    case_constant (c, KESTREL_DTYPE_FLOAT32, 1, four, s_up_2_2);
-    case_constant (c, KESTREL_DTYPE_INT64, 1, four, sizes);
-    case_outputs (c, 1);
-    g_assert_false (case_infer (c, &error));
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x2x2);
+    op_case_omit (c);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, four, s_up_2_2);
+    op_case_constant (c, KESTREL_DTYPE_INT64, 1, four, sizes);
+    op_case_outputs (c, 1);
+    g_assert_false (op_case_infer (c, &error));
     g_assert_nonnull (strstr (error->message, "exactly one of scales"));
   }
 }
@@ -1660,7 +1477,7 @@ run_onnx_case (const char *dir, gboolean *loaded, GError **error)
   g_autofree char *model_path = g_build_filename (dir, "model.onnx", NULL);
   g_autoptr(GMappedFile) file = g_mapped_file_new (model_path, FALSE, error);
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(Case) c = g_new0 (Case, 1);
+  g_autoptr(OpCase) c = g_new0 (OpCase, 1);
   g_autoptr(GPtrArray) tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) kestrel_tensor_unref);
   gint node_index = -1;
   g_autoptr(GPtrArray) got = NULL;
@@ -1708,7 +1525,7 @@ run_onnx_case (const char *dir, gboolean *loaded, GError **error)
                                    kestrel_tensor_get_n_dims (t), kestrel_tensor_get_shape (t));
         }
     }
-  if (!case_infer (c, error))
+  if (!op_case_infer (c, error))
     return FALSE;
 
   got = case_run (c);
@@ -1718,7 +1535,7 @@ run_onnx_case (const char *dir, gboolean *loaded, GError **error)
       g_autofree char *name = g_strdup_printf ("test_data_set_0/output_%u.pb", o);
       g_autofree char *path = g_build_filename (dir, name, NULL);
       g_autoptr(KestrelTensor) want = kestrel_onnx_tensor_from_file (path, error);
-      const KestrelValue *value = case_output_value (c, o);
+      const KestrelValue *value = op_case_output (c, o);
       gsize n;
 
       g_assert_nonnull (want);
@@ -1807,7 +1624,7 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
   /* More threads than this machine's cores, so chunks interleave. */
-  pool = kestrel_thread_pool_new (3);
+  test_pool = kestrel_thread_pool_new (3);
 
   g_test_add_func ("/ops-nn/registry", test_registry);
   g_test_add_func ("/ops-nn/conv/random", test_conv_random);
@@ -1833,6 +1650,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/onnx-node-cases", test_onnx_node_cases);
 
   status = g_test_run ();
-  kestrel_thread_pool_unref (pool);
+  kestrel_thread_pool_unref (test_pool);
   return status;
 }

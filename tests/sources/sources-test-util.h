@@ -49,26 +49,24 @@ test_sources_pool (KestrelPluginRegistry *registry, const char *name)
   g_assert_not_reached ();
 }
 
-/* Nothing the sources lent is still out. */
-static inline void
-test_assert_no_outstanding (KestrelPool *pool)
-{
-  g_autofree char *outstanding = kestrel_pool_format_outstanding (pool);
-  KestrelPoolStats stats;
-
-  if (outstanding != NULL)
-    g_test_message ("outstanding: %s", outstanding);
-  g_assert_null (outstanding);
-  kestrel_pool_get_stats (pool, &stats);
-  g_assert_cmpuint (stats.buffers_in_use, ==, 0);
-}
-
 static inline gsize
 test_buffers_in_use (KestrelPool *pool)
 {
   KestrelPoolStats stats;
   kestrel_pool_get_stats (pool, &stats);
   return stats.buffers_in_use;
+}
+
+/* Nothing the sources lent is still out. */
+static inline void
+test_assert_no_outstanding (KestrelPool *pool)
+{
+  g_autofree char *outstanding = kestrel_pool_format_outstanding (pool);
+
+  if (outstanding != NULL)
+    g_test_message ("outstanding: %s", outstanding);
+  g_assert_null (outstanding);
+  g_assert_cmpuint (test_buffers_in_use (pool), ==, 0);
 }
 
 static inline guint64

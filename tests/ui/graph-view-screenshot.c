@@ -12,6 +12,7 @@
 
 #include "kestrel-graph-view.h"
 #include "kestrel-ui.h"
+#include "ui-test-util.h"
 
 #define N_SAMPLES 60
 
@@ -110,18 +111,6 @@ build_window (void)
   return window;
 }
 
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (2000);
-    }
-}
-
 static gboolean
 render (GtkWidget  *window,
         const char *path)
@@ -180,7 +169,7 @@ main (int   argc,
       g_autofree char *path = g_strdup_printf ("%s/graph-view-%s.png", argv[1], styles[i].name);
 
       adw_style_manager_set_color_scheme (adw_style_manager_get_default (), styles[i].scheme);
-      spin (500);
+      ui_test_spin (500);
       ok &= render (window, path);
     }
 

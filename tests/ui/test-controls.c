@@ -21,9 +21,9 @@
 #include "kestrel-controls.h"
 #include "kestrel-engine-settings.h"
 #include "kestrel-samples.h"
+#include "ui-test-util.h"
 
 #define SCHEMA_ID "org.kestrel.Kestrel"
-#define WAIT_SECONDS 60
 
 static char *photo_dir;
 
@@ -37,26 +37,6 @@ reset_settings (GSettings *settings)
   keys = g_settings_schema_list_keys (schema);
   for (guint i = 0; keys[i] != NULL; i++)
     g_settings_reset (settings, keys[i]);
-}
-
-typedef gboolean (*Condition) (gpointer data);
-
-/* Iterates the main loop until @condition holds, for at most WAIT_SECONDS
- * (a bound against hangs, not a time the test expects). */
-static gboolean
-wait_until (Condition condition,
-            gpointer  data)
-{
-  gint64 deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
-
-  while (!condition (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (2000);
-    }
-  return TRUE;
 }
 
 /* Runs what the main loop has to do now (idles included); bounded, in
@@ -386,7 +366,7 @@ DEFINE_CHECK (triple_is, c->threads == ((const Triple *) expected)->threads
 
 #define assert_engine(f, check, expected) G_STMT_START {                      \
     ConfigWait w_ = { (f), check, (gconstpointer) (expected) };               \
-    if (!wait_until (config_matches, &w_))                                    \
+    if (!ui_test_wait_until (config_matches, &w_))                            \
       g_error ("the engine's configuration never satisfied %s (%s)",          \
                #check, #expected);                                            \
   } G_STMT_END
@@ -588,12 +568,12 @@ test_source (Fixture       *f,
   adw_combo_row_set_selected (row, 3);
   assert_setting (f->settings, "source-kind", "camera");
   assert_setting (f->settings, "source-path", "");
-  g_assert_true (wait_until (reconfigurations_reach, &count));
+  g_assert_true (ui_test_wait_until (reconfigurations_reach, &count));
   if (g_file_test ("/dev/video0", G_FILE_TEST_EXISTS))
     g_test_message ("a camera is present; not checking the error path");
   else
     {
-      g_assert_true (wait_until (has_config_error, f));
+      g_assert_true (ui_test_wait_until (has_config_error, f));
       assert_engine (f, source_is, samples);
     }
 
@@ -685,7 +665,7 @@ property_is (gpointer data)
 
 #define assert_follows(obj, prop, v) G_STMT_START {                         \
     PropertyWait w_ = { G_OBJECT (obj), prop, v };                          \
-    if (!wait_until (property_is, &w_))                                     \
+    if (!ui_test_wait_until (property_is, &w_))                             \
       g_error ("%s::%s never became %g", #obj, prop, (double) (v));        \
   } G_STMT_END
 

@@ -21,8 +21,7 @@
 #include "kestrel-preview.h"
 #include "kestrel-samples.h"
 #include "kestrel-ui.h"
-
-#define WAIT_LIMIT_US (60 * G_USEC_PER_SEC)
+#include "ui-test-util.h"
 
 /* A tolerance for "this is the accent colour": the border is an opaque
  * colour node on whole pixels, so only rounding separates the two. */
@@ -33,35 +32,6 @@
 static KestrelPreviewFrame *astronaut_frame;
 
 /* ----------------------------------------------------------- helpers */
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (2000);
-    }
-}
-
-static gboolean
-wait_until (gboolean (*done) (gpointer), gpointer data)
-{
-  gint64 limit = g_get_monotonic_time () + WAIT_LIMIT_US;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > limit)
-        return FALSE;
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (2000);
-    }
-  return TRUE;
-}
 
 static char *
 sample_path (const char *name)
@@ -116,9 +86,9 @@ detect (const char *path,
   g_assert_true (kestrel_engine_start (engine, NULL, &error));
   g_assert_no_error (error);
   kestrel_engine_set_preview_interval (engine, 1);
-  g_assert_true (wait_until (preview_ready, engine));
+  g_assert_true (ui_test_wait_until (preview_ready, engine));
   if (fps != NULL || latency_ms != NULL)
-    g_assert_true (wait_until (rate_known, engine));
+    g_assert_true (ui_test_wait_until (rate_known, engine));
   frame = kestrel_engine_get_preview (engine);
   snapshot = kestrel_engine_get_snapshot (engine);
   if (fps != NULL)
@@ -191,14 +161,14 @@ scene_open (Scene *scene,
   gtk_box_append (GTK_BOX (box), scene->probe);
   gtk_window_set_child (GTK_WINDOW (scene->window), box);
   gtk_window_present (GTK_WINDOW (scene->window));
-  g_assert_true (wait_until (scene_ready, scene));
+  g_assert_true (ui_test_wait_until (scene_ready, scene));
 }
 
 static void
 scene_close (Scene *scene)
 {
   gtk_window_destroy (GTK_WINDOW (scene->window));
-  spin (20);
+  ui_test_spin (20);
 }
 
 static guint64
@@ -237,7 +207,7 @@ render_widget (GtkWidget *widget)
 {
   g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   g_autoptr(GskRenderNode) node = NULL;
-  gint64 limit = g_get_monotonic_time () + WAIT_LIMIT_US;
+  gint64 limit = g_get_monotonic_time () + UI_TEST_WAIT_MS * G_TIME_SPAN_MILLISECOND;
   int width, height;
 
   for (;;)
@@ -251,7 +221,7 @@ render_widget (GtkWidget *widget)
       if (node != NULL)
         break;
       g_assert_cmpint (g_get_monotonic_time (), <, limit);
-      spin (10);
+      ui_test_spin (10);
     }
   return gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
                                       &GRAPHENE_RECT_INIT (0, 0, width, height));
@@ -668,7 +638,7 @@ test_placeholder (void)
   before = render (scene.preview);
 
   kestrel_preview_set_frame (KESTREL_PREVIEW (scene.preview), frame);
-  spin (50);
+  ui_test_spin (50);
   g_assert_false (gtk_widget_get_mapped (label));
   with_frame = render (scene.preview);
   pixel_at (with_frame, 200, 150, centre);
@@ -676,7 +646,7 @@ test_placeholder (void)
 
   kestrel_preview_set_frame (KESTREL_PREVIEW (scene.preview), NULL);
   g_assert_null (kestrel_preview_get_frame (KESTREL_PREVIEW (scene.preview)));
-  spin (50);
+  ui_test_spin (50);
   g_assert_true (gtk_widget_get_mapped (label));
   after = render (scene.preview);
   g_assert_cmpmem (before->data, before->stride * before->height,
@@ -687,7 +657,7 @@ test_placeholder (void)
   empty = kestrel_preview_frame_new_copy (&nothing, 7, none);
   kestrel_preview_set_frame (KESTREL_PREVIEW (scene.preview), empty);
   g_assert_true (kestrel_preview_get_frame (KESTREL_PREVIEW (scene.preview)) == empty);
-  spin (50);
+  ui_test_spin (50);
   g_assert_true (gtk_widget_get_mapped (label));
 
   scene_close (&scene);
@@ -716,11 +686,11 @@ settle (GtkWidget *widget,
   Above drawn = { widget, "redraws", redraws_before };
   guint64 redraws;
 
-  g_assert_true (wait_until (counter_above, &drawn));
+  g_assert_true (ui_test_wait_until (counter_above, &drawn));
   do
     {
       redraws = get_uint64 (widget, "redraws");
-      spin (200);
+      ui_test_spin (200);
     }
   while (get_uint64 (widget, "redraws") != redraws);
   return redraws;
@@ -749,7 +719,7 @@ test_same_frame_no_redraw (void)
 
   kestrel_preview_set_frame (preview, frame);
   kestrel_preview_set_frame (preview, frame);
-  spin (300);
+  ui_test_spin (300);
   g_assert_cmpuint (get_uint64 (scene.preview, "redraws"), ==, redraws);
   g_assert_cmpuint (get_uint64 (scene.preview, "picture-builds"), ==, builds);
 
@@ -758,7 +728,7 @@ test_same_frame_no_redraw (void)
   g_assert_nonnull (find_label (scene.preview, "30.0 fps · 5.2 ms"));
   g_assert_cmpuint (get_uint64 (scene.preview, "picture-builds"), ==, builds);
   kestrel_preview_set_rate (preview, 29.97, 5.24);
-  spin (300);
+  ui_test_spin (300);
   g_assert_cmpuint (get_uint64 (scene.preview, "redraws"), ==, redraws);
 
   /* One number alone, and none (the line goes away). */
@@ -774,7 +744,7 @@ test_same_frame_no_redraw (void)
   copy = kestrel_preview_frame_new_copy (&view, frame->index + 1, frame->detections);
   kestrel_preview_set_frame (preview, copy);
   built = (Above) { scene.preview, "picture-builds", builds };
-  g_assert_true (wait_until (counter_above, &built));
+  g_assert_true (ui_test_wait_until (counter_above, &built));
   g_assert_cmpuint (get_uint64 (scene.preview, "picture-builds"), ==, builds + 1);
 
   scene_close (&scene);
@@ -822,7 +792,7 @@ test_screenshots (void)
       g_autoptr(GdkTexture) texture = NULL;
 
       adw_style_manager_set_color_scheme (adw_style_manager_get_default (), styles[i].scheme);
-      spin (300);
+      ui_test_spin (300);
       texture = render_widget (window);
       g_assert_true (gdk_texture_save_to_png (texture, file));
       g_test_message ("saved %s", file);
@@ -835,7 +805,7 @@ test_screenshots (void)
     adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
     kestrel_preview_set_frame (KESTREL_PREVIEW (preview), NULL);
     kestrel_preview_set_rate (KESTREL_PREVIEW (preview), NAN, NAN);
-    spin (300);
+    ui_test_spin (300);
     texture = render_widget (window);
     g_assert_true (gdk_texture_save_to_png (texture, file));
     g_test_message ("saved %s", file);

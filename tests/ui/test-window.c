@@ -10,36 +10,9 @@
 #include <adwaita.h>
 
 #include "kestrel-window.h"
+#include "ui-test-util.h"
 
 static GtkApplication *app;
-
-/* Iterates the main loop until @done says so or @timeout_ms passed. */
-static gboolean
-wait_until (gboolean (*done) (gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (5000);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (5000);
-    }
-}
 
 static gint64
 report_int (KestrelWindow *window, const char *graph, const char *series)
@@ -76,8 +49,8 @@ open_window (GSettings *settings)
 
   gtk_window_present (GTK_WINDOW (window));
   kestrel_window_start (window, file, FALSE);
-  g_assert_true (wait_until (engine_running, window, 30000));
-  g_assert_true (wait_until (has_cpu_points, window, 30000));
+  g_assert_true (ui_test_wait_until_for (engine_running, window, 30000));
+  g_assert_true (ui_test_wait_until_for (has_cpu_points, window, 30000));
   return window;
 }
 
@@ -86,7 +59,7 @@ close_window (KestrelWindow *window)
 {
   kestrel_window_stop (window);
   gtk_window_destroy (GTK_WINDOW (window));
-  spin (50);
+  ui_test_spin (50);
 }
 
 static void
@@ -97,12 +70,12 @@ test_hidden_window_does_not_poll (void)
   gint64 before, latency_before, frames_before, shown, end;
 
   gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
-  spin (100);
+  ui_test_spin (100);
   before = report_int (window, "cpu", "kestrel");
   latency_before = report_int (window, "latency", "inference");
   frames_before = report_int (window, NULL, "frames_processed");
   /* Three sample intervals: a polling window would have taken two or more. */
-  spin (3200);
+  ui_test_spin (3200);
   g_assert_cmpint (report_int (window, "cpu", "kestrel"), ==, before);
   g_assert_cmpint (report_int (window, "latency", "inference"), ==, latency_before);
   /* The engine itself runs on: only the window stopped looking. */
@@ -113,7 +86,7 @@ test_hidden_window_does_not_poll (void)
   shown = report_int (window, "cpu", "kestrel");
   end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (report_int (window, "cpu", "kestrel") <= shown && g_get_monotonic_time () < end)
-    spin (50);
+    ui_test_spin (50);
   g_assert_cmpint (report_int (window, "cpu", "kestrel"), >, shown);
   close_window (window);
 }
@@ -148,10 +121,10 @@ test_rollback_action (void)
   g_action_group_activate_action (G_ACTION_GROUP (window), "rollback", NULL);
   g_assert_cmpint (g_settings_get_enum (settings, "level"), ==, KK_LEVEL_SCALAR);
   /* Already on the reference path: nothing to roll back to. */
-  spin (50);
+  ui_test_spin (50);
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "rollback"));
   g_settings_set_string (settings, "level", "simd");
-  spin (50);
+  ui_test_spin (50);
   g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "rollback"));
   close_window (window);
 }
@@ -176,7 +149,7 @@ test_sample_interval (void)
   points = report_int (window, "cpu", "kestrel");
   end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
   while (report_int (window, "cpu", "kestrel") < points + 4 && g_get_monotonic_time () < end)
-    spin (50);
+    ui_test_spin (50);
   g_assert_cmpint (report_int (window, "cpu", "kestrel"), >=, points + 4);
   g_settings_reset (settings, "sample-interval-ms");
   close_window (window);
