@@ -1,5 +1,5 @@
-/* kestrel-cli bench-kernels — every kernel on every instruction set this CPU
- * runs, side by side in one run, single threaded.
+/* kestrel-cli bench-kernels — the image and conversion kernels on every
+ * instruction set this CPU runs, side by side in one run, single threaded.
  *
  * For each case (cli-bench-cases.c) the variants are: the kernel from each
  * ISA's table, memcpy of the same input bytes for memory-bound kernels, the
@@ -688,7 +688,7 @@ parse_options (int argc, char **argv, Options *opt, GError **error)
     { NULL }
   };
   g_autoptr(GOptionContext) context =
-    g_option_context_new ("- time every kernel on every instruction set, side by side");
+    g_option_context_new ("- time the image and conversion kernels on every instruction set, side by side");
 
   g_option_context_set_description (context,
     "Single thread. Reports medians, throughput, the speed-up over the scalar\n"
