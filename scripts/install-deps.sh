@@ -17,6 +17,7 @@ packages="
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
   libgtk-4-dev libadwaita-1-dev
   gettext
+  libprotobuf-c-dev protobuf-c-compiler
 "
 # Used by the test suite and benchmarks only: OpenCV is the peer in
 # kestrel-cli bench-kernels; the system python3 checks JSON output; photos
@@ -29,6 +30,7 @@ packages="
 # schema, man pages and Flatpak manifest with the real tools.
 test_packages="
   python3
+  libonnx-testdata
   libopencv-dev
   python3-skimage python-matplotlib-data opencv-doc
   nodejs
