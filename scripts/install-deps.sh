@@ -26,15 +26,16 @@ packages="
 # basketball1, fruits, building); node runs ONNX Runtime as a peer; the
 # frame source tests read skimage's photos and opencv-doc's vtest.avi; the
 # UI tests run under a private X server and D-Bus session (xvfb-run -a
-# dbus-run-session); the 'data' suite validates the desktop file, metainfo,
-# schema, man pages and Flatpak manifest with the real tools.
+# dbus-run-session) and press keys through XTEST (libxtst); the 'data'
+# suite validates the desktop file, metainfo, schema, man pages and
+# Flatpak manifest with the real tools.
 test_packages="
   python3
   libonnx-testdata
   libopencv-dev
   python3-skimage python-matplotlib-data opencv-doc
   nodejs
-  xvfb xauth dbus-x11
+  xvfb xauth dbus-x11 libxtst-dev
   desktop-file-utils appstream libglib2.0-bin man-db groff-base python3-yaml
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so

@@ -394,6 +394,7 @@ kestrel_application_startup (GApplication *application)
   static const char *pause_accels[] = { "<Control>p", NULL };
   static const char *rollback_accels[] = { "<Control>r", NULL };
   static const char *controls_accels[] = { "F9", NULL };
+  static const char *shortcuts_accels[] = { "<Control>question", NULL };
 
   G_APPLICATION_CLASS (kestrel_application_parent_class)->startup (application);
 
@@ -405,6 +406,10 @@ kestrel_application_startup (GApplication *application)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.pause", pause_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.rollback", rollback_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-controls", controls_accels);
+  /* Space is the window's own (kestrel-window.c); ui/kestrel-shortcuts.ui
+   * lists all of them. */
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-help-overlay",
+                                         shortcuts_accels);
   gtk_window_set_default_icon_name (KESTREL_APPLICATION_ID);
 
   self->sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, self);

@@ -716,6 +716,56 @@ show_p95_toggled (GtkToggleButton *button,
     kestrel_graph_view_set_series_ring (self->latency_graph, stage, self->stage_rings[q][stage]);
 }
 
+/* Space pauses and resumes wherever the focus is. The shortcut runs in the
+ * capture phase, before the focused widget sees the key: otherwise a
+ * focused button (the controls toggle has the focus in a fresh window) or
+ * a dropdown row would take the Space for itself. Two places keep it: text
+ * fields, where Space is typed, and open popovers (a dropdown's list),
+ * where it picks the item under the focus. Returning FALSE lets the key go
+ * on to them. */
+static gboolean
+space_pressed (GtkWidget *widget,
+               GVariant  *args,
+               gpointer   user_data)
+{
+  KestrelWindow *self = KESTREL_WINDOW (widget);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  if (focus != NULL &&
+      (GTK_IS_EDITABLE (focus) || gtk_widget_get_ancestor (focus, GTK_TYPE_POPOVER) != NULL))
+    return FALSE;
+  if (!g_action_group_get_action_enabled (G_ACTION_GROUP (self), "pause"))
+    return FALSE;
+  g_action_group_activate_action (G_ACTION_GROUP (self), "pause", NULL);
+  return TRUE;
+}
+
+static void
+add_space_shortcut (KestrelWindow *self)
+{
+  GtkEventController *controller = gtk_shortcut_controller_new ();
+
+  gtk_event_controller_set_name (controller, "kestrel-space-pauses");
+  gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller),
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_space, 0),
+                                                          gtk_callback_action_new (space_pressed,
+                                                                                   NULL, NULL)));
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+}
+
+static void
+add_help_overlay (KestrelWindow *self)
+{
+  g_autoptr(GtkBuilder) builder =
+    gtk_builder_new_from_resource (KESTREL_UI_RESOURCE_PATH "/kestrel-shortcuts.ui");
+
+  /* Sets up win.show-help-overlay too. */
+  gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (self),
+                                           GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder,
+                                                                                         "help_overlay")));
+}
+
 static const GActionEntry win_entries[] = {
   { .name = "pause", .state = "false", .change_state = pause_change_state },
   { .name = "rollback", .activate = rollback_activated },
@@ -1137,6 +1187,8 @@ kestrel_window_init (KestrelWindow *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
   show_controls = g_property_action_new ("show-controls", self->flap, "reveal-flap");
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (show_controls));
+  add_space_shortcut (self);
+  add_help_overlay (self);
 }
 
 KestrelWindow *

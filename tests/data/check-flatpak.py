@@ -43,6 +43,9 @@ RUNTIME_PKGCONFIG = {
     'gstreamer-allocators-1.0',
     'libpipewire-0.3',
     'zlib', 'libpng', 'libjpeg',
+    # X11 and its XTEST extension (the freedesktop SDK's xorg-lib-libX11
+    # and xorg-lib-libXtst); only the UI tests press keys with them.
+    'x11', 'xtst',
 }
 # Dependencies meson resolves itself, not through pkg-config.
 MESON_BUILTIN = {'threads', ''}

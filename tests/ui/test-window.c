@@ -9,8 +9,9 @@
 
 #include <adwaita.h>
 
+#include "kestrel-application.h"
 #include "kestrel-window.h"
-#include "ui-test-util.h"
+#include "ui-test-keys.h"
 
 static GtkApplication *app;
 
@@ -155,6 +156,195 @@ test_sample_interval (void)
   close_window (window);
 }
 
+static gboolean
+is_paused (KestrelWindow *window)
+{
+  return kestrel_engine_get_state (kestrel_window_get_engine (window)) == KESTREL_ENGINE_PAUSED;
+}
+
+/* The combo row's list, if it is open. */
+static gboolean
+popover_open (GtkWidget *row)
+{
+  GtkWidget *popover = ui_test_find_widget (row, GTK_TYPE_POPOVER);
+
+  return popover != NULL && gtk_widget_get_visible (popover);
+}
+
+/* Space pauses and resumes wherever the focus is: on a fresh window (where
+ * the first button has the focus), on a dropdown row after its list was
+ * opened and closed; but a text field keeps its Space. Real key presses
+ * through the X server. */
+static void
+test_space_pauses (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window;
+  GtkWidget *row, *spin;
+
+  /* Threads (the first spin button) can be set at every level but the
+   * reference one, which an earlier test chose. */
+  g_settings_reset (settings, "level");
+  window = open_window (settings);
+  row = ui_test_find_widget (GTK_WIDGET (window), ADW_TYPE_COMBO_ROW);
+  spin = ui_test_find_widget (GTK_WIDGET (window), GTK_TYPE_SPIN_BUTTON);
+
+  g_assert_true (ui_test_keys_available (GTK_WIDGET (window)));
+  g_assert_nonnull (row);
+  g_assert_nonnull (spin);
+
+  g_assert_false (is_paused (window));
+  ui_test_press_key (GTK_WINDOW (window), XK_space, FALSE, FALSE);
+  g_assert_true (is_paused (window));
+  ui_test_press_key (GTK_WINDOW (window), XK_space, FALSE, FALSE);
+  g_assert_false (is_paused (window));
+
+  /* A dropdown used from the keyboard: opened, closed, Space. The
+   * controls are where the dropdowns and text fields are. */
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "show-controls",
+                                      g_variant_new_boolean (TRUE));
+  ui_test_spin (300);
+  g_assert_true (gtk_widget_grab_focus (row));
+  ui_test_press_key (GTK_WINDOW (window), XK_Return, FALSE, FALSE);
+  g_assert_true (popover_open (row));
+  ui_test_press_key (GTK_WINDOW (window), XK_Escape, FALSE, FALSE);
+  g_assert_false (popover_open (row));
+  ui_test_press_key (GTK_WINDOW (window), XK_space, FALSE, FALSE);
+  g_assert_true (is_paused (window));
+  g_assert_false (popover_open (row));
+  ui_test_press_key (GTK_WINDOW (window), XK_space, FALSE, FALSE);
+  g_assert_false (is_paused (window));
+
+  /* A text field (the spin button's) types its Space. */
+  g_assert_true (gtk_widget_grab_focus (spin));
+  g_assert_true (GTK_IS_EDITABLE (gtk_root_get_focus (GTK_ROOT (window))));
+  ui_test_press_key (GTK_WINDOW (window), XK_space, FALSE, FALSE);
+  g_assert_false (is_paused (window));
+  close_window (window);
+}
+
+static void
+collect_shortcuts (GtkWidget *widget,
+                   GPtrArray *found)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (widget))
+    g_ptr_array_add (found, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_shortcuts (child, found);
+}
+
+/* @accel in the normal form of gtk_accelerator_name(). */
+static char *
+normal_accel (const char *accel)
+{
+  guint key;
+  GdkModifierType mods;
+
+  g_assert_true (gtk_accelerator_parse (accel, &key, &mods));
+  return gtk_accelerator_name (key, mods);
+}
+
+/* Every accelerator the shortcuts listed in @shortcuts show. */
+static GHashTable *
+listed_accels (GPtrArray *shortcuts)
+{
+  GHashTable *listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < shortcuts->len; i++)
+    {
+      g_autofree char *accelerator = NULL;
+      g_auto(GStrv) accels = NULL;
+
+      g_object_get (g_ptr_array_index (shortcuts, i), "accelerator", &accelerator, NULL);
+      accels = g_strsplit (accelerator != NULL ? accelerator : "", " ", -1);
+      for (guint j = 0; accels[j] != NULL; j++)
+        if (*accels[j] != '\0')
+          g_hash_table_add (listed, normal_accel (accels[j]));
+    }
+  return listed;
+}
+
+static gboolean
+menu_has_action (GMenuModel *menu,
+                 const char *action)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr(GMenuModel) section = g_menu_model_get_item_link (menu, i, G_MENU_LINK_SECTION);
+
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &name) &&
+          g_str_equal (name, action))
+        return TRUE;
+      if (section != NULL && menu_has_action (section, action))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The shortcuts window: Ctrl+? opens it, the primary menu has it, and it
+ * lists every action that has a keyboard shortcut, and Space. */
+static void
+test_shortcuts_window (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window = open_window (settings);
+  g_auto(GStrv) actions = gtk_application_list_action_descriptions (app);
+  g_autoptr(GPtrArray) shortcuts = g_ptr_array_new ();
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  GtkWidget *menu_button = NULL;
+
+  g_autoptr(GHashTable) listed = NULL;
+  g_autoptr(GHashTable) real = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  const char *accel;
+
+  g_assert_nonnull (overlay);
+  collect_shortcuts (GTK_WIDGET (overlay), shortcuts);
+  listed = listed_accels (shortcuts);
+  g_assert_cmpuint (g_strv_length (actions), >, 0);
+  /* Each accelerator of the application is listed... */
+  for (guint i = 0; actions[i] != NULL; i++)
+    {
+      g_auto(GStrv) accels = gtk_application_get_accels_for_action (app, actions[i]);
+
+      for (guint j = 0; accels[j] != NULL; j++)
+        {
+          char *name = normal_accel (accels[j]);
+
+          g_test_message ("%s: %s", actions[i], name);
+          if (!g_hash_table_contains (listed, name))
+            g_error ("the shortcuts window does not list %s (%s)", actions[i], name);
+          g_hash_table_add (real, name);
+        }
+    }
+  /* ...and Space, the window's own... */
+  g_assert_true (g_hash_table_contains (listed, "space"));
+  g_hash_table_add (real, g_strdup ("space"));
+  /* ...and nothing that does not exist. */
+  g_hash_table_iter_init (&iter, listed);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &accel, NULL))
+    if (!g_hash_table_contains (real, accel))
+      g_error ("the shortcuts window lists %s, which no action has", accel);
+
+  for (GtkWidget *w = ui_test_find_widget (GTK_WIDGET (window), GTK_TYPE_MENU_BUTTON);
+       w != NULL && menu_button == NULL;
+       w = gtk_widget_get_next_sibling (w))
+    if (GTK_IS_MENU_BUTTON (w) && gtk_menu_button_get_primary (GTK_MENU_BUTTON (w)))
+      menu_button = w;
+  g_assert_nonnull (menu_button);
+  g_assert_true (menu_has_action (gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (menu_button)),
+                                  "win.show-help-overlay"));
+
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  ui_test_press_key (GTK_WINDOW (window), XK_question, TRUE, TRUE);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  gtk_window_close (GTK_WINDOW (overlay));
+  close_window (window);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -163,13 +353,18 @@ main (int argc, char *argv[])
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
-  app = gtk_application_new (NULL, G_APPLICATION_NON_UNIQUE);
+  /* Kestrel's own application: its start-up sets the keyboard shortcuts
+   * that the shortcuts window must list. */
+  app = GTK_APPLICATION (kestrel_application_new ());
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
 
   g_test_add_func ("/window/hidden-does-not-poll", test_hidden_window_does_not_poll);
   g_test_add_func ("/window/pause-action", test_pause_action);
   g_test_add_func ("/window/rollback-action", test_rollback_action);
   g_test_add_func ("/window/sample-interval", test_sample_interval);
+  g_test_add_func ("/window/space-pauses", test_space_pauses);
+  g_test_add_func ("/window/shortcuts-window", test_shortcuts_window);
   status = g_test_run ();
 
   g_object_unref (app);
