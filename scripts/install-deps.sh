@@ -5,10 +5,16 @@
 #
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh --test   also what the test suite needs
+#   scripts/install-deps.sh --list   print both lists, one package a line,
+#                                    and install nothing (the 'data' test
+#                                    install-deps-complete reads it)
+#
+# make itself is the one thing to install by hand first (apt-get install
+# make): the README's commands start with it.
 set -eu
 
 packages="
-  gcc g++ pkg-config meson ninja-build
+  gcc g++ libc6-dev pkg-config meson ninja-build
   libglib2.0-dev libjson-glib-dev
   libopenblas-dev
   libgtop2-dev libsoup-3.0-dev
@@ -28,7 +34,11 @@ packages="
 # UI tests run under a private X server and D-Bus session (xvfb-run -a
 # dbus-run-session) and press keys through XTEST (libxtst); the 'data'
 # suite validates the desktop file, metainfo, schema, man pages and
-# Flatpak manifest with the real tools.
+# Flatpak manifest with the real tools; promtool (package prometheus)
+# checks the /metrics text; scripts/measure-app-cpu.sh finds the window's
+# process with pgrep (procps). On a machine that runs systemd, installing
+# prometheus also starts its server on port 9090: 'systemctl disable --now
+# prometheus' stops it, Kestrel only uses promtool.
 test_packages="
   python3
   libonnx-testdata
@@ -37,11 +47,18 @@ test_packages="
   nodejs
   xvfb xauth dbus-x11 libxtst-dev
   desktop-file-utils appstream libglib2.0-bin man-db groff-base python3-yaml
+  prometheus procps
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
-# that is only wanted when there is no npm at all.
-if ! command -v npm >/dev/null 2>&1; then
+# npm is wanted unless the nodejs installed is one that brings its own.
+if ! dpkg-query -S /usr/bin/npm 2>/dev/null | grep -q '^nodejs:'; then
   test_packages="$test_packages npm"
+fi
+
+if [ "${1:-}" = "--list" ]; then
+  # shellcheck disable=SC2086  # one package a line
+  printf '%s\n' $packages $test_packages
+  exit 0
 fi
 
 want="$packages"
@@ -79,5 +96,11 @@ if [ "${1:-}" = "--test" ]; then
      || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
     echo "Installing the ONNX Runtime peer (npm ci in tests/peers)"
     (cd "$peers" && npm ci --ignore-scripts --no-audit --no-fund)
+    # The package ships its native binding and libonnxruntime itself, so
+    # it must load without the install script that was skipped.
+    if ! (cd "$peers" && node -e 'require("onnxruntime-node")'); then
+      echo "onnxruntime-node does not load in tests/peers without its install script" >&2
+      exit 1
+    fi
   fi
 fi

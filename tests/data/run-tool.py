@@ -11,8 +11,11 @@ and infos; these tests hold the files to "nothing to say".
 --stderr-only    stdout is discarded (e.g. the page man renders)
 --fail-pattern   a line matching REGEX fails
 --missing        the tool is not installed: skip (exit 77), naming the
-                 Debian package that provides it
+                 Debian package that provides it; fail instead when the
+                 environment variable CI is set, where every package of
+                 scripts/install-deps.sh --test must be there
 """
+import os
 import re
 import subprocess
 import sys
@@ -37,6 +40,10 @@ def main(argv):
         elif arg == '--missing':
             name = argv[i + 1]
             package = argv[i + 2] if i + 2 < len(argv) else name
+            if os.environ.get('CI'):
+                print(f'{name} is not installed (Debian package {package}), and CI '
+                      'must have every test package: add it to scripts/install-deps.sh --test')
+                return 1
             print(f'{name} is not installed (Debian package {package}; '
                   'scripts/install-deps.sh --test installs it)')
             return SKIP
