@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "kestrel-plugin.h"
+#include "../test-missing.h"
 
 typedef struct {
   const char *path;
@@ -33,15 +34,14 @@ test_photo_name (const TestPhoto *photo)
   return slash != NULL ? slash + 1 : photo->path;
 }
 
-/* Whether `photo` is installed; skips the test, naming its package, when
- * it is not. */
+/* Whether `photo` is installed; skips the test (fails it in CI), naming
+ * its package, when it is not. */
 static inline gboolean
 test_have_photo (const TestPhoto *photo)
 {
   if (g_file_test (photo->path, G_FILE_TEST_EXISTS))
     return TRUE;
-  g_test_skip_printf ("%s is missing (Debian package %s; scripts/install-deps.sh --test)", photo->path,
-                      photo->package);
+  test_missing (photo->package, photo->path);
   return FALSE;
 }
 

@@ -10,26 +10,18 @@
 
 #include "kestrel-error.h"
 #include "kestrel-image.h"
+#include "../test-missing.h"
 
 #define ASTRONAUT "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
 #define CAMERA "/usr/lib/python3/dist-packages/skimage/data/camera.png"
 #define GRACE_HOPPER "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"
-
-static gboolean
-have (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    return TRUE;
-  g_test_skip_printf ("%s is missing (scripts/install-deps.sh --test installs it)", path);
-  return FALSE;
-}
 
 static void
 test_load_photos (void)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!have (ASTRONAUT) || !have (GRACE_HOPPER) || !have (CAMERA))
+  if (!test_have_path (ASTRONAUT) || !test_have_path (GRACE_HOPPER) || !test_have_path (CAMERA))
     return;
 
   g_autoptr(KestrelImage) astronaut = kestrel_image_new_from_file (ASTRONAUT, &error);
@@ -139,7 +131,7 @@ test_broken_files (void)
     {
       g_autofree char *contents = NULL;
       gsize size = 0;
-      if (!have (photos[i]) || !g_file_get_contents (photos[i], &contents, &size, NULL))
+      if (!test_have_path (photos[i]) || !g_file_get_contents (photos[i], &contents, &size, NULL))
         continue;
       g_autofree char *base = g_path_get_basename (photos[i]);
       for (gsize c = 0; c < G_N_ELEMENTS (cuts); c++)
@@ -224,7 +216,7 @@ test_fill_levels_agree (void)
   static float a[256 * 256 * 3], b[256 * 256 * 3];
   kk_model_input_params params = blazeface_params (256, TRUE);
 
-  if (!have (GRACE_HOPPER))
+  if (!test_have_path (GRACE_HOPPER))
     return;
   g_autoptr(KestrelImage) image = kestrel_image_new_from_file (GRACE_HOPPER, &error);
   g_assert_no_error (error);

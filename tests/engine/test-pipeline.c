@@ -9,6 +9,7 @@
 
 #include "kestrel-engine.h"
 #include "kestrel-model.h"
+#include "../test-missing.h"
 
 #define WAIT_LIMIT_US (120 * G_USEC_PER_SEC)
 
@@ -196,7 +197,7 @@ test_preview (void)
 
   if (dir == NULL)
     {
-      g_test_skip ("scikit-image's sample photos are not installed");
+      test_missing ("python3-skimage", "scikit-image's sample photos");
       return;
     }
   path = g_build_filename (dir, "astronaut.png", NULL);
@@ -255,7 +256,7 @@ test_reconfigure_while_running (void)
 
   if (dir == NULL)
     {
-      g_test_skip ("scikit-image's sample photos are not installed");
+      test_missing ("python3-skimage", "scikit-image's sample photos");
       return;
     }
   events = events_new ();
@@ -360,7 +361,7 @@ test_batch_same_faces (void)
 
   if (dir == NULL)
     {
-      g_test_skip ("scikit-image's sample photos are not installed");
+      test_missing ("python3-skimage", "scikit-image's sample photos");
       return;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (extra); i++)
@@ -371,7 +372,7 @@ test_batch_same_faces (void)
       gsize len;
       if (!g_file_get_contents (extra[i], &data, &len, NULL))
         {
-          g_test_skip ("a sample photo is not installed");
+          test_missing (test_package_for_path (extra[i]), extra[i]);
           remove_dir (dir);
           return;
         }
@@ -410,7 +411,7 @@ test_batch_reconfigure (void)
 
   if (dir == NULL)
     {
-      g_test_skip ("scikit-image's sample photos are not installed");
+      test_missing ("python3-skimage", "scikit-image's sample photos");
       return;
     }
   events = events_new ();
@@ -541,7 +542,7 @@ test_bad_sources (void)
 
   if (dir == NULL)
     {
-      g_test_skip ("scikit-image's sample photos are not installed");
+      test_missing ("python3-skimage", "scikit-image's sample photos");
       events_free (events);
       return;
     }

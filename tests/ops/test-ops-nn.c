@@ -25,6 +25,7 @@
 #include "kestrel-thread-pool.h"
 
 #include "ops-test-util.h"
+#include "../test-missing.h"
 
 /* ---- one-node graphs (OpCase, ops-test-util.h) --------------------------------- */
 
@@ -1572,7 +1573,7 @@ test_onnx_node_cases (void)
 
   if (dir == NULL)
     {
-      g_test_skip ("libonnx-testdata is not installed (" ONNX_NODE_DATA ")");
+      test_missing ("libonnx-testdata", ONNX_NODE_DATA);
       return;
     }
   for (const char *name; (name = g_dir_read_name (dir)) != NULL;)

@@ -14,6 +14,7 @@
  * which a model cannot do in Kestrel, so here it becomes a constant.
  */
 #include "ops-test-util.h"
+#include "../test-missing.h"
 
 #include "kestrel-onnx.h"
 
@@ -924,7 +925,7 @@ test_onnx_node_cases (void)
 
   if (dir == NULL)
     {
-      g_test_skip ("libonnx-testdata is not installed");
+      test_missing ("libonnx-testdata", node_dir);
       return;
     }
   while ((name = g_dir_read_name (dir)) != NULL)

@@ -8,6 +8,7 @@
 
 #include "kestrel-plugin.h"
 #include "kestrel-pool.h"
+#include "../test-missing.h"
 
 #define SKIMAGE_DATA "/usr/lib/python3/dist-packages/skimage/data"
 #define OPENCV_DATA "/usr/share/doc/opencv-doc/examples/data"
@@ -75,15 +76,6 @@ test_pool_misses (KestrelPool *pool)
   KestrelPoolStats stats;
   kestrel_pool_get_stats (pool, &stats);
   return stats.misses;
-}
-
-static inline gboolean
-test_have_file (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    return TRUE;
-  g_test_skip_printf ("%s is missing (scripts/install-deps.sh --test installs it)", path);
-  return FALSE;
 }
 
 /* Whether two frames have the same size, layout and pixels. */

@@ -219,7 +219,7 @@ test_videotest_errors (void)
 static void
 test_file (void)
 {
-  if (!test_have_file (VTEST))
+  if (!test_have_path (VTEST))
     return;
 
   /* end=2: a pass is the first 20 frames (10 per second), then it loops.
@@ -263,7 +263,7 @@ test_file (void)
 static void
 test_file_once (void)
 {
-  if (!test_have_file (VTEST))
+  if (!test_have_path (VTEST))
     return;
 
   /* A part in the middle, once: pts from 0. Unprefixed, a video file is
@@ -315,7 +315,7 @@ test_file_errors (void)
   g_assert_true (g_file_set_contents (garbage, "RIFF but not really an AVI, just some text", -1, NULL));
   open_fails (garbage_spec, (const char *const[]) { "garbage.avi", NULL });
 
-  if (test_have_file (VTEST))
+  if (test_have_path (VTEST))
     {
       open_fails ("file:" VTEST "?start=2&end=1", (const char *const[]) { "end=1 is not after start=2", NULL });
       open_fails ("file:" VTEST "?end=soon", (const char *const[]) { "end=soon", "seconds", NULL });

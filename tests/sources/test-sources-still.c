@@ -56,7 +56,7 @@ static gboolean
 have_skimage (void)
 {
   g_autofree char *path = g_build_filename (SKIMAGE_DATA, "astronaut.png", NULL);
-  return test_have_file (path);
+  return test_have_path (path);
 }
 
 /* The folder above, plus things that must be left out: a text file, a
