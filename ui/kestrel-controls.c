@@ -89,6 +89,9 @@ static const char *const model_popup_labels[] = { NULL, NULL, N_("Open ONNX file
 static const char *const source_popup_labels[] = {
   NULL, N_("Choose a folder…"), N_("Choose a video file…"), NULL,
 };
+/* The row shows the short name, which fits at 360 px; the list says what
+ * the choice is for. */
+static const char *const level_popup_labels[] = { NULL, NULL, NULL, N_("Reference (rollback)") };
 G_STATIC_ASSERT (G_N_ELEMENTS (model_popup_labels) == G_N_ELEMENTS (model_nicks));
 G_STATIC_ASSERT (G_N_ELEMENTS (source_popup_labels) == G_N_ELEMENTS (source_nicks));
 
@@ -638,6 +641,34 @@ set_popup_labels (AdwComboRow       *row,
   adw_combo_row_set_list_factory (row, factory);
 }
 
+/* A widget's tooltip is shown for its descendants too, and a combo row's
+ * list is a popover inside the row: its explanation would cover the list
+ * the user is choosing from. No tooltip while the list is open. */
+static void
+quiet_tooltip_while_open (AdwComboRow *row)
+{
+  GtkWidget *popover = NULL;
+  GPtrArray *todo = g_ptr_array_new ();
+
+  g_ptr_array_add (todo, row);
+  while (todo->len > 0 && popover == NULL)
+    {
+      GtkWidget *widget = g_ptr_array_steal_index (todo, todo->len - 1);
+
+      if (GTK_IS_POPOVER (widget))
+        popover = widget;
+      for (GtkWidget *child = gtk_widget_get_first_child (widget);
+           child != NULL;
+           child = gtk_widget_get_next_sibling (child))
+        g_ptr_array_add (todo, child);
+    }
+  g_ptr_array_unref (todo);
+
+  if (popover != NULL)
+    g_object_bind_property (popover, "visible", row, "has-tooltip",
+                            G_BINDING_SYNC_CREATE | G_BINDING_INVERT_BOOLEAN);
+}
+
 static char *
 format_budget (GtkScale *scale,
                double    value,
@@ -704,6 +735,11 @@ kestrel_controls_constructed (GObject *object)
   fill_precision_row (self);
   set_popup_labels (self->model_row, model_popup_labels);
   set_popup_labels (self->source_row, source_popup_labels);
+  set_popup_labels (self->level_row, level_popup_labels);
+  quiet_tooltip_while_open (self->model_row);
+  quiet_tooltip_while_open (self->precision_row);
+  quiet_tooltip_while_open (self->source_row);
+  quiet_tooltip_while_open (self->level_row);
 
   g_settings_bind_with_mapping (self->settings, "precision", self->precision_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT, get_precision_mapping,

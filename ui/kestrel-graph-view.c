@@ -178,10 +178,24 @@ new_swatch (const char *css_class)
   return swatch;
 }
 
+/* A legend entry, in the GtkFlowBoxChild the legend wraps it in. */
+static void
+legend_insert (KestrelGraphView *self,
+               GtkWidget        *item,
+               int               position)
+{
+  GtkWidget *child;
+
+  gtk_flow_box_insert (GTK_FLOW_BOX (self->legend), item, position);
+  child = gtk_widget_get_parent (item);
+  gtk_widget_set_focusable (child, FALSE);
+}
+
 static void
 update_legend_visibility (KestrelGraphView *self)
 {
-  gtk_widget_set_visible (self->reference_item, self->show_reference);
+  /* The flow box child, so a hidden entry leaves no gap. */
+  gtk_widget_set_visible (gtk_widget_get_parent (self->reference_item), self->show_reference);
   gtk_widget_set_visible (self->legend,
                           self->show_legend &&
                           (self->series->len > 0 || self->show_reference));
@@ -1026,8 +1040,8 @@ kestrel_graph_view_add_series (KestrelGraphView *self,
   gtk_box_append (GTK_BOX (s->item), s->swatch);
   gtk_box_append (GTK_BOX (s->item), s->name);
   gtk_box_append (GTK_BOX (s->item), s->value);
-  gtk_box_insert_child_after (GTK_BOX (self->legend), s->item,
-                              self->series->len > 0 ? get_series (self, self->series->len - 1)->item : NULL);
+  /* Series before the reference entry. */
+  legend_insert (self, s->item, (int) self->series->len);
 
   g_ptr_array_add (self->series, s);
   update_legend_visibility (self);
@@ -1045,7 +1059,7 @@ kestrel_graph_view_remove_all_series (KestrelGraphView *self)
   if (self->series->len == 0)
     return;
   for (guint i = 0; i < self->series->len; i++)
-    gtk_box_remove (GTK_BOX (self->legend), get_series (self, i)->item);
+    gtk_flow_box_remove (GTK_FLOW_BOX (self->legend), gtk_widget_get_parent (get_series (self, i)->item));
   g_ptr_array_set_size (self->series, 0);
   update_legend_visibility (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -1506,7 +1520,14 @@ kestrel_graph_view_init (KestrelGraphView *self)
   self->y_max = 100.0;
   self->show_legend = TRUE;
 
-  self->legend = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
+  /* Entries wrap onto more lines when the graph is narrow, so the legend
+   * never holds the window wider than a phone's 360 px. */
+  self->legend = gtk_flow_box_new ();
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (self->legend), GTK_SELECTION_NONE);
+  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (self->legend), 18);
+  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (self->legend), 2);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (self->legend), 16);
+  gtk_widget_set_focusable (self->legend, FALSE);
   gtk_widget_add_css_class (self->legend, "legend");
   gtk_widget_set_parent (self->legend, GTK_WIDGET (self));
 
@@ -1517,7 +1538,7 @@ kestrel_graph_view_init (KestrelGraphView *self)
   gtk_label_set_ellipsize (GTK_LABEL (self->reference_name), PANGO_ELLIPSIZE_END);
   gtk_box_append (GTK_BOX (self->reference_item), self->reference_swatch);
   gtk_box_append (GTK_BOX (self->reference_item), self->reference_name);
-  gtk_box_append (GTK_BOX (self->legend), self->reference_item);
+  legend_insert (self, self->reference_item, -1);
 
   update_legend_visibility (self);
 }

@@ -27,6 +27,7 @@
 
 #include "kestrel-application.h"
 #include "kestrel-controls.h"
+#include "kestrel-dashboard.h"
 #include "kestrel-engine-settings.h"
 #include "kestrel-graph-view.h"
 #include "kestrel-preview.h"
@@ -1160,6 +1161,7 @@ kestrel_window_class_init (KestrelWindowClass *klass)
 
   kestrel_ui_init ();
   g_type_ensure (KESTREL_TYPE_GRAPH_VIEW);
+  g_type_ensure (KESTREL_TYPE_DASHBOARD);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                KESTREL_UI_RESOURCE_PATH "/kestrel-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, toast_overlay);

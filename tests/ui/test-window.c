@@ -10,6 +10,8 @@
 #include <adwaita.h>
 
 #include "kestrel-application.h"
+#include "kestrel-graph-view.h"
+#include "kestrel-preview.h"
 #include "kestrel-window.h"
 #include "ui-test-keys.h"
 
@@ -345,6 +347,194 @@ test_shortcuts_window (void)
   close_window (window);
 }
 
+static void
+collect_type (GtkWidget *widget,
+              GType      type,
+              GPtrArray *found)
+{
+  if (g_type_is_a (G_OBJECT_TYPE (widget), type))
+    g_ptr_array_add (found, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_type (child, type, found);
+}
+
+typedef struct {
+  GtkWidget *window;
+  int width;
+} SizeWait;
+
+static gboolean
+has_width (gpointer data)
+{
+  SizeWait *wait = data;
+
+  return gtk_widget_get_width (wait->window) == wait->width;
+}
+
+/* Resizes @window to @width x @height and checks what a user needs at that
+ * size: the window takes the width (it is not held wider), the preview and
+ * every graph get a usable size inside the window, and no label of the
+ * controls' dropdown rows is cut off. */
+static void
+check_layout_at (KestrelWindow *window,
+                 int            width,
+                 int            height)
+{
+  g_autoptr(GPtrArray) graphs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  SizeWait wait = { GTK_WIDGET (window), width };
+  int min_width;
+  graphene_rect_t bounds;
+  GtkWidget *preview;
+  int default_width, default_height, frame_x, frame_y;
+
+  /* The default size counts the client-side decorations' invisible
+   * border (resize handles, shadow) too; the width a user sees is the
+   * widget's. */
+  gtk_window_get_default_size (GTK_WINDOW (window), &default_width, &default_height);
+  frame_x = MAX (default_width - gtk_widget_get_width (GTK_WIDGET (window)), 0);
+  frame_y = MAX (default_height - gtk_widget_get_height (GTK_WIDGET (window)), 0);
+  gtk_window_set_default_size (GTK_WINDOW (window), width + frame_x, height + frame_y);
+  ui_test_wait_until_for (has_width, &wait, 5000);
+  ui_test_spin (300);
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+  g_test_message ("window at %d x %d (minimum width %d)", gtk_widget_get_width (GTK_WIDGET (window)),
+                  gtk_widget_get_height (GTK_WIDGET (window)), min_width);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), ==, width);
+
+  collect_type (GTK_WIDGET (window), KESTREL_TYPE_GRAPH_VIEW, graphs);
+  preview = ui_test_find_widget (GTK_WIDGET (window), KESTREL_TYPE_PREVIEW);
+  g_ptr_array_add (graphs, preview);
+  g_assert_cmpuint (graphs->len, >=, 4);
+  for (guint i = 0; i < graphs->len; i++)
+    {
+      GtkWidget *graph = g_ptr_array_index (graphs, i);
+
+      g_assert_true (gtk_widget_compute_bounds (graph, GTK_WIDGET (window), &bounds));
+      g_test_message ("%s: %.0f x %.0f at %.0f, %.0f", G_OBJECT_TYPE_NAME (graph),
+                      bounds.size.width, bounds.size.height, bounds.origin.x, bounds.origin.y);
+      /* A plot that shows a trend and a legend that fits. */
+      g_assert_cmpfloat (bounds.size.height, >=, 140);
+      g_assert_cmpfloat (bounds.size.width, >=, 300);
+      g_assert_cmpfloat (bounds.origin.x, >=, 0);
+      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, width);
+    }
+
+  /* The controls, shown: every dropdown shows its whole choice (the
+   * level is the longest one, the reference level, see the caller). */
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "show-controls",
+                                      g_variant_new_boolean (TRUE));
+  ui_test_spin (500);
+  collect_type (GTK_WIDGET (window), ADW_TYPE_COMBO_ROW, rows);
+  g_assert_cmpuint (rows->len, >=, 3);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+      collect_type (g_ptr_array_index (rows, i), GTK_TYPE_LABEL, labels);
+      for (guint l = 0; l < labels->len; l++)
+        {
+          GtkLabel *label = g_ptr_array_index (labels, l);
+
+          if (!gtk_widget_is_drawable (GTK_WIDGET (label)) ||
+              gtk_widget_get_ancestor (GTK_WIDGET (label), GTK_TYPE_POPOVER) != NULL)
+            continue;
+          g_test_message ("row label “%s”", gtk_label_get_text (label));
+          if (pango_layout_is_ellipsized (gtk_label_get_layout (label)))
+            g_error ("at %d px, “%s” is cut off", width, gtk_label_get_text (label));
+        }
+    }
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "show-controls",
+                                      g_variant_new_boolean (FALSE));
+}
+
+/* BASE-light.png and BASE-dark.png in the build folder, for people to
+ * look at. */
+static void
+save_screenshots (KestrelWindow *window,
+                  const char    *base)
+{
+  static const struct { AdwColorScheme scheme; const char *name; } styles[] = {
+    { ADW_COLOR_SCHEME_FORCE_LIGHT, "light" },
+    { ADW_COLOR_SCHEME_FORCE_DARK, "dark" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (styles); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-%s.png", base, styles[i].name);
+      g_autofree char *path = g_test_build_filename (G_TEST_BUILT, name, NULL);
+      g_autoptr(GError) error = NULL;
+
+      adw_style_manager_set_color_scheme (adw_style_manager_get_default (), styles[i].scheme);
+      ui_test_spin (1200);
+      g_assert_true (kestrel_window_save_png (window, path, &error));
+      g_assert_no_error (error);
+    }
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+}
+
+/* libadwaita's adaptive layout down to 360 px wide: at 360 px, at a
+ * middling width and wide. */
+static void
+test_narrow_layout (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window;
+
+  /* The longest choice of the longest dropdown. */
+  g_settings_set_string (settings, "level", "scalar");
+  window = open_window (settings);
+  check_layout_at (window, 360, 720);
+  save_screenshots (window, "window-360");
+  check_layout_at (window, 600, 600);
+  check_layout_at (window, 1200, 760);
+  check_layout_at (window, 360, 500);
+  g_settings_reset (settings, "level");
+  close_window (window);
+}
+
+/* A dropdown row's explanation (its tooltip) does not cover its open
+ * list. GTK shows a widget's tooltip over its descendants, and the list is
+ * a popover inside the row: while the list is open (opened from the
+ * keyboard, as a user would) the row must have no tooltip to show, and
+ * once it is closed, the tooltip is back. (Xvfb without a window manager
+ * shows no tooltips at all, so the test cannot wait for one to appear.) */
+static void
+test_tooltip_not_over_list (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window = open_window (settings);
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "show-controls",
+                                      g_variant_new_boolean (TRUE));
+  ui_test_spin (500);
+  collect_type (GTK_WIDGET (window), ADW_TYPE_COMBO_ROW, rows);
+  g_assert_cmpuint (rows->len, >=, 4);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      GtkWidget *row = g_ptr_array_index (rows, i);
+
+      /* A row with one choice has no list to open. */
+      if (!gtk_widget_is_sensitive (row) ||
+          g_list_model_get_n_items (adw_combo_row_get_model (ADW_COMBO_ROW (row))) < 2)
+        continue;
+      g_test_message ("row %s", adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)));
+      g_assert_nonnull (gtk_widget_get_tooltip_text (row));
+      g_assert_true (gtk_widget_get_has_tooltip (row));
+      g_assert_true (gtk_widget_grab_focus (row));
+      ui_test_press_key (GTK_WINDOW (window), XK_Return, FALSE, FALSE);
+      g_assert_true (popover_open (row));
+      g_assert_false (gtk_widget_get_has_tooltip (row));
+      ui_test_press_key (GTK_WINDOW (window), XK_Escape, FALSE, FALSE);
+      g_assert_false (popover_open (row));
+      g_assert_true (gtk_widget_get_has_tooltip (row));
+    }
+  close_window (window);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -365,6 +555,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/sample-interval", test_sample_interval);
   g_test_add_func ("/window/space-pauses", test_space_pauses);
   g_test_add_func ("/window/shortcuts-window", test_shortcuts_window);
+  g_test_add_func ("/window/narrow-layout", test_narrow_layout);
+  g_test_add_func ("/window/tooltip-not-over-list", test_tooltip_not_over_list);
   status = g_test_run ();
 
   g_object_unref (app);
