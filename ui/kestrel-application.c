@@ -31,6 +31,7 @@
 #include <math.h>
 
 #include "kestrel-application.h"
+#include "kestrel-samples.h"
 #include "kestrel-window.h"
 
 /* How long the window is given to restyle after the colour scheme changes,
@@ -366,6 +367,15 @@ about_activated (GSimpleAction *action,
                                         "Grace Hopper (grace_hopper.jpg): U.S. Navy, James S. Davis, "
                                         "public domain. From matplotlib, matplotlib licence.\n"
                                         "The notices are installed beside the photos."));
+  /* The project has no web site or bug tracker yet (see the metainfo):
+   * no link is better than an invented one. The photos' folder holds
+   * their notices. */
+  {
+    g_autoptr(GFile) samples = g_file_new_for_path (kestrel_samples_get_dir ());
+    g_autofree char *uri = g_file_get_uri (samples);
+
+    adw_about_window_add_link (ADW_ABOUT_WINDOW (about), _("_Sample Photos and Their Notices"), uri);
+  }
   gtk_window_present (GTK_WINDOW (about));
 }
 
@@ -379,6 +389,18 @@ static const GActionEntry app_entries[] = {
 /* Ctrl+C in the terminal of `make run`, or the session's SIGTERM, is a
  * request to quit, not a crash: quit normally, so the engine stops and
  * removes its marker, and the next start is not in safe mode. */
+/* Installed, the icon is in the icon theme; run from the build folder, it
+ * is only in the source tree, whose data/icons is a hicolor theme folder.
+ * Without this the window and About show a broken-image icon. */
+static void
+ensure_icon (void)
+{
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gdk_display_get_default ());
+
+  if (!gtk_icon_theme_has_icon (theme, KESTREL_APPLICATION_ID))
+    gtk_icon_theme_add_search_path (theme, KESTREL_ICONS_SOURCE_DIR);
+}
+
 static gboolean
 on_quit_signal (gpointer data)
 {
@@ -395,6 +417,7 @@ kestrel_application_startup (GApplication *application)
   static const char *rollback_accels[] = { "<Control>r", NULL };
   static const char *controls_accels[] = { "F9", NULL };
   static const char *shortcuts_accels[] = { "<Control>question", NULL };
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
 
   G_APPLICATION_CLASS (kestrel_application_parent_class)->startup (application);
 
@@ -410,6 +433,9 @@ kestrel_application_startup (GApplication *application)
    * lists all of them. */
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-help-overlay",
                                          shortcuts_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.preferences",
+                                         preferences_accels);
+  ensure_icon ();
   gtk_window_set_default_icon_name (KESTREL_APPLICATION_ID);
 
   self->sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, self);

@@ -30,6 +30,7 @@
 #include "kestrel-dashboard.h"
 #include "kestrel-engine-settings.h"
 #include "kestrel-graph-view.h"
+#include "kestrel-preferences.h"
 #include "kestrel-preview.h"
 #include "kestrel-sampler.h"
 #include "kestrel-ui.h"
@@ -708,6 +709,16 @@ show_details_activated (GSimpleAction *action,
 }
 
 static void
+preferences_activated (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  KestrelWindow *self = user_data;
+
+  gtk_window_present (GTK_WINDOW (kestrel_preferences_new (GTK_WINDOW (self), self->settings)));
+}
+
+static void
 show_p95_toggled (GtkToggleButton *button,
                   KestrelWindow   *self)
 {
@@ -772,6 +783,7 @@ static const GActionEntry win_entries[] = {
   { .name = "rollback", .activate = rollback_activated },
   { .name = "leave-safe-mode", .activate = leave_safe_mode_activated },
   { .name = "show-details", .activate = show_details_activated, .parameter_type = "s" },
+  { .name = "preferences", .activate = preferences_activated },
 };
 
 /* ---- the report of a scripted run --------------------------------------- */

@@ -4,6 +4,10 @@
 - org.kestrel.Kestrel.svg: viewBox 0 0 128 128 (GNOME's app icon grid).
 - org.kestrel.Kestrel-symbolic.svg: viewBox 0 0 16 16, one colour only
   (GTK recolours symbolic icons), no strokes, gradients, text or images.
+- Both are recognised as SVG: gdk-pixbuf picks its loader by the
+  shared-mime-info magic, which looks for "<svg" in the first 256 bytes; a
+  long comment before the root element made every load fail ("Unrecognized
+  image file format": a broken image in the window and About).
 
   check-icons.py APP_ICON SYMBOLIC_ICON
 """
@@ -28,6 +32,10 @@ def colours(root):
 
 def check(path, size, symbolic):
     problems = []
+    with open(path, 'rb') as f:
+        if b'<svg' not in f.read(256):
+            problems.append(f'{path}: "<svg" is not in the first 256 bytes, so the file is '
+                            'not recognised as SVG (move comments inside the root element)')
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as e:

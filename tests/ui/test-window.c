@@ -414,7 +414,7 @@ check_layout_at (KestrelWindow *window,
 
       g_assert_true (gtk_widget_compute_bounds (graph, GTK_WIDGET (window), &bounds));
       g_test_message ("%s: %.0f x %.0f at %.0f, %.0f", G_OBJECT_TYPE_NAME (graph),
-                      bounds.size.width, bounds.size.height, bounds.origin.x, bounds.origin.y);
+                      (double) bounds.size.width, (double) bounds.size.height, (double) bounds.origin.x, (double) bounds.origin.y);
       /* A plot that shows a trend and a legend that fits. */
       g_assert_cmpfloat (bounds.size.height, >=, 140);
       g_assert_cmpfloat (bounds.size.width, >=, 300);
@@ -535,6 +535,103 @@ test_tooltip_not_over_list (void)
   close_window (window);
 }
 
+static GtkWidget *
+find_preferences (KestrelWindow *window)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_PREFERENCES_WINDOW (toplevel) && gtk_widget_get_visible (GTK_WIDGET (toplevel)) &&
+          gtk_window_get_transient_for (toplevel) == GTK_WINDOW (window))
+        return GTK_WIDGET (toplevel);
+    }
+  return NULL;
+}
+
+/* The Preferences window (Ctrl+,) sets the graphs' history and the
+ * sampling interval, which reach the graphs and the engine; a change made
+ * elsewhere shows in it. */
+static void
+test_preferences (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window = open_window (settings);
+  g_autoptr(GPtrArray) graphs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) spins = g_ptr_array_new ();
+  GtkWidget *preferences;
+  GtkSpinButton *history, *interval;
+
+  g_assert_null (find_preferences (window));
+  ui_test_press_key (GTK_WINDOW (window), XK_comma, TRUE, FALSE);
+  preferences = find_preferences (window);
+  g_assert_nonnull (preferences);
+  collect_type (preferences, GTK_TYPE_SPIN_BUTTON, spins);
+  g_assert_cmpuint (spins->len, ==, 2);
+  history = g_ptr_array_index (spins, 0);
+  interval = g_ptr_array_index (spins, 1);
+  g_assert_cmpfloat (gtk_spin_button_get_value (history), ==, 60);
+  g_assert_cmpfloat (gtk_spin_button_get_value (interval), ==, 1.0);
+
+  gtk_spin_button_set_value (history, 120);
+  g_assert_cmpint (g_settings_get_int (settings, "history-points"), ==, 120);
+  collect_type (GTK_WIDGET (window), KESTREL_TYPE_GRAPH_VIEW, graphs);
+  g_assert_cmpuint (graphs->len, >=, 3);
+  for (guint i = 0; i < graphs->len; i++)
+    g_assert_cmpuint (kestrel_graph_view_get_history_length (g_ptr_array_index (graphs, i)), ==, 120);
+
+  gtk_spin_button_set_value (interval, 0.5);
+  g_assert_cmpint (g_settings_get_int (settings, "sample-interval-ms"), ==, 500);
+  g_assert_cmpuint (kestrel_engine_get_sample_interval (kestrel_window_get_engine (window)), ==, 500);
+
+  g_settings_set_int (settings, "history-points", 300);
+  g_assert_cmpfloat (gtk_spin_button_get_value (history), ==, 300);
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  g_settings_reset (settings, "history-points");
+  g_settings_reset (settings, "sample-interval-ms");
+  close_window (window);
+}
+
+/* About, run from the build folder as the tests are: the application icon
+ * is found (in the source tree's data/icons, since nothing is installed),
+ * so the window and About show it rather than a broken image. */
+static void
+test_about_icon (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window = open_window (settings);
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (window)));
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
+  g_autoptr(GtkIconPaintable) icon = NULL;
+  g_autoptr(GFile) file = NULL;
+  AdwAboutWindow *about = NULL;
+
+  g_assert_true (gtk_icon_theme_has_icon (theme, "org.kestrel.Kestrel"));
+  icon = gtk_icon_theme_lookup_icon (theme, "org.kestrel.Kestrel", NULL, 128, 1,
+                                     GTK_TEXT_DIR_NONE, 0);
+  file = gtk_icon_paintable_get_file (icon);
+  g_assert_nonnull (file);
+  g_test_message ("icon: %s", g_file_peek_path (file));
+  g_assert_true (g_str_has_suffix (g_file_peek_path (file), "org.kestrel.Kestrel.svg"));
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  ui_test_spin (300);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && about == NULL; i++)
+    {
+      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_ABOUT_WINDOW (toplevel))
+        about = ADW_ABOUT_WINDOW (toplevel);
+    }
+  g_assert_nonnull (about);
+  g_assert_cmpstr (adw_about_window_get_application_icon (about), ==, "org.kestrel.Kestrel");
+  gtk_window_destroy (GTK_WINDOW (about));
+  close_window (window);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -557,6 +654,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/window/narrow-layout", test_narrow_layout);
   g_test_add_func ("/window/tooltip-not-over-list", test_tooltip_not_over_list);
+  g_test_add_func ("/window/preferences", test_preferences);
+  g_test_add_func ("/window/about-icon", test_about_icon);
   status = g_test_run ();
 
   g_object_unref (app);
