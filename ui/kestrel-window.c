@@ -55,6 +55,7 @@ struct _KestrelWindow
   AdwBin              *preview_bin;
   KestrelGraphView    *cpu_graph;
   KestrelGraphView    *memory_graph;
+  KestrelGraphView    *growth_graph;
   KestrelGraphView    *latency_graph;
   GtkToggleButton     *p95_button;
 
@@ -307,7 +308,7 @@ sample_tick (gpointer data)
                                s->system_cpu_percent * MAX (s->n_cores, 1));
       kestrel_graph_view_push (self->memory_graph, self->memory_rss, s->time_us, s->rss_bytes / 1e6);
       if (isfinite (s->memory_growth_mb_per_hour))
-        kestrel_graph_view_push (self->memory_graph, self->memory_growth, s->time_us,
+        kestrel_graph_view_push (self->growth_graph, self->memory_growth, s->time_us,
                                  s->memory_growth_mb_per_hour);
     }
 
@@ -505,6 +506,7 @@ on_settings_changed (GSettings     *settings,
 
       kestrel_graph_view_set_history_length (self->cpu_graph, n);
       kestrel_graph_view_set_history_length (self->memory_graph, n);
+      kestrel_graph_view_set_history_length (self->growth_graph, n);
       kestrel_graph_view_set_history_length (self->latency_graph, n);
       return;
     }
@@ -518,6 +520,7 @@ on_settings_changed (GSettings     *settings,
       g_clear_handle_id (&self->sample_id, g_source_remove);
       kestrel_graph_view_set_refresh_interval (self->cpu_graph, interval);
       kestrel_graph_view_set_refresh_interval (self->memory_graph, interval);
+      kestrel_graph_view_set_refresh_interval (self->growth_graph, interval);
       kestrel_graph_view_set_refresh_interval (self->latency_graph, interval);
       update_polling (self);
       return;
@@ -824,7 +827,8 @@ JsonNode *
 kestrel_window_build_report (KestrelWindow *self)
 {
   static const char * const cpu_ids[] = { "kestrel", "system", NULL };
-  static const char * const memory_ids[] = { "rss", "growth", NULL };
+  static const char * const memory_ids[] = { "rss", NULL };
+  static const char * const growth_ids[] = { "growth", NULL };
   static const char * const latency_ids[] = { "capture", "preprocess", "inference", "decode", NULL };
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(GSettingsSchema) schema = NULL;
@@ -898,6 +902,7 @@ kestrel_window_build_report (KestrelWindow *self)
   json_builder_begin_object (builder);
   add_graph (builder, "cpu", self->cpu_graph, cpu_ids);
   add_graph (builder, "memory", self->memory_graph, memory_ids);
+  add_graph (builder, "growth", self->growth_graph, growth_ids);
   add_graph (builder, "latency", self->latency_graph, latency_ids);
   json_builder_end_object (builder);
 
@@ -1001,7 +1006,9 @@ setup_graphs (KestrelWindow *self)
 {
   guint history = (guint) g_settings_get_int (self->settings, "history-points");
   guint interval = (guint) g_settings_get_int (self->settings, "sample-interval-ms");
-  KestrelGraphView *graphs[] = { self->cpu_graph, self->memory_graph, self->latency_graph };
+  KestrelGraphView *graphs[] = {
+    self->cpu_graph, self->memory_graph, self->growth_graph, self->latency_graph,
+  };
   static const char *stage_classes[KESTREL_N_STAGES] = { "neutral", "purple", "accent", "success" };
   const char *stage_labels[KESTREL_N_STAGES] = {
     C_("latency stage", "Capture"),
@@ -1021,7 +1028,7 @@ setup_graphs (KestrelWindow *self)
   kestrel_graph_view_set_reference_label (self->cpu_graph, _("Budget"));
 
   self->memory_rss = kestrel_graph_view_add_series (self->memory_graph, _("Resident (MB)"), "accent");
-  self->memory_growth = kestrel_graph_view_add_series (self->memory_graph, _("Growth (MB/h)"), "warning");
+  self->memory_growth = kestrel_graph_view_add_series (self->growth_graph, _("Growth (MB/h)"), "warning");
 
   for (guint q = 0; q < N_QUANTILES; q++)
     for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
@@ -1185,6 +1192,7 @@ kestrel_window_class_init (KestrelWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, preview_bin);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, cpu_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, memory_graph);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, growth_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, latency_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, p95_button);
   gtk_widget_class_bind_template_callback (widget_class, show_p95_toggled);

@@ -72,8 +72,8 @@ def main(kestrel, out_dir):
     if report.get('safe_mode'):
         problems.append('safe mode without a crash marker')
     graphs = report.get('graphs', {})
-    # Memory growth stays unknown for the sampler's first minute, so it is
-    # the one series allowed to be empty in a short run.
+    # Memory growth (graph 'growth') stays unknown for the sampler's first
+    # minute, so it is the one series allowed to be empty in a short run.
     expected = {'cpu': ['kestrel', 'system'], 'memory': ['rss'],
                 'latency': ['capture', 'preprocess', 'inference', 'decode']}
     for graph, series in expected.items():

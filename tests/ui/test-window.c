@@ -407,7 +407,7 @@ check_layout_at (KestrelWindow *window,
   collect_type (GTK_WIDGET (window), KESTREL_TYPE_GRAPH_VIEW, graphs);
   preview = ui_test_find_widget (GTK_WIDGET (window), KESTREL_TYPE_PREVIEW);
   g_ptr_array_add (graphs, preview);
-  g_assert_cmpuint (graphs->len, >=, 4);
+  g_assert_cmpuint (graphs->len, >=, 5);
   for (guint i = 0; i < graphs->len; i++)
     {
       GtkWidget *graph = g_ptr_array_index (graphs, i);
@@ -415,8 +415,9 @@ check_layout_at (KestrelWindow *window,
       g_assert_true (gtk_widget_compute_bounds (graph, GTK_WIDGET (window), &bounds));
       g_test_message ("%s: %.0f x %.0f at %.0f, %.0f", G_OBJECT_TYPE_NAME (graph),
                       (double) bounds.size.width, (double) bounds.size.height, (double) bounds.origin.x, (double) bounds.origin.y);
-      /* A plot that shows a trend and a legend that fits. */
-      g_assert_cmpfloat (bounds.size.height, >=, 140);
+      /* A plot that shows a trend, under a legend that fits (the small
+       * growth graph has 110 px, the others more). */
+      g_assert_cmpfloat (bounds.size.height, >=, 110);
       g_assert_cmpfloat (bounds.size.width, >=, 300);
       g_assert_cmpfloat (bounds.origin.x, >=, 0);
       g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, width);
@@ -632,6 +633,59 @@ test_about_icon (void)
   close_window (window);
 }
 
+static KestrelGraphView *
+graph_with_series (KestrelWindow *window,
+                   const char    *label)
+{
+  g_autoptr(GPtrArray) graphs = g_ptr_array_new ();
+
+  collect_type (GTK_WIDGET (window), KESTREL_TYPE_GRAPH_VIEW, graphs);
+  for (guint i = 0; i < graphs->len; i++)
+    {
+      KestrelGraphView *graph = g_ptr_array_index (graphs, i);
+
+      for (guint s = 0; s < kestrel_graph_view_get_n_series (graph); s++)
+        if (g_str_equal (kestrel_graph_view_get_series_label (graph, s), label))
+          return graph;
+    }
+  return NULL;
+}
+
+/* Memory growth has a scale of its own: a fast growth (thousands of MB an
+ * hour, as in the first minute) must not squash the resident memory's
+ * line against the bottom of its graph. */
+static void
+test_growth_own_scale (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window = open_window (settings);
+  KestrelGraphView *memory = graph_with_series (window, "Resident (MB)");
+  KestrelGraphView *growth = graph_with_series (window, "Growth (MB/h)");
+  gint64 now = g_get_monotonic_time ();
+  double top;
+
+  g_assert_nonnull (memory);
+  g_assert_nonnull (growth);
+  /* Stop the window feeding them, then give both graphs one clear case. */
+  kestrel_window_stop (window);
+  for (guint s = 0; s < kestrel_graph_view_get_n_series (memory); s++)
+    {
+      gboolean resident = g_str_equal (kestrel_graph_view_get_series_label (memory, s), "Resident (MB)");
+
+      for (int i = 0; i < 10; i++)
+        kestrel_graph_view_push (memory, s, now + i * G_USEC_PER_SEC, resident ? 120 : 5000);
+    }
+  for (int i = 0; i < 10; i++)
+    kestrel_graph_view_push (growth, 0, now + i * G_USEC_PER_SEC, 5000);
+  ui_test_spin (1500);
+  kestrel_graph_view_get_y_range (memory, NULL, &top, NULL);
+  g_test_message ("resident memory axis up to %g", top);
+  g_assert_cmpfloat (top, <, 240);
+  kestrel_graph_view_get_y_range (growth, NULL, &top, NULL);
+  g_assert_cmpfloat (top, >=, 5000);
+  close_window (window);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -656,6 +710,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/tooltip-not-over-list", test_tooltip_not_over_list);
   g_test_add_func ("/window/preferences", test_preferences);
   g_test_add_func ("/window/about-icon", test_about_icon);
+  g_test_add_func ("/window/growth-own-scale", test_growth_own_scale);
   status = g_test_run ();
 
   g_object_unref (app);
