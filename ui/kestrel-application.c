@@ -173,10 +173,27 @@ on_window_started (KestrelWindow      *window,
       g_printerr ("kestrel: the pipeline did not start: %s\n", error_message);
       self->exit_status = 1;
       write_report (self);
+      /* The screenshots show what a user would see: the failure page. */
+      if (self->screenshot != NULL)
+        {
+          self->run_timeout_id = g_timeout_add (RESTYLE_DELAY_MS, screenshot_step, self);
+          return;
+        }
       g_application_quit (G_APPLICATION (self));
       return;
     }
   self->run_timeout_id = g_timeout_add ((guint) (self->run_for * 1000), run_finished, self);
+}
+
+/* Closed on the failure page: the pipeline never ran, which is exit status
+ * 1, as for a scripted run that could not start. */
+static gboolean
+on_window_close_request (KestrelWindow      *window,
+                         KestrelApplication *self)
+{
+  if (kestrel_window_get_start_error (window) != NULL && self->exit_status == 0)
+    self->exit_status = 1;
+  return FALSE;
 }
 
 /* ---- command line ---------------------------------------------------------- */
@@ -461,6 +478,7 @@ kestrel_application_activate (GApplication *application)
   self->window = kestrel_window_new (GTK_APPLICATION (self), self->settings);
   g_object_add_weak_pointer (G_OBJECT (self->window), (gpointer *) &self->window);
   g_signal_connect_object (self->window, "started", G_CALLBACK (on_window_started), self, 0);
+  g_signal_connect_object (self->window, "close-request", G_CALLBACK (on_window_close_request), self, 0);
   gtk_window_present (GTK_WINDOW (self->window));
 
   marker = g_build_filename (g_get_user_state_dir (), "kestrel", "running", NULL);
@@ -479,6 +497,10 @@ kestrel_application_shutdown (GApplication *application)
    * whatever closed us, so stop the engine here too. */
   if (self->window != NULL)
     {
+      /* Closed on the failure page: the pipeline never ran (exit 1, as a
+       * scripted run that could not start). */
+      if (kestrel_window_get_start_error (self->window) != NULL && self->exit_status == 0)
+        self->exit_status = 1;
       kestrel_window_stop (self->window);
       gtk_window_destroy (GTK_WINDOW (self->window));
     }

@@ -63,6 +63,8 @@ struct _KestrelControls
   /* Set while a row is moved to follow the settings, so that its
    * notify handler does not write the value straight back. */
   gboolean              syncing;
+  /* The engine runs the reference path whatever the level setting says. */
+  gboolean              safe_mode;
 };
 
 G_DEFINE_FINAL_TYPE (KestrelControls, kestrel_controls, GTK_TYPE_WIDGET)
@@ -258,6 +260,15 @@ sync_level_subtitle (KestrelControls *self)
   kk_level value = KK_LEVEL_FULL;
 
   kk_level_from_name (level, &value);
+  if (self->safe_mode && value != KK_LEVEL_SCALAR)
+    {
+      /* The row shows the level that will run again after safe mode; the
+       * subtitle says what runs now. */
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->level_row),
+                                   _("Safe mode: reference code on one thread runs until you choose "
+                                     "“Use Full Speed Again”"));
+      return;
+    }
   switch (value)
     {
     case KK_LEVEL_FULL:
@@ -478,6 +489,62 @@ on_source_selected (AdwComboRow     *row,
     }
 }
 
+/* Picking the entry that is already selected ("Choose a folder…" while a
+ * folder is the source) changes nothing, so AdwComboRow says nothing: its
+ * popup list's ::activate does say it, and opens the chooser again. When
+ * the pick did change the selection, notify::selected has already opened
+ * the chooser, and this does nothing. */
+static void
+on_popup_activate (GtkListView     *list,
+                   guint            position,
+                   KestrelControls *self)
+{
+  AdwComboRow *row = ADW_COMBO_ROW (gtk_widget_get_ancestor (GTK_WIDGET (list), ADW_TYPE_COMBO_ROW));
+
+  if (self->chooser != NULL || row == NULL || adw_combo_row_get_selected (row) != position)
+    return;
+  if (row == self->model_row && position == MODEL_FILE)
+    open_chooser (self, CHOOSE_MODEL);
+  else if (row == self->source_row && position == SOURCE_FOLDER)
+    open_chooser (self, CHOOSE_FOLDER);
+  else if (row == self->source_row && position == SOURCE_VIDEO)
+    open_chooser (self, CHOOSE_VIDEO);
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The combo row's popup list: the GtkListView in the popover that is a
+ * child of the row (the row shows its current item in another one). */
+static void
+watch_popup_activate (KestrelControls *self,
+                      AdwComboRow     *row)
+{
+  GtkWidget *popover = find_descendant (GTK_WIDGET (row), GTK_TYPE_POPOVER);
+  GtkWidget *list = popover != NULL ? find_descendant (popover, GTK_TYPE_LIST_VIEW) : NULL;
+
+  if (list == NULL)
+    {
+      g_warning ("the combo row has no popup list: picking its current file entry again "
+                 "will not open the chooser");
+      return;
+    }
+  g_signal_connect_object (list, "activate", G_CALLBACK (on_popup_activate), self, G_CONNECT_AFTER);
+}
+
 static void
 on_rollback_clicked (GtkButton       *button,
                      KestrelControls *self)
@@ -490,6 +557,22 @@ on_rollback_clicked (GtkButton       *button,
  * and keeps the next reconfiguration (say, a thread count) from putting
  * back the level that just failed. Safe mode is not handled here: the
  * window shows it and lets the user leave it, and the setting stays. */
+/* The engine refused a change (a model or a source it cannot open) and
+ * kept what it ran: the rows, and the saved settings, go back to that, so
+ * that they show what runs and the next start does not fail on the refused
+ * value. The window's toast and event log say what was refused. */
+static void
+revert_to_running (KestrelControls *self)
+{
+  KestrelEngineConfig config;
+
+  if (self->engine == NULL)
+    return;
+  kestrel_engine_get_config (self->engine, &config);
+  kestrel_engine_settings_apply_config (self->settings, &config);
+  kestrel_engine_config_clear (&config);
+}
+
 static void
 on_engine_event (KestrelEngine   *engine,
                  int              kind,
@@ -498,6 +581,8 @@ on_engine_event (KestrelEngine   *engine,
 {
   if (kind == KESTREL_ENGINE_EVENT_ROLLBACK)
     g_settings_set_string (self->settings, "level", "scalar");
+  else if (kind == KESTREL_ENGINE_EVENT_CONFIG_ERROR)
+    revert_to_running (self);
 }
 
 /* ---- binding mappings -------------------------------------------------- */
@@ -771,6 +856,8 @@ kestrel_controls_constructed (GObject *object)
                            G_CALLBACK (on_model_selected), self, 0);
   g_signal_connect_object (self->source_row, "notify::selected",
                            G_CALLBACK (on_source_selected), self, 0);
+  watch_popup_activate (self, self->model_row);
+  watch_popup_activate (self, self->source_row);
   /* GSettings signals "changed" only for keys that were read; all were. */
   g_signal_connect_object (self->settings, "changed",
                            G_CALLBACK (on_settings_changed), self, 0);
@@ -961,6 +1048,19 @@ kestrel_controls_set_engine (KestrelControls *self,
     g_signal_connect (engine, "event", G_CALLBACK (on_engine_event), self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ENGINE]);
+}
+
+void
+kestrel_controls_set_safe_mode (KestrelControls *self,
+                                gboolean         safe_mode)
+{
+  g_return_if_fail (KESTREL_IS_CONTROLS (self));
+
+  safe_mode = !!safe_mode;
+  if (self->safe_mode == safe_mode)
+    return;
+  self->safe_mode = safe_mode;
+  sync_level_subtitle (self);
 }
 
 KestrelEngine *

@@ -32,5 +32,10 @@ GSettings     *kestrel_controls_get_settings (KestrelControls *self);
 void           kestrel_controls_set_engine (KestrelControls *self,
                                             KestrelEngine   *engine);
 KestrelEngine *kestrel_controls_get_engine (KestrelControls *self);
+/* Safe mode (set by the window): the engine runs the reference path while
+ * the level setting keeps the user's choice; the optimisation row's
+ * subtitle says what runs. */
+void           kestrel_controls_set_safe_mode (KestrelControls *self,
+                                               gboolean         safe_mode);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* kestrel-engine-settings.c — see kestrel-engine-settings.h. */
 #include "config.h"
 
+#include <string.h>
+
 #include "kestrel-builtin-models.h"
 #include "kestrel-engine-settings.h"
 #include "kestrel-samples.h"
@@ -40,11 +42,17 @@ model_spec (GSettings *settings)
   return g_steal_pointer (&path);
 }
 
+/* The sample photos are stills shown for a few seconds each. Throttled
+ * (the default), each is run once: a photo that has not changed needs no
+ * second look, and the run costs next to nothing. At full speed (throttling
+ * off) the pipeline runs the photo shown again and again, which is what
+ * someone measuring how fast it can go wants to see. */
 static char *
 source_spec (GSettings *settings)
 {
   g_autofree char *kind = g_settings_get_string (settings, "source-kind");
   g_autofree char *path = g_settings_get_string (settings, "source-path");
+  g_autofree char *throttle = g_settings_get_string (settings, "throttle-mode");
 
   if (g_str_equal (kind, "camera"))
     return g_strconcat ("camera:", path, NULL);
@@ -52,7 +60,7 @@ source_spec (GSettings *settings)
     return g_strconcat ("images:", path, NULL);
   if (g_str_equal (kind, "video") && path[0] != '\0')
     return g_strconcat ("file:", path, NULL);
-  return kestrel_samples_dup_source_spec ();
+  return kestrel_samples_dup_source_spec (g_str_equal (throttle, "off"));
 }
 
 void
@@ -94,4 +102,61 @@ kestrel_engine_config_from_settings (GSettings           *settings,
                                                       : KESTREL_THROTTLE_MODE_OFF;
   config->budget = g_settings_get_int (settings, "cpu-budget");
   config->canary_interval = (guint) MAX (g_settings_get_int (settings, "canary-interval"), 0);
+}
+
+static void
+set_string_if_changed (GSettings  *settings,
+                       const char *key,
+                       const char *value)
+{
+  g_autofree char *now = g_settings_get_string (settings, key);
+
+  if (!g_str_equal (now, value))
+    g_settings_set_string (settings, key, value);
+}
+
+void
+kestrel_engine_settings_apply_config (GSettings                 *settings,
+                                      const KestrelEngineConfig *config)
+{
+  g_autofree char *samples = NULL;
+  const char *source;
+
+  g_return_if_fail (G_IS_SETTINGS (settings));
+  g_return_if_fail (config != NULL);
+
+  /* Paths first, then the kinds, as the file choosers write them. */
+  if (config->model != NULL)
+    {
+      /* The schema's names for the built-in models. */
+      if (g_str_equal (config->model, "front") || g_str_equal (config->model, "back"))
+        set_string_if_changed (settings, "model", config->model);
+      else
+        {
+          set_string_if_changed (settings, "model-file", config->model);
+          set_string_if_changed (settings, "model", "file");
+        }
+    }
+
+  source = config->source != NULL ? config->source : "";
+  samples = g_strdup_printf ("images:%s?", kestrel_samples_get_dir ());
+  if (g_str_has_prefix (source, samples))
+    set_string_if_changed (settings, "source-kind", "samples");
+  else if (g_str_has_prefix (source, "images:"))
+    {
+      set_string_if_changed (settings, "source-path", source + strlen ("images:"));
+      set_string_if_changed (settings, "source-kind", "folder");
+    }
+  else if (g_str_has_prefix (source, "file:"))
+    {
+      set_string_if_changed (settings, "source-path", source + strlen ("file:"));
+      set_string_if_changed (settings, "source-kind", "video");
+    }
+  else if (g_str_has_prefix (source, "camera:"))
+    {
+      set_string_if_changed (settings, "source-path", source + strlen ("camera:"));
+      set_string_if_changed (settings, "source-kind", "camera");
+    }
+
+  set_string_if_changed (settings, "precision", kestrel_precision_name (config->precision));
 }

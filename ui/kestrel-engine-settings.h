@@ -27,6 +27,14 @@ G_BEGIN_DECLS
 void     kestrel_engine_config_from_settings (GSettings           *settings,
                                               KestrelEngineConfig *config);
 
+/* The other way: makes the model, source and precision settings say what
+ * @config (the engine's running configuration) runs, writing only the keys
+ * that differ. After the engine refused a change (a model or a source it
+ * cannot open), the rows show, and the settings keep, what still runs.
+ * A source spec no setting can say (a CLI's synthetic:) is left alone. */
+void     kestrel_engine_settings_apply_config (GSettings                 *settings,
+                                               const KestrelEngineConfig *config);
+
 /* Whether @key is one of the keys above, whose change needs a
  * reconfiguration of the engine. */
 gboolean kestrel_engine_settings_is_engine_key (const char *key);

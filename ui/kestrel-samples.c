@@ -37,7 +37,8 @@ kestrel_samples_get_dir (void)
 #define SAMPLE_HOLD_SECONDS 2
 
 char *
-kestrel_samples_dup_source_spec (void)
+kestrel_samples_dup_source_spec (gboolean repeat)
 {
-  return g_strdup_printf ("images:%s?hold=%d", kestrel_samples_get_dir (), SAMPLE_HOLD_SECONDS);
+  return g_strdup_printf ("images:%s?hold=%d%s", kestrel_samples_get_dir (), SAMPLE_HOLD_SECONDS,
+                          repeat ? "" : "&repeat=0");
 }

@@ -17,8 +17,10 @@ G_BEGIN_DECLS
 
 const char *kestrel_samples_get_dir (void);
 /* The frame source for the samples: a slideshow that shows each photo for
- * a few seconds (images:DIR?hold=SECONDS), so the preview can be watched
- * while the pipeline still runs frame after frame. */
-char       *kestrel_samples_dup_source_spec (void);
+ * a few seconds (images:DIR?hold=SECONDS), so the preview can be watched.
+ * With @repeat FALSE each photo is given to the pipeline once (repeat=0),
+ * which is what a throttled, frugal run wants; with TRUE the pipeline runs
+ * the photo shown frame after frame, as fast as it may. */
+char       *kestrel_samples_dup_source_spec (gboolean repeat);
 
 G_END_DECLS

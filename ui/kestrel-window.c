@@ -29,6 +29,7 @@
 #include "kestrel-controls.h"
 #include "kestrel-dashboard.h"
 #include "kestrel-engine-settings.h"
+#include "kestrel-event-log.h"
 #include "kestrel-graph-view.h"
 #include "kestrel-preferences.h"
 #include "kestrel-preview.h"
@@ -37,6 +38,11 @@
 #include "kestrel-window.h"
 
 #define PREVIEW_INTERVAL_MS 100
+/* After a toast of one kind of event has gone, more events of that kind go
+ * to the event log only, for this long: a source that keeps failing must
+ * not bring back the toast the user just closed. */
+#define TOAST_QUIET_US (60 * G_TIME_SPAN_SECOND)
+#define N_EVENT_KINDS (KESTREL_ENGINE_EVENT_SAFE_MODE + 1)
 #define LATENCY_RING_CAPACITY KESTREL_RING_MAX_CAPACITY
 
 enum { Q50, Q95, N_QUANTILES };
@@ -58,11 +64,16 @@ struct _KestrelWindow
   KestrelGraphView    *growth_graph;
   KestrelGraphView    *latency_graph;
   GtkToggleButton     *p95_button;
+  GtkMenuButton       *events_button;
+  GtkWidget           *events_empty;
+  GtkWidget           *events_scroller;
+  GtkListBox          *events_list;
 
   GSettings           *settings;         /* engine and graphs */
   GSettings           *window_settings;  /* size, never delayed */
 
-  GtkWidget           *preview;
+  GtkWidget           *preview;          /* owned: swapped with the failure page */
+  GtkWidget           *failure_page;     /* owned; NULL until a start fails */
   GtkWidget           *controls;
 
   KestrelEngine       *engine;           /* NULL until started */
@@ -90,7 +101,13 @@ struct _KestrelWindow
   gboolean             safe_mode;
   guint64              cpu_start_ns;
   gint64               started_us;
-  GPtrArray           *events;           /* JsonNode objects, for the report */
+  KestrelEventLog     *events;
+
+  /* One toast per kind of event at a time, counting repeats. */
+  AdwToast            *toasts[N_EVENT_KINDS];
+  char                *toast_titles[N_EVENT_KINDS];
+  guint                toast_counts[N_EVENT_KINDS];
+  gint64               toast_gone_us[N_EVENT_KINDS];
 };
 
 G_DEFINE_FINAL_TYPE (KestrelWindow, kestrel_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -166,41 +183,84 @@ show_safe_mode (KestrelWindow *self,
 {
   self->safe_mode = shown;
   gtk_revealer_set_reveal_child (self->safe_mode_revealer, shown);
+  if (self->controls != NULL)
+    kestrel_controls_set_safe_mode (KESTREL_CONTROLS (self->controls), shown);
 }
 
-static void
-record_event (KestrelWindow          *self,
-              KestrelEngineEventKind  kind,
-              const char             *message)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "kind");
-  json_builder_add_string_value (builder, kestrel_engine_event_kind_name (kind));
-  json_builder_set_member_name (builder, "message");
-  json_builder_add_string_value (builder, message);
-  json_builder_end_object (builder);
-  g_ptr_array_add (self->events, json_builder_get_root (builder));
-}
-
+/* A toast with no count and no quiet period: answers to the user's own
+ * actions. */
 static void
 add_toast (KestrelWindow *self,
-           const char    *title,
-           const char    *detail)
+           const char    *title)
 {
   AdwToast *toast = adw_toast_new (title);
 
-  /* The engine's own words, for whoever wants them, behind a button: a
-   * toast has room for one line. */
-  if (detail != NULL && *detail != '\0')
-    {
-      adw_toast_set_button_label (toast, _("_Details"));
-      adw_toast_set_action_name (toast, "win.show-details");
-      adw_toast_set_action_target_value (toast, g_variant_new_string (detail));
-    }
   adw_toast_set_timeout (toast, 8);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+on_event_toast_dismissed (AdwToast      *toast,
+                          KestrelWindow *self)
+{
+  guint kind = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (toast), "kestrel-event-kind"));
+
+  if (kind < N_EVENT_KINDS && self->toasts[kind] == toast)
+    {
+      self->toasts[kind] = NULL;
+      self->toast_gone_us[kind] = g_get_monotonic_time ();
+    }
+}
+
+/* Events come in runs (a source failing frame after frame): while the
+ * toast of a kind is up, more of that kind count in its title; after it
+ * has gone they go to the event log only, for TOAST_QUIET_US. The details
+ * are in the event log, which the toast's button opens. */
+static void
+toast_event (KestrelWindow          *self,
+             KestrelEngineEventKind  kind,
+             const char             *title)
+{
+  AdwToast *toast;
+
+  if (self->toasts[kind] != NULL && g_strcmp0 (self->toast_titles[kind], title) == 0)
+    {
+      g_autofree char *counted = NULL;
+      guint n = ++self->toast_counts[kind];
+
+      /* Translators: a toast's title and how many times it happened. */
+      counted = g_strdup_printf (ngettext ("%s (%u time)", "%s (%u times)", n), title, n);
+      adw_toast_set_title (self->toasts[kind], counted);
+      return;
+    }
+  if (self->toasts[kind] == NULL && self->toast_gone_us[kind] != 0 &&
+      g_get_monotonic_time () - self->toast_gone_us[kind] < TOAST_QUIET_US &&
+      g_strcmp0 (self->toast_titles[kind], title) == 0)
+    return;
+
+  if (self->toasts[kind] != NULL)
+    adw_toast_dismiss (self->toasts[kind]);
+  toast = adw_toast_new (title);
+  adw_toast_set_button_label (toast, _("_Details"));
+  adw_toast_set_action_name (toast, "win.show-events");
+  adw_toast_set_timeout (toast, 8);
+  g_object_set_data (G_OBJECT (toast), "kestrel-event-kind", GUINT_TO_POINTER (kind));
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_event_toast_dismissed), self, 0);
+  self->toasts[kind] = toast;
+  self->toast_counts[kind] = 1;
+  g_free (self->toast_titles[kind]);
+  self->toast_titles[kind] = g_strdup (title);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* A new source makes new errors news again: the old toast goes, and the
+ * quiet period with it. */
+static void
+forget_source_errors (KestrelWindow *self)
+{
+  if (self->toasts[KESTREL_ENGINE_EVENT_SOURCE_ERROR] != NULL)
+    adw_toast_dismiss (self->toasts[KESTREL_ENGINE_EVENT_SOURCE_ERROR]);
+  self->toast_gone_us[KESTREL_ENGINE_EVENT_SOURCE_ERROR] = 0;
 }
 
 static void
@@ -210,8 +270,6 @@ on_engine_event (KestrelEngine *engine,
                  KestrelWindow *self)
 {
   const char *title = NULL;
-
-  record_event (self, kind, message);
 
   switch ((KestrelEngineEventKind) kind)
     {
@@ -230,10 +288,13 @@ on_engine_event (KestrelEngine *engine,
       break;
     case KESTREL_ENGINE_EVENT_INFO:
     default:
+      /* Logged, not toasted: nothing the user needs to act on. */
       g_debug ("engine: %s", message);
+      kestrel_event_log_add (self->events, KESTREL_ENGINE_EVENT_INFO, NULL, message);
       return;
     }
-  add_toast (self, title, message);
+  kestrel_event_log_add (self->events, kind, title, message);
+  toast_event (self, kind, title);
 }
 
 /* ---- polling -------------------------------------------------------------- */
@@ -243,6 +304,7 @@ update_title (KestrelWindow          *self,
               KestrelMetricsSnapshot *snap)
 {
   g_autofree char *subtitle = NULL;
+  g_autofree char *budget = NULL;
   const char *model = snap->config.model;
 
   if (self->engine == NULL)
@@ -254,13 +316,22 @@ update_title (KestrelWindow          *self,
   else if (*model != '\0')
     model = strrchr (model, '/') != NULL ? strrchr (model, '/') + 1 : model;
 
-  if (kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_PAUSED)
-    /* Translators: the window subtitle: model, optimisation level, precision. */
-    subtitle = g_strdup_printf (_("%s · %s · %s · paused"), model, snap->config.level,
-                                snap->config.precision);
+  /* What it may cost is part of what runs: a user leaving Kestrel on sees
+   * the budget without opening the controls. */
+  if (snap->config.budget_percent > 0)
+    /* Translators: in the window subtitle; %.0f is percent of one processor core. */
+    budget = g_strdup_printf (_("budget %.0f %%"), snap->config.budget_percent);
   else
-    subtitle = g_strdup_printf (_("%s · %s · %s"), model, snap->config.level,
-                                snap->config.precision);
+    /* Translators: in the window subtitle: throttling is off. */
+    budget = g_strdup (_("no budget"));
+
+  if (kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_PAUSED)
+    /* Translators: the window subtitle: model, optimisation level, precision, budget. */
+    subtitle = g_strdup_printf (_("%s · %s · %s · %s · paused"), model, snap->config.level,
+                                snap->config.precision, budget);
+  else
+    subtitle = g_strdup_printf (_("%s · %s · %s · %s"), model, snap->config.level,
+                                snap->config.precision, budget);
   if (self->safe_mode)
     {
       char *with_mode = g_strdup_printf (_("Safe mode · %s"), subtitle);
@@ -329,7 +400,13 @@ sample_tick (gpointer data)
 
   kestrel_graph_view_set_show_reference (self->cpu_graph, snap->config.budget_percent > 0);
   if (snap->config.budget_percent > 0)
-    kestrel_graph_view_set_reference_value (self->cpu_graph, snap->config.budget_percent);
+    {
+      /* Translators: the CPU graph's budget line; %.0f is percent of one core. */
+      g_autofree char *label = g_strdup_printf (_("Budget %.0f %%"), snap->config.budget_percent);
+
+      kestrel_graph_view_set_reference_value (self->cpu_graph, snap->config.budget_percent);
+      kestrel_graph_view_set_reference_label (self->cpu_graph, label);
+    }
 
   kestrel_preview_set_rate (KESTREL_PREVIEW (self->preview),
                             running ? snap->fps : (double) NAN, running ? frame_p50 : (double) NAN);
@@ -500,6 +577,8 @@ on_settings_changed (GSettings     *settings,
 {
   if (g_str_equal (key, "level"))
     update_rollback_enabled (self);
+  if (g_str_equal (key, "source-kind") || g_str_equal (key, "source-path"))
+    forget_source_errors (self);
   if (g_str_equal (key, "history-points"))
     {
       guint n = (guint) g_settings_get_int (settings, key);
@@ -534,6 +613,62 @@ on_settings_changed (GSettings     *settings,
     }
 }
 
+/* ---- a start that failed ------------------------------------------------ */
+
+/* In place of the preview, where the first frame would have been: what
+ * failed, in the engine's words (they name the file or the device), and
+ * the two ways out. Built once, kept while the preview is not shown. */
+static GtkWidget *
+build_failure_page (void)
+{
+  GtkWidget *page = adw_status_page_new ();
+  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *defaults = gtk_button_new_with_mnemonic (_("Use the _Defaults"));
+  GtkWidget *controls = gtk_button_new_with_mnemonic (_("Show _Controls"));
+
+  adw_status_page_set_icon_name (ADW_STATUS_PAGE (page), "dialog-error-symbolic");
+  gtk_widget_add_css_class (page, "compact");
+  gtk_widget_set_hexpand (page, TRUE);
+
+  gtk_widget_set_tooltip_text (defaults, _("Run the front-camera model on the sample photos, at the "
+                                           "precision this version runs best"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (defaults), "win.use-defaults");
+  gtk_widget_add_css_class (defaults, "suggested-action");
+  gtk_widget_add_css_class (defaults, "pill");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (controls), "win.open-controls");
+  gtk_widget_add_css_class (controls, "pill");
+  gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (buttons), defaults);
+  gtk_box_append (GTK_BOX (buttons), controls);
+  adw_status_page_set_child (ADW_STATUS_PAGE (page), buttons);
+  return g_object_ref_sink (page);
+}
+
+static void
+show_failure (KestrelWindow *self,
+              const char    *message)
+{
+  g_autofree char *escaped = g_markup_escape_text (message, -1);
+  g_autofree char *description = NULL;
+
+  if (self->failure_page == NULL)
+    self->failure_page = build_failure_page ();
+  /* Translators: below the reason a start failed. */
+  description = g_strdup_printf (_("%s\n\nChoose another model or source in the controls, "
+                                   "or go back to the defaults."), escaped);
+  adw_status_page_set_title (ADW_STATUS_PAGE (self->failure_page), _("Kestrel Could Not Start"));
+  adw_status_page_set_description (ADW_STATUS_PAGE (self->failure_page), description);
+  if (adw_bin_get_child (self->preview_bin) != self->failure_page)
+    adw_bin_set_child (self->preview_bin, self->failure_page);
+}
+
+static void
+hide_failure (KestrelWindow *self)
+{
+  if (adw_bin_get_child (self->preview_bin) != self->preview)
+    adw_bin_set_child (self->preview_bin, self->preview);
+}
+
 static void
 on_started (GObject      *object,
             GAsyncResult *result,
@@ -545,22 +680,22 @@ on_started (GObject      *object,
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      g_autofree char *title = g_strdup_printf (_("Could not start: %s"), error->message);
-
       self->start_failed = TRUE;
       g_free (self->start_error);
       self->start_error = g_strdup (error->message);
       g_signal_handlers_disconnect_by_data (engine, self);
       adw_window_title_set_subtitle (self->window_title, _("Not running"));
-      add_toast (self, _("The model or the source could not be opened; change them in the controls"),
-                 error->message);
-      record_event (self, KESTREL_ENGINE_EVENT_CONFIG_ERROR, error->message);
+      /* On screen at once, and for as long as it is true: not a toast. */
+      show_failure (self, error->message);
+      kestrel_event_log_add (self->events, KESTREL_ENGINE_EVENT_CONFIG_ERROR,
+                             _("Kestrel could not start"), error->message);
       g_signal_emit (self, signals[STARTED], 0, error->message);
       return;
     }
 
   self->start_failed = FALSE;
   g_clear_pointer (&self->start_error, g_free);
+  hide_failure (self);
   g_debug ("pipeline started in %.0f ms (model loaded, first plan built, off the main thread)",
            (g_get_monotonic_time () - ((StartData *) g_task_get_task_data (G_TASK (result)))->begin_us) / 1e3);
   self->engine = g_steal_pointer (&engine);
@@ -611,6 +746,14 @@ kestrel_window_start (KestrelWindow *self,
   g_task_set_source_tag (task, kestrel_window_start);
   g_task_set_task_data (task, data, (GDestroyNotify) start_data_free);
   g_task_run_in_thread (task, start_in_thread);
+}
+
+const char *
+kestrel_window_get_start_error (KestrelWindow *self)
+{
+  g_return_val_if_fail (KESTREL_IS_WINDOW (self), NULL);
+
+  return self->start_failed ? self->start_error : NULL;
 }
 
 KestrelEngine *
@@ -671,7 +814,7 @@ rollback_activated (GSimpleAction *action,
 
   /* Through the settings, so the controls show it and apply it. */
   g_settings_set_string (self->settings, "level", "scalar");
-  add_toast (self, _("Rolled back to the scalar reference path"), NULL);
+  add_toast (self, _("Rolled back to the scalar reference path"));
 }
 
 static void
@@ -698,17 +841,39 @@ leave_safe_mode_activated (GSimpleAction *action,
 }
 
 static void
-show_details_activated (GSimpleAction *action,
+show_events_activated (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  KestrelWindow *self = user_data;
+
+  gtk_menu_button_popup (self->events_button);
+}
+
+/* The way back from a model or source that cannot be opened: what a new
+ * user starts with. Other settings (threads, budget) cannot stop a start
+ * and stay as they are. A failed start tries again once the settings have
+ * settled (on_settings_changed()). */
+static void
+use_defaults_activated (GSimpleAction *action,
                         GVariant      *parameter,
                         gpointer       user_data)
 {
   KestrelWindow *self = user_data;
-  GtkWidget *dialog;
+  static const char *const keys[] = { "model", "model-file", "source-kind", "source-path", "precision" };
 
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("What Happened"),
-                                   g_variant_get_string (parameter, NULL));
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    g_settings_reset (self->settings, keys[i]);
+}
+
+static void
+open_controls_activated (GSimpleAction *action,
+                         GVariant      *parameter,
+                         gpointer       user_data)
+{
+  KestrelWindow *self = user_data;
+
+  adw_flap_set_reveal_flap (self->flap, TRUE);
 }
 
 static void
@@ -785,7 +950,9 @@ static const GActionEntry win_entries[] = {
   { .name = "pause", .state = "false", .change_state = pause_change_state },
   { .name = "rollback", .activate = rollback_activated },
   { .name = "leave-safe-mode", .activate = leave_safe_mode_activated },
-  { .name = "show-details", .activate = show_details_activated, .parameter_type = "s" },
+  { .name = "show-events", .activate = show_events_activated },
+  { .name = "use-defaults", .activate = use_defaults_activated },
+  { .name = "open-controls", .activate = open_controls_activated },
   { .name = "preferences", .activate = preferences_activated },
 };
 
@@ -934,10 +1101,30 @@ kestrel_window_build_report (KestrelWindow *self)
   json_builder_end_object (builder);
 
   json_builder_set_member_name (builder, "events");
+  json_builder_add_value (builder, kestrel_event_log_to_json (self->events));
+
+  /* What a user sees: the toasts up now, the subtitle, and the failure
+   * page when it is up. */
+  json_builder_set_member_name (builder, "toasts");
   json_builder_begin_array (builder);
-  for (guint i = 0; i < self->events->len; i++)
-    json_builder_add_value (builder, json_node_copy (g_ptr_array_index (self->events, i)));
+  for (guint i = 0; i < N_EVENT_KINDS; i++)
+    if (self->toasts[i] != NULL)
+      json_builder_add_string_value (builder, adw_toast_get_title (self->toasts[i]));
   json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "subtitle");
+  json_builder_add_string_value (builder, adw_window_title_get_subtitle (self->window_title));
+  if (self->failure_page != NULL && adw_bin_get_child (self->preview_bin) == self->failure_page)
+    {
+      json_builder_set_member_name (builder, "failure_page");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "title");
+      json_builder_add_string_value (builder, adw_status_page_get_title (ADW_STATUS_PAGE (self->failure_page)));
+      json_builder_set_member_name (builder, "description");
+      json_builder_add_string_value (builder,
+                                     adw_status_page_get_description (ADW_STATUS_PAGE (self->failure_page)));
+      json_builder_end_object (builder);
+    }
 
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
@@ -1057,7 +1244,7 @@ kestrel_window_constructed (GObject *object)
   if (g_settings_get_boolean (self->window_settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
 
-  self->preview = kestrel_preview_new ();
+  self->preview = g_object_ref_sink (kestrel_preview_new ());
   adw_bin_set_child (self->preview_bin, self->preview);
   self->controls = kestrel_controls_new (self->settings);
   gtk_scrolled_window_set_child (self->controls_scroller, self->controls);
@@ -1087,7 +1274,11 @@ kestrel_window_finalize (GObject *object)
   for (guint q = 0; q < N_QUANTILES; q++)
     for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
       g_clear_pointer (&self->stage_rings[q][stage], kestrel_ring_unref);
-  g_clear_pointer (&self->events, g_ptr_array_unref);
+  g_clear_pointer (&self->events, kestrel_event_log_free);
+  for (guint i = 0; i < N_EVENT_KINDS; i++)
+    g_clear_pointer (&self->toast_titles[i], g_free);
+  g_clear_object (&self->preview);
+  g_clear_object (&self->failure_page);
   g_clear_pointer (&self->crash_marker, g_free);
   g_clear_pointer (&self->start_error, g_free);
   g_clear_object (&self->settings);
@@ -1195,6 +1386,10 @@ kestrel_window_class_init (KestrelWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, growth_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, latency_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, p95_button);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_button);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_empty);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_scroller);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_list);
   gtk_widget_class_bind_template_callback (widget_class, show_p95_toggled);
 }
 
@@ -1205,7 +1400,7 @@ kestrel_window_init (KestrelWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  self->events = kestrel_event_log_new (self->events_list, self->events_empty, self->events_scroller);
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
   show_controls = g_property_action_new ("show-controls", self->flap, "reveal-flap");
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (show_controls));

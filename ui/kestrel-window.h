@@ -30,6 +30,9 @@ KestrelWindow *kestrel_window_new            (GtkApplication *application,
 void           kestrel_window_start          (KestrelWindow  *self,
                                               const char     *crash_marker,
                                               gboolean        paused);
+/* Why the last start failed (the engine's message), or NULL when it did
+ * not (or none has finished yet). Transfer none. */
+const char    *kestrel_window_get_start_error (KestrelWindow *self);
 /* NULL until the pipeline has started. Transfer none. */
 KestrelEngine *kestrel_window_get_engine     (KestrelWindow  *self);
 /* Stops the pipeline and waits for it (the crash marker goes). */

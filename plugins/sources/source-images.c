@@ -1,7 +1,7 @@
 /* source-images.c — the "images" frame source: still images decoded with
  * gdk-pixbuf (kestrel-image.h: EXIF orientation applied, RGB8 or RGBA8).
  *
- *   images:PATH[?loop=0][&hold=SECONDS]
+ *   images:PATH[?loop=0][&hold=SECONDS[&repeat=0]]
  *
  * PATH is
  *   - a file: that one image, decoded once at open (so a bad file fails
@@ -16,10 +16,13 @@
  * A leading "~/" is the home folder.
  *
  * A file that cannot be read or decoded is an ERROR naming it; the next
- * call goes on with the next file. At the end of the list the source starts
- * again (unless loop=0), reading the folder afresh so that images added
- * while it runs are picked up; a pass in which no file decoded ends the
- * source rather than report the same errors for ever.
+ * call goes on with the next file. Such a file is named once: later passes
+ * skip it for as long as its size and modification time stay the same (a
+ * file being copied in, or repaired, is tried again once it changes). At
+ * the end of the list the source starts again (unless loop=0), reading the
+ * folder afresh so that images added while it runs are picked up; a pass in
+ * which no file decoded ends the source rather than report the same errors
+ * for ever.
  *
  * Frames have pts_us -1 (stills have no time; the engine paces) and are
  * named after their file.
@@ -28,11 +31,16 @@
  * is lent again and again, without decoding it afresh, until it has been
  * shown that long (by the monotonic clock), then the next one comes. The
  * pipeline still runs at its own pace; only what it looks at changes
- * slowly.
+ * slowly. With repeat=0 each image is given once: the call that would lend
+ * it again waits (until the hold is over, or the cancellable fires) and
+ * then gives the next one, so a pipeline runs each still once instead of
+ * as often as it can. That is what a resource-aware viewer wants; repeat=1
+ * (the default) is for measuring how fast the pipeline can go.
  */
 #include "config.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "kestrel-error.h"
@@ -53,6 +61,8 @@ typedef struct {
   guint next;
   gboolean loop;
   gboolean ended;
+  /* Paths that failed to decode -> their FileStamp when they did. */
+  GHashTable *failed;
   guint decoded_in_pass;
   /* Single-file mode: the frame, decoded at open and kept. */
   gboolean single;
@@ -60,13 +70,33 @@ typedef struct {
   SourceFrameBuffer buffer;
   /* hold: the frame lent last, and since when. */
   gint64 hold_us;
+  gboolean repeat;
   gboolean holding;
   kk_image_view held;
   const char *held_name;
   gint64 held_since_us;
 } ImagesSource;
 
-static const char *const images_options[] = { "loop", "hold", NULL };
+static const char *const images_options[] = { "loop", "hold", "repeat", NULL };
+
+/* What a file looked like when it failed: it is tried again once it
+ * changes. */
+typedef struct {
+  goffset size;
+  gint64 mtime;
+} FileStamp;
+
+static gboolean
+file_stamp_read (const char *path, FileStamp *stamp)
+{
+  GStatBuf buf;
+
+  if (g_stat (path, &buf) != 0)
+    return FALSE;
+  stamp->size = buf.st_size;
+  stamp->mtime = (gint64) buf.st_mtime;
+  return TRUE;
+}
 
 static void
 image_file_clear (gpointer data)
@@ -82,6 +112,7 @@ images_source_free (ImagesSource *self)
   if (self == NULL)
     return;
   source_frame_buffer_release (&self->buffer);
+  g_clear_pointer (&self->failed, g_hash_table_unref);
   g_clear_pointer (&self->files, g_array_unref);
   g_clear_pointer (&self->glob, g_pattern_spec_free);
   g_free (self->folder);
@@ -240,6 +271,9 @@ source_images_open (const char *text, GError **error)
   if (!source_spec_get_seconds (spec, "hold", 0, &hold_seconds, error))
     return NULL;
   self->hold_us = (gint64) (hold_seconds * G_USEC_PER_SEC);
+  if (!source_spec_get_boolean (spec, "repeat", TRUE, &self->repeat, error))
+    return NULL;
+  self->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   path = source_expand_home (spec->location);
   display = g_filename_display_name (path);
@@ -349,35 +383,98 @@ images_rewind (ImagesSource *self, GError **error)
   return KESTREL_FRAME_OK;
 }
 
+/* Waits until `deadline_us` (monotonic) or until `cancellable` fires;
+ * FALSE, with the error set, when it fired. */
+static gboolean
+images_wait_until (gint64 deadline_us, GCancellable *cancellable, GError **error)
+{
+  GPollFD fd;
+  gboolean have_fd = cancellable != NULL && g_cancellable_make_pollfd (cancellable, &fd);
+  gint64 now;
+
+  while ((now = g_get_monotonic_time ()) < deadline_us && !g_cancellable_is_cancelled (cancellable))
+    {
+      gint64 left_ms = (deadline_us - now + 999) / 1000;
+
+      if (have_fd)
+        g_poll (&fd, 1, (gint) MIN (left_ms, G_MAXINT));
+      else
+        g_usleep (MIN (left_ms, 50) * 1000);  /* no cancellable fd: look again often */
+    }
+  if (have_fd)
+    g_cancellable_release_fd (cancellable);
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+}
+
+/* Whether `file` failed before and has not changed since. */
+static gboolean
+images_known_bad (ImagesSource *self, const ImageFile *file)
+{
+  const FileStamp *then = g_hash_table_lookup (self->failed, file->path);
+  FileStamp now;
+
+  if (then == NULL)
+    return FALSE;
+  if (file_stamp_read (file->path, &now) && now.size == then->size && now.mtime == then->mtime)
+    return TRUE;
+  g_hash_table_remove (self->failed, file->path);
+  return FALSE;
+}
+
+static void
+images_remember_bad (ImagesSource *self, const ImageFile *file)
+{
+  FileStamp *stamp = g_new0 (FileStamp, 1);
+
+  if (!file_stamp_read (file->path, stamp))
+    stamp->size = -1;  /* gone: if it comes back, it is tried again */
+  g_hash_table_replace (self->failed, g_strdup (file->path), stamp);
+}
+
 static KestrelFrameStatus
 source_images_next_frame (gpointer source, KestrelFrame *frame, GCancellable *cancellable,
                           GError **error)
 {
   ImagesSource *self = source;
+  const ImageFile *file;
 
   if (self->ended)
     return KESTREL_FRAME_END;
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return KESTREL_FRAME_ERROR;
 
-  if (self->holding && g_get_monotonic_time () - self->held_since_us < self->hold_us)
+  if (self->holding)
     {
-      frame->image = self->held;
-      frame->pts_us = -1;
-      frame->name = self->held_name;
-      return KESTREL_FRAME_OK;
+      gint64 until = self->held_since_us + self->hold_us;
+
+      if (self->repeat && g_get_monotonic_time () < until)
+        {
+          frame->image = self->held;
+          frame->pts_us = -1;
+          frame->name = self->held_name;
+          return KESTREL_FRAME_OK;
+        }
+      /* repeat=0: this still has been given; the next one comes when its
+       * time is up. A cancelled wait leaves the hold as it is. */
+      if (!self->repeat && !images_wait_until (until, cancellable, error))
+        return KESTREL_FRAME_ERROR;
     }
   self->holding = FALSE;
 
-  if (self->next >= self->files->len)
+  /* Files that failed before are skipped; a pass of nothing but those
+   * ends in images_rewind(). */
+  do
     {
-      KestrelFrameStatus status = images_rewind (self, error);
-      if (status != KESTREL_FRAME_OK)
-        return status;
+      if (self->next >= self->files->len)
+        {
+          KestrelFrameStatus status = images_rewind (self, error);
+          if (status != KESTREL_FRAME_OK)
+            return status;
+        }
+      file = &g_array_index (self->files, ImageFile, self->next);
+      self->next++;
     }
-
-  const ImageFile *file = &g_array_index (self->files, ImageFile, self->next);
-  self->next++;
+  while (!self->single && images_known_bad (self, file));
 
   if (self->single)
     frame->image = self->still;
@@ -387,7 +484,10 @@ source_images_next_frame (gpointer source, KestrelFrame *frame, GCancellable *ca
        * whether or not this file decodes. */
       source_frame_buffer_release (&self->buffer);
       if (!images_decode (self, file->path, &frame->image, error))
-        return KESTREL_FRAME_ERROR;
+        {
+          images_remember_bad (self, file);
+          return KESTREL_FRAME_ERROR;
+        }
     }
   self->decoded_in_pass++;
   frame->pts_us = -1;
@@ -412,7 +512,7 @@ source_images_close (gpointer source)
 
 const KestrelFrameSourceVTable source_images_vtable = {
   .name = "images",
-  .description = "Still images: a file, a folder or a glob (images:PATH[?loop=0][&hold=SECONDS])",
+  .description = "Still images: a file, a folder or a glob (images:PATH[?loop=0][&hold=SECONDS[&repeat=0]])",
   .accepts = source_images_accepts,
   .open = source_images_open,
   .next_frame = source_images_next_frame,

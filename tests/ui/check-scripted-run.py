@@ -13,8 +13,16 @@ sample photos, in a real window (run it under run-with-display.sh).
 2. The same with a crash marker left behind, as after a crash: the run must
    be in safe mode, on the scalar reference path, and say so.
 3. Bad input: --source naming nothing exits 2 with a message naming it.
+   The settings are fresh (a memory backend): the default must be frugal
+   (issue 10): a budget of 25 % of one core, said in the window's subtitle,
+   and each sample photo (shown for 2 s) run once, not as often as the
+   processor allows.
 4. A model file that is not ONNX: the pipeline does not start, the report
-   says so and names the file, and the exit status is 1.
+   says so and names the file, the window shows the failure page (in the
+   screenshots kestrel-window-failed-light.png and -dark.png) and the exit
+   status is 1.
+5. A source saved by an earlier run that no longer exists (a keyfile
+   settings backend): the same, naming the folder.
 
 XDG_STATE_HOME is pointed at OUTPUT_DIR/state so that the user's own crash
 marker is never read or written.
@@ -37,6 +45,20 @@ def run(kestrel, args, env, timeout=120):
 def load(path):
     with open(path, encoding='utf-8') as f:
         return json.load(f)
+
+
+def check_failed_start(problems, what, result, report_path, name):
+    """A start that failed: exit 1, the report and the failure page name it."""
+    if result.returncode != 1:
+        problems.append(f'{what}: exit {result.returncode}, expected 1')
+    report = load(report_path) if os.path.exists(report_path) else {}
+    if report.get('running', True):
+        problems.append(f'{what}: the report does not say the pipeline is not running')
+    if name not in report.get('error', ''):
+        problems.append(f'{what}: the error does not name {name}: {report.get("error")!r}')
+    page = report.get('failure_page', {})
+    if name not in page.get('description', ''):
+        problems.append(f'{what}: no failure page naming {name} in the window: {page!r}')
 
 
 def main(kestrel, out_dir):
@@ -88,6 +110,17 @@ def main(kestrel, out_dir):
             problems.append(f'setting {key} missing from the report')
     if report.get('settings', {}).get('source-kind') != 'samples':
         problems.append('the default source is not the sample photos')
+    # Frugal by default: each photo is held for 2 s and run once, so a run
+    # of D seconds sees at most D / 2 + 1 frames (2000 a photo before).
+    budget = report.get('engine', {}).get('budget_percent')
+    if budget != 25:
+        problems.append(f'the default budget is {budget}, not 25 % of one core')
+    if 'budget 25' not in report.get('subtitle', ''):
+        problems.append(f'the window does not say the budget: {report.get("subtitle")!r}')
+    most = report.get('duration_s', 0) / 2 + 1
+    if not report.get('frames_processed', 0) <= most:
+        problems.append(f'{report.get("frames_processed")} frames in {report.get("duration_s")} s '
+                        f'of 2 s stills: the default runs unchanged photos again (at most {most:.0f})')
     for suffix in ('-light.png', '-dark.png'):
         path = shot_base + suffix
         if not os.path.exists(path) or os.path.getsize(path) < 10000:
@@ -131,14 +164,25 @@ def main(kestrel, out_dir):
     with open(broken, 'wb') as f:
         f.write(b'this is not an ONNX protobuf\n' * 4)
     broken_path = os.path.join(out_dir, 'kestrel-run-broken-model.json')
-    result = run(kestrel, ['--model', broken, '--run-for', '1', '--state-file', broken_path], env)
-    if result.returncode != 1:
-        problems.append(f'a broken model: exit {result.returncode}, expected 1')
-    report = load(broken_path) if os.path.exists(broken_path) else {}
-    if report.get('running', True):
-        problems.append('a broken model: the report does not say the pipeline is not running')
-    if 'not-a-model.onnx' not in report.get('error', ''):
-        problems.append(f'a broken model: the error does not name the file: {report.get("error")!r}')
+    failed_base = os.path.join(out_dir, 'kestrel-window-failed')
+    result = run(kestrel, ['--model', broken, '--run-for', '1', '--state-file', broken_path,
+                           '--screenshot', failed_base], env)
+    check_failed_start(problems, 'a broken model', result, broken_path, 'not-a-model.onnx')
+    for suffix in ('-light.png', '-dark.png'):
+        if not os.path.exists(failed_base + suffix):
+            problems.append(f'a broken model: no screenshot {failed_base + suffix}')
+
+    # 5. A source saved by an earlier run, gone since.
+    config_home = os.path.join(out_dir, 'config')
+    shutil.rmtree(config_home, ignore_errors=True)
+    os.makedirs(os.path.join(config_home, 'glib-2.0', 'settings'))
+    with open(os.path.join(config_home, 'glib-2.0', 'settings', 'keyfile'), 'w') as f:
+        f.write("[org/kestrel/Kestrel]\nsource-kind='folder'\n"
+                f"source-path='{os.path.join(out_dir, 'photos-gone')}'\n")
+    saved_path = os.path.join(out_dir, 'kestrel-run-saved-source.json')
+    result = run(kestrel, ['--run-for', '1', '--state-file', saved_path],
+                 dict(env, GSETTINGS_BACKEND='keyfile', XDG_CONFIG_HOME=config_home))
+    check_failed_start(problems, 'a saved source that is gone', result, saved_path, 'photos-gone')
 
     for problem in problems:
         print(f'FAIL: {problem}')

@@ -103,7 +103,7 @@ static void
 test_config_from_settings (void)
 {
   g_autoptr(GSettings) settings = g_settings_new (SCHEMA_ID);
-  g_autofree char *samples = kestrel_samples_dup_source_spec ();
+  g_autofree char *samples = kestrel_samples_dup_source_spec (FALSE);
   KestrelEngineConfig config;
 
   reset_settings (settings);
@@ -134,10 +134,22 @@ test_config_from_settings (void)
   g_assert_cmpint (config.level, ==, KK_LEVEL_FULL);
   g_assert_cmpuint (config.threads, ==, MIN (2, g_get_num_processors ()));
   g_assert_cmpuint (config.batch, ==, 1);
-  g_assert_cmpint (config.throttle, ==, KESTREL_THROTTLE_MODE_OFF);
-  g_assert_cmpfloat (config.budget, ==, 100.0);
+  /* Frugal by default (issue 10): a budget of a quarter of one core, and
+   * each sample photo run once rather than for as long as it is shown. */
+  g_assert_cmpint (config.throttle, ==, KESTREL_THROTTLE_MODE_BUDGET);
+  g_assert_cmpfloat (config.budget, ==, 25.0);
+  g_assert_nonnull (strstr (config.source, "repeat=0"));
   g_assert_cmpuint (config.canary_interval, ==, 300);
   kestrel_engine_config_clear (&config);
+  /* Full speed is the one switch away: the photo shown runs again and
+   * again. */
+  g_settings_set_string (settings, "throttle-mode", "off");
+  {
+    g_autofree char *repeating = kestrel_samples_dup_source_spec (TRUE);
+    assert_source (settings, "samples", "", repeating);
+    g_assert_null (strstr (repeating, "repeat=0"));
+  }
+  g_settings_reset (settings, "throttle-mode");
 
   /* Every enumeration value, by its nick; numbers as they are, threads
    * capped at the processors. */
@@ -548,12 +560,169 @@ has_config_error (gpointer data)
   return FALSE;
 }
 
+static gboolean
+source_kind_is_samples (gpointer data)
+{
+  Fixture *f = data;
+  g_autofree char *kind = g_settings_get_string (f->settings, "source-kind");
+
+  return g_str_equal (kind, "samples");
+}
+
+static gboolean
+model_is_front (gpointer data)
+{
+  Fixture *f = data;
+  g_autofree char *model = g_settings_get_string (f->settings, "model");
+
+  return g_str_equal (model, "front");
+}
+
+/* A model or a folder the engine cannot open: it keeps what it runs, and
+ * so do the rows and the settings, which would otherwise make the next
+ * start fail (issue 10, 4). */
+static void
+test_refused (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *broken = g_build_filename (g_get_tmp_dir (), "kestrel-controls-broken.onnx", NULL);
+  g_autofree char *gone = g_build_filename (g_get_tmp_dir (), "kestrel-controls-gone", NULL);
+  g_autofree char *folder = g_strconcat ("images:", photo_dir, NULL);
+
+  g_assert_true (g_file_set_contents (broken, "not an ONNX protobuf", -1, NULL));
+  g_settings_set_string (f->settings, "model-file", broken);
+  g_settings_set_string (f->settings, "model", "file");
+  g_assert_true (ui_test_wait_until (has_config_error, f));
+  g_assert_true (ui_test_wait_until (model_is_front, f));
+  g_assert_cmpuint (adw_combo_row_get_selected (child (f, "model_row")), ==, 0);
+  assert_engine (f, model_is, "front");
+
+  g_ptr_array_set_size (f->events, 0);
+  g_settings_set_string (f->settings, "source-path", gone);
+  g_settings_set_string (f->settings, "source-kind", "video");
+  g_assert_true (ui_test_wait_until (has_config_error, f));
+  assert_engine (f, source_is, folder);
+  drain_main_loop ();
+  assert_setting (f->settings, "source-kind", "folder");
+  assert_setting (f->settings, "source-path", photo_dir);
+  g_assert_cmpuint (adw_combo_row_get_selected (child (f, "source_row")), ==, 1);
+  g_unlink (broken);
+}
+
+/* The file chooser opened, as a GtkFileChooserNative without a portal
+ * shows it: a dialog window. */
+static GtkWidget *
+find_chooser_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* transfer none */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+      if (GTK_IS_FILE_CHOOSER (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return GTK_WIDGET (window);
+    }
+  return NULL;
+}
+
+static gboolean
+chooser_shown (gpointer data)
+{
+  return find_chooser_dialog () != NULL;
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_descendant (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Picks @position in @row's popup list, as a click there does: the item
+ * is selected, then activated. */
+static void
+pick_in_popup (AdwComboRow *row,
+               guint        position)
+{
+  GtkWidget *list;
+
+  gtk_widget_activate (GTK_WIDGET (row));   /* opens the popup */
+  drain_main_loop ();
+  /* The list in the popup (the row shows its current item in another). */
+  list = find_descendant (find_descendant (GTK_WIDGET (row), GTK_TYPE_POPOVER), GTK_TYPE_LIST_VIEW);
+  g_assert_nonnull (list);
+  gtk_selection_model_select_item (gtk_list_view_get_model (GTK_LIST_VIEW (list)), position, TRUE);
+  g_signal_emit_by_name (list, "activate", position);
+  drain_main_loop ();
+}
+
+static void
+cancel_chooser (void)
+{
+  GtkWidget *dialog;
+
+  g_assert_true (ui_test_wait_until (chooser_shown, NULL));
+  dialog = find_chooser_dialog ();
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  drain_main_loop ();
+  g_assert_null (find_chooser_dialog ());
+}
+
+/* "Choose a folder…" while a folder is already the source opens the
+ * chooser again (it did nothing: the selection did not change); the same
+ * for the video file and the model file (issue 10, 10). */
+static void
+test_choose_again (Fixture       *f,
+                   gconstpointer  data)
+{
+  AdwComboRow *source = child (f, "source_row");
+  AdwComboRow *model = child (f, "model_row");
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "..", "data", "models",
+                                                 "blazeface-front-128.onnx", NULL);
+
+  g_assert_cmpuint (adw_combo_row_get_selected (source), ==, 1);
+  g_assert_null (find_chooser_dialog ());
+  pick_in_popup (source, 1);
+  cancel_chooser ();
+  /* Cancelling keeps the folder. */
+  assert_setting (f->settings, "source-kind", "folder");
+  assert_setting (f->settings, "source-path", photo_dir);
+  g_assert_cmpuint (adw_combo_row_get_selected (source), ==, 1);
+
+  /* Another entry opens it once (through the selection), not twice. */
+  pick_in_popup (source, 2);
+  cancel_chooser ();
+  g_assert_cmpuint (adw_combo_row_get_selected (source), ==, 1);
+
+  g_settings_set_string (f->settings, "source-path", "/srv/clip.avi");
+  g_settings_set_string (f->settings, "source-kind", "video");
+  drain_main_loop ();
+  pick_in_popup (source, 2);
+  cancel_chooser ();
+
+  g_settings_set_string (f->settings, "model-file", path);
+  g_settings_set_string (f->settings, "model", "file");
+  drain_main_loop ();
+  g_assert_cmpuint (adw_combo_row_get_selected (model), ==, 2);
+  pick_in_popup (model, 2);
+  cancel_chooser ();
+  assert_setting (f->settings, "model", "file");
+}
+
 static void
 test_source (Fixture       *f,
              gconstpointer  data)
 {
   AdwComboRow *row = child (f, "source_row");
-  g_autofree char *samples = kestrel_samples_dup_source_spec ();
+  g_autofree char *samples = kestrel_samples_dup_source_spec (FALSE);
   g_autofree char *folder = g_strconcat ("images:", photo_dir, NULL);
   Count count = { f, 0 };
 
@@ -575,6 +744,10 @@ test_source (Fixture       *f,
     {
       g_assert_true (ui_test_wait_until (has_config_error, f));
       assert_engine (f, source_is, samples);
+      /* The refused camera is neither shown nor kept (issue 10, 4): the
+       * row and the setting are back on what runs. */
+      g_assert_true (ui_test_wait_until (source_kind_is_samples, f));
+      g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 0);
     }
 
   /* A folder chosen elsewhere (the chooser writes these keys). */
@@ -711,7 +884,7 @@ test_outside_change (Fixture       *f,
 
   /* And the engine followed all of it. */
   {
-    g_autofree char *samples = kestrel_samples_dup_source_spec ();
+    g_autofree char *samples = kestrel_samples_dup_source_spec (FALSE);
     assert_engine (f, source_is, samples);
     assert_engine (f, model_is, "back");
     assert_engine (f, level_is, GUINT_TO_POINTER (KK_LEVEL_FULL));
@@ -801,6 +974,12 @@ test_safe_mode (Fixture       *f,
   assert_engine (f, level_is, GUINT_TO_POINTER (KK_LEVEL_SCALAR));
   assert_setting (f->settings, "level", "full");
   g_assert_cmpuint (adw_combo_row_get_selected (child (f, "level_row")), ==, 0);
+  /* The row keeps the user's level; its subtitle says what runs (issue 10,
+   * 4): the window sets safe mode on the panel. */
+  kestrel_controls_set_safe_mode (f->controls, TRUE);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (child (f, "level_row")), "Safe mode"));
+  kestrel_controls_set_safe_mode (f->controls, FALSE);
+  g_assert_null (strstr (adw_action_row_get_subtitle (child (f, "level_row")), "Safe mode"));
 
   gtk_spin_button_set_value (child (f, "batch_spin"), 2);
   assert_engine (f, level_is, GUINT_TO_POINTER (KK_LEVEL_FULL));
@@ -880,6 +1059,8 @@ main (int   argc,
   ADD ("canary", test_canary);
   ADD ("source", test_source);
   ADD ("coalesce", test_coalesce);
+  ADD ("refused", test_refused);
+  ADD ("choose-again", test_choose_again);
   ADD ("drag", test_drag);
   ADD ("outside-change", test_outside_change);
   ADD ("precision-list", test_precision_list);
