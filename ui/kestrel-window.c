@@ -223,23 +223,21 @@ toast_event (KestrelWindow          *self,
 {
   AdwToast *toast;
 
-  if (self->toasts[kind] != NULL && g_strcmp0 (self->toast_titles[kind], title) == 0)
+  if (self->toasts[kind] != NULL)
     {
       g_autofree char *counted = NULL;
       guint n = ++self->toast_counts[kind];
 
       /* Translators: a toast's title and how many times it happened. */
-      counted = g_strdup_printf (ngettext ("%s (%u time)", "%s (%u times)", n), title, n);
+      counted = g_strdup_printf (ngettext ("%s (%u time)", "%s (%u times)", n),
+                                 self->toast_titles[kind], n);
       adw_toast_set_title (self->toasts[kind], counted);
       return;
     }
   if (self->toasts[kind] == NULL && self->toast_gone_us[kind] != 0 &&
-      g_get_monotonic_time () - self->toast_gone_us[kind] < TOAST_QUIET_US &&
-      g_strcmp0 (self->toast_titles[kind], title) == 0)
+      g_get_monotonic_time () - self->toast_gone_us[kind] < TOAST_QUIET_US)
     return;
 
-  if (self->toasts[kind] != NULL)
-    adw_toast_dismiss (self->toasts[kind]);
   toast = adw_toast_new (title);
   adw_toast_set_button_label (toast, _("_Details"));
   adw_toast_set_action_name (toast, "win.show-events");
