@@ -64,7 +64,7 @@ struct _KestrelWindow
   KestrelGraphView    *growth_graph;
   KestrelGraphView    *latency_graph;
   GtkToggleButton     *p95_button;
-  GtkMenuButton       *events_button;
+  GtkWindow           *events_window;
   GtkWidget           *events_empty;
   GtkWidget           *events_scroller;
   GtkListBox          *events_list;
@@ -845,7 +845,8 @@ show_events_activated (GSimpleAction *action,
 {
   KestrelWindow *self = user_data;
 
-  gtk_menu_button_popup (self->events_button);
+  gtk_window_set_transient_for (self->events_window, GTK_WINDOW (self));
+  gtk_window_present (self->events_window);
 }
 
 /* The way back from a model or source that cannot be opened: what a new
@@ -1259,6 +1260,9 @@ kestrel_window_dispose (GObject *object)
   KestrelWindow *self = KESTREL_WINDOW (object);
 
   kestrel_window_stop (self);
+  /* A window of its own: it goes with this one. */
+  if (self->events_window != NULL)
+    gtk_window_destroy (self->events_window);
   gtk_widget_dispose_template (GTK_WIDGET (self), KESTREL_TYPE_WINDOW);
 
   G_OBJECT_CLASS (kestrel_window_parent_class)->dispose (object);
@@ -1384,7 +1388,7 @@ kestrel_window_class_init (KestrelWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, growth_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, latency_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, p95_button);
-  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_button);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_window);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_empty);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_scroller);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_list);
