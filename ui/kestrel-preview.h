@@ -1,6 +1,6 @@
 /* kestrel-preview.h — the frame the model just saw, with what it found.
  *
- * Shows a KestrelPreviewFrame (core/kestrel-preview-frame.h) scaled to fit,
+ * Shows a KestrelPreviewFrame (core/runtime/kestrel-preview-frame.h) scaled to fit,
  * aspect kept and centred, with each detection's box, score and keypoints
  * drawn over it, and a line with the frame rate and latency in a corner.
  * Without a frame it shows a placeholder. Colours come from ui/style.css

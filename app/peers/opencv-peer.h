@@ -3,7 +3,7 @@
  * The peer is a module (kestrel-opencv-peer.so) loaded with g_module_open()
  * rather than linked: OpenCV's libraries pull in OpenBLAS, and OpenBLAS picks
  * its kernels when it is loaded, so it must not be loaded before
- * kestrel_blas_init() has set OPENBLAS_CORETYPE (see core/kestrel-blas.h).
+ * kestrel_blas_init() has set OPENBLAS_CORETYPE (see core/base/kestrel-blas.h).
  *
  * The module exports one function, KESTREL_OPENCV_PEER_ENTRY, returning a
  * table of plain C functions. Each does what a user of OpenCV would write for
