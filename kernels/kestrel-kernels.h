@@ -67,7 +67,7 @@ bool kk_isa_hw_supported (kk_isa isa);             /* the CPU + OS can run it */
 kk_isa kk_isa_best (void);
 const char *kk_isa_override_error (void);          /* NULL when none */
 
-/* ---- Optimisation levels (DESIGN.md) ------------------------------------ */
+/* ---- Optimisation levels (docs/architecture.md) ------------------------- */
 
 typedef enum {
   KK_LEVEL_SCALAR = 0,  /* reference kernels, 1 thread: the rollback path */

@@ -75,8 +75,9 @@ kestrel_precision_from_name (const char *name, KestrelPrecision *out)
 gboolean
 kestrel_precision_is_supported (KestrelPrecision precision)
 {
-  /* FP16, INT8 and INT4 plans are DESIGN.md's next step; until they exist
-   * every caller asks here rather than keeping its own list. */
+  /* FP16, INT8 and INT4 plans are the next step (docs/architecture.md,
+   * Levels and precision); until they exist every caller asks here rather
+   * than keeping its own list. */
   return precision == KESTREL_PRECISION_FP32;
 }
 

@@ -2,7 +2,7 @@
  * frame source -> preprocess -> plan -> task decoder -> metrics, in worker
  * threads, under a CPU budget, checked by a canary.
  *
- * Threads (DESIGN.md, Threads):
+ * Threads (docs/architecture.md, Threads):
  *   - the worker thread takes frames, runs the plan (on the engine's
  *     compute pool) and decodes; it applies commands between frames;
  *   - the monitor thread runs its own GMainContext: the libgtop sampler,

@@ -16,8 +16,9 @@ test_blas_loads (void)
   g_test_message ("OpenBLAS core: %s (%s)", kestrel_blas_core (), kestrel_blas_core_reason ());
 }
 
-/* DESIGN.md: OpenBLAS 0.3.21 runs "Prescott" kernels on AVX-512 Xeons. Kestrel
- * must not let that happen on any CPU with AVX-512 or AVX2. */
+/* OpenBLAS 0.3.21 runs "Prescott" kernels on AVX-512 Xeons (see
+ * kestrel-blas.h). Kestrel must not let that happen on any CPU with AVX-512
+ * or AVX2. */
 static void
 test_blas_core_not_generic (void)
 {

@@ -1,6 +1,7 @@
-/* test-engine.c — the ONNX engine on the real BlazeFace models: levels agree
- * with the scalar reference, the NHWC passes leave no Transpose behind,
- * steady-state inference allocates nothing, and damaged files give errors. */
+/* test-graph.c — models, passes and plans on the real BlazeFace models:
+ * levels agree with the scalar reference, the NHWC passes leave no
+ * Transpose behind, steady-state inference allocates nothing, and damaged
+ * files give errors. */
 #include <math.h>
 #include <string.h>
 
@@ -474,23 +475,23 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (models); i++)
     {
-      g_autofree char *a = g_strdup_printf ("/engine/levels-agree/%s", models[i]);
-      g_autofree char *b = g_strdup_printf ("/engine/no-transposes-left/%s", models[i]);
-      g_autofree char *c = g_strdup_printf ("/engine/no-allocation/%s", models[i]);
+      g_autofree char *a = g_strdup_printf ("/graph/levels-agree/%s", models[i]);
+      g_autofree char *b = g_strdup_printf ("/graph/no-transposes-left/%s", models[i]);
+      g_autofree char *c = g_strdup_printf ("/graph/no-allocation/%s", models[i]);
       g_test_add_data_func (a, models[i], test_levels_agree);
       g_test_add_data_func (b, models[i], test_no_transposes_left);
       g_test_add_data_func (c, models[i], test_no_allocation);
     }
   for (gsize i = 0; i < G_N_ELEMENTS (models); i++)
     {
-      g_autofree char *a = g_strdup_printf ("/engine/batch/matches-singles/%s", models[i]);
-      g_autofree char *b = g_strdup_printf ("/engine/batch/no-allocation/%s", models[i]);
-      g_autofree char *c = g_strdup_printf ("/engine/batch/item-steps/%s", models[i]);
+      g_autofree char *a = g_strdup_printf ("/graph/batch/matches-singles/%s", models[i]);
+      g_autofree char *b = g_strdup_printf ("/graph/batch/no-allocation/%s", models[i]);
+      g_autofree char *c = g_strdup_printf ("/graph/batch/item-steps/%s", models[i]);
       g_test_add_data_func (a, models[i], test_batch_matches_singles);
       g_test_add_data_func (b, models[i], test_batch_no_allocation);
       g_test_add_data_func (c, models[i], test_batch_item_steps);
     }
-  g_test_add_func ("/engine/batch/refused", test_batch_refused);
-  g_test_add_func ("/engine/damaged-files", test_damaged_files);
+  g_test_add_func ("/graph/batch/refused", test_batch_refused);
+  g_test_add_func ("/graph/damaged-files", test_damaged_files);
   return g_test_run ();
 }
