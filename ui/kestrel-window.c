@@ -30,6 +30,7 @@
 #include "kestrel-dashboard.h"
 #include "kestrel-engine-settings.h"
 #include "kestrel-event-log.h"
+#include "kestrel-graph-export.h"
 #include "kestrel-graph-view.h"
 #include "kestrel-preferences.h"
 #include "kestrel-preview.h"
@@ -875,6 +876,118 @@ open_controls_activated (GSimpleAction *action,
   adw_flap_set_reveal_flap (self->flap, TRUE);
 }
 
+/* ---- export ---------------------------------------------------------------- */
+
+gboolean
+kestrel_window_export_graphs (KestrelWindow  *self,
+                              const char     *path,
+                              GError        **error)
+{
+  KestrelGraphExportFormat format;
+  const KestrelGraphExportItem items[] = {
+    { self->cpu_graph, "cpu", _("Processor") },
+    { self->memory_graph, "memory", _("Memory") },
+    { self->growth_graph, "growth", _("Memory Growth") },
+    { self->latency_graph, "latency", _("Latency by Stage") },
+  };
+
+  g_return_val_if_fail (KESTREL_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!kestrel_graph_export_format_for_path (path, &format, error))
+    return FALSE;
+  if (format == KESTREL_GRAPH_EXPORT_CSV)
+    return kestrel_graph_export_csv (items, G_N_ELEMENTS (items), path, error);
+  return kestrel_graph_export_image (items, G_N_ELEMENTS (items), format, path, error);
+}
+
+static void
+on_export_response (GtkNativeDialog *chooser,
+                    int              response,
+                    KestrelWindow   *self)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkFileFilter *filter;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    goto out;
+  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  path = g_file_get_path (file);
+  if (path == NULL)
+    goto out;
+  /* A name typed without its extension gets the chosen type's. */
+  filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (chooser));
+  if (filter != NULL && g_object_get_data (G_OBJECT (filter), "extension") != NULL)
+    {
+      KestrelGraphExportFormat format;
+
+      if (!kestrel_graph_export_format_for_path (path, &format, NULL))
+        {
+          char *with = g_strconcat (path, g_object_get_data (G_OBJECT (filter), "extension"), NULL);
+          g_free (path);
+          path = with;
+        }
+    }
+  if (kestrel_window_export_graphs (self, path, &error))
+    {
+      g_autofree char *name = g_path_get_basename (path);
+      g_autofree char *title = g_strdup_printf (_("Exported to %s"), name);
+
+      add_toast (self, title, NULL);
+    }
+  else
+    add_toast (self, _("The graphs could not be exported"), error->message);
+out:
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+}
+
+static void
+add_filter (GtkFileChooser *chooser,
+            const char     *name,
+            const char     *mime_type,
+            const char     *extension)
+{
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, name);
+  gtk_file_filter_add_mime_type (filter, mime_type);
+  g_object_set_data_full (G_OBJECT (filter), "extension", g_strdup (extension), g_free);
+  gtk_file_chooser_add_filter (chooser, filter);
+}
+
+/* GtkFileDialog is GTK 4.10; Debian 12 has 4.8, so the native chooser
+ * (the portal's where there is one). */
+static void
+export_activated (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  KestrelWindow *self = user_data;
+  gboolean image = g_str_equal (g_action_get_name (G_ACTION (action)), "export-image");
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (image ? _("Export Graphs as Image") : _("Export History as CSV"),
+                                         GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Export"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  if (image)
+    {
+      add_filter (GTK_FILE_CHOOSER (chooser), _("PNG image"), "image/png", ".png");
+      add_filter (GTK_FILE_CHOOSER (chooser), _("SVG drawing"), "image/svg+xml", ".svg");
+      gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "kestrel-graphs.png");
+    }
+  else
+    {
+      add_filter (GTK_FILE_CHOOSER (chooser), _("CSV table"), "text/csv", ".csv");
+      gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "kestrel-history.csv");
+    }
+  g_signal_connect (chooser, "response", G_CALLBACK (on_export_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 static void
 preferences_activated (GSimpleAction *action,
                        GVariant      *parameter,
@@ -953,6 +1066,8 @@ static const GActionEntry win_entries[] = {
   { .name = "use-defaults", .activate = use_defaults_activated },
   { .name = "open-controls", .activate = open_controls_activated },
   { .name = "preferences", .activate = preferences_activated },
+  { .name = "export-history", .activate = export_activated },
+  { .name = "export-image", .activate = export_activated },
 };
 
 /* ---- the report of a scripted run --------------------------------------- */

@@ -44,5 +44,11 @@ JsonNode      *kestrel_window_build_report   (KestrelWindow  *self);
 gboolean       kestrel_window_save_png       (KestrelWindow  *self,
                                               const char     *path,
                                               GError        **error);
+/* Exports the graphs by @path's extension: their history as CSV (.csv), or
+ * what they show as a picture (.png, .svg); see kestrel-graph-export.h.
+ * The window's Export menu items ask for the file and call this. */
+gboolean       kestrel_window_export_graphs  (KestrelWindow  *self,
+                                              const char     *path,
+                                              GError        **error);
 
 G_END_DECLS

@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
+#include <math.h>
 
 #include "kestrel-application.h"
 #include "kestrel-graph-view.h"
@@ -686,6 +688,128 @@ test_growth_own_scale (void)
   close_window (window);
 }
 
+/* How many different colours @texture has: a drawn graph has many, an
+ * empty background one. */
+static guint
+count_colours (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture), height = gdk_texture_get_height (texture);
+  g_autofree guint32 *pixels = g_new (guint32, (gsize) width * height);
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) width * 4);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    g_hash_table_add (seen, GUINT_TO_POINTER (pixels[i]));
+  return g_hash_table_size (seen);
+}
+
+/* Export: the history as CSV has every sample each graph shows, with its
+ * own (unstacked) value; PNG and SVG are the same picture of the graphs,
+ * loadable by a normal image loader, and drawn on; a bad name or folder is
+ * a clear error. Leaves graphs-export.png and graphs-export.SVG in the
+ * build folder. */
+static void
+test_export (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window = open_window (settings);
+  g_autofree char *dir = g_dir_make_tmp ("kestrel-export-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "history.csv", NULL);
+  /* Left in the build folder for people to look at. */
+  g_autofree char *png = g_test_build_filename (G_TEST_BUILT, "graphs-export.png", NULL);
+  g_autofree char *svg = g_test_build_filename (G_TEST_BUILT, "graphs-export.SVG", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) from_png = NULL;
+  g_autoptr(GdkTexture) from_svg = NULL;
+  KestrelGraphView *cpu = graph_with_series (window, "Kestrel");
+  KestrelGraphView *latency = graph_with_series (window, "Inference");
+  KestrelRingSample points[600];
+  guint n_cpu, n_inference, rows_cpu = 0, rows_inference = 0, matched = 0;
+
+  /* Still, so the graphs do not move between the export and the check. */
+  g_assert_true (ui_test_wait_until_for (has_cpu_points, window, 30000));
+  g_action_group_activate_action (G_ACTION_GROUP (window), "pause", NULL);
+  ui_test_spin (1500);
+
+  g_assert_true (kestrel_window_export_graphs (window, csv, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  lines = g_strsplit (text, "\r\n", -1);
+  g_assert_cmpstr (lines[0], ==, "time,seconds,graph,series,value");
+  n_cpu = kestrel_graph_view_get_points (cpu, 0, points, G_N_ELEMENTS (points));
+  n_inference = kestrel_ring_get_length (kestrel_graph_view_get_series_ring (latency, 2));
+  for (guint i = 1; lines[i] != NULL && *lines[i] != '\0'; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], ",", -1);
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 5);
+      g_assert_true (g_str_has_suffix (fields[0], "Z"));
+      g_assert_cmpfloat (g_ascii_strtod (fields[1], NULL), <=, 0);
+      if (g_str_equal (fields[2], "cpu") && g_str_equal (fields[3], "Kestrel"))
+        {
+          /* The same values, oldest first, as the graph draws. */
+          g_assert_cmpfloat_with_epsilon (g_ascii_strtod (fields[4], NULL), points[rows_cpu].value, 1e-5);
+          rows_cpu++;
+        }
+      if (g_str_equal (fields[2], "latency") && g_str_equal (fields[3], "Inference"))
+        {
+          KestrelRingSample sample;
+
+          /* The stage's own time, not the stacked top the graph draws. */
+          g_assert_true (kestrel_ring_get (kestrel_graph_view_get_series_ring (latency, 2), rows_inference,
+                                           &sample));
+          if (fabs (g_ascii_strtod (fields[4], NULL) - sample.value) < 1e-5)
+            matched++;
+          rows_inference++;
+        }
+    }
+  g_test_message ("CSV: %u lines, %u processor and %u inference samples", g_strv_length (lines),
+                  rows_cpu, rows_inference);
+  g_assert_cmpuint (rows_cpu, ==, n_cpu);
+  g_assert_cmpuint (rows_cpu, >=, 2);
+  g_assert_cmpuint (rows_inference, ==, MIN (n_inference, kestrel_graph_view_get_history_length (latency)));
+  g_assert_cmpuint (matched, ==, rows_inference);
+
+  g_assert_true (kestrel_window_export_graphs (window, png, &error));
+  g_assert_no_error (error);
+  g_assert_true (kestrel_window_export_graphs (window, svg, &error));
+  g_assert_no_error (error);
+  from_png = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  /* Through gdk-pixbuf's SVG loader (librsvg), as an image viewer would. */
+  from_svg = gdk_texture_new_from_filename (svg, &error);
+  g_assert_no_error (error);
+  g_test_message ("PNG %d x %d, %u colours; SVG %d x %d, %u colours",
+                  gdk_texture_get_width (from_png), gdk_texture_get_height (from_png),
+                  count_colours (from_png), gdk_texture_get_width (from_svg),
+                  gdk_texture_get_height (from_svg), count_colours (from_svg));
+  g_assert_cmpint (gdk_texture_get_width (from_png), >=, gtk_widget_get_width (GTK_WIDGET (latency)));
+  g_assert_cmpint (gdk_texture_get_height (from_png), >,
+                   gtk_widget_get_height (GTK_WIDGET (latency)) + gtk_widget_get_height (GTK_WIDGET (cpu)));
+  g_assert_cmpint (gdk_texture_get_width (from_svg), ==, gdk_texture_get_width (from_png));
+  g_assert_cmpint (gdk_texture_get_height (from_svg), ==, gdk_texture_get_height (from_png));
+  g_assert_cmpuint (count_colours (from_png), >, 20);
+  g_assert_cmpuint (count_colours (from_svg), >, 20);
+
+  g_assert_false (kestrel_window_export_graphs (window, "/nonexistent-kestrel-dir/h.csv", &error));
+  g_assert_nonnull (strstr (error->message, "/nonexistent-kestrel-dir/h.csv"));
+  g_clear_error (&error);
+  g_assert_false (kestrel_window_export_graphs (window, "/nonexistent-kestrel-dir/g.svg", &error));
+  g_assert_nonnull (strstr (error->message, "/nonexistent-kestrel-dir/g.svg"));
+  g_clear_error (&error);
+  g_assert_false (kestrel_window_export_graphs (window, "graphs.txt", &error));
+  g_assert_nonnull (strstr (error->message, ".csv"));
+  g_clear_error (&error);
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "export-history"));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "export-image"));
+
+  g_unlink (csv);
+  g_rmdir (dir);
+  close_window (window);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -711,6 +835,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/preferences", test_preferences);
   g_test_add_func ("/window/about-icon", test_about_icon);
   g_test_add_func ("/window/growth-own-scale", test_growth_own_scale);
+  g_test_add_func ("/window/export", test_export);
   status = g_test_run ();
 
   g_object_unref (app);
