@@ -935,10 +935,15 @@ on_export_response (GtkNativeDialog *chooser,
       g_autofree char *name = g_path_get_basename (path);
       g_autofree char *title = g_strdup_printf (_("Exported to %s"), name);
 
-      add_toast (self, title, NULL);
+      add_toast (self, title);
     }
   else
-    add_toast (self, _("The graphs could not be exported"), error->message);
+    {
+      /* The message names the file and what went wrong. */
+      g_autofree char *title = g_strdup_printf (_("The graphs could not be exported. %s"), error->message);
+
+      add_toast (self, title);
+    }
 out:
   gtk_native_dialog_destroy (chooser);
   g_object_unref (chooser);
