@@ -228,15 +228,16 @@ test_space_pauses (void)
 }
 
 static void
-collect_shortcuts (GtkWidget *widget,
-                   GPtrArray *found)
+collect_type (GtkWidget *widget,
+              GType      type,
+              GPtrArray *found)
 {
-  if (GTK_IS_SHORTCUTS_SHORTCUT (widget))
+  if (g_type_is_a (G_OBJECT_TYPE (widget), type))
     g_ptr_array_add (found, widget);
   for (GtkWidget *child = gtk_widget_get_first_child (widget);
        child != NULL;
        child = gtk_widget_get_next_sibling (child))
-    collect_shortcuts (child, found);
+    collect_type (child, type, found);
 }
 
 /* @accel in the normal form of gtk_accelerator_name(). */
@@ -306,7 +307,7 @@ test_shortcuts_window (void)
   const char *accel;
 
   g_assert_nonnull (overlay);
-  collect_shortcuts (GTK_WIDGET (overlay), shortcuts);
+  collect_type (GTK_WIDGET (overlay), GTK_TYPE_SHORTCUTS_SHORTCUT, shortcuts);
   listed = listed_accels (shortcuts);
   g_assert_cmpuint (g_strv_length (actions), >, 0);
   /* Each accelerator of the application is listed... */
@@ -347,19 +348,6 @@ test_shortcuts_window (void)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
   gtk_window_close (GTK_WINDOW (overlay));
   close_window (window);
-}
-
-static void
-collect_type (GtkWidget *widget,
-              GType      type,
-              GPtrArray *found)
-{
-  if (g_type_is_a (G_OBJECT_TYPE (widget), type))
-    g_ptr_array_add (found, widget);
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_type (child, type, found);
 }
 
 typedef struct {
