@@ -36,9 +36,11 @@ packages="
 # suite validates the desktop file, metainfo, schema, man pages and
 # Flatpak manifest with the real tools; promtool (package prometheus)
 # checks the /metrics text; scripts/measure-app-cpu.sh finds the window's
-# process with pgrep (procps). On a machine that runs systemd, installing
-# prometheus also starts its server on port 9090: 'systemctl disable --now
-# prometheus' stops it, Kestrel only uses promtool.
+# process with pgrep (procps); the sanitizer build's stacks are
+# symbolized by llvm-symbolizer (llvm), without which the LeakSanitizer
+# suppressions in tests/lsan.supp cannot match. On a machine that runs
+# systemd, installing prometheus also starts its server on port 9090:
+# 'systemctl disable --now prometheus' stops it; Kestrel only uses promtool.
 test_packages="
   python3
   libonnx-testdata
@@ -48,6 +50,7 @@ test_packages="
   xvfb xauth dbus-x11 libxtst-dev
   desktop-file-utils appstream libglib2.0-bin man-db groff-base python3-yaml
   prometheus procps
+  llvm
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
 # npm is wanted unless the nodejs installed is one that brings its own.

@@ -37,6 +37,7 @@ RUN_TIME_COMMANDS = {
     'groff': 'man --warnings (tests/data)',
     'gsettings': 'scripts/measure-app-cpu.sh',
     'pgrep': 'scripts/measure-app-cpu.sh',
+    'llvm-symbolizer': 'AddressSanitizer, for tests/lsan.supp to match (make check)',
 }
 
 THIS_FILE = os.path.basename(__file__)
