@@ -3,6 +3,7 @@
 
 #include "kestrel-op-util.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "kestrel-error.h"
@@ -320,4 +321,112 @@ kestrel_shape_strides (guint n_dims, const gint64 *shape, gint64 *strides)
       strides[k] = stride;
       stride *= shape[k];
     }
+}
+
+gint64
+kestrel_op_double_to_int (double v)
+{
+  if (isnan (v))
+    return 0;
+  if (v >= 9223372036854775807.0)
+    return G_MAXINT64;
+  if (v <= -9223372036854775808.0)
+    return G_MININT64;
+  return (gint64) v;
+}
+
+double
+kestrel_op_load_double (KestrelDType dtype, gconstpointer data, gsize i)
+{
+  switch (dtype)
+    {
+    case KESTREL_DTYPE_FLOAT32:
+      return ((const float *) data)[i];
+    case KESTREL_DTYPE_INT8:
+      return ((const gint8 *) data)[i];
+    case KESTREL_DTYPE_UINT8:
+    case KESTREL_DTYPE_BOOL:
+      return ((const guint8 *) data)[i];
+    case KESTREL_DTYPE_INT32:
+      return ((const gint32 *) data)[i];
+    case KESTREL_DTYPE_INT64:
+      return (double) ((const gint64 *) data)[i];
+    case KESTREL_DTYPE_FLOAT16:
+    default:
+      return 0;
+    }
+}
+
+gint64
+kestrel_op_load_int (KestrelDType dtype, gconstpointer data, gsize i)
+{
+  switch (dtype)
+    {
+    case KESTREL_DTYPE_INT64:
+      return ((const gint64 *) data)[i];
+    case KESTREL_DTYPE_FLOAT32:
+      return kestrel_op_double_to_int (((const float *) data)[i]);
+    default:
+      return (gint64) kestrel_op_load_double (dtype, data, i);
+    }
+}
+
+void
+kestrel_op_store_int (KestrelDType dtype, gpointer data, gsize i, gint64 v)
+{
+  switch (dtype)
+    {
+    case KESTREL_DTYPE_FLOAT32:
+      ((float *) data)[i] = (float) v;
+      break;
+    case KESTREL_DTYPE_INT8:
+      ((gint8 *) data)[i] = (gint8) CLAMP (v, G_MININT8, G_MAXINT8);
+      break;
+    case KESTREL_DTYPE_UINT8:
+      ((guint8 *) data)[i] = (guint8) CLAMP (v, 0, G_MAXUINT8);
+      break;
+    case KESTREL_DTYPE_BOOL:
+      ((guint8 *) data)[i] = v != 0;
+      break;
+    case KESTREL_DTYPE_INT32:
+      ((gint32 *) data)[i] = (gint32) CLAMP (v, G_MININT32, G_MAXINT32);
+      break;
+    case KESTREL_DTYPE_INT64:
+      ((gint64 *) data)[i] = v;
+      break;
+    case KESTREL_DTYPE_FLOAT16:
+    default:
+      break;
+    }
+}
+
+void
+kestrel_op_store_double (KestrelDType dtype, gpointer data, gsize i, double v)
+{
+  if (dtype == KESTREL_DTYPE_FLOAT32)
+    ((float *) data)[i] = (float) v;
+  else if (dtype == KESTREL_DTYPE_BOOL)
+    ((guint8 *) data)[i] = v != 0;
+  else
+    kestrel_op_store_int (dtype, data, i, kestrel_op_double_to_int (v));
+}
+
+void
+kestrel_op_broadcast_strides (guint out_dims, const gint64 *out, guint in_dims, const gint64 *in,
+                              gint64 *strides)
+{
+  gint64 stride = 1;
+
+  for (gint d = (gint) out_dims - 1; d >= 0; d--)
+    {
+      gint id = d - ((gint) out_dims - (gint) in_dims);
+
+      if (id < 0 || in[id] == 1)
+        strides[d] = 0;
+      else
+        strides[d] = stride;
+      if (id >= 0)
+        stride *= in[id];
+    }
+  (void) out;
 }

@@ -79,4 +79,22 @@ kestrel_shape_product (const gint64 *shape, guint from, guint to)
   return p;
 }
 
+/* One element of a tensor of any numeric dtype as a double, or as an
+ * int64 (float values truncated toward zero, NaN as 0, out-of-range values
+ * saturated). For operators whose reference semantics need not be fast on
+ * every type; bool reads as 0 or 1, float16 is not handled (0). */
+double kestrel_op_load_double (KestrelDType dtype, gconstpointer data, gsize i);
+gint64 kestrel_op_load_int (KestrelDType dtype, gconstpointer data, gsize i);
+/* Stores with numpy's astype conversions: truncation toward zero for the
+ * integer types (saturating instead of undefined behaviour), v != 0 for
+ * bool. */
+void kestrel_op_store_double (KestrelDType dtype, gpointer data, gsize i, double v);
+void kestrel_op_store_int (KestrelDType dtype, gpointer data, gsize i, gint64 v);
+gint64 kestrel_op_double_to_int (double v);
+
+/* Strides in elements of an input of shape `in` read as the broadcast
+ * output shape `out`: 0 along broadcast dimensions. */
+void kestrel_op_broadcast_strides (guint out_dims, const gint64 *out, guint in_dims,
+                                   const gint64 *in, gint64 *strides);
+
 G_END_DECLS

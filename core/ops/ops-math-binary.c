@@ -157,60 +157,7 @@ DEFINE_LOOP (prelu_i64, gint64, x < 0 ? (gint64) ((guint64) x * (guint64) z) : x
 
 /* ---- Mixed-type Pow ----------------------------------------------------- */
 
-static double
-load_double (KestrelDType dtype, const guint8 *data, gsize i)
-{
-  switch (dtype)
-    {
-    case KESTREL_DTYPE_FLOAT32:
-      return ((const float *) data)[i];
-    case KESTREL_DTYPE_INT8:
-      return ((const gint8 *) data)[i];
-    case KESTREL_DTYPE_UINT8:
-      return data[i];
-    case KESTREL_DTYPE_INT32:
-      return ((const gint32 *) data)[i];
-    case KESTREL_DTYPE_INT64:
-      return (double) ((const gint64 *) data)[i];
-    case KESTREL_DTYPE_FLOAT16:
-    case KESTREL_DTYPE_BOOL:
-    default:
-      return 0; /* infer() admits none of these */
-    }
-}
-
-/* Float to integer truncates toward zero like numpy's astype; values out
- * of range saturate and NaN gives 0, where C would be undefined. */
-static gint64
-double_to_i64 (double v)
-{
-  if (isnan (v))
-    return 0;
-  if (v >= 9223372036854775807.0)
-    return G_MAXINT64;
-  if (v <= -9223372036854775808.0)
-    return G_MININT64;
-  return (gint64) v;
-}
-
-static void
-store_double (KestrelDType dtype, guint8 *data, gsize i, double v)
-{
-  switch (dtype)
-    {
-    case KESTREL_DTYPE_FLOAT32:
-      ((float *) data)[i] = (float) v;
-      break;
-    case KESTREL_DTYPE_INT32:
-      ((gint32 *) data)[i] = (gint32) CLAMP (double_to_i64 (v), G_MININT32, G_MAXINT32);
-      break;
-    case KESTREL_DTYPE_INT64:
-      ((gint64 *) data)[i] = double_to_i64 (v);
-      break;
-    default:
-      break;
-    }
-}
+/* Elements convert with kestrel_op_load_double / kestrel_op_store_double. */
 
 /* ---- Legacy broadcasting (opsets 1 to 6) -------------------------------- */
 
@@ -323,9 +270,9 @@ binary_segment (gpointer user_data, gsize a_offset, gssize a_step, gsize b_offse
   if (state->dtype != state->b_dtype)
     {
       for (gsize i = 0; i < n; i++)
-        store_double (state->dtype, y, i,
-                      pow (load_double (state->dtype, a, a_step * i),
-                           load_double (state->b_dtype, b, b_step * i)));
+        kestrel_op_store_double (state->dtype, y, i,
+                      pow (kestrel_op_load_double (state->dtype, a, a_step * i),
+                           kestrel_op_load_double (state->b_dtype, b, b_step * i)));
     }
   else if (state->dtype == KESTREL_DTYPE_FLOAT16)
     f16_segment (job, (const guint16 *) a, a_step, (const guint16 *) b, b_step, (guint16 *) y, n);
@@ -587,16 +534,16 @@ BINARY_OP (add_1, "Add", 1, 6, ARITH_LOOPS (add), .is_add = TRUE, .legacy = TRUE
 BINARY_OP (sub_1, "Sub", 1, 6, ARITH_LOOPS (sub), .legacy = TRUE)
 BINARY_OP (mul_1, "Mul", 1, 6, ARITH_LOOPS (mul), .legacy = TRUE)
 BINARY_OP (div_1, "Div", 1, 6, ARITH_LOOPS (div), .legacy = TRUE)
-BINARY_OP (add, "Add", 7, 17, ARITH_LOOPS (add), .is_add = TRUE)
-BINARY_OP (sub, "Sub", 7, 17, ARITH_LOOPS (sub))
-BINARY_OP (mul, "Mul", 7, 17, ARITH_LOOPS (mul))
-BINARY_OP (div, "Div", 7, 17, ARITH_LOOPS (div))
+BINARY_OP (add, "Add", 7, 21, ARITH_LOOPS (add), .is_add = TRUE)
+BINARY_OP (sub, "Sub", 7, 21, ARITH_LOOPS (sub))
+BINARY_OP (mul, "Mul", 7, 21, ARITH_LOOPS (mul))
+BINARY_OP (div, "Div", 7, 21, ARITH_LOOPS (div))
 
 BINARY_OP (pow_1, "Pow", 1, 6,
            .loops = { [KESTREL_DTYPE_FLOAT32] = pow_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER },
            .legacy = TRUE)
 
-BINARY_OP (pow, "Pow", 7, 17,
+BINARY_OP (pow, "Pow", 7, 21,
            .loops = {
              [KESTREL_DTYPE_FLOAT32] = pow_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER,
              [KESTREL_DTYPE_INT32] = pow_i32, [KESTREL_DTYPE_INT64] = pow_i64,
@@ -608,7 +555,7 @@ BINARY_OP (pow, "Pow", 7, 17,
 BINARY_OP (prelu_6, "PRelu", 6, 6,
            .loops = { [KESTREL_DTYPE_FLOAT32] = prelu_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER },
            .legacy = TRUE, .legacy_channel = TRUE)
-BINARY_OP (prelu, "PRelu", 7, 17,
+BINARY_OP (prelu, "PRelu", 7, 21,
            .loops = {
              [KESTREL_DTYPE_FLOAT32] = prelu_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER,
              [KESTREL_DTYPE_INT32] = prelu_i32, [KESTREL_DTYPE_INT64] = prelu_i64,
@@ -617,11 +564,11 @@ BINARY_OP (prelu, "PRelu", 7, 17,
 
 /* Before opset 8 the inputs had equal shapes, a special case of the
  * broadcasting that opset 8 introduced, so one definition serves all. */
-BINARY_OP (max, "Max", 1, 17, ARITH_LOOPS (max), .variadic = TRUE)
-BINARY_OP (min, "Min", 1, 17, ARITH_LOOPS (min), .variadic = TRUE)
-BINARY_OP (sum, "Sum", 1, 17,
+BINARY_OP (max, "Max", 1, 21, ARITH_LOOPS (max), .variadic = TRUE)
+BINARY_OP (min, "Min", 1, 21, ARITH_LOOPS (min), .variadic = TRUE)
+BINARY_OP (sum, "Sum", 1, 21,
            .loops = { [KESTREL_DTYPE_FLOAT32] = add_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER },
            .variadic = TRUE, .is_add = TRUE)
-BINARY_OP (mean, "Mean", 1, 17,
+BINARY_OP (mean, "Mean", 1, 21,
            .loops = { [KESTREL_DTYPE_FLOAT32] = add_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER },
            .variadic = TRUE, .is_add = TRUE, .is_mean = TRUE)

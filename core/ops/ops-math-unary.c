@@ -27,6 +27,7 @@ typedef enum {
   UNARY_INT_RELU,
   UNARY_INT_ABS,
   UNARY_INT_NEG,
+  UNARY_INT_SIGN,
 } UnaryIntKind;
 
 typedef struct {
@@ -36,10 +37,14 @@ typedef struct {
   const char *beta_name;
   float beta;
   UnaryIntKind ints;        /* also runs on int8, int32, int64 */
+  /* Gelu: another loop when the string attribute alt_name is alt_value. */
+  UnaryLoop f32_alt;
+  const char *alt_name, *alt_value;
 } MathUnaryDesc;
 
 typedef struct {
   const MathUnaryDesc *desc;
+  UnaryLoop f32;
   UnaryParams params;
 } UnaryState;
 
@@ -93,6 +98,26 @@ DEFINE_UNARY (softsign_f32, x / (1.0f + fabsf (x)))
 DEFINE_UNARY (thresholded_relu_f32, x > alpha ? x : 0.0f)
 DEFINE_UNARY (celu_f32, x > 0 ? x : alpha * expm1f (x / alpha))
 DEFINE_UNARY (floor_f32, floorf (x))
+/* Round: halves to even, the default rounding mode, as numpy.round. */
+DEFINE_UNARY (round_f32, nearbyintf (x))
+DEFINE_UNARY (sign_f32, x > 0 ? 1.0f : x < 0 ? -1.0f : x)
+/* Mish: x * tanh (softplus (x)). */
+DEFINE_UNARY (mish_f32, x * tanhf (softplus (x)))
+/* Gelu (opset 20): exact with erf, or the tanh approximation. */
+DEFINE_UNARY (gelu_f32, 0.5f * x * (1.0f + erff (x * (float) M_SQRT1_2)))
+DEFINE_UNARY (gelu_tanh_f32,
+              0.5f * x * (1.0f + tanhf (0.7978845608028654f * (x + 0.044715f * x * x * x))))
+DEFINE_UNARY (sin_f32, sinf (x))
+DEFINE_UNARY (cos_f32, cosf (x))
+DEFINE_UNARY (tan_f32, tanf (x))
+DEFINE_UNARY (asin_f32, asinf (x))
+DEFINE_UNARY (acos_f32, acosf (x))
+DEFINE_UNARY (atan_f32, atanf (x))
+DEFINE_UNARY (sinh_f32, sinhf (x))
+DEFINE_UNARY (cosh_f32, coshf (x))
+DEFINE_UNARY (asinh_f32, asinhf (x))
+DEFINE_UNARY (acosh_f32, acoshf (x))
+DEFINE_UNARY (atanh_f32, atanhf (x))
 DEFINE_UNARY (ceil_f32, ceilf (x))
 
 /* ---- Integer loops ----------------------------------------------------- */
@@ -115,6 +140,10 @@ DEFINE_UNARY (ceil_f32, ceilf (x))
       case UNARY_INT_NEG:                                                            \
         for (gsize i = 0; i < n; i++)                                                \
           y[i] = (T) ((U) 0 - (U) x[i]);                                             \
+        break;                                                                       \
+      case UNARY_INT_SIGN:                                                           \
+        for (gsize i = 0; i < n; i++)                                                \
+          y[i] = (T) (x[i] > 0 ? 1 : x[i] < 0 ? -1 : 0);                             \
         break;                                                                       \
       case UNARY_INT_NONE:                                                           \
       default:                                                                       \
@@ -144,8 +173,8 @@ unary_chunk (gsize begin, gsize end, guint worker_index G_GNUC_UNUSED, gpointer 
         step->kernels->clamp_f32 ((const float *) in->data + begin, (float *) out->data + begin, n,
                                   0.0f, INFINITY);
       else
-        state->desc->f32 ((const float *) in->data + begin, (float *) out->data + begin, n,
-                          &state->params);
+        state->f32 ((const float *) in->data + begin, (float *) out->data + begin, n,
+                    &state->params);
       break;
     case KESTREL_DTYPE_INT8:
       int_unary_i8 (state->desc->ints, (const gint8 *) in->data + begin,
@@ -181,6 +210,10 @@ unary_prepare (const MathUnaryDesc *desc, KestrelStep *step)
   UnaryState *state = g_new0 (UnaryState, 1);
 
   state->desc = desc;
+  state->f32 = desc->f32;
+  if (desc->alt_name != NULL
+      && g_strcmp0 (kestrel_node_attr_string (step->node, desc->alt_name, ""), desc->alt_value) == 0)
+    state->f32 = desc->f32_alt;
   state->params.alpha = desc->alpha_name != NULL
                         ? kestrel_node_attr_float (step->node, desc->alpha_name, desc->alpha)
                         : desc->alpha;
@@ -207,6 +240,21 @@ unary_infer (const MathUnaryDesc *desc, KestrelGraph *graph, KestrelNode *node, 
       || (desc->beta_name != NULL
           && !kestrel_node_check_attr_type (node, desc->beta_name, KESTREL_ATTR_FLOAT, error)))
     return FALSE;
+  if (desc->alt_name != NULL)
+    {
+      const char *v;
+
+      if (!kestrel_node_check_attr_type (node, desc->alt_name, KESTREL_ATTR_STRING, error))
+        return FALSE;
+      v = kestrel_node_attr_string (node, desc->alt_name, "none");
+      if (g_strcmp0 (v, "none") != 0 && g_strcmp0 (v, desc->alt_value) != 0)
+        {
+          kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                                  "attribute '%s' is '%s', expected 'none' or '%s'",
+                                  desc->alt_name, v, desc->alt_value);
+          return FALSE;
+        }
+    }
   x = kestrel_op_input (graph, node, 0, error);
   if (x == NULL
       || !kestrel_op_check_dtype (node, 0, x, with_ints,
@@ -236,32 +284,48 @@ unary_infer (const MathUnaryDesc *desc, KestrelGraph *graph, KestrelNode *node, 
 /* Opset 6 only dropped the `consumed_inputs` attribute, an optimisation
  * hint without meaning, and later versions only added data types, so one
  * definition covers each operator from its first version. */
-UNARY_OP (relu, "Relu", 1, 17, .f32 = NULL, .ints = UNARY_INT_RELU)
-UNARY_OP (leaky_relu, "LeakyRelu", 1, 17, .f32 = leaky_relu_f32, .alpha_name = "alpha",
+UNARY_OP (relu, "Relu", 1, 21, .f32 = NULL, .ints = UNARY_INT_RELU)
+UNARY_OP (leaky_relu, "LeakyRelu", 1, 21, .f32 = leaky_relu_f32, .alpha_name = "alpha",
           .alpha = 0.01f)
-UNARY_OP (sigmoid, "Sigmoid", 1, 17, .f32 = sigmoid_f32)
-UNARY_OP (hard_sigmoid, "HardSigmoid", 1, 17, .f32 = hard_sigmoid_f32, .alpha_name = "alpha",
+UNARY_OP (sigmoid, "Sigmoid", 1, 21, .f32 = sigmoid_f32)
+UNARY_OP (hard_sigmoid, "HardSigmoid", 1, 21, .f32 = hard_sigmoid_f32, .alpha_name = "alpha",
           .alpha = 0.2f, .beta_name = "beta", .beta = 0.5f)
-UNARY_OP (hard_swish, "HardSwish", 14, 17, .f32 = hard_swish_f32)
-UNARY_OP (tanh, "Tanh", 1, 17, .f32 = tanh_f32)
-UNARY_OP (exp, "Exp", 1, 17, .f32 = exp_f32)
-UNARY_OP (log, "Log", 1, 17, .f32 = log_f32)
-UNARY_OP (sqrt, "Sqrt", 1, 17, .f32 = sqrt_f32)
-UNARY_OP (neg, "Neg", 1, 17, .f32 = neg_f32, .ints = UNARY_INT_NEG)
-UNARY_OP (abs, "Abs", 1, 17, .f32 = abs_f32, .ints = UNARY_INT_ABS)
-UNARY_OP (reciprocal, "Reciprocal", 1, 17, .f32 = reciprocal_f32)
-UNARY_OP (erf, "Erf", 9, 17, .f32 = erf_f32)
-UNARY_OP (elu, "Elu", 1, 17, .f32 = elu_f32, .alpha_name = "alpha", .alpha = 1.0f)
-UNARY_OP (selu, "Selu", 1, 17, .f32 = selu_f32, .alpha_name = "alpha",
+UNARY_OP (hard_swish, "HardSwish", 14, 21, .f32 = hard_swish_f32)
+UNARY_OP (tanh, "Tanh", 1, 21, .f32 = tanh_f32)
+UNARY_OP (exp, "Exp", 1, 21, .f32 = exp_f32)
+UNARY_OP (log, "Log", 1, 21, .f32 = log_f32)
+UNARY_OP (sqrt, "Sqrt", 1, 21, .f32 = sqrt_f32)
+UNARY_OP (neg, "Neg", 1, 21, .f32 = neg_f32, .ints = UNARY_INT_NEG)
+UNARY_OP (abs, "Abs", 1, 21, .f32 = abs_f32, .ints = UNARY_INT_ABS)
+UNARY_OP (reciprocal, "Reciprocal", 1, 21, .f32 = reciprocal_f32)
+UNARY_OP (erf, "Erf", 9, 21, .f32 = erf_f32)
+UNARY_OP (elu, "Elu", 1, 21, .f32 = elu_f32, .alpha_name = "alpha", .alpha = 1.0f)
+UNARY_OP (selu, "Selu", 1, 21, .f32 = selu_f32, .alpha_name = "alpha",
           .alpha = 1.67326319217681884765625f, .beta_name = "gamma",
           .beta = 1.05070102214813232421875f)
-UNARY_OP (softplus, "Softplus", 1, 17, .f32 = softplus_f32)
-UNARY_OP (softsign, "Softsign", 1, 17, .f32 = softsign_f32)
-UNARY_OP (thresholded_relu, "ThresholdedRelu", 10, 17, .f32 = thresholded_relu_f32,
+UNARY_OP (softplus, "Softplus", 1, 21, .f32 = softplus_f32)
+UNARY_OP (softsign, "Softsign", 1, 21, .f32 = softsign_f32)
+UNARY_OP (thresholded_relu, "ThresholdedRelu", 10, 21, .f32 = thresholded_relu_f32,
           .alpha_name = "alpha", .alpha = 1.0f)
-UNARY_OP (celu, "Celu", 12, 17, .f32 = celu_f32, .alpha_name = "alpha", .alpha = 1.0f)
-UNARY_OP (floor, "Floor", 1, 17, .f32 = floor_f32)
-UNARY_OP (ceil, "Ceil", 1, 17, .f32 = ceil_f32)
+UNARY_OP (celu, "Celu", 12, 21, .f32 = celu_f32, .alpha_name = "alpha", .alpha = 1.0f)
+UNARY_OP (floor, "Floor", 1, 21, .f32 = floor_f32)
+UNARY_OP (round, "Round", 11, 21, .f32 = round_f32)
+UNARY_OP (sign, "Sign", 9, 21, .f32 = sign_f32, .ints = UNARY_INT_SIGN)
+UNARY_OP (mish, "Mish", 18, 21, .f32 = mish_f32)
+UNARY_OP (gelu, "Gelu", 20, 21, .f32 = gelu_f32, .f32_alt = gelu_tanh_f32,
+          .alt_name = "approximate", .alt_value = "tanh")
+UNARY_OP (sin, "Sin", 7, 21, .f32 = sin_f32)
+UNARY_OP (cos, "Cos", 7, 21, .f32 = cos_f32)
+UNARY_OP (tan, "Tan", 7, 21, .f32 = tan_f32)
+UNARY_OP (asin, "Asin", 7, 21, .f32 = asin_f32)
+UNARY_OP (acos, "Acos", 7, 21, .f32 = acos_f32)
+UNARY_OP (atan, "Atan", 7, 21, .f32 = atan_f32)
+UNARY_OP (sinh, "Sinh", 9, 21, .f32 = sinh_f32)
+UNARY_OP (cosh, "Cosh", 9, 21, .f32 = cosh_f32)
+UNARY_OP (asinh, "Asinh", 9, 21, .f32 = asinh_f32)
+UNARY_OP (acosh, "Acosh", 9, 21, .f32 = acosh_f32)
+UNARY_OP (atanh, "Atanh", 9, 21, .f32 = atanh_f32)
+UNARY_OP (ceil, "Ceil", 1, 21, .f32 = ceil_f32)
 
 /* ---- Clip -------------------------------------------------------------- */
 
@@ -425,5 +489,5 @@ const KestrelOpDef kestrel_op_clip_1 = {
 };
 
 const KestrelOpDef kestrel_op_clip_11 = {
-  "", "Clip", 11, 17, clip_11_infer, NULL, clip_run, NULL
+  "", "Clip", 11, 21, clip_11_infer, NULL, clip_run, NULL
 };

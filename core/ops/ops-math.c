@@ -2,9 +2,11 @@
  * iterator.
  *
  * The operators live in ops-math-binary.c (Add, Sub, Mul, Div, Pow, PRelu
- * and the variadic Max, Min, Sum, Mean) and ops-math-unary.c (activations,
- * unary math, Clip). The registry takes the first definition whose opset
- * range matches, so the ranges of one op_type must not overlap.
+ * and the variadic Max, Min, Sum, Mean), ops-math-unary.c (activations,
+ * unary math, Clip), ops-math-reduce.c (Reduce*, ArgMax, ArgMin) and
+ * ops-math-logic.c (comparisons, logic, Where). The registry takes the
+ * first definition whose opset range matches, so the ranges of one op_type
+ * must not overlap.
  */
 #include "config.h"
 
@@ -50,8 +52,57 @@ const KestrelOpDef *const kestrel_ops_math[] = {
   &kestrel_op_celu,
   &kestrel_op_floor,
   &kestrel_op_ceil,
+  &kestrel_op_round,
+  &kestrel_op_sign,
+  &kestrel_op_mish,
+  &kestrel_op_gelu,
+  &kestrel_op_sin,
+  &kestrel_op_cos,
+  &kestrel_op_tan,
+  &kestrel_op_asin,
+  &kestrel_op_acos,
+  &kestrel_op_atan,
+  &kestrel_op_sinh,
+  &kestrel_op_cosh,
+  &kestrel_op_asinh,
+  &kestrel_op_acosh,
+  &kestrel_op_atanh,
   &kestrel_op_clip_1,
   &kestrel_op_clip_11,
+  &kestrel_op_reduce_sum_1,
+  &kestrel_op_reduce_sum_13,
+  &kestrel_op_reduce_mean_1,
+  &kestrel_op_reduce_mean_18,
+  &kestrel_op_reduce_max_1,
+  &kestrel_op_reduce_max_18,
+  &kestrel_op_reduce_min_1,
+  &kestrel_op_reduce_min_18,
+  &kestrel_op_reduce_prod_1,
+  &kestrel_op_reduce_prod_18,
+  &kestrel_op_reduce_l1_1,
+  &kestrel_op_reduce_l1_18,
+  &kestrel_op_reduce_l2_1,
+  &kestrel_op_reduce_l2_18,
+  &kestrel_op_reduce_log_sum_1,
+  &kestrel_op_reduce_log_sum_18,
+  &kestrel_op_reduce_log_sum_exp_1,
+  &kestrel_op_reduce_log_sum_exp_18,
+  &kestrel_op_reduce_sum_square_1,
+  &kestrel_op_reduce_sum_square_18,
+  &kestrel_op_arg_max,
+  &kestrel_op_arg_min,
+  &kestrel_op_equal,
+  &kestrel_op_less,
+  &kestrel_op_less_or_equal,
+  &kestrel_op_greater,
+  &kestrel_op_greater_or_equal,
+  &kestrel_op_and,
+  &kestrel_op_or,
+  &kestrel_op_xor,
+  &kestrel_op_not,
+  &kestrel_op_is_nan,
+  &kestrel_op_is_inf,
+  &kestrel_op_where,
   NULL,
 };
 

@@ -59,8 +59,62 @@ extern const KestrelOpDef kestrel_op_thresholded_relu;
 extern const KestrelOpDef kestrel_op_celu;
 extern const KestrelOpDef kestrel_op_floor;
 extern const KestrelOpDef kestrel_op_ceil;
+extern const KestrelOpDef kestrel_op_round;
+extern const KestrelOpDef kestrel_op_sign;
+extern const KestrelOpDef kestrel_op_mish;
+extern const KestrelOpDef kestrel_op_gelu;
+extern const KestrelOpDef kestrel_op_sin;
+extern const KestrelOpDef kestrel_op_cos;
+extern const KestrelOpDef kestrel_op_tan;
+extern const KestrelOpDef kestrel_op_asin;
+extern const KestrelOpDef kestrel_op_acos;
+extern const KestrelOpDef kestrel_op_atan;
+extern const KestrelOpDef kestrel_op_sinh;
+extern const KestrelOpDef kestrel_op_cosh;
+extern const KestrelOpDef kestrel_op_asinh;
+extern const KestrelOpDef kestrel_op_acosh;
+extern const KestrelOpDef kestrel_op_atanh;
 extern const KestrelOpDef kestrel_op_clip_1;
 extern const KestrelOpDef kestrel_op_clip_11;
+
+/* ops-math-reduce.c: the Reduce* family (axes an attribute, then from
+ * opset 18 -- ReduceSum 13 -- a constant input) and ArgMax / ArgMin. */
+extern const KestrelOpDef kestrel_op_reduce_sum_1;
+extern const KestrelOpDef kestrel_op_reduce_sum_13;
+extern const KestrelOpDef kestrel_op_reduce_mean_1;
+extern const KestrelOpDef kestrel_op_reduce_mean_18;
+extern const KestrelOpDef kestrel_op_reduce_max_1;
+extern const KestrelOpDef kestrel_op_reduce_max_18;
+extern const KestrelOpDef kestrel_op_reduce_min_1;
+extern const KestrelOpDef kestrel_op_reduce_min_18;
+extern const KestrelOpDef kestrel_op_reduce_prod_1;
+extern const KestrelOpDef kestrel_op_reduce_prod_18;
+extern const KestrelOpDef kestrel_op_reduce_l1_1;
+extern const KestrelOpDef kestrel_op_reduce_l1_18;
+extern const KestrelOpDef kestrel_op_reduce_l2_1;
+extern const KestrelOpDef kestrel_op_reduce_l2_18;
+extern const KestrelOpDef kestrel_op_reduce_log_sum_1;
+extern const KestrelOpDef kestrel_op_reduce_log_sum_18;
+extern const KestrelOpDef kestrel_op_reduce_log_sum_exp_1;
+extern const KestrelOpDef kestrel_op_reduce_log_sum_exp_18;
+extern const KestrelOpDef kestrel_op_reduce_sum_square_1;
+extern const KestrelOpDef kestrel_op_reduce_sum_square_18;
+extern const KestrelOpDef kestrel_op_arg_max;
+extern const KestrelOpDef kestrel_op_arg_min;
+
+/* ops-math-logic.c: comparisons, logic, Where, IsNaN, IsInf. */
+extern const KestrelOpDef kestrel_op_equal;
+extern const KestrelOpDef kestrel_op_less;
+extern const KestrelOpDef kestrel_op_less_or_equal;
+extern const KestrelOpDef kestrel_op_greater;
+extern const KestrelOpDef kestrel_op_greater_or_equal;
+extern const KestrelOpDef kestrel_op_and;
+extern const KestrelOpDef kestrel_op_or;
+extern const KestrelOpDef kestrel_op_xor;
+extern const KestrelOpDef kestrel_op_not;
+extern const KestrelOpDef kestrel_op_is_nan;
+extern const KestrelOpDef kestrel_op_is_inf;
+extern const KestrelOpDef kestrel_op_where;
 
 /* Below this many elements an operator runs on the calling thread: waking
  * the pool costs more than the loop. */

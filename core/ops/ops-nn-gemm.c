@@ -201,13 +201,15 @@ gemm_run (const KestrelStep *step)
                              (gpointer) step);
 }
 
-/* Gemm-7 made C broadcast one way; -11 made it optional, which earlier
- * opsets are allowed here too since it changes nothing for valid models. */
+/* Gemm-7 made C broadcast one way, where -6 broadcast it the same way only
+ * with broadcast = 1 and otherwise required C's full shape (a case of the
+ * same rule); -11 made C optional, which earlier opsets are allowed here
+ * too since it changes nothing for valid models. */
 const KestrelOpDef kestrel_op_gemm = {
   .domain = "",
   .op_type = "Gemm",
-  .min_opset = 7,
-  .max_opset = 17,
+  .min_opset = 6,
+  .max_opset = 21,
   .infer = gemm_infer,
   .prepare = gemm_prepare,
   .run = gemm_run,
@@ -370,7 +372,7 @@ const KestrelOpDef kestrel_op_matmul = {
   .domain = "",
   .op_type = "MatMul",
   .min_opset = 1, /* unchanged in meaning since its first version */
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = matmul_infer,
   .prepare = matmul_prepare,
   .run = matmul_run,

@@ -137,14 +137,15 @@ batch_norm_run (const KestrelStep *step)
   kestrel_step_parallel_for (step, p->batch * p->channels, batch_norm_planes, (gpointer) step);
 }
 
-/* Inference semantics are the same from opset 7 to 17: -9 dropped spatial
- * (honoured here when a 7-8 model sets it to 0), -14 added training_mode
+/* Inference semantics are the same from opset 6 to 21: -7 dropped is_test
+ * (an inference graph has only the Y output either way), -9 dropped spatial
+ * (honoured here when a 6-8 model sets it to 0), -14 added training_mode
  * and -15 separate parameter types, neither of which inference uses. */
 const KestrelOpDef kestrel_op_batch_normalization = {
   .domain = "",
   .op_type = "BatchNormalization",
-  .min_opset = 7,
-  .max_opset = 17,
+  .min_opset = 6,
+  .max_opset = 21,
   .infer = batch_norm_infer,
   .prepare = batch_norm_prepare,
   .run = batch_norm_run,
@@ -248,7 +249,7 @@ const KestrelOpDef kestrel_op_lrn = {
   .domain = "",
   .op_type = "LRN",
   .min_opset = 1, /* unchanged in meaning since its first version */
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = lrn_infer,
   .prepare = lrn_prepare,
   .run = lrn_run,
@@ -426,7 +427,7 @@ const KestrelOpDef kestrel_op_softmax_13 = {
   .domain = "",
   .op_type = "Softmax",
   .min_opset = 13,
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = softmax_infer_13,
   .prepare = softmax_prepare_13,
   .run = softmax_run,
@@ -446,7 +447,7 @@ const KestrelOpDef kestrel_op_log_softmax_13 = {
   .domain = "",
   .op_type = "LogSoftmax",
   .min_opset = 13,
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = softmax_infer_13,
   .prepare = softmax_prepare_13,
   .run = log_softmax_run,

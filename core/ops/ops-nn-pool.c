@@ -296,7 +296,7 @@ const KestrelOpDef kestrel_op_max_pool = {
   .domain = "",
   .op_type = "MaxPool",
   .min_opset = 1, /* unchanged in meaning since its first version */
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = max_pool_infer,
   .prepare = pool_prepare,
   .run = max_pool_run,
@@ -405,13 +405,13 @@ average_pool_run (const KestrelStep *step)
   kestrel_step_parallel_for (step, pool_n_rows (step), average_pool_rows, (gpointer) step);
 }
 
-/* AveragePool-7 added count_include_pad, -10 ceil_mode; -19 (dilations) is
- * beyond Kestrel's opsets, though dilations are honoured if present. */
+
+
 const KestrelOpDef kestrel_op_average_pool = {
   .domain = "",
   .op_type = "AveragePool",
   .min_opset = 1, /* unchanged in meaning since its first version */
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = average_pool_infer,
   .prepare = pool_prepare,
   .run = average_pool_run,
@@ -501,7 +501,7 @@ const KestrelOpDef kestrel_op_global_average_pool = {
   .domain = "",
   .op_type = "GlobalAveragePool",
   .min_opset = 1, /* unchanged in meaning since its first version */
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = global_pool_infer,
   .run = global_average_pool_run,
 };
@@ -510,7 +510,7 @@ const KestrelOpDef kestrel_op_global_max_pool = {
   .domain = "",
   .op_type = "GlobalMaxPool",
   .min_opset = 1, /* unchanged in meaning since its first version */
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = global_pool_infer,
   .run = global_max_pool_run,
 };

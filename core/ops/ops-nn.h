@@ -36,6 +36,11 @@ extern const KestrelOpDef kestrel_op_softmax_13;
 extern const KestrelOpDef kestrel_op_log_softmax_1;
 extern const KestrelOpDef kestrel_op_log_softmax_13;
 
+/* ops-nn-layer-norm.c */
+extern const KestrelOpDef kestrel_op_instance_normalization;
+extern const KestrelOpDef kestrel_op_layer_normalization;
+extern const KestrelOpDef kestrel_op_mean_variance_normalization;
+
 /* ops-nn-pad.c */
 extern const KestrelOpDef kestrel_op_pad_2;
 extern const KestrelOpDef kestrel_op_pad_11;

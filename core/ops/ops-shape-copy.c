@@ -159,7 +159,7 @@ const KestrelOpDef kestrel_op_concat_1 = {
   "", "Concat", 1, 3, concat_1_infer, axis_1_prepare, concat_run, NULL
 };
 const KestrelOpDef kestrel_op_concat = {
-  "", "Concat", 4, 17, concat_4_infer, axis_prepare, concat_run, NULL
+  "", "Concat", 4, 21, concat_4_infer, axis_prepare, concat_run, NULL
 };
 
 /* ---- Split ------------------------------------------------------------- */
@@ -558,7 +558,7 @@ const KestrelOpDef kestrel_op_slice_1 = {
   "", "Slice", 1, 9, slice_1_infer, slice_prepare, strided_copy_run, NULL
 };
 const KestrelOpDef kestrel_op_slice_10 = {
-  "", "Slice", 10, 17, slice_10_infer, slice_prepare, strided_copy_run, NULL
+  "", "Slice", 10, 21, slice_10_infer, slice_prepare, strided_copy_run, NULL
 };
 
 /* ---- Transpose --------------------------------------------------------- */
@@ -644,7 +644,7 @@ transpose_prepare (KestrelStep *step, GError **error)
 }
 
 const KestrelOpDef kestrel_op_transpose = {
-  "", "Transpose", 1, 17, transpose_infer, transpose_prepare, strided_copy_run, NULL
+  "", "Transpose", 1, 21, transpose_infer, transpose_prepare, strided_copy_run, NULL
 };
 
 /* ---- Gather ------------------------------------------------------------ */
@@ -731,7 +731,7 @@ gather_run (const KestrelStep *step)
 /* Negative indices arrived in opset 11; accepting them earlier is
  * harmless. */
 const KestrelOpDef kestrel_op_gather = {
-  "", "Gather", 1, 17, gather_infer, axis_prepare, gather_run, NULL
+  "", "Gather", 1, 21, gather_infer, axis_prepare, gather_run, NULL
 };
 
 /* ---- Expand ------------------------------------------------------------ */
@@ -788,7 +788,7 @@ expand_prepare (KestrelStep *step, GError **error G_GNUC_UNUSED)
 }
 
 const KestrelOpDef kestrel_op_expand = {
-  "", "Expand", 8, 17, expand_infer, expand_prepare, strided_copy_run, NULL
+  "", "Expand", 8, 21, expand_infer, expand_prepare, strided_copy_run, NULL
 };
 
 /* ---- Tile -------------------------------------------------------------- */
@@ -855,5 +855,5 @@ tile_prepare (KestrelStep *step, GError **error G_GNUC_UNUSED)
 }
 
 const KestrelOpDef kestrel_op_tile = {
-  "", "Tile", 6, 17, tile_infer, tile_prepare, strided_copy_run, NULL
+  "", "Tile", 6, 21, tile_infer, tile_prepare, strided_copy_run, NULL
 };

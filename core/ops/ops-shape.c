@@ -25,6 +25,7 @@ const KestrelOpDef *const kestrel_ops_shape[] = {
   &kestrel_op_unsqueeze_1,
   &kestrel_op_unsqueeze_13,
   &kestrel_op_identity,
+  &kestrel_op_dropout,
   &kestrel_op_shape,
   &kestrel_op_size,
   &kestrel_op_constant_of_shape,
@@ -40,6 +41,8 @@ const KestrelOpDef *const kestrel_ops_shape[] = {
   &kestrel_op_gather,
   &kestrel_op_expand,
   &kestrel_op_tile,
+  &kestrel_op_depth_to_space,
+  &kestrel_op_space_to_depth,
   NULL,
 };
 
@@ -354,7 +357,7 @@ const KestrelOpDef kestrel_op_reshape_1 = {
   "", "Reshape", 1, 4, reshape_1_infer, NULL, view_run, view_aliases_input
 };
 const KestrelOpDef kestrel_op_reshape = {
-  "", "Reshape", 5, 17, reshape_5_infer, NULL, view_run, view_aliases_input
+  "", "Reshape", 5, 21, reshape_5_infer, NULL, view_run, view_aliases_input
 };
 
 /* ---- Flatten ----------------------------------------------------------- */
@@ -390,7 +393,7 @@ flatten_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 
 /* Negative axes arrived in opset 11; accepting them earlier is harmless. */
 const KestrelOpDef kestrel_op_flatten = {
-  "", "Flatten", 1, 17, flatten_infer, NULL, view_run, view_aliases_input
+  "", "Flatten", 1, 21, flatten_infer, NULL, view_run, view_aliases_input
 };
 
 /* ---- Squeeze and Unsqueeze --------------------------------------------- */
@@ -546,13 +549,13 @@ const KestrelOpDef kestrel_op_squeeze_1 = {
   "", "Squeeze", 1, 12, squeeze_1_infer, NULL, view_run, view_aliases_input
 };
 const KestrelOpDef kestrel_op_squeeze_13 = {
-  "", "Squeeze", 13, 17, squeeze_13_infer, NULL, view_run, view_aliases_input
+  "", "Squeeze", 13, 21, squeeze_13_infer, NULL, view_run, view_aliases_input
 };
 const KestrelOpDef kestrel_op_unsqueeze_1 = {
   "", "Unsqueeze", 1, 12, unsqueeze_1_infer, NULL, view_run, view_aliases_input
 };
 const KestrelOpDef kestrel_op_unsqueeze_13 = {
-  "", "Unsqueeze", 13, 17, unsqueeze_13_infer, NULL, view_run, view_aliases_input
+  "", "Unsqueeze", 13, 21, unsqueeze_13_infer, NULL, view_run, view_aliases_input
 };
 
 /* ---- Identity ---------------------------------------------------------- */
@@ -573,7 +576,80 @@ identity_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 
 /* Opset 16 added optional and sequence types, which the loader rejects. */
 const KestrelOpDef kestrel_op_identity = {
-  "", "Identity", 1, 17, identity_infer, NULL, view_run, view_aliases_input
+  "", "Identity", 1, 21, identity_infer, NULL, view_run, view_aliases_input
+};
+
+/* ---- Dropout ----------------------------------------------------------- */
+
+/* Inference only: the output is the input and the optional mask is all
+ * true (1). Opsets 1 to 6 drop in training when is_test = 0; from 12 the
+ * optional training_mode input does, unless the ratio is 0. Both are
+ * refused (random masks have no place in a reproducible plan). The mask is
+ * bool from opset 10, the data's type before. */
+static gboolean
+dropout_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
+{
+  const KestrelValue *data;
+  gboolean training = FALSE;
+
+  if (!kestrel_op_check_arity (node, 1, graph->opset >= 12 ? 3 : 1, 1, error)
+      || !kestrel_node_check_attr_type (node, "is_test", KESTREL_ATTR_INT, error)
+      || !kestrel_node_check_attr_type (node, "ratio", KESTREL_ATTR_FLOAT, error))
+    return FALSE;
+  data = kestrel_op_input (graph, node, 0, error);
+  if (data == NULL)
+    return FALSE;
+  if (graph->opset <= 6)
+    training = kestrel_node_attr_int (node, "is_test", 0) == 0;
+  else if (kestrel_node_n_inputs (node) > 2 && kestrel_node_input (node, 2) >= 0)
+    {
+      const KestrelValue *mode = kestrel_graph_value (graph, kestrel_node_input (node, 2));
+      float ratio = 0.5f;
+
+      if (mode->constant == NULL || kestrel_tensor_get_dtype (mode->constant) != KESTREL_DTYPE_BOOL
+          || kestrel_tensor_get_n_elements (mode->constant) != 1)
+        {
+          kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                                  "input 2 ('%s', training_mode) must be a constant (known when "
+                                  "the model is loaded) single bool", mode->name);
+          return FALSE;
+        }
+      training = *(const guint8 *) kestrel_tensor_get_data (mode->constant) != 0;
+      if (training && kestrel_node_n_inputs (node) > 1 && kestrel_node_input (node, 1) >= 0
+          && !kestrel_op_constant_float (graph, node, 1, &ratio, error))
+        return FALSE;
+      if (ratio == 0.0f)
+        training = FALSE;
+    }
+  if (training)
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                              "training mode with a non-zero ratio drops random elements; "
+                              "Kestrel runs inference only");
+      return FALSE;
+    }
+  kestrel_op_set_output (graph, node, 0, data->dtype, data->n_dims, data->shape);
+  if (kestrel_node_n_outputs (node) > 1 && kestrel_node_output (node, 1) >= 0)
+    kestrel_op_set_output (graph, node, 1, graph->opset >= 10 ? KESTREL_DTYPE_BOOL : data->dtype,
+                           data->n_dims, data->shape);
+  return TRUE;
+}
+
+static void
+dropout_run (const KestrelStep *step)
+{
+  view_run (step);
+  if (step->n_outputs > 1 && step->outputs[1].data != NULL)
+    {
+      const KestrelTensorView *mask = &step->outputs[1];
+
+      for (gsize i = 0; i < mask->n_elements; i++)
+        kestrel_op_store_int (mask->dtype, mask->data, i, 1);
+    }
+}
+
+const KestrelOpDef kestrel_op_dropout = {
+  "", "Dropout", 1, 21, dropout_infer, NULL, dropout_run, view_aliases_input
 };
 
 /* ---- Shape ------------------------------------------------------------- */
@@ -639,7 +715,7 @@ shape_run (const KestrelStep *step)
 
 /* Opset 15 added start and end; absent, they mean the whole shape. */
 const KestrelOpDef kestrel_op_shape = {
-  "", "Shape", 1, 17, shape_infer, NULL, shape_run, NULL
+  "", "Shape", 1, 21, shape_infer, NULL, shape_run, NULL
 };
 
 /* ---- Size -------------------------------------------------------------- */
@@ -676,7 +752,7 @@ size_run (const KestrelStep *step)
 }
 
 const KestrelOpDef kestrel_op_size = {
-  "", "Size", 1, 17, size_infer, NULL, size_run, NULL
+  "", "Size", 1, 21, size_infer, NULL, size_run, NULL
 };
 
 /* ---- ConstantOfShape --------------------------------------------------- */
@@ -735,7 +811,7 @@ constant_of_shape_run (const KestrelStep *step)
 }
 
 const KestrelOpDef kestrel_op_constant_of_shape = {
-  "", "ConstantOfShape", 9, 17, constant_of_shape_infer, NULL, constant_of_shape_run, NULL
+  "", "ConstantOfShape", 9, 21, constant_of_shape_infer, NULL, constant_of_shape_run, NULL
 };
 
 /* ---- Cast -------------------------------------------------------------- */
@@ -939,5 +1015,5 @@ const KestrelOpDef kestrel_op_cast_1 = {
   "", "Cast", 1, 5, cast_infer, NULL, cast_run, NULL
 };
 const KestrelOpDef kestrel_op_cast = {
-  "", "Cast", 6, 17, cast_infer, NULL, cast_run, NULL
+  "", "Cast", 6, 21, cast_infer, NULL, cast_run, NULL
 };

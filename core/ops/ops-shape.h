@@ -25,6 +25,7 @@ extern const KestrelOpDef kestrel_op_squeeze_13;
 extern const KestrelOpDef kestrel_op_unsqueeze_1;
 extern const KestrelOpDef kestrel_op_unsqueeze_13;
 extern const KestrelOpDef kestrel_op_identity;
+extern const KestrelOpDef kestrel_op_dropout;
 extern const KestrelOpDef kestrel_op_shape;
 extern const KestrelOpDef kestrel_op_size;
 extern const KestrelOpDef kestrel_op_constant_of_shape;
@@ -42,6 +43,10 @@ extern const KestrelOpDef kestrel_op_transpose;
 extern const KestrelOpDef kestrel_op_gather;
 extern const KestrelOpDef kestrel_op_expand;
 extern const KestrelOpDef kestrel_op_tile;
+
+/* ops-shape-depth.c */
+extern const KestrelOpDef kestrel_op_depth_to_space;
+extern const KestrelOpDef kestrel_op_space_to_depth;
 
 /* Tile views a rank-n tensor as 2n dimensions. */
 #define KESTREL_STRIDED_COPY_MAX_DIMS (2 * KESTREL_TENSOR_MAX_DIMS)

@@ -509,6 +509,9 @@ static double o_softplus (double x) { return log1p (exp (x)); }
 static double o_softsign (double x) { return x / (1 + fabs (x)); }
 static double o_thresholded (double x) { return x > 1 ? x : 0; }
 static double o_celu (double x) { return x > 0 ? x : exp (x) - 1; }
+static double o_sign (double x) { return x > 0 ? 1 : x < 0 ? -1 : 0; }
+static double o_mish (double x) { return x * tanh (log1p (exp (x))); }
+static double o_gelu (double x) { return 0.5 * x * (1 + erf (x / sqrt (2))); }
 
 static const UnaryCase unary_cases[] = {
   { "Relu", 14, -5, 5, o_relu },
@@ -532,6 +535,21 @@ static const UnaryCase unary_cases[] = {
   { "Celu", 12, -5, 5, o_celu },
   { "Floor", 13, -5, 5, floor },
   { "Ceil", 13, -5, 5, ceil },
+  { "Round", 11, -5, 5, nearbyint },
+  { "Sign", 13, -5, 5, o_sign },
+  { "Mish", 18, -20, 20, o_mish },
+  { "Gelu", 20, -6, 6, o_gelu },
+  { "Sin", 7, -6, 6, sin },
+  { "Cos", 7, -6, 6, cos },
+  { "Tan", 7, -1.2, 1.2, tan },
+  { "Asin", 7, -1, 1, asin },
+  { "Acos", 7, -1, 1, acos },
+  { "Atan", 7, -6, 6, atan },
+  { "Sinh", 9, -5, 5, sinh },
+  { "Cosh", 9, -5, 5, cosh },
+  { "Asinh", 9, -6, 6, asinh },
+  { "Acosh", 9, 1, 10, acosh },
+  { "Atanh", 9, -0.99, 0.99, atanh },
 };
 
 static void
@@ -565,6 +583,53 @@ test_unary (void)
             g_assert_cmpmem (got, 40000 * sizeof (float), serial, 40000 * sizeof (float));
         }
     }
+}
+
+/* Hand-computed values where libm is not the definition: Round's halves
+ * go to even, Gelu's tanh form, Sign of ints. */
+static void
+test_unary_special (void)
+{
+  const gint64 s6 = 6, s4 = 4;
+  const float x[] = { -2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f };
+  const float rounded[] = { -2, -2, -0.0f, 0, 2, 2 };
+  const float g[] = { -1, 0, 1, 2 };
+  /* 0.5 x (1 + tanh (sqrt (2 / pi) (x + 0.044715 x^3))) */
+  const double gelu_tanh[] = { -0.158808, 0, 0.841192, 1.954598 };
+  const gint32 xi[] = { -7, 0, 3, G_MININT32 };
+  const gint32 signs[] = { -1, 0, 1, -1 };
+
+  for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
+    {
+      g_autoptr(OpCase) r = op_case_new (11, "Round");
+      g_autoptr(OpCase) gt = op_case_new (20, "Gelu");
+      g_autoptr(OpCase) sg = op_case_new (13, "Sign");
+      g_autofree float *got_r = NULL, *got_g = NULL;
+      g_autofree gint32 *got_s = NULL;
+
+      op_case_input (r, KESTREL_DTYPE_FLOAT32, 1, &s6, x);
+      op_case_infer_ok (r);
+      got_r = op_case_run (r, all_levels[l]);
+      g_assert_cmpmem (got_r, sizeof rounded, rounded, sizeof rounded);
+
+      kestrel_node_set_attr_string (op_case_node (gt), "approximate", "tanh");
+      op_case_input (gt, KESTREL_DTYPE_FLOAT32, 1, &s4, g);
+      op_case_infer_ok (gt);
+      got_g = op_case_run (gt, all_levels[l]);
+      for (guint i = 0; i < 4; i++)
+        g_assert_true (floats_close (got_g[i], gelu_tanh[i], 1e-5, 1e-6));
+
+      op_case_input (sg, KESTREL_DTYPE_INT32, 1, &s4, xi);
+      op_case_infer_ok (sg);
+      got_s = op_case_run (sg, all_levels[l]);
+      g_assert_cmpmem (got_s, sizeof signs, signs, sizeof signs);
+    }
+  {
+    g_autoptr(OpCase) c = op_case_new (20, "Gelu");
+    kestrel_node_set_attr_string (op_case_node (c), "approximate", "erf");
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s4, g);
+    op_case_expect_error (c, KESTREL_ERROR_CORRUPT, "'none' or 'tanh'");
+  }
 }
 
 static void
@@ -753,6 +818,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-math/legacy-broadcast", test_legacy_broadcast);
   g_test_add_func ("/ops-math/unary", test_unary);
   g_test_add_func ("/ops-math/unary-ints", test_unary_ints);
+  g_test_add_func ("/ops-math/unary-special", test_unary_special);
   g_test_add_func ("/ops-math/clip", test_clip);
   g_test_add_func ("/ops-math/clip-int8", test_clip_int8);
   g_test_add_func ("/ops-math/errors", test_errors);

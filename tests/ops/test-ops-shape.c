@@ -941,6 +941,104 @@ test_onnx_node_cases (void)
   g_assert_cmpuint (n_run, >, 0);
 }
 
+/* ---- DepthToSpace, SpaceToDepth, Dropout -------------------------------------- */
+
+static void
+test_depth_to_space (void)
+{
+  const gint64 xs[] = { 1, 8, 1, 1 }, ys[] = { 1, 2, 2, 2 };
+  const gint32 x[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+  /* DCR: out[c, i, j] = in[(i*2 + j)*2 + c]; CRD: in[c*4 + i*2 + j]. */
+  const gint32 dcr[] = { 0, 2, 4, 6, 1, 3, 5, 7 };
+  const gint32 crd[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+
+  for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
+    for (guint m = 0; m < 2; m++)
+      {
+        g_autoptr(OpCase) c = op_case_new (13, "DepthToSpace");
+        g_autofree gint32 *got = NULL;
+
+        kestrel_node_set_attr_int (op_case_node (c), "blocksize", 2);
+        if (m == 1)
+          kestrel_node_set_attr_string (op_case_node (c), "mode", "CRD");
+        op_case_input (c, KESTREL_DTYPE_INT32, 4, xs, x);
+        op_case_infer_ok (c);
+        g_assert_cmpmem (op_case_output (c, 0)->shape, sizeof ys, ys, sizeof ys);
+        got = op_case_run (c, all_levels[l]);
+        g_assert_cmpmem (got, sizeof x, m == 0 ? dcr : crd, sizeof x);
+      }
+
+  /* SpaceToDepth undoes DCR, on a larger random tensor. */
+  {
+    g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+    const gint64 big[] = { 2, 12, 5, 7 };
+    g_autofree float *data = random_floats (rand, 2 * 12 * 5 * 7, -1, 1);
+    g_autoptr(OpCase) d2s = op_case_new (11, "DepthToSpace");
+    g_autofree float *mid = NULL;
+
+    kestrel_node_set_attr_int (op_case_node (d2s), "blocksize", 2);
+    op_case_input (d2s, KESTREL_DTYPE_FLOAT32, 4, big, data);
+    op_case_infer_ok (d2s);
+    mid = op_case_run (d2s, KK_LEVEL_SCALAR);
+    for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
+      {
+        g_autoptr(OpCase) s2d = op_case_new (13, "SpaceToDepth");
+        g_autofree float *back = NULL;
+
+        kestrel_node_set_attr_int (op_case_node (s2d), "blocksize", 2);
+        op_case_input (s2d, KESTREL_DTYPE_FLOAT32, 4, op_case_output (d2s, 0)->shape, mid);
+        op_case_infer_ok (s2d);
+        g_assert_cmpmem (op_case_output (s2d, 0)->shape, sizeof big, big, sizeof big);
+        back = op_case_run (s2d, all_levels[l]);
+        g_assert_cmpmem (back, sizeof (float) * 2 * 12 * 5 * 7, data,
+                         sizeof (float) * 2 * 12 * 5 * 7);
+      }
+  }
+  {
+    const gint64 odd[] = { 1, 6, 2, 2 };
+    g_autoptr(OpCase) c = op_case_new (13, "DepthToSpace");
+    kestrel_node_set_attr_int (op_case_node (c), "blocksize", 2);
+    op_case_input (c, KESTREL_DTYPE_INT32, 4, odd, x);
+    op_case_expect_error (c, KESTREL_ERROR_CORRUPT, "channels");
+  }
+  {
+    g_autoptr(OpCase) c = op_case_new (13, "DepthToSpace");
+    kestrel_node_set_attr_int (op_case_node (c), "blocksize", 2);
+    kestrel_node_set_attr_string (op_case_node (c), "mode", "XYZ");
+    op_case_input (c, KESTREL_DTYPE_INT32, 4, xs, x);
+    op_case_expect_error (c, KESTREL_ERROR_CORRUPT, "mode");
+  }
+}
+
+static void
+test_dropout (void)
+{
+  const gint64 s3 = 3, s1 = 1;
+  const float x[] = { 1, -2, 3 }, ratio = 0.5f;
+  const guint8 on = 1;
+
+  {
+    g_autoptr(OpCase) c = op_case_new (13, "Dropout");
+    g_autoptr(GPtrArray) out = NULL;
+
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s3, x);
+    op_case_outputs (c, 2);
+    op_case_infer_ok (c);
+    g_assert_cmpint (op_case_output (c, 1)->dtype, ==, KESTREL_DTYPE_BOOL);
+    out = op_case_run_all (c, KK_LEVEL_SCALAR);
+    g_assert_cmpmem (g_ptr_array_index (out, 0), sizeof x, x, sizeof x);
+    g_assert_cmpmem (g_ptr_array_index (out, 1), 3, ((const guint8[]) { 1, 1, 1 }), 3);
+  }
+  {
+    /* Training with a non-zero ratio is random: refused. */
+    g_autoptr(OpCase) c = op_case_new (13, "Dropout");
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s3, x);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 0, &s1, &ratio);
+    op_case_constant (c, KESTREL_DTYPE_BOOL, 0, &s1, &on);
+    op_case_expect_error (c, KESTREL_ERROR_UNSUPPORTED, "training");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -950,6 +1048,8 @@ main (int argc, char **argv)
   test_pool = kestrel_thread_pool_new (2);
 
   g_test_add_func ("/ops-shape/reshape/alias", test_reshape_alias);
+  g_test_add_func ("/ops-shape/depth-to-space", test_depth_to_space);
+  g_test_add_func ("/ops-shape/dropout", test_dropout);
   g_test_add_func ("/ops-shape/reshape/view-chain", test_view_chain);
   g_test_add_func ("/ops-shape/reshape/cases", test_reshape_cases);
   g_test_add_func ("/ops-shape/reshape/error-names-node", test_reshape_error_names_node);
