@@ -103,6 +103,10 @@ const KestrelOpDef *const kestrel_ops_math[] = {
   &kestrel_op_is_nan,
   &kestrel_op_is_inf,
   &kestrel_op_where,
+  &kestrel_op_cum_sum,
+  &kestrel_op_top_k,
+  &kestrel_op_hardmax_1,
+  &kestrel_op_hardmax_13,
   NULL,
 };
 

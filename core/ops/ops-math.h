@@ -116,6 +116,12 @@ extern const KestrelOpDef kestrel_op_is_nan;
 extern const KestrelOpDef kestrel_op_is_inf;
 extern const KestrelOpDef kestrel_op_where;
 
+/* ops-math-axis.c: along one axis. */
+extern const KestrelOpDef kestrel_op_cum_sum;
+extern const KestrelOpDef kestrel_op_top_k;
+extern const KestrelOpDef kestrel_op_hardmax_1;
+extern const KestrelOpDef kestrel_op_hardmax_13;
+
 /* Below this many elements an operator runs on the calling thread: waking
  * the pool costs more than the loop. */
 #define KESTREL_MATH_PARALLEL_MIN_ELEMENTS ((gsize) 1 << 15)

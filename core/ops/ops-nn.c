@@ -30,6 +30,8 @@ const KestrelOpDef *const kestrel_ops_nn[] = {
   &kestrel_op_instance_normalization,
   &kestrel_op_layer_normalization,
   &kestrel_op_mean_variance_normalization,
+  &kestrel_op_non_max_suppression,
+  &kestrel_op_einsum,
   &kestrel_op_pad_2,
   &kestrel_op_pad_11,
   &kestrel_op_resize_10,

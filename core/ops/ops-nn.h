@@ -41,6 +41,12 @@ extern const KestrelOpDef kestrel_op_instance_normalization;
 extern const KestrelOpDef kestrel_op_layer_normalization;
 extern const KestrelOpDef kestrel_op_mean_variance_normalization;
 
+/* ops-nn-nms.c */
+extern const KestrelOpDef kestrel_op_non_max_suppression;
+
+/* ops-nn-einsum.c */
+extern const KestrelOpDef kestrel_op_einsum;
+
 /* ops-nn-pad.c */
 extern const KestrelOpDef kestrel_op_pad_2;
 extern const KestrelOpDef kestrel_op_pad_11;

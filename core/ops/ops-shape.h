@@ -44,6 +44,19 @@ extern const KestrelOpDef kestrel_op_gather;
 extern const KestrelOpDef kestrel_op_expand;
 extern const KestrelOpDef kestrel_op_tile;
 
+/* ops-shape-index.c: by index tensors. */
+extern const KestrelOpDef kestrel_op_gather_elements;
+extern const KestrelOpDef kestrel_op_scatter;
+extern const KestrelOpDef kestrel_op_scatter_elements;
+extern const KestrelOpDef kestrel_op_gather_nd;
+extern const KestrelOpDef kestrel_op_scatter_nd;
+extern const KestrelOpDef kestrel_op_one_hot;
+
+/* ops-shape-make.c */
+extern const KestrelOpDef kestrel_op_range;
+extern const KestrelOpDef kestrel_op_eye_like;
+extern const KestrelOpDef kestrel_op_trilu;
+
 /* ops-shape-depth.c */
 extern const KestrelOpDef kestrel_op_depth_to_space;
 extern const KestrelOpDef kestrel_op_space_to_depth;

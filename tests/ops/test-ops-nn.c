@@ -1694,6 +1694,164 @@ test_mean_variance_norm (void)
     g_assert_true (floats_close (((float *) g_ptr_array_index (out, 0))[i], want[i], 1e-6, 1e-6));
 }
 
+/* ---- Einsum (matrix products) and NonMaxSuppression --------------------------- */
+
+typedef struct {
+  const char *equation;
+  guint a_dims, b_dims;
+  gint64 a[4], b[4];
+} EinsumCase;
+
+/* The oracle: sum over every assignment of the letters of a * b. */
+static void
+einsum_oracle (const char *eq, const EinsumCase *ec, const float *a, const float *b,
+               const KestrelValue *out, float *y)
+{
+  gint64 size[128] = { 0 };
+  char letters[16];
+  guint n_letters = 0;
+  g_auto(GStrv) sides = g_strsplit (eq, "->", 2);
+  g_auto(GStrv) terms = g_strsplit (sides[0], ",", 2);
+  const char *t[3] = { terms[0], terms[1], sides[1] };
+  gsize n_y = 1, combos = 1;
+
+  for (guint i = 0; i < ec->a_dims; i++)
+    size[(int) t[0][i]] = ec->a[i];
+  for (guint i = 0; i < ec->b_dims; i++)
+    size[(int) t[1][i]] = ec->b[i];
+  for (int c = 'a'; c <= 'z'; c++)
+    if (size[c] > 0)
+      {
+        letters[n_letters++] = (char) c;
+        combos *= (gsize) size[c];
+      }
+  for (guint d = 0; d < out->n_dims; d++)
+    n_y *= (gsize) out->shape[d];
+  memset (y, 0, n_y * sizeof (float));
+  for (gsize f = 0; f < combos; f++)
+    {
+      gint64 v[128] = { 0 };
+      gsize rest = f, ia = 0, ib = 0, iy = 0;
+
+      for (gint l = (gint) n_letters - 1; l >= 0; l--)
+        {
+          v[(int) letters[l]] = (gint64) (rest % (gsize) size[(int) letters[l]]);
+          rest /= (gsize) size[(int) letters[l]];
+        }
+      for (guint i = 0; i < ec->a_dims; i++)
+        ia = ia * (gsize) ec->a[i] + (gsize) v[(int) t[0][i]];
+      for (guint i = 0; i < ec->b_dims; i++)
+        ib = ib * (gsize) ec->b[i] + (gsize) v[(int) t[1][i]];
+      for (guint i = 0; i < out->n_dims; i++)
+        iy = iy * (gsize) out->shape[i] + (gsize) v[(int) t[2][i]];
+      y[iy] += a[ia] * b[ib];
+    }
+}
+
+static void
+test_einsum (void)
+{
+  static const EinsumCase cases[] = {
+    { "ij,jk->ik", 2, 2, { 3, 4 }, { 4, 5 } },
+    { "ij,kj->ik", 2, 2, { 3, 4 }, { 5, 4 } },
+    { "ji,jk->ki", 2, 2, { 4, 3 }, { 4, 5 } },
+    { "bij,bjk->bik", 3, 3, { 2, 3, 4 }, { 2, 4, 5 } },
+    { "bhid,bhjd->bhij", 4, 4, { 2, 3, 4, 5 }, { 2, 3, 6, 5 } },
+    { "bhij,bhjd->bhid", 4, 4, { 1, 2, 3, 4 }, { 1, 2, 4, 5 } },
+    { "ik,k->i", 2, 1, { 3, 4 }, { 4 } },
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      const EinsumCase *ec = &cases[k];
+      gsize na = shape_elements (ec->a_dims, ec->a), nb = shape_elements (ec->b_dims, ec->b);
+      g_autofree float *a = random_floats (rand, na, -1, 1);
+      g_autofree float *b = random_floats (rand, nb, -1, 1);
+      g_autoptr(OpCase) c = op_case_new (12, "Einsum");
+      g_autoptr(GPtrArray) out = NULL;
+      g_autofree float *want = NULL;
+      const KestrelValue *y;
+      gsize ny;
+
+      kestrel_node_set_attr_string (op_case_node (c), "equation", ec->equation);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, ec->a_dims, ec->a, a);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, ec->b_dims, ec->b, b);
+      op_case_infer_ok (c);
+      y = op_case_output (c, 0);
+      ny = shape_elements (y->n_dims, y->shape);
+      want = g_new (float, ny);
+      einsum_oracle (ec->equation, ec, a, b, y, want);
+      out = case_run (c);
+      for (gsize i = 0; i < ny; i++)
+        if (!floats_close (((float *) g_ptr_array_index (out, 0))[i], want[i], 1e-5, 1e-5))
+          g_error ("%s: element %zu is %g, expected %g", ec->equation, i,
+                   (double) ((float *) g_ptr_array_index (out, 0))[i], (double) want[i]);
+    }
+
+  /* Not matrix products: refused with the equation named. */
+  {
+    static const char *const refused[] = { "ii,ij->j", "ij,jk->k", "ij,jk" };
+    const gint64 s[] = { 3, 3 };
+    const float z[9] = { 0 };
+
+    for (guint k = 0; k < G_N_ELEMENTS (refused); k++)
+      {
+        g_autoptr(OpCase) c = op_case_new (12, "Einsum");
+        kestrel_node_set_attr_string (op_case_node (c), "equation", refused[k]);
+        op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, s, z);
+        op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, s, z);
+        if (k < 2)
+          op_case_expect_error (c, KESTREL_ERROR_UNSUPPORTED, refused[k]);
+        else
+          op_case_infer_ok (c);  /* implicit output "ik" is a product */
+      }
+    {
+      g_autoptr(OpCase) c = op_case_new (12, "Einsum");
+      kestrel_node_set_attr_string (op_case_node (c), "equation", "ij->ji");
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, s, z);
+      op_case_expect_error (c, KESTREL_ERROR_UNSUPPORTED, "ij->ji");
+    }
+  }
+}
+
+static void
+test_non_max_suppression (void)
+{
+  /* Three boxes of one class: 0 overlaps the higher-scored 1 by IoU 0.82
+   * and goes; 2 is apart. */
+  const gint64 bs[] = { 1, 3, 4 }, ss[] = { 1, 1, 3 }, s1 = 1;
+  const float boxes[] = { 0, 0, 1, 1,  0, 0.1f, 1, 1.1f,  0, 5, 1, 6 };
+  const float scores[] = { 0.9f, 0.95f, 0.3f };
+  const gint64 max_out = 5;
+  const float iou = 0.5f, score = 0.2f;
+  const gint64 want[] = { 0, 0, 1, 0, 0, 2 };
+  g_autoptr(OpCase) c = op_case_new (11, "NonMaxSuppression");
+  g_autoptr(GPtrArray) out = NULL;
+  const KestrelValue *y;
+
+  op_case_constant (c, KESTREL_DTYPE_FLOAT32, 3, bs, boxes);
+  op_case_constant (c, KESTREL_DTYPE_FLOAT32, 3, ss, scores);
+  op_case_constant (c, KESTREL_DTYPE_INT64, 1, &s1, &max_out);
+  op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, &s1, &iou);
+  op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, &s1, &score);
+  op_case_infer_ok (c);
+  y = op_case_output (c, 0);
+  g_assert_cmpint (y->shape[0], ==, 2);
+  g_assert_nonnull (y->constant);
+  g_assert_cmpmem (kestrel_tensor_get_data (y->constant), sizeof want, want, sizeof want);
+  out = case_run (c);
+  g_assert_cmpmem (g_ptr_array_index (out, 0), sizeof want, want, sizeof want);
+
+  /* Boxes known only at run time: the output length is unknown, refused. */
+  {
+    g_autoptr(OpCase) e = op_case_new (11, "NonMaxSuppression");
+    op_case_input (e, KESTREL_DTYPE_FLOAT32, 3, bs, boxes);
+    op_case_constant (e, KESTREL_DTYPE_FLOAT32, 3, ss, scores);
+    op_case_expect_error (e, KESTREL_ERROR_UNSUPPORTED, "static shapes");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1727,6 +1885,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/instance-norm", test_instance_norm);
   g_test_add_func ("/ops-nn/layer-norm", test_layer_norm);
   g_test_add_func ("/ops-nn/mean-variance-norm", test_mean_variance_norm);
+  g_test_add_func ("/ops-nn/einsum", test_einsum);
+  g_test_add_func ("/ops-nn/non-max-suppression", test_non_max_suppression);
   g_test_add_func ("/ops-nn/onnx-node-cases", test_onnx_node_cases);
 
   status = g_test_run ();
