@@ -1,8 +1,10 @@
-/* ops-nn-pad.c — Pad: modes constant, reflect and edge, any rank and any
- * Kestrel dtype (the operator only moves elements, so it copies bytes).
+/* ops-nn-pad.c — Pad: modes constant, reflect, edge and (opset 19) wrap,
+ * any rank and any Kestrel dtype (the operator only moves elements, so it
+ * copies bytes).
  *
  * Pad-2 to -10 take pads and value as attributes; from -11 they are inputs,
- * and pads must then be a constant since Kestrel needs static shapes.
+ * and pads must then be a constant since Kestrel needs static shapes; from
+ * -18 an optional constant axes input says which axes the pads are for.
  * Negative pads crop, as ONNX allows.
  */
 #include "config.h"
@@ -17,6 +19,7 @@ typedef enum {
   PAD_CONSTANT,
   PAD_REFLECT,
   PAD_EDGE,
+  PAD_WRAP,
 } PadMode;
 
 typedef struct {
@@ -45,10 +48,12 @@ parse_mode (const KestrelNode *node, PadMode *mode, GError **error)
     *mode = PAD_REFLECT;
   else if (strcmp (name, "edge") == 0)
     *mode = PAD_EDGE;
+  else if (strcmp (name, "wrap") == 0)
+    *mode = PAD_WRAP;
   else
     {
       kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
-                              "mode '%s' is not constant, reflect or edge", name);
+                              "mode '%s' is not constant, reflect, edge or wrap", name);
       return FALSE;
     }
   return TRUE;
@@ -134,7 +139,8 @@ pad_params (const KestrelNode *node, PadMode mode, guint n_dims, const gint64 *s
         {
           kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
                                   "axis %u is empty, so there is nothing to repeat in %s mode",
-                                  d, mode == PAD_EDGE ? "edge" : "reflect");
+                                  d, mode == PAD_EDGE ? "edge" : mode == PAD_WRAP ? "wrap"
+                                                                                : "reflect");
           return FALSE;
         }
     }
@@ -203,6 +209,43 @@ pad_2_prepare (KestrelStep *step, GError **error)
 
 /* ---- Pad-11 (inputs) -------------------------------------------------------- */
 
+/* Pad-18's axes: the given pads (begins, then ends, for the listed axes)
+ * spread over all 2 * rank, zero elsewhere. Without axes, pads as given. */
+static gboolean
+pad_spread_axes (const KestrelNode *node, guint n_dims, const gint64 *pads, guint n_pads,
+                 const gint64 *axes, guint n_axes, gboolean have_axes, gint64 **full,
+                 guint *n_full, GError **error)
+{
+  if (!have_axes)
+    {
+      *full = g_memdup2 (pads, MAX (n_pads, 1) * sizeof (gint64));
+      *n_full = n_pads;
+      return TRUE;
+    }
+  if (n_pads != 2 * n_axes)
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                              "pads has %u values for %u axes; expected %u", n_pads, n_axes,
+                              2 * n_axes);
+      return FALSE;
+    }
+  *full = g_new0 (gint64, 2 * MAX (n_dims, 1));
+  *n_full = 2 * n_dims;
+  for (guint k = 0; k < n_axes; k++)
+    {
+      guint axis;
+
+      if (!kestrel_op_axis (node, axes[k], n_dims, &axis, error))
+        {
+          g_clear_pointer (full, g_free);
+          return FALSE;
+        }
+      (*full)[axis] = pads[k];
+      (*full)[n_dims + axis] = pads[n_axes + k];
+    }
+  return TRUE;
+}
+
 static gboolean
 pad_11_params (const KestrelNode *node, guint n_dims,
                const gint64 *shape, KestrelDType dtype, const gint64 *pads, guint n_pads,
@@ -221,21 +264,19 @@ static gboolean
 pad_11_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 {
   const KestrelValue *x, *value;
-  g_autofree gint64 *pads = NULL;
-  guint n_pads;
+  g_autofree gint64 *pads = NULL, *axes = NULL, *full = NULL;
+  guint n_pads, n_axes = 0, n_full;
+  gboolean have_axes = kestrel_node_n_inputs (node) > 3 && kestrel_node_input (node, 3) >= 0;
   PadParams p;
 
-  if (!kestrel_op_check_arity (node, 2, 3, 1, error)
+  if (!kestrel_op_check_arity (node, 2, graph->opset >= 18 ? 4 : 3, 1, error)
       || (x = kestrel_op_input (graph, node, 0, error)) == NULL)
     return FALSE;
-  if (kestrel_node_n_inputs (node) > 3)
-    {
-      kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
-                              "the axes input (opset 18) is not supported");
-      return FALSE;
-    }
   if (!kestrel_op_constant_ints (graph, node, 1, &pads, &n_pads, error)
-      || !pad_11_params (node, x->n_dims, x->shape, x->dtype, pads, n_pads, &p, error))
+      || (have_axes && !kestrel_op_constant_ints (graph, node, 3, &axes, &n_axes, error))
+      || !pad_spread_axes (node, x->n_dims, pads, n_pads, axes, n_axes, have_axes, &full, &n_full,
+                           error)
+      || !pad_11_params (node, x->n_dims, x->shape, x->dtype, full, n_full, &p, error))
     return FALSE;
   if (kestrel_node_input (node, 2) >= 0)
     {
@@ -259,16 +300,27 @@ pad_11_prepare (KestrelStep *step, GError **error)
 {
   PadParams *p = g_new (PadParams, 1);
   const KestrelTensorView *pads_view = &step->inputs[1];
+  const KestrelTensorView *axes_view = step->n_inputs > 3 ? &step->inputs[3] : NULL;
   g_autofree gint64 *pads = g_new (gint64, MAX (pads_view->n_elements, 1));
+  g_autofree gint64 *axes = NULL, *full = NULL;
+  gboolean have_axes = axes_view != NULL && axes_view->data != NULL;
+  guint n_full;
 
   step->state = p;
   step->free_state = g_free;
-  /* pads is a constant (infer checked), so its data is already there. */
+  /* pads and axes are constants (infer checked), so their data is there. */
   for (gsize i = 0; i < pads_view->n_elements; i++)
-    pads[i] = pads_view->dtype == KESTREL_DTYPE_INT32 ? ((const gint32 *) pads_view->data)[i]
-                                                      : ((const gint64 *) pads_view->data)[i];
-  return pad_11_params (step->node, step->inputs[0].n_dims, step->inputs[0].shape,
-                        step->inputs[0].dtype, pads, pads_view->n_elements, p, error);
+    pads[i] = kestrel_op_load_int (pads_view->dtype, pads_view->data, i);
+  if (have_axes)
+    {
+      axes = g_new (gint64, MAX (axes_view->n_elements, 1));
+      for (gsize i = 0; i < axes_view->n_elements; i++)
+        axes[i] = kestrel_op_load_int (axes_view->dtype, axes_view->data, i);
+    }
+  return pad_spread_axes (step->node, step->inputs[0].n_dims, pads, pads_view->n_elements, axes,
+                          have_axes ? axes_view->n_elements : 0, have_axes, &full, &n_full, error)
+         && pad_11_params (step->node, step->inputs[0].n_dims, step->inputs[0].shape,
+                           step->inputs[0].dtype, full, n_full, p, error);
 }
 
 /* ---- run ------------------------------------------------------------------- */
@@ -301,6 +353,8 @@ source_index (PadMode mode, gint64 o, gint64 pad, gint64 n)
       return i < 0 ? 0 : n - 1;
     case PAD_REFLECT:
       return reflect_index (i, n);
+    case PAD_WRAP:
+      return ((i % n) + n) % n;
     case PAD_CONSTANT:
     default:
       return -1;
@@ -378,12 +432,13 @@ const KestrelOpDef kestrel_op_pad_2 = {
   .run = pad_run,
 };
 
-/* Pad-13 only added bfloat16, which Kestrel does not have; -18 added axes. */
+/* Pad-13 only added bfloat16, which Kestrel does not have; -18 added axes,
+ * -19 the wrap mode, -21 more types. */
 const KestrelOpDef kestrel_op_pad_11 = {
   .domain = "",
   .op_type = "Pad",
   .min_opset = 11,
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = pad_11_infer,
   .prepare = pad_11_prepare,
   .run = pad_run,

@@ -52,6 +52,7 @@ typedef enum {
   COORD_ASYMMETRIC,
   COORD_TF_HALF_PIXEL_FOR_NN,
   COORD_TF_CROP_AND_RESIZE,
+  COORD_HALF_PIXEL_SYMMETRIC,
 } Coord;
 
 typedef enum {
@@ -65,7 +66,7 @@ typedef enum {
 static const char *const mode_names[] = { "nearest", "linear", "cubic" };
 static const char *const coord_names[] = {
   "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn",
-  "tf_crop_and_resize",
+  "tf_crop_and_resize", "half_pixel_symmetric",
 };
 static const char *const nearest_names[] = {
   "round_prefer_floor", "round_prefer_ceil", "floor", "ceil",
@@ -180,6 +181,95 @@ parse_sizes (const KestrelNode *node, Config *c, const ConstInput *sizes, GError
   return TRUE;
 }
 
+/* Resize-18's axes attribute: scales or sizes (or roi pairs) for the listed
+ * axes only. Spreads them over every axis into `full` (n_dims values, or
+ * 2 * n_dims for roi), the others at `fill` (roi: 0 and 1). */
+static gboolean
+spread_axes (const KestrelNode *node, guint n_dims, const ConstInput *given, gboolean roi,
+             const gint64 *fill, ConstInput *full, gpointer storage, GError **error)
+{
+  guint n_axes;
+  const gint64 *axes = kestrel_node_attr_ints (node, "axes", &n_axes);
+  gsize size = kestrel_dtype_get_size (given->dtype);
+  guint per = roi ? 2 : 1;
+
+  *full = *given;
+  if (axes == NULL || given->data == NULL || given->n == 0)
+    return TRUE;
+  if (given->n != per * n_axes)
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                              "%s has %" G_GSIZE_FORMAT " values for %u axes", roi ? "roi"
+                              : "scales or sizes", given->n, n_axes);
+      return FALSE;
+    }
+  for (guint d = 0; d < n_dims; d++)
+    for (guint h = 0; h < per; h++)
+      {
+        if (given->dtype == KESTREL_DTYPE_FLOAT32)
+          ((float *) storage)[h * n_dims + d] = roi ? (float) h : 1.0f;
+        else
+          kestrel_op_store_int (given->dtype, storage, d, fill[d]);
+      }
+  for (guint k = 0; k < n_axes; k++)
+    {
+      guint axis;
+      if (!kestrel_op_axis (node, axes[k], n_dims, &axis, error))
+        return FALSE;
+      for (guint h = 0; h < per; h++)
+        memcpy ((guint8 *) storage + (h * n_dims + axis) * size,
+                (const guint8 *) given->data + (h * n_axes + k) * size, size);
+    }
+  full->data = storage;
+  full->n = per * n_dims;
+  return TRUE;
+}
+
+/* Resize-18's keep_aspect_ratio_policy with sizes: one scale for every
+ * listed axis (the smallest for not_larger, the largest for not_smaller),
+ * each size rounded from it. */
+static gboolean
+keep_aspect_ratio (const KestrelNode *node, Config *c, GError **error)
+{
+  const char *policy;
+  guint n_axes, mask[KESTREL_TENSOR_MAX_DIMS] = { 0 };
+  const gint64 *axes = kestrel_node_attr_ints (node, "axes", &n_axes);
+  double scale;
+  gboolean larger;
+
+  if (!kestrel_node_check_attr_type (node, "keep_aspect_ratio_policy", KESTREL_ATTR_STRING,
+                                     error))
+    return FALSE;
+  policy = kestrel_node_attr_string (node, "keep_aspect_ratio_policy", "stretch");
+  if (strcmp (policy, "stretch") == 0)
+    return TRUE;
+  if (strcmp (policy, "not_larger") != 0 && strcmp (policy, "not_smaller") != 0)
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                              "keep_aspect_ratio_policy '%s' is not stretch, not_larger or "
+                              "not_smaller", policy);
+      return FALSE;
+    }
+  larger = strcmp (policy, "not_smaller") == 0;
+  for (guint d = 0; d < c->n_dims; d++)
+    mask[d] = axes == NULL;
+  for (guint k = 0; axes != NULL && k < n_axes; k++)
+    mask[axes[k] < 0 ? axes[k] + c->n_dims : axes[k]] = TRUE;
+  scale = larger ? 0.0 : G_MAXDOUBLE;
+  for (guint d = 0; d < c->n_dims; d++)
+    if (mask[d])
+      scale = larger ? MAX (scale, c->scale[d]) : MIN (scale, c->scale[d]);
+  for (guint d = 0; d < c->n_dims; d++)
+    if (mask[d])
+      {
+        /* round_int in the operator text: halves round up. */
+        c->out[d] = MAX ((gint64) floor (scale * (double) c->in[d] + 0.5), 1);
+        c->scale[d] = scale;
+        c->length[d] = scale * (double) c->in[d];
+      }
+  return TRUE;
+}
+
 /* inputs[i] is node input i (scales, roi, sizes as the variant has them). */
 static gboolean
 parse_config (const KestrelNode *node, Variant variant, guint n_dims, const gint64 *shape,
@@ -190,6 +280,8 @@ parse_config (const KestrelNode *node, Variant variant, guint n_dims, const gint
     { "exclude_outside", KESTREL_ATTR_INT },
     { "extrapolation_value", KESTREL_ATTR_FLOAT },
     { "scales", KESTREL_ATTR_FLOATS },
+    { "antialias", KESTREL_ATTR_INT },
+    { "axes", KESTREL_ATTR_INTS },
   };
   guint value;
 
@@ -261,11 +353,26 @@ parse_config (const KestrelNode *node, Variant variant, guint n_dims, const gint
   c->extrapolation = kestrel_node_attr_float (node, "extrapolation_value", 0.0f);
 
   {
-    const ConstInput *roi = n_inputs > 1 ? &inputs[1] : NULL;
-    const ConstInput *scales = n_inputs > 2 ? &inputs[2] : NULL;
-    const ConstInput *sizes = n_inputs > 3 ? &inputs[3] : NULL;
-    gboolean have_scales = scales != NULL && scales->data != NULL && scales->n > 0;
-    gboolean have_sizes = sizes != NULL && sizes->data != NULL && sizes->n > 0;
+    static const ConstInput none = { 0 };
+    ConstInput full[4];
+    float roi_storage[2 * KESTREL_TENSOR_MAX_DIMS], scale_storage[KESTREL_TENSOR_MAX_DIMS];
+    gint64 size_storage[KESTREL_TENSOR_MAX_DIMS];
+    const ConstInput *roi, *scales, *sizes;
+    gboolean have_scales, have_sizes;
+
+    /* Resize-18's axes: spread the given values over every axis. */
+    if (!spread_axes (node, n_dims, n_inputs > 1 ? &inputs[1] : &none, TRUE, NULL, &full[1],
+                      roi_storage, error)
+        || !spread_axes (node, n_dims, n_inputs > 2 ? &inputs[2] : &none, FALSE, NULL, &full[2],
+                         scale_storage, error)
+        || !spread_axes (node, n_dims, n_inputs > 3 ? &inputs[3] : &none, FALSE, shape,
+                         &full[3], size_storage, error))
+      return FALSE;
+    roi = &full[1];
+    scales = &full[2];
+    sizes = &full[3];
+    have_scales = scales != NULL && scales->data != NULL && scales->n > 0;
+    have_sizes = sizes != NULL && sizes->data != NULL && sizes->n > 0;
 
     if (have_scales == have_sizes)
       {
@@ -286,8 +393,20 @@ parse_config (const KestrelNode *node, Variant variant, guint n_dims, const gint
         if (!parse_scales (node, c, scales->data, scales->n, error))
           return FALSE;
       }
-    else if (!parse_sizes (node, c, sizes, error))
+    else if (!parse_sizes (node, c, sizes, error) || !keep_aspect_ratio (node, c, error))
       return FALSE;
+
+    /* Antialiasing widens the filter when shrinking; Kestrel does not
+     * have that filter, and without shrinking it changes nothing. */
+    if (kestrel_node_attr_int (node, "antialias", 0) != 0 && c->mode != MODE_NEAREST)
+      for (guint d = 0; d < n_dims; d++)
+        if (c->scale[d] < 1.0)
+          {
+            kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                                    "antialias = 1 when shrinking (axis %u, scale %g) is not "
+                                    "supported", d, c->scale[d]);
+            return FALSE;
+          }
 
     if (c->coord == COORD_TF_CROP_AND_RESIZE)
       {
@@ -332,6 +451,13 @@ source_coordinate (const Config *c, guint d, gint64 o, gboolean *outside)
       return x / scale;
     case COORD_TF_HALF_PIXEL_FOR_NN:
       return (x + 0.5) / scale;
+    case COORD_HALF_PIXEL_SYMMETRIC:
+      {
+        /* Opset 19: half_pixel, shifted so that the whole output stays
+         * centred on the input when its length was rounded. */
+        double adjustment = (double) c->out[d] / length;
+        return in / 2.0 * (1.0 - adjustment) + (x + 0.5) / scale - 0.5;
+      }
     case COORD_TF_CROP_AND_RESIZE:
     default:
       {
@@ -759,12 +885,13 @@ const KestrelOpDef kestrel_op_resize_10 = {
 };
 
 /* Resize-13 made roi and scales optional (both accepted here from 11 on);
- * -18 added antialias, axes and keep_aspect_ratio_policy. */
+ * -18 added antialias (refused when it would filter), axes and
+ * keep_aspect_ratio_policy, -19 half_pixel_symmetric. */
 const KestrelOpDef kestrel_op_resize_11 = {
   .domain = "",
   .op_type = "Resize",
   .min_opset = 11,
-  .max_opset = 17,
+  .max_opset = 21,
   .infer = resize_11_infer,
   .prepare = resize_11_prepare,
   .run = resize_run,

@@ -164,13 +164,30 @@ const KestrelOpDef kestrel_op_concat = {
 
 /* ---- Split ------------------------------------------------------------- */
 
-/* Each output's extent: the given sizes, or equal parts. */
+/* Each output's extent: the given sizes, or equal parts (from opset 18,
+ * with num_outputs, parts of ceil (dim / n) and a smaller last one). */
 static gboolean
 split_sizes (const KestrelNode *node, gint64 dim, guint n_out, const gint64 *given,
              guint n_given, gboolean have_given, gint64 *sizes, GError **error)
 {
   gint64 sum = 0;
 
+  if (!have_given && kestrel_node_find_attr (node, "num_outputs") != NULL)
+    {
+      gint64 n = kestrel_node_attr_int (node, "num_outputs", 0), chunk;
+
+      if (n != (gint64) n_out || n < 1)
+        {
+          kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                                  "num_outputs is %" G_GINT64_FORMAT " but the node has %u "
+                                  "outputs", n, n_out);
+          return FALSE;
+        }
+      chunk = (dim + n - 1) / n;
+      for (guint o = 0; o < n_out; o++)
+        sizes[o] = CLAMP (dim - (gint64) o * chunk, 0, chunk);
+      return TRUE;
+    }
   if (!have_given)
     {
       if (dim % n_out != 0)
@@ -241,7 +258,8 @@ split_infer (KestrelGraph *graph, KestrelNode *node, gboolean from_input, GError
   g_autofree gint64 *sizes = NULL;
   guint n_given, axis, n_out = kestrel_node_n_outputs (node);
 
-  if (!kestrel_op_check_arity (node, 1, from_input ? 2 : 1, 1, error))
+  if (!kestrel_op_check_arity (node, 1, from_input ? 2 : 1, 1, error)
+      || !kestrel_node_check_attr_type (node, "num_outputs", KESTREL_ATTR_INT, error))
     return FALSE;
   data = kestrel_op_input (graph, node, 0, error);
   if (data == NULL || !read_axis (node, 0, FALSE, data->n_dims, &axis, error)
@@ -330,13 +348,13 @@ split_13_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
   return split_infer (graph, node, TRUE, error);
 }
 
-/* Opset 13 moved `split` from an attribute to an input; 18 (num_outputs,
- * uneven parts) is beyond the opsets Kestrel loads. */
+/* Opset 13 moved `split` from an attribute to an input; 18 added
+ * num_outputs (uneven parts). */
 const KestrelOpDef kestrel_op_split_2 = {
   "", "Split", 2, 12, split_2_infer, split_prepare, split_run, NULL
 };
 const KestrelOpDef kestrel_op_split_13 = {
-  "", "Split", 13, 17, split_13_infer, split_prepare, split_run, NULL
+  "", "Split", 13, 21, split_13_infer, split_prepare, split_run, NULL
 };
 
 /* ---- Slice ------------------------------------------------------------- */

@@ -99,9 +99,8 @@ test_registry (void)
   for (gsize i = 0; i < G_N_ELEMENTS (ops); i++)
     {
       gint64 from = strcmp (ops[i], "Resize") == 0 ? 10 : 7;
-      /* Pad-18 took axes and Resize-18 antialiasing, which Kestrel lacks;
-       * the others did not change their meaning up to opset 21. */
-      gint64 to = strcmp (ops[i], "Resize") == 0 || strcmp (ops[i], "Pad") == 0 ? 17 : 21;
+      /* Up to opset 21, the newest Kestrel knows. */
+      gint64 to = 21;
       for (gint64 opset = from; opset <= to; opset++)
         if (kestrel_op_lookup ("", ops[i], opset) == NULL)
           g_error ("%s is missing at opset %" G_GINT64_FORMAT, ops[i], opset);
@@ -1621,6 +1620,117 @@ test_onnx_node_cases (void)
   g_assert_cmpuint (passed, >, 100);
 }
 
+/* ---- Opset 18 and 19 additions to Pad, Resize, Split (by hand) ---------------- */
+
+static void
+test_pad_18 (void)
+{
+  const gint64 s3 = 3, s22[] = { 2, 2 }, s1 = 1;
+  {
+    const float x[] = { 1, 2, 3 };
+    const gint64 pads[] = { 2, 1 };
+    const float want[] = { 2, 3, 1, 2, 3, 1 };
+    g_autoptr(OpCase) c = op_case_new (19, "Pad");
+    g_autoptr(GPtrArray) out = NULL;
+
+    kestrel_node_set_attr_string (op_case_node (c), "mode", "wrap");
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s3, x);
+    op_case_constant_ints (c, 2, pads);
+    op_case_infer_ok (c);
+    out = case_run (c);
+    g_assert_cmpmem (g_ptr_array_index (out, 0), sizeof want, want, sizeof want);
+  }
+  {
+    /* axes [-1]: pads only the last axis. */
+    const gint32 x[] = { 1, 2, 3, 4 };
+    const gint64 pads[] = { 1, 1 }, axes[] = { -1 }, os[] = { 2, 4 };
+    const gint32 value = 9;
+    const gint32 want[] = { 9, 1, 2, 9, 9, 3, 4, 9 };
+    g_autoptr(OpCase) c = op_case_new (18, "Pad");
+    g_autoptr(GPtrArray) out = NULL;
+
+    op_case_input (c, KESTREL_DTYPE_INT32, 2, s22, x);
+    op_case_constant_ints (c, 2, pads);
+    op_case_constant (c, KESTREL_DTYPE_INT32, 0, &s1, &value);
+    op_case_constant_ints (c, 1, axes);
+    op_case_infer_ok (c);
+    assert_shape (op_case_output (c, 0), 2, os);
+    out = case_run (c);
+    g_assert_cmpmem (g_ptr_array_index (out, 0), sizeof want, want, sizeof want);
+  }
+  {
+    const gint32 x[] = { 1, 2, 3, 4 };
+    const gint64 pads[] = { 1, 1, 1 }, axes[] = { 1, 0 };
+    g_autoptr(OpCase) c = op_case_new (18, "Pad");
+
+    op_case_input (c, KESTREL_DTYPE_INT32, 2, s22, x);
+    op_case_constant_ints (c, 3, pads);
+    op_case_omit (c);
+    op_case_constant_ints (c, 2, axes);
+    op_case_expect_error (c, KESTREL_ERROR_CORRUPT, "for 2 axes");
+  }
+}
+
+static void
+test_resize_18 (void)
+{
+  const gint64 xs[] = { 1, 1, 2, 4 };
+  const float x[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+  {
+    /* sizes for axes [2, 3] only; not_larger keeps the smaller scale, 1. */
+    const gint64 sizes[] = { 4, 4 }, axes[] = { 2, 3 }, os[] = { 1, 1, 2, 4 };
+    g_autoptr(OpCase) c = op_case_new (18, "Resize");
+    g_autoptr(GPtrArray) out = NULL;
+
+    kestrel_node_set_attr_ints (op_case_node (c), "axes", axes, 2);
+    kestrel_node_set_attr_string (op_case_node (c), "keep_aspect_ratio_policy", "not_larger");
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, xs, x);
+    op_case_omit (c);
+    op_case_omit (c);
+    op_case_constant_ints (c, 2, sizes);
+    op_case_infer_ok (c);
+    assert_shape (op_case_output (c, 0), 4, os);
+    out = case_run (c);
+    g_assert_cmpmem (g_ptr_array_index (out, 0), sizeof x, x, sizeof x);
+  }
+  {
+    /* half_pixel_symmetric, linear, width 4 -> 2 (scale 0.6): the samples
+     * sit at 0.667 and 2.333. */
+    const gint64 ws[] = { 1, 4 };
+    const float scales[] = { 1, 0.6f };
+    const float w[] = { 1, 2, 3, 4 };
+    const double want[] = { 1 + 2.0 / 3, 3 + 1.0 / 3 };
+    g_autoptr(OpCase) c = op_case_new (19, "Resize");
+    g_autoptr(GPtrArray) out = NULL;
+    const gint64 s2 = 2;
+
+    kestrel_node_set_attr_string (op_case_node (c), "mode", "linear");
+    kestrel_node_set_attr_string (op_case_node (c), "coordinate_transformation_mode",
+                                  "half_pixel_symmetric");
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, ws, w);
+    op_case_omit (c);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, &s2, scales);
+    op_case_infer_ok (c);
+    g_assert_cmpint (op_case_output (c, 0)->shape[1], ==, 2);
+    out = case_run (c);
+    for (guint i = 0; i < 2; i++)
+      g_assert_true (floats_close (((float *) g_ptr_array_index (out, 0))[i], want[i], 1e-5, 1e-6));
+  }
+  {
+    const float scales[] = { 0.5f, 0.5f };
+    const gint64 axes[] = { 2, 3 }, s2 = 2;
+    g_autoptr(OpCase) c = op_case_new (18, "Resize");
+
+    kestrel_node_set_attr_ints (op_case_node (c), "axes", axes, 2);
+    kestrel_node_set_attr_int (op_case_node (c), "antialias", 1);
+    kestrel_node_set_attr_string (op_case_node (c), "mode", "linear");
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, xs, x);
+    op_case_omit (c);
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, &s2, scales);
+    op_case_expect_error (c, KESTREL_ERROR_UNSUPPORTED, "antialias");
+  }
+}
+
 /* ---- InstanceNormalization, LayerNormalization, MVN (by hand) ----------------- */
 
 static void
@@ -1882,6 +1992,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/resize/linear-random", test_resize_linear_random);
   g_test_add_func ("/ops-nn/resize/errors", test_resize_errors);
   g_test_add_func ("/ops-nn/upsample", test_upsample);
+  g_test_add_func ("/ops-nn/pad-18", test_pad_18);
+  g_test_add_func ("/ops-nn/resize-18", test_resize_18);
   g_test_add_func ("/ops-nn/instance-norm", test_instance_norm);
   g_test_add_func ("/ops-nn/layer-norm", test_layer_norm);
   g_test_add_func ("/ops-nn/mean-variance-norm", test_mean_variance_norm);

@@ -941,6 +941,36 @@ test_onnx_node_cases (void)
   g_assert_cmpuint (n_run, >, 0);
 }
 
+/* ---- Split-18 num_outputs ------------------------------------------------------ */
+
+static void
+test_split_18 (void)
+{
+  const gint64 s7 = 7;
+  const gint32 x[] = { 0, 1, 2, 3, 4, 5, 6 };
+  g_autoptr(OpCase) c = op_case_new (18, "Split");
+  g_autoptr(GPtrArray) out = NULL;
+
+  kestrel_node_set_attr_int (op_case_node (c), "num_outputs", 3);
+  op_case_input (c, KESTREL_DTYPE_INT32, 1, &s7, x);
+  op_case_outputs (c, 3);
+  op_case_infer_ok (c);
+  /* ceil (7 / 3) = 3: parts of 3, 3 and 1. */
+  g_assert_cmpint (op_case_output (c, 0)->shape[0], ==, 3);
+  g_assert_cmpint (op_case_output (c, 1)->shape[0], ==, 3);
+  g_assert_cmpint (op_case_output (c, 2)->shape[0], ==, 1);
+  out = op_case_run_all (c, KK_LEVEL_FULL);
+  g_assert_cmpmem (g_ptr_array_index (out, 1), 12, x + 3, 12);
+  g_assert_cmpmem (g_ptr_array_index (out, 2), 4, x + 6, 4);
+  {
+    g_autoptr(OpCase) e = op_case_new (18, "Split");
+    kestrel_node_set_attr_int (op_case_node (e), "num_outputs", 2);
+    op_case_input (e, KESTREL_DTYPE_INT32, 1, &s7, x);
+    op_case_outputs (e, 3);
+    op_case_expect_error (e, KESTREL_ERROR_CORRUPT, "num_outputs");
+  }
+}
+
 /* ---- DepthToSpace, SpaceToDepth, Dropout -------------------------------------- */
 
 static void
@@ -1050,6 +1080,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-shape/reshape/alias", test_reshape_alias);
   g_test_add_func ("/ops-shape/depth-to-space", test_depth_to_space);
   g_test_add_func ("/ops-shape/dropout", test_dropout);
+  g_test_add_func ("/ops-shape/split-18", test_split_18);
   g_test_add_func ("/ops-shape/reshape/view-chain", test_view_chain);
   g_test_add_func ("/ops-shape/reshape/cases", test_reshape_cases);
   g_test_add_func ("/ops-shape/reshape/error-names-node", test_reshape_error_names_node);
