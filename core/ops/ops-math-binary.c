@@ -1,5 +1,5 @@
-/* ops-math-binary.c — Add, Sub, Mul, Div, Pow, PRelu and the variadic Max,
- * Min, Sum, Mean, with numpy (multidirectional) broadcasting.
+/* ops-math-binary.c — Add, Sub, Mul, Div, Pow, PRelu, Mod and the variadic
+ * Max, Min, Sum, Mean, with numpy (multidirectional) broadcasting.
  *
  * Data types: float32 everywhere; float16 where ONNX has it, computed in
  * float32 and rounded back once per operation (what numpy does for half);
@@ -32,6 +32,9 @@ typedef struct {
   gboolean variadic;
   gboolean is_add;         /* same-shape float32 runs use kernels->add_clamp_f32 */
   gboolean is_mean;        /* divide by the input count at the end */
+  /* Mod: `loops` are fmod = 1's (C's remainder, the dividend's sign);
+   * fmod = 0 (integers only) takes the divisor's sign from these. */
+  const MathLoop *floor_mod_loops;
   gboolean unidirectional; /* PRelu: the slope broadcasts to x, never the reverse */
   gboolean mixed_exponent; /* Pow: the exponent may have another numeric dtype */
   /* Opsets 1 to 6: B broadcasts to A only, and only with the `broadcast`
@@ -154,6 +157,27 @@ DEFINE_LOOP (pow_i64, gint64, ipow (x, z))
 DEFINE_LOOP (prelu_f32, float, x < 0 ? x * z : x)
 DEFINE_LOOP (prelu_i32, gint32, x < 0 ? (gint32) ((guint32) x * (guint32) z) : x)
 DEFINE_LOOP (prelu_i64, gint64, x < 0 ? (gint64) ((guint64) x * (guint64) z) : x)
+
+/* Mod. C's remainder (fmod = 1) and the floored one (fmod = 0, Python's
+ * %), whose sign is the divisor's. A zero divisor gives 0 for integers
+ * (run() cannot trap) and NaN for floats, as fmodf does. */
+#define FLOOR_MOD(T, x, z) \
+  ((T) ((x) % (z) != 0 && (((x) % (z) < 0) != ((z) < 0)) ? (x) % (z) + (z) : (x) % (z)))
+
+DEFINE_LOOP (fmod_f32, float, fmodf (x, z))
+DEFINE_LOOP (fmod_i8, gint8, z == 0 || z == -1 ? 0 : x % z)
+DEFINE_LOOP (fmod_u8, guint8, z == 0 ? 0 : x % z)
+DEFINE_LOOP (fmod_i32, gint32, z == 0 || z == -1 ? 0 : x % z)
+DEFINE_LOOP (fmod_i64, gint64, z == 0 || z == -1 ? 0 : x % z)
+DEFINE_LOOP (mod_i8, gint8, z == 0 || z == -1 ? 0 : FLOOR_MOD (gint8, x, z))
+DEFINE_LOOP (mod_u8, guint8, z == 0 ? 0 : x % z)
+DEFINE_LOOP (mod_i32, gint32, z == 0 || z == -1 ? 0 : FLOOR_MOD (gint32, x, z))
+DEFINE_LOOP (mod_i64, gint64, z == 0 || z == -1 ? 0 : FLOOR_MOD (gint64, x, z))
+
+static const MathLoop floor_mod_loops[KESTREL_DTYPE_N_TYPES] = {
+  [KESTREL_DTYPE_INT8] = mod_i8, [KESTREL_DTYPE_UINT8] = mod_u8,
+  [KESTREL_DTYPE_INT32] = mod_i32, [KESTREL_DTYPE_INT64] = mod_i64,
+};
 
 /* ---- Mixed-type Pow ----------------------------------------------------- */
 
@@ -375,6 +399,8 @@ binary_prepare (const MathBinaryDesc *desc, KestrelStep *step)
   state->b_dtype = step->n_inputs > 1 ? step->inputs[1].dtype : state->dtype;
   state->loop = desc->loops[state->dtype == KESTREL_DTYPE_FLOAT16 ? KESTREL_DTYPE_FLOAT32
                                                                   : state->dtype];
+  if (desc->floor_mod_loops != NULL && kestrel_node_attr_int (step->node, "fmod", 0) == 0)
+    state->loop = desc->floor_mod_loops[state->dtype];
   state->n_pairs = step->n_inputs - 1;
   state->bc = g_new0 (KestrelMathBroadcast, MAX (state->n_pairs, 1));
   for (guint p = 0; p < state->n_pairs; p++)
@@ -430,6 +456,18 @@ binary_infer (const MathBinaryDesc *desc, KestrelGraph *graph, KestrelNode *node
   first = kestrel_op_input (graph, node, 0, error);
   if (first == NULL || !check_loop_dtype (desc, node, 0, first, error))
     return FALSE;
+  if (desc->floor_mod_loops != NULL
+      && (!kestrel_node_check_attr_type (node, "fmod", KESTREL_ATTR_INT, error)
+          || (kestrel_node_attr_int (node, "fmod", 0) == 0
+              && desc->floor_mod_loops[first->dtype] == NULL)))
+    {
+      if (error != NULL && *error == NULL)
+        kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                                "fmod = 0 (the divisor's sign) is for integers; %s input '%s' "
+                                "needs fmod = 1", kestrel_dtype_get_name (first->dtype),
+                                first->name);
+      return FALSE;
+    }
   out_dims = first->n_dims;
   memcpy (out, first->shape, sizeof out);
 
@@ -561,6 +599,9 @@ BINARY_OP (prelu, "PRelu", 7, 21,
              [KESTREL_DTYPE_INT32] = prelu_i32, [KESTREL_DTYPE_INT64] = prelu_i64,
            },
            .unidirectional = TRUE)
+
+/* Mod-13 only added bfloat16. */
+BINARY_OP (mod, "Mod", 10, 21, ARITH_LOOPS (fmod), .floor_mod_loops = floor_mod_loops)
 
 /* Before opset 8 the inputs had equal shapes, a special case of the
  * broadcasting that opset 8 introduced, so one definition serves all. */

@@ -632,6 +632,49 @@ test_unary_special (void)
   }
 }
 
+/* Mod: fmod = 0 takes the divisor's sign (integers only), fmod = 1 the
+ * dividend's; a zero divisor gives 0 for integers. */
+static void
+test_mod (void)
+{
+  const gint64 s4 = 4, s1 = 1;
+  const gint32 x[] = { -7, 7, -7, 7 }, z[] = { 3, -3, -3, 0 };
+  const gint32 floored[] = { 2, -2, -1, 0 }, truncated[] = { -1, 1, -1, 0 };
+  const float fx[] = { -7.5f, 7.5f, 1, 2 }, fz = 2;
+  const float fwant[] = { -1.5f, 1.5f, 1, 0 };
+
+  for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
+    for (gint64 f = 0; f < 2; f++)
+      {
+        g_autoptr(OpCase) c = op_case_new (13, "Mod");
+        g_autofree gint32 *got = NULL;
+
+        kestrel_node_set_attr_int (op_case_node (c), "fmod", f);
+        op_case_input (c, KESTREL_DTYPE_INT32, 1, &s4, x);
+        op_case_input (c, KESTREL_DTYPE_INT32, 1, &s4, z);
+        op_case_infer_ok (c);
+        got = op_case_run (c, all_levels[l]);
+        g_assert_cmpmem (got, sizeof floored, f == 0 ? floored : truncated, sizeof floored);
+      }
+  {
+    g_autoptr(OpCase) c = op_case_new (13, "Mod");
+    g_autofree float *got = NULL;
+
+    kestrel_node_set_attr_int (op_case_node (c), "fmod", 1);
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s4, fx);
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s1, &fz);
+    op_case_infer_ok (c);
+    got = op_case_run (c, KK_LEVEL_SCALAR);
+    g_assert_cmpmem (got, sizeof fwant, fwant, sizeof fwant);
+  }
+  {
+    g_autoptr(OpCase) c = op_case_new (13, "Mod");
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s4, fx);
+    op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s1, &fz);
+    op_case_expect_error (c, KESTREL_ERROR_CORRUPT, "fmod = 1");
+  }
+}
+
 static void
 test_unary_ints (void)
 {
@@ -819,6 +862,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-math/unary", test_unary);
   g_test_add_func ("/ops-math/unary-ints", test_unary_ints);
   g_test_add_func ("/ops-math/unary-special", test_unary_special);
+  g_test_add_func ("/ops-math/mod", test_mod);
   g_test_add_func ("/ops-math/clip", test_clip);
   g_test_add_func ("/ops-math/clip-int8", test_clip_int8);
   g_test_add_func ("/ops-math/errors", test_errors);

@@ -1026,9 +1026,10 @@ test_depth_to_space (void)
   }
   {
     const gint64 odd[] = { 1, 6, 2, 2 };
+    const gint32 zeros[24] = { 0 };
     g_autoptr(OpCase) c = op_case_new (13, "DepthToSpace");
     kestrel_node_set_attr_int (op_case_node (c), "blocksize", 2);
-    op_case_input (c, KESTREL_DTYPE_INT32, 4, odd, x);
+    op_case_input (c, KESTREL_DTYPE_INT32, 4, odd, zeros);
     op_case_expect_error (c, KESTREL_ERROR_CORRUPT, "channels");
   }
   {
