@@ -668,7 +668,7 @@ check_kernel_names (const Options *opt, GError **error)
       if (!found)
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "no kernel matches '%s'; kernels: %s", *p, names->str);
+                       "--kernel: no kernel matches '%s'; kernels: %s", *p, names->str);
           return FALSE;
         }
     }
@@ -679,6 +679,7 @@ static gboolean
 parse_options (int argc, char **argv, Options *opt, GError **error)
 {
   int runs = -1;
+  const KestrelCliRange ranges[] = { { "runs", 1, 100000 }, { NULL } };
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &opt->json, "Print one JSON object", NULL },
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Timed runs per variant (default 31, 5 with --quick)", "N" },
@@ -694,20 +695,8 @@ parse_options (int argc, char **argv, Options *opt, GError **error)
     "Single thread. Reports medians, throughput, the speed-up over the scalar\n"
     "reference, bandwidth against memcpy for memory-bound kernels, and OpenCV\n"
     "(if its peer module is found; KESTREL_PEER_DIR adds a place to look).");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, error))
+  if (!kestrel_cli_parse_options ("bench-kernels", context, entries, ranges, NULL, 0, 0, &argc, &argv))
     return FALSE;
-  if (argc > 1)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "unexpected argument '%s'", argv[1]);
-      return FALSE;
-    }
-  if (runs != -1 && (runs < 1 || runs > 100000))
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--runs must be between 1 and 100000, not %d", runs);
-      return FALSE;
-    }
   opt->runs = runs != -1 ? runs : (opt->quick ? QUICK_RUNS : DEFAULT_RUNS);
   opt->warmup = opt->quick ? QUICK_WARMUP : DEFAULT_WARMUP;
   return check_kernel_names (opt, error);
@@ -724,9 +713,11 @@ kestrel_cli_bench_kernels (int argc, char **argv)
   gsize n_cases;
   const BenchCase *cases = bench_cases (&n_cases);
 
+  /* The option parser reports its own errors; the kernel names' come back. */
   if (!parse_options (argc, argv, &opt, &error))
     {
-      fprintf (stderr, "kestrel-cli bench-kernels: %s\n", error->message);
+      if (error != NULL)
+        kestrel_cli_fail ("bench-kernels", error->message, 2);
       g_strfreev (opt.kernels);
       return 2;
     }

@@ -2,8 +2,8 @@
  *
  * Kestrel and (with --peer ort) ONNX Runtime run the same model on the same
  * input with the same thread count. They take turns in rounds of
- * ROUND_RUNS inferences, so load from the rest of the machine falls on both
- * alike; medians and the 95th percentile come from all rounds. ONNX Runtime
+ * ROUND_RUNS inferences (N with --batch N above that), so load from the
+ * rest of the machine falls on both alike; medians and the 95th percentile come from all rounds. ONNX Runtime
  * runs in its own process (tests/peers/ort-peer.js, through Node); its
  * times are measured around its session.run() the same way Kestrel's are
  * around kestrel_plan_run().
@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "kestrel-cli.h"
+#include "kestrel-engine.h"
 #include "kestrel-plan.h"
 #include "kestrel-stats.h"
 
@@ -216,13 +217,21 @@ kestrel_cli_bench (int argc, char **argv)
   const KestrelTensorView *input;
   int status = 0;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return kestrel_cli_fail ("bench", error->message, 2);
-  if (threads < 1 || runs < 1 || batch < 1)
-    return kestrel_cli_fail ("bench", "--threads, --runs and --batch must be positive", 2);
+  const KestrelCliRange ranges[] = {
+    { "threads", 1, KESTREL_THREAD_POOL_MAX_THREADS },
+    { "runs", 1, 1000000 },
+    { "batch", 1, KESTREL_ENGINE_MAX_BATCH },
+    { NULL }
+  };
+
+  if (!kestrel_cli_parse_options ("bench", context, entries, ranges, NULL, 0, 0, &argc, &argv))
+    return 2;
+  /* Each batch-N run is paired with N batch-1 runs, which count as runs. */
+  if (batch > runs)
+    return kestrel_cli_fail ("bench", "--runs must be at least --batch (each batch is compared with "
+                                      "as many single runs)", 2);
   if (peer_name != NULL && strcmp (peer_name, "ort") != 0)
-    return kestrel_cli_fail ("bench", "the only peer is 'ort' (ONNX Runtime)", 2);
+    return kestrel_cli_fail ("bench", "--peer: the only peer is 'ort' (ONNX Runtime)", 2);
   if (model_spec == NULL)
     model_spec = g_strdup ("front");
 
@@ -290,12 +299,14 @@ kestrel_cli_bench (int argc, char **argv)
         kestrel_plan_run (batched);
     }
 
-  for (int done = 0; done < runs; done += ROUND_RUNS)
+  for (int done = 0, n; done < runs; done += n)
     {
-      int n = MIN (ROUND_RUNS, runs - done);
       /* With --batch, the round is pairs of (N batch-1 runs, one batch-N
-       * run), at least one pair; what is left of n runs at batch 1 alone. */
-      int pairs = batched != NULL ? MAX (n / batch, 1) : 0;
+       * run), what is left of n runs at batch 1 alone; a round holds at
+       * least one pair (--runs >= --batch is checked), and the batch-1 runs
+       * add up to --runs exactly. */
+      n = MIN (MAX (ROUND_RUNS, batch), runs - done);
+      int pairs = batched != NULL ? n / batch : 0;
       for (int p = 0; p < pairs; p++)
         {
           guint64 group_start = kestrel_stats_now_ns ();

@@ -224,7 +224,12 @@ kestrel_cli_detect (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   kk_level level = KK_LEVEL_FULL;
 
-  g_option_context_add_main_entries (context, entries, NULL);
+  const KestrelCliRange ranges[] = {
+    KESTREL_CLI_THREADS_RANGE,
+    { "score-threshold", 0, 1 },
+    { NULL }
+  };
+
   g_option_context_set_description (context,
     "Prints one line per image: its size, the latency of preprocessing, inference and decoding,\n"
     "and each face's score and box (x, y, width, height in image pixels). With --json, one\n"
@@ -232,16 +237,12 @@ kestrel_cli_detect (int argc, char **argv)
     "\"latency_ms\"}, or {\"image\", \"error\"} for an image that cannot be read.\n"
     "Exit status: 0, 1 if any image failed, 2 for bad arguments.\n"
     "Plugins are searched in $KESTREL_PLUGIN_PATH first.");
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return kestrel_cli_fail ("detect", error->message, 2);
+  if (!kestrel_cli_parse_options ("detect", context, entries, ranges, NULL, 0, 0, &argc, &argv))
+    return 2;
   if (images == NULL || images[0] == NULL)
     return kestrel_cli_fail ("detect", "no image given (see --help)", 2);
   if (!kestrel_cli_parse_level (level_name, &level, &error))
     return kestrel_cli_fail ("detect", error->message, 2);
-  if (threads < 0 || threads > 1024)
-    return kestrel_cli_fail ("detect", "--threads must be between 0 (all cores) and 1024", 2);
-  if (score_threshold != -1.0 && !(score_threshold >= 0.0 && score_threshold <= 1.0))
-    return kestrel_cli_fail ("detect", "--score-threshold must be between 0 and 1", 2);
 
   g_autoptr(KestrelModel) model = kestrel_model_new_for_spec (model_name != NULL ? model_name : "front", &error);
   if (model == NULL)

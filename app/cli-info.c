@@ -147,11 +147,9 @@ kestrel_cli_info (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- describe this machine as Kestrel sees it");
-  g_autoptr(GError) error = NULL;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return kestrel_cli_fail ("info", error->message, 2);
+  if (!kestrel_cli_parse_options ("info", context, entries, NULL, NULL, 0, 0, &argc, &argv))
+    return 2;
 
   g_autoptr(JsonNode) root = build_info ();
   if (json)

@@ -17,6 +17,55 @@ typedef struct {
   guint count;
 } OpCount;
 
+/* The same report as the JSON, for people. */
+static void
+print_text (JsonObject *o)
+{
+  JsonArray *ops = json_object_get_array_member (o, "ops");
+  JsonArray *inputs = json_object_get_array_member (o, "inputs");
+
+  printf ("%s\n", json_object_get_string_member (o, "model"));
+  printf ("  opset %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " nodes, %" G_GINT64_FORMAT
+          " parameters\n", json_object_get_int_member (o, "opset"),
+          json_object_get_int_member (o, "nodes"), json_object_get_int_member (o, "parameters"));
+  for (guint i = 0; i < json_array_get_length (inputs); i++)
+    printf ("  input %s\n", json_array_get_string_element (inputs, i));
+  if (json_object_has_member (o, "multiply_adds"))
+    printf ("  %.1f M multiply-adds per inference, %.2f MB of weights\n",
+            json_object_get_int_member (o, "multiply_adds") / 1e6,
+            json_object_get_int_member (o, "weight_bytes") / 1e6);
+
+  printf ("\nOperators:\n");
+  for (guint i = 0; i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+
+      printf ("  %-24s %5" G_GINT64_FORMAT "%s\n", json_object_get_string_member (op, "op"),
+              json_object_get_int_member (op, "count"),
+              json_object_get_boolean_member (op, "supported") ? "" : "  not supported by Kestrel");
+    }
+
+  if (json_object_has_member (o, "error"))
+    printf ("\nCannot be planned: %s\n", json_object_get_string_member (o, "error"));
+  if (json_object_has_member (o, "levels"))
+    {
+      JsonObject *levels = json_object_get_object_member (o, "levels");
+
+      printf ("\nPlan per level (one thread):  steps       arena\n");
+      for (int level = 0; level < KK_LEVEL_COUNT; level++)
+        {
+          JsonObject *l = json_object_get_object_member (levels, kk_level_name (level));
+
+          if (json_object_has_member (l, "error"))
+            printf ("  %-28s %s\n", kk_level_name (level), json_object_get_string_member (l, "error"));
+          else
+            printf ("  %-28s %5" G_GINT64_FORMAT " %8.2f MB\n", kk_level_name (level),
+                    json_object_get_int_member (l, "steps"),
+                    json_object_get_int_member (l, "arena_bytes") / 1e6);
+        }
+    }
+}
+
 int
 kestrel_cli_inspect (int argc, char **argv)
 {
@@ -35,11 +84,8 @@ kestrel_cli_inspect (int argc, char **argv)
   guint64 params = 0;
   guint n_unsupported = 0;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return kestrel_cli_fail ("inspect", error->message, 2);
-  if (argc != 2)
-    return kestrel_cli_fail ("inspect", "expected one model", 2);
+  if (!kestrel_cli_parse_options ("inspect", context, entries, NULL, "one MODEL", 1, 1, &argc, &argv))
+    return 2;
 
   bytes = kestrel_model_spec_dup_bytes (argv[1], &origin, &error);
   if (bytes == NULL)
@@ -160,6 +206,9 @@ kestrel_cli_inspect (int argc, char **argv)
   kestrel_graph_free (graph);
 
   g_autoptr(JsonNode) root = json_builder_get_root (b);
-  kestrel_cli_print_json (root, !json);
+  if (json)
+    kestrel_cli_print_json (root, FALSE);
+  else
+    print_text (json_node_get_object (root));
   return n_unsupported > 0 ? 1 : 0;
 }

@@ -31,19 +31,16 @@ kestrel_cli_run_model (int argc, char **argv)
   KestrelPlanOptions options;
   guint n_given;
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return kestrel_cli_fail ("run-model", error->message, 2);
-  if (argc != 2)
-    return kestrel_cli_fail ("run-model", "expected exactly one MODEL.onnx", 2);
+  const KestrelCliRange ranges[] = { KESTREL_CLI_THREADS_RANGE, { NULL } };
+
+  if (!kestrel_cli_parse_options ("run-model", context, entries, ranges, "one MODEL.onnx", 1, 1, &argc, &argv))
+    return 2;
   if (output_dir == NULL)
     return kestrel_cli_fail ("run-model", "--output-dir is required", 2);
 
   kestrel_plan_options_init (&options);
   if (!kestrel_cli_parse_level (level_name, &options.level, &error))
     return kestrel_cli_fail ("run-model", error->message, 2);
-  if (threads < 0)
-    return kestrel_cli_fail ("run-model", "--threads must not be negative", 2);
   options.n_threads = threads;
 
   model = kestrel_model_new_from_file (argv[1], &error);

@@ -19,6 +19,10 @@ typedef struct {
   gint64 start_us;
   guint64 cpu_start_ns;
   guint64 rss_start;
+  guint status_id;
+  guint sigint_id;
+  guint sigterm_id;
+  guint duration_id;
 } Run;
 
 static void
@@ -61,8 +65,23 @@ print_status (gpointer data)
   Run *run = data;
   g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (run->engine);
   double elapsed = (g_get_monotonic_time () - run->start_us) / 1e6;
-  double cpu = snap->have_system ? snap->system.process_cpu_percent : (double) NAN;
-  double rss_mb = snap->have_system ? snap->system.rss_bytes / 1e6 : (double) NAN;
+  double cpu, rss_mb;
+
+  if (snap->have_system)
+    {
+      cpu = snap->system.process_cpu_percent;
+      rss_mb = snap->system.rss_bytes / 1e6;
+    }
+  else
+    {
+      /* Before the sampler's first interval: the average since the start,
+       * read here, rather than a status line of NaNs. */
+      guint64 cpu_ns = 0, rss = 0;
+
+      kestrel_process_usage_read (&cpu_ns, &rss, NULL);
+      cpu = elapsed > 0 ? (cpu_ns - run->cpu_start_ns) / 1e9 / elapsed * 100.0 : 0.0;
+      rss_mb = rss / 1e6;
+    }
 
   if (run->json)
     {
@@ -98,13 +117,68 @@ print_status (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The sources stay until the loop has ended, and each says whether it is
+ * still there: removing one that had removed itself was the
+ * "Source ID N was not found" critical on Ctrl-C. */
 static gboolean
-quit_loop (gpointer data)
+on_signal (gpointer data)
 {
   Run *run = data;
 
   g_main_loop_quit (run->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_duration (gpointer data)
+{
+  Run *run = data;
+
+  run->duration_id = 0;
+  g_main_loop_quit (run->loop);
   return G_SOURCE_REMOVE;
+}
+
+/* A JSON number member, or NaN when it is null (not known). */
+static double
+member_double (JsonObject *o, const char *name)
+{
+  JsonNode *node = json_object_get_member (o, name);
+
+  return node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_node_get_double (node) : (double) NAN;
+}
+
+static void
+print_summary_text (JsonObject *s)
+{
+  JsonObject *latency = json_object_get_object_member (s, "latency");
+  double growth = member_double (s, "rss_slope_mb_per_hour");
+  g_autoptr(GList) stages = json_object_get_members (latency);
+
+  printf ("\nSummary: %.1f s, %" G_GINT64_FORMAT " frames processed, %" G_GINT64_FORMAT
+          " dropped, %" G_GINT64_FORMAT " faces seen, level %s\n",
+          member_double (s, "duration_s"), json_object_get_int_member (s, "frames"),
+          json_object_get_int_member (s, "dropped"), json_object_get_int_member (s, "faces_seen"),
+          json_object_get_string_member (s, "level"));
+  printf ("Latency (ms)       p50       p95       p99    count\n");
+  for (GList *l = stages; l != NULL; l = l->next)
+    {
+      JsonObject *stage = json_object_get_object_member (latency, l->data);
+
+      printf ("  %-12s %9.3f %9.3f %9.3f %8" G_GINT64_FORMAT "\n", (const char *) l->data,
+              member_double (stage, "p50_ms"), member_double (stage, "p95_ms"),
+              member_double (stage, "p99_ms"), json_object_get_int_member (stage, "count"));
+    }
+  printf ("CPU: %.1f%% of one core on average\n", member_double (s, "average_process_cpu_percent"));
+  printf ("Memory: resident %.1f MB at the start, %.1f MB at the end", member_double (s, "rss_start_mb"),
+          member_double (s, "rss_end_mb"));
+  if (isfinite (growth))
+    printf (", growing %.2f MB per hour\n", growth);
+  else
+    printf (" (growth not known yet: the run was too short)\n");
+  printf ("Buffers still out of the pool: %" G_GINT64_FORMAT "\n",
+          json_object_get_int_member (s, "pool_outstanding_buffers"));
+  fflush (stdout);
 }
 
 static void
@@ -144,7 +218,10 @@ print_summary (Run *run)
   json_builder_end_object (b);
 
   g_autoptr(JsonNode) root = json_builder_get_root (b);
-  kestrel_cli_print_json (root, !run->json);
+  if (run->json)
+    kestrel_cli_print_json (root, FALSE);
+  else
+    print_summary_text (json_object_get_object_member (json_node_get_object (root), "summary"));
 }
 
 int
@@ -153,7 +230,7 @@ kestrel_cli_run (int argc, char **argv)
   g_autofree char *source = NULL, *model = NULL, *level_name = NULL, *metrics_addr = NULL;
   g_autofree char *state_file = NULL, *precision_name = NULL;
   int threads = 0, batch = 0, canary = 0, batch_wait = -1, batch_latency = 0;
-  double budget = -1, duration = 0;
+  double budget = 0, duration = 0;
   gboolean json = FALSE, start_paused = FALSE;
   GOptionEntry entries[] = {
     { "source", 's', 0, G_OPTION_ARG_STRING, &source, "Frame source (images:DIR, file:VIDEO, camera:, videotest:, synthetic:)", "SPEC" },
@@ -166,7 +243,7 @@ kestrel_cli_run (int argc, char **argv)
     { "batch-wait", 0, 0, G_OPTION_ARG_INT, &batch_wait, "Run a partial batch once its first frame has waited this long (default 20)", "MS" },
     { "batch-latency", 0, 0, G_OPTION_ARG_INT, &batch_latency, "Adaptive batching: the largest batch whose frames stay within this latency", "MS" },
     { "canary", 0, 0, G_OPTION_ARG_INT, &canary, "Check against the scalar reference every N frames (0: off)", "N" },
-    { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration, "Stop after this many seconds (default: until Ctrl-C)", "SECONDS" },
+    { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration, "Stop after this many seconds (default: until Ctrl-C or SIGTERM)", "SECONDS" },
     { "metrics-addr", 0, 0, G_OPTION_ARG_STRING, &metrics_addr, "Serve Prometheus /metrics here (e.g. 127.0.0.1:9464)", "HOST:PORT" },
     { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &state_file, "Marks a run in progress, for safe mode after a crash", "FILE" },
     { "start-paused", 0, 0, G_OPTION_ARG_NONE, &start_paused, "Pause right after start (measures what an idle Kestrel costs)", NULL },
@@ -179,17 +256,24 @@ kestrel_cli_run (int argc, char **argv)
   g_autoptr(GMainLoop) loop = NULL;
   KestrelEngineConfig config;
   Run run = { 0 };
+  const KestrelCliRange ranges[] = {
+    KESTREL_CLI_THREADS_RANGE,
+    { "budget", 0, 100.0 * g_get_num_processors (), TRUE, "percent of one core; 100 per core" },
+    { "batch", 1, KESTREL_ENGINE_MAX_BATCH },
+    { "batch-wait", 0, 10000, FALSE, "milliseconds" },
+    { "batch-latency", 1, 60000, FALSE, "milliseconds" },
+    { "canary", 0, 1000000, FALSE, "0: off" },
+    /* g_timeout_add() counts milliseconds in a guint. */
+    { "duration", 0, 1000000, TRUE, "seconds" },
+    { NULL }
+  };
 
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!kestrel_cli_parse_options ("run", context, entries, ranges, NULL, 0, 0, &argc, &argv))
+    return 2;
+  if (!kestrel_cli_check_output_file ("state-file", state_file, &error))
     return kestrel_cli_fail ("run", error->message, 2);
-  if (threads < 0 || batch < 0 || canary < 0 || duration < 0 || batch_latency < 0)
-    return kestrel_cli_fail ("run", "--threads, --batch, --batch-latency, --canary and --duration "
-                                    "must not be negative", 2);
   if (batch == 0)
     batch = batch_latency > 0 ? 8 : 1;
-  if (batch > KESTREL_ENGINE_MAX_BATCH)
-    return kestrel_cli_fail ("run", "--batch must be at most " G_STRINGIFY (KESTREL_ENGINE_MAX_BATCH), 2);
 
   kestrel_engine_config_init (&config);
   if (source != NULL)
@@ -205,17 +289,15 @@ kestrel_cli_run (int argc, char **argv)
   if (!kestrel_cli_parse_level (level_name, &config.level, &error))
     return kestrel_cli_fail ("run", error->message, 2);
   if (precision_name != NULL && !kestrel_precision_from_name (precision_name, &config.precision))
-    return kestrel_cli_fail ("run", "unknown precision (expected fp32, fp16, int8 or int4)", 2);
+    return kestrel_cli_fail ("run", "--precision: unknown precision (expected fp32, fp16, int8 or int4)", 2);
   config.threads = threads;
   config.batch = batch;
   if (batch_wait >= 0)
     config.batch_wait_ms = batch_wait;
   config.batch_latency_ms = batch_latency;
   config.canary_interval = canary;
-  if (budget >= 0)
+  if (budget > 0)
     {
-      if (budget <= 0 || budget > 100.0 * g_get_num_processors ())
-        return kestrel_cli_fail ("run", "--budget must be above 0 and at most 100 per core", 2);
       config.throttle = KESTREL_THROTTLE_MODE_BUDGET;
       config.budget = budget;
     }
@@ -245,18 +327,18 @@ kestrel_cli_run (int argc, char **argv)
       fprintf (stderr, "kestrel-cli run: serving metrics at %s\n", url);
     }
 
-  guint status_id = g_timeout_add_seconds (1, print_status, &run);
-  guint int_id = g_unix_signal_add (SIGINT, quit_loop, &run);
-  guint term_id = g_unix_signal_add (SIGTERM, quit_loop, &run);
-  guint duration_id = duration > 0 ? g_timeout_add ((guint) (duration * 1000), quit_loop, &run) : 0;
+  run.status_id = g_timeout_add_seconds (1, print_status, &run);
+  run.sigint_id = g_unix_signal_add (SIGINT, on_signal, &run);
+  run.sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &run);
+  if (duration > 0)
+    run.duration_id = g_timeout_add ((guint) (duration * 1000), on_duration, &run);
 
   g_main_loop_run (run.loop);
 
-  g_source_remove (status_id);
-  g_source_remove (int_id);
-  g_source_remove (term_id);
-  if (duration_id != 0 && g_main_context_find_source_by_id (NULL, duration_id) != NULL)
-    g_source_remove (duration_id);
+  g_clear_handle_id (&run.status_id, g_source_remove);
+  g_clear_handle_id (&run.sigint_id, g_source_remove);
+  g_clear_handle_id (&run.sigterm_id, g_source_remove);
+  g_clear_handle_id (&run.duration_id, g_source_remove);
 
   kestrel_engine_stop (run.engine);
   /* Deliver the events the threads posted before they stopped. */

@@ -6,6 +6,7 @@
 
 #include "kestrel-kernels.h"
 #include "kestrel-builtin-models.h"
+#include "kestrel-thread-pool.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,44 @@ int kestrel_cli_run_model (int argc, char **argv);
 int kestrel_cli_inspect (int argc, char **argv);
 int kestrel_cli_bench (int argc, char **argv);
 int kestrel_cli_run (int argc, char **argv);
+
+/* The values a numeric option (G_OPTION_ARG_INT or G_OPTION_ARG_DOUBLE)
+ * accepts: from `min` (or above it, with `min_exclusive`) to `max`;
+ * `note` says what a special value means ("0: all cores"). */
+typedef struct {
+  const char *name;       /* the entry's long name */
+  double      min;
+  double      max;
+  gboolean    min_exclusive;
+  const char *note;
+} KestrelCliRange;
+
+/* --threads where 0 means every core. */
+#define KESTREL_CLI_THREADS_RANGE { "threads", 0, KESTREL_THREAD_POOL_MAX_THREADS, FALSE, "0: all cores" }
+
+/* "an integer from 0 to 256 (0: all cores)". */
+char *kestrel_cli_range_describe (const KestrelCliRange *range, gboolean integer);
+
+/* Parses a command's options with `context` and `entries`, the way every
+ * command does: each numeric entry must have a range in `ranges` (ended by
+ * a NULL name), checked as it is parsed; then between `min_args` and
+ * `max_args` positional arguments (`args_name` says what they are) must be
+ * left. On any failure prints "kestrel-cli COMMAND: MESSAGE", naming the
+ * option and what it accepts, and returns FALSE: the command then exits
+ * with status 2. */
+gboolean kestrel_cli_parse_options (const char            *command,
+                                    GOptionContext        *context,
+                                    const GOptionEntry    *entries,
+                                    const KestrelCliRange *ranges,
+                                    const char            *args_name,
+                                    guint                  min_args,
+                                    guint                  max_args,
+                                    int                   *argc,
+                                    char                ***argv);
+
+/* A file an option names for writing: not a folder, in a folder that
+ * exists. NULL passes. */
+gboolean kestrel_cli_check_output_file (const char *option, const char *path, GError **error);
 
 /* Prints "kestrel-cli COMMAND: MESSAGE" to stderr and returns `status`. */
 int kestrel_cli_fail (const char *command, const char *message, int status);

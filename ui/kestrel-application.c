@@ -31,6 +31,7 @@
 #include <math.h>
 
 #include "kestrel-application.h"
+#include "kestrel-file.h"
 #include "kestrel-samples.h"
 #include "kestrel-window.h"
 
@@ -52,6 +53,7 @@ struct _KestrelApplication
   char          *source;
   char          *model;
   gboolean       paused;
+  gboolean       options_parsed;
 
   guint          run_timeout_id;
   guint          sigint_id;
@@ -79,6 +81,8 @@ static const GOptionEntry option_entries[] = {
     N_("At the end of a scripted run, save the window as BASE-light.png and BASE-dark.png"),
     N_("BASE") },
   { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
+  /* Kestrel opens no files by name: a stray argument is a mistake to report. */
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL, NULL, NULL },
   { NULL }
 };
 
@@ -267,7 +271,14 @@ kestrel_application_handle_local_options (GApplication *application,
 {
   KestrelApplication *self = KESTREL_APPLICATION (application);
   g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) remaining = NULL;
 
+  self->options_parsed = TRUE;
+  if (g_variant_dict_lookup (options, G_OPTION_REMAINING, "^aay", &remaining) && remaining[0] != NULL)
+    {
+      g_printerr (_("kestrel: unexpected argument “%s” (see --help)\n"), remaining[0]);
+      return 2;
+    }
   if (g_variant_dict_contains (options, "version"))
     {
       g_print ("kestrel %s\n", PACKAGE_VERSION);
@@ -295,6 +306,18 @@ kestrel_application_handle_local_options (GApplication *application,
     {
       g_printerr (_("kestrel: --screenshot needs --run-for\n"));
       return 2;
+    }
+  /* The report is written at the end of the run: a folder that is not
+   * there must not cost the whole run. */
+  if (self->state_file != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!kestrel_file_check_writable (self->state_file, &error))
+        {
+          g_printerr (_("kestrel: --state-file: %s\n"), error->message);
+          return 2;
+        }
     }
 
   /* Overrides are checked here, before any window, so a mistyped path is
@@ -522,6 +545,26 @@ kestrel_application_finalize (GObject *object)
   G_OBJECT_CLASS (kestrel_application_parent_class)->finalize (object);
 }
 
+/* GApplication exits with 1 when it cannot parse the command line (an
+ * unknown option, a value that is not a number); kestrel(1) promises 2 for
+ * every wrong option, as kestrel-cli does. Parsing failed when the options
+ * never reached handle_local_options. */
+static gboolean
+kestrel_application_local_command_line (GApplication   *application,
+                                        char         ***arguments,
+                                        int            *exit_status)
+{
+  KestrelApplication *self = KESTREL_APPLICATION (application);
+  gboolean handled;
+
+  handled = G_APPLICATION_CLASS (kestrel_application_parent_class)->local_command_line (application,
+                                                                                         arguments,
+                                                                                         exit_status);
+  if (handled && *exit_status == 1 && !self->options_parsed)
+    *exit_status = 2;
+  return handled;
+}
+
 static void
 kestrel_application_class_init (KestrelApplicationClass *klass)
 {
@@ -529,6 +572,7 @@ kestrel_application_class_init (KestrelApplicationClass *klass)
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
   object_class->finalize = kestrel_application_finalize;
+  app_class->local_command_line = kestrel_application_local_command_line;
   app_class->handle_local_options = kestrel_application_handle_local_options;
   app_class->startup = kestrel_application_startup;
   app_class->activate = kestrel_application_activate;

@@ -10,6 +10,7 @@
 
 #include "kestrel-builtin-models.h"
 #include "kestrel-error.h"
+#include "kestrel-file.h"
 
 typedef struct {
   const char *name;
@@ -84,18 +85,35 @@ GBytes *
 kestrel_model_spec_dup_bytes (const char *spec, char **origin, GError **error)
 {
   const char *stem;
-  g_autoptr(GMappedFile) file = NULL;
+  GBytes *bytes;
 
   g_return_val_if_fail (spec != NULL, NULL);
 
   stem = kestrel_builtin_model_file_stem (spec);
   if (stem != NULL)
     return builtin_bytes (stem, origin, error);
-  file = g_mapped_file_new (spec, FALSE, error);
-  if (file == NULL)
+  /* A word that is neither a built-in name nor a file was most likely
+   * meant as a built-in name: say which there are. */
+  if (!g_file_test (spec, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *known = g_strjoinv (", ", (char **) kestrel_builtin_model_names ());
+      g_autofree char *name = g_filename_display_name (spec);
+
+      if (strchr (spec, G_DIR_SEPARATOR) != NULL || g_str_has_suffix (spec, ".onnx"))
+        g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                     "%s does not exist (a model is a built-in one, %s, or an ONNX file)",
+                     name, known);
+      else
+        g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                     "there is no built-in model '%s' (the built-in models are %s) and no file "
+                     "of that name", name, known);
+      return NULL;
+    }
+  bytes = kestrel_file_read (spec, KESTREL_FILE_MODEL, error);
+  if (bytes == NULL)
     return NULL;
   *origin = g_strdup (spec);
-  return g_mapped_file_get_bytes (file);
+  return bytes;
 }
 
 KestrelModel *

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "kestrel-file.h"
 #include "kestrel-onnx.h"
 #include "kestrel-passes.h"
 
@@ -92,12 +93,10 @@ kestrel_model_new_from_bytes (GBytes *bytes, const char *origin, GError **error)
 KestrelModel *
 kestrel_model_new_from_file (const char *path, GError **error)
 {
-  g_autoptr(GMappedFile) file = g_mapped_file_new (path, FALSE, error);
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) bytes = kestrel_file_read (path, KESTREL_FILE_MODEL, error);
 
-  if (file == NULL)
+  if (bytes == NULL)
     return NULL;
-  bytes = g_mapped_file_get_bytes (file);
   return kestrel_model_new_from_bytes (bytes, path, error);
 }
 

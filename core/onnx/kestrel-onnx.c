@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kestrel-error.h"
+#include "kestrel-file.h"
 #include "kestrel-onnx.pb-c.h"
 
 #define ONNX_FLOAT 1
@@ -198,12 +199,10 @@ kestrel_onnx_tensor_from_bytes (GBytes *bytes, const char *origin, GError **erro
 KestrelTensor *
 kestrel_onnx_tensor_from_file (const char *path, GError **error)
 {
-  g_autoptr(GMappedFile) file = g_mapped_file_new (path, FALSE, error);
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) bytes = kestrel_file_read (path, KESTREL_FILE_TENSOR, error);
 
-  if (file == NULL)
+  if (bytes == NULL)
     return NULL;
-  bytes = g_mapped_file_get_bytes (file);
   return kestrel_onnx_tensor_from_bytes (bytes, path, error);
 }
 
@@ -603,6 +602,13 @@ kestrel_onnx_load_graph (GBytes *bytes, const char *origin, GError **error)
   Loader loader = { origin, NULL };
   gboolean have_opset = FALSE;
 
+  /* An empty protobuf is a valid, empty ModelProto: say what it is. */
+  if (size == 0)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                   "%s is empty (0 bytes), not an ONNX model", origin);
+      return NULL;
+    }
   model = kestrel_onnx__model_proto__unpack (NULL, size, data);
   if (model == NULL)
     {
@@ -613,7 +619,9 @@ kestrel_onnx_load_graph (GBytes *bytes, const char *origin, GError **error)
     }
   if (model->graph == NULL)
     {
-      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT, "%s has no graph", origin);
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                   "%s is not an ONNX model: it holds no graph (another kind of protobuf file?)",
+                   origin);
       kestrel_onnx__model_proto__free_unpacked (model, NULL);
       return NULL;
     }

@@ -3,6 +3,7 @@
 
 #include "kestrel-engine.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -1047,6 +1048,28 @@ kestrel_engine_new (const KestrelEngineConfig *config)
   return self;
 }
 
+static gboolean
+write_state_file (const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *text = g_strdup_printf ("pid %d\n", (int) getpid ());
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                   "cannot create the folder of the state file %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  if (!g_file_set_contents (path, text, -1, error))
+    {
+      g_prefix_error (error, "cannot write the state file: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **error)
 {
@@ -1079,6 +1102,15 @@ kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **erro
       active_free (active);
       return FALSE;
     }
+  /* Written once the pipeline can start, so a failed start leaves no
+   * marker behind; a marker that cannot be written fails the start: safe
+   * mode after a crash depends on it. */
+  if (self->state_file != NULL && !write_state_file (self->state_file, error))
+    {
+      active_free (active);
+      g_clear_pointer (&self->source, kestrel_frame_source_close);
+      return FALSE;
+    }
   self->active = active;
   configure_batcher (self, &self->config, TRUE);
   if (self->config.canary_interval == 0)
@@ -1087,14 +1119,6 @@ kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **erro
       self->has_last_good = TRUE;
     }
   publish_config (self, &self->config);
-
-  if (self->state_file != NULL)
-    {
-      g_autofree char *dir = g_path_get_dirname (self->state_file);
-      g_autofree char *text = g_strdup_printf ("pid %d\n", (int) getpid ());
-      g_mkdir_with_parents (dir, 0700);
-      g_file_set_contents (self->state_file, text, -1, NULL);
-    }
 
   self->quit = FALSE;
   self->state = KESTREL_ENGINE_RUNNING;

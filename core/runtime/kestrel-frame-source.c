@@ -30,6 +30,24 @@ kestrel_frame_pool_get_default (void)
   return pool;
 }
 
+/* "images:, file:, camera:" for messages. */
+static char *
+dup_source_names (KestrelPluginRegistry *registry)
+{
+  GString *names = g_string_new (NULL);
+
+  for (guint p = 0; p < kestrel_plugin_registry_get_n_plugins (registry); p++)
+    {
+      const KestrelPluginInfo *info = kestrel_plugin_registry_get_plugin (registry, p);
+
+      for (guint i = 0; i < info->n_frame_sources; i++)
+        g_string_append_printf (names, "%s%s:", names->len > 0 ? ", " : "", info->frame_sources[i]->name);
+    }
+  if (names->len == 0)
+    g_string_append (names, "none (no frame source plugin is installed)");
+  return g_string_free (names, FALSE);
+}
+
 KestrelFrameSource *
 kestrel_frame_source_open (KestrelPluginRegistry *registry, const char *spec, GError **error)
 {
@@ -51,8 +69,16 @@ kestrel_frame_source_open (KestrelPluginRegistry *registry, const char *spec, GE
     vtable = kestrel_plugin_registry_find_frame_source_for_spec (registry, spec);
   if (vtable == NULL)
     {
-      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-                   "no frame source plugin takes '%s'", spec);
+      g_autofree char *known = dup_source_names (registry);
+
+      /* A path of no kind a source takes: most likely a typing mistake. */
+      if (strchr (spec, G_DIR_SEPARATOR) != NULL && !g_file_test (spec, G_FILE_TEST_EXISTS))
+        g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
+                     "%s: no such file or folder", spec);
+      else
+        g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
+                     "unknown source '%s' (a source is one of %s, followed by what it reads)",
+                     spec, known);
       return NULL;
     }
 
@@ -60,8 +86,10 @@ kestrel_frame_source_open (KestrelPluginRegistry *registry, const char *spec, GE
   gpointer source = vtable->open (rest, &local_error);
   if (source == NULL)
     {
-      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_FAILED, "frame source '%s' cannot open '%s': %s",
-                   vtable->name, rest, local_error != NULL ? local_error->message : "no reason given");
+      /* The plugin's message says what was wrong; the spec the user typed
+       * is theirs already, and an empty one ("camera:") would read as ''. */
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_FAILED, "cannot open the %s source: %s",
+                   vtable->name, local_error != NULL ? local_error->message : "no reason given");
       return NULL;
     }
 

@@ -6,6 +6,10 @@
  * 2.42 accepts a truncated PNG or JPEG as an image (rows it never got are
  * left blank, or gray from libjpeg), so those two formats are also checked
  * for their end marker. Other formats rely on their loader's own errors.
+ *
+ * The pixel count is checked when the loader has read the header and
+ * before it allocates: setting the size to 0x0 in "size-prepared" makes
+ * gdk-pixbuf's loaders stop with an error instead of decoding.
  */
 #include "config.h"
 
@@ -13,6 +17,7 @@
 #include <string.h>
 
 #include "kestrel-error.h"
+#include "kestrel-file.h"
 #include "kestrel-image.h"
 
 struct _KestrelImage {
@@ -107,6 +112,29 @@ jpeg_complete (const guint8 *data, gsize size)
   return FALSE;
 }
 
+typedef struct {
+  int width;
+  int height;
+  gboolean too_large;
+} SizeCheck;
+
+static void
+on_size_prepared (GdkPixbufLoader *loader,
+                  int              width,
+                  int              height,
+                  gpointer         data)
+{
+  SizeCheck *check = data;
+
+  check->width = width;
+  check->height = height;
+  if ((guint64) MAX (width, 0) * (guint64) MAX (height, 0) > KESTREL_IMAGE_MAX_PIXELS)
+    {
+      check->too_large = TRUE;
+      gdk_pixbuf_loader_set_size (loader, 0, 0);
+    }
+}
+
 KestrelImage *
 kestrel_image_new_from_bytes (GBytes *bytes, const char *origin, GError **error)
 {
@@ -126,10 +154,19 @@ kestrel_image_new_from_bytes (GBytes *bytes, const char *origin, GError **error)
 
   /* Created here: a loader must be closed before it is dropped. */
   g_autoptr(GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
+  SizeCheck check = { 0 };
 
+  g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
   gboolean ok = gdk_pixbuf_loader_write_bytes (loader, bytes, &local_error);
   /* Close even after a failed write: the loader insists on it. */
   ok = gdk_pixbuf_loader_close (loader, ok ? &local_error : NULL) && ok;
+  if (check.too_large)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                   "%s: the image is %d×%d pixels, more than the %u megapixels Kestrel decodes",
+                   origin, check.width, check.height, KESTREL_IMAGE_MAX_PIXELS / 1000000);
+      return NULL;
+    }
   GdkPixbuf *decoded = gdk_pixbuf_loader_get_pixbuf (loader);
   if (!ok || decoded == NULL)
     {
@@ -162,18 +199,10 @@ kestrel_image_new_from_file (const char *path, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
 
   g_autofree char *origin = g_filename_display_name (path);
-  g_autofree char *contents = NULL;
-  gsize length = 0;
-  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GBytes) bytes = kestrel_file_read (path, KESTREL_FILE_IMAGE, error);
 
-  if (!g_file_get_contents (path, &contents, &length, &local_error))
-    {
-      /* GLib's message already names the file. */
-      g_set_error_literal (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT, local_error->message);
-      return NULL;
-    }
-
-  g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+  if (bytes == NULL)
+    return NULL;
   return kestrel_image_new_from_bytes (bytes, origin, error);
 }
 

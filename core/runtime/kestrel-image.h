@@ -17,8 +17,14 @@ G_BEGIN_DECLS
 
 typedef struct _KestrelImage KestrelImage;
 
-/* Errors name the file and say why (missing, unreadable, not an image,
- * corrupt or truncated). */
+/* The largest image decoded: 128 megapixels (512 MB as RGBA), more than
+ * any camera a laptop meets; a small file can claim any size in its
+ * header, and this stops it before the pixels are allocated. */
+#define KESTREL_IMAGE_MAX_PIXELS (128u * 1000u * 1000u)
+
+/* Errors name the file and say why (missing, not a regular file, too
+ * large, unreadable, not an image, corrupt or truncated). The file is read
+ * with kestrel_file_read(), so its size is capped too. */
 KestrelImage *kestrel_image_new_from_file (const char *path, GError **error);
 /* `origin` names the image in errors. */
 KestrelImage *kestrel_image_new_from_bytes (GBytes *bytes, const char *origin, GError **error);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "kestrel-error.h"
+#include "kestrel-file.h"
 #include "source-gst.h"
 #include "sources-common.h"
 #include "sources-vtables.h"
@@ -110,6 +111,9 @@ file_open (const char *text, GError **error)
                        "%s is a folder, not a video (images:%s reads the images in it)", what, what);
           return NULL;
         }
+      /* A device or a FIFO would be read by GStreamer forever. */
+      if (!kestrel_file_check (path, KESTREL_FILE_VIDEO, error))
+        return NULL;
       name = g_filename_display_basename (path);
       uri = gst_filename_to_uri (path, error);
       if (uri == NULL)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kestrel-engine.h"
+#include "kestrel-error.h"
 #include "kestrel-model.h"
 #include "../test-missing.h"
 
@@ -596,6 +597,27 @@ test_safe_mode (void)
   events_free (events);
 }
 
+/* A state file that cannot be written fails the start (it was silently
+ * not written, so a crash could not be noticed at the next start). */
+static void
+test_state_file_unwritable (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("kestrel-state-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "a-file", NULL);
+  g_autofree char *state = g_build_filename (file, "running", NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* Under a regular file: no folder can be made there, not even by root. */
+  g_assert_true (g_file_set_contents (file, "", -1, NULL));
+  g_autoptr(KestrelEngine) engine = kestrel_engine_new (NULL);
+  g_assert_false (kestrel_engine_start (engine, state, &error));
+  g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, state));
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
 static void
 test_metrics_endpoint (void)
 {
@@ -635,6 +657,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pipeline/preview", test_preview);
   g_test_add_func ("/pipeline/canary-rolls-back", test_canary_rolls_back);
   g_test_add_func ("/pipeline/safe-mode", test_safe_mode);
+  g_test_add_func ("/pipeline/state-file-unwritable", test_state_file_unwritable);
   g_test_add_func ("/pipeline/metrics-endpoint", test_metrics_endpoint);
   g_test_add_func ("/pipeline/reconfigure-while-running", test_reconfigure_while_running);
   g_test_add_func ("/pipeline/batch/same-faces", test_batch_same_faces);

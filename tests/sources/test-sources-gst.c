@@ -310,6 +310,8 @@ test_file_errors (void)
               (const char *const[]) { "no such file", "/nonexistent/kestrel/video.avi", NULL });
   open_fails ("file:", (const char *const[]) { "no video file given", NULL });
   open_fails (folder_spec, (const char *const[]) { "is a folder", NULL });
+  /* A device would be read forever (issue 10, defect 6). */
+  open_fails ("file:/dev/zero", (const char *const[]) { "/dev/zero is a device, not a video file", NULL });
 
   /* Not a video: GStreamer's message, naming the file. */
   g_assert_true (g_file_set_contents (garbage, "RIFF but not really an AVI, just some text", -1, NULL));
@@ -346,14 +348,15 @@ test_camera_missing (void)
   open_fails ("camera:/dev/video99", (const char *const[]) { "no camera found at /dev/video99", NULL });
   open_fails ("camera:?fps=30", (const char *const[]) { "unknown option 'fps'", NULL });
   /* Unprefixed, a V4L2 device path is for the camera source. */
-  open_fails ("/dev/video99", (const char *const[]) { "frame source 'camera'", NULL });
+  open_fails ("/dev/video99", (const char *const[]) { "cannot open the camera source", NULL });
 
   if (have_video_device ())
     {
       g_test_skip ("this machine has a /dev/video* device: cannot check the no-camera case");
       return;
     }
-  open_fails ("camera:", (const char *const[]) { "no camera found", NULL });
+  /* In the user's words: no internal spec, no "cannot open ''". */
+  open_fails ("camera:", (const char *const[]) { "cannot open the camera source: no camera found", NULL });
   test_assert_no_outstanding (pool);
 }
 
