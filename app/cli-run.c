@@ -10,6 +10,7 @@
 
 #include "kestrel-cli.h"
 #include "kestrel-engine.h"
+#include "kestrel-error.h"
 #include "kestrel-sampler.h"
 
 typedef struct {
@@ -231,7 +232,7 @@ kestrel_cli_run (int argc, char **argv)
   g_autofree char *state_file = NULL, *precision_name = NULL;
   int threads = 0, batch = 0, canary = 0, batch_wait = -1, batch_latency = 0;
   double budget = 0, duration = 0;
-  gboolean json = FALSE, start_paused = FALSE;
+  gboolean json = FALSE, start_paused = FALSE, metrics_remote = FALSE;
   GOptionEntry entries[] = {
     { "source", 's', 0, G_OPTION_ARG_STRING, &source, "Frame source (images:DIR, file:VIDEO, camera:, videotest:, synthetic:)", "SPEC" },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model, "front, back or FILE.onnx (default front)", "MODEL" },
@@ -245,6 +246,7 @@ kestrel_cli_run (int argc, char **argv)
     { "canary", 0, 0, G_OPTION_ARG_INT, &canary, "Check against the scalar reference every N frames (0: off)", "N" },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration, "Stop after this many seconds (default: until Ctrl-C or SIGTERM)", "SECONDS" },
     { "metrics-addr", 0, 0, G_OPTION_ARG_STRING, &metrics_addr, "Serve Prometheus /metrics here (e.g. 127.0.0.1:9464)", "HOST:PORT" },
+    { "metrics-remote", 0, 0, G_OPTION_ARG_NONE, &metrics_remote, "Allow --metrics-addr to be an address other machines can reach", NULL },
     { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &state_file, "Marks a run in progress, for safe mode after a crash", "FILE" },
     { "start-paused", 0, 0, G_OPTION_ARG_NONE, &start_paused, "Pause right after start (measures what an idle Kestrel costs)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "JSON lines instead of text", NULL },
@@ -319,12 +321,25 @@ kestrel_cli_run (int argc, char **argv)
   if (metrics_addr != NULL)
     {
       g_autofree char *url = NULL;
-      if (!kestrel_engine_serve_metrics (run.engine, metrics_addr, &url, &error))
+      KestrelPrometheusFlags flags = metrics_remote ? KESTREL_PROMETHEUS_ALLOW_REMOTE : KESTREL_PROMETHEUS_NONE;
+
+      if (!kestrel_engine_serve_metrics (run.engine, metrics_addr, flags, &url, &error))
         {
+          /* An address that is not one (or not allowed) is a wrong option;
+           * a port that is taken is a failure to run. */
+          gboolean usage = g_error_matches (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT);
+          g_autofree char *message = g_strdup_printf ("--metrics-addr: %s%s", error->message,
+                                                      usage && !metrics_remote
+                                                        && strstr (error->message, "loopback") != NULL
+                                                        ? " (--metrics-remote allows it)" : "");
+
           kestrel_engine_stop (run.engine);
-          return kestrel_cli_fail ("run", error->message, 1);
+          return kestrel_cli_fail ("run", message, usage ? 2 : 1);
         }
       fprintf (stderr, "kestrel-cli run: serving metrics at %s\n", url);
+      if (metrics_remote && !g_str_has_prefix (url, "http://127.") && !g_str_has_prefix (url, "http://[::1]"))
+        fprintf (stderr, "kestrel-cli run: warning: other machines can read these metrics "
+                         "(what runs, how fast, the model's name); serve on 127.0.0.1 to keep them here\n");
     }
 
   run.status_id = g_timeout_add_seconds (1, print_status, &run);

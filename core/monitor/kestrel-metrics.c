@@ -33,6 +33,8 @@ struct _KestrelMetrics
   KestrelHistogram *stage_latency[KESTREL_N_STAGES];
   KestrelHistogram *frame_latency;
   guint64           frames_dropped;  /* atomic */
+  guint64           rollbacks;       /* atomic */
+  gboolean          over_budget;     /* atomic */
 
   GMutex            lock;
   guint64           frames_processed;
@@ -186,6 +188,8 @@ build_snapshot_locked (KestrelMetrics               *self,
   s->frames_processed = self->frames_processed;
   s->frames_dropped = __atomic_load_n (&self->frames_dropped, __ATOMIC_RELAXED);
   s->faces_seen = self->faces_seen;
+  s->rollbacks = __atomic_load_n (&self->rollbacks, __ATOMIC_RELAXED);
+  s->over_budget = g_atomic_int_get (&self->over_budget);
   s->fps = compute_fps_locked (self, now_us);
   s->have_system = self->have_system;
   if (self->have_system)
@@ -283,6 +287,23 @@ kestrel_metrics_frame_dropped (KestrelMetrics *self)
   g_return_if_fail (KESTREL_IS_METRICS (self));
 
   __atomic_fetch_add (&self->frames_dropped, 1, __ATOMIC_RELAXED);
+}
+
+void
+kestrel_metrics_rollback (KestrelMetrics *self)
+{
+  g_return_if_fail (KESTREL_IS_METRICS (self));
+
+  __atomic_fetch_add (&self->rollbacks, 1, __ATOMIC_RELAXED);
+}
+
+void
+kestrel_metrics_set_over_budget (KestrelMetrics *self,
+                                 gboolean        over_budget)
+{
+  g_return_if_fail (KESTREL_IS_METRICS (self));
+
+  g_atomic_int_set (&self->over_budget, over_budget != FALSE);
 }
 
 void
@@ -405,6 +426,7 @@ kestrel_metrics_reset (KestrelMetrics *self)
     kestrel_histogram_reset (self->stage_latency[i]);
   kestrel_histogram_reset (self->frame_latency);
   __atomic_store_n (&self->frames_dropped, 0, __ATOMIC_RELAXED);
+  __atomic_store_n (&self->rollbacks, 0, __ATOMIC_RELAXED);
 
   g_mutex_lock (&self->lock);
   kestrel_histogram_reset (self->recent_latency);

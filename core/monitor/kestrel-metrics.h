@@ -80,6 +80,9 @@ typedef struct {
   guint64           frames_processed;
   guint64           frames_dropped;
   guint64           faces_seen;
+  guint64           rollbacks;        /* to the scalar reference path */
+
+  gboolean          over_budget;      /* the throttle could not keep to the budget */
 
   double            fps;              /* over the fps window before time_us */
 
@@ -124,6 +127,12 @@ void            kestrel_metrics_record_stage (KestrelMetrics *self,
                                               KestrelStage    stage,
                                               guint64         nanoseconds);
 void            kestrel_metrics_frame_dropped (KestrelMetrics *self);
+/* The engine rolled back to the scalar reference path. */
+void            kestrel_metrics_rollback (KestrelMetrics *self);
+/* Whether, over the last sample interval, the process used more processor
+ * time than its budget allows (kestrel_throttle_get_over_budget()). */
+void            kestrel_metrics_set_over_budget (KestrelMetrics *self,
+                                                 gboolean        over_budget);
 
 /* A frame went through the whole pipeline at @now_us (monotonic µs) in
  * @latency_ns end to end, and the decoder found @n_faces. */

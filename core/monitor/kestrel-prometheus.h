@@ -12,14 +12,20 @@
  * The server never touches the engine: each request asks a callback for
  * the latest KestrelMetricsSnapshot (kestrel_metrics_get_snapshot() holds a
  * lock only for a reference count) and formats that. It runs on the
- * GMainContext given at construction. Whichever thread iterates that
- * context must have it pushed as its thread-default context
- * (g_main_context_push_thread_default()), since libsoup attaches each new
- * connection to the thread-default context; kestrel_prometheus_server_start()
- * must run on that thread, or before any thread iterates the context.
+ * GMainContext given at construction: it accepts there, and each
+ * connection's reads and writes run there. Whichever thread iterates that
+ * context should have it pushed as its thread-default context
+ * (g_main_context_push_thread_default()).
  *
- * Only GET and HEAD are answered (405 otherwise), only on /metrics (404
- * elsewhere). It listens on 127.0.0.1 unless told otherwise: metrics say
+ * HTTP/1.x, one request per connection (every answer says "Connection:
+ * close", so no connection idles). GET and HEAD of /metrics, and of / (a
+ * page with a link to /metrics); 405 for other methods there, 404 for
+ * other paths. The request head is bounded (8 KiB, 431 beyond) and must
+ * arrive within 10 s; at most 128 connections are open at once. See the
+ * .c for why this is not libsoup's SoupServer.
+ *
+ * It listens on 127.0.0.1 unless told otherwise, and on an address that is
+ * not a loopback one only with KESTREL_PROMETHEUS_ALLOW_REMOTE: metrics say
  * what a machine is doing, which is nobody else's business by default.
  */
 #pragma once
@@ -49,19 +55,32 @@ KestrelPrometheusServer *kestrel_prometheus_server_new (GMainContext            
                                                         gpointer                       user_data,
                                                         GDestroyNotify                 destroy);
 
+typedef enum {
+  KESTREL_PROMETHEUS_NONE         = 0,
+  /* Serve on an address other machines can reach (0.0.0.0, a LAN
+   * address): the caller asked for it explicitly and warns the user. */
+  KESTREL_PROMETHEUS_ALLOW_REMOTE = 1 << 0,
+} KestrelPrometheusFlags;
+
 /* Listens on @address: "HOST:PORT", "[IPV6]:PORT", ":PORT" or "PORT" (host
  * 127.0.0.1), or NULL for 127.0.0.1 on a free port. HOST is a numeric
  * address or "localhost". Port 0 picks a free port; read it back with
  * kestrel_prometheus_server_get_port(). Fails with KESTREL_ERROR_INVALID_ARGUMENT
- * for an address it cannot parse, or with the GIO error when the port is
+ * for an address it cannot parse or a non-loopback one without
+ * KESTREL_PROMETHEUS_ALLOW_REMOTE, or with the GIO error when the port is
  * taken. A running server is stopped first. */
 gboolean     kestrel_prometheus_server_start (KestrelPrometheusServer  *self,
                                               const char               *address,
+                                              KestrelPrometheusFlags    flags,
                                               GError                  **error);
 /* Closes the listening socket and every connection. */
 void         kestrel_prometheus_server_stop  (KestrelPrometheusServer  *self);
 
 gboolean     kestrel_prometheus_server_is_running (KestrelPrometheusServer *self);
+/* TRUE when listening on an address that is not a loopback one. */
+gboolean     kestrel_prometheus_server_is_remote  (KestrelPrometheusServer *self);
+/* Client connections open now (tests check that none is left behind). */
+guint        kestrel_prometheus_server_get_n_connections (KestrelPrometheusServer *self);
 /* The port listened on; 0 when stopped. */
 guint16      kestrel_prometheus_server_get_port   (KestrelPrometheusServer *self);
 /* "HOST:PORT" as bound ("127.0.0.1:9464", "[::1]:9464"); NULL when stopped. */

@@ -682,6 +682,7 @@ rollback (KestrelEngine *self, const char *message)
   publish_config (self, &self->config);
   g_mutex_unlock (&self->lock);
 
+  kestrel_metrics_rollback (self->metrics);
   post_event (self, KESTREL_ENGINE_EVENT_ROLLBACK, "%s; rolled back to %s", message, what);
   kestrel_engine_config_clear (&target);
 }
@@ -950,6 +951,7 @@ on_sampled (KestrelSampler *sampler, gpointer sample_ptr, gpointer data)
   kestrel_metrics_set_system_sample (self->metrics, sample);
   g_mutex_lock (&self->lock);
   kestrel_throttle_update (self->throttle, g_get_monotonic_time (), sample->process_cpu_percent);
+  kestrel_metrics_set_over_budget (self->metrics, kestrel_throttle_get_over_budget (self->throttle));
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }
@@ -1328,6 +1330,7 @@ kestrel_engine_get_pool_outstanding (KestrelEngine *self)
 typedef struct {
   KestrelEngine *engine;
   const char *address;
+  KestrelPrometheusFlags flags;
   GMutex lock;
   GCond cond;
   gboolean done, ok;
@@ -1350,7 +1353,7 @@ serve_on_monitor (gpointer data)
   if (self->prometheus == NULL)
     self->prometheus = kestrel_prometheus_server_new (self->monitor_context, snapshot_for_prometheus,
                                                       self, NULL);
-  job->ok = kestrel_prometheus_server_start (self->prometheus, job->address, &job->error);
+  job->ok = kestrel_prometheus_server_start (self->prometheus, job->address, job->flags, &job->error);
   if (job->ok)
     job->url = kestrel_prometheus_server_dup_url (self->prometheus);
   g_mutex_lock (&job->lock);
@@ -1361,9 +1364,10 @@ serve_on_monitor (gpointer data)
 }
 
 gboolean
-kestrel_engine_serve_metrics (KestrelEngine *self, const char *address, char **url, GError **error)
+kestrel_engine_serve_metrics (KestrelEngine *self, const char *address, KestrelPrometheusFlags flags,
+                              char **url, GError **error)
 {
-  ServeJob job = { self, address != NULL ? address : "127.0.0.1:9464" };
+  ServeJob job = { self, address != NULL ? address : "127.0.0.1:9464", flags };
 
   g_return_val_if_fail (self->monitor_context != NULL, FALSE);
   g_mutex_init (&job.lock);

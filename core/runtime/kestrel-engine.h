@@ -22,6 +22,7 @@
 #include "kestrel-metrics.h"
 #include "kestrel-plan.h"
 #include "kestrel-preview-frame.h"
+#include "kestrel-prometheus.h"
 #include "kestrel-throttle.h"
 
 G_BEGIN_DECLS
@@ -123,10 +124,12 @@ guint kestrel_engine_get_sample_interval (KestrelEngine *self);
  * nothing leaked and no other source is open in the process. */
 guint kestrel_engine_get_pool_outstanding (KestrelEngine *self);
 
-/* Serves /metrics on the monitor thread ("HOST:PORT"; NULL = 127.0.0.1:9464).
- * Call after start. *url receives the address actually bound. */
-gboolean kestrel_engine_serve_metrics (KestrelEngine *self, const char *address, char **url,
-                                       GError **error);
+/* Serves /metrics on the monitor thread ("HOST:PORT"; NULL = 127.0.0.1:9464;
+ * see kestrel-prometheus.h, whose flags @flags are: an address other
+ * machines can reach needs KESTREL_PROMETHEUS_ALLOW_REMOTE). Call after
+ * start. *url receives the address actually bound. */
+gboolean kestrel_engine_serve_metrics (KestrelEngine *self, const char *address,
+                                       KestrelPrometheusFlags flags, char **url, GError **error);
 
 /* Test-only: the next plans built make node `node_name` produce a wrong
  * first output element, so the canary must catch it. NULL clears it. */

@@ -16,6 +16,8 @@ import sys
 import tempfile
 import zlib
 
+from cli_checks import finish
+
 CLI, MODEL = sys.argv[1], sys.argv[2]
 problems = []
 
@@ -100,11 +102,7 @@ def main():
             expect_failure(['run', '--source', 'camera:', '--duration', '5'],
                            'cannot open the camera source: no camera found', absent=("''",))
 
-    for p in problems:
-        print('FAIL:', p)
-    if problems:
-        sys.exit(1)
-    print('all checks passed')
+    finish(problems)
 
 
 if __name__ == '__main__':

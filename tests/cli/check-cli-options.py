@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+from cli_checks import finish
+
 CLI = sys.argv[1]
 TIMEOUT = 120
 problems = []
@@ -73,6 +75,11 @@ def check_ranges():
         (['run', '--precision', 'fp64'], '--precision', 'fp32'),
         (['bench', '--peer', 'tflite'], '--peer', 'ort'),
         (['bench-kernels', '--kernel', 'no_such_kernel'], '--kernel', 'no_such_kernel'),
+        # Other machines only when asked (issue 16, item 5).
+        (['run', '--source', 'synthetic:', '--duration', '5', '--metrics-addr', '0.0.0.0:0'],
+         '--metrics-addr', 'not a loopback address', '--metrics-remote'),
+        (['run', '--source', 'synthetic:', '--duration', '5', '--metrics-addr', 'nowhere'],
+         '--metrics-addr', 'HOST:PORT'),
     ]
     for args, *words in cases:
         expect_usage_error(args, *words)
@@ -195,11 +202,7 @@ def main():
     check_bench_runs()
     check_signals()
     check_text_mode()
-    for p in problems:
-        print('FAIL:', p)
-    if problems:
-        sys.exit(1)
-    print('all checks passed')
+    finish(problems)
 
 
 if __name__ == '__main__':

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 
+from cli_checks import finish
+
 KESTREL = sys.argv[1]
 
 
@@ -44,11 +46,7 @@ def main():
                                 f'{proc.stderr.strip()!r}')
             if 'CRITICAL' in proc.stderr:
                 problems.append(f'{where}: {proc.stderr.strip()!r}')
-    for p in problems:
-        print('FAIL:', p)
-    if problems:
-        sys.exit(1)
-    print('all checks passed')
+    finish(problems)
 
 
 if __name__ == '__main__':

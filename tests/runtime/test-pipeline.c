@@ -100,6 +100,14 @@ frames_above (gpointer data)
   return frames_processed (f->engine) > f->frames;
 }
 
+/* The metrics count the rollback (kestrel_rollbacks_total). */
+static gboolean
+rollback_counted (gpointer data)
+{
+  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (data);
+  return snap->rollbacks == 1;
+}
+
 static char *
 photo_dir (void)
 {
@@ -507,6 +515,7 @@ test_canary_rolls_back (void)
 
   g_assert_true (wait_until (event_seen, &seen));
   g_assert_nonnull (strstr (events_find (events, KESTREL_ENGINE_EVENT_ROLLBACK), victim));
+  g_assert_true (wait_until (rollback_counted, engine));
   kestrel_engine_get_config (engine, &config);
   g_assert_cmpint (config.level, ==, KK_LEVEL_SCALAR);
   kestrel_engine_config_clear (&config);
@@ -627,7 +636,7 @@ test_metrics_endpoint (void)
   g_autofree char *url = NULL;
   FramesAbove f = { engine, 10 };
 
-  g_assert_true (kestrel_engine_serve_metrics (engine, "127.0.0.1:0", &url, &error));
+  g_assert_true (kestrel_engine_serve_metrics (engine, "127.0.0.1:0", KESTREL_PROMETHEUS_NONE, &url, &error));
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (url, "http://127.0.0.1:"));
   g_assert_true (wait_until (frames_above, &f));
