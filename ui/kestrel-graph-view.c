@@ -1,21 +1,7 @@
-/* kestrel-graph-view.c — see kestrel-graph-view.h.
- *
- * Drawing. Gridlines are colour nodes (crisp, pixel-aligned, no path code)
- * and text is PangoLayout nodes. The series themselves are drawn in one
- * cairo node per frame: GTK 4.8 has no GskPath, and a polyline of up to 600
- * points per series as rotated thin rectangles would be thousands of
- * transform nodes with visible gaps and overlaps at every joint, and stacked
- * mode needs filled polygons between curves, which colour nodes cannot
- * express at all. One antialiased cairo path per series, with round joins,
- * costs a small image surface (the plot area) once a second.
- *
- * Colours come from CSS, never from code: each legend entry has a swatch
- * node that carries the series' style class ("accent", "warning", ...), and
- * the line is drawn in that swatch's colour, so light and dark styles, high
- * contrast and the application's CSS all apply to the plot and the legend
- * alike. The legend is made of real widgets (labels are read by screen
- * readers and follow the font settings); it stays in the widget tree when
- * hidden, only invisible, so the swatches keep their style.
+/* kestrel-graph-view.c — see kestrel-graph-view.h. The widget: its
+ * properties, the legend (real widgets) and the refresh tick; the data
+ * model is in kestrel-graph-view-series.c, the drawing in
+ * kestrel-graph-view-draw.c.
  *
  * Redraws. Samples arrive at their own pace and the view only looks at them
  * on its refresh tick: a timeout, not a frame-clock tick callback, because a
@@ -29,73 +15,14 @@
 #include "config.h"
 
 #include <math.h>
-#include <glib/gi18n-lib.h>
 
-#include "kestrel-graph-view.h"
+#include "kestrel-graph-view-private.h"
 #include "kestrel-ui.h"
 
-#define LINE_WIDTH        2.0
-#define REFERENCE_WIDTH   1.5
-#define FILL_ALPHA        0.10f
-#define STACKED_ALPHA     0.30f
-#define GRID_ALPHA        0.10f
-#define AXIS_ALPHA        0.25f
-#define LABEL_ALPHA       0.65f
-#define LEGEND_SPACING    6
-#define LABEL_GAP         2
 #define MIN_PLOT_HEIGHT   48
 #define NAT_PLOT_HEIGHT   120
 #define MIN_WIDTH         120
 #define NAT_WIDTH         320
-#define GRID_PIXELS       30   /* at least ~30 px between horizontal gridlines */
-#define GUTTER_GAP        6    /* between the y labels and the plot */
-
-typedef struct
-{
-  KestrelRing *ring;
-  gboolean     owns_ring;  /* created here, so resized with the history */
-  char        *label;
-  GtkWidget   *item;       /* legend entry: swatch, name, latest value */
-  GtkWidget   *swatch;
-  GtkWidget   *name;
-  GtkWidget   *value;
-  /* what the last tick saw, to skip ticks with nothing new */
-  KestrelRing *seen_ring;
-  guint        seen_length;
-  gint64       seen_newest;
-} Series;
-
-struct _KestrelGraphView
-{
-  GtkWidget    parent_instance;
-
-  GPtrArray   *series;            /* of Series* */
-  GtkWidget   *legend;
-  GtkWidget   *reference_item;
-  GtkWidget   *reference_swatch;
-  GtkWidget   *reference_name;
-
-  char        *unit;
-  char        *reference_label;
-  double       y_min;
-  double       y_max;
-  double       reference_value;
-  guint        history_length;
-  guint        refresh_interval;  /* ms */
-
-  guint        stacked : 1;
-  guint        auto_scale : 1;
-  guint        show_reference : 1;
-  guint        show_legend : 1;
-  guint        minimized : 1;
-
-  guint        refresh_source;
-  GdkSurface  *toplevel;          /* watched while mapped */
-  gulong       toplevel_state_handler;
-
-  guint64      redraws_requested;
-  guint64      redraws;
-};
 
 enum {
   PROP_0,
@@ -139,27 +66,7 @@ set_str (char       **field,
   return TRUE;
 }
 
-/* ---------------------------------------------------------------- series */
-
-static void
-series_free (gpointer data)
-{
-  Series *s = data;
-
-  g_clear_pointer (&s->ring, kestrel_ring_unref);
-  g_clear_pointer (&s->label, g_free);
-  /* The legend entry is unparented by the caller, which knows the box. */
-  g_free (s);
-}
-
-static Series *
-get_series (KestrelGraphView *self,
-            guint             index)
-{
-  if (index >= self->series->len)
-    return NULL;
-  return g_ptr_array_index (self->series, index);
-}
+/* ---------------------------------------------------------------- legend */
 
 static GtkWidget *
 new_swatch (const char *css_class)
@@ -201,344 +108,22 @@ update_legend_visibility (KestrelGraphView *self)
                           (self->series->len > 0 || self->show_reference));
 }
 
-/* ----------------------------------------------------------------- data */
-
-/* The value of @series @offset samples before its newest (0 = newest) within
- * the visible history; FALSE when it has no such sample. */
-static gboolean
-sample_at_offset (KestrelGraphView  *self,
-                  Series            *s,
-                  guint              offset,
-                  KestrelRingSample *out)
-{
-  guint length = kestrel_ring_get_length (s->ring);
-
-  if (offset >= MIN (length, self->history_length))
-    return FALSE;
-  return kestrel_ring_get (s->ring, length - 1 - offset, out);
-}
-
-static guint
-visible_length (KestrelGraphView *self,
-                Series           *s)
-{
-  return MIN (kestrel_ring_get_length (s->ring), self->history_length);
-}
-
-/* Stacked series are aligned by position from the newest sample: they are
- * sampled together, and a series that started late simply adds nothing
- * where it has no sample. */
-static double
-stacked_value (KestrelGraphView *self,
-               guint             series,
-               guint             offset)
-{
-  double sum = 0.0;
-
-  for (guint i = 0; i <= series; i++)
-    {
-      KestrelRingSample sample;
-
-      if (sample_at_offset (self, get_series (self, i), offset, &sample) &&
-          isfinite (sample.value))
-        sum += sample.value;
-    }
-  return sum;
-}
-
-guint
-kestrel_graph_view_get_points (KestrelGraphView  *self,
-                               guint              series,
-                               KestrelRingSample *out,
-                               guint              n_max)
-{
-  Series *s;
-  guint n;
-
-  g_return_val_if_fail (KESTREL_IS_GRAPH_VIEW (self), 0);
-  g_return_val_if_fail (out != NULL || n_max == 0, 0);
-
-  s = get_series (self, series);
-  g_return_val_if_fail (s != NULL, 0);
-
-  n = MIN (visible_length (self, s), n_max);
-  for (guint k = 0; k < n; k++)
-    {
-      guint offset = n - 1 - k;
-
-      sample_at_offset (self, s, offset, &out[k]);
-      if (self->stacked)
-        out[k].value = stacked_value (self, series, offset);
-    }
-  return n;
-}
-
-/* ---------------------------------------------------------------- scale */
-
-/* Heckbert's "nice numbers", for the spacing of the vertical gridlines:
- * 1, 2 or 5 times a power of ten, rounded to the nearest (@round) or up. */
-static double
-nice_number (double   x,
-             gboolean round)
-{
-  double exponent = floor (log10 (x));
-  double power = pow (10.0, exponent);
-  double f = x / power;
-  double nf;
-
-  if (round)
-    nf = f < 1.5 ? 1.0 : f < 3.0 ? 2.0 : f < 7.0 ? 5.0 : 10.0;
-  else
-    nf = f <= 1.0 ? 1.0 : f <= 2.0 ? 2.0 : f <= 5.0 ? 5.0 : 10.0;
-  return nf * power;
-}
-
-static guint
-max_intervals (double plot_height)
-{
-  return CLAMP ((guint) (plot_height / GRID_PIXELS), 2, 5);
-}
-
-/* The smallest step of 1, 2, 2.5 or 5 times a power of ten that splits
- * lo..hi into at most @max intervals; with @snap, lo and hi are first
- * widened to multiples of the step. Smallest, so the gridlines fill the
- * height: Heckbert's rounding alone often leaves only two. The 2.5 gives
- * CPU graphs their quarters. */
-static double
-choose_step (double   lo,
-             double   hi,
-             guint    max,
-             gboolean snap)
-{
-  static const double mantissas[] = { 1.0, 2.0, 2.5, 5.0 };
-  double raw = (hi - lo) / max;
-  double power = pow (10.0, floor (log10 (raw)));
-
-  for (guint e = 0; e < 3; e++, power *= 10.0)
-    for (guint i = 0; i < G_N_ELEMENTS (mantissas); i++)
-      {
-        double step = mantissas[i] * power;
-        double n;
-
-        if (step < raw * (1.0 - 1e-9))
-          continue;
-        /* The epsilons keep 0.3 / 0.1 = 2.9999... from counting as 3 and
-         * 3.0000...4 as 4. */
-        if (snap)
-          n = ceil (hi / step - 1e-9) - floor (lo / step + 1e-9);
-        else
-          n = ceil ((hi - lo) / step - 1e-9);
-        if (n <= max)
-          return step;
-      }
-  return power;
-}
-
 static void
-compute_scale (KestrelGraphView *self,
-               guint             intervals,
-               double           *out_min,
-               double           *out_max,
-               double           *out_step)
+update_legend_values (KestrelGraphView *self)
 {
-  double lo, hi, step;
-
-  if (self->auto_scale)
+  for (guint i = 0; i < self->series->len; i++)
     {
-      gboolean any = FALSE;
+      Series *s = get_series (self, i);
+      KestrelRingSample newest;
+      g_autofree char *text = NULL;
 
-      /* Zero is always in view: these are costs, and a graph whose bottom
-       * is not zero exaggerates every wobble. */
-      lo = hi = 0.0;
-      for (guint i = 0; i < self->series->len; i++)
-        {
-          Series *s = get_series (self, i);
-          guint n = visible_length (self, s);
-
-          for (guint offset = 0; offset < n; offset++)
-            {
-              KestrelRingSample sample;
-              double v;
-
-              if (self->stacked)
-                v = stacked_value (self, i, offset);
-              else if (sample_at_offset (self, s, offset, &sample))
-                v = sample.value;
-              else
-                continue;
-              if (!isfinite (v))
-                continue;
-              lo = MIN (lo, v);
-              hi = MAX (hi, v);
-              any = TRUE;
-            }
-        }
-      if (self->show_reference && isfinite (self->reference_value))
-        {
-          lo = MIN (lo, self->reference_value);
-          hi = MAX (hi, self->reference_value);
-        }
-      /* Nothing yet: the fixed range, rather than a magnified zero. */
-      if (!any && hi - lo <= 0.0)
-        {
-          lo = MIN (self->y_min, 0.0);
-          hi = self->y_max;
-        }
-      if (hi - lo <= 0.0)
-        hi = lo + 1.0;
-
-      step = choose_step (lo, hi, intervals, TRUE);
-      lo = floor (lo / step + 1e-9) * step;
-      hi = ceil (hi / step - 1e-9) * step;
+      if (kestrel_ring_get_newest (s->ring, &newest) && isfinite (newest.value))
+        text = _kestrel_graph_view_format_latest (self, newest.value);
+      gtk_label_set_text (GTK_LABEL (s->value), text ? text : "");
     }
-  else
-    {
-      lo = self->y_min;
-      hi = self->y_max;
-      if (hi - lo <= 0.0)
-        hi = lo + 1.0;
-      step = choose_step (lo, hi, intervals, FALSE);
-    }
-
-  if (out_min)
-    *out_min = lo;
-  if (out_max)
-    *out_max = hi;
-  if (out_step)
-    *out_step = step;
-}
-
-/* ---------------------------------------------------------------- text */
-
-/* Enough decimals to tell the gridlines apart: 1 for 0.5, 2 for 0.25. */
-static guint
-decimals_for (double step)
-{
-  for (guint d = 0; d < 6; d++)
-    {
-      double scaled = step * pow (10.0, d);
-
-      if (fabs (scaled - round (scaled)) < 1e-6 * scaled)
-        return d;
-    }
-  return 6;
-}
-
-static char *
-format_value (KestrelGraphView *self,
-              double            value,
-              guint             decimals)
-{
-  /* "-0" for a value that rounds to zero reads as a bug. */
-  if (fabs (value) < 0.5 * pow (10.0, -(double) decimals))
-    value = 0.0;
-  if (self->unit != NULL && self->unit[0] != '\0')
-    /* Translators: a value and its unit on a graph axis, e.g. "50 %" */
-    return g_strdup_printf (C_("graph value", "%.*f %s"), decimals, value, self->unit);
-  return g_strdup_printf ("%.*f", decimals, value);
-}
-
-/* Enough digits to see a change without flicker of noise: three
- * significant figures, whole numbers from 100 up. */
-static char *
-format_latest (KestrelGraphView *self,
-               double            value)
-{
-  double a = fabs (value);
-  guint decimals = a >= 100.0 ? 0 : a >= 10.0 ? 1 : 2;
-
-  return format_value (self, value, decimals);
-}
-
-static char *
-format_span (double seconds)
-{
-  if (seconds < 119.5)
-    /* Translators: the age of the oldest point on a graph, in seconds */
-    return g_strdup_printf (_("%.0f s"), seconds);
-  if (fmod (seconds, 60.0) < 0.5)
-    /* Translators: the age of the oldest point on a graph, in minutes */
-    return g_strdup_printf (_("%.0f min"), seconds / 60.0);
-  return g_strdup_printf (_("%.1f min"), seconds / 60.0);
-}
-
-static PangoLayout *
-create_axis_layout (KestrelGraphView *self)
-{
-  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
-  PangoAttrList *attrs = pango_attr_list_new ();
-
-  pango_attr_list_insert (attrs, pango_attr_scale_new (PANGO_SCALE_SMALL));
-  /* Tabular figures, so "10" and "11" are as wide and labels do not shift. */
-  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum=1"));
-  pango_layout_set_attributes (layout, attrs);
-  pango_attr_list_unref (attrs);
-  return layout;
-}
-
-static int
-axis_label_height (KestrelGraphView *self)
-{
-  g_autoptr(PangoLayout) layout = create_axis_layout (self);
-  int height;
-
-  pango_layout_set_text (layout, "0", -1);
-  pango_layout_get_pixel_size (layout, NULL, &height);
-  return height;
 }
 
 /* --------------------------------------------------------------- layout */
-
-typedef struct
-{
-  graphene_rect_t plot;
-  int             label_height;
-  double          lo;
-  double          hi;
-  double          step;
-  guint           decimals;
-  guint           n_lines;  /* horizontal gridlines above the bottom one */
-} Geometry;
-
-/* Top to bottom: the legend; half a label, as the top y label is centred on
- * the top gridline; the plot; the time labels. Left to right: the y labels,
- * in a gutter of their own (inside the plot, the data ran through them), and
- * the plot. The gutter's width depends on the labels, hence on the scale,
- * which depends on the plot's height: the height comes first. */
-static void
-compute_geometry (KestrelGraphView *self,
-                  int               width,
-                  int               height,
-                  Geometry         *g)
-{
-  g_autoptr(PangoLayout) layout = NULL;
-  int legend_height = 0, top, bottom, gutter = 0;
-
-  g->label_height = axis_label_height (self);
-  if (gtk_widget_get_visible (self->legend))
-    gtk_widget_measure (self->legend, GTK_ORIENTATION_VERTICAL, width,
-                        NULL, &legend_height, NULL, NULL);
-
-  top = legend_height + (legend_height > 0 ? LEGEND_SPACING : 0) + (g->label_height + 1) / 2;
-  bottom = height - g->label_height - LABEL_GAP;
-  compute_scale (self, max_intervals (bottom - top), &g->lo, &g->hi, &g->step);
-  g->decimals = decimals_for (g->step);
-  g->n_lines = (guint) floor ((g->hi - g->lo) / g->step + 1e-9);
-
-  layout = create_axis_layout (self);
-  for (guint i = 0; i <= g->n_lines; i++)
-    {
-      g_autofree char *label = format_value (self, g->lo + i * g->step, g->decimals);
-      int label_width;
-
-      pango_layout_set_text (layout, label, -1);
-      pango_layout_get_pixel_size (layout, &label_width, NULL);
-      gutter = MAX (gutter, label_width + GUTTER_GAP);
-    }
-  gutter = MIN (gutter, width / 3);
-
-  graphene_rect_init (&g->plot, gutter, top, MAX (width - gutter, 1), MAX (bottom - top, 1));
-}
 
 static void
 kestrel_graph_view_measure (GtkWidget      *widget,
@@ -563,7 +148,7 @@ kestrel_graph_view_measure (GtkWidget      *widget,
     }
   else
     {
-      int extra = axis_label_height (self) * 3 / 2 + LABEL_GAP + 1;
+      int extra = _kestrel_graph_view_axis_label_height (self) * 3 / 2 + LABEL_GAP + 1;
 
       if (legend_nat > 0)
         extra += LEGEND_SPACING;
@@ -589,338 +174,14 @@ kestrel_graph_view_size_allocate (GtkWidget *widget,
     }
 }
 
-/* -------------------------------------------------------------- drawing */
-
-static inline double
-value_to_y (const graphene_rect_t *plot,
-            double                 lo,
-            double                 hi,
-            double                 value)
-{
-  return (double) plot->origin.y + (double) plot->size.height * (1.0 - (value - lo) / (hi - lo));
-}
-
-static inline double
-offset_to_x (KestrelGraphView      *self,
-             const graphene_rect_t *plot,
-             guint                  offset)
-{
-  double right = (double) plot->origin.x + (double) plot->size.width - LINE_WIDTH / 2.0;
-  double left = (double) plot->origin.x;
-
-  /* history-length intervals across, not history-length - 1: the left edge
-   * is then exactly "60 s" old and the oldest sample one step inside. */
-  return right - (right - left) * offset / self->history_length;
-}
-
-/* Time per sample from the data (the sampler's rate is not ours to know),
- * one second when there is too little to tell. */
-static double
-estimate_interval (KestrelGraphView *self)
-{
-  guint best = 0;
-  double interval = 1.0;
-
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      Series *s = get_series (self, i);
-      guint n = visible_length (self, s);
-      KestrelRingSample newest, oldest;
-
-      if (n < 2 || n <= best)
-        continue;
-      sample_at_offset (self, s, 0, &newest);
-      sample_at_offset (self, s, n - 1, &oldest);
-      if (newest.time_us > oldest.time_us)
-        {
-          interval = (newest.time_us - oldest.time_us) / 1e6 / (n - 1);
-          best = n;
-        }
-    }
-  return interval;
-}
-
-static void
-append_label (GtkSnapshot *snapshot,
-              PangoLayout *layout,
-              const char  *text,
-              double       x,
-              double       y,
-              float        xalign,
-              const GdkRGBA *color)
-{
-  int width;
-
-  pango_layout_set_text (layout, text, -1);
-  pango_layout_get_pixel_size (layout, &width, NULL);
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (round (x - (double) xalign * width), round (y)));
-  gtk_snapshot_append_layout (snapshot, layout, color);
-  gtk_snapshot_restore (snapshot);
-}
-
-static void
-draw_grid (KestrelGraphView      *self,
-           GtkSnapshot           *snapshot,
-           const Geometry        *g,
-           const GdkRGBA         *fg)
-{
-  const graphene_rect_t *plot = &g->plot;
-  g_autoptr(PangoLayout) layout = create_axis_layout (self);
-  GdkRGBA grid = *fg, axis = *fg, text = *fg;
-  guint vstep, middle;
-  double interval;
-
-  grid.alpha *= GRID_ALPHA;
-  axis.alpha *= AXIS_ALPHA;
-  text.alpha *= LABEL_ALPHA;
-
-  /* Horizontal lines, their values right-aligned in the gutter and centred
-   * on the line. Zero is the axis and a little stronger. */
-  for (guint i = 0; i <= g->n_lines; i++)
-    {
-      double v = g->lo + i * g->step;
-      double y = floor (value_to_y (plot, g->lo, g->hi, v));
-      g_autofree char *label = format_value (self, v, g->decimals);
-
-      gtk_snapshot_append_color (snapshot, fabs (v) < g->step * 1e-6 ? &axis : &grid,
-                                 &GRAPHENE_RECT_INIT (plot->origin.x, y, plot->size.width, 1));
-      append_label (snapshot, layout, label, (double) plot->origin.x - GUTTER_GAP,
-                    y + 0.5 - g->label_height / 2.0, 1.0f, &text);
-    }
-
-  /* Vertical lines every "nice" number of samples from the newest. */
-  vstep = MAX ((guint) nice_number (self->history_length / 6.0, TRUE), 1);
-  for (guint offset = vstep; offset < self->history_length; offset += vstep)
-    {
-      double x = floor (offset_to_x (self, plot, offset));
-
-      gtk_snapshot_append_color (snapshot, &grid,
-                                 &GRAPHENE_RECT_INIT (x, plot->origin.y, 1, plot->size.height));
-    }
-
-  /* Time labels under the plot: the age of the left edge, of the vertical
-   * line nearest the middle, and "now". */
-  interval = estimate_interval (self);
-  middle = (guint) round (self->history_length / 2.0 / vstep) * vstep;
-  {
-    double y = (double) plot->origin.y + (double) plot->size.height + LABEL_GAP;
-    g_autofree char *left = format_span (interval * self->history_length);
-    g_autofree char *mid = format_span (interval * middle);
-
-    append_label (snapshot, layout, left, plot->origin.x, y, 0.0f, &text);
-    if (middle > 0 && middle < self->history_length)
-      append_label (snapshot, layout, mid, offset_to_x (self, plot, middle), y, 0.5f, &text);
-    /* Translators: the right edge of a live graph */
-    append_label (snapshot, layout, _("now"), (double) plot->origin.x + (double) plot->size.width, y, 1.0f, &text);
-  }
-}
-
-/* What is drawn for @series @offset samples before the newest: its value
- * (stacked: the top of its band), a missing or non-finite sample as zero. */
-static double
-value_at (KestrelGraphView *self,
-          guint             series,
-          guint             offset)
-{
-  KestrelRingSample sample;
-
-  if (self->stacked)
-    return stacked_value (self, series, offset);
-  if (sample_at_offset (self, get_series (self, series), offset, &sample) &&
-      isfinite (sample.value))
-    return sample.value;
-  return 0.0;
-}
-
-static void
-trace_series (KestrelGraphView      *self,
-              cairo_t               *cr,
-              const graphene_rect_t *plot,
-              double                 lo,
-              double                 hi,
-              guint                  series,
-              guint                  n)
-{
-  for (guint k = 0; k < n; k++)
-    {
-      guint offset = n - 1 - k;
-
-      cairo_line_to (cr, offset_to_x (self, plot, offset),
-                     value_to_y (plot, lo, hi, value_at (self, series, offset)));
-    }
-}
-
-static void
-draw_series (KestrelGraphView      *self,
-             GtkSnapshot           *snapshot,
-             const graphene_rect_t *plot,
-             double                 lo,
-             double                 hi)
-{
-  graphene_rect_t bounds;
-  cairo_t *cr;
-  double zero_y = value_to_y (plot, lo, hi, CLAMP (0.0, lo, hi));
-  gboolean any = self->show_reference;
-
-  for (guint i = 0; i < self->series->len && !any; i++)
-    any = visible_length (self, get_series (self, i)) > 0;
-  if (!any)
-    return;
-
-  /* Room above and below the plot for half a line at the extremes. */
-  graphene_rect_inset_r (plot, 0, -LINE_WIDTH, &bounds);
-  cr = gtk_snapshot_append_cairo (snapshot, &bounds);
-  cairo_rectangle (cr, bounds.origin.x, bounds.origin.y, bounds.size.width, bounds.size.height);
-  cairo_clip (cr);
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
-
-  /* Fills first, so no fill covers another series' line. A stacked band
-   * lies between its top and the top of the band below (which counts every
-   * series below that has a sample there); an unstacked fill reaches down to
-   * zero. */
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      guint n = visible_length (self, get_series (self, i));
-      GdkRGBA color;
-
-      /* Unstacked, only the first series (the subject: Kestrel's own cost)
-       * is filled; overlapping fills of the others turned the plot muddy. */
-      if (n < 2 || (!self->stacked && i > 0))
-        continue;
-      kestrel_ui_get_color (get_series (self, i)->swatch, &color);
-      color.alpha *= self->stacked ? STACKED_ALPHA : FILL_ALPHA;
-
-      cairo_new_path (cr);
-      trace_series (self, cr, plot, lo, hi, i, n);
-      if (self->stacked && i > 0)
-        {
-          for (guint offset = 0; offset < n; offset++)
-            cairo_line_to (cr, offset_to_x (self, plot, offset),
-                           value_to_y (plot, lo, hi, value_at (self, i - 1, offset)));
-        }
-      else
-        {
-          cairo_line_to (cr, offset_to_x (self, plot, 0), zero_y);
-          cairo_line_to (cr, offset_to_x (self, plot, n - 1), zero_y);
-        }
-      cairo_close_path (cr);
-      gdk_cairo_set_source_rgba (cr, &color);
-      cairo_fill (cr);
-    }
-
-  cairo_set_line_width (cr, LINE_WIDTH);
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      guint n = visible_length (self, get_series (self, i));
-      GdkRGBA color;
-
-      if (n == 0)
-        continue;
-      kestrel_ui_get_color (get_series (self, i)->swatch, &color);
-      gdk_cairo_set_source_rgba (cr, &color);
-      cairo_new_path (cr);
-      if (n == 1)
-        {
-          /* a lone first sample is a dot, not nothing */
-          cairo_arc (cr, offset_to_x (self, plot, 0),
-                     value_to_y (plot, lo, hi, value_at (self, i, 0)),
-                     LINE_WIDTH, 0, 2 * G_PI);
-          cairo_fill (cr);
-          continue;
-        }
-      trace_series (self, cr, plot, lo, hi, i, n);
-      cairo_stroke (cr);
-    }
-
-  if (self->show_reference && isfinite (self->reference_value))
-    {
-      static const double dashes[] = { 6.0, 4.0 };
-      double y = value_to_y (plot, lo, hi, self->reference_value);
-      GdkRGBA color;
-
-      kestrel_ui_get_color (self->reference_swatch, &color);
-      gdk_cairo_set_source_rgba (cr, &color);
-      cairo_set_line_width (cr, REFERENCE_WIDTH);
-      cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
-      cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
-      cairo_new_path (cr);
-      cairo_move_to (cr, plot->origin.x, y);
-      cairo_line_to (cr, plot->origin.x + plot->size.width, y);
-      cairo_stroke (cr);
-    }
-
-  cairo_destroy (cr);
-}
-
-static void
-kestrel_graph_view_snapshot (GtkWidget   *widget,
-                             GtkSnapshot *snapshot)
-{
-  KestrelGraphView *self = KESTREL_GRAPH_VIEW (widget);
-  Geometry g;
-  GdkRGBA fg;
-
-  self->redraws++;
-
-  if (gtk_widget_get_visible (self->legend))
-    gtk_widget_snapshot_child (widget, self->legend, snapshot);
-
-  compute_geometry (self, gtk_widget_get_width (widget), gtk_widget_get_height (widget), &g);
-  kestrel_ui_get_color (widget, &fg);
-
-  draw_grid (self, snapshot, &g, &fg);
-  draw_series (self, snapshot, &g.plot, g.lo, g.hi);
-}
-
 /* -------------------------------------------------------------- refresh */
-
-static void
-update_legend_values (KestrelGraphView *self)
-{
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      Series *s = get_series (self, i);
-      KestrelRingSample newest;
-      g_autofree char *text = NULL;
-
-      if (kestrel_ring_get_newest (s->ring, &newest) && isfinite (newest.value))
-        text = format_latest (self, newest.value);
-      gtk_label_set_text (GTK_LABEL (s->value), text ? text : "");
-    }
-}
-
-/* TRUE when some series has a sample (or a ring) the last tick did not. */
-static gboolean
-take_changes (KestrelGraphView *self)
-{
-  gboolean changed = FALSE;
-
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      Series *s = get_series (self, i);
-      KestrelRingSample newest = { 0, 0.0 };
-      guint length = kestrel_ring_get_length (s->ring);
-
-      kestrel_ring_get_newest (s->ring, &newest);
-      if (s->seen_ring != s->ring || s->seen_length != length || s->seen_newest != newest.time_us)
-        {
-          s->seen_ring = s->ring;
-          s->seen_length = length;
-          s->seen_newest = newest.time_us;
-          changed = TRUE;
-        }
-    }
-  return changed;
-}
 
 static gboolean
 refresh_cb (gpointer data)
 {
   KestrelGraphView *self = data;
 
-  if (take_changes (self))
+  if (_kestrel_graph_view_take_changes (self))
     {
       update_legend_values (self);
       gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -943,7 +204,7 @@ update_refresh (KestrelGraphView *self)
     return;
 
   /* Catch up at once: the view may have been hidden for a while. */
-  take_changes (self);
+  _kestrel_graph_view_take_changes (self);
   update_legend_values (self);
 
   self->refresh_source = kestrel_ui_timeout_add (self->refresh_interval, refresh_cb, self,
@@ -1171,7 +432,7 @@ kestrel_graph_view_get_y_range (KestrelGraphView *self,
       gtk_widget_measure (GTK_WIDGET (self), GTK_ORIENTATION_HORIZONTAL, -1, NULL, &width, NULL, NULL);
       gtk_widget_measure (GTK_WIDGET (self), GTK_ORIENTATION_VERTICAL, width, NULL, &height, NULL, NULL);
     }
-  compute_geometry (self, width, height, &g);
+  _kestrel_graph_view_compute_geometry (self, width, height, &g);
   if (min)
     *min = g.lo;
   if (max)
@@ -1453,7 +714,7 @@ kestrel_graph_view_class_init (KestrelGraphViewClass *klass)
 
   widget_class->measure = kestrel_graph_view_measure;
   widget_class->size_allocate = kestrel_graph_view_size_allocate;
-  widget_class->snapshot = kestrel_graph_view_snapshot;
+  widget_class->snapshot = _kestrel_graph_view_snapshot;
   widget_class->map = kestrel_graph_view_map;
   widget_class->unmap = kestrel_graph_view_unmap;
 
@@ -1513,7 +774,7 @@ kestrel_graph_view_init (KestrelGraphView *self)
 {
   kestrel_ui_ensure_style (gtk_widget_get_display (GTK_WIDGET (self)));
 
-  self->series = g_ptr_array_new_with_free_func (series_free);
+  self->series = g_ptr_array_new_with_free_func (_kestrel_graph_view_series_free);
   self->history_length = KESTREL_RING_DEFAULT_CAPACITY;
   self->refresh_interval = 1000;
   self->y_min = 0.0;
