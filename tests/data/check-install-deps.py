@@ -33,7 +33,7 @@ RUN_TIME_COMMANDS = {
     'dbus-run-session': 'tests/ui/run-with-display.sh',
     'xauth': 'xvfb-run',
     'Xvfb': 'xvfb-run',
-    'promtool': 'tests/core/test-prometheus.c, tests/cli/check-prometheus.py',
+    'promtool': 'tests/monitor/test-prometheus.c, tests/cli/check-prometheus.py',
     'prometheus': 'tests/cli/check-prometheus.py',
     'groff': 'man --warnings (tests/data)',
     'gsettings': 'scripts/measure-app-cpu.sh',
