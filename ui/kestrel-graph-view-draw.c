@@ -1,5 +1,6 @@
 /* kestrel-graph-view-draw.c — KestrelGraphView's axes, labels and lines:
- * the y scale, the layout of plot and labels for a size, and the snapshot.
+ * the y scale, the size request and the layout of plot and labels for a
+ * size, and the snapshot.
  *
  * Drawing. Gridlines are colour nodes (crisp, pixel-aligned, no path code)
  * and text is PangoLayout nodes. The series themselves are drawn in one
@@ -35,6 +36,12 @@
 #define LABEL_ALPHA       0.65f
 #define GRID_PIXELS       30   /* at least ~30 px between horizontal gridlines */
 #define GUTTER_GAP        6    /* between the y labels and the plot */
+#define LEGEND_SPACING    6
+#define LABEL_GAP         2
+#define MIN_PLOT_HEIGHT   48
+#define NAT_PLOT_HEIGHT   120
+#define MIN_WIDTH         120
+#define NAT_WIDTH         320
 
 /* ---------------------------------------------------------------- scale */
 
@@ -239,8 +246,8 @@ create_axis_layout (KestrelGraphView *self)
   return layout;
 }
 
-int
-_kestrel_graph_view_axis_label_height (KestrelGraphView *self)
+static int
+axis_label_height (KestrelGraphView *self)
 {
   g_autoptr(PangoLayout) layout = create_axis_layout (self);
   int height;
@@ -266,7 +273,7 @@ _kestrel_graph_view_compute_geometry (KestrelGraphView *self,
   g_autoptr(PangoLayout) layout = NULL;
   int legend_height = 0, top, bottom, gutter = 0;
 
-  g->label_height = _kestrel_graph_view_axis_label_height (self);
+  g->label_height = axis_label_height (self);
   if (gtk_widget_get_visible (self->legend))
     gtk_widget_measure (self->legend, GTK_ORIENTATION_VERTICAL, width,
                         NULL, &legend_height, NULL, NULL);
@@ -290,6 +297,55 @@ _kestrel_graph_view_compute_geometry (KestrelGraphView *self,
   gutter = MIN (gutter, width / 3);
 
   graphene_rect_init (&g->plot, gutter, top, MAX (width - gutter, 1), MAX (bottom - top, 1));
+}
+
+void
+_kestrel_graph_view_measure (GtkWidget      *widget,
+                             GtkOrientation  orientation,
+                             int             for_size,
+                             int            *minimum,
+                             int            *natural,
+                             int            *minimum_baseline,
+                             int            *natural_baseline)
+{
+  KestrelGraphView *self = KESTREL_GRAPH_VIEW (widget);
+  int legend_min = 0, legend_nat = 0;
+
+  if (gtk_widget_get_visible (self->legend))
+    gtk_widget_measure (self->legend, orientation, for_size,
+                        &legend_min, &legend_nat, NULL, NULL);
+
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      *minimum = MAX (legend_min, MIN_WIDTH);
+      *natural = MAX (legend_nat, NAT_WIDTH);
+    }
+  else
+    {
+      int extra = axis_label_height (self) * 3 / 2 + LABEL_GAP + 1;
+
+      if (legend_nat > 0)
+        extra += LEGEND_SPACING;
+      *minimum = legend_min + extra + MIN_PLOT_HEIGHT;
+      *natural = legend_nat + extra + NAT_PLOT_HEIGHT;
+    }
+}
+
+void
+_kestrel_graph_view_size_allocate (GtkWidget *widget,
+                                   int        width,
+                                   int        height,
+                                   int        baseline)
+{
+  KestrelGraphView *self = KESTREL_GRAPH_VIEW (widget);
+  int legend_height = 0;
+
+  if (gtk_widget_get_visible (self->legend))
+    {
+      gtk_widget_measure (self->legend, GTK_ORIENTATION_VERTICAL, width,
+                          NULL, &legend_height, NULL, NULL);
+      gtk_widget_allocate (self->legend, width, legend_height, -1, NULL);
+    }
 }
 
 /* -------------------------------------------------------------- drawing */

@@ -2,16 +2,13 @@
  *
  * kestrel-graph-view.c is the widget (properties, legend, refresh tick),
  * kestrel-graph-view-series.c the data model (which sample is drawn where)
- * and kestrel-graph-view-draw.c the axes, labels and lines.
+ * and kestrel-graph-view-draw.c the size, axes, labels and lines.
  */
 #pragma once
 
 #include "kestrel-graph-view.h"
 
 G_BEGIN_DECLS
-
-#define LEGEND_SPACING    6
-#define LABEL_GAP         2
 
 typedef struct
 {
@@ -99,13 +96,23 @@ double   _kestrel_graph_view_estimate_interval (KestrelGraphView  *self);
 gboolean _kestrel_graph_view_take_changes      (KestrelGraphView  *self);
 
 /* kestrel-graph-view-draw.c */
-int      _kestrel_graph_view_axis_label_height (KestrelGraphView  *self);
 char    *_kestrel_graph_view_format_latest     (KestrelGraphView  *self,
                                                 double             value);
 void     _kestrel_graph_view_compute_geometry  (KestrelGraphView  *self,
                                                 int                width,
                                                 int                height,
                                                 Geometry          *g);
+void     _kestrel_graph_view_measure           (GtkWidget         *widget,
+                                                GtkOrientation     orientation,
+                                                int                for_size,
+                                                int               *minimum,
+                                                int               *natural,
+                                                int               *minimum_baseline,
+                                                int               *natural_baseline);
+void     _kestrel_graph_view_size_allocate     (GtkWidget         *widget,
+                                                int                width,
+                                                int                height,
+                                                int                baseline);
 void     _kestrel_graph_view_snapshot          (GtkWidget         *widget,
                                                 GtkSnapshot       *snapshot);
 

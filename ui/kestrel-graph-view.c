@@ -1,6 +1,6 @@
 /* kestrel-graph-view.c — see kestrel-graph-view.h. The widget: its
  * properties, the legend (real widgets) and the refresh tick; the data
- * model is in kestrel-graph-view-series.c, the drawing in
+ * model is in kestrel-graph-view-series.c, the size and the drawing in
  * kestrel-graph-view-draw.c.
  *
  * Redraws. Samples arrive at their own pace and the view only looks at them
@@ -18,11 +18,6 @@
 
 #include "kestrel-graph-view-private.h"
 #include "kestrel-ui.h"
-
-#define MIN_PLOT_HEIGHT   48
-#define NAT_PLOT_HEIGHT   120
-#define MIN_WIDTH         120
-#define NAT_WIDTH         320
 
 enum {
   PROP_0,
@@ -120,57 +115,6 @@ update_legend_values (KestrelGraphView *self)
       if (kestrel_ring_get_newest (s->ring, &newest) && isfinite (newest.value))
         text = _kestrel_graph_view_format_latest (self, newest.value);
       gtk_label_set_text (GTK_LABEL (s->value), text ? text : "");
-    }
-}
-
-/* --------------------------------------------------------------- layout */
-
-static void
-kestrel_graph_view_measure (GtkWidget      *widget,
-                            GtkOrientation  orientation,
-                            int             for_size,
-                            int            *minimum,
-                            int            *natural,
-                            int            *minimum_baseline,
-                            int            *natural_baseline)
-{
-  KestrelGraphView *self = KESTREL_GRAPH_VIEW (widget);
-  int legend_min = 0, legend_nat = 0;
-
-  if (gtk_widget_get_visible (self->legend))
-    gtk_widget_measure (self->legend, orientation, for_size,
-                        &legend_min, &legend_nat, NULL, NULL);
-
-  if (orientation == GTK_ORIENTATION_HORIZONTAL)
-    {
-      *minimum = MAX (legend_min, MIN_WIDTH);
-      *natural = MAX (legend_nat, NAT_WIDTH);
-    }
-  else
-    {
-      int extra = _kestrel_graph_view_axis_label_height (self) * 3 / 2 + LABEL_GAP + 1;
-
-      if (legend_nat > 0)
-        extra += LEGEND_SPACING;
-      *minimum = legend_min + extra + MIN_PLOT_HEIGHT;
-      *natural = legend_nat + extra + NAT_PLOT_HEIGHT;
-    }
-}
-
-static void
-kestrel_graph_view_size_allocate (GtkWidget *widget,
-                                  int        width,
-                                  int        height,
-                                  int        baseline)
-{
-  KestrelGraphView *self = KESTREL_GRAPH_VIEW (widget);
-  int legend_height = 0;
-
-  if (gtk_widget_get_visible (self->legend))
-    {
-      gtk_widget_measure (self->legend, GTK_ORIENTATION_VERTICAL, width,
-                          NULL, &legend_height, NULL, NULL);
-      gtk_widget_allocate (self->legend, width, legend_height, -1, NULL);
     }
 }
 
@@ -712,8 +656,8 @@ kestrel_graph_view_class_init (KestrelGraphViewClass *klass)
   object_class->dispose = kestrel_graph_view_dispose;
   object_class->finalize = kestrel_graph_view_finalize;
 
-  widget_class->measure = kestrel_graph_view_measure;
-  widget_class->size_allocate = kestrel_graph_view_size_allocate;
+  widget_class->measure = _kestrel_graph_view_measure;
+  widget_class->size_allocate = _kestrel_graph_view_size_allocate;
   widget_class->snapshot = _kestrel_graph_view_snapshot;
   widget_class->map = kestrel_graph_view_map;
   widget_class->unmap = kestrel_graph_view_unmap;
