@@ -8,6 +8,10 @@
  * checked by a small validator of the text exposition format written here,
  * and by `promtool check metrics`. Descriptors are counted in
  * /proc/self/fd: 5000 scrapes and 64 concurrent ones leave none open.
+ *
+ * Why one file of more than 800 lines: one program for the endpoint and its
+ * text format, whose tests share the server and client helpers; each test
+ * is one rule of the format or the server.
  */
 #include <arpa/inet.h>
 #include <errno.h>

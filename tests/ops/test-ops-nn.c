@@ -13,6 +13,10 @@
  * runs the ONNX node test cases of these operators through the same path,
  * feeding every input but the first as a constant (Kestrel needs pads,
  * scales and sizes at plan time).
+ *
+ * Why one file of more than 800 lines: one test program per operator group,
+ * like core/ops/; each test is one operator's case list, and the shared
+ * harness is ops-test-util.h.
  */
 #include <math.h>
 #include <string.h>

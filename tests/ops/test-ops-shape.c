@@ -12,6 +12,9 @@
  * also runs the ONNX node cases of the operators whose shape comes from an
  * input (Reshape, Slice, Squeeze...): those files feed it as a graph input,
  * which a model cannot do in Kestrel, so here it becomes a constant.
+ *
+ * Why one file of more than 800 lines: one test program per operator group,
+ * like core/ops/; each test is one operator's case list.
  */
 #include "ops-test-util.h"
 #include "../test-missing.h"

@@ -10,6 +10,10 @@
  * Needs GSETTINGS_BACKEND=memory and GSETTINGS_SCHEMA_DIR pointing at the
  * build's compiled schema (tests/ui/meson.build sets both), and a display
  * (run-with-display.sh).
+ *
+ * Why one file of more than 800 lines: one program per widget, whose tests
+ * share its fixture (a real engine and settings) and helpers; each test is
+ * one control or one rule of the settings mapping.
  */
 #include "config.h"
 

@@ -9,7 +9,12 @@
  * the build folder for people to look at.
  *
  * Runs under a display (Xvfb in meson test, see run-with-display.sh). No
- * timing is asserted: waits are bounded only to fail instead of hanging. */
+ * timing is asserted: waits are bounded only to fail instead of hanging.
+ *
+ * Why one file of more than 800 lines: one program per widget, whose tests
+ * share the real pipeline run and the pixel checks; each test is one thing
+ * the preview must draw.
+ */
 #include "config.h"
 
 #include <math.h>

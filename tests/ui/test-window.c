@@ -4,7 +4,12 @@
  * engine, and the rollback action sets the level setting to scalar and is
  * disabled while the level is scalar.
  * Runs under a display (Xvfb in meson test, see run-with-display.sh), with
- * GSETTINGS_BACKEND=memory. */
+ * GSETTINGS_BACKEND=memory.
+ *
+ * Why one file of more than 800 lines: one program per widget, whose tests
+ * share the window set-up with a real engine and the waits; each test is
+ * one behaviour of the window.
+ */
 #include "config.h"
 
 #include <adwaita.h>
