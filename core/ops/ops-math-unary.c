@@ -107,6 +107,8 @@ DEFINE_UNARY (mish_f32, x * tanhf (softplus (x)))
 DEFINE_UNARY (gelu_f32, 0.5f * x * (1.0f + erff (x * (float) M_SQRT1_2)))
 DEFINE_UNARY (gelu_tanh_f32,
               0.5f * x * (1.0f + tanhf (0.7978845608028654f * (x + 0.044715f * x * x * x))))
+/* Shrink: lambd travels as alpha, bias as beta. */
+DEFINE_UNARY (shrink_f32, x < -alpha ? x + beta : x > alpha ? x - beta : 0.0f)
 DEFINE_UNARY (sin_f32, sinf (x))
 DEFINE_UNARY (cos_f32, cosf (x))
 DEFINE_UNARY (tan_f32, tanf (x))
@@ -314,6 +316,8 @@ UNARY_OP (sign, "Sign", 9, 21, .f32 = sign_f32, .ints = UNARY_INT_SIGN)
 UNARY_OP (mish, "Mish", 18, 21, .f32 = mish_f32)
 UNARY_OP (gelu, "Gelu", 20, 21, .f32 = gelu_f32, .f32_alt = gelu_tanh_f32,
           .alt_name = "approximate", .alt_value = "tanh")
+UNARY_OP (shrink, "Shrink", 9, 21, .f32 = shrink_f32, .alpha_name = "lambd", .alpha = 0.5f,
+          .beta_name = "bias", .beta = 0.0f)
 UNARY_OP (sin, "Sin", 7, 21, .f32 = sin_f32)
 UNARY_OP (cos, "Cos", 7, 21, .f32 = cos_f32)
 UNARY_OP (tan, "Tan", 7, 21, .f32 = tan_f32)

@@ -57,6 +57,7 @@ const KestrelOpDef *const kestrel_ops_math[] = {
   &kestrel_op_sign,
   &kestrel_op_mish,
   &kestrel_op_gelu,
+  &kestrel_op_shrink,
   &kestrel_op_sin,
   &kestrel_op_cos,
   &kestrel_op_tan,

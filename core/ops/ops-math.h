@@ -64,6 +64,7 @@ extern const KestrelOpDef kestrel_op_round;
 extern const KestrelOpDef kestrel_op_sign;
 extern const KestrelOpDef kestrel_op_mish;
 extern const KestrelOpDef kestrel_op_gelu;
+extern const KestrelOpDef kestrel_op_shrink;
 extern const KestrelOpDef kestrel_op_sin;
 extern const KestrelOpDef kestrel_op_cos;
 extern const KestrelOpDef kestrel_op_tan;

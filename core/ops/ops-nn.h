@@ -47,6 +47,12 @@ extern const KestrelOpDef kestrel_op_non_max_suppression;
 /* ops-nn-einsum.c */
 extern const KestrelOpDef kestrel_op_einsum;
 
+/* ops-nn-sample.c */
+extern const KestrelOpDef kestrel_op_grid_sample;
+extern const KestrelOpDef kestrel_op_roi_align_10;
+extern const KestrelOpDef kestrel_op_roi_align_16;
+extern const KestrelOpDef kestrel_op_max_unpool;
+
 /* ops-nn-pad.c */
 extern const KestrelOpDef kestrel_op_pad_2;
 extern const KestrelOpDef kestrel_op_pad_11;

@@ -31,6 +31,7 @@ const KestrelOpDef *const kestrel_ops_shape[] = {
   &kestrel_op_constant_of_shape,
   &kestrel_op_cast_1,
   &kestrel_op_cast,
+  &kestrel_op_cast_like,
   &kestrel_op_concat_1,
   &kestrel_op_concat,
   &kestrel_op_split_2,
@@ -886,6 +887,20 @@ cast_target (const KestrelNode *node, KestrelDType *dtype, GError **error)
   return FALSE;
 }
 
+/* CastLike (15-21): Cast to the type of input 1, whose values are unused. */
+static gboolean
+cast_like_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
+{
+  const KestrelValue *data, *like;
+
+  if (!kestrel_op_check_arity (node, 2, 2, 1, error)
+      || (data = kestrel_op_input (graph, node, 0, error)) == NULL
+      || (like = kestrel_op_input (graph, node, 1, error)) == NULL)
+    return FALSE;
+  kestrel_op_set_output (graph, node, 0, like->dtype, data->n_dims, data->shape);
+  return TRUE;
+}
+
 static gboolean
 cast_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 {
@@ -1026,3 +1041,7 @@ const KestrelOpDef kestrel_op_cast_1 = {
 const KestrelOpDef kestrel_op_cast = {
   "", "Cast", 6, 21, cast_infer, NULL, cast_run, NULL
 };
+const KestrelOpDef kestrel_op_cast_like = {
+  "", "CastLike", 15, 21, cast_like_infer, NULL, cast_run, NULL
+};
+

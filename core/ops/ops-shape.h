@@ -31,6 +31,7 @@ extern const KestrelOpDef kestrel_op_size;
 extern const KestrelOpDef kestrel_op_constant_of_shape;
 extern const KestrelOpDef kestrel_op_cast_1;
 extern const KestrelOpDef kestrel_op_cast;
+extern const KestrelOpDef kestrel_op_cast_like;
 
 /* ops-shape-copy.c: operators that rearrange data. */
 extern const KestrelOpDef kestrel_op_concat_1;

@@ -509,6 +509,7 @@ static double o_softplus (double x) { return log1p (exp (x)); }
 static double o_softsign (double x) { return x / (1 + fabs (x)); }
 static double o_thresholded (double x) { return x > 1 ? x : 0; }
 static double o_celu (double x) { return x > 0 ? x : exp (x) - 1; }
+static double o_shrink (double x) { return x < -0.5 || x > 0.5 ? x : 0; }
 static double o_sign (double x) { return x > 0 ? 1 : x < 0 ? -1 : 0; }
 static double o_mish (double x) { return x * tanh (log1p (exp (x))); }
 static double o_gelu (double x) { return 0.5 * x * (1 + erf (x / sqrt (2))); }
@@ -537,6 +538,7 @@ static const UnaryCase unary_cases[] = {
   { "Ceil", 13, -5, 5, ceil },
   { "Round", 11, -5, 5, nearbyint },
   { "Sign", 13, -5, 5, o_sign },
+  { "Shrink", 9, -2, 2, o_shrink },
   { "Mish", 18, -20, 20, o_mish },
   { "Gelu", 20, -6, 6, o_gelu },
   { "Sin", 7, -6, 6, sin },

@@ -1735,6 +1735,87 @@ test_resize_18 (void)
   }
 }
 
+/* ---- GridSample, RoiAlign, MaxUnpool (by hand) -------------------------------- */
+
+static void
+test_grid_sample (void)
+{
+  const gint64 xs[] = { 1, 1, 2, 2 }, gs[] = { 1, 1, 3, 2 };
+  const float x[] = { 1, 2, 3, 4 };
+  /* (0, 0) is the centre; (-1, -1) and (1, 1) the corners. */
+  const float grid[] = { 0, 0, -1, -1, 1, 1 };
+  struct { const char *padding; gint64 align; double want[3]; } cases[] = {
+    { "zeros", 0, { 2.5, 0.25, 1.0 } },
+    { "border", 0, { 2.5, 1, 4 } },
+    { "zeros", 1, { 2.5, 1, 4 } },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(OpCase) c = op_case_new (16, "GridSample");
+      g_autoptr(GPtrArray) out = NULL;
+
+      kestrel_node_set_attr_string (op_case_node (c), "padding_mode", cases[k].padding);
+      kestrel_node_set_attr_int (op_case_node (c), "align_corners", cases[k].align);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, xs, x);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, gs, grid);
+      op_case_infer_ok (c);
+      out = case_run (c);
+      for (guint i = 0; i < 3; i++)
+        if (!floats_close (((float *) g_ptr_array_index (out, 0))[i], cases[k].want[i], 1e-6, 1e-6))
+          g_error ("GridSample %s align %d: %u is %g, expected %g", cases[k].padding,
+                   (int) cases[k].align, i, (double) ((float *) g_ptr_array_index (out, 0))[i],
+                   cases[k].want[i]);
+    }
+}
+
+static void
+test_roi_align (void)
+{
+  const gint64 xs[] = { 1, 1, 4, 4 }, rs[] = { 2, 4 }, is = 2;
+  float x[16];
+  /* The first region's single sample lands on pixel (1, 1); the second
+   * names batch 3, which does not exist, and reads nothing. */
+  const float rois[] = { 0, 0, 3, 3, 0, 0, 3, 3 };
+  const gint64 batch[] = { 0, 3 };
+  g_autoptr(OpCase) c = op_case_new (16, "RoiAlign");
+  g_autoptr(GPtrArray) out = NULL;
+
+  for (guint i = 0; i < 16; i++)
+    x[i] = (float) i;
+  kestrel_node_set_attr_int (op_case_node (c), "sampling_ratio", 1);
+  op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, xs, x);
+  op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, rs, rois);
+  op_case_input (c, KESTREL_DTYPE_INT64, 1, &is, batch);
+  op_case_infer_ok (c);
+  out = case_run (c);
+  g_assert_cmpfloat (((float *) g_ptr_array_index (out, 0))[0], ==, 5);
+  g_assert_cmpfloat (((float *) g_ptr_array_index (out, 0))[1], ==, 0);
+}
+
+static void
+test_max_unpool (void)
+{
+  const gint64 xs[] = { 1, 1, 2, 2 }, os[] = { 1, 1, 4, 4 }, k[] = { 2, 2 };
+  const float x[] = { 1, 2, 3, 4 };
+  const gint64 idx[] = { 5, 7, 13, 99 };  /* 99 is outside: dropped */
+  float want[16] = { 0 };
+  g_autoptr(OpCase) c = op_case_new (11, "MaxUnpool");
+  g_autoptr(GPtrArray) out = NULL;
+
+  want[5] = 1;
+  want[7] = 2;
+  want[13] = 3;
+  kestrel_node_set_attr_ints (op_case_node (c), "kernel_shape", k, 2);
+  kestrel_node_set_attr_ints (op_case_node (c), "strides", k, 2);
+  op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, xs, x);
+  op_case_input (c, KESTREL_DTYPE_INT64, 4, xs, idx);
+  op_case_infer_ok (c);
+  assert_shape (op_case_output (c, 0), 4, os);
+  out = case_run (c);
+  g_assert_cmpmem (g_ptr_array_index (out, 0), sizeof want, want, sizeof want);
+}
+
 /* ---- InstanceNormalization, LayerNormalization, MVN (by hand) ----------------- */
 
 static void
@@ -1998,6 +2079,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/upsample", test_upsample);
   g_test_add_func ("/ops-nn/pad-18", test_pad_18);
   g_test_add_func ("/ops-nn/resize-18", test_resize_18);
+  g_test_add_func ("/ops-nn/grid-sample", test_grid_sample);
+  g_test_add_func ("/ops-nn/roi-align", test_roi_align);
+  g_test_add_func ("/ops-nn/max-unpool", test_max_unpool);
   g_test_add_func ("/ops-nn/instance-norm", test_instance_norm);
   g_test_add_func ("/ops-nn/layer-norm", test_layer_norm);
   g_test_add_func ("/ops-nn/mean-variance-norm", test_mean_variance_norm);

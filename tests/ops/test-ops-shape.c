@@ -947,6 +947,23 @@ test_onnx_node_cases (void)
 /* ---- Split-18 num_outputs ------------------------------------------------------ */
 
 static void
+test_cast_like (void)
+{
+  const gint64 s2 = 2, s1 = 1;
+  const float x[] = { 1.7f, -2.5f };
+  const gint32 like = 0, want[] = { 1, -2 };
+  g_autoptr(OpCase) c = op_case_new (15, "CastLike");
+  g_autofree gint32 *got = NULL;
+
+  op_case_input (c, KESTREL_DTYPE_FLOAT32, 1, &s2, x);
+  op_case_constant (c, KESTREL_DTYPE_INT32, 1, &s1, &like);
+  op_case_infer_ok (c);
+  g_assert_cmpint (op_case_output (c, 0)->dtype, ==, KESTREL_DTYPE_INT32);
+  got = op_case_run (c, KK_LEVEL_SCALAR);
+  g_assert_cmpmem (got, sizeof want, want, sizeof want);
+}
+
+static void
 test_split_18 (void)
 {
   const gint64 s7 = 7;
@@ -1085,6 +1102,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-shape/depth-to-space", test_depth_to_space);
   g_test_add_func ("/ops-shape/dropout", test_dropout);
   g_test_add_func ("/ops-shape/split-18", test_split_18);
+  g_test_add_func ("/ops-shape/cast-like", test_cast_like);
   g_test_add_func ("/ops-shape/reshape/view-chain", test_view_chain);
   g_test_add_func ("/ops-shape/reshape/cases", test_reshape_cases);
   g_test_add_func ("/ops-shape/reshape/error-names-node", test_reshape_error_names_node);
