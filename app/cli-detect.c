@@ -214,7 +214,7 @@ kestrel_cli_detect (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads at the parallel levels (default: all cores)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per image and line", NULL },
     { "score-threshold", 's', 0, G_OPTION_ARG_DOUBLE, &score_threshold,
-      "Lowest score reported, 0..1 (default: the decoder's, 0.5 for BlazeFace)", "S" },
+      "Lowest score reported, 0..1 (default: the model's own, 0.5 front, 0.72 back; else the decoder's)", "S" },
     { "no-letterbox", 0, 0, G_OPTION_ARG_NONE, &no_letterbox,
       "Stretch images to the model's input instead of keeping their aspect ratio", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, "IMAGE..." },
@@ -273,6 +273,11 @@ kestrel_cli_detect (int argc, char **argv)
   };
   kestrel_decode_options_init (&d.decode);
   d.decode.score_threshold = (float) score_threshold;
+  /* As the engine does: a built-in model's own threshold, else the
+   * decoder's default. */
+  if (d.decode.score_threshold < 0)
+    d.decode.score_threshold = kestrel_builtin_model_get_score_threshold (model_name != NULL ? model_name
+                                                                                            : "front");
   kestrel_task_decoder_get_input_params (decoder, !no_letterbox, &d.input_params);
 
   /* One run before the first image: it faults in the arena and wakes the

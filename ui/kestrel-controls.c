@@ -22,7 +22,9 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <math.h>
 
+#include "kestrel-builtin-models.h"
 #include "kestrel-controls.h"
 #include "kestrel-engine-settings.h"
 #include "kestrel-ui.h"
@@ -43,6 +45,9 @@ struct _KestrelControls
   AdwPreferencesPage   *page;
   AdwComboRow          *model_row;
   AdwComboRow          *precision_row;
+  AdwActionRow         *threshold_row;
+  GtkSpinButton        *threshold_spin;
+  GtkButton            *threshold_reset;
   AdwComboRow          *source_row;
   AdwComboRow          *level_row;
   AdwActionRow         *threads_row;
@@ -161,7 +166,7 @@ reconfigure_cb (gpointer data)
     return G_SOURCE_REMOVE;
 
   /* Start from what runs, so that fields the settings do not hold (the
-   * score threshold) keep their values. */
+   * batch wait and latency target) keep their values. */
   kestrel_engine_get_config (self->engine, &config);
   kestrel_engine_config_from_settings (self->settings, &config);
   kestrel_engine_reconfigure (self->engine, &config);
@@ -255,6 +260,63 @@ sync_source_row (KestrelControls *self)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->source_row), subtitle);
 }
 
+/* The model's own threshold: a built-in model's, else what the engine
+ * uses (the decoder's default), else BlazeFace's 0.5 until it runs. */
+static double
+model_threshold (KestrelControls *self)
+{
+  g_autofree char *model = g_settings_get_string (self->settings, "model");
+  float own = kestrel_builtin_model_get_score_threshold (model);
+  KestrelEngineConfig config;
+
+  if (own < 0 && self->engine != NULL)
+    {
+      kestrel_engine_get_config (self->engine, &config);
+      if (config.score_threshold < 0)
+        own = kestrel_engine_get_score_threshold (self->engine);
+      kestrel_engine_config_clear (&config);
+    }
+  return own >= 0 ? (double) own : 0.5;
+}
+
+/* In percent, as the preview shows scores. Unset (negative), the spin
+ * button shows the model's own, and follows the model. */
+static void
+sync_threshold_row (KestrelControls *self)
+{
+  double chosen = g_settings_get_double (self->settings, "score-threshold");
+  double own = model_threshold (self);
+  g_autofree char *subtitle = NULL;
+
+  self->syncing = TRUE;
+  gtk_spin_button_set_value (self->threshold_spin, round ((chosen >= 0 ? chosen : own) * 100));
+  self->syncing = FALSE;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->threshold_reset), chosen >= 0);
+  if (chosen >= 0)
+    /* TRANSLATORS: %.0f is a percentage, such as 72. */
+    subtitle = g_strdup_printf (_("Chosen here; the model’s own is %.0f %%"), own * 100);
+  else
+    subtitle = g_strdup (_("The model’s own, chosen on the sample photos"));
+  adw_action_row_set_subtitle (self->threshold_row, subtitle);
+}
+
+static void
+on_threshold_changed (GtkSpinButton   *spin,
+                      KestrelControls *self)
+{
+  if (self->syncing)
+    return;
+  g_settings_set_double (self->settings, "score-threshold",
+                         gtk_spin_button_get_value (spin) / 100.0);
+}
+
+static void
+on_threshold_reset_clicked (GtkButton       *button,
+                            KestrelControls *self)
+{
+  g_settings_reset (self->settings, "score-threshold");
+}
+
 static void
 sync_level_subtitle (KestrelControls *self)
 {
@@ -301,7 +363,12 @@ on_settings_changed (GSettings       *settings,
                      KestrelControls *self)
 {
   if (g_str_equal (key, "model") || g_str_equal (key, "model-file"))
-    sync_model_row (self);
+    {
+      sync_model_row (self);
+      sync_threshold_row (self);
+    }
+  else if (g_str_equal (key, "score-threshold"))
+    sync_threshold_row (self);
   else if (g_str_equal (key, "source-kind") || g_str_equal (key, "source-path"))
     sync_source_row (self);
   else if (g_str_equal (key, "level"))
@@ -856,6 +923,9 @@ kestrel_controls_constructed (GObject *object)
   sync_model_row (self);
   sync_source_row (self);
   sync_level_subtitle (self);
+  sync_threshold_row (self);
+  g_signal_connect_object (self->threshold_spin, "value-changed",
+                           G_CALLBACK (on_threshold_changed), self, 0);
   g_signal_connect_object (self->model_row, "notify::selected",
                            G_CALLBACK (on_model_selected), self, 0);
   g_signal_connect_object (self->source_row, "notify::selected",
@@ -986,6 +1056,9 @@ kestrel_controls_class_init (KestrelControlsClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, page);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, model_row);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, precision_row);
+  gtk_widget_class_bind_template_child (widget_class, KestrelControls, threshold_row);
+  gtk_widget_class_bind_template_child (widget_class, KestrelControls, threshold_spin);
+  gtk_widget_class_bind_template_child (widget_class, KestrelControls, threshold_reset);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, source_row);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, level_row);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, threads_row);
@@ -1000,6 +1073,7 @@ kestrel_controls_class_init (KestrelControlsClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, canary_spin);
   gtk_widget_class_bind_template_callback (widget_class, on_model_open_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_rollback_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_threshold_reset_clicked);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "controls");
@@ -1050,6 +1124,8 @@ kestrel_controls_set_engine (KestrelControls *self,
   g_set_object (&self->engine, engine);
   if (engine != NULL)
     g_signal_connect (engine, "event", G_CALLBACK (on_engine_event), self);
+  /* A model file's own threshold is the engine's to say. */
+  sync_threshold_row (self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ENGINE]);
 }

@@ -9,7 +9,7 @@
 
 static const char *const engine_keys[] = {
   "model", "model-file", "source-kind", "source-path", "precision", "level",
-  "threads", "batch", "throttle-mode", "cpu-budget", "canary-interval",
+  "threads", "batch", "throttle-mode", "cpu-budget", "canary-interval", "score-threshold",
 };
 
 gboolean
@@ -102,6 +102,10 @@ kestrel_engine_config_from_settings (GSettings           *settings,
                                                       : KESTREL_THROTTLE_MODE_OFF;
   config->budget = g_settings_get_int (settings, "cpu-budget");
   config->canary_interval = (guint) MAX (g_settings_get_int (settings, "canary-interval"), 0);
+  /* Negative: the model's own (kestrel_builtin_model_get_score_threshold()). */
+  config->score_threshold = (float) g_settings_get_double (settings, "score-threshold");
+  if (config->score_threshold < 0)
+    config->score_threshold = -1.0f;
 }
 
 static void

@@ -19,7 +19,8 @@ G_BEGIN_DECLS
  *                camera -> "camera:" or "camera:DEVICE";
  *   precision, level (by their nicks), threads (capped at the number of
  *   processors), batch, throttle mode and cpu-budget (percent of one
- *   core), canary-interval (frames; 0 = off).
+ *   core), canary-interval (frames; 0 = off), score-threshold (negative:
+ *   the model's own).
  * A model or source kind that needs a path but has an empty one (nothing
  * was ever chosen) falls back to the front model or the sample photos, so
  * the engine runs rather than failing on a file called "". Paths that do

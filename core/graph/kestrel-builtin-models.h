@@ -18,6 +18,10 @@ G_BEGIN_DECLS
 const char *const *kestrel_builtin_model_names (void);
 /* "blazeface-front-128" for "front"; NULL for an unknown name. */
 const char *kestrel_builtin_model_file_stem (const char *name);
+/* The lowest score worth reporting for the built-in model `name`, chosen
+ * on the bundled photos; -1 for a name that is not a built-in model (its
+ * decoder's default applies). */
+float kestrel_builtin_model_get_score_threshold (const char *name);
 /* The bundled model called `name` (a short name or its file stem). */
 KestrelModel *kestrel_builtin_model_new (const char *name, GError **error);
 

@@ -755,6 +755,10 @@ finish_frame (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item
   kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_INFERENCE, run_ns);
   kestrel_decode_options_init (&options);
   options.score_threshold = active->config.score_threshold;
+  /* Unset: the built-in model's own threshold (-1 for other models, which
+   * leaves the decoder's default). Two string compares, no allocation. */
+  if (options.score_threshold < 0)
+    options.score_threshold = kestrel_builtin_model_get_score_threshold (active->config.model);
   info.width = slot->width;
   info.height = slot->height;
   info.geometry = slot->geometry;
@@ -907,6 +911,7 @@ worker_main (gpointer data)
 
       g_autoptr(GError) error = NULL;
       KestrelFrame frame;
+      gint64 again_us = 0;
       guint64 t0 = kestrel_stats_now_ns ();
       KestrelFrameStatus status = kestrel_frame_source_next_frame (self->source, &frame,
                                                                    self->cancellable, &error);
@@ -922,6 +927,10 @@ worker_main (gpointer data)
               post_event (self, KESTREL_ENGINE_EVENT_SOURCE_ERROR, "%s", error->message);
             }
           break;
+        case KESTREL_FRAME_AGAIN:
+          /* A still that has not changed: no frame, no cost. */
+          again_us = frame.pts_us;
+          break;
         case KESTREL_FRAME_END:
         default:
           post_event (self, KESTREL_ENGINE_EVENT_INFO, "source %s has no more frames",
@@ -930,6 +939,11 @@ worker_main (gpointer data)
           break;
         }
       g_mutex_lock (&self->lock);
+      /* Until the source has something new; commands and a batch falling
+       * due wake it early, and the loop looks again. */
+      if (again_us > 0 && !self->quit && !self->has_pending)
+        g_cond_wait_until (&self->cond, &self->lock,
+                           MIN (again_us, kestrel_batcher_get_deadline (self->batcher)));
     }
   g_mutex_unlock (&self->lock);
 
@@ -1269,6 +1283,23 @@ kestrel_engine_get_batch_size (KestrelEngine *self)
 {
   g_return_val_if_fail (KESTREL_IS_ENGINE (self), 1);
   return (guint) MAX (g_atomic_int_get (&self->batch_size), 1);
+}
+
+float
+kestrel_engine_get_score_threshold (KestrelEngine *self)
+{
+  float threshold;
+
+  g_return_val_if_fail (KESTREL_IS_ENGINE (self), -1.0f);
+
+  g_mutex_lock (&self->lock);
+  threshold = self->config.score_threshold;
+  if (threshold < 0 && self->config.model != NULL)
+    threshold = kestrel_builtin_model_get_score_threshold (self->config.model);
+  if (threshold < 0 && self->active != NULL)
+    threshold = kestrel_task_decoder_get_vtable (self->active->decoder)->default_score_threshold;
+  g_mutex_unlock (&self->lock);
+  return threshold;
 }
 
 guint

@@ -54,7 +54,7 @@ typedef struct {
   double budget;              /* percent of one core, with throttle = BUDGET */
   guint batch;                /* frames per inference (1: no batching) */
   guint canary_interval;      /* frames between canary checks; 0 = off */
-  float score_threshold;      /* < 0: the decoder's default */
+  float score_threshold;      /* < 0: the model's own (built-in models), else the decoder's */
   /* Batching (with batch > 1): a partial batch runs once its oldest frame
    * has waited batch_wait_ms. With batch_latency_ms > 0 the batch size is
    * adaptive: the largest, up to `batch`, whose frames stay within that
@@ -98,6 +98,9 @@ void kestrel_engine_get_config (KestrelEngine *self, KestrelEngineConfig *out);
 /* Frames per inference now: the configured batch, or in adaptive mode the
  * batcher's current choice. Any thread. */
 guint kestrel_engine_get_batch_size (KestrelEngine *self);
+/* The lowest score reported now: the configured one, or the built-in
+ * model's own, or the decoder's default; -1 before the first plan. */
+float kestrel_engine_get_score_threshold (KestrelEngine *self);
 /* How many reconfigurations have been applied (or refused) so far. */
 guint kestrel_engine_get_n_reconfigurations (KestrelEngine *self);
 

@@ -145,6 +145,9 @@ kestrel_frame_source_next_frame (KestrelFrameSource *self, KestrelFrame *frame,
       self->next_index++;
       return KESTREL_FRAME_ERROR;
 
+    case KESTREL_FRAME_AGAIN:
+      return KESTREL_FRAME_AGAIN;
+
     case KESTREL_FRAME_END:
     default:
       self->ended = TRUE;

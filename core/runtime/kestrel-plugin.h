@@ -131,6 +131,11 @@ typedef enum {
   /* This frame failed (error set: a corrupt file, a dropped camera). The
    * caller may ask again: a source that cannot go on answers END. */
   KESTREL_FRAME_ERROR,
+  /* Nothing new yet: the source gives stills that have not changed (the
+   * images source's repeat=0). frame->pts_us is the monotonic time
+   * (g_get_monotonic_time()) to ask again; the caller waits as it likes,
+   * so commands are not held up, and the wait is no frame's latency. */
+  KESTREL_FRAME_AGAIN,
 } KestrelFrameStatus;
 
 typedef struct {

@@ -31,10 +31,10 @@
  * is lent again and again, without decoding it afresh, until it has been
  * shown that long (by the monotonic clock), then the next one comes. The
  * pipeline still runs at its own pace; only what it looks at changes
- * slowly. With repeat=0 each image is given once: the call that would lend
- * it again waits (until the hold is over, or the cancellable fires) and
- * then gives the next one, so a pipeline runs each still once instead of
- * as often as it can. That is what a resource-aware viewer wants; repeat=1
+ * slowly. With repeat=0 each image is given once: until its hold is over
+ * the source answers KESTREL_FRAME_AGAIN with the time to ask again (the
+ * caller waits, not the source), so a pipeline runs each still once
+ * instead of as often as it can. That is what a resource-aware viewer wants; repeat=1
  * (the default) is for measuring how fast the pipeline can go.
  */
 #include "config.h"
@@ -383,29 +383,6 @@ images_rewind (ImagesSource *self, GError **error)
   return KESTREL_FRAME_OK;
 }
 
-/* Waits until `deadline_us` (monotonic) or until `cancellable` fires;
- * FALSE, with the error set, when it fired. */
-static gboolean
-images_wait_until (gint64 deadline_us, GCancellable *cancellable, GError **error)
-{
-  GPollFD fd;
-  gboolean have_fd = cancellable != NULL && g_cancellable_make_pollfd (cancellable, &fd);
-  gint64 now;
-
-  while ((now = g_get_monotonic_time ()) < deadline_us && !g_cancellable_is_cancelled (cancellable))
-    {
-      gint64 left_ms = (deadline_us - now + 999) / 1000;
-
-      if (have_fd)
-        g_poll (&fd, 1, (gint) MIN (left_ms, G_MAXINT));
-      else
-        g_usleep (MIN (left_ms, 50) * 1000);  /* no cancellable fd: look again often */
-    }
-  if (have_fd)
-    g_cancellable_release_fd (cancellable);
-  return !g_cancellable_set_error_if_cancelled (cancellable, error);
-}
-
 /* Whether `file` failed before and has not changed since. */
 static gboolean
 images_known_bad (ImagesSource *self, const ImageFile *file)
@@ -454,10 +431,13 @@ source_images_next_frame (gpointer source, KestrelFrame *frame, GCancellable *ca
           frame->name = self->held_name;
           return KESTREL_FRAME_OK;
         }
-      /* repeat=0: this still has been given; the next one comes when its
-       * time is up. A cancelled wait leaves the hold as it is. */
-      if (!self->repeat && !images_wait_until (until, cancellable, error))
-        return KESTREL_FRAME_ERROR;
+      /* repeat=0: this still has been given; nothing new until its time
+       * is up. */
+      if (!self->repeat && g_get_monotonic_time () < until)
+        {
+          frame->pts_us = until;
+          return KESTREL_FRAME_AGAIN;
+        }
     }
   self->holding = FALSE;
 

@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 #include <adwaita.h>
 #include <glib/gstdio.h>
@@ -500,6 +501,45 @@ test_model_file (Fixture       *f,
   g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 2);
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==,
                    "blazeface-front-128.onnx");
+}
+
+static gboolean
+threshold_is (const KestrelEngineConfig *config,
+              gconstpointer              expected)
+{
+  return fabsf (config->score_threshold - *(const float *) expected) < 1e-6f;
+}
+
+/* The score threshold (issue 10, 15): unset, the row shows the model's own
+ * and follows the model; a value set in the row reaches the engine; the
+ * reset button gives the model's own back. */
+static void
+test_threshold (Fixture       *f,
+                gconstpointer  data)
+{
+  GtkSpinButton *spin = child (f, "threshold_spin");
+  GtkWidget *reset = child (f, "threshold_reset");
+  const float chosen = 0.6f, unset = -1.0f;
+
+  g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, 50);
+  g_assert_false (gtk_widget_get_sensitive (reset));
+  g_settings_set_string (f->settings, "model", "back");
+  drain_main_loop ();
+  g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, 72);
+  assert_engine (f, model_is, "back");
+  assert_engine (f, threshold_is, &unset);
+  g_assert_cmpfloat (kestrel_engine_get_score_threshold (f->engine), ==, 0.72f);
+
+  gtk_spin_button_set_value (spin, 60);
+  g_assert_cmpfloat (g_settings_get_double (f->settings, "score-threshold"), ==, 0.6);
+  assert_engine (f, threshold_is, &chosen);
+  g_assert_true (gtk_widget_get_sensitive (reset));
+
+  g_signal_emit_by_name (reset, "clicked");
+  g_assert_cmpfloat (g_settings_get_double (f->settings, "score-threshold"), <, 0);
+  assert_engine (f, threshold_is, &unset);
+  g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, 72);
+  g_assert_false (gtk_widget_get_sensitive (reset));
 }
 
 static void
@@ -1060,6 +1100,7 @@ main (int   argc,
   ADD ("model", test_model);
   ADD ("model-file", test_model_file);
   ADD ("throttle", test_throttle);
+  ADD ("threshold", test_threshold);
   ADD ("canary", test_canary);
   ADD ("source", test_source);
   ADD ("coalesce", test_coalesce);
