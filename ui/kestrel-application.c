@@ -136,6 +136,9 @@ screenshot_step (gpointer data)
   if (self->screenshot_step < G_N_ELEMENTS (styles))
     {
       adw_style_manager_set_color_scheme (style, styles[self->screenshot_step].scheme);
+      /* A window with nothing moving (the failure page) has no frame
+       * coming that would apply the new style: ask for one. */
+      gtk_widget_queue_resize (GTK_WIDGET (self->window));
       self->screenshot_step++;
       return G_SOURCE_CONTINUE;
     }
