@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 /* The ai.onnx opsets the loader accepts; each operator then says which
  * opsets' semantics it implements (kestrel-op.h). */
 #define KESTREL_ONNX_MIN_OPSET 1
-#define KESTREL_ONNX_MAX_OPSET 17
+#define KESTREL_ONNX_MAX_OPSET 21
 
 /* Parses a model. The graph is topologically sorted; initializers and
  * Constant nodes become constant values; graph inputs that are also
