@@ -188,6 +188,7 @@ kestrel_cli_bench (int argc, char **argv)
   g_autofree char *peer_name = NULL;
   int threads = 1, runs = 200, batch = 1;
   gboolean json = FALSE;
+  g_auto(GStrv) input_shapes = NULL;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_spec, "front, back (built-in BlazeFace) or FILE.onnx (default front)", "MODEL" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default full)", "LEVEL" },
@@ -196,6 +197,7 @@ kestrel_cli_bench (int argc, char **argv)
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Also run batches of N frames and compare time per frame with batch 1", "N" },
     { "peer", 0, 0, G_OPTION_ARG_STRING, &peer_name, "Also measure a peer engine: ort (ONNX Runtime)", "PEER" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP, "NAME=SHAPE" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- latency of a model, optionally beside ONNX Runtime");
@@ -234,6 +236,8 @@ kestrel_cli_bench (int argc, char **argv)
     return kestrel_cli_fail ("bench", "--peer: the only peer is 'ort' (ONNX Runtime)", 2);
   if (model_spec == NULL)
     model_spec = g_strdup ("front");
+  if (!kestrel_cli_check_input_shapes (input_shapes, &error))
+    return kestrel_cli_fail ("bench", error->message, 2);
 
   kestrel_plan_options_init (&options);
   if (!kestrel_cli_parse_level (level_name, &options.level, &error))
@@ -243,7 +247,7 @@ kestrel_cli_bench (int argc, char **argv)
   g_autoptr(GBytes) bytes = kestrel_model_spec_dup_bytes (model_spec, &origin, &error);
   if (bytes == NULL)
     return kestrel_cli_fail ("bench", error->message, 1);
-  model = kestrel_model_new_from_bytes (bytes, origin, &error);
+  model = kestrel_model_new_from_bytes_at (bytes, origin, (const char *const *) input_shapes, &error);
   if (model == NULL)
     return kestrel_cli_fail ("bench", error->message, 1);
   plan = kestrel_plan_new (model, &options, &error);

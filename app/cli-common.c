@@ -6,6 +6,7 @@
 
 #include "kestrel-cli.h"
 #include "kestrel-error.h"
+#include "kestrel-input-shape.h"
 
 int
 kestrel_cli_fail (const char *command, const char *message, int status)
@@ -27,6 +28,21 @@ kestrel_cli_parse_level (const char *name, kk_level *level, GError **error)
   g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
                "unknown level '%s' (expected scalar, simd, parallel or full)", name);
   return FALSE;
+}
+
+gboolean
+kestrel_cli_check_input_shapes (char **specs, GError **error)
+{
+  for (guint i = 0; specs != NULL && specs[i] != NULL; i++)
+    {
+      g_autofree char *name = NULL;
+      gint64 shape[KESTREL_TENSOR_MAX_DIMS];
+      guint n_dims;
+
+      if (!kestrel_input_shape_parse (specs[i], &name, &n_dims, shape, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 void

@@ -205,11 +205,13 @@ kestrel_cli_detect (int argc, char **argv)
   g_autofree char *model_name = NULL;
   g_autofree char *level_name = NULL;
   g_auto(GStrv) images = NULL;
+  g_auto(GStrv) input_shapes = NULL;
   gint threads = 0;
   gdouble score_threshold = -1.0;
   gboolean json = FALSE, no_letterbox = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, "front (default), back, or an .onnx file", "MODEL" },
+    { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP, "NAME=SHAPE" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads at the parallel levels (default: all cores)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per image and line", NULL },
@@ -243,8 +245,11 @@ kestrel_cli_detect (int argc, char **argv)
     return kestrel_cli_fail ("detect", "no image given (see --help)", 2);
   if (!kestrel_cli_parse_level (level_name, &level, &error))
     return kestrel_cli_fail ("detect", error->message, 2);
+  if (!kestrel_cli_check_input_shapes (input_shapes, &error))
+    return kestrel_cli_fail ("detect", error->message, 2);
 
-  g_autoptr(KestrelModel) model = kestrel_model_new_for_spec (model_name != NULL ? model_name : "front", &error);
+  g_autoptr(KestrelModel) model = kestrel_model_new_for_spec_at (model_name != NULL ? model_name : "front",
+                                                                 (const char *const *) input_shapes, &error);
   if (model == NULL)
     return kestrel_cli_fail ("detect", error->message, 1);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kestrel-cli.h"
+#include "kestrel-input-shape.h"
 #include "kestrel-onnx.h"
 #include "kestrel-op.h"
 #include "kestrel-plan.h"
@@ -70,8 +71,10 @@ int
 kestrel_cli_inspect (int argc, char **argv)
 {
   gboolean json = FALSE;
+  g_auto(GStrv) input_shapes = NULL;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP, "NAME=SHAPE" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("MODEL - describe a model (front, back or FILE.onnx)");
@@ -86,6 +89,8 @@ kestrel_cli_inspect (int argc, char **argv)
 
   if (!kestrel_cli_parse_options ("inspect", context, entries, NULL, "one MODEL", 1, 1, &argc, &argv))
     return 2;
+  if (!kestrel_cli_check_input_shapes (input_shapes, &error))
+    return kestrel_cli_fail ("inspect", error->message, 2);
 
   bytes = kestrel_model_spec_dup_bytes (argv[1], &origin, &error);
   if (bytes == NULL)
@@ -148,8 +153,9 @@ kestrel_cli_inspect (int argc, char **argv)
   for (guint i = 0; i < graph->inputs->len; i++)
     {
       const KestrelValue *value = kestrel_graph_value (graph, g_array_index (graph->inputs, gint, i));
-      g_autofree char *shape = kestrel_shape_to_string (value->n_dims, value->shape);
-      g_autofree char *text = g_strdup_printf ("%s: %s%s", value->name,
+      /* As the file has it: a free dimension is '?'. */
+      g_autofree char *shape = kestrel_value_describe_input_shape (value);
+      g_autofree char *text = g_strdup_printf ("%s: %s %s", value->name,
                                                kestrel_dtype_get_name (value->dtype), shape);
       json_builder_add_string_value (b, text);
     }
@@ -157,7 +163,9 @@ kestrel_cli_inspect (int argc, char **argv)
 
   if (n_unsupported == 0)
     {
-      g_autoptr(KestrelModel) model = kestrel_model_new_from_bytes (bytes, origin, &error);
+      g_autoptr(KestrelModel) model = kestrel_model_new_from_bytes_at (bytes, origin,
+                                                                        (const char *const *) input_shapes,
+                                                                        &error);
       if (model == NULL)
         {
           json_builder_set_member_name (b, "error");

@@ -1,6 +1,8 @@
 /* kestrel-cli run-model — any supported model on inputs given as ONNX
  * TensorProto files (the format of the ONNX conformance data); writes
- * output_0.pb, output_1.pb, ... in graph output order. */
+ * output_0.pb, output_1.pb, ... in graph output order. An input with free
+ * dimensions is planned at the shape of its file unless --input-shape
+ * names it. */
 #include "config.h"
 
 #include <stdio.h>
@@ -14,6 +16,7 @@ int
 kestrel_cli_run_model (int argc, char **argv)
 {
   g_auto(GStrv) inputs = NULL;
+  g_auto(GStrv) input_shapes = NULL;
   g_autofree char *output_dir = NULL;
   g_autofree char *level_name = NULL;
   int threads = 0;
@@ -22,12 +25,18 @@ kestrel_cli_run_model (int argc, char **argv)
     { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &output_dir, "Where to write output_N.pb", "DIR" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "Optimisation level: scalar, simd, parallel, full (default full)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads at the parallel levels (default: all cores)", "N" },
+    { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP " (default: the shape of its --input file)", "NAME=SHAPE" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("MODEL.onnx - run a model on TensorProto inputs");
   g_autoptr(GError) error = NULL;
   g_autoptr(KestrelModel) model = NULL;
   g_autoptr(KestrelPlan) plan = NULL;
+  g_autoptr(GPtrArray) tensors = NULL;
+  g_autoptr(GPtrArray) shapes = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *origin = NULL;
+  KestrelGraph *graph;
   KestrelPlanOptions options;
   guint n_given;
 
@@ -43,27 +52,64 @@ kestrel_cli_run_model (int argc, char **argv)
     return kestrel_cli_fail ("run-model", error->message, 2);
   options.n_threads = threads;
 
-  model = kestrel_model_new_from_file (argv[1], &error);
+  if (!kestrel_cli_check_input_shapes (input_shapes, &error))
+    return kestrel_cli_fail ("run-model", error->message, 2);
+
+  n_given = inputs != NULL ? g_strv_length (inputs) : 0;
+  tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) kestrel_tensor_unref);
+  for (guint i = 0; i < n_given; i++)
+    {
+      KestrelTensor *tensor = kestrel_onnx_tensor_from_file (inputs[i], &error);
+      if (tensor == NULL)
+        return kestrel_cli_fail ("run-model", error->message, 1);
+      g_ptr_array_add (tensors, tensor);
+    }
+
+  bytes = kestrel_model_spec_dup_bytes (argv[1], &origin, &error);
+  graph = bytes != NULL ? kestrel_onnx_load_graph (bytes, origin, &error) : NULL;
+  if (graph == NULL)
+    return kestrel_cli_fail ("run-model", error->message, 1);
+  if (n_given != graph->inputs->len)
+    {
+      g_autofree char *message = g_strdup_printf ("the model has %u inputs, %u --input given",
+                                                  graph->inputs->len, n_given);
+      kestrel_graph_free (graph);
+      return kestrel_cli_fail ("run-model", message, 2);
+    }
+  shapes = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; input_shapes != NULL && input_shapes[i] != NULL; i++)
+    g_ptr_array_add (shapes, g_strdup (input_shapes[i]));
+  for (guint i = 0; i < n_given; i++)
+    {
+      const KestrelValue *value = kestrel_graph_value (graph, g_array_index (graph->inputs, gint, i));
+      KestrelTensor *tensor = g_ptr_array_index (tensors, i);
+      g_autofree char *prefix = g_strconcat (value->name, "=", NULL);
+      gboolean named = FALSE;
+
+      for (guint s = 0; input_shapes != NULL && input_shapes[s] != NULL; s++)
+        named = named || g_str_has_prefix (input_shapes[s], prefix);
+      if (value->free_dims == 0 || named || kestrel_tensor_get_n_dims (tensor) == 0)
+        continue;
+      GString *spec = g_string_new (prefix);
+      for (guint d = 0; d < kestrel_tensor_get_n_dims (tensor); d++)
+        g_string_append_printf (spec, "%s%" G_GINT64_FORMAT, d > 0 ? "x" : "",
+                                kestrel_tensor_get_shape (tensor)[d]);
+      g_ptr_array_add (shapes, g_string_free (spec, FALSE));
+    }
+  g_ptr_array_add (shapes, NULL);
+
+  model = kestrel_model_new_from_graph_at (graph, origin, (const char *const *) shapes->pdata, &error);
   if (model == NULL)
     return kestrel_cli_fail ("run-model", error->message, 1);
   plan = kestrel_plan_new (model, &options, &error);
   if (plan == NULL)
     return kestrel_cli_fail ("run-model", error->message, 1);
 
-  n_given = inputs != NULL ? g_strv_length (inputs) : 0;
-  if (n_given != kestrel_plan_get_n_inputs (plan))
-    {
-      g_autofree char *message = g_strdup_printf ("the model has %u inputs, %u --input given",
-                                                  kestrel_plan_get_n_inputs (plan), n_given);
-      return kestrel_cli_fail ("run-model", message, 2);
-    }
   for (guint i = 0; i < n_given; i++)
     {
-      g_autoptr(KestrelTensor) tensor = kestrel_onnx_tensor_from_file (inputs[i], &error);
+      KestrelTensor *tensor = g_ptr_array_index (tensors, i);
       const KestrelTensorView *view = kestrel_plan_get_input (plan, i);
 
-      if (tensor == NULL)
-        return kestrel_cli_fail ("run-model", error->message, 1);
       if (kestrel_tensor_get_dtype (tensor) != view->dtype
           || kestrel_tensor_get_n_elements (tensor) != view->n_elements)
         {
@@ -89,9 +135,9 @@ kestrel_cli_run_model (int argc, char **argv)
       const KestrelTensorView *view = kestrel_plan_get_output (plan, o);
       g_autofree char *file = g_strdup_printf ("output_%u.pb", o);
       g_autofree char *path = g_build_filename (output_dir, file, NULL);
-      gsize bytes = view->n_elements * kestrel_dtype_get_size (view->dtype);
+      gsize n_bytes = view->n_elements * kestrel_dtype_get_size (view->dtype);
       g_autoptr(KestrelTensor) tensor = kestrel_tensor_new_for_data (view->dtype, view->n_dims,
-                                                                     view->shape, view->data, bytes,
+                                                                     view->shape, view->data, n_bytes,
                                                                      NULL, NULL, &error);
       if (tensor == NULL
           || !kestrel_onnx_tensor_to_file (tensor, kestrel_plan_get_output_name (plan, o), path, &error))

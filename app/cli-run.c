@@ -230,12 +230,14 @@ kestrel_cli_run (int argc, char **argv)
 {
   g_autofree char *source = NULL, *model = NULL, *level_name = NULL, *metrics_addr = NULL;
   g_autofree char *state_file = NULL, *precision_name = NULL;
+  g_auto(GStrv) input_shapes = NULL;
   int threads = 0, batch = 0, canary = 0, batch_wait = -1, batch_latency = 0;
   double budget = 0, duration = 0;
   gboolean json = FALSE, start_paused = FALSE, metrics_remote = FALSE;
   GOptionEntry entries[] = {
     { "source", 's', 0, G_OPTION_ARG_STRING, &source, "Frame source (images:DIR, file:VIDEO, camera:, videotest:, synthetic:)", "SPEC" },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model, "front, back or FILE.onnx (default front)", "MODEL" },
+    { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP, "NAME=SHAPE" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default full)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name, "fp32 (default), fp16, int8, int4", "P" },
@@ -274,6 +276,8 @@ kestrel_cli_run (int argc, char **argv)
     return 2;
   if (!kestrel_cli_check_output_file ("state-file", state_file, &error))
     return kestrel_cli_fail ("run", error->message, 2);
+  if (!kestrel_cli_check_input_shapes (input_shapes, &error))
+    return kestrel_cli_fail ("run", error->message, 2);
   if (batch == 0)
     batch = batch_latency > 0 ? 8 : 1;
 
@@ -288,6 +292,7 @@ kestrel_cli_run (int argc, char **argv)
       g_free (config.model);
       config.model = g_strdup (model);
     }
+  config.input_shapes = g_steal_pointer (&input_shapes);
   if (!kestrel_cli_parse_level (level_name, &config.level, &error))
     return kestrel_cli_fail ("run", error->message, 2);
   if (precision_name != NULL && !kestrel_precision_from_name (precision_name, &config.precision))

@@ -63,6 +63,14 @@ int kestrel_cli_fail (const char *command, const char *message, int status);
 /* NULL means the default level, full. */
 gboolean kestrel_cli_parse_level (const char *name, kk_level *level, GError **error);
 
+/* The --input-shape option of the commands that plan a model. */
+#define KESTREL_CLI_INPUT_SHAPE_HELP \
+  "Plan input NAME at this shape (sets its free dimensions, e.g. images=1x3x320x320); repeatable"
+/* Checks the syntax of --input-shape values: a bad one is a usage error
+ * (exit status 2); whether the model has such an input is checked when it
+ * is loaded. */
+gboolean kestrel_cli_check_input_shapes (char **specs, GError **error);
+
 /* A double member, null when it is not finite (JSON has no NaN). */
 void kestrel_cli_json_add_double (JsonBuilder *b, const char *name, double value);
 

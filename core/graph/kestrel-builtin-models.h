@@ -30,5 +30,9 @@ KestrelModel *kestrel_builtin_model_new (const char *name, GError **error);
  * or the path), or the loaded model. */
 GBytes *kestrel_model_spec_dup_bytes (const char *spec, char **origin, GError **error);
 KestrelModel *kestrel_model_new_for_spec (const char *spec, GError **error);
+/* The same with inputs planned at `input_shapes` ("NAME=D0xD1x...", a
+ * NULL-terminated list, or NULL): see kestrel_model_new_from_bytes_at(). */
+KestrelModel *kestrel_model_new_for_spec_at (const char *spec, const char *const *input_shapes,
+                                             GError **error);
 
 G_END_DECLS

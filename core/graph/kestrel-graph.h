@@ -31,6 +31,11 @@ typedef struct {
   gint producer;           /* node index, or -1 for graph inputs and constants */
   gboolean is_input;       /* a graph input the caller feeds */
   gboolean is_output;      /* a graph output the caller reads */
+  /* Graph inputs: bit d is set when dimension d is symbolic in the file.
+   * Until every free dimension but the first is given a size (where
+   * has_shape is FALSE and those dimensions are -1), the graph cannot be
+   * prepared; the first defaults to 1, the batch. */
+  guint free_dims;
 } KestrelValue;
 
 typedef enum {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kestrel-file.h"
+#include "kestrel-input-shape.h"
 #include "kestrel-onnx.h"
 #include "kestrel-passes.h"
 
@@ -53,9 +54,24 @@ node_macs (const KestrelGraph *graph, const KestrelNode *node)
 KestrelModel *
 kestrel_model_new_from_graph (KestrelGraph *graph, const char *origin, GError **error)
 {
-  KestrelModel *model;
-  KestrelGraph *source = kestrel_graph_copy (graph);
+  return kestrel_model_new_from_graph_at (graph, origin, NULL, error);
+}
 
+KestrelModel *
+kestrel_model_new_from_graph_at (KestrelGraph *graph, const char *origin,
+                                 const char *const *input_shapes, GError **error)
+{
+  KestrelModel *model;
+  KestrelGraph *source;
+
+  if (!kestrel_graph_set_input_shapes (graph, input_shapes, error))
+    {
+      kestrel_graph_free (graph);
+      return NULL;
+    }
+  /* The source keeps the sizes just given (plans at another batch keep
+   * them) and which dimensions were free (so they can be given again). */
+  source = kestrel_graph_copy (graph);
   if (!kestrel_graph_prepare (graph, error))
     {
       kestrel_graph_free (graph);
@@ -83,11 +99,36 @@ kestrel_model_new_from_graph (KestrelGraph *graph, const char *origin, GError **
 KestrelModel *
 kestrel_model_new_from_bytes (GBytes *bytes, const char *origin, GError **error)
 {
+  return kestrel_model_new_from_bytes_at (bytes, origin, NULL, error);
+}
+
+KestrelModel *
+kestrel_model_new_from_bytes_at (GBytes *bytes, const char *origin,
+                                 const char *const *input_shapes, GError **error)
+{
   KestrelGraph *graph = kestrel_onnx_load_graph (bytes, origin, error);
 
   if (graph == NULL)
     return NULL;
-  return kestrel_model_new_from_graph (graph, origin, error);
+  return kestrel_model_new_from_graph_at (graph, origin, input_shapes, error);
+}
+
+KestrelModel *
+kestrel_model_new_at_input_shapes (KestrelModel *model, const char *const *input_shapes,
+                                   GError **error)
+{
+  return kestrel_model_new_from_graph_at (kestrel_graph_copy (model->source), model->origin,
+                                          input_shapes, error);
+}
+
+gboolean
+kestrel_model_has_free_inputs (const KestrelModel *model)
+{
+  for (guint i = 0; i < model->source->inputs->len; i++)
+    if ((kestrel_graph_value (model->source, g_array_index (model->source->inputs, gint, i))->free_dims
+         & ~1u) != 0)
+      return TRUE;
+  return FALSE;
 }
 
 KestrelModel *

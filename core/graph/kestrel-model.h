@@ -21,6 +21,21 @@ KestrelModel *kestrel_model_new_from_bytes (GBytes *bytes, const char *origin, G
  * (for example graph inputs turned into constants), and prepares it. The
  * graph is freed on error too. */
 KestrelModel *kestrel_model_new_from_graph (KestrelGraph *graph, const char *origin, GError **error);
+/* The same, with graph inputs planned at the given shapes: a
+ * NULL-terminated list of "NAME=D0xD1x..." (see kestrel-input-shape.h);
+ * NULL or empty keeps the file's. An input with a free dimension (other
+ * than the batch) must be given one, or loading fails naming it. */
+KestrelModel *kestrel_model_new_from_bytes_at (GBytes *bytes, const char *origin,
+                                               const char *const *input_shapes, GError **error);
+KestrelModel *kestrel_model_new_from_graph_at (KestrelGraph *graph, const char *origin,
+                                               const char *const *input_shapes, GError **error);
+/* The model again at other input sizes (only the dimensions the file left
+ * free can change), prepared from its source graph: how a caller plans a
+ * model at the size of the frames it gets. */
+KestrelModel *kestrel_model_new_at_input_shapes (KestrelModel *model, const char *const *input_shapes,
+                                                 GError **error);
+/* Whether an input has a free dimension other than the batch. */
+gboolean kestrel_model_has_free_inputs (const KestrelModel *model);
 KestrelModel *kestrel_model_ref (KestrelModel *model);
 void kestrel_model_unref (KestrelModel *model);
 

@@ -3,7 +3,9 @@
  * fuse: a Conv whose only reader is an Add of a same-shaped tensor (a
  * residual connection), and/or whose result's only reader is a Relu or a
  * Clip with constant bounds, absorbs them: the Conv gets the residual as a
- * fourth input and the bounds as act_lo / act_hi. Only Convs that to_nhwc
+ * fourth input and the bounds as act_lo / act_hi. Other activations
+ * (Sigmoid, SiLU as x * Sigmoid (x), HardSigmoid, HardSwish, LeakyRelu)
+ * are absorbed the same way as the attribute act (see ops-fast.c). Only Convs that to_nhwc
  * will turn into kestrel.ConvNhwc are fused, so no reference operator ever
  * sees the extra input.
  *
@@ -47,13 +49,22 @@ is_float_4d (const KestrelValue *value)
          && value->n_dims == 4;
 }
 
+/* kestrel_graph_new_fast() marks the nodes that gain nothing in NHWC. */
+#define KEEP_NCHW_ATTR "kestrel_keep_nchw"
+
+static gboolean
+kept_nchw (const KestrelNode *node)
+{
+  return kestrel_node_attr_int (node, KEEP_NCHW_ATTR, 0) != 0;
+}
+
 /* The Convs kestrel.ConvNhwc can run: 2-D, float, constant weights/bias. */
 static gboolean
 conv_convertible (const KestrelGraph *graph, const KestrelNode *node)
 {
   const KestrelValue *w, *b;
 
-  if (!is_op (node, "Conv") || kestrel_node_n_inputs (node) < 2 || kestrel_node_n_inputs (node) > 4)
+  if (!is_op (node, "Conv") || kept_nchw (node) || kestrel_node_n_inputs (node) < 2 || kestrel_node_n_inputs (node) > 4)
     return FALSE;
   w = input_value (graph, node, 1);
   b = input_value (graph, node, 2);
@@ -67,7 +78,7 @@ maxpool_convertible (const KestrelGraph *graph, const KestrelNode *node)
 {
   guint n_kernel;
 
-  if (!is_op (node, "MaxPool") || kestrel_node_n_outputs (node) != 1)
+  if (!is_op (node, "MaxPool") || kestrel_node_n_outputs (node) != 1 || kept_nchw (node))
     return FALSE;
   kestrel_node_attr_ints (node, "kernel_shape", &n_kernel);
   return n_kernel == 2 && kestrel_node_attr_int (node, "storage_order", 0) == 0
@@ -127,6 +138,70 @@ activation_bounds (const KestrelGraph *graph, const KestrelNode *node, float *lo
   return TRUE;
 }
 
+/* The activation `node` applies to `x` (its only reader, or with Mul the
+ * SiLU pair), as the fused ConvNhwc's act attribute; *end is the value it
+ * produces and *second the SiLU's Mul (NULL otherwise). */
+static const char *
+activation_kind (const KestrelGraph *graph, gint x, KestrelNode *node, gint *end, KestrelNode **second,
+                 KestrelNode **last, float *alpha, float *beta)
+{
+  g_autoptr(GArray) readers = NULL;
+
+  *second = NULL;
+  *alpha = 0.0f;
+  *beta = 0.0f;
+  if (node != NULL && kestrel_node_n_outputs (node) == 1 && kestrel_node_input (node, 0) == x)
+    {
+      *end = kestrel_node_output (node, 0);
+      *last = node;
+      if (is_op (node, "Sigmoid"))
+        return "sigmoid";
+      if (is_op (node, "HardSwish"))
+        {
+          *alpha = 1.0f / 6.0f;
+          *beta = 0.5f;
+          return "hardswish";
+        }
+      if (is_op (node, "HardSigmoid"))
+        {
+          *alpha = kestrel_node_attr_float (node, "alpha", 0.2f);
+          *beta = kestrel_node_attr_float (node, "beta", 0.5f);
+          return "hardsigmoid";
+        }
+      if (is_op (node, "LeakyRelu"))
+        {
+          *alpha = kestrel_node_attr_float (node, "alpha", 0.01f);
+          return "leakyrelu";
+        }
+      return NULL;
+    }
+  /* SiLU: x read by exactly a Sigmoid and the Mul of x by its result. */
+  if (node != NULL || kestrel_graph_value (graph, x)->is_output)
+    return NULL;
+  readers = kestrel_graph_consumers (graph, x);
+  if (readers->len != 2)
+    return NULL;
+  for (guint i = 0; i < 2; i++)
+    {
+      KestrelNode *sig = kestrel_graph_node (graph, g_array_index (readers, gint, i));
+      KestrelNode *mul = kestrel_graph_node (graph, g_array_index (readers, gint, 1 - i));
+      gint s;
+
+      if (!is_op (sig, "Sigmoid") || !is_op (mul, "Mul") || kestrel_node_n_inputs (mul) != 2)
+        continue;
+      s = kestrel_node_output (sig, 0);
+      if (single_reader (graph, s) != mul
+          || !((kestrel_node_input (mul, 0) == x && kestrel_node_input (mul, 1) == s)
+               || (kestrel_node_input (mul, 1) == x && kestrel_node_input (mul, 0) == s)))
+        continue;
+      *end = kestrel_node_output (mul, 0);
+      *second = sig;
+      *last = mul;
+      return "silu";
+    }
+  return NULL;
+}
+
 static gboolean
 same_shape (const KestrelValue *a, const KestrelValue *b)
 {
@@ -176,14 +251,32 @@ kestrel_graph_fuse (KestrelGraph *graph, GError **error)
               next = single_reader (graph, end);
             }
         }
+      const char *act = NULL;
+      float alpha = 0.0f, beta = 0.0f;
+      KestrelNode *sigmoid = NULL, *act_node = NULL;
+      gint act_end = -1;
       if (next != NULL && activation_bounds (graph, next, &lo, &hi))
         {
           end = kestrel_node_output (next, 0);
           next->removed = TRUE;
           fused = TRUE;
         }
+      else if ((act = activation_kind (graph, end, next, &act_end, &sigmoid, &act_node, &alpha, &beta)) != NULL)
+        {
+          act_node->removed = TRUE;
+          if (sigmoid != NULL)
+            sigmoid->removed = TRUE;
+          end = act_end;
+          fused = TRUE;
+        }
       if (!fused)
         continue;
+      if (act != NULL)
+        {
+          kestrel_node_set_attr_string (conv, "act", act);
+          kestrel_node_set_attr_float (conv, "act_alpha", alpha);
+          kestrel_node_set_attr_float (conv, "act_beta", beta);
+        }
 
       while (kestrel_node_n_inputs (conv) < 3)
         kestrel_node_add_input (conv, -1);
@@ -509,6 +602,7 @@ is_depthwise_nhwc (const KestrelGraph *graph, const KestrelNode *node)
   const KestrelValue *y = kestrel_graph_value (graph, kestrel_node_output (node, 0));
 
   return is_conv_nhwc (node) && kestrel_node_n_outputs (node) == 1
+         && kestrel_node_find_attr (node, "act") == NULL
          && (kestrel_node_n_inputs (node) < 4 || kestrel_node_input (node, 3) < 0)
          && is_float_4d (x) && is_float_4d (w) && is_float_4d (y)
          && kestrel_node_attr_int (node, "group", 1) == x->shape[3]
@@ -524,6 +618,7 @@ is_pointwise_nhwc (const KestrelGraph *graph, const KestrelNode *node)
   const KestrelValue *w = input_value (graph, node, 1);
 
   return is_conv_nhwc (node) && kestrel_node_n_outputs (node) == 1 && is_float_4d (w)
+         && kestrel_node_find_attr (node, "act") == NULL
          && w->shape[2] == 1 && w->shape[3] == 1
          && kestrel_node_attr_int (node, "group", 1) == 1
          && attr_ints_all (node, "strides", 1) && attr_ints_all (node, "pads", 0);
@@ -620,4 +715,66 @@ kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error)
   fuse_depthwise_pointwise (graph);
   kestrel_graph_compact (graph);
   return kestrel_graph_sort (graph, error);
+}
+
+/* A fast NHWC node that still reads a Transpose and whose output only
+ * Transposes read: converting it cost two steps and saved none. */
+static gboolean
+isolated_nhwc (const KestrelGraph *graph, const KestrelNode *node)
+{
+  const KestrelValue *in = input_value (graph, node, 0);
+  gint out = kestrel_node_output (node, 0);
+  g_autoptr(GArray) readers = NULL;
+
+  if (node->removed || strcmp (node->domain, "kestrel") != 0 || in == NULL || in->producer < 0
+      || !is_op (kestrel_graph_node (graph, in->producer), "Transpose") || out < 0
+      || kestrel_graph_value (graph, out)->is_output)
+    return FALSE;
+  readers = kestrel_graph_consumers (graph, out);
+  for (guint i = 0; i < readers->len; i++)
+    if (!is_op (kestrel_graph_node (graph, g_array_index (readers, gint, i)), "Transpose"))
+      return FALSE;
+  return readers->len > 0;
+}
+
+KestrelGraph *
+kestrel_graph_new_fast (const KestrelGraph *prepared, GError **error)
+{
+  g_autoptr(GHashTable) keep = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean keep_all = FALSE;
+
+  /* Each round keeps at least one more node in NCHW, and the last keeps
+   * them all (the reference graph itself), so this ends. */
+  for (;;)
+    {
+      KestrelGraph *graph = kestrel_graph_copy (prepared);
+      guint added = 0;
+
+      for (guint n = 0; n < graph->nodes->len; n++)
+        {
+          KestrelNode *node = kestrel_graph_node (graph, n);
+          if ((keep_all && (is_op (node, "Conv") || is_op (node, "MaxPool")))
+              || g_hash_table_contains (keep, node->name))
+            kestrel_node_set_attr_int (node, KEEP_NCHW_ATTR, 1);
+        }
+      if (!kestrel_graph_fuse (graph, error) || !kestrel_graph_to_nhwc (graph, error)
+          || !kestrel_graph_prepare (graph, error))
+        {
+          kestrel_graph_free (graph);
+          return NULL;
+        }
+      if (graph->nodes->len <= prepared->nodes->len || keep_all)
+        return graph;
+      for (guint n = 0; n < graph->nodes->len; n++)
+        {
+          const KestrelNode *node = kestrel_graph_node (graph, n);
+          if (isolated_nhwc (graph, node) && !g_hash_table_contains (keep, node->name))
+            {
+              g_hash_table_add (keep, g_strdup (node->name));
+              added++;
+            }
+        }
+      keep_all = added == 0;
+      kestrel_graph_free (graph);
+    }
 }

@@ -4,6 +4,7 @@
 #include "kestrel-passes.h"
 
 #include "kestrel-error.h"
+#include "kestrel-input-shape.h"
 #include "kestrel-op.h"
 
 gboolean
@@ -28,33 +29,6 @@ kestrel_graph_resolve_ops (KestrelGraph *graph, GError **error)
                                     "operator %s%s%s is not supported by Kestrel",
                                     node->domain, node->domain[0] ? "." : "", node->op_type);
           return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-gboolean
-kestrel_graph_infer_shapes (KestrelGraph *graph, GError **error)
-{
-  for (guint n = 0; n < graph->nodes->len; n++)
-    {
-      KestrelNode *node = kestrel_graph_node (graph, n);
-
-      if (node->removed)
-        continue;
-      g_assert (node->op != NULL);
-      if (!node->op->infer (graph, node, error))
-        return FALSE;
-      for (guint o = 0; o < kestrel_node_n_outputs (node); o++)
-        {
-          KestrelValue *value = kestrel_graph_value (graph, kestrel_node_output (node, o));
-          if (value != NULL && !value->has_shape)
-            {
-              kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
-                                      "the shape of output '%s' could not be inferred",
-                                      value->name);
-              return FALSE;
-            }
         }
     }
   return TRUE;
@@ -149,6 +123,44 @@ all_outputs_constant (const KestrelGraph *graph, const KestrelNode *node)
   return TRUE;
 }
 
+/* Inference and folding go together, node by node: a value computed only
+ * from shapes and constants (Shape -> Gather -> Concat -> Reshape's
+ * target, Resize's sizes, Slice's bounds, Pad's pads) is a constant by the
+ * time the node that reads it is inferred, whatever operators computed it.
+ * Folding evaluates the reference operator itself, so there is no list of
+ * patterns to keep up. */
+gboolean
+kestrel_graph_infer_shapes (KestrelGraph *graph, GError **error)
+{
+  if (!kestrel_graph_check_inputs_pinned (graph, error))
+    return FALSE;
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      KestrelNode *node = kestrel_graph_node (graph, n);
+
+      if (node->removed)
+        continue;
+      g_assert (node->op != NULL);
+      if (!node->op->infer (graph, node, error))
+        return FALSE;
+      for (guint o = 0; o < kestrel_node_n_outputs (node); o++)
+        {
+          KestrelValue *value = kestrel_graph_value (graph, kestrel_node_output (node, o));
+          if (value != NULL && !value->has_shape)
+            {
+              kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                                      "the shape of output '%s' could not be inferred",
+                                      value->name);
+              return FALSE;
+            }
+        }
+      if (!all_outputs_constant (graph, node) && all_inputs_constant (graph, node)
+          && !fold_node (graph, node, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 kestrel_graph_fold_constants (KestrelGraph *graph, GError **error)
 {
@@ -213,6 +225,7 @@ kestrel_graph_prepare (KestrelGraph *graph, GError **error)
       || !kestrel_graph_infer_shapes (graph, error)
       || !kestrel_graph_fold_constants (graph, error))
     return FALSE;
+  kestrel_graph_fold_conv_affine (graph);
   kestrel_graph_remove_dead (graph);
   kestrel_graph_compact (graph);
   return TRUE;

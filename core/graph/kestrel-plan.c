@@ -531,9 +531,11 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
 
   if (options->level == KK_LEVEL_SIMD || options->level == KK_LEVEL_FULL)
     {
-      if (!kestrel_graph_fuse (graph, error) || !kestrel_graph_to_nhwc (graph, error)
-          || !kestrel_graph_prepare (graph, error))
+      KestrelGraph *fast = kestrel_graph_new_fast (graph, error);
+      if (fast == NULL)
         goto fail;
+      kestrel_graph_free (plan->graph);
+      plan->graph = graph = fast;
     }
 
   if (kk_level_is_parallel (options->level))

@@ -294,26 +294,25 @@ read_value_info (Loader *loader, const KestrelOnnx__ValueInfoProto *info, gint i
                    loader->origin, value->name, tensor_type->shape->n_dim, KESTREL_TENSOR_MAX_DIMS);
       return FALSE;
     }
+  /* A symbolic or unknown dimension is free: the first is the batch (one
+   * image unless a plan says otherwise); any other must be pinned to a
+   * size before the graph is prepared (kestrel_graph_set_input_shape). */
+  guint free_dims = 0;
   for (gsize d = 0; d < tensor_type->shape->n_dim; d++)
     {
       const KestrelOnnx__TensorShapeProto__Dimension *dim = tensor_type->shape->dim[d];
       if (dim->value_case == KESTREL_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
           && dim->dim_value >= 0)
         shape[d] = dim->dim_value;
-      else if (d == 0)
-        shape[d] = 1; /* a symbolic first dimension is the batch: one image unless a plan says otherwise */
       else
         {
-          g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-                       "%s: graph input '%s' has a dynamic dimension %zu ('%s'); Kestrel "
-                       "needs every dimension but the batch to be fixed",
-                       loader->origin, value->name, d,
-                       dim->value_case == KESTREL_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
-                       ? dim->dim_param : "?");
-          return FALSE;
+          shape[d] = d == 0 ? 1 : -1;
+          free_dims |= 1u << d;
         }
     }
   kestrel_value_set_shape (value, dtype, tensor_type->shape->n_dim, shape);
+  value->free_dims = free_dims;
+  value->has_shape = (free_dims & ~1u) == 0;
   return TRUE;
 }
 

@@ -9,8 +9,14 @@
  *   kestrel.ConvNhwc     inputs X [N,H,W,Cin], W [Cout,Cin/g,kh,kw] (constant,
  *                        ONNX layout), optional B [Cout] (constant), optional
  *                        residual R [N,OH,OW,Cout]; attributes as ONNX Conv
- *                        plus act_lo / act_hi (the fused Relu/Clip).
- *                        Y = clamp (conv (X, W) + B + R, act_lo, act_hi)
+ *                        plus act_lo / act_hi (the fused Relu/Clip), or
+ *                        act (a string: the fused sigmoid, silu,
+ *                        hardsigmoid, hardswish or leakyrelu) with
+ *                        act_alpha / act_beta.
+ *                        Y = act (clamp (conv (X, W) + B + R, act_lo, act_hi))
+ *                        The activation runs on each block of output rows
+ *                        right after the block is computed, while it is
+ *                        still in cache.
  *   kestrel.MaxPoolNhwc  X [N,H,W,C]; attributes as ONNX MaxPool.
  *   kestrel.DwPwNhwc     a depthwise ConvNhwc feeding a pointwise one (the
  *                        MobileNet / BlazeFace block), in one pass over the
@@ -48,8 +54,19 @@ typedef enum {
   CONV_GROUPED,    /* anything else: direct loops */
 } ConvPath;
 
+typedef enum {
+  CONV_ACT_NONE,       /* only the clamp */
+  CONV_ACT_SIGMOID,
+  CONV_ACT_SILU,       /* x * sigmoid (x) */
+  CONV_ACT_HARD_SIGMOID,
+  CONV_ACT_HARD_SWISH,
+  CONV_ACT_LEAKY_RELU,
+} ConvAct;
+
 typedef struct {
   ConvPath path;
+  ConvAct act;
+  float act_alpha, act_beta;
   gint64 n, in_h, in_w, cin, out_h, out_w, cout, group;
   KestrelConvGeometry geo;
   float lo, hi;
@@ -189,6 +206,69 @@ prepare_conv_rows (ConvState *state, const kk_kernels *k, const float *khwc)
 }
 
 static gboolean
+conv_act_parse (const KestrelNode *node, ConvState *state, GError **error)
+{
+  static const struct { const char *name; ConvAct act; float alpha, beta; } acts[] = {
+    { "sigmoid", CONV_ACT_SIGMOID, 0.0f, 0.0f },
+    { "silu", CONV_ACT_SILU, 0.0f, 0.0f },
+    { "hardsigmoid", CONV_ACT_HARD_SIGMOID, 0.2f, 0.5f },
+    { "hardswish", CONV_ACT_HARD_SWISH, 1.0f / 6.0f, 0.5f },
+    { "leakyrelu", CONV_ACT_LEAKY_RELU, 0.01f, 0.0f },
+  };
+  const char *name = kestrel_node_attr_string (node, "act", NULL);
+
+  state->act = CONV_ACT_NONE;
+  if (name == NULL)
+    return TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS (acts); i++)
+    if (strcmp (name, acts[i].name) == 0)
+      {
+        state->act = acts[i].act;
+        state->act_alpha = kestrel_node_attr_float (node, "act_alpha", acts[i].alpha);
+        state->act_beta = kestrel_node_attr_float (node, "act_beta", acts[i].beta);
+        return TRUE;
+      }
+  kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT, "unknown fused activation '%s'", name);
+  return FALSE;
+}
+
+/* The fused activation on n outputs in place; the formulas are the
+ * reference operators' (ops-math-unary.c), so levels agree to rounding. */
+static void
+conv_act_apply (const ConvState *s, float *y, gsize n)
+{
+  const float alpha = s->act_alpha, beta = s->act_beta;
+
+  switch (s->act)
+    {
+    case CONV_ACT_NONE:
+      break;
+    case CONV_ACT_SIGMOID:
+      for (gsize i = 0; i < n; i++)
+        y[i] = 1.0f / (1.0f + expf (-y[i]));
+      break;
+    case CONV_ACT_SILU:
+      for (gsize i = 0; i < n; i++)
+        y[i] = y[i] * (1.0f / (1.0f + expf (-y[i])));
+      break;
+    case CONV_ACT_HARD_SIGMOID:
+      for (gsize i = 0; i < n; i++)
+        y[i] = fminf (fmaxf (alpha * y[i] + beta, 0.0f), 1.0f);
+      break;
+    case CONV_ACT_HARD_SWISH:
+      for (gsize i = 0; i < n; i++)
+        y[i] = y[i] * fminf (fmaxf (alpha * y[i] + beta, 0.0f), 1.0f);
+      break;
+    case CONV_ACT_LEAKY_RELU:
+      for (gsize i = 0; i < n; i++)
+        y[i] = y[i] < 0.0f ? alpha * y[i] : y[i];
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
 conv_nhwc_prepare (KestrelStep *step, GError **error)
 {
   const KestrelNode *node = step->node;
@@ -213,6 +293,8 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
   state->lo = kestrel_node_attr_float (node, "act_lo", -INFINITY);
   state->hi = kestrel_node_attr_float (node, "act_hi", INFINITY);
   state->has_residual = kestrel_node_input (node, 3) >= 0;
+  if (!conv_act_parse (node, state, error))
+    return FALSE;
   state->bias = g_new0 (float, state->cout);
   if (kestrel_node_input (node, 2) >= 0)
     memcpy (state->bias, step->inputs[2].data, state->cout * sizeof (float));
@@ -306,6 +388,7 @@ conv_pointwise_chunk (gsize begin, gsize end, guint worker, gpointer data)
   step->kernels->gemm_f32 (m1 - m0, s->cout, s->k, (const float *) step->inputs[0].data + m0 * s->cin,
                            s->cin, s->packed, (float *) step->outputs[0].data + m0 * s->cout,
                            s->cout, &e);
+  conv_act_apply (s, (float *) step->outputs[0].data + m0 * s->cout, (m1 - m0) * s->cout);
 }
 
 /* Copies n floats. The runs im2col copies are short (15 floats for the
@@ -407,6 +490,7 @@ conv_im2col_chunk (gsize begin, gsize end, guint worker, gpointer data)
       im2col_rows (s, step->inputs[0].data, m0, rows, tile);
       step->kernels->gemm_f32 (rows, s->cout, s->k, tile, s->k, s->packed,
                                (float *) step->outputs[0].data + m0 * s->cout, s->cout, &e);
+      conv_act_apply (s, (float *) step->outputs[0].data + m0 * s->cout, rows * s->cout);
     }
 }
 
@@ -454,6 +538,7 @@ conv_rows_chunk (gsize begin, gsize end, guint worker, gpointer data)
       if (width == 0 || ky_lo == ky_hi)
         {
           conv_im2col_pixels (step, s, m0, s->out_w, tile);
+          conv_act_apply (s, y + m0 * s->cout, s->out_w * s->cout);
           continue;
         }
 
@@ -480,6 +565,7 @@ conv_rows_chunk (gsize begin, gsize end, guint worker, gpointer data)
           step->kernels->gemm_f32 (width, s->cout, s->row_k, a, g->stride[1] * s->cin,
                                    s->packed_rows + ky * s->row_packed, c, s->cout, &e);
         }
+      conv_act_apply (s, y + m0 * s->cout, s->out_w * s->cout);
     }
 }
 
@@ -499,6 +585,7 @@ conv_depthwise_rows (gsize begin, gsize end, guint worker, gpointer data)
       step->kernels->add_clamp_f32 (y + begin * row, r + begin * row, y + begin * row,
                                     (end - begin) * row, s->lo, s->hi);
     }
+  conv_act_apply (s, y + begin * s->out_w * s->cout, (end - begin) * s->out_w * s->cout);
 }
 
 static void
@@ -543,6 +630,7 @@ conv_grouped_rows (gsize begin, gsize end, guint worker, gpointer data)
               acc += r[at];
             y[at] = fminf (fmaxf (acc, s->lo), s->hi);
           }
+      conv_act_apply (s, y + row * s->out_w * s->cout, s->out_w * s->cout);
     }
 }
 

@@ -172,11 +172,13 @@ void
 kestrel_engine_config_copy (KestrelEngineConfig *dest, const KestrelEngineConfig *src)
 {
   char *source = g_strdup (src->source), *model = g_strdup (src->model);
+  char **input_shapes = g_strdupv (src->input_shapes);
 
   kestrel_engine_config_clear (dest);
   *dest = *src;
   dest->source = source;
   dest->model = model;
+  dest->input_shapes = input_shapes;
 }
 
 void
@@ -184,13 +186,22 @@ kestrel_engine_config_clear (KestrelEngineConfig *config)
 {
   g_clear_pointer (&config->source, g_free);
   g_clear_pointer (&config->model, g_free);
+  g_clear_pointer (&config->input_shapes, g_strfreev);
+}
+
+static gboolean
+same_model (const KestrelEngineConfig *a, const KestrelEngineConfig *b)
+{
+  return g_strcmp0 (a->model, b->model) == 0
+         && g_strv_equal ((const char *const *) (a->input_shapes != NULL ? a->input_shapes : (char *[]) { NULL }),
+                          (const char *const *) (b->input_shapes != NULL ? b->input_shapes : (char *[]) { NULL }));
 }
 
 /* Whether going from `a` to `b` needs a new plan. */
 static gboolean
 needs_new_plan (const KestrelEngineConfig *a, const KestrelEngineConfig *b)
 {
-  return g_strcmp0 (a->model, b->model) != 0 || a->level != b->level
+  return !same_model (a, b) || a->level != b->level
          || a->precision != b->precision || a->batch != b->batch
          || (a->canary_interval == 0) != (b->canary_interval == 0);
 }
@@ -286,7 +297,7 @@ build_active (KestrelEngine *self, const KestrelEngineConfig *config, KestrelMod
                    config->batch, KESTREL_ENGINE_MAX_BATCH);
       goto fail;
     }
-  active->model = reuse != NULL ? kestrel_model_ref (reuse) : kestrel_model_new_for_spec (config->model, error);
+  active->model = reuse != NULL ? kestrel_model_ref (reuse) : kestrel_model_new_for_spec_at (config->model, (const char *const *) config->input_shapes, error);
   if (active->model == NULL)
     goto fail;
 
@@ -379,7 +390,7 @@ start_build (KestrelEngine *self, const KestrelEngineConfig *config)
 
   job->engine = g_object_ref (self);
   kestrel_engine_config_copy (&job->config, config);
-  if (self->active != NULL && g_strcmp0 (self->active->config.model, config->model) == 0)
+  if (self->active != NULL && same_model (&self->active->config, config))
     job->reuse = kestrel_model_ref (self->active->model);
   job->fault_node = g_strdup (self->fault_node);
   job->generation = ++self->build_generation;

@@ -47,6 +47,10 @@ const char *kestrel_engine_event_kind_name (KestrelEngineEventKind kind);
 typedef struct {
   char *source;               /* frame source spec ("images:DIR", "file:x.avi", "synthetic:") */
   char *model;                /* "front", "back" or a path to an .onnx file */
+  /* Sizes for the model's free input dimensions, "NAME=D0xD1x..." (NULL-
+   * terminated, or NULL): see kestrel_model_new_from_bytes_at(). Planning
+   * at the frame's own size is not done yet. */
+  char **input_shapes;
   kk_level level;
   guint threads;              /* compute threads at the parallel levels; 0 = all cores */
   KestrelPrecision precision;
