@@ -27,7 +27,7 @@ kk_kernels_is_complete (const kk_kernels *t)
     (const void *) t->gemm_f32_packed_size, (const void *) t->gemm_f32_pack_b,
     (const void *) t->gemm_f32, (const void *) t->dwconv_f32_nhwc,
     (const void *) t->maxpool_f32_nhwc, (const void *) t->add_clamp_f32,
-    (const void *) t->clamp_f32,
+    (const void *) t->clamp_f32, (const void *) t->sigmoid_f32, (const void *) t->silu_f32,
   };
 
   for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)

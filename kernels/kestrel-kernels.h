@@ -244,6 +244,10 @@ typedef struct kk_kernels {
   /* elementwise: y = clamp (a + b, lo, hi) and y = clamp (x, lo, hi) */
   void (*add_clamp_f32) (const float *a, const float *b, float *y, size_t n, float lo, float hi);
   void (*clamp_f32) (const float *x, float *y, size_t n, float lo, float hi);
+  /* activations: y = 1 / (1 + exp (-x)) and y = x / (1 + exp (-x)); other
+   * ISAs than scalar differ from it by rounding (see eltwise.h) */
+  void (*sigmoid_f32) (const float *x, float *y, size_t n);
+  void (*silu_f32) (const float *x, float *y, size_t n);
 } kk_kernels;
 
 /* The table for an ISA. Returns NULL if the hardware cannot run it. An entry

@@ -567,6 +567,143 @@ push_through (KestrelGraph *graph)
   return changed;
 }
 
+/* ---- Slice and Resize ---------------------------------------------------- */
+
+/* A copy of constant `v` (a list of one entry per axis of the transposed
+ * tensor, `groups` such lists end to end: Resize's roi has two) reordered
+ * for the untransposed one: new[perm[i]] = old[i]. -1 when `v` is not such
+ * a constant. */
+static gint
+permuted_axis_constant (KestrelGraph *graph, gint v, const gint64 *perm, guint n_perm, guint groups)
+{
+  const KestrelValue *value = kestrel_graph_value (graph, v);
+  KestrelTensor *t;
+  gsize size;
+  const guint8 *src;
+  guint8 *dst;
+
+  if (value == NULL || value->constant == NULL
+      || kestrel_tensor_get_n_elements (value->constant) != (gsize) n_perm * groups)
+    return -1;
+  size = kestrel_dtype_get_size (kestrel_tensor_get_dtype (value->constant));
+  g_autoptr(KestrelTensor) copy = kestrel_tensor_new (kestrel_tensor_get_dtype (value->constant),
+                                                      kestrel_tensor_get_n_dims (value->constant),
+                                                      kestrel_tensor_get_shape (value->constant), NULL);
+  t = copy;
+  src = kestrel_tensor_get_data (value->constant);
+  dst = kestrel_tensor_get_data (t);
+  for (guint g = 0; g < groups; g++)
+    for (guint i = 0; i < n_perm; i++)
+      memcpy (dst + (g * n_perm + perm[i]) * size, src + (g * n_perm + i) * size, size);
+  return kestrel_graph_new_constant (graph, "nhwc_axes", t);
+}
+
+/* Slice's axes (opset 10 and up) as the untransposed tensor's: a new
+ * constant input 3. FALSE when they are not constant. */
+static gboolean
+permute_slice_axes (KestrelGraph *graph, KestrelNode *node, const gint64 *perm, guint n_perm)
+{
+  const KestrelValue *starts = input_value (graph, node, 1), *axes = input_value (graph, node, 3);
+  gint64 n = starts != NULL && starts->has_shape && starts->n_dims == 1 ? starts->shape[0] : -1;
+  gint64 shape[1] = { n };
+
+  if (n < 0 || n > n_perm || (axes != NULL && (axes->constant == NULL
+                                               || kestrel_tensor_get_n_elements (axes->constant) != (gsize) n
+                                               || kestrel_tensor_get_dtype (axes->constant) == KESTREL_DTYPE_FLOAT32)))
+    return FALSE;
+  g_autoptr(KestrelTensor) t = kestrel_tensor_new (KESTREL_DTYPE_INT64, 1, shape, NULL);
+  gint64 *out = kestrel_tensor_get_data (t);
+  for (gint64 j = 0; j < n; j++)
+    {
+      gint64 a = j;
+      if (axes != NULL)
+        a = kestrel_tensor_get_dtype (axes->constant) == KESTREL_DTYPE_INT32
+            ? ((const gint32 *) kestrel_tensor_get_data (axes->constant))[j]
+            : ((const gint64 *) kestrel_tensor_get_data (axes->constant))[j];
+      if (a < 0)
+        a += n_perm;
+      if (a < 0 || a >= n_perm)
+        return FALSE;
+      out[j] = perm[a];
+    }
+  while (kestrel_node_n_inputs (node) < 4)
+    kestrel_node_add_input (node, -1);
+  g_array_index (node->inputs, gint, 3) = kestrel_graph_new_constant (graph, "nhwc_axes", t);
+  return TRUE;
+}
+
+/* Resize's roi, scales and sizes as the untransposed tensor's. */
+static gboolean
+permute_resize_inputs (KestrelGraph *graph, KestrelNode *node, const gint64 *perm, guint n_perm)
+{
+  /* Resize-10 and Upsample-9: scales is input 1; Resize-11+: roi, scales,
+   * sizes are inputs 1 to 3, each absent or empty when unused. */
+  gboolean v11 = graph->opset >= 11 && is_op (node, "Resize");
+  gint replaced[4] = { -1, -1, -1, -1 };
+
+  for (guint i = 1; i < kestrel_node_n_inputs (node) && i < 4; i++)
+    {
+      gint v = kestrel_node_input (node, i);
+      const KestrelValue *value = kestrel_graph_value (graph, v);
+      guint groups = v11 && i == 1 ? 2 : 1;
+
+      if (value == NULL || (value->constant != NULL && kestrel_tensor_get_n_elements (value->constant) == 0))
+        continue;
+      if ((replaced[i] = permuted_axis_constant (graph, v, perm, n_perm, groups)) < 0)
+        return FALSE;
+    }
+  for (guint i = 1; i < 4; i++)
+    if (replaced[i] >= 0)
+      g_array_index (node->inputs, gint, i) = replaced[i];
+  return TRUE;
+}
+
+/* Slice(Transpose(a, p)) = Transpose(Slice'(a), p) and likewise Resize and
+ * Upsample, with the axis lists permuted: they read one activation and
+ * constants that name axes. */
+static gboolean
+push_through_axis_ops (KestrelGraph *graph)
+{
+  gboolean changed = FALSE;
+  guint n_nodes = graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      KestrelNode *node = kestrel_graph_node (graph, n);
+      gboolean slice = is_op (node, "Slice") && graph->opset >= 10;
+      gboolean resize = (is_op (node, "Resize") || (is_op (node, "Upsample") && graph->opset >= 9));
+      KestrelNode *t;
+      guint n_perm;
+      const gint64 *perm;
+      gint64 p_copy[KESTREL_TENSOR_MAX_DIMS];
+
+      if ((!slice && !resize) || kestrel_node_n_outputs (node) != 1
+          || (t = transpose_producer (graph, kestrel_node_input (node, 0))) == NULL)
+        continue;
+      perm = transpose_perm (t, &n_perm);
+      memcpy (p_copy, perm, n_perm * sizeof (gint64));
+      gint out = kestrel_node_output (node, 0);
+      const KestrelValue *outv = kestrel_graph_value (graph, out);
+      if (!outv->has_shape || outv->n_dims != n_perm)
+        continue;
+      if (slice ? !permute_slice_axes (graph, node, p_copy, n_perm)
+                : !permute_resize_inputs (graph, node, p_copy, n_perm))
+        continue;
+
+      g_array_index (node->inputs, gint, 0) = kestrel_node_input (t, 0);
+      gint inner = kestrel_graph_new_value (graph, "nhwc");
+      gint64 shape[KESTREL_TENSOR_MAX_DIMS];
+      outv = kestrel_graph_value (graph, out);
+      for (guint i = 0; i < n_perm; i++)
+        shape[p_copy[i]] = outv->shape[i];
+      kestrel_value_set_shape (kestrel_graph_value (graph, inner), outv->dtype, n_perm, shape);
+      set_first_output (graph, node, n, inner);
+      add_transpose (graph, inner, p_copy, n_perm, out, "nchw");
+      changed = TRUE;
+    }
+  return changed;
+}
+
 /* ---- depthwise + pointwise -------------------------------------------------- */
 
 /* Must match ops-fast.c: the widest depthwise output row (out_w * C floats)
@@ -706,6 +843,7 @@ kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error)
     {
       gboolean changed = compose_transposes (graph);
       changed |= push_through (graph);
+      changed |= push_through_axis_ops (graph);
       if (!changed)
         break;
     }

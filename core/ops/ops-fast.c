@@ -232,10 +232,11 @@ conv_act_parse (const KestrelNode *node, ConvState *state, GError **error)
   return FALSE;
 }
 
-/* The fused activation on n outputs in place; the formulas are the
- * reference operators' (ops-math-unary.c), so levels agree to rounding. */
+/* The fused activation on n outputs in place: the reference operators'
+ * formulas (ops-math-unary.c); sigmoid and SiLU from the level's kernels,
+ * which differ from them by rounding. */
 static void
-conv_act_apply (const ConvState *s, float *y, gsize n)
+conv_act_apply (const KestrelStep *step, const ConvState *s, float *y, gsize n)
 {
   const float alpha = s->act_alpha, beta = s->act_beta;
 
@@ -244,12 +245,10 @@ conv_act_apply (const ConvState *s, float *y, gsize n)
     case CONV_ACT_NONE:
       break;
     case CONV_ACT_SIGMOID:
-      for (gsize i = 0; i < n; i++)
-        y[i] = 1.0f / (1.0f + expf (-y[i]));
+      step->kernels->sigmoid_f32 (y, y, n);
       break;
     case CONV_ACT_SILU:
-      for (gsize i = 0; i < n; i++)
-        y[i] = y[i] * (1.0f / (1.0f + expf (-y[i])));
+      step->kernels->silu_f32 (y, y, n);
       break;
     case CONV_ACT_HARD_SIGMOID:
       for (gsize i = 0; i < n; i++)
@@ -388,7 +387,7 @@ conv_pointwise_chunk (gsize begin, gsize end, guint worker, gpointer data)
   step->kernels->gemm_f32 (m1 - m0, s->cout, s->k, (const float *) step->inputs[0].data + m0 * s->cin,
                            s->cin, s->packed, (float *) step->outputs[0].data + m0 * s->cout,
                            s->cout, &e);
-  conv_act_apply (s, (float *) step->outputs[0].data + m0 * s->cout, (m1 - m0) * s->cout);
+  conv_act_apply (step, s, (float *) step->outputs[0].data + m0 * s->cout, (m1 - m0) * s->cout);
 }
 
 /* Copies n floats. The runs im2col copies are short (15 floats for the
@@ -490,7 +489,7 @@ conv_im2col_chunk (gsize begin, gsize end, guint worker, gpointer data)
       im2col_rows (s, step->inputs[0].data, m0, rows, tile);
       step->kernels->gemm_f32 (rows, s->cout, s->k, tile, s->k, s->packed,
                                (float *) step->outputs[0].data + m0 * s->cout, s->cout, &e);
-      conv_act_apply (s, (float *) step->outputs[0].data + m0 * s->cout, rows * s->cout);
+      conv_act_apply (step, s, (float *) step->outputs[0].data + m0 * s->cout, rows * s->cout);
     }
 }
 
@@ -538,7 +537,7 @@ conv_rows_chunk (gsize begin, gsize end, guint worker, gpointer data)
       if (width == 0 || ky_lo == ky_hi)
         {
           conv_im2col_pixels (step, s, m0, s->out_w, tile);
-          conv_act_apply (s, y + m0 * s->cout, s->out_w * s->cout);
+          conv_act_apply (step, s, y + m0 * s->cout, s->out_w * s->cout);
           continue;
         }
 
@@ -565,7 +564,7 @@ conv_rows_chunk (gsize begin, gsize end, guint worker, gpointer data)
           step->kernels->gemm_f32 (width, s->cout, s->row_k, a, g->stride[1] * s->cin,
                                    s->packed_rows + ky * s->row_packed, c, s->cout, &e);
         }
-      conv_act_apply (s, y + m0 * s->cout, s->out_w * s->cout);
+      conv_act_apply (step, s, y + m0 * s->cout, s->out_w * s->cout);
     }
 }
 
@@ -585,7 +584,7 @@ conv_depthwise_rows (gsize begin, gsize end, guint worker, gpointer data)
       step->kernels->add_clamp_f32 (y + begin * row, r + begin * row, y + begin * row,
                                     (end - begin) * row, s->lo, s->hi);
     }
-  conv_act_apply (s, y + begin * s->out_w * s->cout, (end - begin) * s->out_w * s->cout);
+  conv_act_apply (step, s, y + begin * s->out_w * s->cout, (end - begin) * s->out_w * s->cout);
 }
 
 static void
@@ -630,7 +629,7 @@ conv_grouped_rows (gsize begin, gsize end, guint worker, gpointer data)
               acc += r[at];
             y[at] = fminf (fmaxf (acc, s->lo), s->hi);
           }
-      conv_act_apply (s, y + row * s->out_w * s->cout, s->out_w * s->cout);
+      conv_act_apply (step, s, y + row * s->out_w * s->cout, s->out_w * s->cout);
     }
 }
 

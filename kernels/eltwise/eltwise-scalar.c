@@ -1,11 +1,27 @@
 /* eltwise-scalar.c — reference elementwise kernels (the test oracle). */
 #include "eltwise.h"
 
+#include <math.h>
+
 void
 kk_add_clamp_f32_scalar (const float *a, const float *b, float *y, size_t n, float lo, float hi)
 {
   for (size_t i = 0; i < n; i++)
     y[i] = kk_clamp_f32_1 (a[i] + b[i], lo, hi);
+}
+
+void
+kk_sigmoid_f32_scalar (const float *x, float *y, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    y[i] = 1.0f / (1.0f + expf (-x[i]));
+}
+
+void
+kk_silu_f32_scalar (const float *x, float *y, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    y[i] = x[i] * (1.0f / (1.0f + expf (-x[i])));
 }
 
 void

@@ -6,6 +6,8 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
 {
   table->add_clamp_f32 = kk_add_clamp_f32_scalar;
   table->clamp_f32 = kk_clamp_f32_scalar;
+  table->sigmoid_f32 = kk_sigmoid_f32_scalar;
+  table->silu_f32 = kk_silu_f32_scalar;
 
 #if KK_ARCH_X86
   if (kk_isa_includes (isa, KK_ISA_SSE42))
@@ -17,6 +19,8 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
     {
       table->add_clamp_f32 = kk_add_clamp_f32_avx2;
       table->clamp_f32 = kk_clamp_f32_avx2;
+      table->sigmoid_f32 = kk_sigmoid_f32_avx2;
+      table->silu_f32 = kk_silu_f32_avx2;
     }
   if (kk_isa_includes (isa, KK_ISA_AVX512))
     {

@@ -11,6 +11,12 @@
  *   - -0.0 is not below lo = +0.0, so ReLU (-0.0) = -0.0.
  * y may be the same pointer as a, b or x (in-place); other overlaps are not
  * allowed.
+ *
+ * Sigmoid, y = 1 / (1 + exp (-x)), and SiLU, y = x * sigmoid (x) (the
+ * activations fused into convolutions): the scalar reference calls expf;
+ * AVX2 and up use a polynomial exp and differ by rounding (within 1e-6
+ * relative, tested). NaN stays NaN. Only scalar and AVX2 versions exist;
+ * SSE4.2 and NEON use the scalar one, AVX-512 the AVX2 one.
  */
 #pragma once
 
@@ -27,12 +33,16 @@ kk_clamp_f32_1 (float v, float lo, float hi)
 
 void kk_add_clamp_f32_scalar (const float *a, const float *b, float *y, size_t n, float lo, float hi);
 void kk_clamp_f32_scalar (const float *x, float *y, size_t n, float lo, float hi);
+void kk_sigmoid_f32_scalar (const float *x, float *y, size_t n);
+void kk_silu_f32_scalar (const float *x, float *y, size_t n);
 
 #if KK_ARCH_X86
 void kk_add_clamp_f32_sse42 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
 void kk_clamp_f32_sse42 (const float *x, float *y, size_t n, float lo, float hi);
 void kk_add_clamp_f32_avx2 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
 void kk_clamp_f32_avx2 (const float *x, float *y, size_t n, float lo, float hi);
+void kk_sigmoid_f32_avx2 (const float *x, float *y, size_t n);
+void kk_silu_f32_avx2 (const float *x, float *y, size_t n);
 void kk_add_clamp_f32_avx512 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
 void kk_clamp_f32_avx512 (const float *x, float *y, size_t n, float lo, float hi);
 #endif

@@ -1,6 +1,8 @@
 /* test-eltwise.c — add_clamp_f32 and clamp_f32: the scalar reference against
  * an independently written rule, then every ISA against scalar, bit for bit
- * (these kernels are exact; NaN and signed zeros included).
+ * (these kernels are exact; NaN and signed zeros included). sigmoid_f32 and
+ * silu_f32: the scalar reference against the formula, every ISA against
+ * scalar within 1e-6 relative (they use a polynomial exp).
  *
  * The rule (eltwise.h): y = max (lo, min (sum, hi)) as x86 MINPS/MAXPS with
  * the bound first, i.e. a NaN value stays NaN, a NaN bound means no bound,
@@ -259,6 +261,107 @@ check_isa (const kk_kernels *ref, const kk_kernels *k, gpointer data)
   g_array_unref (sizes);
 }
 
+/* ---- sigmoid and SiLU ---- */
+
+#define ACT_RELATIVE_TOLERANCE 1e-6
+
+static float
+random_activation_input (GRand *rand, gboolean infinities)
+{
+  switch (g_rand_int_range (rand, 0, 16))
+    {
+    case 0:
+      return NAN;
+    case 1:
+      return infinities ? INFINITY : 87.5f;
+    case 2:
+      return infinities ? -INFINITY : -87.5f;
+    case 3:
+      return (float) g_rand_double_range (rand, -120.0, 120.0);
+    case 4:
+      return 0.0f;
+    default:
+      return (float) g_rand_double_range (rand, -12.0, 12.0);
+    }
+}
+
+static void
+check_activation (const char *what, void (*ref) (const float *, float *, size_t),
+                  void (*fn) (const float *, float *, size_t), const kk_kernels *k, GRand *rand,
+                  gboolean infinities)
+{
+  GArray *sizes = kk_test_sizes ();
+  const size_t max_n = g_array_index (sizes, size_t, sizes->len - 1);
+  KkTestBuf bx = kk_test_buf_new (max_n * sizeof (float));
+  KkTestBuf by = kk_test_buf_new (max_n * sizeof (float));
+  float *want = g_new (float, max_n + 16);
+
+  for (guint s = 0; s < sizes->len; s++)
+    {
+      const size_t n = g_array_index (sizes, size_t, s);
+      float *x = kk_test_buf_at (&bx, 4 * g_rand_int_range (rand, 0, 16));
+      float *y = kk_test_buf_at (&by, 4 * g_rand_int_range (rand, 0, 16));
+
+      for (size_t i = 0; i < n; i++)
+        x[i] = random_activation_input (rand, infinities);
+      ref (x, want, n);
+      kk_test_buf_reset (&by);
+      fn (x, y, n);
+      for (size_t i = 0; i < n; i++)
+        {
+          double d = fabs ((double) y[i] - (double) want[i]);
+          if (isnan (want[i]) ? !isnan (y[i]) : !(d <= ACT_RELATIVE_TOLERANCE * fabs ((double) want[i]) + 1e-30))
+            g_error ("%s %s n=%zu [%zu]: x = %.9g gave %.9g, scalar %.9g", kk_isa_name (k->isa), what, n, i,
+                     (double) x[i], (double) y[i], (double) want[i]);
+        }
+      kk_test_assert_untouched_after ((guint8 *) y + n * sizeof (float), KK_TEST_GUARD);
+      kk_test_assert_untouched_before (y, KK_TEST_GUARD);
+      /* In place, as the convolutions call it. */
+      fn (x, x, n);
+      for (size_t i = 0; i < n; i++)
+        if (!(isnan (y[i]) ? isnan (x[i]) : x[i] == y[i]))
+          g_error ("%s %s in place n=%zu [%zu] differs", kk_isa_name (k->isa), what, n, i);
+    }
+  g_free (want);
+  kk_test_buf_free (&bx);
+  kk_test_buf_free (&by);
+  g_array_unref (sizes);
+}
+
+static void
+check_activation_isa (const kk_kernels *ref, const kk_kernels *k, gpointer data)
+{
+  check_activation ("sigmoid", ref->sigmoid_f32, k->sigmoid_f32, k, data, TRUE);
+  /* SiLU at an infinity is inf * 0 in the formula: no reference value. */
+  check_activation ("silu", ref->silu_f32, k->silu_f32, k, data, FALSE);
+}
+
+static void
+test_activation_scalar_rule (void)
+{
+  const kk_kernels *ref = kk_kernels_get (KK_ISA_SCALAR);
+  float x[] = { -100.0f, -87.0f, -10.0f, -1.0f, -0.0f, 0.0f, 0.5f, 3.0f, 20.0f, 100.0f, NAN, INFINITY, -INFINITY };
+  float y[G_N_ELEMENTS (x)];
+
+  ref->sigmoid_f32 (x, y, G_N_ELEMENTS (x));
+  for (gsize i = 0; i < G_N_ELEMENTS (x); i++)
+    if (!same (y[i], 1.0f / (1.0f + expf (-x[i]))))
+      g_error ("scalar sigmoid (%g) = %g", (double) x[i], (double) y[i]);
+  g_assert_cmpfloat (y[5], ==, 0.5f);
+  ref->silu_f32 (x, y, G_N_ELEMENTS (x));
+  for (gsize i = 0; i + 2 < G_N_ELEMENTS (x); i++)
+    if (!same (y[i], x[i] * (1.0f / (1.0f + expf (-x[i])))))
+      g_error ("scalar silu (%g) = %g", (double) x[i], (double) y[i]);
+}
+
+static void
+test_activation_isa_vs_scalar (void)
+{
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  kk_test_each_isa (check_activation_isa, rand);
+  g_rand_free (rand);
+}
+
 static void
 test_isa_vs_scalar (void)
 {
@@ -274,5 +377,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/eltwise/semantics", test_semantics);
   g_test_add_func ("/kernels/eltwise/scalar-rule", test_scalar_rule);
   g_test_add_func ("/kernels/eltwise/isa-vs-scalar", test_isa_vs_scalar);
+  g_test_add_func ("/kernels/eltwise/activation-scalar-rule", test_activation_scalar_rule);
+  g_test_add_func ("/kernels/eltwise/activation-isa-vs-scalar", test_activation_isa_vs_scalar);
   return g_test_run ();
 }
