@@ -21,7 +21,7 @@ packages="
   libgdk-pixbuf-2.0-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
-  libgtk-4-dev libadwaita-1-dev
+  libgtk-4-dev libadwaita-1-dev librsvg2-common
   gettext
   libprotobuf-c-dev protobuf-c-compiler
 "
