@@ -28,6 +28,9 @@ kk_kernels_is_complete (const kk_kernels *t)
     (const void *) t->gemm_f32, (const void *) t->dwconv_f32_nhwc,
     (const void *) t->maxpool_f32_nhwc, (const void *) t->add_clamp_f32,
     (const void *) t->clamp_f32, (const void *) t->sigmoid_f32, (const void *) t->silu_f32,
+    (const void *) t->qgemm_u8s8_packed_size,
+    (const void *) t->qgemm_u8s8_pack, (const void *) t->qgemm_u8s8_requant,
+    (const void *) t->qgemm_u8s8_s32,
   };
 
   for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
@@ -58,6 +61,7 @@ build_tables (void)
       kk_dwconv_fill (t, isa);
       kk_pool_fill (t, isa);
       kk_eltwise_fill (t, isa);
+      kk_qgemm_fill (t, isa);
       table_hw[i] = true;
     }
 }

@@ -170,6 +170,48 @@ typedef struct {
   size_t pad_top, pad_left;
 } kk_pool_params;
 
+/* ---- INT8 inference (u8 activations, s8 weights) ------------------------- *
+ *
+ * The arithmetic is defined exactly, so every instruction set gives the same
+ * bits (the canary compares them):
+ *
+ *   activations  real = (q - zero_point) * scale, q in u8, per tensor
+ *   weights      real = w * scale[channel], w in s8 [-127, 127] (never -128)
+ *   bias         s32, in units of input scale * weight scale[channel]
+ *   accumulator  acc = bias + sum_k (a - a_zero_point) * w, exact in s32
+ *                (k <= KK_QGEMM_MAX_K and |bias| <= KK_QGEMM_MAX_ABS_BIAS keep it
+ *                inside s32 whatever the data)
+ *   requantise   out = clamp (zero_point + round (acc * multiplier / 2^shift), lo, hi)
+ *
+ * with a single rounding rule everywhere: round (x) = floor (x + 1/2), half
+ * towards +infinity, computed on the exact integer product. The real
+ * multiplier input scale * weight scale[c] / output scale is
+ * multiplier[c] / 2^shift: one shift per layer, one 31-bit multiplier per
+ * output channel (kk_requant_from_scales picks them). Relu and Clip fold
+ * into lo and hi.
+ */
+#define KK_QGEMM_MAX_K 32768
+#define KK_QGEMM_MAX_ABS_BIAS (1 << 30)
+#define KK_REQUANT_MIN_SHIFT 33
+#define KK_REQUANT_MAX_SHIFT 62
+
+typedef struct {
+  const int32_t *multiplier;  /* per output channel, each in [0, 2^31) */
+  uint32_t shift;             /* KK_REQUANT_MIN_SHIFT .. KK_REQUANT_MAX_SHIFT */
+  int32_t zero_point;         /* output zero point, 0 .. 255 */
+  uint8_t lo, hi;             /* output clamp, lo <= hi; 0/255 for none */
+} kk_requant;
+
+/* Chooses the shared shift and per-channel multipliers for real multipliers
+ * scales[0..n) (input scale * weight scale / output scale): the largest
+ * shift at which every multiplier fits 31 bits, at most
+ * KK_REQUANT_MAX_SHIFT. Fails (returns false) when a scale is negative or
+ * not finite, or the largest is >= 0.25 (2^31 / 2^KK_REQUANT_MIN_SHIFT):
+ * such a layer stays in float. Channels much smaller than the largest keep
+ * fewer bits of multiplier; the error that adds is below 2^-31 * |acc|
+ * relative to the exact product. */
+bool kk_requant_from_scales (const double *scales, size_t n, int32_t *multiplier, uint32_t *shift);
+
 /* ---- The kernel table ---------------------------------------------------- */
 
 typedef struct kk_kernels {
@@ -248,6 +290,26 @@ typedef struct kk_kernels {
    * ISAs than scalar differ from it by rounding (see eltwise.h) */
   void (*sigmoid_f32) (const float *x, float *y, size_t n);
   void (*silu_f32) (const float *x, float *y, size_t n);
+
+  /* ---- INT8 inference kernels (see "INT8 inference" above) ---- */
+
+  /* qgemm: for rows m in [0, m_count) of A (u8, row stride lda) and C,
+   *   acc[m][j] = bias[j] + sum_k (A[m][k] - a_zero_point) * W[k][j]
+   * requantised to u8 (qgemm_u8s8_requant, rq->multiplier[j] per column) or
+   * stored as is (qgemm_u8s8_s32, e.g. before a float output). Callers
+   * split rows across threads by offsetting a and c. W (s8 in [-127, 127],
+   * [k][n] or [n][k]), the bias (s32, NULL for none) and the activations'
+   * zero point are packed together once, at plan time, by qgemm_u8s8_pack
+   * into this table's own layout (qgemm_u8s8_packed_size bytes, the buffer
+   * aligned for int32_t). k <= KK_QGEMM_MAX_K. */
+  size_t (*qgemm_u8s8_packed_size) (size_t k, size_t n);
+  void (*qgemm_u8s8_pack) (const int8_t *w, size_t k, size_t n, bool w_is_nk,
+                           const int32_t *bias, uint8_t a_zero_point, void *packed);
+  void (*qgemm_u8s8_requant) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
+                              const void *packed, uint8_t *c, size_t ldc, const kk_requant *rq);
+  void (*qgemm_u8s8_s32) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
+                          const void *packed, int32_t *c, size_t ldc);
+
 } kk_kernels;
 
 /* The table for an ISA. Returns NULL if the hardware cannot run it. An entry

@@ -88,3 +88,4 @@ void kk_gemm_fill (kk_kernels *table, kk_isa isa);
 void kk_dwconv_fill (kk_kernels *table, kk_isa isa);
 void kk_pool_fill (kk_kernels *table, kk_isa isa);
 void kk_eltwise_fill (kk_kernels *table, kk_isa isa);
+void kk_qgemm_fill (kk_kernels *table, kk_isa isa);

@@ -1,0 +1,438 @@
+/* test-qgemm.c — cross-checks of the int8 gemm family (u8 x s8 -> s32,
+ * fused requantisation).
+ *
+ * 1. The scalar reference against a naive int64 triple loop that applies
+ *    the zero point itself (the reference folds it into the packed bias)
+ *    and requantises with an explicit floor division, so the oracle is
+ *    checked by different arithmetic.
+ * 2. Every other ISA the CPU runs against the scalar reference, bit for bit,
+ *    both outputs (requantised u8 and raw s32): m across 0..27 (every tile
+ *    height and strip remainder), n across every column tail of 4-, 8- and
+ *    16-wide vectors and the 1/2/3-vector blocks, k across odd values,
+ *    every group remainder of 2 and 4, and chunk edges of the widened A
+ *    (KK_QGEMM_CHUNK_K); W given [k][n] and [n][k].
+ * 3. Extremes that would saturate any 16-bit intermediate: A all 0 or all
+ *    255 with W all 127, all -127 or alternating, zero points 0 and 255,
+ *    |bias| up to KK_QGEMM_MAX_ABS_BIAS and k up to KK_QGEMM_MAX_K.
+ *
+ * A, the packed buffer and C start at misaligned offsets (A and C at any
+ * byte, the packed buffer at any int32 boundary) with row strides longer
+ * than the rows; A's padding holds random bytes, and every byte of C's
+ * buffer outside the m x n cells must keep its guard value.
+ */
+#include <math.h>
+
+#include "kk-test-util.h"
+
+/* KK_QGEMM_CHUNK_K of kernels/qgemm/qgemm.h: the SIMD versions widen A in
+ * chunks of this many k. */
+#define CHUNK_K 1024
+
+typedef struct {
+  size_t m, n, k;
+  bool w_is_nk, has_bias;
+  size_t lda, ldc;
+  size_t a_mis, c_mis, p_mis; /* bytes; p_mis a multiple of 4 */
+  uint8_t a_zp;
+  kk_requant rq;
+} QCase;
+
+typedef struct {
+  QCase cs;
+  KkTestBuf a_buf;
+  uint8_t *a;
+  int8_t *w;
+  int32_t *bias;
+  int32_t *mult;
+} QInputs;
+
+typedef enum { FILL_RANDOM, FILL_ZERO, FILL_MAX, FILL_MIN, FILL_ALTERNATE } Fill;
+
+static void
+inputs_init (QInputs *in, const QCase *cs, GRand *rand, Fill a_fill, Fill w_fill, int32_t bias_abs)
+{
+  memset (in, 0, sizeof *in);
+  in->cs = *cs;
+
+  in->a_buf = kk_test_buf_new (cs->m * cs->lda + 1);
+  in->a = kk_test_buf_at (&in->a_buf, cs->a_mis);
+  for (size_t i = 0; i < cs->m * cs->lda; i++)
+    {
+      size_t x = i % cs->lda;
+      uint8_t v = (uint8_t) g_rand_int_range (rand, 0, 256);
+      if (x < cs->k && a_fill == FILL_ZERO)
+        v = 0;
+      else if (x < cs->k && a_fill == FILL_MAX)
+        v = 255;
+      in->a[i] = v;
+    }
+
+  in->w = g_new (int8_t, cs->k * cs->n + 1);
+  for (size_t i = 0; i < cs->k * cs->n; i++)
+    {
+      int v = g_rand_int_range (rand, -127, 128);
+      if (w_fill == FILL_MAX)
+        v = 127;
+      else if (w_fill == FILL_MIN)
+        v = -127;
+      else if (w_fill == FILL_ALTERNATE)
+        v = (i & 1) ? -127 : 127;
+      in->w[i] = (int8_t) v;
+    }
+
+  in->bias = g_new (int32_t, cs->n + 1);
+  for (size_t j = 0; j < cs->n; j++)
+    in->bias[j] = bias_abs == 0 ? 0 : (int32_t) g_rand_int_range (rand, -bias_abs, bias_abs) + (j & 1);
+
+  in->mult = g_new (int32_t, cs->n + 1);
+}
+
+static void
+inputs_clear (QInputs *in)
+{
+  kk_test_buf_free (&in->a_buf);
+  g_free (in->w);
+  g_free (in->bias);
+  g_free (in->mult);
+}
+
+/* Per-channel multipliers that spread the outputs over the u8 range for
+ * random data (and saturate some): real scales around 100 / (typical
+ * |acc|), chosen through kk_requant_from_scales as a plan would. */
+static void
+choose_requant (QInputs *in, GRand *rand, bool raw)
+{
+  QCase *cs = &in->cs;
+  if (raw)
+    {
+      /* Any legal multiplier and shift, most of them saturating. */
+      cs->rq.shift = (uint32_t) g_rand_int_range (rand, KK_REQUANT_MIN_SHIFT, KK_REQUANT_MAX_SHIFT + 1);
+      for (size_t j = 0; j < cs->n; j++)
+        in->mult[j] = (int32_t) (g_rand_int (rand) >> 1);
+    }
+  else
+    {
+      double typical = 64.0 * 73.0 * sqrt ((double) cs->k) + 1.0;
+      double *scales = g_new (double, cs->n + 1);
+      for (size_t j = 0; j < cs->n; j++)
+        scales[j] = g_rand_double_range (rand, 0.2, 1.0) * 100.0 / typical;
+      if (cs->n > 2)
+        scales[1] = 0.0;  /* a dead channel */
+      g_assert_true (kk_requant_from_scales (scales, cs->n, in->mult, &cs->rq.shift));
+      g_free (scales);
+    }
+  cs->rq.multiplier = in->mult;
+  cs->rq.zero_point = g_rand_int_range (rand, 0, 256);
+  cs->rq.lo = 0;
+  cs->rq.hi = 255;
+  switch (g_rand_int_range (rand, 0, 3))
+    {
+    case 0:
+      break;
+    case 1:  /* Relu */
+      cs->rq.lo = (uint8_t) cs->rq.zero_point;
+      break;
+    default:
+      cs->rq.lo = (uint8_t) g_rand_int_range (rand, 0, 128);
+      cs->rq.hi = (uint8_t) g_rand_int_range (rand, cs->rq.lo, 256);
+      break;
+    }
+}
+
+static char *
+case_describe (const QCase *cs)
+{
+  return g_strdup_printf ("m=%zu n=%zu k=%zu W=%s bias=%d lda=%zu ldc=%zu a_zp=%u out_zp=%d "
+                          "shift=%u clamp=[%u,%u] misalign a=%zu c=%zu packed=%zu",
+                          cs->m, cs->n, cs->k, cs->w_is_nk ? "[n][k]" : "[k][n]", cs->has_bias,
+                          cs->lda, cs->ldc, cs->a_zp, cs->rq.zero_point, cs->rq.shift, cs->rq.lo,
+                          cs->rq.hi, cs->a_mis, cs->c_mis, cs->p_mis);
+}
+
+static void
+assert_c_guards (const kk_kernels *t, const QCase *cs, const KkTestBuf *c_buf, const void *c,
+                 size_t elem)
+{
+  const guint8 *base = c_buf->base, *c_bytes = c;
+  size_t total = kk_test_buf_alloc_size (c_buf);
+  for (size_t off = 0; off < total; off++)
+    {
+      const guint8 *p = base + off;
+      if (p >= c_bytes && p < c_bytes + cs->m * cs->ldc * elem)
+        {
+          size_t idx = (size_t) (p - c_bytes) / elem;
+          if (idx % cs->ldc < cs->n)
+            continue;
+        }
+      if (*p != KK_TEST_GUARD_BYTE)
+        {
+          g_autofree char *what = case_describe (cs);
+          g_error ("%s qgemm wrote outside C (byte %td from C's start): %s", kk_isa_name (t->isa),
+                   (ptrdiff_t) (p - c_bytes), what);
+        }
+    }
+}
+
+/* Runs a case through a table; returns the dense m x n requantised output
+ * and (in *acc_out) the dense s32 accumulators. */
+static uint8_t *
+run_case (const kk_kernels *t, const QInputs *in, int32_t **acc_out)
+{
+  const QCase *cs = &in->cs;
+
+  size_t packed_bytes = t->qgemm_u8s8_packed_size (cs->k, cs->n);
+  KkTestBuf p_buf = kk_test_buf_new (packed_bytes + 4);
+  void *packed = kk_test_buf_at (&p_buf, cs->p_mis);
+  t->qgemm_u8s8_pack (in->w, cs->k, cs->n, cs->w_is_nk, cs->has_bias ? in->bias : NULL, cs->a_zp,
+                      packed);
+  kk_test_assert_untouched_after ((guint8 *) packed + packed_bytes, KK_TEST_GUARD);
+
+  KkTestBuf c_buf = kk_test_buf_new (cs->m * cs->ldc + 1);
+  uint8_t *c = kk_test_buf_at (&c_buf, cs->c_mis);
+  t->qgemm_u8s8_requant (cs->m, cs->n, cs->k, in->a, cs->lda, packed, c, cs->ldc, &cs->rq);
+  assert_c_guards (t, cs, &c_buf, c, 1);
+
+  KkTestBuf s_buf = kk_test_buf_new ((cs->m * cs->ldc + 1) * sizeof (int32_t));
+  int32_t *s = kk_test_buf_at (&s_buf, cs->c_mis & ~(size_t) 3);
+  t->qgemm_u8s8_s32 (cs->m, cs->n, cs->k, in->a, cs->lda, packed, s, cs->ldc);
+  assert_c_guards (t, cs, &s_buf, s, sizeof (int32_t));
+
+  uint8_t *out = g_new (uint8_t, cs->m * cs->n + 1);
+  int32_t *acc = g_new (int32_t, cs->m * cs->n + 1);
+  for (size_t i = 0; i < cs->m; i++)
+    {
+      memcpy (out + i * cs->n, c + i * cs->ldc, cs->n);
+      memcpy (acc + i * cs->n, s + i * cs->ldc, cs->n * sizeof (int32_t));
+    }
+  kk_test_buf_free (&c_buf);
+  kk_test_buf_free (&s_buf);
+  kk_test_buf_free (&p_buf);
+  *acc_out = acc;
+  return out;
+}
+
+/* floor (x / 2^s) without relying on how >> treats negative numbers */
+static int64_t
+floor_div_pow2 (int64_t x, uint32_t s)
+{
+  int64_t d = (int64_t) 1 << s;
+  int64_t q = x / d;
+  if (x % d != 0 && x < 0)
+    q--;
+  return q;
+}
+
+static void
+check_against_naive (const QInputs *in, const uint8_t *out, const int32_t *acc)
+{
+  const QCase *cs = &in->cs;
+  for (size_t i = 0; i < cs->m; i++)
+    for (size_t j = 0; j < cs->n; j++)
+      {
+        int64_t sum = cs->has_bias ? in->bias[j] : 0;
+        for (size_t kk = 0; kk < cs->k; kk++)
+          {
+            int64_t w = cs->w_is_nk ? in->w[j * cs->k + kk] : in->w[kk * cs->n + j];
+            sum += ((int64_t) in->a[i * cs->lda + kk] - cs->a_zp) * w;
+          }
+        g_assert_cmpint (sum, >=, INT32_MIN);
+        g_assert_cmpint (sum, <=, INT32_MAX);
+        int64_t r = floor_div_pow2 (sum * in->mult[j] + ((int64_t) 1 << (cs->rq.shift - 1)), cs->rq.shift);
+        r += cs->rq.zero_point;
+        r = r < cs->rq.lo ? cs->rq.lo : r > cs->rq.hi ? cs->rq.hi : r;
+        if (acc[i * cs->n + j] != sum || out[i * cs->n + j] != r)
+          {
+            g_autofree char *what = case_describe (cs);
+            g_error ("scalar qgemm at (%zu, %zu): acc %d out %u, naive acc %" G_GINT64_FORMAT
+                     " out %" G_GINT64_FORMAT ": %s",
+                     i, j, acc[i * cs->n + j], out[i * cs->n + j], sum, r, what);
+          }
+      }
+}
+
+static void
+compare (const kk_kernels *t, const QInputs *in, const uint8_t *ref_out, const int32_t *ref_acc)
+{
+  const QCase *cs = &in->cs;
+  int32_t *acc;
+  g_autofree uint8_t *out = run_case (t, in, &acc);
+  for (size_t x = 0; x < cs->m * cs->n; x++)
+    if (out[x] != ref_out[x] || acc[x] != ref_acc[x])
+      {
+        g_autofree char *what = case_describe (cs);
+        g_error ("%s qgemm differs from scalar at (%zu, %zu): out %u vs %u, acc %d vs %d: %s",
+                 kk_isa_name (t->isa), x / cs->n, x % cs->n, out[x], ref_out[x], acc[x],
+                 ref_acc[x], what);
+      }
+  g_free (acc);
+}
+
+static QCase
+random_case (GRand *rand, size_t m, size_t n, size_t k)
+{
+  QCase cs = { .m = m, .n = n, .k = k };
+  cs.w_is_nk = g_rand_boolean (rand);
+  cs.has_bias = g_rand_int_range (rand, 0, 4) != 0;
+  cs.lda = k + (size_t) g_rand_int_range (rand, 0, 3) * (size_t) g_rand_int_range (rand, 1, 40);
+  cs.ldc = n + (size_t) g_rand_int_range (rand, 0, 2) * (size_t) g_rand_int_range (rand, 1, 20);
+  cs.a_mis = (size_t) g_rand_int_range (rand, 0, 64);
+  cs.c_mis = (size_t) g_rand_int_range (rand, 0, 64);
+  cs.p_mis = 4 * (size_t) g_rand_int_range (rand, 0, 16);
+  cs.a_zp = (uint8_t) g_rand_int_range (rand, 0, 256);
+  return cs;
+}
+
+/* ---- 1. The oracle ------------------------------------------------------ */
+
+static void
+test_scalar_vs_naive (void)
+{
+  const kk_kernels *ref = kk_kernels_get (KK_ISA_SCALAR);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+  const size_t ks[] = { 1, 2, 3, 7, 24, 75, 96, 200 };
+
+  for (size_t m = 0; m <= 5; m++)
+    for (size_t n = 1; n <= 70; n += 3)
+      for (size_t ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+        {
+          QCase cs = random_case (rand, m, n, ks[ki]);
+          QInputs in;
+          inputs_init (&in, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 20);
+          choose_requant (&in, rand, (n & 1) != 0);
+          int32_t *acc;
+          g_autofree uint8_t *out = run_case (ref, &in, &acc);
+          check_against_naive (&in, out, acc);
+          g_free (acc);
+          inputs_clear (&in);
+        }
+}
+
+/* ---- 2. Every ISA against the oracle ------------------------------------ */
+
+static void
+run_one (const kk_kernels *ref, const kk_kernels *t, const QCase *cs, GRand *rand, Fill a_fill,
+         Fill w_fill, int32_t bias_abs, bool raw, bool check_naive)
+{
+  QInputs in;
+  inputs_init (&in, cs, rand, a_fill, w_fill, bias_abs);
+  choose_requant (&in, rand, raw);
+  int32_t *ref_acc;
+  g_autofree uint8_t *ref_out = run_case (ref, &in, &ref_acc);
+  if (check_naive)
+    check_against_naive (&in, ref_out, ref_acc);
+  compare (t, &in, ref_out, ref_acc);
+  g_free (ref_acc);
+  inputs_clear (&in);
+}
+
+static void
+sweep_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  (void) data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (12);
+  const size_t ns[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 23, 24, 25, 28, 31, 32, 33,
+                        36, 40, 42, 47, 48, 49, 56, 63, 64, 65, 72, 80, 88, 96, 97 };
+  const size_t ks[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 24, 27, 31, 32, 33, 48, 63, 64,
+                        65, 75, 96 };
+
+  for (size_t m = 0; m <= 27; m++)
+    for (size_t ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+      for (size_t ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+        {
+          /* every (n, k) at a few m, a random fifth of them at the others */
+          if (m > 2 && m != 12 && m != 13 && g_rand_int_range (rand, 0, 5) != 0)
+            continue;
+          QCase cs = random_case (rand, m, ns[ni], ks[ki]);
+          run_one (ref, t, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 24,
+                   g_rand_int_range (rand, 0, 4) == 0, false);
+        }
+
+  /* Chunk edges of the widened A and BlazeFace-like shapes. */
+  const size_t big[][3] = {
+    { 13, 24, CHUNK_K - 1 }, { 13, 24, CHUNK_K }, { 13, 17, CHUNK_K + 1 },
+    { 25, 40, 2 * CHUNK_K + 3 }, { 64, 24, 24 }, { 64, 96, 96 }, { 130, 28, 24 },
+    { 37, 88, 576 },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (big); i++)
+    {
+      QCase cs = random_case (rand, big[i][0], big[i][1], big[i][2]);
+      run_one (ref, t, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 24, false, true);
+    }
+}
+
+static void
+test_isas (void)
+{
+  kk_test_each_isa (sweep_isa, NULL);
+}
+
+/* ---- 3. Extremes -------------------------------------------------------- */
+
+static void
+extremes_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  (void) data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (13);
+  const Fill a_fills[] = { FILL_ZERO, FILL_MAX, FILL_RANDOM };
+  const Fill w_fills[] = { FILL_MAX, FILL_MIN, FILL_ALTERNATE };
+  const uint8_t zps[] = { 0, 255, 128 };
+  const size_t ks[] = { 2, 33, 258, 4099, KK_QGEMM_MAX_K };
+
+  for (size_t ai = 0; ai < G_N_ELEMENTS (a_fills); ai++)
+    for (size_t wi = 0; wi < G_N_ELEMENTS (w_fills); wi++)
+      for (size_t zi = 0; zi < G_N_ELEMENTS (zps); zi++)
+        for (size_t ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+          {
+            size_t k = ks[ki];
+            size_t m = k > 5000 ? 3 : 13, n = k > 5000 ? 19 : 25;
+            QCase cs = random_case (rand, m, n, k);
+            cs.a_zp = zps[zi];
+            cs.has_bias = true;
+            run_one (ref, t, &cs, rand, a_fills[ai], w_fills[wi], KK_QGEMM_MAX_ABS_BIAS,
+                     zi == 2, true);
+          }
+}
+
+static void
+test_extremes (void)
+{
+  kk_test_each_isa (extremes_isa, NULL);
+}
+
+/* ---- Parameter helpers --------------------------------------------------- */
+
+static void
+test_requant_from_scales (void)
+{
+  int32_t mult[3];
+  uint32_t shift;
+  const double ok[] = { 0.001, 0.0005, 0.0 };
+  g_assert_true (kk_requant_from_scales (ok, 3, mult, &shift));
+  g_assert_cmpuint (shift, >=, KK_REQUANT_MIN_SHIFT);
+  g_assert_cmpuint (shift, <=, KK_REQUANT_MAX_SHIFT);
+  for (size_t i = 0; i < 3; i++)
+    g_assert_cmpfloat_with_epsilon (ldexp ((double) mult[i], -(int) shift), ok[i], 1e-9 * ok[0]);
+  g_assert_cmpint (mult[2], ==, 0);
+
+  const double too_big[] = { 0.001, 0.25 };
+  g_assert_false (kk_requant_from_scales (too_big, 2, mult, &shift));
+  const double negative[] = { -0.001 };
+  g_assert_false (kk_requant_from_scales (negative, 1, mult, &shift));
+  const double nan_scale[] = { NAN };
+  g_assert_false (kk_requant_from_scales (nan_scale, 1, mult, &shift));
+  /* tiny scales stop at the largest shift */
+  const double tiny[] = { 1e-15 };
+  g_assert_true (kk_requant_from_scales (tiny, 1, mult, &shift));
+  g_assert_cmpuint (shift, ==, KK_REQUANT_MAX_SHIFT);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/kernels/qgemm/requant-from-scales", test_requant_from_scales);
+  g_test_add_func ("/kernels/qgemm/scalar-vs-naive", test_scalar_vs_naive);
+  g_test_add_func ("/kernels/qgemm/isas", test_isas);
+  g_test_add_func ("/kernels/qgemm/extremes", test_extremes);
+  return g_test_run ();
+}
