@@ -212,6 +212,52 @@ typedef struct {
  * relative to the exact product. */
 bool kk_requant_from_scales (const double *scales, size_t n, int32_t *multiplier, uint32_t *shift);
 
+/* Requantising add and rescale (u8 -> u8), per tensor:
+ *   out = clamp (zero_point + floor (((a - zero_point_a) * multiplier_a
+ *                                     + (b - zero_point_b) * multiplier_b
+ *                                     + 2^(shift - 1)) / 2^shift), lo, hi)
+ * all in exact s32 arithmetic (multipliers <= KK_QADD_MAX_MULTIPLIER keep
+ * every intermediate inside s32). Rescale (concat inputs, any u8 -> u8
+ * change of scale) is the same with no b. Same rounding rule as above. */
+#define KK_QADD_MAX_MULTIPLIER (1 << 21)
+
+typedef struct {
+  int32_t multiplier_a, multiplier_b;  /* 0 .. KK_QADD_MAX_MULTIPLIER */
+  uint32_t shift;                      /* 1 .. 31 */
+  int32_t zero_point_a, zero_point_b;  /* 0 .. 255 */
+  int32_t zero_point;                  /* output, 0 .. 255 */
+  uint8_t lo, hi;
+} kk_qadd_params;
+
+/* Fills multipliers and shift for out = a * scale_a / scale_out (+ b *
+ * scale_b / scale_out); scale_b may be 0 for a rescale. Fails when a ratio
+ * is negative or not finite, or above 2^20 (the multipliers would not fit).
+ * Zero points and clamp are left to the caller. */
+bool kk_qadd_params_from_scales (double scale_a, double scale_b, double scale_out,
+                                 kk_qadd_params *params);
+
+/* Depthwise convolution on u8 NHWC, weights s8 [kernel_h][kernel_w][channels]
+ * (kk_dwconv_s8_pack_weights), bias s32 per channel, fused requantisation.
+ * Padding reads as the input zero point (real 0). Any kernel size (3x3 and
+ * 5x5 in BlazeFace; kernel_h * kernel_w <= KK_QGEMM_MAX_K) and stride,
+ * dilation 1; |bias| <= KK_QGEMM_MAX_ABS_BIAS. */
+typedef struct {
+  size_t batch, in_h, in_w, channels;
+  size_t out_h, out_w;
+  size_t kernel_h, kernel_w;
+  size_t stride_h, stride_w;
+  size_t pad_top, pad_left;
+  const int8_t *weights;       /* [kernel_h][kernel_w][channels] */
+  const int32_t *bias;         /* [channels] or NULL */
+  int32_t input_zero_point;    /* 0 .. 255 */
+  kk_requant requant;          /* multiplier[channels] */
+  size_t out_row0;             /* as in kk_dwconv_params */
+} kk_qdwconv_params;
+
+/* Repacks ONNX depthwise weights [C][1][kh][kw] into [kh][kw][C]. */
+void kk_dwconv_s8_pack_weights (const int8_t *onnx_weights, size_t channels,
+                                size_t kernel_h, size_t kernel_w, int8_t *packed);
+
 /* ---- The kernel table ---------------------------------------------------- */
 
 typedef struct kk_kernels {
@@ -310,6 +356,19 @@ typedef struct kk_kernels {
   void (*qgemm_u8s8_s32) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
                           const void *packed, int32_t *c, size_t ldc);
 
+  /* depthwise convolution u8 -> u8, NHWC, rows [row_begin, row_end) as
+   * dwconv_f32_nhwc. */
+  void (*qdwconv_u8_nhwc) (const kk_qdwconv_params *p, const uint8_t *in, uint8_t *out,
+                           size_t row_begin, size_t row_end);
+
+  /* max pooling on u8 NHWC (scale and zero point pass through unchanged). */
+  void (*maxpool_u8_nhwc) (const kk_pool_params *p, const uint8_t *in, uint8_t *out,
+                           size_t row_begin, size_t row_end);
+
+  /* requantising add and rescale, n elements (kk_qadd_params) */
+  void (*qadd_u8) (const uint8_t *a, const uint8_t *b, uint8_t *y, size_t n,
+                   const kk_qadd_params *p);
+  void (*qrescale_u8) (const uint8_t *x, uint8_t *y, size_t n, const kk_qadd_params *p);
 } kk_kernels;
 
 /* The table for an ISA. Returns NULL if the hardware cannot run it. An entry

@@ -89,3 +89,6 @@ void kk_dwconv_fill (kk_kernels *table, kk_isa isa);
 void kk_pool_fill (kk_kernels *table, kk_isa isa);
 void kk_eltwise_fill (kk_kernels *table, kk_isa isa);
 void kk_qgemm_fill (kk_kernels *table, kk_isa isa);
+void kk_qdwconv_fill (kk_kernels *table, kk_isa isa);
+void kk_qpool_fill (kk_kernels *table, kk_isa isa);
+void kk_qeltwise_fill (kk_kernels *table, kk_isa isa);

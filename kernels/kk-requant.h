@@ -31,3 +31,13 @@ kk_requant_one (int32_t acc, int32_t multiplier, uint32_t shift, int32_t zero_po
   int64_t r = (p + ((int64_t) 1 << (shift - 1))) >> shift;
   return kk_clamp_u8 (r + zero_point, lo, hi);
 }
+
+/* The requantising add of one element; b_term is (b - zero_point_b) *
+ * multiplier_b, 0 for a rescale. Every term fits s32 (see
+ * KK_QADD_MAX_MULTIPLIER). */
+static inline uint8_t
+kk_qadd_one (int32_t a, int32_t b_term, const kk_qadd_params *p)
+{
+  int32_t t = (a - p->zero_point_a) * p->multiplier_a + b_term + (int32_t) (1u << (p->shift - 1));
+  return kk_clamp_u8 ((int64_t) (t >> p->shift) + p->zero_point, p->lo, p->hi);
+}

@@ -34,3 +34,26 @@ kk_requant_from_scales (const double *scales, size_t n, int32_t *multiplier, uin
   *shift = s;
   return true;
 }
+
+bool
+kk_qadd_params_from_scales (double scale_a, double scale_b, double scale_out,
+                            kk_qadd_params *params)
+{
+  if (!isfinite (scale_a) || !isfinite (scale_b) || !isfinite (scale_out) || scale_a < 0.0
+      || scale_b < 0.0 || !(scale_out > 0.0))
+    return false;
+
+  double ra = scale_a / scale_out, rb = scale_b / scale_out;
+  double largest = ra > rb ? ra : rb;
+  uint32_t s = 31;
+
+  while (s > 1 && llround (ldexp (largest, (int) s)) > KK_QADD_MAX_MULTIPLIER)
+    s--;
+  if (llround (ldexp (largest, (int) s)) > KK_QADD_MAX_MULTIPLIER)
+    return false;
+
+  params->multiplier_a = (int32_t) llround (ldexp (ra, (int) s));
+  params->multiplier_b = (int32_t) llround (ldexp (rb, (int) s));
+  params->shift = s;
+  return true;
+}

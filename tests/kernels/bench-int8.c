@@ -1,12 +1,12 @@
-/* bench-qgemm.c — the int8 gemm against the float gemm of the same table,
- * side by side in one run (not a test: it prints timings and never fails on
- * them).
+/* bench-int8.c — the int8 gemm and depthwise convolution against the float
+ * ones of the same table, side by side in one run (not a test: it prints
+ * timings and never fails on them).
  *
- *   build/tests/kernels/bench-qgemm [runs]
+ *   build/tests/kernels/bench-int8 [runs]
  *
- * For each shape (BlazeFace-like 1x1 convolutions over a 64x64 map and an
- * im2col 3x3 one) and each ISA the CPU runs, the variants fp32 gemm,
- * int8 gemm (requantised u8 output) and the int8 scalar reference go round
+ * For each shape (BlazeFace-like 1x1 convolutions over a 64x64 map, im2col
+ * ones, 5x5 and 3x3 depthwise) and each ISA the CPU runs, the variants fp32,
+ * int8 (requantised u8 output) and the int8 scalar reference go round
  * robin, one call each per round, so a shared machine's noise lands on all
  * alike; it prints medians and int8 / fp32 as a ratio (< 1: int8 faster).
  * KESTREL_ISA lowers the best ISA as everywhere else.
@@ -144,6 +144,75 @@ main (int argc, char **argv)
           free (af), free (bf), free (cf), free (aq), free (wq), free (cq), free (bias);
           free (mult), free (biasf), free (scales), free (pf), free (pq), free (pr);
           free (tf), free (tq), free (tr);
+        }
+      printf ("  %-42s %12s %12s %12s %8s\n", "depthwise (h x w x C, kernel, stride)", "fp32", "int8",
+              "int8 scalar", "ratio");
+      const size_t dws[][5] = { { 64, 64, 24, 5, 1 }, { 64, 64, 24, 5, 2 }, { 32, 32, 48, 5, 1 },
+                                { 16, 16, 96, 5, 1 }, { 16, 16, 96, 3, 1 }, { 8, 8, 96, 5, 1 } };
+      for (size_t s = 0; s < sizeof dws / sizeof dws[0]; s++)
+        {
+          const size_t H = dws[s][0], W = dws[s][1], C = dws[s][2], K = dws[s][3], S = dws[s][4];
+          const size_t pad = K / 2, OH = (H + 2 * pad - K) / S + 1, OW = (W + 2 * pad - K) / S + 1;
+          float *inf = malloc (H * W * C * 4), *outf = malloc (OH * OW * C * 4);
+          float *wf = malloc (K * K * C * 4), *bf = malloc (C * 4);
+          uint8_t *inq = malloc (H * W * C), *outq = malloc (OH * OW * C);
+          int8_t *wq = malloc (K * K * C);
+          int32_t *bq = malloc (C * 4), *mq = malloc (C * 4);
+          double *scales = malloc (C * sizeof (double));
+          uint32_t seed = 7;
+          for (size_t i = 0; i < H * W * C; i++)
+            {
+              seed = seed * 1664525u + 1013904223u;
+              inq[i] = (uint8_t) (seed >> 24);
+              inf[i] = (float) inq[i] / 255.0f;
+            }
+          for (size_t i = 0; i < K * K * C; i++)
+            {
+              seed = seed * 1664525u + 1013904223u;
+              wq[i] = (int8_t) ((int) (seed >> 24) % 255 - 127);
+              wf[i] = (float) wq[i] / 127.0f;
+            }
+          for (size_t c = 0; c < C; c++)
+            {
+              bq[c] = (int32_t) c;
+              bf[c] = (float) c;
+              scales[c] = 1e-3;
+            }
+          kk_dwconv_params pf = { .batch = 1, .in_h = H, .in_w = W, .channels = C, .out_h = OH,
+                                  .out_w = OW, .kernel_h = K, .kernel_w = K, .stride_h = S,
+                                  .stride_w = S, .dilation_h = 1, .dilation_w = 1, .pad_top = pad,
+                                  .pad_left = pad, .weights = wf, .bias = bf, .lo = 0.0f,
+                                  .hi = INFINITY };
+          kk_qdwconv_params pq = { .batch = 1, .in_h = H, .in_w = W, .channels = C, .out_h = OH,
+                                   .out_w = OW, .kernel_h = K, .kernel_w = K, .stride_h = S,
+                                   .stride_w = S, .pad_top = pad, .pad_left = pad, .weights = wq,
+                                   .bias = bq, .input_zero_point = 11,
+                                   .requant = { .multiplier = mq, .zero_point = 5, .lo = 5, .hi = 255 } };
+          kk_requant_from_scales (scales, C, mq, &pq.requant.shift);
+          double *tf = malloc (runs * sizeof (double)), *tq = malloc (runs * sizeof (double));
+          double *tr = malloc (runs * sizeof (double));
+          for (int r = -3; r < runs; r++)
+            {
+              double t0 = now_ns ();
+              t->dwconv_f32_nhwc (&pf, inf, outf, 0, OH);
+              double t1 = now_ns ();
+              t->qdwconv_u8_nhwc (&pq, inq, outq, 0, OH);
+              double t2 = now_ns ();
+              ref->qdwconv_u8_nhwc (&pq, inq, outq, 0, OH);
+              double t3 = now_ns ();
+              if (r >= 0)
+                {
+                  tf[r] = t1 - t0;
+                  tq[r] = t2 - t1;
+                  tr[r] = t3 - t2;
+                }
+            }
+          double mf = median (tf, runs), mqt = median (tq, runs), mr = median (tr, runs);
+          char label[96];
+          snprintf (label, sizeof label, "%zux%zux%zu %zux%zu s%zu", H, W, C, K, K, S);
+          printf ("  %-42s %12.0f %12.0f %12.0f %8.3f\n", label, mf, mqt, mr, mqt / mf);
+          free (inf), free (outf), free (wf), free (bf), free (inq), free (outq), free (wq);
+          free (bq), free (mq), free (scales), free (tf), free (tq), free (tr);
         }
     }
   return 0;
