@@ -10,6 +10,11 @@
  * each image goes through them as at batch 1. The later layers are small
  * (16x16, 8x8): there the batch gives the gemms N times the rows and costs
  * one fork/join per step for N images instead of N.
+ *
+ * Why one file of more than 800 lines: building a plan and running it read
+ * the same step tables (the arena placement, the item-by-item steps of a
+ * batch); one file lets a reader follow a step from where it is placed to
+ * where it runs.
  */
 #include "config.h"
 

@@ -29,6 +29,10 @@
  *                        T = clamp (dwconv (X, Wdw) + Bdw, dw_act_lo, dw_act_hi)
  *                        Y = clamp (T * Wpw + Bpw + R, act_lo, act_hi)
  *                        T never reaches memory: see dw_pw_bands().
+ *
+ * Why one file of more than 800 lines: one operator group of the registry,
+ * the NHWC operators the SIMD levels put in; they share their weight
+ * packing, window maths and kernel tables.
  */
 #include "config.h"
 

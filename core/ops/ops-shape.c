@@ -5,6 +5,11 @@
  * The rearranging operators live in ops-shape-copy.c. The registry takes
  * the first definition whose opset range matches, so the ranges of one
  * op_type must not overlap.
+ *
+ * Why one file of more than 800 lines: one operator group of the registry
+ * (kestrel-ops-registry.h) with the strided copy its rearranging half
+ * (ops-shape-copy.c) shares; each operator is short, and the group is read
+ * as a list.
  */
 #include "config.h"
 
