@@ -39,7 +39,9 @@ packages="
 # checks the /metrics text; scripts/measure-app-cpu.sh finds the window's
 # process with pgrep (procps); the sanitizer build's stacks are
 # symbolized by llvm-symbolizer (llvm), without which the LeakSanitizer
-# suppressions in tests/lsan.supp cannot match. On a machine that runs
+# suppressions in tests/lsan.supp cannot match, and the symbolizer names
+# the dynamic loader's frames (_dl_init) only with glibc's debug symbols
+# (libc6-dbg). On a machine that runs
 # systemd, installing prometheus also starts its server on port 9090:
 # 'systemctl disable --now prometheus' stops it; Kestrel only uses promtool.
 test_packages="
@@ -52,7 +54,7 @@ test_packages="
   xvfb xauth dbus-x11 libxtst-dev
   desktop-file-utils appstream libglib2.0-bin man-db groff-base python3-yaml
   prometheus procps
-  llvm
+  llvm libc6-dbg
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
 # npm is wanted unless the nodejs installed is one that brings its own.
