@@ -730,6 +730,11 @@ kestrel_prometheus_server_start (KestrelPrometheusServer  *self,
   service = g_socket_service_new ();
   g_socket_service_stop (service);
   g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), self);
+  /* GSocketListener's default listen backlog is 10: when more scrapers
+   * connect at once than that, the kernel drops their handshakes and they
+   * retry with growing delays (a 64-scraper burst stalled for over 20 s
+   * under ASan). Room for every connection we would serve anyway. */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (service), MAX_CONNECTIONS);
   ok = g_socket_listener_add_address (G_SOCKET_LISTENER (service), requested, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_TCP, NULL, &bound, error);
   if (!ok)
