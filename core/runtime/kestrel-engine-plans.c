@@ -1,0 +1,203 @@
+/* kestrel-engine-plans.c — what a configuration needs to run (Active in
+ * kestrel-engine-private.h): the batch ladder of plans (batch 1, 2, 4...
+ * and the configured batch), the scalar reference for the canary, the
+ * task decoder; built on a short-lived builder thread so that frames keep
+ * flowing while a reconfiguration is planned; and the batcher that
+ * follows the plans in force.
+ */
+#include "config.h"
+
+#include "kestrel-engine-private.h"
+
+#include <string.h>
+
+#include "kestrel-builtin-models.h"
+#include "kestrel-error.h"
+#include "kestrel-plugin.h"
+#include "kestrel-thread-pool.h"
+
+void
+_kestrel_engine_active_free (Active *active)
+{
+  if (active == NULL)
+    return;
+  g_clear_pointer (&active->decoder, kestrel_task_decoder_free);
+  g_clear_pointer (&active->reference, kestrel_plan_unref);
+  for (guint i = 0; i < active->n_plans; i++)
+    g_clear_pointer (&active->plans[i], kestrel_plan_unref);
+  g_clear_pointer (&active->model, kestrel_model_unref);
+  kestrel_engine_config_clear (&active->config);
+  g_free (active);
+}
+
+static gboolean
+same_model (const KestrelEngineConfig *a, const KestrelEngineConfig *b)
+{
+  return g_strcmp0 (a->model, b->model) == 0
+         && g_strv_equal ((const char *const *) (a->input_shapes != NULL ? a->input_shapes : (char *[]) { NULL }),
+                          (const char *const *) (b->input_shapes != NULL ? b->input_shapes : (char *[]) { NULL }));
+}
+
+/* Whether going from `a` to `b` needs a new plan. */
+gboolean
+_kestrel_engine_needs_new_plan (const KestrelEngineConfig *a, const KestrelEngineConfig *b)
+{
+  return !same_model (a, b) || a->level != b->level
+         || a->precision != b->precision || a->batch != b->batch
+         || (a->canary_interval == 0) != (b->canary_interval == 0);
+}
+
+/* ---- building a configuration (builder thread) ------------------------- */
+
+Active *
+_kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *config, KestrelModel *reuse,
+                              const char *fault_node, GError **error)
+{
+  Active *active = g_new0 (Active, 1);
+  KestrelPlanOptions options;
+  const KestrelTaskDecoderVTable *vtable;
+
+  kestrel_engine_config_copy (&active->config, config);
+  if (config->batch < 1 || config->batch > KESTREL_ENGINE_MAX_BATCH)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                   "batch %u is out of range: the engine runs 1 to %d frames at once",
+                   config->batch, KESTREL_ENGINE_MAX_BATCH);
+      goto fail;
+    }
+  active->model = reuse != NULL ? kestrel_model_ref (reuse) : kestrel_model_new_for_spec_at (config->model, (const char *const *) config->input_shapes, error);
+  if (active->model == NULL)
+    goto fail;
+
+  vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (),
+                                                              active->model, error);
+  if (vtable == NULL)
+    goto fail;
+  active->decoder = kestrel_task_decoder_new (vtable, active->model, error);
+  if (active->decoder == NULL)
+    goto fail;
+  kestrel_task_decoder_get_input_params (active->decoder, TRUE, &active->params);
+
+  kestrel_plan_options_init (&options);
+  options.level = config->level;
+  options.precision = config->precision;
+  options.pool = self->pool;
+  for (guint batch = 1; active->n_plans < MAX_PLANS; batch = MIN (batch * 2, config->batch))
+    {
+      options.batch = batch;
+      active->plans[active->n_plans] = kestrel_plan_new (active->model, &options, error);
+      if (active->plans[active->n_plans] == NULL)
+        goto fail;
+      if (fault_node != NULL)
+        kestrel_plan_inject_fault_for_testing (active->plans[active->n_plans], fault_node, 0.5f);
+      active->n_plans++;
+      if (batch == config->batch)
+        break;
+    }
+
+  if (config->canary_interval > 0 && config->level != KK_LEVEL_SCALAR)
+    {
+      options.level = KK_LEVEL_SCALAR;
+      options.pool = NULL;
+      options.batch = 1;
+      active->reference = kestrel_plan_new (active->model, &options, error);
+      if (active->reference == NULL)
+        goto fail;
+    }
+  return active;
+
+fail:
+  _kestrel_engine_active_free (active);
+  return NULL;
+}
+
+typedef struct {
+  KestrelEngine *engine;
+  KestrelEngineConfig config;
+  KestrelModel *reuse;
+  char *fault_node;
+  guint generation;
+} BuildJob;
+
+static gpointer
+builder_main (gpointer data)
+{
+  BuildJob *job = data;
+  KestrelEngine *self = job->engine;
+  GError *error = NULL;
+  Active *active = _kestrel_engine_build_active (self, &job->config, job->reuse, job->fault_node, &error);
+
+  g_mutex_lock (&self->lock);
+  if (job->generation == self->build_generation)
+    {
+      _kestrel_engine_active_free (self->built);
+      g_clear_error (&self->build_error);
+      self->built = g_steal_pointer (&active);
+      self->build_error = g_steal_pointer (&error);
+    }
+  self->n_building--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  /* A result overtaken by a newer request. */
+  _kestrel_engine_active_free (active);
+  g_clear_error (&error);
+
+  kestrel_engine_config_clear (&job->config);
+  g_clear_pointer (&job->reuse, kestrel_model_unref);
+  g_free (job->fault_node);
+  g_object_unref (job->engine);
+  g_free (job);
+  return NULL;
+}
+
+/* Called with the lock held. */
+void
+_kestrel_engine_start_build (KestrelEngine *self, const KestrelEngineConfig *config)
+{
+  BuildJob *job = g_new0 (BuildJob, 1);
+
+  job->engine = g_object_ref (self);
+  kestrel_engine_config_copy (&job->config, config);
+  if (self->active != NULL && same_model (&self->active->config, config))
+    job->reuse = kestrel_model_ref (self->active->model);
+  job->fault_node = g_strdup (self->fault_node);
+  job->generation = ++self->build_generation;
+  self->n_building++;
+  g_thread_unref (g_thread_new ("kestrel-builder", builder_main, job));
+}
+
+/* Copies item `from_item` of `from`'s inputs into item `to_item` of `to`'s
+ * (a chunk of the ladder, or the canary's reference). */
+void
+_kestrel_engine_copy_item (KestrelPlan *from, guint from_item, KestrelPlan *to, guint to_item)
+{
+  for (guint i = 0; i < kestrel_plan_get_n_inputs (from); i++)
+    {
+      KestrelTensorView a, b;
+      if (kestrel_plan_get_input_slice (from, i, from_item, &a)
+          && kestrel_plan_get_input_slice (to, i, to_item, &b) && a.data != b.data)
+        memcpy (b.data, a.data, a.n_elements * kestrel_dtype_get_size (a.dtype));
+    }
+}
+
+/* The batcher follows the configuration and the plans in force: batches
+ * up to the largest plan's size. Worker thread. */
+void
+_kestrel_engine_configure_batcher (KestrelEngine *self, const KestrelEngineConfig *c, gboolean plans_changed)
+{
+  guint max_batch = self->active != NULL ? _kestrel_engine_active_max_batch (self->active) : 1;
+
+  kestrel_batcher_set_max_batch (self->batcher, MIN (max_batch, MAX (c->batch, 1)));
+  kestrel_batcher_set_max_wait (self->batcher, (gint64) c->batch_wait_ms * 1000);
+  if (c->batch_latency_ms > 0)
+    {
+      kestrel_batcher_set_mode (self->batcher, KESTREL_BATCHER_MODE_ADAPTIVE);
+      kestrel_batcher_set_target_latency (self->batcher, (gint64) c->batch_latency_ms * 1000);
+    }
+  else
+    kestrel_batcher_set_mode (self->batcher, KESTREL_BATCHER_MODE_FIXED);
+  /* Run times measured on other plans say nothing about these. */
+  if (plans_changed)
+    kestrel_batcher_reset_model (self->batcher);
+  g_atomic_int_set (&self->batch_size, (gint) kestrel_batcher_get_batch_size (self->batcher));
+}
