@@ -17,6 +17,11 @@
  * the model's own NHWC<->NCHW Transposes at its input and outputs. Last,
  * a depthwise ConvNhwc whose only reader is a pointwise ConvNhwc merges
  * with it into one kestrel.DwPwNhwc (see fuse_depthwise_pointwise()).
+ *
+ * Why one file of more than 800 lines: the rewrites run in one order
+ * (kestrel_graph_new_fast) over one set of helpers (which Convs convert,
+ * single readers, adding and cancelling Transposes); each section is a
+ * pass a reader can take alone.
  */
 #include "config.h"
 

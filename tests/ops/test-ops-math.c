@@ -7,6 +7,11 @@
  * Every case runs at the four levels (scalar, simd, parallel over a pool,
  * full), and some tensors are large enough for the parallel split, which
  * must give the same bits. Errors must name the node.
+ *
+ * Why one file of more than 800 lines: one test program per operator group
+ * (core/ops/ops-math*.c), like the other tests/ops programs; the binary,
+ * unary and Clip cases share the broadcasting oracle and the typed
+ * load/store at the top, and each test is one case list.
  */
 #include "ops-test-util.h"
 
