@@ -115,31 +115,25 @@ compute_scale (KestrelGraphView *self,
 
   if (self->auto_scale)
     {
+      g_autofree DrawnPoint *points = NULL;
       gboolean any = FALSE;
 
       /* Zero is always in view: these are costs, and a graph whose bottom
        * is not zero exaggerates every wobble. */
       lo = hi = 0.0;
+      points = g_new (DrawnPoint, self->history_length);
       for (guint i = 0; i < self->series->len; i++)
         {
-          Series *s = get_series (self, i);
-          guint n = _kestrel_graph_view_visible_length (self, s);
+          guint n;
 
-          for (guint offset = 0; offset < n; offset++)
+          /* A series switched off in the legend leaves the scale too. */
+          if (get_series (self, i)->hidden)
+            continue;
+          n = _kestrel_graph_view_get_drawn (self, i, points, self->history_length);
+          for (guint k = 0; k < n; k++)
             {
-              KestrelRingSample sample;
-              double v;
-
-              if (self->stacked)
-                v = _kestrel_graph_view_stacked_value (self, i, offset);
-              else if (_kestrel_graph_view_sample_at_offset (self, s, offset, &sample))
-                v = sample.value;
-              else
-                continue;
-              if (!isfinite (v))
-                continue;
-              lo = MIN (lo, v);
-              hi = MAX (hi, v);
+              lo = MIN (lo, MIN (points[k].base, points[k].top));
+              hi = MAX (hi, MAX (points[k].base, points[k].top));
               any = TRUE;
             }
         }
@@ -359,17 +353,32 @@ value_to_y (const graphene_rect_t *plot,
   return (double) plot->origin.y + (double) plot->size.height * (1.0 - (value - lo) / (hi - lo));
 }
 
-static inline double
-offset_to_x (KestrelGraphView      *self,
-             const graphene_rect_t *plot,
-             guint                  offset)
+double
+_kestrel_graph_view_time_to_x (KestrelGraphView      *self,
+                               const graphene_rect_t *plot,
+                               gint64                 right_time,
+                               gint64                 time_us)
 {
   double right = (double) plot->origin.x + (double) plot->size.width - LINE_WIDTH / 2.0;
   double left = (double) plot->origin.x;
 
-  /* history-length intervals across, not history-length - 1: the left edge
-   * is then exactly "60 s" old and the oldest sample one step inside. */
-  return right - (right - left) * offset / self->history_length;
+  /* The left edge is exactly history-length sample intervals old. */
+  return right - (right - left) * (double) (right_time - time_us) /
+                 (double) _kestrel_graph_view_span_us (self);
+}
+
+/* The inverse of _kestrel_graph_view_time_to_x(). */
+gint64
+_kestrel_graph_view_x_to_time (KestrelGraphView      *self,
+                               const graphene_rect_t *plot,
+                               double                 x)
+{
+  double right = (double) plot->origin.x + (double) plot->size.width - LINE_WIDTH / 2.0;
+  double left = (double) plot->origin.x;
+  double fraction = (right - x) / MAX (right - left, 1.0);
+
+  return _kestrel_graph_view_right_time (self) -
+         (gint64) llround (fraction * (double) _kestrel_graph_view_span_us (self));
 }
 
 static void
@@ -400,8 +409,8 @@ draw_grid (KestrelGraphView      *self,
   const graphene_rect_t *plot = &g->plot;
   g_autoptr(PangoLayout) layout = create_axis_layout (self);
   GdkRGBA grid = *fg, axis = *fg, text = *fg;
-  guint vstep, middle;
-  double interval;
+  double span, vstep, middle;
+  gint64 right_time;
 
   grid.alpha *= GRID_ALPHA;
   axis.alpha *= AXIS_ALPHA;
@@ -421,11 +430,16 @@ draw_grid (KestrelGraphView      *self,
                     y + 0.5 - g->label_height / 2.0, 1.0f, &text);
     }
 
-  /* Vertical lines every "nice" number of samples from the newest. */
-  vstep = MAX ((guint) nice_number (self->history_length / 6.0, TRUE), 1);
-  for (guint offset = vstep; offset < self->history_length; offset += vstep)
+  /* Vertical lines every "nice" number of seconds back from now. The span
+   * is history-length sample intervals, the same for every graph given the
+   * same settings: never estimated from a graph's own data. */
+  span = _kestrel_graph_view_span_us (self) / 1e6;
+  right_time = _kestrel_graph_view_right_time (self);
+  vstep = nice_number (span / 6.0, TRUE);
+  for (guint k = 1; k * vstep < span - 1e-9; k++)
     {
-      double x = floor (offset_to_x (self, plot, offset));
+      double x = floor (_kestrel_graph_view_time_to_x (self, plot, right_time,
+                                                       right_time - (gint64) llround (k * vstep * 1e6)));
 
       gtk_snapshot_append_color (snapshot, &grid,
                                  &GRAPHENE_RECT_INIT (x, plot->origin.y, 1, plot->size.height));
@@ -433,55 +447,109 @@ draw_grid (KestrelGraphView      *self,
 
   /* Time labels under the plot: the age of the left edge, of the vertical
    * line nearest the middle, and "now". */
-  interval = _kestrel_graph_view_estimate_interval (self);
-  middle = (guint) round (self->history_length / 2.0 / vstep) * vstep;
+  middle = round (span / 2.0 / vstep) * vstep;
   {
     double y = (double) plot->origin.y + (double) plot->size.height + LABEL_GAP;
-    g_autofree char *left = format_span (interval * self->history_length);
-    g_autofree char *mid = format_span (interval * middle);
+    g_autofree char *left = format_span (span);
+    g_autofree char *mid = format_span (middle);
 
     append_label (snapshot, layout, left, plot->origin.x, y, 0.0f, &text);
-    if (middle > 0 && middle < self->history_length)
-      append_label (snapshot, layout, mid, offset_to_x (self, plot, middle), y, 0.5f, &text);
+    if (middle > 0 && middle < span - 1e-9)
+      append_label (snapshot, layout, mid,
+                    _kestrel_graph_view_time_to_x (self, plot, right_time,
+                                                   right_time - (gint64) llround (middle * 1e6)),
+                    y, 0.5f, &text);
     /* Translators: the right edge of a live graph */
     append_label (snapshot, layout, _("now"), (double) plot->origin.x + (double) plot->size.width, y, 1.0f, &text);
   }
 }
 
 static void
-trace_series (KestrelGraphView      *self,
-              cairo_t               *cr,
-              const graphene_rect_t *plot,
-              double                 lo,
-              double                 hi,
-              guint                  series,
-              guint                  n)
+trace_tops (KestrelGraphView      *self,
+            cairo_t               *cr,
+            const graphene_rect_t *plot,
+            const Geometry        *g,
+            gint64                 right_time,
+            const DrawnPoint      *points,
+            guint                  n)
 {
   for (guint k = 0; k < n; k++)
-    {
-      guint offset = n - 1 - k;
+    cairo_line_to (cr, _kestrel_graph_view_time_to_x (self, plot, right_time, points[k].time_us),
+                   value_to_y (plot, g->lo, g->hi, points[k].top));
+}
 
-      cairo_line_to (cr, offset_to_x (self, plot, offset),
-                     value_to_y (plot, lo, hi, _kestrel_graph_view_value_at (self, series, offset)));
+/* The marker under the pointer: a vertical line at the nearest sample and
+ * a dot on each visible series there (on its band's top when stacked). */
+static void
+draw_hover (KestrelGraphView      *self,
+            cairo_t               *cr,
+            const Geometry        *g,
+            gint64                 right_time,
+            const GdkRGBA         *fg)
+{
+  const graphene_rect_t *plot = &g->plot;
+  g_autofree KestrelGraphViewValue *values = NULL;
+  guint n_values = 0;
+  gint64 sample_time;
+  double x, base = 0.0;
+  GdkRGBA line = *fg;
+
+  if (!self->hovering ||
+      !graphene_rect_contains_point (plot, &GRAPHENE_POINT_INIT (self->hover_x, self->hover_y)) ||
+      !kestrel_graph_view_query (self, _kestrel_graph_view_x_to_time (self, plot, self->hover_x),
+                                 &values, &n_values, &sample_time))
+    return;
+
+  x = _kestrel_graph_view_time_to_x (self, plot, right_time, sample_time);
+  line.alpha *= AXIS_ALPHA;
+  gdk_cairo_set_source_rgba (cr, &line);
+  cairo_set_line_width (cr, 1.0);
+  cairo_new_path (cr);
+  cairo_move_to (cr, floor (x) + 0.5, plot->origin.y);
+  cairo_line_to (cr, floor (x) + 0.5, plot->origin.y + plot->size.height);
+  cairo_stroke (cr);
+
+  for (guint k = 0; k < n_values; k++)
+    {
+      GdkRGBA color;
+      double top = values[k].value + (self->stacked ? base : 0.0);
+
+      base = top;
+      kestrel_graph_view_get_series_color (self, values[k].series, &color);
+      gdk_cairo_set_source_rgba (cr, &color);
+      cairo_new_path (cr);
+      cairo_arc (cr, x, value_to_y (plot, g->lo, g->hi, top), LINE_WIDTH * 1.75, 0, 2 * G_PI);
+      cairo_fill (cr);
     }
 }
 
 static void
 draw_series (KestrelGraphView      *self,
              GtkSnapshot           *snapshot,
-             const graphene_rect_t *plot,
-             double                 lo,
-             double                 hi)
+             const Geometry        *g,
+             const GdkRGBA         *fg)
 {
+  const graphene_rect_t *plot = &g->plot;
+  guint n_series = self->series->len;
+  g_autofree DrawnPoint **points = g_new0 (DrawnPoint *, n_series + 1);
+  g_autofree guint *n = g_new0 (guint, n_series + 1);
   graphene_rect_t bounds;
   cairo_t *cr;
-  double zero_y = value_to_y (plot, lo, hi, CLAMP (0.0, lo, hi));
+  double zero_y = value_to_y (plot, g->lo, g->hi, CLAMP (0.0, g->lo, g->hi));
+  gint64 right_time = _kestrel_graph_view_right_time (self);
   gboolean any = self->show_reference;
+  gboolean filled = FALSE;
 
-  for (guint i = 0; i < self->series->len && !any; i++)
-    any = _kestrel_graph_view_visible_length (self, get_series (self, i)) > 0;
+  for (guint i = 0; i < n_series; i++)
+    {
+      if (get_series (self, i)->hidden)
+        continue;
+      points[i] = g_new (DrawnPoint, self->history_length);
+      n[i] = _kestrel_graph_view_get_drawn (self, i, points[i], self->history_length);
+      any |= n[i] > 0;
+    }
   if (!any)
-    return;
+    goto out;
 
   /* Room above and below the plot for half a line at the extremes. */
   graphene_rect_inset_r (plot, 0, -LINE_WIDTH, &bounds);
@@ -492,67 +560,65 @@ draw_series (KestrelGraphView      *self,
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
 
   /* Fills first, so no fill covers another series' line. A stacked band
-   * lies between its top and the top of the band below (which counts every
-   * series below that has a sample there); an unstacked fill reaches down to
-   * zero. */
-  for (guint i = 0; i < self->series->len; i++)
+   * lies between its top and its base at each of its samples; an
+   * unstacked fill reaches down to zero. */
+  for (guint i = 0; i < n_series; i++)
     {
-      guint n = _kestrel_graph_view_visible_length (self, get_series (self, i));
       GdkRGBA color;
 
-      /* Unstacked, only the first series (the subject: Kestrel's own cost)
-       * is filled; overlapping fills of the others turned the plot muddy. */
-      if (n < 2 || (!self->stacked && i > 0))
+      if (n[i] < 2)
         continue;
-      kestrel_ui_get_color (get_series (self, i)->swatch, &color);
+      /* Unstacked, only the first series shown (the subject: Kestrel's own
+       * cost) is filled; overlapping fills of the others turned the plot
+       * muddy. */
+      if (!self->stacked && filled)
+        continue;
+      filled = TRUE;
+      kestrel_graph_view_get_series_color (self, i, &color);
       color.alpha *= self->stacked ? STACKED_ALPHA : FILL_ALPHA;
 
       cairo_new_path (cr);
-      trace_series (self, cr, plot, lo, hi, i, n);
-      if (self->stacked && i > 0)
-        {
-          for (guint offset = 0; offset < n; offset++)
-            cairo_line_to (cr, offset_to_x (self, plot, offset),
-                           value_to_y (plot, lo, hi, _kestrel_graph_view_value_at (self, i - 1, offset)));
-        }
-      else
-        {
-          cairo_line_to (cr, offset_to_x (self, plot, 0), zero_y);
-          cairo_line_to (cr, offset_to_x (self, plot, n - 1), zero_y);
-        }
+      trace_tops (self, cr, plot, g, right_time, points[i], n[i]);
+      for (guint k = n[i]; k-- > 0;)
+        cairo_line_to (cr, _kestrel_graph_view_time_to_x (self, plot, right_time, points[i][k].time_us),
+                       self->stacked ? value_to_y (plot, g->lo, g->hi, points[i][k].base) : zero_y);
       cairo_close_path (cr);
       gdk_cairo_set_source_rgba (cr, &color);
       cairo_fill (cr);
     }
 
+  /* Lines. Stacked, the top series goes first and each one below is drawn
+   * over it: where a band is thinner than the line (a 0.01 ms decode on a
+   * 5 ms inference) its line lies on the one below, and the edge shows the
+   * colour of the band that has the height, not of the thin one on top. */
   cairo_set_line_width (cr, LINE_WIDTH);
-  for (guint i = 0; i < self->series->len; i++)
+  for (guint j = 0; j < n_series; j++)
     {
-      guint n = _kestrel_graph_view_visible_length (self, get_series (self, i));
+      guint i = self->stacked ? n_series - 1 - j : j;
       GdkRGBA color;
 
-      if (n == 0)
+      if (n[i] == 0)
         continue;
-      kestrel_ui_get_color (get_series (self, i)->swatch, &color);
+      kestrel_graph_view_get_series_color (self, i, &color);
       gdk_cairo_set_source_rgba (cr, &color);
       cairo_new_path (cr);
-      if (n == 1)
+      if (n[i] == 1)
         {
-          /* a lone first sample is a dot, not nothing */
-          cairo_arc (cr, offset_to_x (self, plot, 0),
-                     value_to_y (plot, lo, hi, _kestrel_graph_view_value_at (self, i, 0)),
+          /* a lone sample is a dot, not nothing */
+          cairo_arc (cr, _kestrel_graph_view_time_to_x (self, plot, right_time, points[i][0].time_us),
+                     value_to_y (plot, g->lo, g->hi, points[i][0].top),
                      LINE_WIDTH, 0, 2 * G_PI);
           cairo_fill (cr);
           continue;
         }
-      trace_series (self, cr, plot, lo, hi, i, n);
+      trace_tops (self, cr, plot, g, right_time, points[i], n[i]);
       cairo_stroke (cr);
     }
 
   if (self->show_reference && isfinite (self->reference_value))
     {
       static const double dashes[] = { 6.0, 4.0 };
-      double y = value_to_y (plot, lo, hi, self->reference_value);
+      double y = value_to_y (plot, g->lo, g->hi, self->reference_value);
       GdkRGBA color;
 
       kestrel_ui_get_color (self->reference_swatch, &color);
@@ -564,9 +630,15 @@ draw_series (KestrelGraphView      *self,
       cairo_move_to (cr, plot->origin.x, y);
       cairo_line_to (cr, plot->origin.x + plot->size.width, y);
       cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
     }
 
+  draw_hover (self, cr, g, right_time, fg);
   cairo_destroy (cr);
+
+out:
+  for (guint i = 0; i < n_series; i++)
+    g_free (points[i]);
 }
 
 void
@@ -586,5 +658,5 @@ _kestrel_graph_view_snapshot (GtkWidget   *widget,
   kestrel_ui_get_color (widget, &fg);
 
   draw_grid (self, snapshot, &g, &fg);
-  draw_series (self, snapshot, &g.plot, g.lo, g.hi);
+  draw_series (self, snapshot, &g, &fg);
 }

@@ -1,7 +1,8 @@
 /* kestrel-graph-view.c — see kestrel-graph-view.h. The widget: its
- * properties, the legend (real widgets) and the refresh tick; the data
- * model is in kestrel-graph-view-series.c, the size and the drawing in
- * kestrel-graph-view-draw.c.
+ * properties and the refresh tick; the legend is in
+ * kestrel-graph-view-legend.c, the pointer in kestrel-graph-view-pointer.c,
+ * the data model in kestrel-graph-view-series.c, the size and the drawing
+ * in kestrel-graph-view-draw.c.
  *
  * Redraws. Samples arrive at their own pace and the view only looks at them
  * on its refresh tick: a timeout, not a frame-clock tick callback, because a
@@ -32,6 +33,7 @@ enum {
   PROP_REFERENCE_LABEL,
   PROP_SHOW_LEGEND,
   PROP_REFRESH_INTERVAL,
+  PROP_SAMPLE_INTERVAL,
   PROP_N_SERIES,
   PROP_REDRAWS_REQUESTED,
   PROP_REDRAWS,
@@ -61,63 +63,6 @@ set_str (char       **field,
   return TRUE;
 }
 
-/* ---------------------------------------------------------------- legend */
-
-static GtkWidget *
-new_swatch (const char *css_class)
-{
-  GtkWidget *swatch;
-
-  /* A plain box styled by CSS (background-color: currentColor): its colour
-   * is what the plot reads back, so the two cannot disagree. */
-  swatch = g_object_new (GTK_TYPE_BOX,
-                         "accessible-role", GTK_ACCESSIBLE_ROLE_PRESENTATION,
-                         "valign", GTK_ALIGN_CENTER,
-                         NULL);
-  gtk_widget_add_css_class (swatch, "swatch");
-  if (css_class != NULL)
-    gtk_widget_add_css_class (swatch, css_class);
-  return swatch;
-}
-
-/* A legend entry, in the GtkFlowBoxChild the legend wraps it in. */
-static void
-legend_insert (KestrelGraphView *self,
-               GtkWidget        *item,
-               int               position)
-{
-  GtkWidget *child;
-
-  gtk_flow_box_insert (GTK_FLOW_BOX (self->legend), item, position);
-  child = gtk_widget_get_parent (item);
-  gtk_widget_set_focusable (child, FALSE);
-}
-
-static void
-update_legend_visibility (KestrelGraphView *self)
-{
-  /* The flow box child, so a hidden entry leaves no gap. */
-  gtk_widget_set_visible (gtk_widget_get_parent (self->reference_item), self->show_reference);
-  gtk_widget_set_visible (self->legend,
-                          self->show_legend &&
-                          (self->series->len > 0 || self->show_reference));
-}
-
-static void
-update_legend_values (KestrelGraphView *self)
-{
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      Series *s = get_series (self, i);
-      KestrelRingSample newest;
-      g_autofree char *text = NULL;
-
-      if (kestrel_ring_get_newest (s->ring, &newest) && isfinite (newest.value))
-        text = _kestrel_graph_view_format_latest (self, newest.value);
-      gtk_label_set_text (GTK_LABEL (s->value), text ? text : "");
-    }
-}
-
 /* -------------------------------------------------------------- refresh */
 
 static gboolean
@@ -127,7 +72,7 @@ refresh_cb (gpointer data)
 
   if (_kestrel_graph_view_take_changes (self))
     {
-      update_legend_values (self);
+      _kestrel_graph_view_update_legend_values (self);
       gtk_widget_queue_draw (GTK_WIDGET (self));
       self->redraws_requested++;
     }
@@ -149,7 +94,7 @@ update_refresh (KestrelGraphView *self)
 
   /* Catch up at once: the view may have been hidden for a while. */
   _kestrel_graph_view_take_changes (self);
-  update_legend_values (self);
+  _kestrel_graph_view_update_legend_values (self);
 
   self->refresh_source = kestrel_ui_timeout_add (self->refresh_interval, refresh_cb, self,
                                                  "[kestrel] graph refresh");
@@ -231,25 +176,10 @@ kestrel_graph_view_add_series (KestrelGraphView *self,
   s->owns_ring = TRUE;
   s->label = g_strdup (label ? label : "");
 
-  s->item = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_add_css_class (s->item, "series");
-  s->swatch = new_swatch (css_class);
-  s->name = gtk_label_new (s->label);
-  gtk_label_set_ellipsize (GTK_LABEL (s->name), PANGO_ELLIPSIZE_END);
-  gtk_label_set_xalign (GTK_LABEL (s->name), 0.0f);
-  s->value = gtk_label_new (NULL);
-  gtk_label_set_xalign (GTK_LABEL (s->value), 0.0f);
-  gtk_label_set_width_chars (GTK_LABEL (s->value), 7);
-  gtk_widget_add_css_class (s->value, "numeric");
-  gtk_widget_add_css_class (s->value, "dim-label");
-  gtk_box_append (GTK_BOX (s->item), s->swatch);
-  gtk_box_append (GTK_BOX (s->item), s->name);
-  gtk_box_append (GTK_BOX (s->item), s->value);
-  /* Series before the reference entry. */
-  legend_insert (self, s->item, (int) self->series->len);
+  _kestrel_graph_view_legend_add (self, s, css_class);
 
   g_ptr_array_add (self->series, s);
-  update_legend_visibility (self);
+  _kestrel_graph_view_update_legend_visibility (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SERIES]);
 
@@ -266,7 +196,7 @@ kestrel_graph_view_remove_all_series (KestrelGraphView *self)
   for (guint i = 0; i < self->series->len; i++)
     gtk_flow_box_remove (GTK_FLOW_BOX (self->legend), gtk_widget_get_parent (get_series (self, i)->item));
   g_ptr_array_set_size (self->series, 0);
-  update_legend_visibility (self);
+  _kestrel_graph_view_update_legend_visibility (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SERIES]);
 }
@@ -356,6 +286,93 @@ kestrel_graph_view_push (KestrelGraphView *self,
   kestrel_ring_push (s->ring, time_us, value);
 }
 
+gboolean
+kestrel_graph_view_get_series_visible (KestrelGraphView *self,
+                                       guint             series)
+{
+  Series *s;
+
+  g_return_val_if_fail (KESTREL_IS_GRAPH_VIEW (self), FALSE);
+  s = get_series (self, series);
+  g_return_val_if_fail (s != NULL, FALSE);
+
+  return !s->hidden;
+}
+
+void
+kestrel_graph_view_set_series_visible (KestrelGraphView *self,
+                                       guint             series,
+                                       gboolean          visible)
+{
+  Series *s;
+
+  g_return_if_fail (KESTREL_IS_GRAPH_VIEW (self));
+  s = get_series (self, series);
+  g_return_if_fail (s != NULL);
+
+  if (s->hidden == !visible)
+    return;
+  s->hidden = !visible;
+  /* The toggle follows when this was called from code; from the toggle
+   * itself this is a no-op. */
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (s->item), visible);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+kestrel_graph_view_get_series_color (KestrelGraphView *self,
+                                     guint             series,
+                                     GdkRGBA          *color)
+{
+  Series *s;
+
+  g_return_if_fail (KESTREL_IS_GRAPH_VIEW (self));
+  g_return_if_fail (color != NULL);
+  s = get_series (self, series);
+  g_return_if_fail (s != NULL);
+
+  kestrel_ui_get_color (s->swatch, color);
+}
+
+gint64
+kestrel_graph_view_get_time (KestrelGraphView *self)
+{
+  g_return_val_if_fail (KESTREL_IS_GRAPH_VIEW (self), 0);
+
+  return self->now_us;
+}
+
+void
+kestrel_graph_view_set_time (KestrelGraphView *self,
+                             gint64            now_us)
+{
+  g_return_if_fail (KESTREL_IS_GRAPH_VIEW (self));
+
+  self->now_us = now_us;
+}
+
+guint
+kestrel_graph_view_get_sample_interval (KestrelGraphView *self)
+{
+  g_return_val_if_fail (KESTREL_IS_GRAPH_VIEW (self), 0);
+
+  return self->sample_interval;
+}
+
+void
+kestrel_graph_view_set_sample_interval (KestrelGraphView *self,
+                                        guint             interval_ms)
+{
+  g_return_if_fail (KESTREL_IS_GRAPH_VIEW (self));
+
+  interval_ms = CLAMP (interval_ms, 1, 3600000);
+  if (interval_ms == self->sample_interval)
+    return;
+  self->sample_interval = interval_ms;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SAMPLE_INTERVAL]);
+}
+
 void
 kestrel_graph_view_get_y_range (KestrelGraphView *self,
                                 double           *min,
@@ -430,7 +447,7 @@ kestrel_graph_view_set_##name (KestrelGraphView *self,                    \
   if (self->name == (guint) value)                                       \
     return;                                                              \
   self->name = value;                                                    \
-  update_legend_visibility (self);                                       \
+  _kestrel_graph_view_update_legend_visibility (self);                                       \
   gtk_widget_queue_draw (GTK_WIDGET (self));                             \
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP]);          \
 }
@@ -480,7 +497,7 @@ kestrel_graph_view_set_unit (KestrelGraphView *self,
 
   if (set_str (&self->unit, unit))
     {
-      update_legend_values (self);
+      _kestrel_graph_view_update_legend_values (self);
       gtk_widget_queue_draw (GTK_WIDGET (self));
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UNIT]);
     }
@@ -579,6 +596,7 @@ kestrel_graph_view_get_property (GObject    *object,
     case PROP_REFERENCE_LABEL:  g_value_set_string (value, self->reference_label); break;
     case PROP_SHOW_LEGEND:      g_value_set_boolean (value, self->show_legend); break;
     case PROP_REFRESH_INTERVAL: g_value_set_uint (value, self->refresh_interval); break;
+    case PROP_SAMPLE_INTERVAL:  g_value_set_uint (value, self->sample_interval); break;
     case PROP_N_SERIES:         g_value_set_uint (value, self->series->len); break;
     case PROP_REDRAWS_REQUESTED: g_value_set_uint64 (value, self->redraws_requested); break;
     case PROP_REDRAWS:          g_value_set_uint64 (value, self->redraws); break;
@@ -608,6 +626,7 @@ kestrel_graph_view_set_property (GObject      *object,
     case PROP_REFERENCE_LABEL:  kestrel_graph_view_set_reference_label (self, g_value_get_string (value)); break;
     case PROP_SHOW_LEGEND:      kestrel_graph_view_set_show_legend (self, g_value_get_boolean (value)); break;
     case PROP_REFRESH_INTERVAL: kestrel_graph_view_set_refresh_interval (self, g_value_get_uint (value)); break;
+    case PROP_SAMPLE_INTERVAL:  kestrel_graph_view_set_sample_interval (self, g_value_get_uint (value)); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -661,6 +680,7 @@ kestrel_graph_view_class_init (KestrelGraphViewClass *klass)
   widget_class->snapshot = _kestrel_graph_view_snapshot;
   widget_class->map = kestrel_graph_view_map;
   widget_class->unmap = kestrel_graph_view_unmap;
+  widget_class->query_tooltip = _kestrel_graph_view_query_tooltip;
 
   properties[PROP_HISTORY_LENGTH] =
     g_param_spec_uint ("history-length", NULL, "Samples across the graph",
@@ -698,6 +718,10 @@ kestrel_graph_view_class_init (KestrelGraphViewClass *klass)
   properties[PROP_REFRESH_INTERVAL] =
     g_param_spec_uint ("refresh-interval", NULL, "Milliseconds between looks at the data",
                        16, 60000, 1000, rw);
+  properties[PROP_SAMPLE_INTERVAL] =
+    g_param_spec_uint ("sample-interval", NULL,
+                       "Milliseconds between samples: the graph spans history-length of them",
+                       1, 3600000, 1000, rw);
   properties[PROP_N_SERIES] =
     g_param_spec_uint ("n-series", NULL, NULL, 0, G_MAXUINT, 0, ro | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_REDRAWS_REQUESTED] =
@@ -721,29 +745,12 @@ kestrel_graph_view_init (KestrelGraphView *self)
   self->series = g_ptr_array_new_with_free_func (_kestrel_graph_view_series_free);
   self->history_length = KESTREL_RING_DEFAULT_CAPACITY;
   self->refresh_interval = 1000;
+  self->sample_interval = 1000;
   self->y_min = 0.0;
   self->y_max = 100.0;
   self->show_legend = TRUE;
 
-  /* Entries wrap onto more lines when the graph is narrow, so the legend
-   * never holds the window wider than a phone's 360 px. */
-  self->legend = gtk_flow_box_new ();
-  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (self->legend), GTK_SELECTION_NONE);
-  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (self->legend), 18);
-  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (self->legend), 2);
-  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (self->legend), 16);
-  gtk_widget_set_focusable (self->legend, FALSE);
-  gtk_widget_add_css_class (self->legend, "legend");
-  gtk_widget_set_parent (self->legend, GTK_WIDGET (self));
-
-  self->reference_item = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_add_css_class (self->reference_item, "reference");
-  self->reference_swatch = new_swatch ("reference");
-  self->reference_name = gtk_label_new (NULL);
-  gtk_label_set_ellipsize (GTK_LABEL (self->reference_name), PANGO_ELLIPSIZE_END);
-  gtk_box_append (GTK_BOX (self->reference_item), self->reference_swatch);
-  gtk_box_append (GTK_BOX (self->reference_item), self->reference_name);
-  legend_insert (self, self->reference_item, -1);
-
-  update_legend_visibility (self);
+  _kestrel_graph_view_legend_init (self);
+  _kestrel_graph_view_update_legend_visibility (self);
+  _kestrel_graph_view_pointer_init (self);
 }

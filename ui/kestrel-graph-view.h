@@ -6,6 +6,14 @@
  * right edge and the graph spans the last #KestrelGraphView:history-length
  * samples.
  *
+ * Time runs along x: the right edge is now (kestrel_graph_view_set_time(),
+ * or the newest sample) and the left edge #KestrelGraphView:history-length
+ * times #KestrelGraphView:sample-interval before it, each sample at its own
+ * age. Graphs given the same now, interval and history share one axis.
+ *
+ * Clicking a legend entry hides or shows its series; the pointer over the
+ * plot shows the values under it in a tooltip and a marker.
+ *
  * The view redraws itself on its own refresh tick (1 s by default), and only
  * while it is mapped and its window is not minimised; pushing samples never
  * queues a draw by itself. The application pushes at its own pace (or hands
@@ -62,6 +70,51 @@ guint        kestrel_graph_view_get_points         (KestrelGraphView  *self,
                                                     guint              series,
                                                     KestrelRingSample *out,
                                                     guint              n_max);
+/* Whether @series is drawn (and counted in a stack and the scale); the
+ * legend entry's toggle. */
+gboolean     kestrel_graph_view_get_series_visible (KestrelGraphView *self,
+                                                    guint             series);
+void         kestrel_graph_view_set_series_visible (KestrelGraphView *self,
+                                                    guint             series,
+                                                    gboolean          visible);
+/* The colour @series is drawn in (its legend swatch's CSS colour). */
+void         kestrel_graph_view_get_series_color   (KestrelGraphView *self,
+                                                    guint             series,
+                                                    GdkRGBA          *color);
+
+/* The time at the right edge, in g_get_monotonic_time() microseconds like
+ * the samples; 0 (the default) for the newest sample's time. Does not
+ * redraw: the next tick does. */
+gint64       kestrel_graph_view_get_time           (KestrelGraphView *self);
+void         kestrel_graph_view_set_time           (KestrelGraphView *self,
+                                                    gint64            now_us);
+guint        kestrel_graph_view_get_sample_interval (KestrelGraphView *self);
+void         kestrel_graph_view_set_sample_interval (KestrelGraphView *self,
+                                                     guint             interval_ms);
+
+/* What the pointer shows. */
+typedef struct
+{
+  guint  series;
+  double value;  /* the series' own value, not its stacked top */
+} KestrelGraphViewValue;
+
+/* The visible series' samples nearest @time_us (within half a sample
+ * interval). @values (free with g_free) gets one per series that has one,
+ * in series order; @sample_time_us the time of the nearest of them.
+ * FALSE when no series has a sample there. */
+gboolean     kestrel_graph_view_query              (KestrelGraphView       *self,
+                                                    gint64                  time_us,
+                                                    KestrelGraphViewValue **values,
+                                                    guint                  *n_values,
+                                                    gint64                 *sample_time_us);
+/* The text the tooltip shows at widget coordinates @x, @y: the age and
+ * each visible series' value there (and the total when stacked); NULL
+ * outside the plot or where there is no sample. */
+char        *kestrel_graph_view_describe_at        (KestrelGraphView *self,
+                                                    double            x,
+                                                    double            y);
+
 /* The y axis it draws: bottom, top and gridline step (any may be NULL). */
 void         kestrel_graph_view_get_y_range        (KestrelGraphView *self,
                                                     double           *min,

@@ -402,6 +402,12 @@ sample_tick (gpointer data)
     }
   read_interval (snap->frame_latency, self->frame_counts, &frame_p50, &frame_p95);
 
+  /* One now for every graph, so their time axes agree to the pixel. */
+  kestrel_graph_view_set_time (self->cpu_graph, now);
+  kestrel_graph_view_set_time (self->memory_graph, now);
+  kestrel_graph_view_set_time (self->growth_graph, now);
+  kestrel_graph_view_set_time (self->latency_graph, now);
+
   kestrel_graph_view_set_show_reference (self->cpu_graph, snap->config.budget_percent > 0);
   if (snap->config.budget_percent > 0)
     {
@@ -601,10 +607,17 @@ on_settings_changed (GSettings     *settings,
       if (self->engine != NULL)
         kestrel_engine_set_sample_interval (self->engine, interval);
       g_clear_handle_id (&self->sample_id, g_source_remove);
-      kestrel_graph_view_set_refresh_interval (self->cpu_graph, interval);
-      kestrel_graph_view_set_refresh_interval (self->memory_graph, interval);
-      kestrel_graph_view_set_refresh_interval (self->growth_graph, interval);
-      kestrel_graph_view_set_refresh_interval (self->latency_graph, interval);
+      {
+        KestrelGraphView *graphs[] = {
+          self->cpu_graph, self->memory_graph, self->growth_graph, self->latency_graph,
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS (graphs); i++)
+          {
+            kestrel_graph_view_set_refresh_interval (graphs[i], interval);
+            kestrel_graph_view_set_sample_interval (graphs[i], interval);
+          }
+      }
       update_polling (self);
       return;
     }
@@ -1332,6 +1345,8 @@ setup_graphs (KestrelWindow *self)
     {
       kestrel_graph_view_set_history_length (graphs[i], history);
       kestrel_graph_view_set_refresh_interval (graphs[i], interval);
+      /* The time axis: history-points sample intervals, the same for all. */
+      kestrel_graph_view_set_sample_interval (graphs[i], interval);
     }
 
   self->cpu_self = kestrel_graph_view_add_series (self->cpu_graph, _("Kestrel"), "accent");

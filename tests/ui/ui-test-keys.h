@@ -1,6 +1,7 @@
-/* ui-test-keys.h — real key presses for the UI tests (header only).
+/* ui-test-keys.h — real key presses and pointer moves for the UI tests
+ * (header only).
  *
- * GTK 4 has no public way to make a key event, so the keys go through the X
+ * GTK 4 has no public way to make an input event, so they go through the X
  * server itself with the XTEST extension (libxtst, installed by
  * scripts/install-deps.sh --test): the event then takes the same way as a
  * user's, through GDK, the window's focus and every event controller on the
@@ -54,6 +55,50 @@ ui_test_press_key (GtkWindow *window,
     XTestFakeKeyEvent (xdisplay, shift_key, False, CurrentTime);
   if (control)
     XTestFakeKeyEvent (xdisplay, control_key, False, CurrentTime);
+  XSync (xdisplay, False);
+  ui_test_spin (200);
+}
+
+/* Moves the pointer over @widget's point @x, @y (widget coordinates), as a
+ * mouse would, then lets GTK handle the motion. */
+static inline void
+ui_test_move_pointer (GtkWidget *widget,
+                      double     x,
+                      double     y)
+{
+  GtkNative *native = gtk_widget_get_native (widget);
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  Display *xdisplay = gdk_x11_display_get_xdisplay (display);
+  GdkSurface *surface = gtk_native_get_surface (native);
+  graphene_point_t point;
+  double dx, dy;
+  int root_x, root_y;
+  Window child;
+
+  g_assert_true (gtk_widget_compute_point (widget, GTK_WIDGET (native),
+                                           &GRAPHENE_POINT_INIT (x, y), &point));
+  /* from the native widget to its surface (client-side decorations) */
+  gtk_native_get_surface_transform (native, &dx, &dy);
+  XTranslateCoordinates (xdisplay, gdk_x11_surface_get_xid (surface),
+                         DefaultRootWindow (xdisplay),
+                         (int) ((double) point.x + dx), (int) ((double) point.y + dy),
+                         &root_x, &root_y, &child);
+  XTestFakeMotionEvent (xdisplay, -1, root_x, root_y, CurrentTime);
+  XSync (xdisplay, False);
+  ui_test_spin (100);
+}
+
+/* Clicks the first button at @widget's point @x, @y. */
+static inline void
+ui_test_click (GtkWidget *widget,
+               double     x,
+               double     y)
+{
+  Display *xdisplay = gdk_x11_display_get_xdisplay (gtk_widget_get_display (widget));
+
+  ui_test_move_pointer (widget, x, y);
+  XTestFakeButtonEvent (xdisplay, 1, True, CurrentTime);
+  XTestFakeButtonEvent (xdisplay, 1, False, CurrentTime);
   XSync (xdisplay, False);
   ui_test_spin (200);
 }
