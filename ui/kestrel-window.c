@@ -59,8 +59,12 @@ struct _KestrelWindow
 
   /* Template widgets */
   AdwToastOverlay     *toast_overlay;
-  AdwWindowTitle      *window_title;
+  AdwWindowTitle      *window_title;        /* the whole subtitle */
+  AdwWindowTitle      *window_title_short;  /* for narrow windows */
   GtkToggleButton     *pause_button;
+  GtkWidget           *rollback_button;
+  gboolean             narrow;
+  guint                narrow_id;
   GtkRevealer         *safe_mode_revealer;
   AdwFlap             *flap;
   GtkScrolledWindow   *controls_scroller;
@@ -303,47 +307,95 @@ on_engine_event (KestrelEngine *engine,
 
 /* ---- polling -------------------------------------------------------------- */
 
+/* Both titles of the header's squeezer: the whole subtitle, and the short
+ * one a narrow window shows (NULL: the same). */
+static void
+set_subtitle (KestrelWindow *self,
+              const char    *subtitle,
+              const char    *short_subtitle)
+{
+  if (short_subtitle == NULL)
+    short_subtitle = subtitle;
+  if (g_strcmp0 (adw_window_title_get_subtitle (self->window_title), subtitle) != 0)
+    adw_window_title_set_subtitle (self->window_title, subtitle);
+  if (g_strcmp0 (adw_window_title_get_subtitle (self->window_title_short), short_subtitle) != 0)
+    adw_window_title_set_subtitle (self->window_title_short, short_subtitle);
+}
+
 static void
 update_title (KestrelWindow          *self,
               KestrelMetricsSnapshot *snap)
 {
   g_autofree char *subtitle = NULL;
+  g_autofree char *short_subtitle = NULL;
   g_autofree char *budget = NULL;
+  g_autofree char *short_budget = NULL;
   const char *model = snap->config.model;
+  const char *short_model;
+  gboolean paused;
 
   if (self->engine == NULL)
     return;
   if (g_str_equal (model, "front"))
-    model = _("Front camera model");
+    {
+      model = _("Front camera model");
+      /* Translators: the front camera model in a narrow window's subtitle */
+      short_model = C_("short model name", "Front");
+    }
   else if (g_str_equal (model, "back"))
-    model = _("Back camera model");
-  else if (*model != '\0')
-    model = strrchr (model, '/') != NULL ? strrchr (model, '/') + 1 : model;
+    {
+      model = _("Back camera model");
+      /* Translators: the back camera model in a narrow window's subtitle */
+      short_model = C_("short model name", "Back");
+    }
+  else
+    {
+      if (*model != '\0')
+        model = strrchr (model, '/') != NULL ? strrchr (model, '/') + 1 : model;
+      short_model = model;
+    }
 
   /* What it may cost is part of what runs: a user leaving Kestrel on sees
    * the budget without opening the controls. */
   if (snap->config.budget_percent > 0)
-    /* Translators: in the window subtitle; %.0f is percent of one processor core. */
-    budget = g_strdup_printf (_("budget %.0f %%"), snap->config.budget_percent);
+    {
+      /* Translators: in the window subtitle; %.0f is percent of one processor core. */
+      budget = g_strdup_printf (_("budget %.0f %%"), snap->config.budget_percent);
+      /* Translators: the budget in a narrow window's subtitle; percent of one core. */
+      short_budget = g_strdup_printf (C_("short subtitle", "%.0f %%"), snap->config.budget_percent);
+    }
   else
-    /* Translators: in the window subtitle: throttling is off. */
-    budget = g_strdup (_("no budget"));
+    {
+      /* Translators: in the window subtitle: throttling is off. */
+      budget = g_strdup (_("no budget"));
+      short_budget = g_strdup (budget);
+    }
 
-  if (kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_PAUSED)
-    /* Translators: the window subtitle: model, optimisation level, precision, budget. */
-    subtitle = g_strdup_printf (_("%s · %s · %s · %s · paused"), model, snap->config.level,
-                                snap->config.precision, budget);
+  paused = kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_PAUSED;
+  if (paused)
+    {
+      /* Translators: the window subtitle: model, optimisation level, precision, budget. */
+      subtitle = g_strdup_printf (_("%s · %s · %s · %s · paused"), model, snap->config.level,
+                                  snap->config.precision, budget);
+      /* Translators: a narrow window's subtitle: model, budget. */
+      short_subtitle = g_strdup_printf (C_("short subtitle", "%s · %s · paused"), short_model, short_budget);
+    }
   else
-    subtitle = g_strdup_printf (_("%s · %s · %s · %s"), model, snap->config.level,
-                                snap->config.precision, budget);
+    {
+      subtitle = g_strdup_printf (_("%s · %s · %s · %s"), model, snap->config.level,
+                                  snap->config.precision, budget);
+      short_subtitle = g_strdup_printf (C_("short subtitle", "%s · %s"), short_model, short_budget);
+    }
   if (self->safe_mode)
     {
       char *with_mode = g_strdup_printf (_("Safe mode · %s"), subtitle);
       g_free (subtitle);
       subtitle = with_mode;
+      with_mode = g_strdup_printf (_("Safe mode · %s"), short_subtitle);
+      g_free (short_subtitle);
+      short_subtitle = with_mode;
     }
-  if (g_strcmp0 (adw_window_title_get_subtitle (self->window_title), subtitle) != 0)
-    adw_window_title_set_subtitle (self->window_title, subtitle);
+  set_subtitle (self, subtitle, short_subtitle);
 }
 
 static void
@@ -526,6 +578,43 @@ kestrel_window_unmap (GtkWidget *widget)
   update_polling (KESTREL_WINDOW (widget));
 }
 
+/* Narrow (a phone's 360 px), the header has room for the name and a short
+ * subtitle only when the roll-back button leaves it; rolling back stays one
+ * click away in the controls' Reference Path row. Decided on the window's
+ * width, not on what the title needs, so that showing the button again
+ * cannot make the title squeeze it out again. Applied from an idle: a
+ * widget shown or hidden while the window is being allocated would only be
+ * laid out at the next frame anyway, with a warning. */
+#define NARROW_WIDTH 500
+
+static gboolean
+apply_narrow (gpointer data)
+{
+  KestrelWindow *self = data;
+
+  self->narrow_id = 0;
+  gtk_widget_set_visible (self->rollback_button, !self->narrow);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+kestrel_window_size_allocate (GtkWidget *widget,
+                              int        width,
+                              int        height,
+                              int        baseline)
+{
+  KestrelWindow *self = KESTREL_WINDOW (widget);
+  gboolean narrow = width < NARROW_WIDTH;
+
+  GTK_WIDGET_CLASS (kestrel_window_parent_class)->size_allocate (widget, width, height, baseline);
+  if (narrow != self->narrow)
+    {
+      self->narrow = narrow;
+      if (self->narrow_id == 0)
+        self->narrow_id = g_idle_add (apply_narrow, self);
+    }
+}
+
 /* ---- starting and stopping ---------------------------------------------- */
 
 typedef struct {
@@ -701,7 +790,7 @@ on_started (GObject      *object,
       g_free (self->start_error);
       self->start_error = g_strdup (error->message);
       g_signal_handlers_disconnect_by_data (engine, self);
-      adw_window_title_set_subtitle (self->window_title, _("Not running"));
+      set_subtitle (self, _("Not running"), NULL);
       /* On screen at once, and for as long as it is true: not a toast. */
       show_failure (self, error->message);
       kestrel_event_log_add (self->events, KESTREL_ENGINE_EVENT_CONFIG_ERROR,
@@ -753,7 +842,7 @@ kestrel_window_start (KestrelWindow *self,
                                       (guint) g_settings_get_int (self->settings, "sample-interval-ms"));
   g_signal_connect_object (self->starting_engine, "event", G_CALLBACK (on_engine_event), self, 0);
 
-  adw_window_title_set_subtitle (self->window_title, _("Starting…"));
+  set_subtitle (self, _("Starting…"), NULL);
 
   data = g_new0 (StartData, 1);
   data->engine = g_object_ref (self->starting_engine);
@@ -1400,6 +1489,7 @@ kestrel_window_dispose (GObject *object)
   KestrelWindow *self = KESTREL_WINDOW (object);
 
   kestrel_window_stop (self);
+  g_clear_handle_id (&self->narrow_id, g_source_remove);
   /* A window of its own: it goes with this one. */
   if (self->events_window != NULL)
     gtk_window_destroy (self->events_window);
@@ -1489,6 +1579,7 @@ kestrel_window_class_init (KestrelWindowClass *klass)
   widget_class->unrealize = kestrel_window_unrealize;
   widget_class->map = kestrel_window_map;
   widget_class->unmap = kestrel_window_unmap;
+  widget_class->size_allocate = kestrel_window_size_allocate;
   window_class->close_request = kestrel_window_close_request;
 
   /**
@@ -1518,6 +1609,8 @@ kestrel_window_class_init (KestrelWindowClass *klass)
                                                KESTREL_UI_RESOURCE_PATH "/kestrel-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, window_title_short);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, rollback_button);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, pause_button);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, safe_mode_revealer);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, flap);

@@ -418,6 +418,33 @@ check_layout_at (KestrelWindow *window,
       g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, width);
     }
 
+  /* The header's title: the squeezer shows a title that fits whole (the
+   * whole subtitle was cut to "Front c..." at 360 px), and the whole
+   * subtitle, with the level, when there is room. */
+  {
+    GtkWidget *squeezer = ui_test_find_widget (GTK_WIDGET (window), ADW_TYPE_SQUEEZER);
+    GtkWidget *title;
+    g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+    g_assert_nonnull (squeezer);
+    title = adw_squeezer_get_visible_child (ADW_SQUEEZER (squeezer));
+    g_assert_true (ADW_IS_WINDOW_TITLE (title));
+    g_test_message ("header at %d px: “%s”, “%s”", width, adw_window_title_get_title (ADW_WINDOW_TITLE (title)),
+                    adw_window_title_get_subtitle (ADW_WINDOW_TITLE (title)));
+    collect_type (title, GTK_TYPE_LABEL, labels);
+    for (guint l = 0; l < labels->len; l++)
+      {
+        GtkLabel *label = g_ptr_array_index (labels, l);
+
+        if (gtk_widget_is_drawable (GTK_WIDGET (label)) &&
+            pango_layout_is_ellipsized (gtk_label_get_layout (label)))
+          g_error ("at %d px, the title “%s” is cut off", width, gtk_label_get_text (label));
+      }
+    g_assert_cmpstr (adw_window_title_get_title (ADW_WINDOW_TITLE (title)), ==, "Kestrel");
+    if (width >= 1000)
+      g_assert_nonnull (strstr (adw_window_title_get_subtitle (ADW_WINDOW_TITLE (title)), " · scalar · "));
+  }
+
   /* The controls, shown: every dropdown shows its whole choice (the
    * level is the longest one, the reference level, see the caller). */
   g_action_group_change_action_state (G_ACTION_GROUP (window), "show-controls",
