@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ static const Command commands[] = {
   { "inspect", kestrel_cli_inspect, "operators, parameters, multiply-adds and arena of a model" },
   { "run-model", kestrel_cli_run_model, "run a model on ONNX TensorProto inputs, write its outputs" },
   { "bench", kestrel_cli_bench, "latency of a model, optionally beside ONNX Runtime" },
+  { "benchmark", kestrel_cli_benchmark, "a suite: precision x level x threads x batch, saved as JSON" },
+  { "compare", kestrel_cli_compare, "two benchmark results cell by cell, with a significance test" },
   { "run", kestrel_cli_run, "run the pipeline headless, with metrics (and a Prometheus endpoint)" },
 };
 
@@ -51,6 +54,10 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   /* JSON and numbers must not depend on the user's locale. */
   setlocale (LC_NUMERIC, "C");
+  /* Writing to a peer process that has died (ONNX Runtime's, through a
+   * pipe) must be an error the command reports and cleans up after, not a
+   * SIGPIPE that ends kestrel-cli on the spot. */
+  signal (SIGPIPE, SIG_IGN);
 
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
     {

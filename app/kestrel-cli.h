@@ -19,6 +19,8 @@ int kestrel_cli_run_model (int argc, char **argv);
 int kestrel_cli_inspect (int argc, char **argv);
 int kestrel_cli_bench (int argc, char **argv);
 int kestrel_cli_run (int argc, char **argv);
+int kestrel_cli_benchmark (int argc, char **argv);
+int kestrel_cli_compare (int argc, char **argv);
 
 /* The values a numeric option (G_OPTION_ARG_INT or G_OPTION_ARG_DOUBLE)
  * accepts: from `min` (or above it, with `min_exclusive`) to `max`;

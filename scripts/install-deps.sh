@@ -41,7 +41,9 @@ packages="
 # symbolized by llvm-symbolizer (llvm), without which the LeakSanitizer
 # suppressions in tests/lsan.supp cannot match, and the symbolizer names
 # the dynamic loader's frames (_dl_init) only with glibc's debug symbols
-# (libc6-dbg). On a machine that runs
+# (libc6-dbg); scripts/perf-guard.sh counts instructions with valgrind's
+# callgrind, and tests/cli/check-benchmark.py validates result files
+# against their JSON schema (python3-jsonschema). On a machine that runs
 # systemd, installing prometheus also starts its server on port 9090:
 # 'systemctl disable --now prometheus' stops it; Kestrel only uses promtool.
 test_packages="
@@ -55,6 +57,7 @@ test_packages="
   desktop-file-utils appstream libglib2.0-bin man-db groff-base python3-yaml
   prometheus procps
   llvm libc6-dbg
+  valgrind python3-jsonschema
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
 # npm is wanted unless the nodejs installed is one that brings its own.

@@ -154,6 +154,27 @@ kestrel_process_usage_read (guint64  *cpu_time_ns,
   return ok;
 }
 
+gboolean
+kestrel_system_cpu_read (guint64 *busy_ticks,
+                         guint64 *total_ticks)
+{
+  guint64 total, idle;
+
+  G_LOCK (gtop);
+  ensure_gtop_locked ();
+  glibtop_get_cpu (&gtop_cpu);
+  total = gtop_cpu.total;
+  idle = gtop_cpu.idle + gtop_cpu.iowait;
+  G_UNLOCK (gtop);
+  if (total == 0)
+    return FALSE;
+  if (busy_ticks != NULL)
+    *busy_ticks = total >= idle ? total - idle : 0;
+  if (total_ticks != NULL)
+    *total_ticks = total;
+  return TRUE;
+}
+
 static gboolean
 take_reading (Reading  *r,
               GError  **error)

@@ -105,4 +105,12 @@ gboolean        kestrel_process_usage_read (guint64  *cpu_time_ns,
                                             guint64  *rss_bytes,
                                             GError  **error);
 
+/* One-shot reading of the whole machine's CPU counters (libgtop, in clock
+ * ticks since boot): `busy` of `total`, summed over all cores. Two
+ * readings give the busy share in between; benchmarks subtract their own
+ * CPU time from it to see what other processes took. Safe from any
+ * thread. */
+gboolean        kestrel_system_cpu_read (guint64 *busy_ticks,
+                                         guint64 *total_ticks);
+
 G_END_DECLS

@@ -38,6 +38,7 @@ RUN_TIME_COMMANDS = {
     'groff': 'man --warnings (tests/data)',
     'gsettings': 'scripts/measure-app-cpu.sh',
     'pgrep': 'scripts/measure-app-cpu.sh',
+    'valgrind': 'scripts/perf-guard.sh (the perf-guard test)',
     'llvm-symbolizer': 'AddressSanitizer, for tests/lsan.supp to match (make check)',
 }
 
