@@ -227,6 +227,15 @@ kk_isa_from_name (const char *name, kk_isa *out)
 }
 
 bool
+kk_cpu_use_avx512_vnni (void)
+{
+  const char *env = getenv ("KESTREL_NO_VNNI");
+  if (env != NULL && env[0] != '\0' && strcmp (env, "0") != 0)
+    return false;
+  return kk_cpu_features_get ()->avx512_vnni;
+}
+
+bool
 kk_isa_hw_supported (kk_isa isa)
 {
   const kk_cpu_features *f = kk_cpu_features_get ();

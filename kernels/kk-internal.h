@@ -32,6 +32,12 @@ kk_isa_includes (kk_isa isa, kk_isa level)
   return isa >= level;
 }
 
+/* Whether the AVX-512 table takes the VNNI (vpdpbusd) int8 kernels: the
+ * CPU has them and KESTREL_NO_VNNI is unset or "0". KESTREL_NO_VNNI=1
+ * forces the AVX-512BW versions (to test them on a VNNI machine, or to
+ * avoid a broken unit); it must be set before the first kk_kernels_get. */
+bool kk_cpu_use_avx512_vnni (void);
+
 /* Window geometry shared by the sliding-window families (dwconv, pool).
  * Static inline, so each ISA file compiles it with its own flags. */
 

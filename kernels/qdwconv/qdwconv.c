@@ -17,7 +17,8 @@ kk_qdwconv_fill (kk_kernels *table, kk_isa isa)
   table->qdwconv_u8_nhwc = kk_qdwconv_u8_nhwc_scalar;
 #if KK_ARCH_X86
   if (kk_isa_includes (isa, KK_ISA_AVX512))
-    table->qdwconv_u8_nhwc = kk_qdwconv_u8_nhwc_avx512;
+    table->qdwconv_u8_nhwc = kk_cpu_use_avx512_vnni () ? kk_qdwconv_u8_nhwc_avx512vnni
+                                                       : kk_qdwconv_u8_nhwc_avx512;
   else if (kk_isa_includes (isa, KK_ISA_AVX2))
     table->qdwconv_u8_nhwc = kk_qdwconv_u8_nhwc_avx2;
   else if (kk_isa_includes (isa, KK_ISA_SSE42))

@@ -58,18 +58,7 @@ kk_qgemm_blocked_pack (const int8_t *w, size_t k, size_t n, bool w_is_nk,
 }
 
 /* AVX-512 has two int8 versions: VNNI's vpdpbusd where the CPU has it, the
- * 16-bit pmaddwd one otherwise. KESTREL_NO_VNNI=1 forces the latter (to
- * test it on a VNNI machine, or to avoid a broken unit); it must be set
- * before the first kk_kernels_get. */
-static bool
-use_vnni (void)
-{
-  const char *env = getenv ("KESTREL_NO_VNNI");
-  if (env != NULL && env[0] != '\0' && strcmp (env, "0") != 0)
-    return false;
-  return kk_cpu_features_get ()->avx512_vnni;
-}
-
+ * 16-bit pmaddwd one otherwise (kk_cpu_use_avx512_vnni). */
 #define SET_QGEMM(t, isa)                                      \
   do                                                           \
     {                                                          \
@@ -90,7 +79,7 @@ kk_qgemm_fill (kk_kernels *table, kk_isa isa)
 #if KK_ARCH_X86
   if (kk_isa_includes (isa, KK_ISA_AVX512))
     {
-      if (use_vnni ())
+      if (kk_cpu_use_avx512_vnni ())
         SET_QGEMM (table, avx512vnni);
       else
         SET_QGEMM (table, avx512bw);

@@ -5,7 +5,7 @@
  *    against the input bounds itself and requantises with an explicit floor
  *    division.
  * 2. Every other ISA against scalar, bit for bit: 3x3 and 5x5 (and 1x1,
- *    3x5), strides 1, 2 (and 3), paddings 0..kernel-1, channel counts
+ *    3x5, 7x7, 9x9), strides 1, 2 (and 3), paddings 0..kernel-1, channel counts
  *    across every vector tail (1..70, 96, 130), batches 1 and 2, whole
  *    tensors, row ranges and bands written through out_row0, misaligned
  *    input and output, with and without bias; random data, and extremes
@@ -56,7 +56,10 @@ typedef struct {
 static bool
 random_case (GRand *rand, size_t channels, int round, Case *cs)
 {
-  static const size_t kernels[][2] = { { 3, 3 }, { 5, 5 }, { 3, 3 }, { 5, 5 }, { 1, 1 }, { 3, 5 } };
+  /* 7x7 (13 groups of four taps, one short) and 9x9 (more taps than the
+   * VNNI version takes) besides the usual ones */
+  static const size_t kernels[][2] = { { 3, 3 }, { 5, 5 }, { 3, 3 }, { 5, 5 }, { 1, 1 }, { 3, 5 },
+                                       { 7, 7 }, { 9, 9 } };
   kk_qdwconv_params *p = &cs->p;
   memset (cs, 0, sizeof *cs);
   p->batch = (size_t) g_rand_int_range (rand, 1, 3);
