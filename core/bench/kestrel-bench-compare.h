@@ -2,9 +2,10 @@
  *
  * Cells match on engine, precision, level, threads and batch. For each
  * pair: the ratio of medians B / A (below 1: B is faster), a 95%
- * confidence interval of that ratio (Hodges-Lehmann on the logarithms of
- * the times: the middle of the pairwise differences, bounded by the order
- * statistics the Mann-Whitney distribution gives), and a two-sided
+ * confidence interval of that ratio (percentile bootstrap: the ratio of
+ * the medians of resamples of each side, so the interval is about the same
+ * number as the estimate, which a Hodges-Lehmann shift of skewed times is
+ * not), and a two-sided
  * Mann-Whitney U test (normal approximation with the tie correction and a
  * continuity correction). A pair is faster or slower when p < 0.05 and the
  * interval leaves out 1; otherwise no significant difference.
@@ -41,9 +42,8 @@ GPtrArray *kestrel_bench_compare (const KestrelBenchResult *a, const KestrelBenc
 /* The statistics on their own, for tests and other callers. */
 void kestrel_bench_mann_whitney (const double *x, gsize nx, const double *y, gsize ny,
                                  double *u_y, double *z, double *p_value);
-/* exp of the Hodges-Lehmann interval of log(y) - log(x); times must be > 0.
- * Above MAX_PAIRS_SIDE samples a side is thinned evenly first, to bound
- * the pairwise differences. */
+/* The 95% percentile-bootstrap interval of median(y) / median(x), with a
+ * fixed seed (the same inputs give the same interval). */
 void kestrel_bench_ratio_interval (const double *x, gsize nx, const double *y, gsize ny,
                                    double *low, double *high);
 
