@@ -6,66 +6,41 @@
  * Layout: qgemm.h with VL = 8, G = 1 (8 bytes of W per k per vector; each
  * vector of 8 columns is two int32x4 accumulators). Tiles: 8 rows x 1
  * vector, 4 x 2, 2 x 3 (16 or 12 accumulators, plus one A vector per row).
- * Requantisation: smull to 64 bits and srshl by -shift, which is
- * floor ((p + 2^(shift - 1)) / 2^shift), the reference's rounding.
+ * Requantisation: qgemm-neon.h; tiles, strips and entry points:
+ * qgemm-driver.h.
  */
 #include "qgemm.h"
 
 #include <arm_neon.h>
 #include <string.h>
 
+#define QGEMM_ISA neon
 #define VL 8
 #define G 1
+#define A_OFFSET 0
 #define STRIP_ROWS 8
+#define QGEMM_TILE_ROWS { 0, 8, 4, 2 }
+#define QGEMM_TILES(X)                                                                  \
+  X (1, 1) X (2, 1) X (3, 1) X (4, 1) X (5, 1) X (6, 1) X (7, 1) X (8, 1)               \
+  X (1, 2) X (2, 2) X (3, 2) X (4, 2)                                                   \
+  X (1, 3) X (2, 3)
 
-size_t
-qgemm_u8s8_packed_size_neon (size_t k, size_t n)
+#include "qgemm-neon.h"
+
+typedef int32x4x2_t qgemm_acc;  /* 8 columns in two registers */
+typedef int32x4x2_t qgemm_mult;
+
+static inline qgemm_acc
+qgemm_load_bias (const int32_t *p)
 {
-  return kk_qgemm_blocked_packed_size (k, n, VL, G);
-}
-
-void
-qgemm_u8s8_pack_neon (const int8_t *w, size_t k, size_t n, bool w_is_nk, const int32_t *bias,
-                      uint8_t a_zero_point, void *packed)
-{
-  kk_qgemm_blocked_pack (w, k, n, w_is_nk, bias, a_zero_point, 0, packed, VL, G);
-}
-
-typedef struct {
-  size_t k, lda, ldc;
-  bool s32;
-  const kk_requant *rq;
-} qgemm_args;
-
-/* Requantises 4 lanes to 4 clamped values still in s32. */
-static inline int32x4_t
-requant4 (int32x4_t acc, int32x4_t m, int64x2_t neg_shift, int32x4_t zp, int32x4_t lo, int32x4_t hi)
-{
-  int64x2_t p0 = vrshlq_s64 (vmull_s32 (vget_low_s32 (acc), vget_low_s32 (m)), neg_shift);
-  int64x2_t p1 = vrshlq_s64 (vmull_high_s32 (acc, m), neg_shift);
-  int32x4_t x = vcombine_s32 (vmovn_s64 (p0), vmovn_s64 (p1));
-  return vminq_s32 (vmaxq_s32 (vaddq_s32 (x, zp), lo), hi);
+  qgemm_acc x = { { vld1q_s32 (p), vld1q_s32 (p + 4) } };
+  return x;
 }
 
 static inline __attribute__ ((always_inline)) void
-qgemm_tile_neon (const size_t mr, const size_t nv, const qgemm_args *args, const uint8_t *a,
-                 const int8_t *b, const int32_t *bias_eff, void *c, size_t last_cols,
-                 const int32_t *mult)
+qgemm_accumulate (const size_t mr, const size_t nv, size_t k, size_t lda, const uint8_t *a,
+                  const int8_t *b, qgemm_acc acc[][3])
 {
-  const size_t k = args->k, lda = args->lda, ldc = args->ldc;
-  const bool tail = last_cols < VL;
-  int32x4_t acc[8][3][2];
-
-  for (size_t v = 0; v < nv; v++)
-    {
-      const int32x4_t b0 = vld1q_s32 (bias_eff + v * VL), b1 = vld1q_s32 (bias_eff + v * VL + 4);
-      for (size_t r = 0; r < mr; r++)
-        {
-          acc[r][v][0] = b0;
-          acc[r][v][1] = b1;
-        }
-    }
-
 #define STEP(LANE)                                                                  \
   do                                                                                \
     {                                                                               \
@@ -76,8 +51,8 @@ qgemm_tile_neon (const size_t mr, const size_t nv, const qgemm_args *args, const
       for (size_t r = 0; r < mr; r++)                                               \
         for (size_t v = 0; v < nv; v++)                                             \
           {                                                                         \
-            acc[r][v][0] = vmlal_laneq_s16 (acc[r][v][0], vget_low_s16 (bw[v]), av[r], LANE); \
-            acc[r][v][1] = vmlal_high_laneq_s16 (acc[r][v][1], bw[v], av[r], LANE);  \
+            acc[r][v].val[0] = vmlal_laneq_s16 (acc[r][v].val[0], vget_low_s16 (bw[v]), av[r], LANE); \
+            acc[r][v].val[1] = vmlal_high_laneq_s16 (acc[r][v].val[1], bw[v], av[r], LANE); \
           }                                                                         \
     }                                                                               \
   while (0)
@@ -113,130 +88,50 @@ qgemm_tile_neon (const size_t mr, const size_t nv, const qgemm_args *args, const
         }
     }
 #undef STEP
+}
 
-  if (args->s32)
+static inline void
+qgemm_store_s32 (int32_t *p, qgemm_acc x, bool partial, qgemm_tail cols)
+{
+  if (partial)
     {
-      int32_t *out = c;
-      for (size_t r = 0; r < mr; r++)
-        for (size_t v = 0; v < nv; v++)
-          {
-            int32_t *p = out + r * ldc + v * VL;
-            if (tail && v == nv - 1)
-              {
-                int32_t values[VL];
-                vst1q_s32 (values, acc[r][v][0]);
-                vst1q_s32 (values + 4, acc[r][v][1]);
-                memcpy (p, values, last_cols * sizeof (int32_t));
-              }
-            else
-              {
-                vst1q_s32 (p, acc[r][v][0]);
-                vst1q_s32 (p + 4, acc[r][v][1]);
-              }
-          }
-      return;
+      int32_t values[VL];
+      vst1q_s32 (values, x.val[0]);
+      vst1q_s32 (values + 4, x.val[1]);
+      memcpy (p, values, cols * sizeof (int32_t));
     }
-
-  const kk_requant *rq = args->rq;
-  const int64x2_t neg_shift = vdupq_n_s64 (-(int64_t) rq->shift);
-  const int32x4_t zp = vdupq_n_s32 (rq->zero_point);
-  const int32x4_t lo = vdupq_n_s32 (rq->lo), hi = vdupq_n_s32 (rq->hi);
-  uint8_t *out = c;
-
-  for (size_t v = 0; v < nv; v++)
+  else
     {
-      int32_t mv[VL] = { 0 };
-      memcpy (mv, mult + v * VL, (tail && v == nv - 1 ? last_cols : VL) * sizeof (int32_t));
-      const int32x4_t m0 = vld1q_s32 (mv), m1 = vld1q_s32 (mv + 4);
-      for (size_t r = 0; r < mr; r++)
-        {
-          int32x4_t x0 = requant4 (acc[r][v][0], m0, neg_shift, zp, lo, hi);
-          int32x4_t x1 = requant4 (acc[r][v][1], m1, neg_shift, zp, lo, hi);
-          /* 0..255 now: the narrowing is exact */
-          uint8x8_t bytes = vqmovun_s16 (vcombine_s16 (vmovn_s32 (x0), vmovn_s32 (x1)));
-          uint8_t *p = out + r * ldc + v * VL;
-          if (tail && v == nv - 1)
-            {
-              uint8_t tmp[VL];
-              vst1_u8 (tmp, bytes);
-              memcpy (p, tmp, last_cols);
-            }
-          else
-            vst1_u8 (p, bytes);
-        }
+      vst1q_s32 (p, x.val[0]);
+      vst1q_s32 (p + 4, x.val[1]);
     }
 }
 
-typedef void (*qgemm_tile_fn) (const qgemm_args *args, const uint8_t *a, const int8_t *b,
-                               const int32_t *bias_eff, void *c, size_t last_cols,
-                               const int32_t *mult);
-
-#define TILE(MR, NV)                                                                       \
-  static void qgemm_tile_##MR##x##NV##_neon (const qgemm_args *args, const uint8_t *a,     \
-                                             const int8_t *b, const int32_t *bias_eff,     \
-                                             void *c, size_t last_cols, const int32_t *mult) \
-  {                                                                                        \
-    qgemm_tile_neon (MR, NV, args, a, b, bias_eff, c, last_cols, mult);                    \
-  }
-
-TILE (1, 1) TILE (2, 1) TILE (3, 1) TILE (4, 1) TILE (5, 1) TILE (6, 1) TILE (7, 1) TILE (8, 1)
-TILE (1, 2) TILE (2, 2) TILE (3, 2) TILE (4, 2)
-TILE (1, 3) TILE (2, 3)
-
-#undef TILE
-
-static const size_t tile_rows[4] = { 0, 8, 4, 2 };
-
-static const qgemm_tile_fn tiles[4][9] = {
-  [1] = { NULL, qgemm_tile_1x1_neon, qgemm_tile_2x1_neon, qgemm_tile_3x1_neon, qgemm_tile_4x1_neon,
-          qgemm_tile_5x1_neon, qgemm_tile_6x1_neon, qgemm_tile_7x1_neon, qgemm_tile_8x1_neon },
-  [2] = { NULL, qgemm_tile_1x2_neon, qgemm_tile_2x2_neon, qgemm_tile_3x2_neon, qgemm_tile_4x2_neon },
-  [3] = { NULL, qgemm_tile_1x3_neon, qgemm_tile_2x3_neon },
-};
-
-static void
-qgemm_neon (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
-            const void *packed, void *c, size_t ldc, size_t c_elem, const kk_requant *rq)
+static inline qgemm_mult
+qgemm_load_mult (const int32_t *mult, bool partial, qgemm_tail cols)
 {
-  if (m_count == 0 || n == 0)
-    return;
+  int32_t mv[VL] = { 0 };
+  memcpy (mv, mult, (partial ? cols : VL) * sizeof (int32_t));
+  qgemm_mult m = { { vld1q_s32 (mv), vld1q_s32 (mv + 4) } };
+  return m;
+}
 
-  const size_t nv_total = (n + VL - 1) / VL, npad = nv_total * VL;
-  const int32_t *bias_eff = packed;
-  const int8_t *panels = (const int8_t *) packed + npad * sizeof (int32_t);
-  const qgemm_args args = { .k = k, .lda = lda, .ldc = ldc, .s32 = rq == NULL, .rq = rq };
-
-  for (size_t i0 = 0; i0 < m_count; i0 += STRIP_ROWS)
+static inline void
+qgemm_store_u8 (uint8_t *p, qgemm_acc acc, const qgemm_mult *m, const qgemm_rq_consts *k,
+                bool partial, qgemm_tail cols)
+{
+  int32x4_t x0 = requant4 (acc.val[0], m->val[0], k);
+  int32x4_t x1 = requant4 (acc.val[1], m->val[1], k);
+  /* 0..255 now: the narrowing is exact */
+  uint8x8_t bytes = vqmovun_s16 (vcombine_s16 (vmovn_s32 (x0), vmovn_s32 (x1)));
+  if (partial)
     {
-      const size_t strip = m_count - i0 < STRIP_ROWS ? m_count - i0 : STRIP_ROWS;
-      for (size_t v = 0; v < nv_total;)
-        {
-          const size_t bv = kk_gemm_block_vectors (nv_total - v);
-          const size_t c0 = v * VL;
-          const size_t last_cols = v + bv == nv_total ? n - (nv_total - 1) * VL : VL;
-          const size_t mr = tile_rows[bv];
-          for (size_t i = i0; i < i0 + strip; i += mr)
-            {
-              const size_t rows = i0 + strip - i < mr ? i0 + strip - i : mr;
-              tiles[bv][rows] (&args, a + i * lda, panels + c0 * k, bias_eff + c0,
-                               (uint8_t *) c + (i * ldc + c0) * c_elem, last_cols,
-                               rq != NULL ? rq->multiplier + c0 : NULL);
-            }
-          v += bv;
-        }
+      uint8_t tmp[VL];
+      vst1_u8 (tmp, bytes);
+      memcpy (p, tmp, cols);
     }
+  else
+    vst1_u8 (p, bytes);
 }
 
-void
-qgemm_u8s8_requant_neon (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
-                         const void *packed, uint8_t *c, size_t ldc, const kk_requant *rq)
-{
-  qgemm_neon (m_count, n, k, a, lda, packed, c, ldc, sizeof (uint8_t), rq);
-}
-
-void
-qgemm_u8s8_s32_neon (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
-                     const void *packed, int32_t *c, size_t ldc)
-{
-  qgemm_neon (m_count, n, k, a, lda, packed, c, ldc, sizeof (int32_t), NULL);
-}
+#include "qgemm-driver.h"
