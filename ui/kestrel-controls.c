@@ -64,6 +64,8 @@ struct _KestrelControls
   /* The precisions the precision row lists, in its order. */
   KestrelPrecision      offered[4];
   guint                 n_offered;
+  /* Its subtitle when nothing is calibrating or being compared. */
+  char                 *precision_subtitle;
 
   GtkFileChooserNative *chooser;
   guint                 reconfigure_source;
@@ -858,13 +860,50 @@ fill_precision_row (KestrelControls *self)
   adw_combo_row_set_model (self->precision_row, G_LIST_MODEL (list));
 
   /* Shown rather than offered: picking them would only fail. */
+  g_clear_pointer (&self->precision_subtitle, g_free);
   if (unavailable->len > 0)
+    /* TRANSLATORS: %s is a list of precisions, such as "FP16, INT8, INT4". */
+    self->precision_subtitle = g_strdup_printf (_("Not available in this version: %s"), unavailable->str);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->precision_row),
+                               self->precision_subtitle != NULL ? self->precision_subtitle : "");
+}
+
+void
+kestrel_controls_show_snapshot (KestrelControls              *self,
+                                const KestrelMetricsSnapshot *snapshot)
+{
+  g_autofree char *subtitle = NULL;
+  const char *text = self->precision_subtitle != NULL ? self->precision_subtitle : "";
+
+  g_return_if_fail (KESTREL_IS_CONTROLS (self));
+  g_return_if_fail (snapshot != NULL);
+
+  if (snapshot->calibration_progress >= 0)
+    /* TRANSLATORS: the precision row while INT8 ranges are measured;
+     * %.0f is percent done. Frames keep running at the old precision. */
+    text = subtitle = g_strdup_printf (_("Calibrating for INT8… %.0f %%"),
+                                       100 * snapshot->calibration_progress);
+  else if (snapshot->have_agreement)
     {
-      /* TRANSLATORS: %s is a list of precisions, such as "FP16, INT8, INT4". */
-      g_autofree char *subtitle = g_strdup_printf (_("Not available in this version: %s"),
-                                                   unavailable->str);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->precision_row), subtitle);
+      const KestrelAgreement *a = &snapshot->agreement;
+
+      if (a->matched_faces > 0)
+        /* TRANSLATORS: the precision row below FP32: how the last frame
+         * compared with FP32 agrees. "%.0f %%" is the agreement in percent,
+         * then faces found at both precisions of those FP32 found, the
+         * mean overlap (IoU, 0 to 1) and the largest score difference. */
+        text = subtitle = g_strdup_printf (_("Agreement with FP32: %.0f %% (%u of %u faces, overlap %.2f, "
+                                             "score ±%.3f)"),
+                                           kestrel_agreement_get_percent (a), a->matched_faces,
+                                           a->fp32_faces, a->mean_iou, a->max_score_difference);
+      else
+        /* TRANSLATORS: as above, when no face was found at both precisions. */
+        text = subtitle = g_strdup_printf (_("Agreement with FP32: %.0f %% (%u of %u faces)"),
+                                           kestrel_agreement_get_percent (a), a->matched_faces,
+                                           a->fp32_faces);
     }
+  if (g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (self->precision_row)), text) != 0)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->precision_row), text);
 }
 
 static void
@@ -979,6 +1018,7 @@ kestrel_controls_finalize (GObject *object)
   KestrelControls *self = KESTREL_CONTROLS (object);
 
   g_clear_object (&self->settings);
+  g_free (self->precision_subtitle);
 
   G_OBJECT_CLASS (kestrel_controls_parent_class)->finalize (object);
 }

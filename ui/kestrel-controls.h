@@ -37,5 +37,10 @@ KestrelEngine *kestrel_controls_get_engine (KestrelControls *self);
  * subtitle says what runs. */
 void           kestrel_controls_set_safe_mode (KestrelControls *self,
                                                gboolean         safe_mode);
+/* The window's sample tick hands each snapshot over: while an INT8
+ * calibration runs the precision row's subtitle shows its progress, and
+ * below FP32 the agreement of the last check against FP32. */
+void           kestrel_controls_show_snapshot (KestrelControls              *self,
+                                               const KestrelMetricsSnapshot *snapshot);
 
 G_END_DECLS

@@ -72,6 +72,8 @@ struct _KestrelWindow
   KestrelGraphView    *cpu_graph;
   KestrelGraphView    *memory_graph;
   KestrelGraphView    *growth_graph;
+  GtkWidget           *agreement_label;
+  KestrelGraphView    *agreement_graph;
   KestrelGraphView    *latency_graph;
   GtkToggleButton     *p95_button;
   GtkWindow           *events_window;
@@ -103,6 +105,8 @@ struct _KestrelWindow
   /* Graph series indexes. */
   guint                cpu_self, cpu_system;
   guint                memory_rss, memory_growth;
+  guint                agreement;
+  guint64              last_agreement_checks;
   KestrelRing         *stage_rings[N_QUANTILES][KESTREL_N_STAGES];
   guint64              stage_counts[KESTREL_N_STAGES][KESTREL_HISTOGRAM_N_BUCKETS];
   guint64              frame_counts[KESTREL_HISTOGRAM_N_BUCKETS];
@@ -439,6 +443,19 @@ sample_tick (gpointer data)
                                  s->memory_growth_mb_per_hour);
     }
 
+  /* Below FP32 the engine compares a frame now and then with FP32: one
+   * point per check, and the graph only while there are checks. */
+  if (snap->have_agreement && snap->agreement_checks != self->last_agreement_checks)
+    {
+      self->last_agreement_checks = snap->agreement_checks;
+      kestrel_graph_view_push (self->agreement_graph, self->agreement, snap->time_us,
+                               kestrel_agreement_get_percent (&snap->agreement));
+    }
+  gtk_widget_set_visible (self->agreement_label, snap->have_agreement);
+  if (self->controls != NULL)
+    kestrel_controls_show_snapshot (KESTREL_CONTROLS (self->controls), snap);
+  gtk_widget_set_visible (GTK_WIDGET (self->agreement_graph), snap->have_agreement);
+
   for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
     {
       double p50, p95;
@@ -458,6 +475,7 @@ sample_tick (gpointer data)
   kestrel_graph_view_set_time (self->cpu_graph, now);
   kestrel_graph_view_set_time (self->memory_graph, now);
   kestrel_graph_view_set_time (self->growth_graph, now);
+  kestrel_graph_view_set_time (self->agreement_graph, now);
   kestrel_graph_view_set_time (self->latency_graph, now);
 
   kestrel_graph_view_set_show_reference (self->cpu_graph, snap->config.budget_percent > 0);
@@ -685,6 +703,7 @@ on_settings_changed (GSettings     *settings,
       kestrel_graph_view_set_history_length (self->cpu_graph, n);
       kestrel_graph_view_set_history_length (self->memory_graph, n);
       kestrel_graph_view_set_history_length (self->growth_graph, n);
+      kestrel_graph_view_set_history_length (self->agreement_graph, n);
       kestrel_graph_view_set_history_length (self->latency_graph, n);
       return;
     }
@@ -698,7 +717,8 @@ on_settings_changed (GSettings     *settings,
       g_clear_handle_id (&self->sample_id, g_source_remove);
       {
         KestrelGraphView *graphs[] = {
-          self->cpu_graph, self->memory_graph, self->growth_graph, self->latency_graph,
+          self->cpu_graph, self->memory_graph, self->growth_graph, self->agreement_graph,
+          self->latency_graph,
         };
 
         for (guint i = 0; i < G_N_ELEMENTS (graphs); i++)
@@ -1420,7 +1440,7 @@ setup_graphs (KestrelWindow *self)
   guint history = (guint) g_settings_get_int (self->settings, "history-points");
   guint interval = (guint) g_settings_get_int (self->settings, "sample-interval-ms");
   KestrelGraphView *graphs[] = {
-    self->cpu_graph, self->memory_graph, self->growth_graph, self->latency_graph,
+    self->cpu_graph, self->memory_graph, self->growth_graph, self->agreement_graph, self->latency_graph,
   };
   static const char *stage_classes[KESTREL_N_STAGES] = { "neutral", "purple", "accent", "success" };
   const char *stage_labels[KESTREL_N_STAGES] = {
@@ -1444,6 +1464,7 @@ setup_graphs (KestrelWindow *self)
 
   self->memory_rss = kestrel_graph_view_add_series (self->memory_graph, _("Resident (MB)"), "accent");
   self->memory_growth = kestrel_graph_view_add_series (self->growth_graph, _("Growth (MB/h)"), "warning");
+  self->agreement = kestrel_graph_view_add_series (self->agreement_graph, _("Agreement (%)"), "success");
 
   for (guint q = 0; q < N_QUANTILES; q++)
     for (guint stage = 0; stage < KESTREL_N_STAGES; stage++)
@@ -1619,6 +1640,8 @@ kestrel_window_class_init (KestrelWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, cpu_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, memory_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, growth_graph);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, agreement_label);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, agreement_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, latency_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, p95_button);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_window);

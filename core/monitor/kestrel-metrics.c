@@ -56,6 +56,12 @@ struct _KestrelMetrics
   guint             threads;
   guint             batch;
   double            budget_percent;
+  guint64           agreement_checks;
+  gboolean          have_agreement;
+  KestrelAgreement  agreement;
+  double            recent_agreement;  /* percent, summed since the last history point */
+  guint             recent_agreement_n;
+  double            calibration_progress;
   guint64           serial;
 
   GMutex            snapshot_lock;
@@ -88,6 +94,7 @@ static const char * const stage_names[KESTREL_N_STAGES] = {
 
 static const char * const series_names[KESTREL_N_SERIES] = {
   "fps", "process-cpu", "system-cpu", "rss", "memory-growth", "latency-p50", "latency-p95",
+  "fp32-agreement",
 };
 
 const char *
@@ -200,6 +207,10 @@ build_snapshot_locked (KestrelMetrics               *self,
   s->config.threads = self->threads;
   s->config.batch = self->batch;
   s->config.budget_percent = self->budget_percent;
+  s->agreement_checks = self->agreement_checks;
+  s->have_agreement = self->have_agreement;
+  s->agreement = self->agreement;
+  s->calibration_progress = self->calibration_progress;
 
   for (guint i = 0; i < KESTREL_N_SERIES; i++)
     {
@@ -350,10 +361,14 @@ push_history_locked (KestrelMetrics *self,
     have_latency ? kestrel_histogram_get_quantile (self->recent_latency, 0.50) * 1e3 : (double) NAN;
   values[KESTREL_SERIES_LATENCY_P95] =
     have_latency ? kestrel_histogram_get_quantile (self->recent_latency, 0.95) * 1e3 : (double) NAN;
+  values[KESTREL_SERIES_FP32_AGREEMENT] =
+    self->recent_agreement_n > 0 ? self->recent_agreement / self->recent_agreement_n : (double) NAN;
 
   for (guint i = 0; i < KESTREL_N_SERIES; i++)
     kestrel_ring_push (self->history[i], now_us, values[i]);
   kestrel_histogram_reset (self->recent_latency);
+  self->recent_agreement = 0;
+  self->recent_agreement_n = 0;
   self->history_dirty = TRUE;
 }
 
@@ -414,6 +429,49 @@ kestrel_metrics_set_config (KestrelMetrics             *self,
   self->threads = config->threads;
   self->batch = config->batch;
   self->budget_percent = config->budget_percent;
+  g_mutex_unlock (&self->lock);
+}
+
+double
+kestrel_agreement_get_percent (const KestrelAgreement *a)
+{
+  guint either;
+
+  g_return_val_if_fail (a != NULL, NAN);
+  either = a->fp32_faces + a->extra_faces;
+  if (either == 0)
+    return 100.0;
+  if (a->matched_faces == 0)
+    return 0.0;
+  return 100.0 * a->mean_iou * a->matched_faces / either;
+}
+
+void
+kestrel_metrics_record_agreement (KestrelMetrics         *self,
+                                  const KestrelAgreement *agreement)
+{
+  g_return_if_fail (KESTREL_IS_METRICS (self));
+
+  g_mutex_lock (&self->lock);
+  self->have_agreement = agreement != NULL;
+  if (agreement != NULL)
+    {
+      self->agreement = *agreement;
+      self->agreement_checks++;
+      self->recent_agreement += kestrel_agreement_get_percent (agreement);
+      self->recent_agreement_n++;
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+void
+kestrel_metrics_set_calibration_progress (KestrelMetrics *self,
+                                          double          fraction)
+{
+  g_return_if_fail (KESTREL_IS_METRICS (self));
+
+  g_mutex_lock (&self->lock);
+  self->calibration_progress = fraction < 0 ? -1.0 : MIN (fraction, 1.0);
   g_mutex_unlock (&self->lock);
 }
 
@@ -592,6 +650,7 @@ kestrel_metrics_init (KestrelMetrics *self)
   self->history_capacity = KESTREL_RING_DEFAULT_CAPACITY;
   for (guint i = 0; i < KESTREL_N_SERIES; i++)
     self->history[i] = kestrel_ring_new (self->history_capacity);
+  self->calibration_progress = -1.0;
 
   self->snapshot = build_snapshot_locked (self, g_get_monotonic_time (), NULL);
 }

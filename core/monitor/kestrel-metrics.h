@@ -49,9 +49,11 @@ typedef enum {
   KESTREL_SERIES_MEMORY_GROWTH,  /* MB per hour; NAN while unknown */
   KESTREL_SERIES_LATENCY_P50,    /* end-to-end frame latency, ms, over the */
   KESTREL_SERIES_LATENCY_P95,    /* frames since the previous point; NAN if none */
+  KESTREL_SERIES_FP32_AGREEMENT, /* percent (kestrel_agreement_get_percent()), mean of
+                                  * the checks since the previous point; NAN if none */
 } KestrelSeries;
 
-#define KESTREL_N_SERIES 7
+#define KESTREL_N_SERIES 8
 
 /* A short identifier ("fps", "process-cpu", ...). */
 const char *kestrel_series_get_name (KestrelSeries series);
@@ -66,6 +68,26 @@ typedef struct {
   guint       batch;
   const char *model;
 } KestrelMetricsConfig;
+
+/* How the results at the running precision agree with FP32's on the same
+ * frame: the engine runs one frame in every few on an FP32 plan as well
+ * when it runs at a lower precision (kestrel_metrics_record_agreement()).
+ * A face is matched when the other side has one of the same label with
+ * IoU >= KESTREL_AGREEMENT_MIN_IOU (greedily, highest scores first). */
+typedef struct {
+  guint  fp32_faces;             /* what FP32 found */
+  guint  matched_faces;          /* ... that the running precision found too */
+  guint  extra_faces;            /* found only at the running precision */
+  double mean_iou;               /* over the matched faces; NAN when none */
+  double max_score_difference;   /* largest |score difference| of a match; 0 when none */
+} KestrelAgreement;
+
+#define KESTREL_AGREEMENT_MIN_IOU 0.5
+
+/* One number for a graph: the IoU summed over the matched faces, over the
+ * faces either side found (a face only one side found counts 0), percent;
+ * 100 when neither found any. */
+double kestrel_agreement_get_percent (const KestrelAgreement *agreement);
 
 /* An immutable picture of the metrics. Everything it points to belongs to
  * it (the config strings, the histogram and ring copies) and must not be
@@ -93,6 +115,15 @@ typedef struct {
   KestrelPoolStats  pool;
 
   KestrelMetricsConfig config;        /* strings never NULL ("" when unset) */
+
+  /* Agreement with FP32: the checks since the start (not reset), and the
+   * last check while the pipeline runs below FP32 (have_agreement). */
+  guint64           agreement_checks;
+  gboolean          have_agreement;
+  KestrelAgreement  agreement;
+
+  /* 0..1 while an INT8 plan's calibration runs; < 0 when none does. */
+  double            calibration_progress;
 
   KestrelRing      *history[KESTREL_N_SERIES];
 } KestrelMetricsSnapshot;
@@ -140,6 +171,14 @@ void            kestrel_metrics_frame_processed (KestrelMetrics *self,
                                                  gint64          now_us,
                                                  guint64         latency_ns,
                                                  guint           n_faces);
+
+/* The result of one check against FP32 (counted, and kept for the next
+ * snapshots); NULL: no longer compared (the pipeline runs at FP32 again). */
+void            kestrel_metrics_record_agreement (KestrelMetrics         *self,
+                                                  const KestrelAgreement *agreement);
+/* 0..1 while a calibration runs, < 0 when it has ended. */
+void            kestrel_metrics_set_calibration_progress (KestrelMetrics *self,
+                                                          double          fraction);
 
 /* Keeps @sample for the next snapshots and adds a history point at its
  * time (see kestrel_metrics_push_history()): connect it to

@@ -173,6 +173,39 @@ kestrel_prometheus_format (KestrelMetricsSnapshot *s)
                  "1 when the process used more processor time than its budget over the last sample interval.");
   append_sample_uint (out, "kestrel_over_budget", s->over_budget ? 1 : 0);
 
+  append_family (out, "kestrel_fp32_agreement_checks_total", "counter",
+                 "Frames also run at FP32 to compare with the running precision's results.");
+  append_sample_uint (out, "kestrel_fp32_agreement_checks_total", s->agreement_checks);
+  if (s->have_agreement)
+    {
+      const KestrelAgreement *a = &s->agreement;
+
+      append_family (out, "kestrel_fp32_agreement_ratio", "gauge",
+                     "Last check against FP32: IoU summed over matched faces, over the faces either side found (1 when neither found any).");
+      append_sample_double (out, "kestrel_fp32_agreement_ratio", kestrel_agreement_get_percent (a) / 100.0);
+      append_family (out, "kestrel_fp32_agreement_fp32_faces", "gauge",
+                     "Last check against FP32: faces FP32 found.");
+      append_sample_uint (out, "kestrel_fp32_agreement_fp32_faces", a->fp32_faces);
+      append_family (out, "kestrel_fp32_agreement_matched_faces", "gauge",
+                     "Last check against FP32: faces found at both precisions.");
+      append_sample_uint (out, "kestrel_fp32_agreement_matched_faces", a->matched_faces);
+      append_family (out, "kestrel_fp32_agreement_extra_faces", "gauge",
+                     "Last check against FP32: faces found only at the running precision.");
+      append_sample_uint (out, "kestrel_fp32_agreement_extra_faces", a->extra_faces);
+      append_family (out, "kestrel_fp32_agreement_mean_iou", "gauge",
+                     "Last check against FP32: mean IoU of the matched faces; NaN when none.");
+      append_sample_double (out, "kestrel_fp32_agreement_mean_iou", a->mean_iou);
+      append_family (out, "kestrel_fp32_agreement_max_score_difference", "gauge",
+                     "Last check against FP32: largest score difference of a matched face.");
+      append_sample_double (out, "kestrel_fp32_agreement_max_score_difference", a->max_score_difference);
+    }
+  if (s->calibration_progress >= 0)
+    {
+      append_family (out, "kestrel_calibration_progress_ratio", "gauge",
+                     "Share of the INT8 calibration done; only while one runs.");
+      append_sample_double (out, "kestrel_calibration_progress_ratio", s->calibration_progress);
+    }
+
   if (s->have_system)
     {
       const KestrelSystemSample *sys = &s->system;

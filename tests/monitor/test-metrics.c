@@ -209,6 +209,53 @@ test_metrics_history (void)
   g_assert_cmpfloat (point.value, ==, 33.0);
 }
 
+/* Checks against FP32: the last one in the snapshot, their mean percent a
+ * history point, NAN for a point without checks; clearing hides it. */
+static void
+test_metrics_agreement (void)
+{
+  g_autoptr(KestrelMetrics) metrics = kestrel_metrics_new ();
+  g_autoptr(KestrelMetricsSnapshot) s0 = kestrel_metrics_get_snapshot (metrics);
+  g_autoptr(KestrelMetricsSnapshot) s1 = NULL;
+  g_autoptr(KestrelMetricsSnapshot) s2 = NULL;
+  KestrelAgreement none = { 0, 0, 0, NAN, 0 }, half = { 2, 1, 0, 0.5, 0.25 }, both = { 1, 1, 1, 1.0, 0 };
+  KestrelRingSample point;
+
+  g_assert_false (s0->have_agreement);
+  g_assert_cmpuint (s0->agreement_checks, ==, 0);
+  g_assert_cmpfloat (s0->calibration_progress, <, 0);
+
+  /* Percent: IoU summed over matched faces, over the faces either side found. */
+  g_assert_cmpfloat (kestrel_agreement_get_percent (&none), ==, 100.0);
+  g_assert_cmpfloat (kestrel_agreement_get_percent (&half), ==, 25.0);
+  g_assert_cmpfloat (kestrel_agreement_get_percent (&both), ==, 50.0);
+
+  kestrel_metrics_record_agreement (metrics, &half);
+  kestrel_metrics_record_agreement (metrics, &both);
+  kestrel_metrics_set_calibration_progress (metrics, 0.5);
+  kestrel_metrics_push_history (metrics, T0 + 1000000);
+  kestrel_metrics_push_history (metrics, T0 + 2000000);
+  kestrel_metrics_publish (metrics, T0 + 2000000);
+  s1 = kestrel_metrics_get_snapshot (metrics);
+  g_assert_true (s1->have_agreement);
+  g_assert_cmpuint (s1->agreement_checks, ==, 2);
+  g_assert_cmpuint (s1->agreement.fp32_faces, ==, 1);
+  g_assert_cmpuint (s1->agreement.extra_faces, ==, 1);
+  g_assert_cmpfloat (s1->calibration_progress, ==, 0.5);
+  g_assert_true (kestrel_ring_get (s1->history[KESTREL_SERIES_FP32_AGREEMENT], 0, &point));
+  g_assert_cmpfloat (point.value, ==, 37.5);
+  g_assert_true (kestrel_ring_get_newest (s1->history[KESTREL_SERIES_FP32_AGREEMENT], &point));
+  g_assert_true (isnan (point.value));
+
+  kestrel_metrics_record_agreement (metrics, NULL);
+  kestrel_metrics_set_calibration_progress (metrics, -1);
+  kestrel_metrics_publish (metrics, T0 + 2100000);
+  s2 = kestrel_metrics_get_snapshot (metrics);
+  g_assert_false (s2->have_agreement);
+  g_assert_cmpuint (s2->agreement_checks, ==, 2);
+  g_assert_cmpfloat (s2->calibration_progress, <, 0);
+}
+
 static void
 test_metrics_history_capacity (void)
 {
@@ -338,6 +385,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/metrics/counters", test_metrics_counters);
   g_test_add_func ("/metrics/fps", test_metrics_fps);
   g_test_add_func ("/metrics/history", test_metrics_history);
+  g_test_add_func ("/metrics/agreement", test_metrics_agreement);
   g_test_add_func ("/metrics/history-capacity", test_metrics_history_capacity);
   g_test_add_func ("/metrics/pool", test_metrics_pool);
   g_test_add_func ("/metrics/concurrent-readers", test_metrics_concurrent_readers);

@@ -447,6 +447,11 @@ make_metrics (KestrelPool *pool)
   kestrel_metrics_rollback (metrics);
   kestrel_metrics_rollback (metrics);
   kestrel_metrics_set_over_budget (metrics, TRUE);
+  /* Two checks against FP32; the last: 3 faces, 2 found at INT8 with
+   * IoU 0.9 and 0.8, one more only at INT8. */
+  kestrel_metrics_record_agreement (metrics, &(KestrelAgreement) { 1, 1, 0, 1.0, 0.0 });
+  kestrel_metrics_record_agreement (metrics, &(KestrelAgreement) { 3, 2, 1, 0.85, 0.03125 });
+  kestrel_metrics_set_calibration_progress (metrics, 0.25);
   kestrel_metrics_publish (metrics, T0 + 7000000);
   return metrics;
 }
@@ -474,6 +479,15 @@ test_prometheus_format (void)
   g_assert_nonnull (strstr (text, "kestrel_faces_total 199\n"));
   g_assert_nonnull (strstr (text, "# TYPE kestrel_rollbacks_total counter\nkestrel_rollbacks_total 2\n"));
   g_assert_nonnull (strstr (text, "# TYPE kestrel_over_budget gauge\nkestrel_over_budget 1\n"));
+  g_assert_nonnull (strstr (text, "# TYPE kestrel_fp32_agreement_checks_total counter\nkestrel_fp32_agreement_checks_total 2\n"));
+  /* 0.85 * 2 / (3 + 1) */
+  g_assert_nonnull (strstr (text, "# TYPE kestrel_fp32_agreement_ratio gauge\nkestrel_fp32_agreement_ratio 0.425\n"));
+  g_assert_nonnull (strstr (text, "kestrel_fp32_agreement_fp32_faces 3\n"));
+  g_assert_nonnull (strstr (text, "kestrel_fp32_agreement_matched_faces 2\n"));
+  g_assert_nonnull (strstr (text, "kestrel_fp32_agreement_extra_faces 1\n"));
+  g_assert_nonnull (strstr (text, "kestrel_fp32_agreement_mean_iou 0.85\n"));
+  g_assert_nonnull (strstr (text, "kestrel_fp32_agreement_max_score_difference 0.03125\n"));
+  g_assert_nonnull (strstr (text, "# TYPE kestrel_calibration_progress_ratio gauge\nkestrel_calibration_progress_ratio 0.25\n"));
   g_assert_nonnull (strstr (text, "# TYPE kestrel_budget_percent gauge\nkestrel_budget_percent 25\n"));
   g_assert_nonnull (strstr (text, "kestrel_process_cpu_percent 24.75\n"));
   g_assert_nonnull (strstr (text, "kestrel_resident_memory_bytes 73400320\n"));
@@ -494,6 +508,9 @@ test_prometheus_format (void)
     assert_valid (empty_text);
     g_assert_null (strstr (empty_text, "kestrel_process_cpu_percent"));
     g_assert_null (strstr (empty_text, "kestrel_pool_"));
+    g_assert_nonnull (strstr (empty_text, "kestrel_fp32_agreement_checks_total 0\n"));
+    g_assert_null (strstr (empty_text, "kestrel_fp32_agreement_ratio"));
+    g_assert_null (strstr (empty_text, "kestrel_calibration_progress_ratio"));
     g_assert_nonnull (strstr (empty_text, "kestrel_stage_latency_seconds_count{stage=\"capture\"} 0\n"));
     g_assert_nonnull (strstr (empty_text, "kestrel_config_info{level=\"\","));
   }

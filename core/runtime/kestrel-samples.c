@@ -1,6 +1,7 @@
 /* kestrel-samples.c — see kestrel-samples.h.
  *
- * Both fallback folders are compile-time paths set in ui/meson.build:
+ * Both fallback folders are compile-time paths set in
+ * core/runtime/meson.build (kestrel-samples-config.h):
  * KESTREL_SAMPLES_INSTALLED_DIR (prefix/datadir/kestrel/samples) and
  * KESTREL_SAMPLES_SOURCE_DIR (the source tree's data/samples). The
  * installed one wins when it exists, so an installed Kestrel never reads
@@ -9,6 +10,8 @@
 #include "config.h"
 
 #include "kestrel-samples.h"
+
+#include "kestrel-samples-config.h"
 
 const char *
 kestrel_samples_get_dir (void)

@@ -1,0 +1,49 @@
+/* kestrel-agreement.c — see kestrel-agreement.h. */
+#include "config.h"
+
+#include "kestrel-agreement.h"
+
+#include <math.h>
+#include <string.h>
+
+void
+kestrel_agreement_compare (const KestrelDetections *fp32, const KestrelDetections *other,
+                           KestrelAgreement *out)
+{
+  gboolean used[KESTREL_AGREEMENT_MAX_DETECTIONS] = { FALSE };
+  guint n_ref = MIN (kestrel_detections_get_n (fp32), KESTREL_AGREEMENT_MAX_DETECTIONS);
+  guint n_other = MIN (kestrel_detections_get_n (other), KESTREL_AGREEMENT_MAX_DETECTIONS);
+  double iou_sum = 0;
+
+  memset (out, 0, sizeof *out);
+  out->fp32_faces = kestrel_detections_get_n (fp32);
+  for (guint i = 0; i < n_ref; i++)
+    {
+      const KestrelDetection *a = kestrel_detections_get (fp32, i);
+      double best = 0;
+      guint best_j = G_MAXUINT;
+
+      for (guint j = 0; j < n_other; j++)
+        {
+          const KestrelDetection *b = kestrel_detections_get (other, j);
+          double iou;
+          if (used[j] || b->label != a->label)
+            continue;
+          iou = (double) kestrel_detection_iou (a, b);
+          if (iou >= KESTREL_AGREEMENT_MIN_IOU && iou > best)
+            {
+              best = iou;
+              best_j = j;
+            }
+        }
+      if (best_j == G_MAXUINT)
+        continue;
+      used[best_j] = TRUE;
+      out->matched_faces++;
+      iou_sum += best;
+      out->max_score_difference = MAX (out->max_score_difference,
+                                       fabs ((double) a->score - (double) kestrel_detections_get (other, best_j)->score));
+    }
+  out->extra_faces = kestrel_detections_get_n (other) - out->matched_faces;
+  out->mean_iou = out->matched_faces > 0 ? iou_sum / out->matched_faces : (double) NAN;
+}

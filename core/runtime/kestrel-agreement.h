@@ -1,0 +1,26 @@
+/* kestrel-agreement.h — how one frame's detections at a lower precision
+ * agree with FP32's (KestrelAgreement, kestrel-metrics.h).
+ *
+ * The engine runs one frame in every agreement_interval on an FP32 plan as
+ * well when it runs at INT8, decodes both and compares them here; the
+ * result goes into the metrics (snapshot, Prometheus gauges, the window's
+ * graph line).
+ */
+#pragma once
+
+#include "kestrel-detection.h"
+#include "kestrel-metrics.h"
+
+G_BEGIN_DECLS
+
+/* The most detections per side compared; more count as unmatched. Bounds
+ * the work and keeps it free of allocations (a frame has a few faces). */
+#define KESTREL_AGREEMENT_MAX_DETECTIONS 256
+
+/* Matches each FP32 detection, in order (decoders give them highest score
+ * first), to the unmatched detection of `other` with the same label and
+ * the largest IoU, when that IoU is at least KESTREL_AGREEMENT_MIN_IOU. */
+void kestrel_agreement_compare (const KestrelDetections *fp32, const KestrelDetections *other,
+                                KestrelAgreement *out);
+
+G_END_DECLS
