@@ -20,7 +20,85 @@ struct _KestrelModel {
   gint64 batch;
   guint64 macs;
   gsize weight_bytes;
+  char *content_hash;
 };
+
+static void
+checksum_string (GChecksum *sum, const char *s)
+{
+  /* With its terminating NUL, so "ab" + "c" and "a" + "bc" differ. */
+  s = s != NULL ? s : "";
+  g_checksum_update (sum, (const guchar *) s, strlen (s) + 1);
+}
+
+static void
+checksum_int (GChecksum *sum, gint64 i)
+{
+  g_checksum_update (sum, (const guchar *) &i, sizeof i);
+}
+
+/* SHA-256 of what the prepared graph computes: its values (names, types,
+ * shapes, constant bytes), nodes (operators, names, attributes, wiring),
+ * inputs and outputs. The same file at the same input sizes gives the same
+ * hash whichever way it was loaded (file, bytes, graph), and a calibration
+ * table cached under it (core/quant/) is found again; other sizes or other
+ * weights give another. Metadata that computes nothing (doc strings, the
+ * producer's name) is not in it. */
+static char *
+graph_content_hash (const KestrelGraph *graph)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  checksum_int (sum, graph->opset);
+  for (guint v = 0; v < graph->values->len; v++)
+    {
+      const KestrelValue *value = kestrel_graph_value (graph, v);
+      checksum_string (sum, value->name);
+      checksum_int (sum, value->dtype);
+      checksum_int (sum, value->n_dims);
+      for (guint d = 0; d < value->n_dims; d++)
+        checksum_int (sum, value->shape[d]);
+      if (value->constant != NULL)
+        g_checksum_update (sum, kestrel_tensor_get_data (value->constant),
+                           kestrel_tensor_get_n_bytes (value->constant));
+    }
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      const KestrelNode *node = kestrel_graph_node (graph, n);
+      checksum_string (sum, node->domain);
+      checksum_string (sum, node->op_type);
+      checksum_string (sum, node->name);
+      for (guint i = 0; i < node->inputs->len; i++)
+        checksum_int (sum, kestrel_node_input (node, i));
+      checksum_int (sum, -2);
+      for (guint i = 0; i < node->outputs->len; i++)
+        checksum_int (sum, kestrel_node_output (node, i));
+      for (guint a = 0; a < node->attrs->len; a++)
+        {
+          const KestrelAttr *attr = g_ptr_array_index (node->attrs, a);
+          checksum_string (sum, attr->name);
+          checksum_int (sum, attr->type);
+          g_checksum_update (sum, (const guchar *) &attr->f, sizeof attr->f);
+          checksum_int (sum, attr->i);
+          checksum_string (sum, attr->s);
+          checksum_int (sum, attr->n);
+          if (attr->ints != NULL)
+            g_checksum_update (sum, (const guchar *) attr->ints, attr->n * sizeof (gint64));
+          if (attr->floats != NULL)
+            g_checksum_update (sum, (const guchar *) attr->floats, attr->n * sizeof (float));
+          for (guint i = 0; attr->strings != NULL && i < attr->n; i++)
+            checksum_string (sum, attr->strings[i]);
+          if (attr->t != NULL)
+            g_checksum_update (sum, kestrel_tensor_get_data (attr->t), kestrel_tensor_get_n_bytes (attr->t));
+        }
+    }
+  for (guint i = 0; i < graph->inputs->len; i++)
+    checksum_int (sum, g_array_index (graph->inputs, gint, i));
+  checksum_int (sum, -3);
+  for (guint i = 0; i < graph->outputs->len; i++)
+    checksum_int (sum, g_array_index (graph->outputs, gint, i));
+  return g_strdup (g_checksum_get_string (sum));
+}
 
 static guint64
 node_macs (const KestrelGraph *graph, const KestrelNode *node)
@@ -93,6 +171,7 @@ kestrel_model_new_from_graph_at (KestrelGraph *graph, const char *origin,
       if (value->constant != NULL)
         model->weight_bytes += kestrel_tensor_get_n_bytes (value->constant);
     }
+  model->content_hash = graph_content_hash (graph);
   return model;
 }
 
@@ -156,6 +235,7 @@ kestrel_model_unref (KestrelModel *model)
   kestrel_graph_free (model->graph);
   kestrel_graph_free (model->source);
   g_free (model->origin);
+  g_free (model->content_hash);
   g_free (model);
 }
 
@@ -219,4 +299,10 @@ gsize
 kestrel_model_get_weight_bytes (const KestrelModel *model)
 {
   return model->weight_bytes;
+}
+
+const char *
+kestrel_model_get_content_hash (const KestrelModel *model)
+{
+  return model->content_hash;
 }

@@ -59,6 +59,12 @@ const KestrelValue *kestrel_model_get_output (const KestrelModel *model, guint i
 guint64 kestrel_model_get_macs (const KestrelModel *model);
 gsize kestrel_model_get_weight_bytes (const KestrelModel *model);
 
+/* What the model computes, as 64 hex digits (SHA-256 of the prepared
+ * graph: tensors, weights, operators, attributes, wiring, input sizes):
+ * the key a calibration table is cached under. Equal for the same file at
+ * the same input sizes however it was loaded. */
+const char *kestrel_model_get_content_hash (const KestrelModel *model);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelModel, kestrel_model_unref)
 
 G_END_DECLS

@@ -628,6 +628,12 @@ kestrel_plan_get_model (const KestrelPlan *plan)
   return plan->model;
 }
 
+const KestrelGraph *
+kestrel_plan_get_graph (const KestrelPlan *plan)
+{
+  return plan->graph;
+}
+
 guint
 kestrel_plan_get_n_inputs (const KestrelPlan *plan)
 {

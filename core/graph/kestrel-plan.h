@@ -63,6 +63,9 @@ void kestrel_plan_unref (KestrelPlan *plan);
 
 const KestrelPlanOptions *kestrel_plan_get_options (const KestrelPlan *plan);
 KestrelModel *kestrel_plan_get_model (const KestrelPlan *plan);
+/* The graph the plan runs (after its level's passes): its steps' nodes
+ * refer to its values. Read-only, lives as long as the plan. */
+const KestrelGraph *kestrel_plan_get_graph (const KestrelPlan *plan);
 /* Items per run (the model's batch when the options left it 0). */
 guint kestrel_plan_get_batch (const KestrelPlan *plan);
 

@@ -1,0 +1,69 @@
+/* kestrel-quant-table.h — the calibration table an INT8 plan is built from.
+ *
+ * One entry per tensor of the model (named as in the model, so a table
+ * reads like the model and survives changes to the passes): the range the
+ * calibration chose for it and the asymmetric u8 parameters that follow,
+ *
+ *   real = (q - zero_point) * scale,   q in 0 .. 255
+ *
+ * The range is widened to include 0 before the parameters are computed,
+ * so real 0 (padding, Relu's floor, a residual's missing channels) is
+ * exactly the zero point. The table also says which model it belongs to
+ * (kestrel_model_get_content_hash()), which method chose the ranges and
+ * over how many frames.
+ *
+ * Reference-counted and immutable once handed to a plan: set entries
+ * while building it, then only read. Plain data on GLib: no part of core
+ * but base is needed (so that graph/'s plan options can carry one).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  float min, max;       /* the calibrated range, as given (before widening to 0) */
+  float scale;          /* > 0 */
+  guint8 zero_point;
+} KestrelQuantParams;
+
+/* The u8 parameters of range [min, max]: widened to include 0, scale =
+ * (hi - lo) / 255, zero_point = round (-lo / scale). A range of width 0
+ * (a tensor that is always 0) gets scale 1. min > max, or a bound that is
+ * not finite, is a caller bug (g_return_if_fail). */
+void kestrel_quant_params_from_range (float min, float max, KestrelQuantParams *out);
+
+typedef struct _KestrelQuantTable KestrelQuantTable;
+
+/* `model_hash` from kestrel_model_get_content_hash(); `method` names how
+ * the ranges were chosen ("minmax", ...); `n_frames` how many frames they
+ * were measured on. */
+KestrelQuantTable *kestrel_quant_table_new (const char *model_hash, const char *method, guint n_frames);
+KestrelQuantTable *kestrel_quant_table_ref (KestrelQuantTable *table);
+void kestrel_quant_table_unref (KestrelQuantTable *table);
+
+const char *kestrel_quant_table_get_model_hash (const KestrelQuantTable *table);
+const char *kestrel_quant_table_get_method (const KestrelQuantTable *table);
+guint kestrel_quant_table_get_n_frames (const KestrelQuantTable *table);
+
+/* Sets (or replaces) the entry of tensor `name` from its range. */
+void kestrel_quant_table_set_range (KestrelQuantTable *table, const char *name, float min, float max);
+/* Sets an entry with its parameters as they are (a table read back from a
+ * file): scale must be finite and > 0. FALSE (and nothing set) otherwise. */
+gboolean kestrel_quant_table_set_params (KestrelQuantTable *table, const char *name,
+                                         const KestrelQuantParams *params);
+/* The entry of tensor `name`; FALSE when the table has none. `out` may be
+ * NULL to ask only whether it is there. */
+gboolean kestrel_quant_table_lookup (const KestrelQuantTable *table, const char *name,
+                                     KestrelQuantParams *out);
+
+/* Entries in the order they were first set (the model's order when the
+ * calibration set them). get_entry returns the name (owned by the table)
+ * and fills `out` (may be NULL); NULL when i is out of range. */
+guint kestrel_quant_table_get_n_entries (const KestrelQuantTable *table);
+const char *kestrel_quant_table_get_entry (const KestrelQuantTable *table, guint i, KestrelQuantParams *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelQuantTable, kestrel_quant_table_unref)
+
+G_END_DECLS
