@@ -1,6 +1,11 @@
 /* kestrel-cli inspect — what a model is made of and what Kestrel makes of it:
  * operators (and which are unsupported), parameters, multiply-adds, and the
- * arena each optimisation level needs. */
+ * arena each optimisation level needs.
+ *
+ * Exit status 1 when the model cannot be planned at some level (an
+ * operator Kestrel lacks, a free input size without --input-shape, a plan
+ * that fails): the description is still printed, so a script learns both
+ * what is wrong and that something is. */
 #include "config.h"
 
 #include <stdio.h>
@@ -86,6 +91,7 @@ kestrel_cli_inspect (int argc, char **argv)
   KestrelGraph *graph;
   guint64 params = 0;
   guint n_unsupported = 0;
+  gboolean plannable = FALSE;
 
   if (!kestrel_cli_parse_options ("inspect", context, entries, NULL, "one MODEL", 1, 1, &argc, &argv))
     return 2;
@@ -173,6 +179,7 @@ kestrel_cli_inspect (int argc, char **argv)
         }
       else
         {
+          plannable = TRUE;
           json_builder_set_member_name (b, "multiply_adds");
           json_builder_add_int_value (b, kestrel_model_get_macs (model));
           json_builder_set_member_name (b, "flops");
@@ -195,6 +202,7 @@ kestrel_cli_inspect (int argc, char **argv)
               json_builder_begin_object (b);
               if (plan == NULL)
                 {
+                  plannable = FALSE;
                   json_builder_set_member_name (b, "error");
                   json_builder_add_string_value (b, plan_error->message);
                 }
@@ -218,5 +226,5 @@ kestrel_cli_inspect (int argc, char **argv)
     kestrel_cli_print_json (root, FALSE);
   else
     print_text (json_node_get_object (root));
-  return n_unsupported > 0 ? 1 : 0;
+  return n_unsupported == 0 && plannable ? 0 : 1;
 }
