@@ -13,6 +13,7 @@
 
 #include "kestrel-builtin-models.h"
 #include "kestrel-error.h"
+#include "kestrel-generic-decoder.h"
 #include "kestrel-plugin.h"
 #include "kestrel-thread-pool.h"
 
@@ -69,13 +70,39 @@ _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *co
   if (active->model == NULL)
     goto fail;
 
-  vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (),
-                                                              active->model, error);
-  if (vtable == NULL)
-    goto fail;
-  active->decoder = kestrel_task_decoder_new (vtable, active->model, error);
-  if (active->decoder == NULL)
-    goto fail;
+  /* A model no plugin decodes still runs, on the generic decoder, when
+   * its input is a picture: everything is measured, nothing is found. */
+  {
+    g_autoptr(GError) no_plugin = NULL;
+
+    vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (),
+                                                                active->model, &no_plugin);
+    if (vtable == NULL && g_error_matches (no_plugin, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED))
+      {
+        g_autoptr(GError) generic_error = NULL;
+        active->decoder = kestrel_task_decoder_new (&kestrel_generic_decoder_vtable, active->model, &generic_error);
+        if (active->decoder == NULL)
+          {
+            g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED, "%s; and it cannot run undecoded: %s",
+                         no_plugin->message, generic_error->message);
+            goto fail;
+          }
+        _kestrel_engine_post_event (self, KESTREL_ENGINE_EVENT_INFO,
+                                    "%s; running it undecoded: frames, latency, processor and memory are "
+                                    "measured, nothing is detected", no_plugin->message);
+      }
+    else if (vtable == NULL)
+      {
+        g_propagate_error (error, g_steal_pointer (&no_plugin));
+        goto fail;
+      }
+    else
+      {
+        active->decoder = kestrel_task_decoder_new (vtable, active->model, error);
+        if (active->decoder == NULL)
+          goto fail;
+      }
+  }
   kestrel_task_decoder_get_input_params (active->decoder, TRUE, &active->params);
 
   kestrel_plan_options_init (&options);
