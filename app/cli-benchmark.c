@@ -9,9 +9,7 @@
  */
 #include "config.h"
 
-#include <glib-unix.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +31,6 @@ typedef struct {
   KestrelBenchPeer *peer;
   GCancellable *cancellable;
   gboolean progress;
-  GMainLoop *loop;
   KestrelBenchResult *result;
   GError *error;
 } Job;
@@ -50,13 +47,6 @@ on_progress (guint done, guint total, double seconds_left, const KestrelBenchCel
   fflush (stderr);
 }
 
-static gboolean
-quit_loop (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
-}
-
 static gpointer
 run_job (gpointer user_data)
 {
@@ -64,15 +54,7 @@ run_job (gpointer user_data)
 
   job->result = kestrel_bench_run (job->model, job->name, job->bytes, &job->options, job->peer, on_progress, job,
                                    job->cancellable, &job->error);
-  g_idle_add (quit_loop, job->loop);
   return NULL;
-}
-
-static gboolean
-on_signal (gpointer user_data)
-{
-  g_cancellable_cancel (user_data);
-  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -244,13 +226,10 @@ kestrel_cli_benchmark (int argc, char **argv)
   g_autoptr(KestrelModel) model = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   OrtPeer ort = { 0 };
   KestrelBenchPeer peer = { 0 };
   Job job = { 0 };
   guint values[KESTREL_BENCH_MAX_AXIS];
-  GThread *thread;
-  guint sigint, sigterm;
   int status = 0;
 
   if (!kestrel_cli_parse_options ("benchmark", context, entries, ranges, NULL, 0, 0, &argc, &argv))
@@ -309,15 +288,8 @@ kestrel_cli_benchmark (int argc, char **argv)
   job.bytes = bytes;
   job.name = model_spec;
   job.cancellable = cancellable;
-  job.loop = loop;
   job.progress = isatty (STDERR_FILENO);
-  sigint = g_unix_signal_add (SIGINT, on_signal, cancellable);
-  sigterm = g_unix_signal_add (SIGTERM, on_signal, cancellable);
-  thread = g_thread_new ("benchmark", run_job, &job);
-  g_main_loop_run (loop);
-  g_thread_join (thread);
-  g_source_remove (sigint);
-  g_source_remove (sigterm);
+  kestrel_cli_run_cancellable ("benchmark", run_job, &job, cancellable);
   if (job.progress)
     fprintf (stderr, "\r\033[K");
 

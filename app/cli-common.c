@@ -1,7 +1,9 @@
 /* cli-common.c — what several kestrel-cli commands share. */
 #include "config.h"
 
+#include <glib-unix.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "kestrel-cli.h"
@@ -53,4 +55,48 @@ kestrel_cli_json_add_double (JsonBuilder *b, const char *name, double value)
     json_builder_add_double_value (b, value);
   else
     json_builder_add_null_value (b);
+}
+
+typedef struct {
+  GThreadFunc func;
+  gpointer data;
+  GMainLoop *loop;
+} ThreadRun;
+
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+thread_run (gpointer user_data)
+{
+  ThreadRun *run = user_data;
+  run->func (run->data);
+  g_idle_add (quit_loop, run->loop);
+  return NULL;
+}
+
+static gboolean
+cancel_on_signal (gpointer cancellable)
+{
+  g_cancellable_cancel (cancellable);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+kestrel_cli_run_cancellable (const char *name, GThreadFunc func, gpointer data, GCancellable *cancellable)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  ThreadRun run = { func, data, loop };
+  guint sigint = g_unix_signal_add (SIGINT, cancel_on_signal, cancellable);
+  guint sigterm = g_unix_signal_add (SIGTERM, cancel_on_signal, cancellable);
+  GThread *thread = g_thread_new (name, thread_run, &run);
+
+  g_main_loop_run (loop);
+  g_thread_join (thread);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
 }

@@ -21,6 +21,7 @@ int kestrel_cli_bench (int argc, char **argv);
 int kestrel_cli_run (int argc, char **argv);
 int kestrel_cli_benchmark (int argc, char **argv);
 int kestrel_cli_compare (int argc, char **argv);
+int kestrel_cli_calibrate (int argc, char **argv);
 
 /* The values a numeric option (G_OPTION_ARG_INT or G_OPTION_ARG_DOUBLE)
  * accepts: from `min` (or above it, with `min_exclusive`) to `max`;
@@ -59,6 +60,12 @@ gboolean kestrel_cli_parse_options (const char            *command,
 /* A file an option names for writing: not a folder, in a folder that
  * exists. NULL passes. */
 gboolean kestrel_cli_check_output_file (const char *option, const char *path, GError **error);
+
+/* Runs func (data) on a thread named `name` while the main thread waits in
+ * a main loop, where SIGINT and SIGTERM cancel `cancellable`: long work
+ * that a user can stop. Returns when func has. */
+void kestrel_cli_run_cancellable (const char *name, GThreadFunc func, gpointer data,
+                                  GCancellable *cancellable);
 
 /* Prints "kestrel-cli COMMAND: MESSAGE" to stderr and returns `status`. */
 int kestrel_cli_fail (const char *command, const char *message, int status);

@@ -18,13 +18,12 @@ import csv
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from cli_checks import finish
+from cli_checks import finish, interrupt
 
 try:
     import jsonschema
@@ -141,18 +140,13 @@ def check_cancel():
     proc = subprocess.Popen([cli, 'benchmark', '--level', 'scalar', '--time-per-cell', '60', '-o', out],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(2)
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        problems.append('benchmark did not stop within 60 s of SIGINT')
+    stopped = interrupt(proc, 'benchmark', problems)
+    if stopped is None:
         return
-    print(f'benchmark stopped {time.monotonic() - sent:.2f} s after SIGINT')
+    returncode, err = stopped
     after = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-    if proc.returncode != 1 or 'cancelled' not in err or os.path.exists(out) or after != before:
-        problems.append(f'SIGINT: exit {proc.returncode}, stderr {err.strip()!r}, '
+    if returncode != 1 or 'cancelled' not in err or os.path.exists(out) or after != before:
+        problems.append(f'SIGINT: exit {returncode}, stderr {err.strip()!r}, '
                         f'file written: {os.path.exists(out)}, results folder {before} -> {after}')
 
 

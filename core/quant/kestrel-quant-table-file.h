@@ -1,0 +1,53 @@
+/* kestrel-quant-table-file.h — calibration tables on disk: readable JSON,
+ * and the per-user cache that spares a calibration when the same model was
+ * calibrated the same way before.
+ *
+ * The file (version 1):
+ *
+ *   { "format": "kestrel-calibration", "version": 1,
+ *     "model_hash": "<kestrel_model_get_content_hash>", "method": "mse",
+ *     "frames": 5,
+ *     "tensors": [ { "name": "input", "min": -1.0, "max": 1.0,
+ *                    "scale": 0.00784, "zero_point": 128 }, ... ] }
+ *
+ * Numbers are written so that they read back to the same float. A file
+ * that is not valid JSON, of another format or version, or with a value
+ * out of range (scale <= 0, zero_point outside 0..255, min > max, a name
+ * twice) is KESTREL_ERROR_CORRUPT, naming the file and what was wrong.
+ *
+ * The cache: g_get_user_cache_dir()/kestrel/calibration/<hash>-<method>.json.
+ * kestrel_calibrate_cached reads it when present and right (same model
+ * hash and method); a corrupt or mismatched one is reported with
+ * g_warning, calibrated again and replaced.
+ */
+#pragma once
+
+#include "kestrel-calibrate.h"
+
+G_BEGIN_DECLS
+
+#define KESTREL_QUANT_TABLE_FILE_VERSION 1
+
+char *kestrel_quant_table_to_json (const KestrelQuantTable *table);
+/* `origin` names the data in errors (a path). */
+KestrelQuantTable *kestrel_quant_table_from_json (const char *json, gssize length,
+                                                  const char *origin, GError **error);
+
+/* Written atomically (a temporary file renamed over the target). */
+gboolean kestrel_quant_table_save (const KestrelQuantTable *table, const char *path, GError **error);
+KestrelQuantTable *kestrel_quant_table_load (const char *path, GError **error);
+
+/* The cache file of a model and method. */
+char *kestrel_quant_table_cache_path (const char *model_hash, const char *method);
+
+/* kestrel_calibrate with the cache in front of it (see above); *from_cache
+ * (may be NULL) says whether the table was read rather than measured. A
+ * table that cannot be written to the cache is still returned (with a
+ * g_warning). */
+KestrelQuantTable *kestrel_calibrate_cached (KestrelModel *model,
+                                             const KestrelCalibrationMethod *method, guint n_frames,
+                                             KestrelCalibrationInputFunc fill_input,
+                                             gpointer user_data, GCancellable *cancellable,
+                                             gboolean *from_cache, GError **error);
+
+G_END_DECLS
