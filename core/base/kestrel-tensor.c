@@ -77,6 +77,26 @@ kestrel_shape_to_string (guint         n_dims,
   return g_string_free (str, FALSE);
 }
 
+/* 0 until set: the default. Read on every shape check, from any thread. */
+static gsize max_bytes_set;
+
+gsize
+kestrel_tensor_get_max_bytes (void)
+{
+  gsize set = (gsize) g_atomic_pointer_get (&max_bytes_set);
+
+  if (set != 0)
+    return set;
+  return (gsize) MIN (KESTREL_TENSOR_DEFAULT_MAX_BYTES, (guint64) G_MAXSSIZE);
+}
+
+void
+kestrel_tensor_set_max_bytes (gsize max_bytes)
+{
+  g_return_if_fail (max_bytes > 0);
+  g_atomic_pointer_set (&max_bytes_set, MIN (max_bytes, (gsize) G_MAXSSIZE));
+}
+
 gboolean
 kestrel_shape_get_size (KestrelDType  dtype,
                         guint         n_dims,
@@ -138,6 +158,18 @@ kestrel_shape_get_size (KestrelDType  dtype,
     goto too_big;
   if (has_zero)
     bytes = 0;
+  if (bytes > kestrel_tensor_get_max_bytes ())
+    {
+      g_autofree char *str = kestrel_shape_to_string (n_dims, shape);
+      g_autofree char *need = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *limit = g_format_size_full (kestrel_tensor_get_max_bytes (),
+                                                   G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_NO_MEMORY,
+                   "Tensor shape %s of %s needs %s, more than the %s Kestrel allows for one tensor",
+                   str, dtype_info[dtype].name, need, limit);
+      return FALSE;
+    }
 
   if (n_elements != NULL)
     *n_elements = has_zero ? 0 : nonzero;

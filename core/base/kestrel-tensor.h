@@ -35,13 +35,25 @@ const char  *kestrel_dtype_get_name (KestrelDType dtype);  /* "float32", "float1
 
 /* Number of elements and bytes of a shape, or FALSE with a GError naming the
  * shape when a dimension is negative, there are too many dimensions, or the
- * size does not fit in memory. @n_elements and @n_bytes may be NULL. */
+ * size overflows or is over kestrel_tensor_get_max_bytes(). @n_elements and @n_bytes may be NULL. */
 gboolean     kestrel_shape_get_size  (KestrelDType  dtype,
                                       guint         n_dims,
                                       const gint64 *shape,
                                       gsize        *n_elements,
                                       gsize        *n_bytes,
                                       GError      **error);
+/* The most bytes one tensor may take, checked by kestrel_shape_get_size()
+ * and so before anything is allocated: every tensor of a model (graph
+ * inputs, initializers, each value shape inference gives, folded
+ * constants) and a plan's activation arena. A model that claims more is an
+ * error naming the shape, not an abort in malloc or a machine brought to
+ * swapping. KESTREL_TENSOR_DEFAULT_MAX_BYTES (4 GiB; the bundled models'
+ * largest value is under 4 MB) unless changed for the whole process, as
+ * the fuzz targets do to stay within libFuzzer's memory limit. */
+#define KESTREL_TENSOR_DEFAULT_MAX_BYTES ((guint64) 4 << 30)
+gsize        kestrel_tensor_get_max_bytes (void);
+void         kestrel_tensor_set_max_bytes (gsize max_bytes);
+
 /* "[1,128,128,3]"; "[]" for a scalar. */
 char        *kestrel_shape_to_string (guint         n_dims,
                                       const gint64 *shape) G_GNUC_WARN_UNUSED_RESULT;

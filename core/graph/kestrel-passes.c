@@ -129,11 +129,31 @@ all_outputs_constant (const KestrelGraph *graph, const KestrelNode *node)
  * time the node that reads it is inferred, whatever operators computed it.
  * Folding evaluates the reference operator itself, so there is no list of
  * patterns to keep up. */
+static gboolean
+check_value_size (const KestrelValue *value, const KestrelNode *node, GError **error)
+{
+  g_autoptr(GError) size_error = NULL;
+
+  if (kestrel_shape_get_size (value->dtype, value->n_dims, value->shape, NULL, NULL, &size_error))
+    return TRUE;
+  if (node != NULL)
+    kestrel_node_set_error (error, node, size_error->code, "output '%s': %s", value->name,
+                            size_error->message);
+  else
+    g_set_error (error, KESTREL_ERROR, size_error->code, "graph input '%s': %s", value->name,
+                 size_error->message);
+  return FALSE;
+}
+
 gboolean
 kestrel_graph_infer_shapes (KestrelGraph *graph, GError **error)
 {
   if (!kestrel_graph_check_inputs_pinned (graph, error))
     return FALSE;
+  for (guint i = 0; i < graph->inputs->len; i++)
+    if (!check_value_size (kestrel_graph_value (graph, g_array_index (graph->inputs, gint, i)),
+                           NULL, error))
+      return FALSE;
   for (guint n = 0; n < graph->nodes->len; n++)
     {
       KestrelNode *node = kestrel_graph_node (graph, n);
@@ -153,6 +173,10 @@ kestrel_graph_infer_shapes (KestrelGraph *graph, GError **error)
                                       value->name);
               return FALSE;
             }
+          /* Sizes the model controls, checked before folding or a plan
+           * allocates them (kestrel_tensor_get_max_bytes). */
+          if (value != NULL && !check_value_size (value, node, error))
+            return FALSE;
         }
       if (!all_outputs_constant (graph, node) && all_inputs_constant (graph, node)
           && !fold_node (graph, node, error))

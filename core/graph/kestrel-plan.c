@@ -226,6 +226,17 @@ plan_memory (KestrelPlan *plan, GError **error)
   if (!kestrel_arena_plan ((KestrelArenaRequest *) (void *) requests->data, requests->len, 0,
                            &total, error))
     return FALSE;
+  /* Each value was checked against the limit; their sum is the model's
+   * claim too, and is checked before it is allocated. */
+  if (total > kestrel_tensor_get_max_bytes ())
+    {
+      g_autofree char *need = g_format_size_full (total, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *limit = g_format_size_full (kestrel_tensor_get_max_bytes (),
+                                                   G_FORMAT_SIZE_IEC_UNITS);
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_NO_MEMORY,
+                   "the plan's activations need %s, more than the %s Kestrel allows", need, limit);
+      return FALSE;
+    }
   plan->arena = kestrel_arena_new (MAX (total, 64), error);
   if (plan->arena == NULL)
     return FALSE;

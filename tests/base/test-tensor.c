@@ -143,7 +143,19 @@ test_tensor_too_big_for_memory (void)
       g_test_skip ("needs a 64-bit size_t");
       return;
     }
+  /* Over the tensor limit (4 GiB): refused before any allocation. */
   t = kestrel_tensor_new (KESTREL_DTYPE_FLOAT32, 2, shape, &error);
+  g_assert_null (t);
+  g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_NO_MEMORY);
+  g_assert_nonnull (strstr (error->message, "[2147483648,536870912] of float32"));
+  g_assert_nonnull (strstr (error->message, "Kestrel allows for one tensor"));
+  g_clear_error (&error);
+
+  /* With the limit as high as it goes, the allocation itself fails. */
+  kestrel_tensor_set_max_bytes (G_MAXSIZE);
+  g_assert_cmpuint (kestrel_tensor_get_max_bytes (), ==, G_MAXSSIZE);
+  t = kestrel_tensor_new (KESTREL_DTYPE_FLOAT32, 2, shape, &error);
+  kestrel_tensor_set_max_bytes (KESTREL_TENSOR_DEFAULT_MAX_BYTES);
   g_assert_null (t);
   g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_NO_MEMORY);
   g_assert_nonnull (strstr (error->message, "float32[2147483648,536870912]"));
