@@ -33,6 +33,7 @@
 #include "kestrel-application.h"
 #include "kestrel-controls.h"
 #include "kestrel-dashboard.h"
+#include "kestrel-benchmark-view.h"
 #include "kestrel-engine-settings.h"
 #include "kestrel-event-log.h"
 #include "kestrel-graph-export.h"
@@ -80,6 +81,13 @@ struct _KestrelWindow
   GtkWidget           *events_empty;
   GtkWidget           *events_scroller;
   GtkListBox          *events_list;
+  GtkStack            *view_stack;
+  GtkToggleButton     *benchmark_button;
+  GtkWidget           *controls_button;
+  KestrelBenchmarkView *benchmark_view;
+  GtkWidget           *switcher_squeezer;
+  GtkActionBar        *switcher_bar;
+  gboolean             paused_for_benchmark;
 
   GSettings           *settings;         /* engine and graphs */
   GSettings           *window_settings;  /* size, never delayed */
@@ -612,6 +620,9 @@ apply_narrow (gpointer data)
 
   self->narrow_id = 0;
   gtk_widget_set_visible (self->rollback_button, !self->narrow);
+  /* The view switcher moves to a bar at the bottom. */
+  gtk_widget_set_visible (self->switcher_squeezer, !self->narrow);
+  gtk_widget_set_visible (GTK_WIDGET (self->switcher_bar), self->narrow);
   return G_SOURCE_REMOVE;
 }
 
@@ -1190,6 +1201,57 @@ add_help_overlay (KestrelWindow *self)
                                                                                          "help_overlay")));
 }
 
+/* ---- the Benchmark view ---------------------------------------------------- */
+
+/* The header's view switcher. The live view's buttons (controls, pause,
+ * roll back) mean nothing in the Benchmark view, and hiding them leaves
+ * room for the switcher in a narrow header. */
+static void
+view_toggled (GtkToggleButton *button,
+              KestrelWindow   *self)
+{
+  gboolean benchmark = gtk_toggle_button_get_active (self->benchmark_button);
+
+  gtk_stack_set_visible_child_name (self->view_stack, benchmark ? "benchmark" : "live");
+  /* The suite runs the model the live view is set to. */
+  if (benchmark && self->settings != NULL)
+    {
+      KestrelEngineConfig config;
+
+      kestrel_engine_config_init (&config);
+      kestrel_engine_config_from_settings (self->settings, &config);
+      kestrel_benchmark_view_set_model (self->benchmark_view, config.model);
+      kestrel_engine_config_clear (&config);
+    }
+  gtk_widget_set_visible (self->controls_button, !benchmark);
+  gtk_widget_set_visible (GTK_WIDGET (self->pause_button), !benchmark);
+  gtk_widget_set_visible (self->rollback_button, !benchmark && !self->narrow);
+}
+
+/* A suite needs the cores to itself: the live pipeline pauses while it
+ * runs and resumes after, unless the user had paused it already. */
+static void
+benchmark_running_changed (GObject       *view,
+                           GParamSpec    *pspec,
+                           KestrelWindow *self)
+{
+  gboolean running = kestrel_benchmark_view_get_running (self->benchmark_view);
+
+  if (self->engine == NULL)
+    return;
+  if (running && kestrel_engine_get_state (self->engine) == KESTREL_ENGINE_RUNNING)
+    {
+      kestrel_engine_pause (self->engine);
+      self->paused_for_benchmark = TRUE;
+    }
+  else if (!running && self->paused_for_benchmark)
+    {
+      kestrel_engine_resume (self->engine);
+      self->paused_for_benchmark = FALSE;
+    }
+  update_pause_state (self);
+}
+
 static const GActionEntry win_entries[] = {
   { .name = "pause", .state = "false", .change_state = pause_change_state },
   { .name = "rollback", .activate = rollback_activated },
@@ -1626,6 +1688,7 @@ kestrel_window_class_init (KestrelWindowClass *klass)
   kestrel_ui_init ();
   g_type_ensure (KESTREL_TYPE_GRAPH_VIEW);
   g_type_ensure (KESTREL_TYPE_DASHBOARD);
+  g_type_ensure (KESTREL_TYPE_BENCHMARK_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                KESTREL_UI_RESOURCE_PATH "/kestrel-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, toast_overlay);
@@ -1649,6 +1712,14 @@ kestrel_window_class_init (KestrelWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_scroller);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, events_list);
   gtk_widget_class_bind_template_callback (widget_class, show_p95_toggled);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, benchmark_button);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, controls_button);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, benchmark_view);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, switcher_squeezer);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, switcher_bar);
+  gtk_widget_class_bind_template_callback (widget_class, view_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, benchmark_running_changed);
 }
 
 static void

@@ -19,6 +19,7 @@
 #include "kestrel-application.h"
 #include "kestrel-graph-view.h"
 #include "kestrel-preview.h"
+#include "kestrel-benchmark-view.h"
 #include "kestrel-window.h"
 #include "ui-test-keys.h"
 
@@ -98,6 +99,65 @@ test_hidden_window_does_not_poll (void)
   while (report_int (window, "cpu", "kestrel") <= shown && g_get_monotonic_time () < end)
     ui_test_spin (50);
   g_assert_cmpint (report_int (window, "cpu", "kestrel"), >, shown);
+  close_window (window);
+}
+
+/* The header's view switcher: Run in the Benchmark view pauses the live
+ * pipeline and resumes it when the suite is done. */
+static GtkWidget *
+find_toggle (GtkWidget *root, const char *label)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found;
+      if (GTK_IS_TOGGLE_BUTTON (c) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (c)), label) == 0
+          && gtk_widget_get_mapped (c))
+        return c;
+      if ((found = find_toggle (c, label)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+benchmark_done (gpointer data)
+{
+  return !kestrel_benchmark_view_get_running (data);
+}
+
+static void
+test_benchmark_view (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window = open_window (settings);
+  KestrelEngine *engine = kestrel_window_get_engine (window);
+  GtkWidget *view = ui_test_find_widget (GTK_WIDGET (window), KESTREL_TYPE_BENCHMARK_VIEW);
+  GtkWidget *stack = gtk_widget_get_ancestor (view, GTK_TYPE_STACK);
+  GtkWidget *benchmark = find_toggle (GTK_WIDGET (window), "Benchmark");
+  KestrelBenchOptions options;
+
+  g_assert_nonnull (benchmark);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "live");
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (benchmark), TRUE);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "benchmark");
+
+  kestrel_bench_options_init (&options);
+  options.n_levels = 1;
+  options.levels[0] = KK_LEVEL_SIMD;
+  options.n_batches = 1;
+  options.batches[0] = 1;
+  options.time_per_cell_s = 0.3;
+  options.rounds = 2;
+  kestrel_benchmark_view_set_options (KESTREL_BENCHMARK_VIEW (view), &options);
+  g_assert_cmpint (kestrel_engine_get_state (engine), ==, KESTREL_ENGINE_RUNNING);
+  kestrel_benchmark_view_run (KESTREL_BENCHMARK_VIEW (view));
+  g_assert_cmpint (kestrel_engine_get_state (engine), ==, KESTREL_ENGINE_PAUSED);
+  g_assert_true (ui_test_wait_until (benchmark_done, view));
+  g_assert_cmpint (kestrel_engine_get_state (engine), ==, KESTREL_ENGINE_RUNNING);
+  g_assert_cmpuint (kestrel_benchmark_view_get_result (KESTREL_BENCHMARK_VIEW (view))->cells->len, ==, 1);
+
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_toggle (GTK_WIDGET (window), "Live")), TRUE);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "live");
   close_window (window);
 }
 
@@ -838,6 +898,9 @@ main (int argc, char *argv[])
 {
   int status;
 
+  /* Benchmark results go to a folder of this run (GLib reads the variable
+   * once, at the first g_get_user_data_dir()). */
+  g_setenv ("XDG_DATA_HOME", g_dir_make_tmp ("test-window-data-XXXXXX", NULL), TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
@@ -849,6 +912,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/window/hidden-does-not-poll", test_hidden_window_does_not_poll);
   g_test_add_func ("/window/pause-action", test_pause_action);
+  g_test_add_func ("/window/benchmark-view", test_benchmark_view);
   g_test_add_func ("/window/rollback-action", test_rollback_action);
   g_test_add_func ("/window/sample-interval", test_sample_interval);
   g_test_add_func ("/window/space-pauses", test_space_pauses);
