@@ -1,8 +1,9 @@
 #!/bin/sh
 # The whole test suite: installs what is missing, builds, runs every meson
 # test, then builds a second tree with AddressSanitizer and
-# UndefinedBehaviorSanitizer and runs the unit suites there. Ends with one
-# summary line: "N passed, N failed, N skipped".
+# UndefinedBehaviorSanitizer and runs the unit suites there, then a third,
+# with clang and libFuzzer, for the fuzz targets. Ends with one summary
+# line: "N passed, N failed, N skipped".
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,5 +41,22 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" \
   meson test -C "$asan" --suite unit --print-errorlogs --num-processes 2 --timeout-multiplier 3 || status=1
 
-/usr/bin/python3 scripts/test-summary.py "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json"
+# The fuzz targets of tests/fuzz in a clang tree with libFuzzer, ASan and
+# UBSan (scripts/fuzz.sh sets it up and builds only the targets and the
+# plugins they load): their corpora and crash regressions once, then each
+# target fuzzed for KESTREL_FUZZ_SECONDS (20 s by default, 0 skips it), so
+# a change that breaks a loader is likely caught here before it lands. A
+# crash fails the check and leaves its input under $fuzz/artifacts/.
+fuzz=${KESTREL_FUZZ_BUILD:-build-fuzz}
+fuzz_seconds=${KESTREL_FUZZ_SECONDS:-20}
+KESTREL_FUZZ_BUILD=$fuzz scripts/fuzz.sh --replay || status=1
+if [ "$fuzz_seconds" -gt 0 ]; then
+  for target in $(scripts/fuzz.sh --list); do
+    echo "fuzz-$target, $fuzz_seconds s:"
+    KESTREL_FUZZ_BUILD=$fuzz scripts/fuzz.sh "$target" "$fuzz_seconds" || status=1
+  done
+fi
+
+/usr/bin/python3 scripts/test-summary.py "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" \
+  "$fuzz/meson-logs/testlog.json"
 exit $status

@@ -43,7 +43,10 @@ packages="
 # the dynamic loader's frames (_dl_init) only with glibc's debug symbols
 # (libc6-dbg); scripts/perf-guard.sh counts instructions with valgrind's
 # callgrind, and tests/cli/check-benchmark.py validates result files
-# against their JSON schema (python3-jsonschema). On a machine that runs
+# against their JSON schema (python3-jsonschema); scripts/fuzz.sh builds
+# the libFuzzer targets of tests/fuzz with clang, whose libFuzzer and
+# sanitizer runtimes are libclang-rt-14-dev (not a dependency of clang in
+# Debian 12). On a machine that runs
 # systemd, installing prometheus also starts its server on port 9090:
 # 'systemctl disable --now prometheus' stops it; Kestrel only uses promtool.
 test_packages="
@@ -58,6 +61,7 @@ test_packages="
   prometheus procps
   llvm libc6-dbg
   valgrind python3-jsonschema
+  clang libclang-rt-14-dev
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
 # npm is wanted unless the nodejs installed is one that brings its own.

@@ -376,7 +376,8 @@ KestrelBenchResult *
 kestrel_bench_result_from_json (JsonNode *root, const char *origin, GError **error)
 {
   Reader rd = { origin, error, FALSE };
-  JsonObject *o = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  /* A file of white space parses to no root at all (found by fuzzing). */
+  JsonObject *o = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   g_autoptr(KestrelBenchResult) r = kestrel_bench_result_new ();
   g_autofree char *format = NULL;
   JsonObject *m, *s, *model, *settings;

@@ -178,6 +178,17 @@ compare_entries (gconstpointer a, gconstpointer b)
 }
 
 /* The image files of `folder` (matching `glob` when set), in name order. */
+static gboolean
+glob_matches (GPatternSpec *glob, const char *name)
+{
+  g_autofree char *display = NULL;
+
+  if (g_utf8_validate (name, -1, NULL))
+    return g_pattern_spec_match_string (glob, name);
+  display = g_filename_display_name (name);
+  return g_pattern_spec_match_string (glob, display);
+}
+
 static GArray *
 list_images (const char *folder, GPatternSpec *glob, GError **error)
 {
@@ -197,7 +208,10 @@ list_images (const char *folder, GPatternSpec *glob, GError **error)
     {
       if (name[0] == '.' || !is_image_name (name))
         continue;
-      if (glob != NULL && !g_pattern_spec_match_string (glob, name))
+      /* GLib's globs match UTF-8 only (a name that is not aborts in
+       * g_utf8_strreverse): a name in another encoding is matched as it is
+       * shown, its stray bytes made U+FFFD. */
+      if (glob != NULL && !glob_matches (glob, name))
         continue;
 
       g_autofree char *path = g_build_filename (folder, name, NULL);
@@ -335,6 +349,14 @@ source_images_open (const char *text, GError **error)
       return NULL;
     }
 
+  /* A pattern must be UTF-8 for GLib to compile it (found by fuzzing:
+   * g_pattern_spec_new aborts otherwise). */
+  if (!g_utf8_validate (base, -1, NULL))
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                   "%s: a file name pattern must be valid UTF-8", display);
+      return NULL;
+    }
   self->folder = g_steal_pointer (&folder);
   self->glob = g_pattern_spec_new (base);
   self->files = list_images (self->folder, self->glob, error);

@@ -12,6 +12,7 @@
 #include "kestrel-bench-result.h"
 #include "kestrel-bench.h"
 #include "kestrel-builtin-models.h"
+#include "kestrel-error.h"
 
 static char *samples_dir;
 
@@ -230,6 +231,31 @@ test_compare_files (void)
   g_rmdir (dir);
 }
 
+/* Files that are JSON, or nearly, but no result: an error each. White
+ * space alone parses to no value at all, which crashed the loader (found
+ * by tests/fuzz, target bench-result). */
+static void
+test_not_results (void)
+{
+  const char *const texts[] = { " \n", "null", "[]", "{}", "{\"format\": 1}", "\"kestrel-benchmark\"" };
+  g_autofree char *dir = g_dir_make_tmp ("test-bench-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "r.json", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(KestrelBenchResult) r = NULL;
+
+      g_assert_true (g_file_set_contents (path, texts[i], -1, NULL));
+      r = kestrel_bench_result_load (path, &error);
+      g_assert_null (r);
+      g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT);
+      g_assert_nonnull (strstr (error->message, "is not a Kestrel benchmark result"));
+    }
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 test_mann_whitney (void)
 {
@@ -261,6 +287,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/cancel", test_cancel);
   g_test_add_func ("/bench/bad-axis", test_bad_axis);
   g_test_add_func ("/bench/compare-files", test_compare_files);
+  g_test_add_func ("/bench/not-results", test_not_results);
   g_test_add_func ("/bench/mann-whitney", test_mann_whitney);
   return g_test_run ();
 }

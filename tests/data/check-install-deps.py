@@ -40,7 +40,15 @@ RUN_TIME_COMMANDS = {
     'pgrep': 'scripts/measure-app-cpu.sh',
     'valgrind': 'scripts/perf-guard.sh (the perf-guard test)',
     'llvm-symbolizer': 'AddressSanitizer, for tests/lsan.supp to match (make check)',
+    'clang': 'scripts/fuzz.sh (the libFuzzer tree of tests/fuzz)',
 }
+
+# Files a command above needs that no path in the sources names: (what,
+# command printing a folder, file in it).
+RUN_TIME_FILES = [
+    ('libFuzzer runtime (scripts/fuzz.sh)', ['clang', '--print-runtime-dir'],
+     'libclang_rt.fuzzer-x86_64.a'),
+]
 
 THIS_FILE = os.path.basename(__file__)
 # Sources that may name system paths a test or script reads.
@@ -193,6 +201,18 @@ def tool_paths():
         yield f'command {name} ({who})', name
 
 
+def runtime_files():
+    """(what, path) for RUN_TIME_FILES whose command runs here."""
+    for what, command, name in RUN_TIME_FILES:
+        if os.uname().machine != 'x86_64' and 'x86_64' in name:
+            continue
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            continue  # the command itself is checked (and fails) above
+        yield what, os.path.join(out.strip(), name)
+
+
 def system_paths(source_root):
     """(what, path) for every /usr/... path in the sources of tests/ and
     scripts/."""
@@ -243,6 +263,7 @@ def main(argv):
             fail(f'{what}: not installed')
             continue
         items.append((what, path))
+    items += list(runtime_files())
     items += list(system_paths(source_root))
 
     owned = owners_of([path for _, path in items if os.path.exists(path)])

@@ -386,6 +386,24 @@ test_images_glob (void)
   open_fails (none, (const char *const[]) { "no image files match", "*.gif", NULL });
   open_fails (no_folder, (const char *const[]) { "no such folder", "nowhere", NULL });
 
+  /* GLib's globs are UTF-8: a pattern that is not is an error (it aborted
+   * in g_pattern_spec_new; tests/fuzz found it), and a file name that is
+   * not (Latin-1 "caf\xe9") is matched as shown, not an abort in
+   * g_utf8_strreverse. */
+  g_autofree char *latin1 = g_strconcat ("images:", folder, "/\xe9*.png", NULL);
+  open_fails (latin1, (const char *const[]) { "a file name pattern must be valid UTF-8", NULL });
+  skimage_copy ("camera.png", folder, "z-caf\xe9.png", -1);
+  g_autofree char *tail = g_strconcat ("images:", folder, "/z-*.png?loop=0", NULL);
+  source = open_ok (tail);
+  KestrelFrame frame;
+  g_autoptr(GError) error = NULL;
+  g_assert_cmpint (kestrel_frame_source_next_frame (source, &frame, NULL, &error), ==, KESTREL_FRAME_OK);
+  g_assert_no_error (error);
+  g_assert_cmpuint (frame.image.width, ==, 512);
+  expect_end (source);
+  kestrel_frame_source_close (source);
+  test_assert_no_outstanding (pool);
+
   remove_tree (folder);
 }
 
