@@ -17,6 +17,7 @@
 
 #include "kestrel-bench-machine.h"
 #include "kestrel-bench-private.h"
+#include "kestrel-calibrate.h"
 #include "kestrel-error.h"
 #include "kestrel-stats.h"
 
@@ -45,6 +46,7 @@ typedef struct {
   GPtrArray *photos;            /* GBytes: one input each */
   GPtrArray *reference;         /* GBytes: the FP32 outputs of each photo, concatenated */
   GCancellable *cancellable;
+  KestrelQuantTable *quant_table; /* INT8 cells': minmax over the photos, made once */
 } Run;
 
 static gboolean
@@ -303,6 +305,24 @@ measure_accuracy (Run *run, CellState *s)
     fill_item (run, plan, item, item);
 }
 
+static gboolean
+fill_calibration_frame (KestrelPlan *plan, guint frame, gpointer user_data, GError **error)
+{
+  fill_item (user_data, plan, 0, frame);
+  return TRUE;
+}
+
+/* The INT8 cells' calibration table: minmax over the run's photos (noise
+ * when it has none), measured once per run. */
+static KestrelQuantTable *
+int8_table (Run *run, GError **error)
+{
+  if (run->quant_table == NULL)
+    run->quant_table = kestrel_calibrate_minmax (run->model, MAX (run->photos->len, 1), fill_calibration_frame, run,
+                                                 run->cancellable, error);
+  return run->quant_table;
+}
+
 /* ---- visits ---------------------------------------------------------------- */
 
 static gboolean
@@ -317,6 +337,8 @@ first_visit (Run *run, CellState *s, GError **error)
   options.level = c->level;
   options.n_threads = c->threads;
   options.batch = c->batch;
+  if (c->precision == KESTREL_PRECISION_INT8 && (options.quant_table = int8_table (run, error)) == NULL)
+    return FALSE;
   start = kestrel_stats_now_ns ();
   s->plan = kestrel_plan_new (run->model, &options, error);
   if (s->plan == NULL)
@@ -327,7 +349,9 @@ first_visit (Run *run, CellState *s, GError **error)
     }
   c->build_ms = (kestrel_stats_now_ns () - start) / 1e6;
   c->arena_bytes = kestrel_plan_get_arena_bytes (s->plan);
-  c->weight_bytes = kestrel_model_get_weight_bytes (run->model);
+  /* The model's weights, or at INT8 the plan's (s8 weights, s32 biases). */
+  c->weight_bytes = c->precision == KESTREL_PRECISION_INT8 ? kestrel_plan_get_weight_bytes (s->plan)
+                                                           : kestrel_model_get_weight_bytes (run->model);
   for (guint item = 0; item < c->batch; item++)
     fill_item (run, s->plan, item, item);
   start = kestrel_stats_now_ns ();
@@ -575,5 +599,6 @@ out:
       kestrel_bench_cell_free (((CellState *) states->pdata[i])->cell);
   g_clear_pointer (&run.photos, g_ptr_array_unref);
   g_clear_pointer (&run.reference, g_ptr_array_unref);
+  g_clear_pointer (&run.quant_table, kestrel_quant_table_unref);
   return ok ? g_steal_pointer (&r) : NULL;
 }

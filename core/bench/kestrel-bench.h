@@ -87,7 +87,7 @@ typedef struct {
 
   double cpu_ms_per_frame;       /* process CPU time (every thread) per frame */
   guint64 arena_bytes;           /* activations and scratch */
-  guint64 weight_bytes;          /* the model's weights */
+  guint64 weight_bytes;          /* the model's weights; at INT8 the plan's (s8, s32 bias) */
   double energy_mj_per_frame;    /* RAPL package energy; NAN if not read */
   double sqnr_db;                /* vs the FP32 reference; NAN none, INFINITY identical */
   double other_cpu_percent;      /* other processes, of all cores; NAN unknown */

@@ -666,3 +666,28 @@ kestrel_graph_compact (KestrelGraph *graph)
   for (guint i = 0; i < graph->outputs->len; i++)
     g_array_index (graph->outputs, gint, i) = remap[g_array_index (graph->outputs, gint, i)];
 }
+
+/* Copies src's attributes (numbers, strings and lists) to dst, except the
+ * ones named in the NULL-terminated `skip`. */
+void
+kestrel_node_copy_attrs (KestrelNode *dst, const KestrelNode *src, const char *const *skip)
+{
+  for (guint a = 0; a < src->attrs->len; a++)
+    {
+      const KestrelAttr *attr = g_ptr_array_index (src->attrs, a);
+      gboolean skipped = FALSE;
+
+      for (guint i = 0; skip != NULL && skip[i] != NULL; i++)
+        skipped |= strcmp (attr->name, skip[i]) == 0;
+      if (skipped)
+        continue;
+
+      KestrelAttr *copy = kestrel_node_add_attr (dst, attr->name, attr->type);
+      copy->f = attr->f;
+      copy->i = attr->i;
+      copy->s = g_strdup (attr->s);
+      copy->n = attr->n;
+      copy->ints = g_memdup2 (attr->ints, attr->n * sizeof (gint64));
+      copy->floats = g_memdup2 (attr->floats, attr->n * sizeof (float));
+    }
+}

@@ -151,6 +151,10 @@ void kestrel_node_set_attr_float (KestrelNode *node, const char *name, float val
 void kestrel_node_set_attr_ints (KestrelNode *node, const char *name, const gint64 *values, guint n);
 void kestrel_node_set_attr_string (KestrelNode *node, const char *name, const char *value);
 
+/* Copies src's attributes (numbers, strings and lists) to dst, except the
+ * ones named in the NULL-terminated `skip` (may be NULL). */
+void kestrel_node_copy_attrs (KestrelNode *dst, const KestrelNode *src, const char *const *skip);
+
 /* Typed getters: return `fallback` when absent. A present attribute of the
  * wrong type is an error the op's infer() reports via
  * kestrel_node_check_attr_type(). */

@@ -17,11 +17,6 @@
  * the model's own NHWC<->NCHW Transposes at its input and outputs. Last,
  * a depthwise ConvNhwc whose only reader is a pointwise ConvNhwc merges
  * with it into one kestrel.DwPwNhwc (see fuse_depthwise_pointwise()).
- *
- * Why one file of more than 800 lines: the rewrites run in one order
- * (kestrel_graph_new_fast) over one set of helpers (which Convs convert,
- * single readers, adding and cancelling Transposes); each section is a
- * pass a reader can take alone.
  */
 #include "config.h"
 
@@ -93,8 +88,8 @@ maxpool_convertible (const KestrelGraph *graph, const KestrelNode *node)
 
 /* The only node reading `value`, or NULL if there are several, none, or the
  * value is a graph output (whose contents must stay as they are). */
-static KestrelNode *
-single_reader (const KestrelGraph *graph, gint value)
+KestrelNode *
+kestrel_graph_single_reader (const KestrelGraph *graph, gint value)
 {
   g_autoptr(GArray) readers = NULL;
 
@@ -117,8 +112,8 @@ constant_scalar (const KestrelGraph *graph, gint value, float *out)
 }
 
 /* Relu and Clip with known bounds, as a clamp. */
-static gboolean
-activation_bounds (const KestrelGraph *graph, const KestrelNode *node, float *lo, float *hi)
+gboolean
+kestrel_graph_activation_bounds (const KestrelGraph *graph, const KestrelNode *node, float *lo, float *hi)
 {
   if (is_op (node, "Relu"))
     {
@@ -195,7 +190,7 @@ activation_kind (const KestrelGraph *graph, gint x, KestrelNode *node, gint *end
       if (!is_op (sig, "Sigmoid") || !is_op (mul, "Mul") || kestrel_node_n_inputs (mul) != 2)
         continue;
       s = kestrel_node_output (sig, 0);
-      if (single_reader (graph, s) != mul
+      if (kestrel_graph_single_reader (graph, s) != mul
           || !((kestrel_node_input (mul, 0) == x && kestrel_node_input (mul, 1) == s)
                || (kestrel_node_input (mul, 1) == x && kestrel_node_input (mul, 0) == s)))
         continue;
@@ -223,7 +218,7 @@ set_first_output (KestrelGraph *graph, KestrelNode *node, gint node_index, gint 
 }
 
 gboolean
-kestrel_graph_fuse (KestrelGraph *graph, GError **error)
+kestrel_graph_fuse (KestrelGraph *graph, KestrelFastFlags flags, GError **error)
 {
   guint n_nodes = graph->nodes->len;
 
@@ -239,8 +234,9 @@ kestrel_graph_fuse (KestrelGraph *graph, GError **error)
       if (!conv_convertible (graph, conv) || kestrel_node_n_inputs (conv) > 3)
         continue;
 
-      next = single_reader (graph, end);
-      if (next != NULL && is_op (next, "Add") && kestrel_node_n_inputs (next) == 2)
+      next = kestrel_graph_single_reader (graph, end);
+      if (next != NULL && is_op (next, "Add") && kestrel_node_n_inputs (next) == 2
+          && !(flags & KESTREL_FAST_NO_RESIDUAL))
         {
           gint other = kestrel_node_input (next, 0) == end ? kestrel_node_input (next, 1)
                                                            : kestrel_node_input (next, 0);
@@ -253,14 +249,14 @@ kestrel_graph_fuse (KestrelGraph *graph, GError **error)
               end = kestrel_node_output (next, 0);
               next->removed = TRUE;
               fused = TRUE;
-              next = single_reader (graph, end);
+              next = kestrel_graph_single_reader (graph, end);
             }
         }
       const char *act = NULL;
       float alpha = 0.0f, beta = 0.0f;
       KestrelNode *sigmoid = NULL, *act_node = NULL;
       gint act_end = -1;
-      if (next != NULL && activation_bounds (graph, next, &lo, &hi))
+      if (next != NULL && kestrel_graph_activation_bounds (graph, next, &lo, &hi))
         {
           end = kestrel_node_output (next, 0);
           next->removed = TRUE;
@@ -326,31 +322,6 @@ add_transpose (KestrelGraph *graph, gint in, const gint64 *perm, guint n_dims, g
   return out;
 }
 
-/* Copies src's attributes (numbers, strings and lists) to dst, except the
- * ones named in the NULL-terminated `skip`. */
-static void
-copy_attrs (KestrelNode *dst, const KestrelNode *src, const char *const *skip)
-{
-  for (guint a = 0; a < src->attrs->len; a++)
-    {
-      const KestrelAttr *attr = g_ptr_array_index (src->attrs, a);
-      gboolean skipped = FALSE;
-
-      for (guint i = 0; skip != NULL && skip[i] != NULL; i++)
-        skipped |= strcmp (attr->name, skip[i]) == 0;
-      if (skipped)
-        continue;
-
-      KestrelAttr *copy = kestrel_node_add_attr (dst, attr->name, attr->type);
-      copy->f = attr->f;
-      copy->i = attr->i;
-      copy->s = g_strdup (attr->s);
-      copy->n = attr->n;
-      copy->ints = g_memdup2 (attr->ints, attr->n * sizeof (gint64));
-      copy->floats = g_memdup2 (attr->floats, attr->n * sizeof (float));
-    }
-}
-
 /* Replaces an NCHW node by Transpose -> `nhwc_op` -> Transpose. Inputs in
  * `activation_inputs` are transposed; the others (weights) pass as they are. */
 static void
@@ -372,7 +343,7 @@ wrap_in_nhwc (KestrelGraph *graph, KestrelNode *node, const char *nhwc_op,
           v = add_transpose (graph, v, to_nhwc_perm, 4, -1, "nhwc");
       kestrel_node_add_input (fast, v);
     }
-  copy_attrs (fast, node, NULL);
+  kestrel_node_copy_attrs (fast, node, NULL);
 
   /* Remember which model value this computes (in NHWC), so diagnostics
    * can compare it with the reference plan's. */
@@ -456,6 +427,32 @@ compose_transposes (KestrelGraph *graph)
       changed = TRUE;
     }
   return changed;
+}
+
+/* A node about to compute its output in NHWC keeps the name of the model
+ * value it stands for (the Transpose after it takes that name, and goes
+ * when it cancels): kestrel_graph_get_model_value_name() and the INT8 pass
+ * find it there. */
+static void
+remember_model_value (KestrelNode *node, const KestrelValue *out)
+{
+  if (kestrel_node_find_attr (node, "model_value") == NULL)
+    kestrel_node_set_attr_string (node, "model_value", out->name);
+}
+
+const char *
+kestrel_graph_get_model_value_name (const KestrelGraph *graph, gint value)
+{
+  const KestrelValue *v = kestrel_graph_value (graph, value);
+  const KestrelNode *producer;
+
+  g_return_val_if_fail (v != NULL, NULL);
+  if (v->producer < 0)
+    return v->name;
+  producer = kestrel_graph_node (graph, v->producer);
+  if (kestrel_node_output (producer, 0) != value)
+    return v->name;
+  return kestrel_node_attr_string (producer, "model_value", v->name);
 }
 
 static const char *const elementwise_ops[] = {
@@ -555,6 +552,8 @@ push_through (KestrelGraph *graph)
       const KestrelValue *outv = kestrel_graph_value (graph, out);
       gint inner = kestrel_graph_new_value (graph, "nhwc");
       gint64 shape[KESTREL_TENSOR_MAX_DIMS];
+      outv = kestrel_graph_value (graph, out);
+      remember_model_value (node, outv);
       for (guint i = 0; i < n_perm; i++)
         shape[p_copy[i]] = outv->shape[i];
       kestrel_value_set_shape (kestrel_graph_value (graph, inner), outv->dtype, n_perm, shape);
@@ -699,6 +698,7 @@ push_through_axis_ops (KestrelGraph *graph)
       gint inner = kestrel_graph_new_value (graph, "nhwc");
       gint64 shape[KESTREL_TENSOR_MAX_DIMS];
       outv = kestrel_graph_value (graph, out);
+      remember_model_value (node, outv);
       for (guint i = 0; i < n_perm; i++)
         shape[p_copy[i]] = outv->shape[i];
       kestrel_value_set_shape (kestrel_graph_value (graph, inner), outv->dtype, n_perm, shape);
@@ -784,7 +784,7 @@ fuse_depthwise_pointwise (KestrelGraph *graph)
       if (!is_depthwise_nhwc (graph, dw))
         continue;
       t = kestrel_node_output (dw, 0);
-      pw = single_reader (graph, t);
+      pw = kestrel_graph_single_reader (graph, t);
       if (pw == NULL || !is_pointwise_nhwc (graph, pw) || kestrel_node_input (pw, 0) != t
           || (kestrel_node_n_inputs (pw) > 2 && kestrel_node_input (pw, 2) == t)
           || (kestrel_node_n_inputs (pw) > 3 && kestrel_node_input (pw, 3) == t))
@@ -801,7 +801,7 @@ fuse_depthwise_pointwise (KestrelGraph *graph)
       if (kestrel_node_n_inputs (pw) > 3 && kestrel_node_input (pw, 3) >= 0)
         kestrel_node_add_input (fused, kestrel_node_input (pw, 3));
 
-      copy_attrs (fused, dw, dw_skip);
+      kestrel_node_copy_attrs (fused, dw, dw_skip);
       kestrel_node_set_attr_float (fused, "dw_act_lo", kestrel_node_attr_float (dw, "act_lo", -INFINITY));
       kestrel_node_set_attr_float (fused, "dw_act_hi", kestrel_node_attr_float (dw, "act_hi", INFINITY));
       kestrel_node_set_attr_float (fused, "act_lo", kestrel_node_attr_float (pw, "act_lo", -INFINITY));
@@ -817,7 +817,7 @@ fuse_depthwise_pointwise (KestrelGraph *graph)
 }
 
 gboolean
-kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error)
+kestrel_graph_to_nhwc (KestrelGraph *graph, KestrelFastFlags flags, GError **error)
 {
   static const guint conv_activations[] = { 0, 3 };
   static const guint pool_activations[] = { 0 };
@@ -855,7 +855,8 @@ kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error)
   /* The Transposes that cancelled are still there, reading the ConvNhwc
    * outputs: drop them first so that single readers are seen as such. */
   kestrel_graph_remove_dead (graph);
-  fuse_depthwise_pointwise (graph);
+  if (!(flags & KESTREL_FAST_NO_DW_PW))
+    fuse_depthwise_pointwise (graph);
   kestrel_graph_compact (graph);
   return kestrel_graph_sort (graph, error);
 }
@@ -881,7 +882,7 @@ isolated_nhwc (const KestrelGraph *graph, const KestrelNode *node)
 }
 
 KestrelGraph *
-kestrel_graph_new_fast (const KestrelGraph *prepared, GError **error)
+kestrel_graph_new_fast (const KestrelGraph *prepared, KestrelFastFlags flags, GError **error)
 {
   g_autoptr(GHashTable) keep = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gboolean keep_all = FALSE;
@@ -900,7 +901,7 @@ kestrel_graph_new_fast (const KestrelGraph *prepared, GError **error)
               || g_hash_table_contains (keep, node->name))
             kestrel_node_set_attr_int (node, KEEP_NCHW_ATTR, 1);
         }
-      if (!kestrel_graph_fuse (graph, error) || !kestrel_graph_to_nhwc (graph, error)
+      if (!kestrel_graph_fuse (graph, flags, error) || !kestrel_graph_to_nhwc (graph, flags, error)
           || !kestrel_graph_prepare (graph, error))
         {
           kestrel_graph_free (graph);

@@ -24,6 +24,7 @@
 #pragma once
 
 #include "kestrel-graph.h"
+#include "kestrel-quant-table.h"
 
 G_BEGIN_DECLS
 
@@ -46,14 +47,49 @@ gboolean kestrel_graph_get_batch (const KestrelGraph *graph, gint64 *batch, GErr
  * naming the node when the model cannot be batched. */
 gboolean kestrel_graph_set_batch (KestrelGraph *graph, gint64 batch, GError **error);
 
+/* What the INT8 pass needs the fast passes to leave apart: every tensor it
+ * quantises must be one the FP32 calibration observed (a model value), so
+ * no Conv absorbs a residual Add (the Conv's own output gets its range) and
+ * no depthwise Conv merges with the pointwise one after it. */
+typedef enum {
+  KESTREL_FAST_DEFAULT = 0,
+  KESTREL_FAST_NO_RESIDUAL = 1 << 0,   /* fuse: no Conv + Add */
+  KESTREL_FAST_NO_DW_PW = 1 << 1,      /* to_nhwc: no kestrel.DwPwNhwc */
+} KestrelFastFlags;
+
 /* The graph the SIMD levels run: a prepared copy of `prepared` after fuse
  * and to_nhwc. A plan at those levels never has more steps than the
  * reference: Convs and MaxPools whose conversion to NHWC left a Transpose
  * on both sides are kept as they are, until the count is no larger. */
-KestrelGraph *kestrel_graph_new_fast (const KestrelGraph *prepared, GError **error);
+KestrelGraph *kestrel_graph_new_fast (const KestrelGraph *prepared, KestrelFastFlags flags, GError **error);
 
 /* The SIMD levels' rewrites; the graph must have been prepared. */
-gboolean kestrel_graph_fuse (KestrelGraph *graph, GError **error);
-gboolean kestrel_graph_to_nhwc (KestrelGraph *graph, GError **error);
+gboolean kestrel_graph_fuse (KestrelGraph *graph, KestrelFastFlags flags, GError **error);
+gboolean kestrel_graph_to_nhwc (KestrelGraph *graph, KestrelFastFlags flags, GError **error);
+
+/* The INT8 rewrite (kestrel-passes-quant.c says what it quantises): on a
+ * graph from kestrel_graph_new_fast (KESTREL_FAST_NO_RESIDUAL |
+ * KESTREL_FAST_NO_DW_PW), replaces the operators the INT8 kernels run by
+ * their kestrel.Q* versions on u8 tensors, with QuantizeU8 / DequantizeU8
+ * where float and INT8 parts meet, and prepares the graph again. Each
+ * tensor's parameters come from `table` under its model name; `reference`
+ * (the prepared graph the fast one was made from) tells a tensor of the
+ * model the table lacks (an error naming it) from one the passes made
+ * (its operator stays float). Layers named in `fp32_layers` stay float. */
+gboolean kestrel_graph_quantize (KestrelGraph *graph, const KestrelGraph *reference,
+                                 const KestrelQuantTable *table, const char *const *fp32_layers,
+                                 GError **error);
+
+/* The only node reading `value`, or NULL if there are several, none, or the
+ * value is a graph output (whose contents must stay as they are). */
+KestrelNode *kestrel_graph_single_reader (const KestrelGraph *graph, gint value);
+/* Whether `node` is a Relu, or a Clip with constant bounds, and its clamp. */
+gboolean kestrel_graph_activation_bounds (const KestrelGraph *graph, const KestrelNode *node, float *lo,
+                                          float *hi);
+
+/* The name in the model of the tensor `value` stands for: the "model_value"
+ * attribute of the node producing it as its first output (the fast passes
+ * set it on the nodes they move to NHWC), else the value's own name. */
+const char *kestrel_graph_get_model_value_name (const KestrelGraph *graph, gint value);
 
 G_END_DECLS

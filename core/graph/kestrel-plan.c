@@ -80,10 +80,10 @@ kestrel_precision_from_name (const char *name, KestrelPrecision *out)
 gboolean
 kestrel_precision_is_supported (KestrelPrecision precision)
 {
-  /* FP16, INT8 and INT4 plans are the next step (docs/architecture.md,
-   * Levels and precision); until they exist every caller asks here rather
-   * than keeping its own list. */
-  return precision == KESTREL_PRECISION_FP32;
+  /* FP16 and INT4 plans are the next step (docs/architecture.md, Levels
+   * and precision); until they exist every caller asks here rather than
+   * keeping its own list. */
+  return precision == KESTREL_PRECISION_FP32 || precision == KESTREL_PRECISION_INT8;
 }
 
 void
@@ -483,7 +483,29 @@ plan_free (KestrelPlan *plan)
   g_clear_pointer (&plan->model, kestrel_model_unref);
   g_clear_pointer (&plan->input_names, g_ptr_array_unref);
   g_clear_pointer (&plan->output_names, g_ptr_array_unref);
+  g_clear_pointer (&plan->options.quant_table, kestrel_quant_table_unref);
+  g_strfreev ((char **) plan->options.fp32_layers);
   g_free (plan);
+}
+
+/* Whether `node` reads or writes a u8 activation (an INT8 operator or a
+ * conversion to or from one). */
+static gboolean
+node_is_int8 (const KestrelGraph *graph, const KestrelNode *node)
+{
+  for (guint i = 0; i < kestrel_node_n_inputs (node); i++)
+    {
+      const KestrelValue *v = kestrel_graph_value (graph, kestrel_node_input (node, i));
+      if (v != NULL && v->constant == NULL && v->dtype == KESTREL_DTYPE_UINT8)
+        return TRUE;
+    }
+  for (guint o = 0; o < kestrel_node_n_outputs (node); o++)
+    {
+      const KestrelValue *v = kestrel_graph_value (graph, kestrel_node_output (node, o));
+      if (v != NULL && v->dtype == KESTREL_DTYPE_UINT8)
+        return TRUE;
+    }
+  return FALSE;
 }
 
 static KestrelPlan *
@@ -516,6 +538,27 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
   plan->fault_step = -1;
   plan->options = *options;
   plan->options.pool = NULL;
+  plan->options.quant_table = NULL;
+  plan->options.fp32_layers = NULL;
+  if (options->precision == KESTREL_PRECISION_INT8)
+    {
+      if (options->quant_table == NULL)
+        {
+          g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                       "an INT8 plan needs a calibration table (kestrel_calibrate)");
+          goto fail;
+        }
+      const char *hash = kestrel_quant_table_get_model_hash (options->quant_table);
+      if (hash[0] != '\0' && strcmp (hash, kestrel_model_get_content_hash (model)) != 0)
+        {
+          g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                       "the calibration table was made for another model (content hash %.12s..., "
+                       "this model's is %.12s...)", hash, kestrel_model_get_content_hash (model));
+          goto fail;
+        }
+      plan->options.quant_table = kestrel_quant_table_ref (options->quant_table);
+      plan->options.fp32_layers = (const char *const *) g_strdupv ((char **) options->fp32_layers);
+    }
   /* At the model's own batch the prepared graph serves as it is; another
    * batch starts again from the graph as loaded, because folding baked the
    * exported batch into constants. */
@@ -545,9 +588,24 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
     g_ptr_array_add (plan->output_names,
                      g_strdup (kestrel_graph_value (graph, g_array_index (graph->outputs, gint, i))->name));
 
-  if (options->level == KK_LEVEL_SIMD || options->level == KK_LEVEL_FULL)
+  if (options->precision == KESTREL_PRECISION_INT8)
     {
-      KestrelGraph *fast = kestrel_graph_new_fast (graph, error);
+      /* The same graph at every level (see kestrel-plan.h). */
+      KestrelGraph *fast = kestrel_graph_new_fast (graph, KESTREL_FAST_NO_RESIDUAL | KESTREL_FAST_NO_DW_PW, error);
+      if (fast == NULL)
+        goto fail;
+      if (!kestrel_graph_quantize (fast, graph, plan->options.quant_table, plan->options.fp32_layers, error))
+        {
+          kestrel_graph_free (fast);
+          g_prefix_error (error, "%s: INT8: ", kestrel_model_get_origin (model));
+          goto fail;
+        }
+      kestrel_graph_free (plan->graph);
+      plan->graph = graph = fast;
+    }
+  else if (options->level == KK_LEVEL_SIMD || options->level == KK_LEVEL_FULL)
+    {
+      KestrelGraph *fast = kestrel_graph_new_fast (graph, KESTREL_FAST_DEFAULT, error);
       if (fast == NULL)
         goto fail;
       kestrel_graph_free (plan->graph);
@@ -581,7 +639,12 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
       step->inputs = g_new0 (KestrelTensorView, MAX (step->n_inputs, 1));
       step->outputs = g_new0 (KestrelTensorView, MAX (step->n_outputs, 1));
       step->level = options->level;
-      step->kernels = kk_kernels_for_level (options->level);
+      /* An INT8 plan's float steps (what the INT8 pass left float, layers
+       * kept FP32) run the reference kernels at every level, so the plan
+       * gives the same bits at every level (see kestrel-plan.h). */
+      if (options->precision == KESTREL_PRECISION_INT8 && !node_is_int8 (graph, node))
+        step->level = kk_level_is_parallel (options->level) ? KK_LEVEL_PARALLEL : KK_LEVEL_SCALAR;
+      step->kernels = kk_kernels_for_level (step->level);
       step->pool = plan->pool;
     }
   /* prepare() sees shapes and constant data (activations have no address
@@ -867,4 +930,51 @@ kestrel_plan_get_step (const KestrelPlan *plan, guint i)
 {
   g_return_val_if_fail (i < plan->n_steps, NULL);
   return &plan->steps[i];
+}
+
+KestrelPrecision
+kestrel_plan_get_step_precision (const KestrelPlan *plan, guint step)
+{
+  g_return_val_if_fail (step < plan->n_steps, KESTREL_PRECISION_FP32);
+  return node_is_int8 (plan->graph, plan->steps[step].node) ? KESTREL_PRECISION_INT8 : KESTREL_PRECISION_FP32;
+}
+
+gsize
+kestrel_plan_get_step_weight_bytes (const KestrelPlan *plan, guint step)
+{
+  const KestrelNode *node;
+  gsize bytes = 0;
+
+  g_return_val_if_fail (step < plan->n_steps, 0);
+  node = plan->steps[step].node;
+  for (guint i = 0; i < kestrel_node_n_inputs (node); i++)
+    {
+      const KestrelValue *v = kestrel_graph_value (plan->graph, kestrel_node_input (node, i));
+      if (v != NULL && v->constant != NULL)
+        bytes += kestrel_tensor_get_n_bytes (v->constant);
+    }
+  return bytes;
+}
+
+gsize
+kestrel_plan_get_weight_bytes (const KestrelPlan *plan)
+{
+  g_autofree gboolean *counted = g_new0 (gboolean, MAX (plan->graph->values->len, 1));
+  gsize bytes = 0;
+
+  for (guint s = 0; s < plan->n_steps; s++)
+    {
+      const KestrelNode *node = plan->steps[s].node;
+      for (guint i = 0; i < kestrel_node_n_inputs (node); i++)
+        {
+          gint v = kestrel_node_input (node, i);
+          const KestrelValue *value = kestrel_graph_value (plan->graph, v);
+          if (value != NULL && value->constant != NULL && !counted[v])
+            {
+              counted[v] = TRUE;
+              bytes += kestrel_tensor_get_n_bytes (value->constant);
+            }
+        }
+    }
+  return bytes;
 }

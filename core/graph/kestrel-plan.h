@@ -16,6 +16,7 @@
 #include "kestrel-kernels.h"
 #include "kestrel-model.h"
 #include "kestrel-op.h"
+#include "kestrel-quant-table.h"
 #include "kestrel-thread-pool.h"
 
 G_BEGIN_DECLS
@@ -49,9 +50,23 @@ typedef struct {
    * image by image so those stay as cache-sized as at batch 1; only the
    * later, small layers run on all N at once. */
   guint batch;
+  /* INT8 only (required there): the calibration table of this model
+   * (kestrel_calibrate(), core/quant/). The plan keeps a reference. */
+  KestrelQuantTable *quant_table;
+  /* INT8 only: node names (NULL-terminated, may be NULL) whose layers stay
+   * FP32: mixed precision. The plan keeps a copy. */
+  const char *const *fp32_layers;
 } KestrelPlanOptions;
 
-/* level full, all cores, fp32, the model's batch. */
+/* level full, all cores, fp32, the model's batch, no table.
+ *
+ * An INT8 plan is the same graph at every level (the fast passes without
+ * Conv + Add fusion or depthwise + pointwise merging, then the INT8 pass,
+ * kestrel-passes.h): the level picks only the kernels (scalar = the
+ * reference kernels) and the threads, and every level and thread count
+ * gives bit-identical outputs. The steps the INT8 pass leaves float (and
+ * the layers kept FP32) run the reference kernels at every level for that
+ * reason: exact, but no faster at simd than at scalar. */
 void kestrel_plan_options_init (KestrelPlanOptions *options);
 
 typedef struct _KestrelPlan KestrelPlan;
@@ -63,8 +78,8 @@ void kestrel_plan_unref (KestrelPlan *plan);
 
 const KestrelPlanOptions *kestrel_plan_get_options (const KestrelPlan *plan);
 KestrelModel *kestrel_plan_get_model (const KestrelPlan *plan);
-/* The graph the plan runs (after its level's passes): its steps' nodes
- * refer to its values. Read-only, lives as long as the plan. */
+/* The graph the plan runs (after its level's and precision's passes): its
+ * steps' nodes refer to its values. Read-only, lives as long as the plan. */
 const KestrelGraph *kestrel_plan_get_graph (const KestrelPlan *plan);
 /* Items per run (the model's batch when the options left it 0). */
 guint kestrel_plan_get_batch (const KestrelPlan *plan);
@@ -96,6 +111,15 @@ void kestrel_plan_run (KestrelPlan *plan);
 gsize kestrel_plan_get_arena_bytes (const KestrelPlan *plan);
 guint kestrel_plan_get_n_steps (const KestrelPlan *plan);
 const KestrelStep *kestrel_plan_get_step (const KestrelPlan *plan, guint i);
+
+/* Per step: the precision it computes in (INT8 for the operators that read
+ * or write u8 activations, the conversions included; FP32 otherwise), and
+ * the bytes of the constants it reads (weights, bias, weight scales, as
+ * the plan's graph holds them: s8 / s32 at INT8). The plan's total counts
+ * each constant once. */
+KestrelPrecision kestrel_plan_get_step_precision (const KestrelPlan *plan, guint step);
+gsize kestrel_plan_get_step_weight_bytes (const KestrelPlan *plan, guint step);
+gsize kestrel_plan_get_weight_bytes (const KestrelPlan *plan);
 
 /* Runs once, timing each step (ns into step_ns[n_steps]; a step that runs
  * image by image, summed over the images). Not for the hot path: it reads

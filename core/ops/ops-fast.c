@@ -42,6 +42,7 @@
 #include "kestrel-error.h"
 #include "kestrel-op-util.h"
 #include "kestrel-ops-registry.h"
+#include "ops-quant.h"
 
 /* Output pixels per im2col tile: the tile's rows live on the worker's stack
  * (IM2COL_FLOATS floats), so large kernels get fewer rows per tile. Pointwise
@@ -680,17 +681,11 @@ static const KestrelOpDef op_conv_nhwc = {
 
 /* ---- MaxPoolNhwc --------------------------------------------------------- */
 
-static gboolean
-maxpool_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
+gboolean
+kestrel_op_maxpool_nhwc_shape (const KestrelNode *node, const KestrelValue *x, gint64 *out, GError **error)
 {
-  const KestrelValue *x;
   KestrelConvGeometry geo;
-  gint64 out[4];
 
-  if (!kestrel_op_check_arity (node, 1, 1, 1, error)
-      || !(x = kestrel_op_input (graph, node, 0, error))
-      || !kestrel_op_check_float (node, 0, x, error))
-    return FALSE;
   if (x->n_dims != 4)
     {
       kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED, "expects a 4-D input");
@@ -703,12 +698,26 @@ maxpool_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
   out[1] = geo.out[0];
   out[2] = geo.out[1];
   out[3] = x->shape[3];
-  kestrel_op_set_output (graph, node, 0, KESTREL_DTYPE_FLOAT32, 4, out);
   return TRUE;
 }
 
 static gboolean
-maxpool_nhwc_prepare (KestrelStep *step, GError **error)
+maxpool_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
+{
+  const KestrelValue *x;
+  gint64 out[4];
+
+  if (!kestrel_op_check_arity (node, 1, 1, 1, error)
+      || !(x = kestrel_op_input (graph, node, 0, error))
+      || !kestrel_op_check_float (node, 0, x, error)
+      || !kestrel_op_maxpool_nhwc_shape (node, x, out, error))
+    return FALSE;
+  kestrel_op_set_output (graph, node, 0, KESTREL_DTYPE_FLOAT32, 4, out);
+  return TRUE;
+}
+
+gboolean
+kestrel_op_maxpool_nhwc_prepare (KestrelStep *step, GError **error)
 {
   const KestrelTensorView *x = &step->inputs[0], *y = &step->outputs[0];
   KestrelConvGeometry geo;
@@ -754,7 +763,7 @@ static const KestrelOpDef op_maxpool_nhwc = {
   .min_opset = 1,
   .max_opset = G_MAXINT64,
   .infer = maxpool_nhwc_infer,
-  .prepare = maxpool_nhwc_prepare,
+  .prepare = kestrel_op_maxpool_nhwc_prepare,
   .run = maxpool_nhwc_run,
 };
 

@@ -8,9 +8,10 @@
  *
  * The FP32 plan observed is the reference graph (level parallel): there
  * every tensor of the model is the output of one step, under its own name,
- * including the ones the fast levels keep inside a fused operator. INT8
- * plans look their tensors up by those names, so the table does not depend
- * on how the passes rewrite the graph.
+ * including the ones the fast levels keep inside a fused operator. The
+ * INT8 pass (kestrel-passes-quant.c) looks its tensors up by those names
+ * (kestrel_graph_get_model_value_name()), so the table does not depend on
+ * how the passes rewrite the graph.
  *
  * The collector is the part a method plugs into. A method sees each
  * tensor's data once per pass over the frames; pass 0 always tracks the

@@ -14,7 +14,7 @@
  *
  * Reference-counted and immutable once handed to a plan: set entries
  * while building it, then only read. Plain data on GLib: no part of core
- * but base is needed (so that graph/'s plan options can carry one).
+ * but base is needed (graph/'s plan options carry a table).
  */
 #pragma once
 

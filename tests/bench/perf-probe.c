@@ -26,11 +26,24 @@
 
 #include "kestrel-bench.h"
 #include "kestrel-builtin-models.h"
+#include "kestrel-calibrate.h"
 #include "kestrel-plan.h"
+
+/* INT8's calibration frame: the same noise the probe runs on. */
+static gboolean
+fill_noise (KestrelPlan *plan, guint frame, gpointer user_data, GError **error)
+{
+  const KestrelTensorView *input = kestrel_plan_get_input (plan, 0);
+
+  if (input->dtype == KESTREL_DTYPE_FLOAT32)
+    kestrel_bench_fill_noise (input->data, input->n_elements);
+  return TRUE;
+}
 
 int
 main (int argc, char **argv)
 {
+  g_autoptr(KestrelQuantTable) table = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(KestrelModel) model = NULL;
   g_autoptr(KestrelPlan) plan = NULL;
@@ -59,7 +72,10 @@ main (int argc, char **argv)
       return 2;
     }
   model = kestrel_builtin_model_new (argv[1], &error);
-  if (model != NULL)
+  /* One frame is enough for ranges: what is counted is the instructions. */
+  if (model != NULL && options.precision == KESTREL_PRECISION_INT8)
+    options.quant_table = table = kestrel_calibrate_minmax (model, 1, fill_noise, NULL, NULL, &error);
+  if (model != NULL && (options.precision != KESTREL_PRECISION_INT8 || table != NULL))
     plan = kestrel_plan_new (model, &options, &error);
   if (plan == NULL)
     {

@@ -1,12 +1,13 @@
 /* test-graph.c — models, passes and plans on the real BlazeFace models:
  * levels agree with the scalar reference, the NHWC passes leave no
- * Transpose behind, steady-state inference allocates nothing, and damaged
- * files give errors. */
+ * Transpose behind, steady-state inference allocates nothing (FP32 and
+ * INT8), and damaged files give errors. */
 #include <math.h>
 #include <string.h>
 
 #include <glib.h>
 
+#include "kestrel-calibrate.h"
 #include "kestrel-error.h"
 #include "kestrel-image.h"
 #include "kestrel-model.h"
@@ -148,6 +149,47 @@ test_no_allocation (gconstpointer data)
         kestrel_plan_run (plan);
       allocations = alloc_counter_stop ();
       g_test_message ("level %s: %" G_GUINT64_FORMAT " heap allocations in 5 inferences",
+                      kk_level_name (level), allocations);
+      g_assert_cmpuint (allocations, ==, 0);
+    }
+}
+
+static gboolean
+fill_random_frame (KestrelPlan *plan, guint frame, gpointer user_data, GError **error)
+{
+  fill_input (plan, 100 + frame);
+  return TRUE;
+}
+
+/* INT8 plans at every level: ranges from random inputs are enough to count
+ * allocations. */
+static void
+test_int8_no_allocation (gconstpointer data)
+{
+  g_autoptr(KestrelModel) model = load (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelQuantTable) table = kestrel_calibrate_minmax (model, 2, fill_random_frame, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  for (int level = 0; level < KK_LEVEL_COUNT; level++)
+    {
+      KestrelPlanOptions options;
+      guint64 allocations;
+
+      kestrel_plan_options_init (&options);
+      options.level = level;
+      options.n_threads = 2;
+      options.precision = KESTREL_PRECISION_INT8;
+      options.quant_table = table;
+      g_autoptr(KestrelPlan) plan = kestrel_plan_new (model, &options, &error);
+      g_assert_no_error (error);
+      fill_input (plan, 3);
+      kestrel_plan_run (plan);
+      alloc_counter_start ();
+      for (int i = 0; i < 5; i++)
+        kestrel_plan_run (plan);
+      allocations = alloc_counter_stop ();
+      g_test_message ("INT8 level %s: %" G_GUINT64_FORMAT " heap allocations in 5 inferences",
                       kk_level_name (level), allocations);
       g_assert_cmpuint (allocations, ==, 0);
     }
@@ -481,6 +523,11 @@ main (int argc, char **argv)
       g_test_add_data_func (a, models[i], test_levels_agree);
       g_test_add_data_func (b, models[i], test_no_transposes_left);
       g_test_add_data_func (c, models[i], test_no_allocation);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      g_autofree char *a = g_strdup_printf ("/graph/int8/no-allocation/%s", models[i]);
+      g_test_add_data_func (a, models[i], test_int8_no_allocation);
     }
   for (gsize i = 0; i < G_N_ELEMENTS (models); i++)
     {

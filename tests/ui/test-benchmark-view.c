@@ -88,6 +88,8 @@ main (int argc, char **argv)
   CHECK (kestrel_benchmark_view_get_result (KESTREL_BENCHMARK_VIEW (view)) == NULL);
 
   kestrel_bench_options_init (&options);
+  options.n_precisions = 1;
+  options.precisions[0] = KESTREL_PRECISION_FP32;
   options.n_levels = 2;
   options.levels[0] = KK_LEVEL_SIMD;
   options.levels[1] = KK_LEVEL_FULL;
