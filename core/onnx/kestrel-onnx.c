@@ -316,6 +316,16 @@ read_value_info (Loader *loader, const KestrelOnnx__ValueInfoProto *info, gint i
   return TRUE;
 }
 
+/* ONNX bytes as a C string. An empty or absent value has no data pointer,
+ * and g_strndup (NULL, 0) is NULL, not "": attributes would hold NULL
+ * where every reader expects text (found by fuzzing: strcmp on RoiAlign's
+ * mode). */
+static char *
+dup_bytes (const ProtobufCBinaryData *bytes)
+{
+  return bytes->data != NULL ? g_strndup ((const char *) bytes->data, bytes->len) : g_strdup ("");
+}
+
 static gboolean
 read_attribute (Loader *loader, KestrelNode *node, const KestrelOnnx__AttributeProto *proto,
                 GError **error)
@@ -344,7 +354,7 @@ read_attribute (Loader *loader, KestrelNode *node, const KestrelOnnx__AttributeP
       return TRUE;
     case KESTREL_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
       attr = kestrel_node_add_attr (node, name, KESTREL_ATTR_STRING);
-      attr->s = g_strndup ((const char *) proto->s.data, proto->s.len);
+      attr->s = dup_bytes (&proto->s);
       return TRUE;
     case KESTREL_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
       attr = kestrel_node_add_attr (node, name, KESTREL_ATTR_FLOATS);
@@ -359,7 +369,7 @@ read_attribute (Loader *loader, KestrelNode *node, const KestrelOnnx__AttributeP
       attr->n = proto->n_strings;
       attr->strings = g_new0 (char *, proto->n_strings + 1);
       for (gsize i = 0; i < proto->n_strings; i++)
-        attr->strings[i] = g_strndup ((const char *) proto->strings[i].data, proto->strings[i].len);
+        attr->strings[i] = dup_bytes (&proto->strings[i]);
       return TRUE;
     case KESTREL_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
       {
