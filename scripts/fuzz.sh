@@ -78,6 +78,10 @@ case "$seconds" in
   ''|*[!0-9]*) echo "scripts/fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; usage ;;
 esac
 
+# -timeout: one input taking longer is a crash (a hang). The sanitizers
+# and coverage make inputs about 100 times slower than an ordinary build
+# (a 172-byte model with a large AveragePool: 0.4 s there, 37 s here at
+# nice 19 on a loaded 2-core machine), so the limit is generous.
 # The same caps as the targets' own (FUZZ_*_MAX_BYTES), so libFuzzer does
 # not grow inputs the target skips.
 case "$target" in
@@ -103,7 +107,7 @@ log="$build/fuzz-$target.log"
 status=0
 # shellcheck disable=SC2086  # $dict and $regressions may be empty
 "$build/tests/fuzz/fuzz-$target" -max_total_time="$seconds" -max_len="$max_len" \
-  -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
+  -timeout=120 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" $dict "$@" \
   "$work" "$seeds" $regressions >"$log" 2>&1 || status=$?
 
