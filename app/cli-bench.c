@@ -57,7 +57,9 @@ kestrel_cli_bench (int argc, char **argv)
 {
   g_autofree char *model_spec = NULL;
   g_autofree char *level_name = NULL;
-  g_autofree char *peer_name = NULL;
+  g_autofree char *peer_name = NULL, *precision_name = NULL;
+  KestrelPrecision precision = KESTREL_PRECISION_FP32;
+  g_autoptr(KestrelQuantTable) table = NULL;
   int threads = 1, runs = 200, batch = 1;
   gboolean json = FALSE;
   g_auto(GStrv) input_shapes = NULL;
@@ -65,6 +67,8 @@ kestrel_cli_bench (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_spec, "front, back (built-in BlazeFace) or FILE.onnx (default front)", "MODEL" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default full)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default 1)", "N" },
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name,
+      "fp32 (default) or int8 (calibrated on the bundled photos)", "P" },
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Timed inferences per engine (default 200)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Also run batches of N frames and compare time per frame with batch 1", "N" },
     { "peer", 0, 0, G_OPTION_ARG_STRING, &peer_name, "Also measure a peer engine: ort (ONNX Runtime)", "PEER" },
@@ -111,6 +115,8 @@ kestrel_cli_bench (int argc, char **argv)
   kestrel_plan_options_init (&options);
   if (!kestrel_cli_parse_level (level_name, &options.level, &error))
     return kestrel_cli_fail ("bench", error->message, 2);
+  if (!kestrel_cli_parse_precision (precision_name, &precision, &error))
+    return kestrel_cli_fail ("bench", error->message, 2);
   options.n_threads = threads;
 
   g_autoptr(GBytes) bytes = kestrel_model_spec_dup_bytes (model_spec, &origin, &error);
@@ -118,6 +124,8 @@ kestrel_cli_bench (int argc, char **argv)
     return kestrel_cli_fail ("bench", error->message, 1);
   model = kestrel_model_new_from_bytes_at (bytes, origin, (const char *const *) input_shapes, &error);
   if (model == NULL)
+    return kestrel_cli_fail ("bench", error->message, 1);
+  if (!kestrel_cli_set_precision (&options, precision, model, &table, &error))
     return kestrel_cli_fail ("bench", error->message, 1);
   plan = kestrel_plan_new (model, &options, &error);
   if (plan == NULL)
@@ -208,6 +216,8 @@ kestrel_cli_bench (int argc, char **argv)
     json_builder_add_string_value (b, kk_level_name (options.level));
     json_builder_set_member_name (b, "isa");
     json_builder_add_string_value (b, kk_isa_name (kk_level_isa (options.level)));
+    json_builder_set_member_name (b, "precision");
+    json_builder_add_string_value (b, kestrel_precision_name (options.precision));
     json_builder_set_member_name (b, "threads");
     json_builder_add_int_value (b, threads);
     json_builder_set_member_name (b, "multiply_adds");
@@ -252,8 +262,9 @@ kestrel_cli_bench (int argc, char **argv)
       {
         JsonObject *o = json_node_get_object (root);
         JsonObject *k = json_object_get_object_member (o, "kestrel");
-        printf ("%s, level %s (%s), %d thread%s, %u runs\n", origin, kk_level_name (options.level),
-                kk_isa_name (kk_level_isa (options.level)), threads, threads == 1 ? "" : "s", ours->len);
+        printf ("%s, %s, level %s (%s), %d thread%s, %u runs\n", origin, kestrel_precision_name (options.precision),
+                kk_level_name (options.level), kk_isa_name (kk_level_isa (options.level)), threads,
+                threads == 1 ? "" : "s", ours->len);
         printf ("  kestrel       median %.3f ms   p95 %.3f ms   %.1f GFLOP/s\n",
                 json_object_get_double_member (k, "median_ms"), json_object_get_double_member (k, "p95_ms"),
                 json_object_get_double_member (o, "kestrel_gflops"));

@@ -8,6 +8,8 @@
 
 #include "kestrel-cli.h"
 #include "kestrel-error.h"
+#include "kestrel-generic-decoder.h"
+#include "kestrel-plugin.h"
 #include "kestrel-input-shape.h"
 
 int
@@ -30,6 +32,59 @@ kestrel_cli_parse_level (const char *name, kk_level *level, GError **error)
   g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
                "unknown level '%s' (expected scalar, simd, parallel or full)", name);
   return FALSE;
+}
+
+gboolean
+kestrel_cli_parse_precision (const char *name, KestrelPrecision *precision, GError **error)
+{
+  if (name == NULL)
+    {
+      *precision = KESTREL_PRECISION_FP32;
+      return TRUE;
+    }
+  if (kestrel_precision_from_name (name, precision))
+    return TRUE;
+  g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+               "--precision: unknown precision '%s' (expected fp32, fp16, int8 or int4)", name);
+  return FALSE;
+}
+
+gboolean
+kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precision, KestrelModel *model,
+                           KestrelQuantTable **table, GError **error)
+{
+  const KestrelTaskDecoderVTable *vtable;
+  g_autoptr(KestrelTaskDecoder) decoder = NULL;
+  kk_model_input_params params;
+
+  *table = NULL;
+  options->precision = precision;
+  if (!kestrel_precision_is_supported (precision))
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
+                   "--precision %s: this version plans only supported precisions (kestrel-cli info)",
+                   kestrel_precision_name (precision));
+      return FALSE;
+    }
+  if (precision != KESTREL_PRECISION_INT8)
+    return TRUE;
+  vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (), model, NULL);
+  decoder = kestrel_task_decoder_new (vtable != NULL ? vtable : &kestrel_generic_decoder_vtable, model, error);
+  if (decoder == NULL)
+    {
+      g_prefix_error (error, "calibrating for INT8 needs photos the model can take: ");
+      return FALSE;
+    }
+  kestrel_task_decoder_get_input_params (decoder, TRUE, &params);
+  *table = kestrel_calibrate_images (model, kestrel_task_decoder_get_image_input (decoder), &params, NULL, NULL,
+                                     NULL, NULL, error);
+  if (*table == NULL)
+    {
+      g_prefix_error (error, "calibrating for INT8: ");
+      return FALSE;
+    }
+  options->quant_table = *table;
+  return TRUE;
 }
 
 gboolean

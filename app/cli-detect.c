@@ -203,7 +203,8 @@ int
 kestrel_cli_detect (int argc, char **argv)
 {
   g_autofree char *model_name = NULL;
-  g_autofree char *level_name = NULL;
+  g_autofree char *level_name = NULL, *precision_name = NULL;
+  KestrelPrecision precision = KESTREL_PRECISION_FP32;
   g_auto(GStrv) images = NULL;
   g_auto(GStrv) input_shapes = NULL;
   gint threads = 0;
@@ -214,6 +215,8 @@ kestrel_cli_detect (int argc, char **argv)
     { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP, "NAME=SHAPE" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads at the parallel levels (default: all cores)", "N" },
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name,
+      "fp32 (default) or int8 (calibrated on the bundled photos)", "P" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per image and line", NULL },
     { "score-threshold", 's', 0, G_OPTION_ARG_DOUBLE, &score_threshold,
       "Lowest score reported, 0..1 (default: the model's own, 0.5 front, 0.72 back; else the decoder's)", "S" },
@@ -245,6 +248,8 @@ kestrel_cli_detect (int argc, char **argv)
     return kestrel_cli_fail ("detect", "no image given (see --help)", 2);
   if (!kestrel_cli_parse_level (level_name, &level, &error))
     return kestrel_cli_fail ("detect", error->message, 2);
+  if (!kestrel_cli_parse_precision (precision_name, &precision, &error))
+    return kestrel_cli_fail ("detect", error->message, 2);
   if (!kestrel_cli_check_input_shapes (input_shapes, &error))
     return kestrel_cli_fail ("detect", error->message, 2);
 
@@ -261,9 +266,12 @@ kestrel_cli_detect (int argc, char **argv)
     return kestrel_cli_fail ("detect", error->message, 1);
 
   KestrelPlanOptions plan_options;
+  g_autoptr(KestrelQuantTable) table = NULL;
   kestrel_plan_options_init (&plan_options);
   plan_options.level = level;
   plan_options.n_threads = (guint) threads;
+  if (!kestrel_cli_set_precision (&plan_options, precision, model, &table, &error))
+    return kestrel_cli_fail ("detect", error->message, 1);
   g_autoptr(KestrelPlan) plan = kestrel_plan_new (model, &plan_options, &error);
   if (plan == NULL)
     return kestrel_cli_fail ("detect", error->message, 1);

@@ -9,8 +9,32 @@
 #include <string.h>
 
 #include "kestrel-cli.h"
+#include "kestrel-error.h"
 #include "kestrel-onnx.h"
 #include "kestrel-plan.h"
+
+/* INT8 calibration on the given inputs themselves: one frame. */
+static gboolean
+fill_given_inputs (KestrelPlan *plan, guint frame, gpointer data, GError **error)
+{
+  GPtrArray *tensors = data;
+
+  for (guint i = 0; i < tensors->len && i < kestrel_plan_get_n_inputs (plan); i++)
+    {
+      KestrelTensor *tensor = g_ptr_array_index (tensors, i);
+      const KestrelTensorView *view = kestrel_plan_get_input (plan, i);
+      if (kestrel_tensor_get_dtype (tensor) != view->dtype
+          || kestrel_tensor_get_n_elements (tensor) != view->n_elements)
+        {
+          g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                       "calibrating for INT8: input %u does not fit input '%s'", i,
+                       kestrel_plan_get_input_name (plan, i));
+          return FALSE;
+        }
+      memcpy (view->data, kestrel_tensor_get_data (tensor), kestrel_tensor_get_n_bytes (tensor));
+    }
+  return TRUE;
+}
 
 int
 kestrel_cli_run_model (int argc, char **argv)
@@ -18,13 +42,17 @@ kestrel_cli_run_model (int argc, char **argv)
   g_auto(GStrv) inputs = NULL;
   g_auto(GStrv) input_shapes = NULL;
   g_autofree char *output_dir = NULL;
-  g_autofree char *level_name = NULL;
+  g_autofree char *level_name = NULL, *precision_name = NULL;
+  KestrelPrecision precision = KESTREL_PRECISION_FP32;
+  g_autoptr(KestrelQuantTable) table = NULL;
   int threads = 0;
   GOptionEntry entries[] = {
     { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, "Input tensor (TensorProto .pb), once per graph input in order", "FILE" },
     { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &output_dir, "Where to write output_N.pb", "DIR" },
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "Optimisation level: scalar, simd, parallel, full (default full)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads at the parallel levels (default: all cores)", "N" },
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name,
+      "fp32 (default) or int8 (calibrated on the given inputs)", "P" },
     { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP " (default: the shape of its --input file)", "NAME=SHAPE" },
     { NULL }
   };
@@ -49,6 +77,8 @@ kestrel_cli_run_model (int argc, char **argv)
 
   kestrel_plan_options_init (&options);
   if (!kestrel_cli_parse_level (level_name, &options.level, &error))
+    return kestrel_cli_fail ("run-model", error->message, 2);
+  if (!kestrel_cli_parse_precision (precision_name, &precision, &error))
     return kestrel_cli_fail ("run-model", error->message, 2);
   options.n_threads = threads;
 
@@ -101,6 +131,14 @@ kestrel_cli_run_model (int argc, char **argv)
   model = kestrel_model_new_from_graph_at (graph, origin, (const char *const *) shapes->pdata, &error);
   if (model == NULL)
     return kestrel_cli_fail ("run-model", error->message, 1);
+  options.precision = precision;
+  if (precision == KESTREL_PRECISION_INT8 && kestrel_precision_is_supported (precision))
+    {
+      table = kestrel_calibrate_minmax (model, 1, fill_given_inputs, tensors, NULL, &error);
+      if (table == NULL)
+        return kestrel_cli_fail ("run-model", error->message, 1);
+      options.quant_table = table;
+    }
   plan = kestrel_plan_new (model, &options, &error);
   if (plan == NULL)
     return kestrel_cli_fail ("run-model", error->message, 1);

@@ -295,8 +295,8 @@ kestrel_cli_run (int argc, char **argv)
   config.input_shapes = g_steal_pointer (&input_shapes);
   if (!kestrel_cli_parse_level (level_name, &config.level, &error))
     return kestrel_cli_fail ("run", error->message, 2);
-  if (precision_name != NULL && !kestrel_precision_from_name (precision_name, &config.precision))
-    return kestrel_cli_fail ("run", "--precision: unknown precision (expected fp32, fp16, int8 or int4)", 2);
+  if (precision_name != NULL && !kestrel_cli_parse_precision (precision_name, &config.precision, &error))
+    return kestrel_cli_fail ("run", error->message, 2);
   config.threads = threads;
   config.batch = batch;
   if (batch_wait >= 0)

@@ -6,6 +6,8 @@
 
 #include "kestrel-kernels.h"
 #include "kestrel-builtin-models.h"
+#include "kestrel-calibrate-images.h"
+#include "kestrel-plan.h"
 #include "kestrel-thread-pool.h"
 
 G_BEGIN_DECLS
@@ -71,6 +73,16 @@ void kestrel_cli_run_cancellable (const char *name, GThreadFunc func, gpointer d
 int kestrel_cli_fail (const char *command, const char *message, int status);
 /* NULL means the default level, full. */
 gboolean kestrel_cli_parse_level (const char *name, kk_level *level, GError **error);
+/* --precision: NULL is fp32; an unknown name is an error (exit status 2). */
+gboolean kestrel_cli_parse_precision (const char *name, KestrelPrecision *precision, GError **error);
+/* Plan options at `precision`: for INT8 also the model's calibration
+ * table, measured on the bundled photos (kestrel-calibrate-images.h),
+ * prepared as the engine prepares frames for the model's task decoder (the
+ * generic one when no plugin decodes it); *table keeps it for the caller
+ * to unref after planning. A precision this build cannot plan fails here,
+ * naming it. */
+gboolean kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precision, KestrelModel *model,
+                                    KestrelQuantTable **table, GError **error);
 
 /* The --input-shape option of the commands that plan a model. */
 #define KESTREL_CLI_INPUT_SHAPE_HELP \

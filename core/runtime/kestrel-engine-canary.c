@@ -78,9 +78,110 @@ compare_step (const KestrelPlan *plan, guint step, gpointer data)
     }
 }
 
+/* ---- INT8: exact ---------------------------------------------------------- */
+
+/* An INT8 plan is the same graph at every level and its integer arithmetic
+ * is defined to the bit (kestrel-plan.h), so the fast path must give the
+ * scalar reference's outputs exactly: any difference is a fault. The
+ * layer that went wrong first is found step by step (same steps at every
+ * level), on the first output of each. */
+typedef struct {
+  GPtrArray *outputs;            /* GBytes per reference step, or NULL */
+  const char *first_layer;
+  gsize first_differences;
+} ExactLocalize;
+
+static gsize
+view_bytes (const KestrelTensorView *view)
+{
+  return view->n_elements * kestrel_dtype_get_size (view->dtype);
+}
+
+static void
+capture_step_exact (const KestrelPlan *plan, guint step, gpointer data)
+{
+  ExactLocalize *loc = data;
+  const KestrelTensorView *out = &kestrel_plan_get_step (plan, step)->outputs[0];
+
+  g_ptr_array_add (loc->outputs, out->data != NULL ? g_bytes_new (out->data, view_bytes (out)) : NULL);
+}
+
+static gsize
+count_differences (const KestrelTensorView *a, gconstpointer b)
+{
+  gsize size = kestrel_dtype_get_size (a->dtype), n = 0;
+
+  for (gsize i = 0; i < a->n_elements; i++)
+    n += memcmp ((const guint8 *) a->data + i * size, (const guint8 *) b + i * size, size) != 0;
+  return n;
+}
+
+static void
+compare_step_exact (const KestrelPlan *plan, guint step, gpointer data)
+{
+  ExactLocalize *loc = data;
+  const KestrelStep *s = kestrel_plan_get_step (plan, step);
+  const KestrelTensorView *out = &s->outputs[0];
+  GBytes *want;
+
+  if (loc->first_layer != NULL || step >= loc->outputs->len || out->data == NULL
+      || (want = g_ptr_array_index (loc->outputs, step)) == NULL || g_bytes_get_size (want) != view_bytes (out))
+    return;
+  if (memcmp (out->data, g_bytes_get_data (want, NULL), view_bytes (out)) != 0)
+    {
+      loc->first_layer = s->node->name;
+      loc->first_differences = count_differences (out, g_bytes_get_data (want, NULL));
+    }
+}
+
+static gboolean
+canary_check_exact (Active *active, KestrelPlan *plan, guint item, char **message)
+{
+  KestrelPlan *ref = active->reference, *single = active->plans[0];
+  gsize differences = 0, n_elements = 0;
+  guint bad_output = 0;
+
+  for (guint o = 0; o < kestrel_plan_get_n_outputs (plan); o++)
+    {
+      const KestrelTensorView *b = kestrel_plan_get_output (ref, o);
+      KestrelTensorView a;
+      if (!kestrel_plan_get_output_slice (plan, o, item, &a) || a.n_elements != b->n_elements
+          || a.dtype != b->dtype)
+        continue;
+      if (memcmp (a.data, b->data, view_bytes (&a)) != 0)
+        {
+          differences = count_differences (&a, b->data);
+          n_elements = a.n_elements;
+          bad_output = o;
+          break;
+        }
+    }
+  if (differences == 0)
+    return TRUE;
+
+  ExactLocalize loc = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref), NULL, 0 };
+  _kestrel_engine_copy_item (plan, item, single, 0);
+  kestrel_plan_run_observed (ref, capture_step_exact, &loc);
+  kestrel_plan_run_observed (single, compare_step_exact, &loc);
+  if (loc.first_layer != NULL)
+    *message = g_strdup_printf ("canary: output '%s' differs from the INT8 scalar reference in %" G_GSIZE_FORMAT
+                                " of %" G_GSIZE_FORMAT " values; layer '%s' is the first to differ (%"
+                                G_GSIZE_FORMAT " values)", kestrel_plan_get_output_name (plan, bad_output),
+                                differences, n_elements, loc.first_layer, loc.first_differences);
+  else
+    *message = g_strdup_printf ("canary: output '%s' differs from the INT8 scalar reference in %" G_GSIZE_FORMAT
+                                " of %" G_GSIZE_FORMAT " values", kestrel_plan_get_output_name (plan, bad_output),
+                                differences, n_elements);
+  g_ptr_array_unref (loc.outputs);
+  return FALSE;
+}
+
+/* ---- the check ----------------------------------------------------------- */
+
 /* Runs the scalar reference plan (batch 1) on item `item` of the plan that
  * just ran and compares that item's outputs; FALSE with a message naming
- * the output and, when it can be found, the layer that went wrong first. */
+ * the output and, when it can be found, the layer that went wrong first.
+ * FP32 within CANARY_TOLERANCE (SIMD sums in another order), INT8 exactly. */
 gboolean
 _kestrel_engine_canary_check (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item, char **message)
 {
@@ -90,6 +191,8 @@ _kestrel_engine_canary_check (KestrelEngine *self, Active *active, KestrelPlan *
 
   _kestrel_engine_copy_item (plan, item, ref, 0);
   kestrel_plan_run (ref);
+  if (kestrel_plan_get_options (ref)->precision == KESTREL_PRECISION_INT8)
+    return canary_check_exact (active, plan, item, message);
   for (guint o = 0; o < kestrel_plan_get_n_outputs (plan); o++)
     {
       const KestrelTensorView *b = kestrel_plan_get_output (ref, o);
@@ -131,8 +234,8 @@ _kestrel_engine_canary_check (KestrelEngine *self, Active *active, KestrelPlan *
   return FALSE;
 }
 
-static char *
-describe_config (const KestrelEngineConfig *c)
+char *
+_kestrel_engine_describe_config (const KestrelEngineConfig *c)
 {
   if (c->batch > 1)
     return g_strdup_printf ("model %s, level %s, %u threads, %s, batch %u", c->model,
@@ -156,7 +259,7 @@ _kestrel_engine_rollback (KestrelEngine *self, const char *message)
       kestrel_engine_config_copy (&target, &self->config);
       target.level = KK_LEVEL_SCALAR;
     }
-  what = describe_config (&target);
+  what = _kestrel_engine_describe_config (&target);
 
   /* The scalar reference plan is correct by definition: run on it, one
    * frame at a time, until the rolled-back plans are built. Called

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kestrel-builtin-models.h"
+#include "kestrel-calibrate-images.h"
 #include "kestrel-error.h"
 #include "kestrel-generic-decoder.h"
 #include "kestrel-plugin.h"
@@ -24,6 +25,8 @@ _kestrel_engine_active_free (Active *active)
     return;
   g_clear_pointer (&active->decoder, kestrel_task_decoder_free);
   g_clear_pointer (&active->reference, kestrel_plan_unref);
+  g_clear_pointer (&active->fp32, kestrel_plan_unref);
+  g_clear_pointer (&active->fp32_detections, kestrel_detections_unref);
   for (guint i = 0; i < active->n_plans; i++)
     g_clear_pointer (&active->plans[i], kestrel_plan_unref);
   g_clear_pointer (&active->model, kestrel_model_unref);
@@ -45,18 +48,53 @@ _kestrel_engine_needs_new_plan (const KestrelEngineConfig *a, const KestrelEngin
 {
   return !same_model (a, b) || a->level != b->level
          || a->precision != b->precision || a->batch != b->batch
-         || (a->canary_interval == 0) != (b->canary_interval == 0);
+         || (a->canary_interval == 0) != (b->canary_interval == 0)
+         || (a->precision != KESTREL_PRECISION_FP32
+             && (a->agreement_interval == 0) != (b->agreement_interval == 0));
+}
+
+/* ---- calibration progress ------------------------------------------------ */
+
+typedef struct {
+  KestrelEngine *engine;
+  guint generation;
+} Progress;
+
+/* Only the newest build's calibration is shown: one overtaken by a newer
+ * request is being cancelled. */
+static void
+on_calibration_progress (guint done, guint total, gpointer data)
+{
+  Progress *progress = data;
+  KestrelEngine *self = progress->engine;
+
+  if ((guint) g_atomic_int_get ((gint *) &self->build_generation) != progress->generation)
+    return;
+  g_atomic_int_set (&self->calibration_done, (gint) done);
+  g_atomic_int_set (&self->calibration_total, (gint) total);
+  kestrel_metrics_set_calibration_progress (self->metrics, total > 0 ? (double) done / total : 0.0);
+}
+
+static void
+calibration_ended (KestrelEngine *self, guint generation)
+{
+  if ((guint) g_atomic_int_get ((gint *) &self->build_generation) != generation)
+    return;
+  g_atomic_int_set (&self->calibration_total, 0);
+  kestrel_metrics_set_calibration_progress (self->metrics, -1);
 }
 
 /* ---- building a configuration (builder thread) ------------------------- */
 
 Active *
 _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *config, KestrelModel *reuse,
-                              const char *fault_node, GError **error)
+                              const char *fault_node, guint generation, GCancellable *cancellable,
+                              GError **error)
 {
   Active *active = g_new0 (Active, 1);
   KestrelPlanOptions options;
   const KestrelTaskDecoderVTable *vtable;
+  g_autoptr(KestrelQuantTable) table = NULL;
 
   kestrel_engine_config_copy (&active->config, config);
   if (config->batch < 1 || config->batch > KESTREL_ENGINE_MAX_BATCH)
@@ -105,9 +143,29 @@ _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *co
   }
   kestrel_task_decoder_get_input_params (active->decoder, TRUE, &active->params);
 
+  /* INT8 plans are built from a calibration table: this process's for
+   * the model, or one measured now on the bundled photos, prepared as the
+   * decoder prepares frames. The long part of a switch to INT8, so it is
+   * here, off the worker, with progress and a cancellable. */
+  if (config->precision == KESTREL_PRECISION_INT8 && kestrel_precision_is_supported (config->precision))
+    {
+      Progress progress = { self, generation };
+
+      table = kestrel_calibrate_images (active->model, kestrel_task_decoder_get_image_input (active->decoder),
+                                        &active->params, NULL, on_calibration_progress, &progress,
+                                        cancellable, error);
+      calibration_ended (self, generation);
+      if (table == NULL)
+        {
+          g_prefix_error (error, "calibrating for INT8: ");
+          goto fail;
+        }
+    }
+
   kestrel_plan_options_init (&options);
   options.level = config->level;
   options.precision = config->precision;
+  options.quant_table = table;
   options.pool = self->pool;
   for (guint batch = 1; active->n_plans < MAX_PLANS; batch = MIN (batch * 2, config->batch))
     {
@@ -131,6 +189,19 @@ _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *co
       if (active->reference == NULL)
         goto fail;
     }
+
+  if (config->precision != KESTREL_PRECISION_FP32 && config->agreement_interval > 0)
+    {
+      options.level = config->level;
+      options.pool = self->pool;
+      options.batch = 1;
+      options.precision = KESTREL_PRECISION_FP32;
+      options.quant_table = NULL;
+      active->fp32 = kestrel_plan_new (active->model, &options, error);
+      if (active->fp32 == NULL)
+        goto fail;
+      active->fp32_detections = kestrel_detections_new ();
+    }
   return active;
 
 fail:
@@ -144,6 +215,7 @@ typedef struct {
   KestrelModel *reuse;
   char *fault_node;
   guint generation;
+  GCancellable *cancellable;
 } BuildJob;
 
 static gpointer
@@ -152,7 +224,8 @@ builder_main (gpointer data)
   BuildJob *job = data;
   KestrelEngine *self = job->engine;
   GError *error = NULL;
-  Active *active = _kestrel_engine_build_active (self, &job->config, job->reuse, job->fault_node, &error);
+  Active *active = _kestrel_engine_build_active (self, &job->config, job->reuse, job->fault_node,
+                                                 job->generation, job->cancellable, &error);
 
   g_mutex_lock (&self->lock);
   if (job->generation == self->build_generation)
@@ -172,6 +245,7 @@ builder_main (gpointer data)
   kestrel_engine_config_clear (&job->config);
   g_clear_pointer (&job->reuse, kestrel_model_unref);
   g_free (job->fault_node);
+  g_object_unref (job->cancellable);
   g_object_unref (job->engine);
   g_free (job);
   return NULL;
@@ -188,13 +262,20 @@ _kestrel_engine_start_build (KestrelEngine *self, const KestrelEngineConfig *con
   if (self->active != NULL && same_model (&self->active->config, config))
     job->reuse = kestrel_model_ref (self->active->model);
   job->fault_node = g_strdup (self->fault_node);
-  job->generation = ++self->build_generation;
+  job->generation = (guint) g_atomic_int_add ((gint *) &self->build_generation, 1) + 1;
+  /* A newer request makes the older build pointless: stop its calibration. */
+  if (self->build_cancellable != NULL)
+    g_cancellable_cancel (self->build_cancellable);
+  g_clear_object (&self->build_cancellable);
+  self->build_cancellable = g_cancellable_new ();
+  job->cancellable = g_object_ref (self->build_cancellable);
   self->n_building++;
   g_thread_unref (g_thread_new ("kestrel-builder", builder_main, job));
 }
 
 /* Copies item `from_item` of `from`'s inputs into item `to_item` of `to`'s
- * (a chunk of the ladder, or the canary's reference). */
+ * (a chunk of the ladder, the canary's reference, the FP32 plan that the
+ * agreement is checked on): inputs of the same type and size. */
 void
 _kestrel_engine_copy_item (KestrelPlan *from, guint from_item, KestrelPlan *to, guint to_item)
 {
@@ -202,7 +283,8 @@ _kestrel_engine_copy_item (KestrelPlan *from, guint from_item, KestrelPlan *to, 
     {
       KestrelTensorView a, b;
       if (kestrel_plan_get_input_slice (from, i, from_item, &a)
-          && kestrel_plan_get_input_slice (to, i, to_item, &b) && a.data != b.data)
+          && kestrel_plan_get_input_slice (to, i, to_item, &b) && a.data != b.data
+          && a.dtype == b.dtype && a.n_elements == b.n_elements)
         memcpy (b.data, a.data, a.n_elements * kestrel_dtype_get_size (a.dtype));
     }
 }

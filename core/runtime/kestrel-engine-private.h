@@ -40,6 +40,10 @@ typedef struct {
   KestrelPlan *plans[MAX_PLANS];  /* ascending batch; the last one stages */
   guint n_plans;
   KestrelPlan *reference;     /* scalar plan at batch 1 for the canary, or NULL */
+  /* Below FP32, with an agreement interval: an FP32 plan at batch 1 and the
+   * detections decoded from it, to compare a frame now and then. */
+  KestrelPlan *fp32;
+  KestrelDetections *fp32_detections;
   KestrelTaskDecoder *decoder;
   kk_model_input_params params;
 } Active;
@@ -87,7 +91,10 @@ struct _KestrelEngine
   Active *built;                    /* a builder's result, waiting for the worker */
   GError *build_error;
   guint n_building;                 /* builder threads still running */
-  guint build_generation;           /* only the newest build's result counts */
+  guint build_generation;           /* atomic writes; only the newest build's result counts */
+  GCancellable *build_cancellable;  /* the newest build's */
+  gint calibration_done;            /* atomic: the newest build's calibration, */
+  gint calibration_total;           /* atomic: 0 when none runs */
   guint n_reconfigurations;
   KestrelThrottle *throttle;
   KestrelDetections *last_detections;
@@ -138,6 +145,7 @@ G_GNUC_INTERNAL gboolean _kestrel_engine_needs_new_plan (const KestrelEngineConf
                                                          const KestrelEngineConfig *b);
 G_GNUC_INTERNAL Active *_kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *config,
                                                       KestrelModel *reuse, const char *fault_node,
+                                                      guint generation, GCancellable *cancellable,
                                                       GError **error);
 G_GNUC_INTERNAL void _kestrel_engine_start_build (KestrelEngine *self, const KestrelEngineConfig *config);
 G_GNUC_INTERNAL void _kestrel_engine_copy_item (KestrelPlan *from, guint from_item, KestrelPlan *to,
@@ -152,6 +160,8 @@ G_GNUC_INTERNAL gpointer _kestrel_engine_worker_main (gpointer data);
 G_GNUC_INTERNAL gboolean _kestrel_engine_canary_check (KestrelEngine *self, Active *active, KestrelPlan *plan,
                                                        guint item, char **message);
 G_GNUC_INTERNAL void _kestrel_engine_rollback (KestrelEngine *self, const char *message);
+/* "model front, level full, 2 threads, int8": for events. */
+G_GNUC_INTERNAL char *_kestrel_engine_describe_config (const KestrelEngineConfig *c);
 
 /* kestrel-engine-metrics.c */
 G_GNUC_INTERNAL void _kestrel_engine_publish_config (KestrelEngine *self, const KestrelEngineConfig *c);

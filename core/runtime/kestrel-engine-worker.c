@@ -8,6 +8,7 @@
 
 #include "kestrel-engine-private.h"
 
+#include "kestrel-agreement.h"
 #include "kestrel-builtin-models.h"
 #include "kestrel-error.h"
 #include "kestrel-image.h"
@@ -66,6 +67,48 @@ stage_frame (KestrelEngine *self, Active *active, const KestrelFrame *frame, gui
   kestrel_batcher_push (self->batcher, now_us);
 }
 
+/* How a frame is decoded: the configured threshold, or the built-in
+ * model's own (-1 for other models, which leaves the decoder's default);
+ * two string compares, no allocation. */
+static void
+decode_setup (const Active *active, const Slot *slot, KestrelDecodeOptions *options, KestrelFrameInfo *info)
+{
+  kestrel_decode_options_init (options);
+  options->score_threshold = active->config.score_threshold;
+  if (options->score_threshold < 0)
+    options->score_threshold = kestrel_builtin_model_get_score_threshold (active->config.model);
+  info->width = slot->width;
+  info->height = slot->height;
+  info->geometry = slot->geometry;
+}
+
+/* Below FP32: runs item `item` of `plan` again on the FP32 plan, decodes it
+ * the same way and publishes how the two frames' detections agree. The
+ * FP32 run is not counted in the frame's inference time: it is the price
+ * of watching the quantisation, paid once every agreement_interval frames. */
+static void
+check_agreement (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item, const Slot *slot)
+{
+  g_autoptr(GError) error = NULL;
+  KestrelDecodeOptions options;
+  KestrelFrameInfo info;
+  KestrelAgreement agreement;
+
+  _kestrel_engine_copy_item (plan, item, active->fp32, 0);
+  kestrel_plan_run (active->fp32);
+  decode_setup (active, slot, &options, &info);
+  kestrel_detections_clear (active->fp32_detections);
+  if (!kestrel_task_decoder_decode_plan_item (active->decoder, active->fp32, 0, &info, &options,
+                                              active->fp32_detections, &error))
+    {
+      _kestrel_engine_post_event (self, KESTREL_ENGINE_EVENT_SOURCE_ERROR,
+                                  "decoding frame %" G_GUINT64_FORMAT " at FP32: %s", slot->index, error->message);
+      return;
+    }
+  kestrel_agreement_compare (active->fp32_detections, slot->detections, &agreement);
+  kestrel_metrics_record_agreement (self->metrics, &agreement);
+}
+
 /* Decodes item `item` of `plan` into its frame's slot and accounts for the
  * frame. `share_ns` is the frame's share of the run. FALSE when the frame
  * could not be decoded (it is counted as dropped). */
@@ -79,15 +122,7 @@ finish_frame (KestrelEngine *self, Active *active, KestrelPlan *plan, guint item
   guint64 t3 = kestrel_stats_now_ns (), t4;
 
   kestrel_metrics_record_stage (self->metrics, KESTREL_STAGE_INFERENCE, run_ns);
-  kestrel_decode_options_init (&options);
-  options.score_threshold = active->config.score_threshold;
-  /* Unset: the built-in model's own threshold (-1 for other models, which
-   * leaves the decoder's default). Two string compares, no allocation. */
-  if (options.score_threshold < 0)
-    options.score_threshold = kestrel_builtin_model_get_score_threshold (active->config.model);
-  info.width = slot->width;
-  info.height = slot->height;
-  info.geometry = slot->geometry;
+  decode_setup (active, slot, &options, &info);
   if (!kestrel_task_decoder_decode_plan_item (active->decoder, plan, item, &info, &options,
                                               slot->detections, &error))
     {
@@ -152,8 +187,12 @@ run_batch (KestrelEngine *self, Active *active)
 
       for (guint i = 0; i < k; i++)
         {
-          if (finish_frame (self, active, plan, i, &self->slots[done + i], t3 - t2, (t3 - t2) / k)
-              && active->reference != NULL && active->config.canary_interval > 0
+          if (!finish_frame (self, active, plan, i, &self->slots[done + i], t3 - t2, (t3 - t2) / k))
+            continue;
+          if (active->fp32 != NULL && active->config.agreement_interval > 0
+              && self->frames % active->config.agreement_interval == 0)
+            check_agreement (self, active, plan, i, &self->slots[done + i]);
+          if (active->reference != NULL && active->config.canary_interval > 0
               && canary_message == NULL && self->frames % active->config.canary_interval == 0)
             {
               if (_kestrel_engine_canary_check (self, active, plan, i, &canary_message))

@@ -44,6 +44,7 @@ kestrel_engine_config_init (KestrelEngineConfig *config)
   config->score_threshold = -1;
   config->batch_wait_ms = 20;
   config->batch_latency_ms = 0;
+  config->agreement_interval = 30;
 }
 
 void
@@ -201,6 +202,9 @@ _kestrel_engine_apply_pending (KestrelEngine *self)
           Active *old = self->active;
           self->active = self->built;
           self->built = NULL;
+          /* At FP32 again: no agreement to show any more. */
+          if (self->active->fp32 == NULL)
+            kestrel_metrics_record_agreement (self->metrics, NULL);
           kestrel_engine_config_copy (&self->config, &self->active->config);
           _kestrel_engine_configure_batcher (self, &self->config, TRUE);
           _kestrel_engine_publish_config (self, &self->config);
@@ -212,6 +216,13 @@ _kestrel_engine_apply_pending (KestrelEngine *self)
           g_mutex_unlock (&self->lock);
           _kestrel_engine_active_free (old);
           g_mutex_lock (&self->lock);
+        }
+      else if (g_error_matches (self->build_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *what = _kestrel_engine_describe_config (&self->config);
+          _kestrel_engine_post_event (self, KESTREL_ENGINE_EVENT_INFO, "%s; still running %s",
+                                      self->build_error->message, what);
+          g_clear_error (&self->build_error);
         }
       else
         {
@@ -279,7 +290,11 @@ kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **erro
   kestrel_throttle_set_mode (self->throttle, self->config.throttle);
   kestrel_throttle_set_budget (self->throttle, self->config.budget);
 
-  active = _kestrel_engine_build_active (self, &self->config, NULL, self->fault_node, error);
+  g_clear_object (&self->build_cancellable);
+  self->build_cancellable = g_cancellable_new ();
+  active = _kestrel_engine_build_active (self, &self->config, NULL, self->fault_node,
+                                         (guint) g_atomic_int_get ((gint *) &self->build_generation),
+                                         self->build_cancellable, error);
   if (active == NULL)
     return FALSE;
   if (!open_source (self, self->config.source, error))
@@ -360,8 +375,11 @@ kestrel_engine_stop (KestrelEngine *self)
   g_thread_join (self->worker);
   self->worker = NULL;
 
-  /* A plan being built finishes on its own; wait so nothing outlives us. */
+  /* A plan being built finishes on its own (a calibration stops at the
+   * next frame); wait so nothing outlives us. */
   g_mutex_lock (&self->lock);
+  if (self->build_cancellable != NULL)
+    g_cancellable_cancel (self->build_cancellable);
   while (self->n_building > 0)
     g_cond_wait (&self->cond, &self->lock);
   g_clear_pointer (&self->built, _kestrel_engine_active_free);
@@ -434,6 +452,30 @@ kestrel_engine_get_score_threshold (KestrelEngine *self)
     threshold = kestrel_task_decoder_get_vtable (self->active->decoder)->default_score_threshold;
   g_mutex_unlock (&self->lock);
   return threshold;
+}
+
+gboolean
+kestrel_engine_get_calibration_progress (KestrelEngine *self, double *fraction)
+{
+  gint total, done;
+
+  g_return_val_if_fail (KESTREL_IS_ENGINE (self), FALSE);
+  total = g_atomic_int_get (&self->calibration_total);
+  done = g_atomic_int_get (&self->calibration_done);
+  if (fraction != NULL)
+    *fraction = total > 0 ? CLAMP ((double) done / total, 0.0, 1.0) : 0.0;
+  return total > 0;
+}
+
+void
+kestrel_engine_cancel_build (KestrelEngine *self)
+{
+  g_return_if_fail (KESTREL_IS_ENGINE (self));
+
+  g_mutex_lock (&self->lock);
+  if (self->n_building > 0 && self->build_cancellable != NULL)
+    g_cancellable_cancel (self->build_cancellable);
+  g_mutex_unlock (&self->lock);
 }
 
 guint
@@ -518,6 +560,7 @@ kestrel_engine_finalize (GObject *object)
   g_clear_pointer (&self->buffers, kestrel_pool_unref);
   g_clear_object (&self->metrics);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->build_cancellable);
   g_clear_pointer (&self->owner_context, g_main_context_unref);
   g_free (self->source_spec);
   g_free (self->state_file);

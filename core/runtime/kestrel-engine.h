@@ -65,6 +65,10 @@ typedef struct {
    * latency (capture of a batch's first frame to the decode of its last). */
   guint batch_wait_ms;
   guint batch_latency_ms;
+  /* Below FP32: every this many frames one frame also runs on an FP32
+   * plan, and how the two agree goes into the metrics (KestrelAgreement);
+   * 0 = never. Default 30. */
+  guint agreement_interval;
 } KestrelEngineConfig;
 
 /* The largest batch the engine runs. */
@@ -107,6 +111,16 @@ guint kestrel_engine_get_batch_size (KestrelEngine *self);
 float kestrel_engine_get_score_threshold (KestrelEngine *self);
 /* How many reconfigurations have been applied (or refused) so far. */
 guint kestrel_engine_get_n_reconfigurations (KestrelEngine *self);
+
+/* INT8 needs a calibration table. When this process has none for the
+ * model, the builder thread measures one on the bundled sample photos
+ * (kestrel-calibrate-images.h) while frames keep running on the old plans.
+ * TRUE while it does, with the share done in *fraction (may be NULL); the
+ * snapshots carry it too (calibration_progress). Any thread. */
+gboolean kestrel_engine_get_calibration_progress (KestrelEngine *self, double *fraction);
+/* Stops a calibration (or any plan being built): the configuration that
+ * runs stays, ::event INFO says so. */
+void kestrel_engine_cancel_build (KestrelEngine *self);
 
 /* The latest metrics; never NULL once started. Any thread. */
 KestrelMetricsSnapshot *kestrel_engine_get_snapshot (KestrelEngine *self);

@@ -195,7 +195,34 @@ def check_text_mode():
         problems.append(f'inspect front --json is not JSON: {proc.stdout[:80]!r}')
 
 
+SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'data', 'samples')
+
+
+def check_precision():
+    """--precision on every command that plans: a bad name is a usage error;
+    int8 plans (calibrated on the bundled photos) find the same faces in
+    the photos with faces as fp32 does, and bench says its precision."""
+    for command in (['detect', os.path.join(SAMPLES, 'astronaut.png')], ['bench'], ['run'],
+                    ['run-model', '-o', tempfile.gettempdir(), 'front']):
+        expect_usage_error(command + ['--precision', 'int3'], 'int3')
+    photos = [os.path.join(SAMPLES, name) for name in ('astronaut.png', 'grace_hopper.jpg', 'camera.png')]
+    faces = {}
+    for precision in ('fp32', 'int8'):
+        proc = run(['detect', '--json', '--precision', precision] + photos)
+        if proc.returncode != 0:
+            problems.append(f'detect --precision {precision}: exit {proc.returncode}: {proc.stderr.strip()}')
+            return
+        faces[precision] = [len(json.loads(line)['faces']) for line in proc.stdout.splitlines()]
+    print(f'faces per photo: fp32 {faces["fp32"]}, int8 {faces["int8"]}')
+    if faces['int8'] != faces['fp32']:
+        problems.append(f'detect --precision int8 found {faces["int8"]} faces, fp32 {faces["fp32"]}')
+    proc = run(['bench', '--precision', 'int8', '--runs', '5', '--json'])
+    if proc.returncode != 0 or json.loads(proc.stdout or '{}').get('precision') != 'int8':
+        problems.append(f'bench --precision int8: exit {proc.returncode}, {proc.stdout[:120]!r} {proc.stderr[-200:]!r}')
+
+
 def main():
+    check_precision()
     check_ranges()
     check_stray_arguments()
     check_state_file()

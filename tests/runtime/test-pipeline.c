@@ -11,82 +11,7 @@
 #include "kestrel-error.h"
 #include "kestrel-model.h"
 #include "../test-missing.h"
-
-#define WAIT_LIMIT_US (120 * G_USEC_PER_SEC)
-
-typedef struct {
-  GPtrArray *kinds;     /* GINT_TO_POINTER (kind) */
-  GPtrArray *messages;
-} Events;
-
-/* The thread that created the engines: ::event must only ever run here,
- * even while this thread is not iterating its main context. */
-static GThread *main_thread;
-
-static void
-on_event (KestrelEngine *engine, int kind, const char *message, gpointer data)
-{
-  Events *events = data;
-
-  g_assert_true (g_thread_self () == main_thread);
-
-  g_test_message ("event %s: %s", kestrel_engine_event_kind_name (kind), message);
-  g_ptr_array_add (events->kinds, GINT_TO_POINTER (kind));
-  g_ptr_array_add (events->messages, g_strdup (message));
-}
-
-static Events *
-events_new (void)
-{
-  Events *events = g_new0 (Events, 1);
-  events->kinds = g_ptr_array_new ();
-  events->messages = g_ptr_array_new_with_free_func (g_free);
-  return events;
-}
-
-static void
-events_free (Events *events)
-{
-  g_ptr_array_unref (events->kinds);
-  g_ptr_array_unref (events->messages);
-  g_free (events);
-}
-
-/* The message of the first event of `kind`, or NULL. */
-static const char *
-events_find (Events *events, KestrelEngineEventKind kind)
-{
-  for (guint i = 0; i < events->kinds->len; i++)
-    if (GPOINTER_TO_INT (g_ptr_array_index (events->kinds, i)) == (int) kind)
-      return g_ptr_array_index (events->messages, i);
-  return NULL;
-}
-
-static guint64
-frames_processed (KestrelEngine *engine)
-{
-  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (engine);
-  return snap->frames_processed;
-}
-
-/* Iterates the main context (events arrive there) until `done` says so. */
-static gboolean
-wait_until (gboolean (*done) (gpointer), gpointer data)
-{
-  gint64 limit = g_get_monotonic_time () + WAIT_LIMIT_US;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > limit)
-        return FALSE;
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (2000);
-    }
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  return TRUE;
-}
+#include "engine-test-util.h"
 
 typedef struct {
   KestrelEngine *engine;
@@ -179,7 +104,7 @@ test_frames_flow (void)
   g_assert_true (wait_until (frames_above, &f));
   kestrel_engine_stop (engine);
   g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
-  g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_SOURCE_ERROR));
+  g_assert_null (events_find_text (events, KESTREL_ENGINE_EVENT_SOURCE_ERROR, NULL));
   events_free (events);
 }
 
@@ -240,18 +165,6 @@ test_preview (void)
   remove_dir (dir);
 }
 
-typedef struct {
-  KestrelEngine *engine;
-  guint target;
-} Applied;
-
-static gboolean
-reconfigurations_applied (gpointer data)
-{
-  Applied *a = data;
-  return kestrel_engine_get_n_reconfigurations (a->engine) >= a->target;
-}
-
 /* 1000 reconfigurations while frames flow: threads 1<->2, levels
  * full<->scalar, model front<->back. */
 static void
@@ -304,7 +217,7 @@ test_reconfigure_while_running (void)
   g_assert_cmpuint (snap->frames_dropped, ==, 0);
   g_assert_cmpuint (snap->faces_seen, >, 0);
   g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
-  g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR));
+  g_assert_null (events_find_text (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR, NULL));
   events_free (events);
   remove_dir (dir);
 }
@@ -349,7 +262,7 @@ run_folder_once (const char *dir, guint batch, guint64 *frames, guint64 *faces, 
   *last = kestrel_engine_get_last_detections (engine);
   g_assert_cmpuint (snap->frames_dropped, ==, 0);
   g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
-  g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR));
+  g_assert_null (events_find_text (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR, NULL));
   events_free (events);
 }
 
@@ -455,7 +368,7 @@ test_batch_reconfigure (void)
     kestrel_engine_reconfigure (engine, &config);
     kestrel_engine_config_clear (&config);
     g_assert_true (wait_until (event_seen, &seen));
-    g_assert_nonnull (strstr (events_find (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR), "batch 17"));
+    g_assert_nonnull (strstr (events_find_text (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR, NULL), "batch 17"));
     FramesAbove f = { engine, frames_processed (engine) + 4 };
     g_assert_true (wait_until (frames_above, &f));
   }
@@ -473,7 +386,7 @@ test_batch_reconfigure (void)
   g_assert_cmpuint (kestrel_histogram_get_count (snap->frame_latency), ==, snap->frames_processed);
   g_assert_cmpuint (snap->faces_seen, >, 0);
   g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
-  g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_ROLLBACK));
+  g_assert_null (events_find_text (events, KESTREL_ENGINE_EVENT_ROLLBACK, NULL));
   events_free (events);
   remove_dir (dir);
 }
@@ -482,7 +395,7 @@ static gboolean
 event_seen (gpointer data)
 {
   EventSeen *e = data;
-  return events_find (e->events, e->kind) != NULL;
+  return events_find_text (e->events, e->kind, NULL) != NULL;
 }
 
 static void
@@ -514,7 +427,7 @@ test_canary_rolls_back (void)
   g_assert_true (kestrel_engine_start (engine, NULL, &error));
 
   g_assert_true (wait_until (event_seen, &seen));
-  g_assert_nonnull (strstr (events_find (events, KESTREL_ENGINE_EVENT_ROLLBACK), victim));
+  g_assert_nonnull (strstr (events_find_text (events, KESTREL_ENGINE_EVENT_ROLLBACK, NULL), victim));
   g_assert_true (wait_until (rollback_counted, engine));
   kestrel_engine_get_config (engine, &config);
   g_assert_cmpint (config.level, ==, KK_LEVEL_SCALAR);
@@ -562,7 +475,7 @@ test_bad_sources (void)
   source = g_strconcat ("images:", dir, NULL);
   g_autoptr(KestrelEngine) engine = start_engine (source, "front", KK_LEVEL_FULL, 0, events);
   g_assert_true (wait_until (event_seen, &seen));
-  g_assert_nonnull (strstr (events_find (events, KESTREL_ENGINE_EVENT_SOURCE_ERROR), "broken.png"));
+  g_assert_nonnull (strstr (events_find_text (events, KESTREL_ENGINE_EVENT_SOURCE_ERROR, NULL), "broken.png"));
   FramesAbove f = { engine, frames_processed (engine) + 5 };
   g_assert_true (wait_until (frames_above, &f));
 
