@@ -141,7 +141,10 @@ test_benchmark_view (void)
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (benchmark), TRUE);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "benchmark");
 
+  /* one cell: FP32 only (the default takes every supported precision) */
   kestrel_bench_options_init (&options);
+  options.n_precisions = 1;
+  options.precisions[0] = KESTREL_PRECISION_FP32;
   options.n_levels = 1;
   options.levels[0] = KK_LEVEL_SIMD;
   options.n_batches = 1;
