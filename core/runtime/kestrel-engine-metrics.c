@@ -9,6 +9,7 @@
 
 #include "kestrel-pool.h"
 #include "kestrel-sampler.h"
+#include "kestrel-tsan.h"
 
 /* Snapshots for the UI and the HTTP endpoint, per second. */
 #define PUBLISH_INTERVAL_MS 250
@@ -179,8 +180,10 @@ static gboolean
 serve_on_monitor (gpointer data)
 {
   ServeJob *job = data;
-  KestrelEngine *self = job->engine;
+  KestrelEngine *self;
 
+  KESTREL_TSAN_ACQUIRE (job);
+  self = job->engine;
   if (self->prometheus == NULL)
     self->prometheus = kestrel_prometheus_server_new (self->monitor_context, snapshot_for_prometheus,
                                                       self, NULL);
@@ -203,6 +206,7 @@ kestrel_engine_serve_metrics (KestrelEngine *self, const char *address, KestrelP
   g_return_val_if_fail (self->monitor_context != NULL, FALSE);
   g_mutex_init (&job.lock);
   g_cond_init (&job.cond);
+  KESTREL_TSAN_RELEASE (&job);
   g_main_context_invoke (self->monitor_context, serve_on_monitor, &job);
   g_mutex_lock (&job.lock);
   while (!job.done)

@@ -21,6 +21,7 @@
 #include "kestrel-builtin-models.h"
 #include "kestrel-error.h"
 #include "kestrel-pool.h"
+#include "kestrel-tsan.h"
 
 G_DEFINE_FINAL_TYPE (KestrelEngine, kestrel_engine, G_TYPE_OBJECT)
 
@@ -88,6 +89,7 @@ emit_event (gpointer data)
 {
   Event *event = data;
 
+  KESTREL_TSAN_ACQUIRE (event);
   g_signal_emit (event->engine, signals[EVENT], 0, event->kind, event->message);
   return G_SOURCE_REMOVE;
 }
@@ -97,6 +99,7 @@ event_free (gpointer data)
 {
   Event *event = data;
 
+  KESTREL_TSAN_ACQUIRE (event);
   g_object_unref (event->engine);
   g_free (event->message);
   g_free (event);
@@ -123,6 +126,7 @@ _kestrel_engine_post_event (KestrelEngine *self, KestrelEngineEventKind kind, co
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, emit_event, event, event_free);
   g_source_set_static_name (source, "[kestrel] engine event");
+  KESTREL_TSAN_RELEASE (event);
   g_source_attach (source, self->owner_context);
   g_source_unref (source);
 }
