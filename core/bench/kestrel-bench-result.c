@@ -291,6 +291,15 @@ read_doubles (Reader *rd, JsonObject *o, const char *name, GArray *out)
           return;
         }
       v = json_node_get_double (n);
+      /* json-glib reads a number too large for a double as infinity,
+       * which could not be written back as JSON */
+      if (!isfinite (v))
+        {
+          g_set_error (rd->error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                       "%s: \"%s\" holds a number out of range", rd->origin, name);
+          rd->failed = TRUE;
+          return;
+        }
       g_array_append_val (out, v);
     }
 }
