@@ -262,15 +262,32 @@ _kestrel_engine_start_build (KestrelEngine *self, const KestrelEngineConfig *con
   if (self->active != NULL && same_model (&self->active->config, config))
     job->reuse = kestrel_model_ref (self->active->model);
   job->fault_node = g_strdup (self->fault_node);
-  job->generation = (guint) g_atomic_int_add ((gint *) &self->build_generation, 1) + 1;
-  /* A newer request makes the older build pointless: stop its calibration. */
+  /* A newer request makes the older build pointless: stop it. */
+  _kestrel_engine_abandon_build (self);
+  job->generation = (guint) g_atomic_int_get ((gint *) &self->build_generation);
+  self->build_cancellable = g_cancellable_new ();
+  job->cancellable = g_object_ref (self->build_cancellable);
+  kestrel_engine_config_copy (&self->build_target, config);
+  self->has_build_target = TRUE;
+  self->n_building++;
+  g_thread_unref (g_thread_new ("kestrel-builder", builder_main, job));
+}
+
+/* Called with the lock held. Whatever the newest build would give is no
+ * longer wanted: its calibration stops, its result (when it comes, or if
+ * it already waits for the worker) is dropped. The plans in force stay. */
+void
+_kestrel_engine_abandon_build (KestrelEngine *self)
+{
+  g_atomic_int_inc ((gint *) &self->build_generation);
   if (self->build_cancellable != NULL)
     g_cancellable_cancel (self->build_cancellable);
   g_clear_object (&self->build_cancellable);
-  self->build_cancellable = g_cancellable_new ();
-  job->cancellable = g_object_ref (self->build_cancellable);
-  self->n_building++;
-  g_thread_unref (g_thread_new ("kestrel-builder", builder_main, job));
+  g_clear_pointer (&self->built, _kestrel_engine_active_free);
+  g_clear_error (&self->build_error);
+  self->has_build_target = FALSE;
+  g_atomic_int_set (&self->calibration_total, 0);
+  kestrel_metrics_set_calibration_progress (self->metrics, -1);
 }
 
 /* Copies item `from_item` of `from`'s inputs into item `to_item` of `to`'s

@@ -88,6 +88,8 @@ struct _KestrelEngine
   gboolean has_pending;
   KestrelEngineConfig last_good;    /* passed a canary (or never checked) */
   gboolean has_last_good;
+  KestrelEngineConfig build_target; /* what the newest build is for, with the */
+  gboolean has_build_target;        /* newest request's other fields */
   Active *built;                    /* a builder's result, waiting for the worker */
   GError *build_error;
   guint n_building;                 /* builder threads still running */
@@ -148,6 +150,7 @@ G_GNUC_INTERNAL Active *_kestrel_engine_build_active (KestrelEngine *self, const
                                                       guint generation, GCancellable *cancellable,
                                                       GError **error);
 G_GNUC_INTERNAL void _kestrel_engine_start_build (KestrelEngine *self, const KestrelEngineConfig *config);
+G_GNUC_INTERNAL void _kestrel_engine_abandon_build (KestrelEngine *self);
 G_GNUC_INTERNAL void _kestrel_engine_copy_item (KestrelPlan *from, guint from_item, KestrelPlan *to,
                                                 guint to_item);
 G_GNUC_INTERNAL void _kestrel_engine_configure_batcher (KestrelEngine *self, const KestrelEngineConfig *c,

@@ -182,10 +182,17 @@ _kestrel_engine_apply_pending (KestrelEngine *self)
             }
         }
 
-      if (_kestrel_engine_needs_new_plan (&self->config, &next))
+      /* Compared with the newest request's plans, not only with those in
+       * force: going back to the plans in force while others are being
+       * built must drop that build, or its result would replace them. */
+      if (self->has_build_target && !_kestrel_engine_needs_new_plan (&self->build_target, &next))
+        kestrel_engine_config_copy (&self->build_target, &next);
+      else if (_kestrel_engine_needs_new_plan (&self->config, &next))
         _kestrel_engine_start_build (self, &next);
       else
         {
+          if (self->has_build_target)
+            _kestrel_engine_abandon_build (self);
           /* Threads, budget, canary interval, thresholds: no new plan. */
           char *model = self->config.model;
           self->config.model = NULL;
@@ -201,11 +208,17 @@ _kestrel_engine_apply_pending (KestrelEngine *self)
 
   if ((self->built != NULL && self->n_collected == 0) || self->build_error != NULL)
     {
+      /* The newest build is over: installed now, or failed (the plans in
+       * force stay). */
+      self->has_build_target = FALSE;
       if (self->built != NULL)
         {
           Active *old = self->active;
           self->active = self->built;
           self->built = NULL;
+          /* With what was asked since the build started (threads, budget,
+           * thresholds: changes that needed no other plan). */
+          kestrel_engine_config_copy (&self->active->config, &self->build_target);
           /* At FP32 again: no agreement to show any more. */
           if (self->active->fp32 == NULL)
             kestrel_metrics_record_agreement (self->metrics, NULL);
@@ -556,6 +569,7 @@ kestrel_engine_finalize (GObject *object)
   kestrel_engine_config_clear (&self->config);
   kestrel_engine_config_clear (&self->pending);
   kestrel_engine_config_clear (&self->last_good);
+  kestrel_engine_config_clear (&self->build_target);
   g_clear_pointer (&self->throttle, kestrel_throttle_free);
   g_clear_pointer (&self->batcher, kestrel_batcher_free);
   g_clear_pointer (&self->last_detections, kestrel_detections_unref);

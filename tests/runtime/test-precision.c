@@ -206,6 +206,49 @@ test_int8_agreement (void)
   events_free (events);
 }
 
+typedef struct {
+  KestrelEngine *engine;
+  guint64 until_frames;
+  gboolean saw_int8;
+} StayingAtFp32;
+
+static gboolean
+fp32_for_frames (gpointer data)
+{
+  StayingAtFp32 *s = data;
+  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (s->engine);
+
+  if (g_strcmp0 (snap->config.precision, "int8") == 0)
+    s->saw_int8 = TRUE;
+  return s->saw_int8 || snap->frames_processed >= s->until_frames;
+}
+
+/* INT8 asked for, then FP32 again before the INT8 plans are ready: FP32
+ * (what runs) stays, and the INT8 build, when it ends, does not replace it.
+ * The front model's calibration is this process's by now, so that build
+ * ends within a few frames. */
+static void
+test_back_before_built (void)
+{
+  Events *events = events_new ();
+  g_autoptr(KestrelEngine) engine = start_engine ("front", events);
+  Applied int8 = { engine, 1 }, fp32 = { engine, 2 };
+  Running running = { engine, KESTREL_PRECISION_FP32, 0 };
+  StayingAtFp32 staying = { engine, 0, FALSE };
+
+  g_assert_true (wait_until (running_at, &running));
+  set_precision (engine, KESTREL_PRECISION_INT8);
+  g_assert_true (wait_until (reconfigurations_applied, &int8));
+  set_precision (engine, KESTREL_PRECISION_FP32);
+  g_assert_true (wait_until (reconfigurations_applied, &fp32));
+  staying.until_frames = frames_processed (engine) + 100;
+  g_assert_true (wait_until (fp32_for_frames, &staying));
+  g_assert_false (staying.saw_int8);
+  kestrel_engine_stop (engine);
+  g_assert_null (events_find_text (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR, NULL));
+  events_free (events);
+}
+
 /* 200 changes fp32 <-> int8 with the canary on: no frame lost, every
  * processed frame counted once in each stage, no rollback, nothing left
  * out of the frame pool. */
@@ -222,7 +265,9 @@ test_live_switch (void)
 
       set_precision (engine, i % 2 == 1 ? KESTREL_PRECISION_INT8 : KESTREL_PRECISION_FP32);
       g_assert_true (wait_until (reconfigurations_applied, &a));
-      if (i % 50 == 0)
+      /* Now and then, let the plans asked for come in and run: INT8 at
+       * 25, 75..., FP32 at 50, 100... */
+      if (i % 25 == 0)
         {
           Running r = { engine, i % 2 == 1 ? KESTREL_PRECISION_INT8 : KESTREL_PRECISION_FP32, 0 };
           g_assert_true (wait_until (running_at, &r));
@@ -330,6 +375,7 @@ main (int argc, char **argv)
   g_test_add_func ("/precision/calibration-cancel", test_calibration_cancel);
   g_test_add_func ("/precision/int8-agreement", test_int8_agreement);
   g_test_add_func ("/precision/int8-canary-rolls-back", test_int8_canary_rolls_back);
+  g_test_add_func ("/precision/back-before-built", test_back_before_built);
   g_test_add_func ("/precision/live-switch", test_live_switch);
   return g_test_run ();
 }
