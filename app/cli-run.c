@@ -67,6 +67,10 @@ print_status (gpointer data)
   g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (run->engine);
   double elapsed = (g_get_monotonic_time () - run->start_us) / 1e6;
   double cpu, rss_mb;
+  /* A model no decoder understands: what its outputs said last. */
+  g_autoptr(KestrelDetections) last = kestrel_engine_get_last_detections (run->engine);
+  const KestrelOutputSummary *summary = last != NULL ? kestrel_detections_get_summary (last) : NULL;
+  g_autofree char *outputs = summary != NULL ? kestrel_output_summary_to_string (summary) : NULL;
 
   if (snap->have_system)
     {
@@ -105,6 +109,13 @@ print_status (gpointer data)
       json_builder_add_int_value (b, kestrel_engine_get_batch_size (run->engine));
       json_builder_set_member_name (b, "level");
       json_builder_add_string_value (b, snap->config.level);
+      if (summary != NULL)
+        {
+          json_builder_set_member_name (b, "outputs_kind");
+          json_builder_add_string_value (b, kestrel_summary_kind_name (summary->kind));
+          json_builder_set_member_name (b, "outputs");
+          json_builder_add_string_value (b, outputs);
+        }
       json_builder_end_object (b);
       g_autoptr(JsonNode) root = json_builder_get_root (b);
       kestrel_cli_print_json (root, FALSE);
@@ -114,6 +125,8 @@ print_status (gpointer data)
             elapsed, snap->frames_processed, snap->fps,
             kestrel_histogram_get_quantile (snap->stage_latency[KESTREL_STAGE_INFERENCE], 0.5) * 1e3,
             cpu, rss_mb, kestrel_engine_get_batch_size (run->engine), snap->config.level);
+  if (outputs != NULL)
+    printf ("         outputs: %s\n", outputs);
   fflush (stdout);
   return G_SOURCE_CONTINUE;
 }

@@ -2,7 +2,9 @@
  *
  * Drawing. The frame's pixels are immutable (a preview frame never
  * changes), so the GdkTexture wraps its GBytes without a copy, once per
- * frame. The picture — texture, boxes, keypoints and scores — is built
+ * frame. The picture — texture, boxes, keypoints and scores, or for a
+ * model no decoder understands the summary of its outputs (a heat map, the
+ * top classes, the outputs' ranges) — is built
  * into one render node and kept: the widget's snapshot appends that node
  * again until the frame, the size or a colour changes. Redraws that come
  * from the children (the rate line changes several times a second) so cost
@@ -197,6 +199,24 @@ append_box (GtkSnapshot           *snapshot,
     append_ring (snapshot, &inner, BOX_RADIUS - BOX_WIDTH, HALO_WIDTH, &colors[COLOR_HALO]);
 }
 
+/* A tab of the box colour in `shape`, with the layout's text on it. */
+static void
+append_tab (GtkSnapshot          *snapshot,
+            PangoLayout          *layout,
+            const GskRoundedRect *shape,
+            const GdkRGBA        *colors)
+{
+  gtk_snapshot_push_rounded_clip (snapshot, shape);
+  gtk_snapshot_append_color (snapshot, &colors[COLOR_BOX], &shape->bounds);
+  gtk_snapshot_pop (snapshot);
+
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (shape->bounds.origin.x + SCORE_PAD_X,
+                                                          shape->bounds.origin.y + SCORE_PAD_Y));
+  gtk_snapshot_append_layout (snapshot, layout, &colors[COLOR_SCORE]);
+  gtk_snapshot_restore (snapshot);
+}
+
 /* The score as a tab on the box's top-left corner: above the box when
  * there is room in the picture, inside its top edge otherwise. */
 static void
@@ -232,15 +252,7 @@ append_score (GtkSnapshot           *snapshot,
     gsk_rounded_rect_init (&shape, &tab, &round, &round, &square, &square);
   else
     gsk_rounded_rect_init (&shape, &tab, &round, &square, &round, &square);
-  gtk_snapshot_push_rounded_clip (snapshot, &shape);
-  gtk_snapshot_append_color (snapshot, &colors[COLOR_BOX], &tab);
-  gtk_snapshot_pop (snapshot);
-
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (tab.origin.x + SCORE_PAD_X,
-                                                          tab.origin.y + SCORE_PAD_Y));
-  gtk_snapshot_append_layout (snapshot, layout, &colors[COLOR_SCORE]);
-  gtk_snapshot_restore (snapshot);
+  append_tab (snapshot, layout, &shape, colors);
 }
 
 static PangoLayout *
@@ -255,6 +267,120 @@ create_score_layout (KestrelPreview *self)
   pango_layout_set_attributes (layout, attrs);
   pango_attr_list_unref (attrs);
   return layout;
+}
+
+/* ------------------------------------------------------------- summary */
+
+/* A model no decoder understands: its single-map output as a wash of the
+ * accent colour over the frame (stretched to it: the model saw the whole
+ * frame), stronger where the map is higher. */
+static void
+append_heat_map (GtkSnapshot                *snapshot,
+                 const KestrelOutputSummary *summary,
+                 const graphene_rect_t      *picture,
+                 const GdkRGBA              *color)
+{
+  guint n = summary->map_width * summary->map_height;
+  g_autofree guint8 *pixels = g_new (guint8, n * 4);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      pixels[4 * i + 0] = (guint8) lroundf (color->red * 255);
+      pixels[4 * i + 1] = (guint8) lroundf (color->green * 255);
+      pixels[4 * i + 2] = (guint8) lroundf (color->blue * 255);
+      pixels[4 * i + 3] = (guint8) lroundf (CLAMP (summary->map[i], 0.0f, 1.0f) * 0.6f * 255);
+    }
+  bytes = g_bytes_new_take (g_steal_pointer (&pixels), n * 4);
+  texture = gdk_memory_texture_new ((int) summary->map_width, (int) summary->map_height,
+                                    GDK_MEMORY_R8G8B8A8, bytes, summary->map_width * 4);
+  gtk_snapshot_append_texture (snapshot, texture, picture);
+}
+
+/* The lines of text the summary is shown as. */
+static char *
+summary_caption (const KestrelOutputSummary *summary)
+{
+  GString *text = g_string_new (NULL);
+
+  switch (summary->kind)
+    {
+    case KESTREL_SUMMARY_CLASSES:
+      for (guint t = 0; t < MIN (summary->n_top, 3u); t++)
+        {
+          if (t > 0)
+            g_string_append_c (text, '\n');
+          /* Translators: a class a model without a known decoder scores
+           * highest, and its share, e.g. "Class 281: 62%". */
+          g_string_append_printf (text, _("Class %u: %.0f%%"), summary->top_class[t],
+                                  100.0 * (double) summary->top_probability[t]);
+        }
+      break;
+    case KESTREL_SUMMARY_HEAT_MAP:
+      /* Translators: the map a model gave, drawn over the frame; %s is the
+       * name of the model's output. */
+      g_string_append_printf (text, _("Heat map of “%s”"), summary->output);
+      break;
+    case KESTREL_SUMMARY_STATISTICS:
+      for (guint i = 0; i < MIN (summary->n_outputs, 3u); i++)
+        {
+          const KestrelOutputStatistics *st = &summary->outputs[i];
+          if (i > 0)
+            g_string_append_c (text, '\n');
+          /* Translators: an output of a model without a known decoder: its
+           * name, its shape ("1x3549x85") and its range of values. */
+          g_string_append_printf (text, _("“%s” %s: %.3g to %.3g"), st->name, st->shape, st->min, st->max);
+        }
+      break;
+    case KESTREL_SUMMARY_NONE:
+    default:
+      break;
+    }
+  return g_string_free (text, FALSE);
+}
+
+/* The caption as a tab in the picture's bottom-left corner. */
+static void
+append_caption (GtkSnapshot           *snapshot,
+                PangoLayout           *layout,
+                const char            *text,
+                const graphene_rect_t *picture,
+                const GdkRGBA         *colors)
+{
+  graphene_rect_t tab;
+  GskRoundedRect shape;
+  int tw, th;
+
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_set_width (layout, (int) MAX (picture->size.width - 2 * SCORE_PAD_X, 1) * PANGO_SCALE);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  pango_layout_get_pixel_size (layout, &tw, &th);
+  tab.size.width = (float) tw + 2 * SCORE_PAD_X;
+  tab.size.height = (float) th + 2 * SCORE_PAD_Y;
+  tab.origin.x = picture->origin.x;
+  tab.origin.y = picture->origin.y + picture->size.height - tab.size.height;
+  gsk_rounded_rect_init (&shape, &tab, &GRAPHENE_SIZE_INIT (0, 0), &GRAPHENE_SIZE_INIT (BOX_RADIUS, BOX_RADIUS),
+                         &GRAPHENE_SIZE_INIT (0, 0), &GRAPHENE_SIZE_INIT (0, 0));
+  append_tab (snapshot, layout, &shape, colors);
+}
+
+static void
+append_summary (KestrelPreview             *self,
+                GtkSnapshot                *snapshot,
+                const KestrelOutputSummary *summary,
+                const graphene_rect_t      *picture,
+                const GdkRGBA              *colors)
+{
+  g_autoptr(PangoLayout) layout = create_score_layout (self);
+  g_autofree char *caption = summary_caption (summary);
+
+  gtk_snapshot_push_clip (snapshot, picture);
+  if (summary->kind == KESTREL_SUMMARY_HEAT_MAP)
+    append_heat_map (snapshot, summary, picture, &colors[COLOR_BOX]);
+  if (caption[0] != '\0')
+    append_caption (snapshot, layout, caption, picture, colors);
+  gtk_snapshot_pop (snapshot);
 }
 
 static GskRenderNode *
@@ -274,6 +400,8 @@ build_picture (KestrelPreview *self,
   g_autofree graphene_rect_t *boxes = NULL;
 
   gtk_snapshot_append_texture (snapshot, self->texture, &picture);
+  if (kestrel_detections_get_summary (detections) != NULL)
+    append_summary (self, snapshot, kestrel_detections_get_summary (detections), &picture, colors);
   if (n == 0)
     return gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
 

@@ -7,6 +7,7 @@ struct _KestrelDetections {
   gatomicrefcount ref_count;
   GArray *items;              /* KestrelDetection */
   guint frame_width, frame_height;
+  KestrelOutputSummary *summary;  /* NULL until a decoder summarises outputs */
 };
 
 G_DEFINE_BOXED_TYPE (KestrelDetections, kestrel_detections,
@@ -56,6 +57,7 @@ kestrel_detections_unref (KestrelDetections *self)
   if (g_atomic_ref_count_dec (&self->ref_count))
     {
       g_array_unref (self->items);
+      g_free (self->summary);
       g_free (self);
     }
 }
@@ -65,6 +67,24 @@ kestrel_detections_clear (KestrelDetections *self)
 {
   g_return_if_fail (self != NULL);
   g_array_set_size (self->items, 0);
+  if (self->summary != NULL)
+    self->summary->kind = KESTREL_SUMMARY_NONE;
+}
+
+const KestrelOutputSummary *
+kestrel_detections_get_summary (const KestrelDetections *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->summary != NULL && self->summary->kind != KESTREL_SUMMARY_NONE ? self->summary : NULL;
+}
+
+KestrelOutputSummary *
+kestrel_detections_ensure_summary (KestrelDetections *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  if (self->summary == NULL)
+    self->summary = g_new0 (KestrelOutputSummary, 1);
+  return self->summary;
 }
 
 KestrelDetection *

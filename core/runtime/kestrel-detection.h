@@ -16,6 +16,8 @@
 
 #include <glib-object.h>
 
+#include "kestrel-output-summary.h"
+
 G_BEGIN_DECLS
 
 /* BlazeFace has 6; pose or hand models that need more will raise this (it
@@ -68,6 +70,12 @@ void                kestrel_detections_set_frame_size (KestrelDetections *self,
                                                        guint              height);
 guint               kestrel_detections_get_frame_width  (const KestrelDetections *self);
 guint               kestrel_detections_get_frame_height (const KestrelDetections *self);
+
+/* For models no task decoder understands: what their outputs say (see
+ * kestrel-output-summary.h), or NULL. Cleared with the detections; the
+ * storage is made on first use and kept. */
+const KestrelOutputSummary *kestrel_detections_get_summary    (const KestrelDetections *self);
+KestrelOutputSummary       *kestrel_detections_ensure_summary (KestrelDetections       *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelDetections, kestrel_detections_unref)
 

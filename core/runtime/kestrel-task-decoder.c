@@ -223,6 +223,33 @@ view_matches (const KestrelTensorView *view, const KestrelValue *value)
   return TRUE;
 }
 
+/* A decoder that reads none of the outputs leaves them to the summary
+ * (kestrel-output-summary.h): what the preview and `kestrel-cli run` show
+ * of a model no decoder understands. Float outputs only. */
+static void
+summarise_outputs (KestrelTaskDecoder *self, const KestrelTensorView *const *model_outputs, guint n_model_outputs,
+                   KestrelDetections *results)
+{
+  KestrelSummaryInput inputs[KESTREL_SUMMARY_MAX_OUTPUTS];
+  guint n = 0;
+
+  for (guint o = 0; o < n_model_outputs && n < KESTREL_SUMMARY_MAX_OUTPUTS; o++)
+    {
+      const KestrelTensorView *view = model_outputs[o];
+      if (view == NULL || view->dtype != KESTREL_DTYPE_FLOAT32 || view->data == NULL)
+        continue;
+      inputs[n++] = (KestrelSummaryInput) {
+        .name = o < kestrel_model_get_n_outputs (self->model) ? kestrel_model_get_output (self->model, o)->name : NULL,
+        .n_dims = view->n_dims,
+        .shape = view->shape,
+        .data = view->data,
+        .n_elements = view->n_elements,
+      };
+    }
+  if (n > 0)
+    kestrel_output_summary_compute (kestrel_detections_ensure_summary (results), inputs, n);
+}
+
 gboolean
 kestrel_task_decoder_decode (KestrelTaskDecoder *self, const KestrelTensorView *const *model_outputs,
                              guint n_model_outputs, const KestrelFrameInfo *frame,
@@ -267,6 +294,8 @@ kestrel_task_decoder_decode (KestrelTaskDecoder *self, const KestrelTensorView *
 
   if (!vt->decode (self->state, self->views, frame, &resolved, results, error))
     return FALSE;
+  if (vt->n_outputs == 0)
+    summarise_outputs (self, model_outputs, n_model_outputs, results);
 
   kestrel_detections_sort (results);
   if (resolved.max_detections > 0)

@@ -2,8 +2,8 @@
  * (core/runtime/kestrel-generic-decoder.h) through the whole engine:
  * YOLOX-nano (tests/models, a 3-class detector head Kestrel has no decoder
  * for) runs, every frame is processed and none dropped, nothing is
- * detected, an INFO event says it runs undecoded, and the frame pool
- * comes back whole; a model whose input is not a picture (the 1-channel
+ * detected, an INFO event says it runs undecoded, its output is
+ * summarised (statistics), and the frame pool comes back whole; a model whose input is not a picture (the 1-channel
  * super-resolution network) fails to start with an error naming both
  * reasons.
  */
@@ -76,6 +76,26 @@ test_runs_undecoded (void)
   g_assert_cmpuint (kestrel_histogram_get_count (snap->stage_latency[KESTREL_STAGE_INFERENCE]), ==,
                     snap->frames_processed);
   g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
+
+  /* What the outputs said, for the preview and kestrel-cli run: YOLOX's
+   * one output of 3549 candidates is neither classes nor a map. */
+  {
+    g_autoptr(KestrelDetections) last = kestrel_engine_get_last_detections (engine);
+    const KestrelOutputSummary *summary = kestrel_detections_get_summary (last);
+    g_autofree char *text = NULL;
+
+    g_assert_nonnull (summary);
+    text = kestrel_output_summary_to_string (summary);
+    g_test_message ("outputs: %s", text);
+    g_assert_cmpint (summary->kind, ==, KESTREL_SUMMARY_STATISTICS);
+    g_assert_cmpuint (summary->n_outputs, ==, 1);
+    g_assert_cmpstr (summary->outputs[0].name, ==, "output");
+    g_assert_cmpstr (summary->outputs[0].shape, ==, "1x3549x8");
+    g_assert_cmpuint (summary->outputs[0].n_not_finite, ==, 0);
+    g_assert_cmpfloat (summary->outputs[0].min, <=, summary->outputs[0].mean);
+    g_assert_cmpfloat (summary->outputs[0].mean, <=, summary->outputs[0].max);
+    g_assert_cmpfloat (summary->outputs[0].stddev, >, 0);
+  }
   g_clear_pointer (&infos, g_ptr_array_unref);
 }
 

@@ -418,6 +418,58 @@ test_samples_dir (void)
   g_setenv ("KESTREL_SAMPLES_DIR", saved, TRUE);
 }
 
+/* A model no decoder understands, whose output is one map: the map washes
+ * the frame in the accent colour (60 % where the map is highest, none
+ * where it is lowest), and a caption tab sits in the bottom-left corner.
+ * The map here is high on the left half, low on the right. */
+static void
+test_summary_heat_map (void)
+{
+  g_autofree char *path = sample_path ("astronaut.png");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelImage) image = kestrel_image_new_from_file (path, &error);
+  g_autoptr(KestrelDetections) detections = kestrel_detections_new ();
+  KestrelOutputSummary *summary = kestrel_detections_ensure_summary (detections);
+  g_autoptr(KestrelPreviewFrame) frame = NULL;
+  g_autoptr(Pixels) pixels = NULL;
+  const guint8 *data;
+  Scene scene;
+  int accent[3], px[4];
+
+  g_assert_no_error (error);
+  summary->kind = KESTREL_SUMMARY_HEAT_MAP;
+  g_strlcpy (summary->output, "segments", sizeof summary->output);
+  summary->map_width = summary->map_height = 8;
+  summary->map_full_width = summary->map_full_height = 32;
+  summary->map_min = 0;
+  summary->map_max = 1;
+  for (guint i = 0; i < 64; i++)
+    summary->map[i] = i % 8 < 4 ? 1.0f : 0.0f;
+  frame = kestrel_preview_frame_new_copy (kestrel_image_get_view (image), 1, detections);
+  g_assert_cmpuint (frame->width, ==, 512);
+  data = g_bytes_get_data (frame->pixels, NULL);
+
+  scene_open (&scene, 512, 512);
+  kestrel_preview_set_frame (KESTREL_PREVIEW (scene.preview), frame);
+  accent_color (&scene, accent);
+  pixels = render (scene.preview);
+
+  /* Left: 40 % photo, 60 % accent. */
+  pixel_at (pixels, 100, 100, px);
+  for (int c = 0; c < 3; c++)
+    {
+      int photo = data[100 * frame->stride + 100 * (frame->format == KK_PIXEL_RGB8 ? 3 : 4) + (gsize) c];
+      g_assert_cmpint (ABS (px[c] - (int) lround (0.4 * photo + 0.6 * accent[c])), <=, 6);
+    }
+  /* Right: the photo itself. */
+  g_assert_true (shows_photo (pixels, 400, 100, frame, &GRAPHENE_RECT_INIT (0, 0, 512, 512)));
+  /* The caption's tab, in the accent colour (above the widget's rounded
+   * bottom corner). */
+  g_assert_true (pixel_is (pixels, 2, 502, accent, COLOR_TOLERANCE));
+  g_assert_false (pixel_is (pixels, 2, 2, accent, COLOR_TOLERANCE));
+  scene_close (&scene);
+}
+
 /* At 512 x 512 the photo is drawn 1:1, so every detection's box is at its
  * own frame pixels: its border is the accent colour, the face inside it is
  * the photo's pixels, and the accent appears nowhere far from a box. */
@@ -838,6 +890,7 @@ main (int   argc,
 
   g_test_add_func ("/preview/samples-dir", test_samples_dir);
   g_test_add_func ("/preview/box-on-face", test_box_on_face);
+  g_test_add_func ("/preview/summary-heat-map", test_summary_heat_map);
   g_test_add_func ("/preview/aspect-wide", test_aspect_wide);
   g_test_add_func ("/preview/aspect-tall", test_aspect_tall);
   g_test_add_func ("/preview/placeholder", test_placeholder);
