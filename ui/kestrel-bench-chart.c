@@ -1,9 +1,10 @@
 /* kestrel-bench-chart.c — see kestrel-bench-chart.h.
  *
- * A GtkBox of a legend (swatches whose CSS colour the bars reuse, so light,
- * dark and high contrast follow the theme) and a GtkDrawingArea. Times
- * are per frame (median of the run / batch), so batch-4 cells compare with
- * batch-1 ones.
+ * A GtkBox of a legend (swatches whose CSS colours are the ones the plot's
+ * palette looks up, so they always match), the plot and a caption. The
+ * plot is a small widget of its own (PlotArea) that asks for its height
+ * for the width it is given (legend rows wrap in a narrow window), and
+ * draws with cairo through its GtkSnapshot.
  */
 #include "config.h"
 
@@ -13,189 +14,103 @@
 #include "kestrel-bench-chart.h"
 #include "kestrel-ui.h"
 
-#define ROW_GAP 8
-#define BAR_HEIGHT 10
-#define AXIS_HEIGHT 22
-#define LABEL_GAP 8
+#define EXPORT_MIN_WIDTH 640
 
 struct _KestrelBenchChart
 {
   GtkBox parent_instance;
 
-  GtkWidget *swatch_a, *swatch_b;
-  GtkWidget *label_a, *label_b;
+  KestrelBenchPlotKind kind;
+  GtkWidget *legend;
+  GtkWidget *swatch_b, *label_a, *label_b;
   GtkWidget *area;
   const KestrelBenchResult *a, *b;
+  guint n_draws;
 };
 
 G_DEFINE_FINAL_TYPE (KestrelBenchChart, kestrel_bench_chart, GTK_TYPE_BOX)
 
-static const KestrelBenchCell *
-matching (const KestrelBenchResult *r, const KestrelBenchCell *c)
+static const PangoFontDescription *
+font_of (GtkWidget *widget)
 {
-  for (guint i = 0; r != NULL && i < r->cells->len; i++)
-    {
-      const KestrelBenchCell *o = r->cells->pdata[i];
-      if (g_strcmp0 (o->engine, c->engine) == 0 && o->precision == c->precision && o->level == c->level
-          && o->threads == c->threads && o->batch == c->batch)
-        return o;
-    }
-  return NULL;
+  return pango_context_get_font_description (gtk_widget_get_pango_context (widget));
 }
 
-static int
-bars_per_row (KestrelBenchChart *self)
-{
-  return self->b != NULL ? 2 : 1;
-}
+/* ---- the plot's widget ------------------------------------------------------ */
 
-static int
-row_height (KestrelBenchChart *self)
+#define PLOT_TYPE_AREA (plot_area_get_type ())
+G_DECLARE_FINAL_TYPE (PlotArea, plot_area, PLOT, AREA, GtkWidget)
+
+struct _PlotArea
 {
-  return bars_per_row (self) * BAR_HEIGHT + ROW_GAP;
-}
+  GtkWidget parent_instance;
+  KestrelBenchChart *chart;   /* its parent */
+};
+
+G_DEFINE_FINAL_TYPE (PlotArea, plot_area, GTK_TYPE_WIDGET)
 
 static void
-set_color (cairo_t *cr, const GdkRGBA *c, double alpha)
+plot_area_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
-  cairo_set_source_rgba (cr, c->red, c->green, c->blue, (double) c->alpha * alpha);
-}
+  KestrelBenchChart *chart = PLOT_AREA (widget)->chart;
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  KestrelBenchPalette palette;
+  cairo_t *cr;
 
-static void
-draw_bar (cairo_t *cr, double (*x_of) (double, gpointer), gpointer data, double x0, double y,
-          const KestrelBenchCell *c, const GdkRGBA *color)
-{
-  double median = c->median_ms / c->batch, p90 = c->p90_ms / c->batch;
-  double xm = x_of (median, data), xp = x_of (p90, data);
-
-  set_color (cr, color, 1.0);
-  cairo_rectangle (cr, x0, y, MAX (xm - x0, 1.0), BAR_HEIGHT);
-  cairo_fill (cr);
-  /* The whisker: from the median to p90, with a cap. */
-  cairo_set_line_width (cr, 1.5);
-  cairo_move_to (cr, xm, y + BAR_HEIGHT / 2.0);
-  cairo_line_to (cr, xp, y + BAR_HEIGHT / 2.0);
-  cairo_move_to (cr, xp, y + 1);
-  cairo_line_to (cr, xp, y + BAR_HEIGHT - 1);
-  cairo_stroke (cr);
-}
-
-typedef struct {
-  double lo, hi;   /* log10 of the axis ends */
-  double x0, width;
-} Scale;
-
-static double
-x_of (double ms, gpointer data)
-{
-  const Scale *s = data;
-  double v = log10 (MAX (ms, 1e-6));
-  return s->x0 + (v - s->lo) / (s->hi - s->lo) * s->width;
-}
-
-static void
-draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_data)
-{
-  KestrelBenchChart *self = user_data;
-  GtkWidget *widget = GTK_WIDGET (area);
-  GdkRGBA fg, color_a, color_b;
-  PangoLayout *layout;
-  double lo = G_MAXDOUBLE, hi = 0, label_width = 0;
-  Scale scale;
-
-  if (self->a == NULL || self->a->cells->len == 0)
+  if (chart == NULL || chart->a == NULL || width <= 0 || height <= 0)
     return;
-  kestrel_ui_get_color (widget, &fg);
-  kestrel_ui_get_color (self->swatch_a, &color_a);
-  kestrel_ui_get_color (self->swatch_b, &color_b);
-  layout = gtk_widget_create_pango_layout (widget, NULL);
+  kestrel_bench_palette_from_widget (widget, &palette);
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  kestrel_bench_plot_draw (chart->kind, cr, font_of (widget), &palette, chart->a, chart->b, width, height);
+  cairo_destroy (cr);
+  chart->n_draws++;
+}
 
-  for (guint i = 0; i < self->a->cells->len; i++)
-    {
-      const KestrelBenchCell *c = self->a->cells->pdata[i], *o = matching (self->b, c);
-      g_autofree char *label = kestrel_bench_cell_dup_label (c);
-      int w, h;
+static GtkSizeRequestMode
+plot_area_get_request_mode (GtkWidget *widget)
+{
+  return GTK_SIZE_REQUEST_HEIGHT_FOR_WIDTH;
+}
 
-      pango_layout_set_text (layout, label, -1);
-      pango_layout_get_pixel_size (layout, &w, &h);
-      label_width = MAX (label_width, w);
-      for (int k = 0; k < 2; k++)
-        {
-          const KestrelBenchCell *x = k == 0 ? c : o;
-          if (x == NULL || !isfinite (x->median_ms))
-            continue;
-          lo = MIN (lo, x->median_ms / x->batch);
-          hi = MAX (hi, MAX (x->p90_ms, x->median_ms) / x->batch);
-        }
-    }
-  if (!(hi > 0))
+/* Any width (the chart fits itself into it); the height the plot needs at
+ * that width. */
+#define PLOT_NATURAL_WIDTH 480
+
+static void
+plot_area_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum, int *natural,
+                   int *minimum_baseline, int *natural_baseline)
+{
+  KestrelBenchChart *chart = PLOT_AREA (widget)->chart;
+
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
     {
-      g_object_unref (layout);
+      *minimum = 0;
+      *natural = PLOT_NATURAL_WIDTH;
       return;
     }
-  /* Whole decades around the data, so the ticks land on 0.1, 1, 10 ms. */
-  scale.lo = floor (log10 (lo * 0.9));
-  scale.hi = ceil (log10 (hi * 1.1));
-  if (scale.hi <= scale.lo)
-    scale.hi = scale.lo + 1;
-  scale.x0 = label_width + LABEL_GAP;
-  scale.width = MAX (width - scale.x0 - 4, 10);
-
-  /* Grid and tick labels at 1, 2 and 5 of each decade. */
-  cairo_set_line_width (cr, 1);
-  for (double d = scale.lo; d < scale.hi + 0.5; d++)
-    for (int m = 1; m <= 5; m += (m == 1 ? 1 : 3))
-      {
-        double ms = m * pow (10, d);
-        double x = round (x_of (ms, &scale)) + 0.5;
-        if (log10 (ms) > scale.hi + 1e-9)
-          continue;
-        set_color (cr, &fg, m == 1 ? 0.25 : 0.1);
-        cairo_move_to (cr, x, 0);
-        cairo_line_to (cr, x, height - AXIS_HEIGHT);
-        cairo_stroke (cr);
-        if (m == 1 || scale.hi - scale.lo <= 2)
-          {
-            g_autofree char *text = g_strdup_printf (_("%g ms"), ms);
-            int w, h;
-            pango_layout_set_text (layout, text, -1);
-            pango_layout_get_pixel_size (layout, &w, &h);
-            set_color (cr, &fg, 0.7);
-            cairo_move_to (cr, CLAMP (x - w / 2.0, scale.x0, width - w), height - AXIS_HEIGHT + 4);
-            pango_cairo_show_layout (cr, layout);
-          }
-      }
-
-  for (guint i = 0; i < self->a->cells->len; i++)
-    {
-      const KestrelBenchCell *c = self->a->cells->pdata[i], *o = matching (self->b, c);
-      g_autofree char *label = kestrel_bench_cell_dup_label (c);
-      double y = i * row_height (self) + ROW_GAP / 2.0;
-      int w, h;
-
-      pango_layout_set_text (layout, label, -1);
-      pango_layout_get_pixel_size (layout, &w, &h);
-      set_color (cr, &fg, 1.0);
-      cairo_move_to (cr, label_width - w, y + bars_per_row (self) * BAR_HEIGHT / 2.0 - h / 2.0);
-      pango_cairo_show_layout (cr, layout);
-      if (isfinite (c->median_ms))
-        draw_bar (cr, x_of, &scale, scale.x0, y, c, &color_a);
-      if (o != NULL && isfinite (o->median_ms))
-        draw_bar (cr, x_of, &scale, scale.x0, y + BAR_HEIGHT, o, &color_b);
-    }
-  g_object_unref (layout);
+  *minimum = *natural = chart != NULL && chart->a != NULL
+                        ? kestrel_bench_plot_get_height (chart->kind, font_of (widget), chart->a, chart->b,
+                                                         for_size > 0 ? for_size : PLOT_NATURAL_WIDTH)
+                        : 0;
 }
 
 static void
-update_size (KestrelBenchChart *self)
+plot_area_init (PlotArea *self)
 {
-  guint n = self->a != NULL ? self->a->cells->len : 0;
-
-  gtk_widget_set_size_request (self->area, -1, n * row_height (self) + AXIS_HEIGHT);
-  gtk_widget_set_visible (self->label_b, self->b != NULL);
-  gtk_widget_set_visible (self->swatch_b, self->b != NULL);
-  gtk_widget_queue_draw (self->area);
 }
+
+static void
+plot_area_class_init (PlotAreaClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  widget_class->snapshot = plot_area_snapshot;
+  widget_class->get_request_mode = plot_area_get_request_mode;
+  widget_class->measure = plot_area_measure;
+  gtk_widget_class_set_css_name (widget_class, "plot");
+}
+
+/* ---- the chart ---------------------------------------------------------------- */
 
 void
 kestrel_bench_chart_set_results (KestrelBenchChart *self, const KestrelBenchResult *a, const char *a_name,
@@ -206,13 +121,50 @@ kestrel_bench_chart_set_results (KestrelBenchChart *self, const KestrelBenchResu
   self->b = a != NULL ? b : NULL;
   gtk_label_set_label (GTK_LABEL (self->label_a), a_name != NULL ? a_name : "");
   gtk_label_set_label (GTK_LABEL (self->label_b), b_name != NULL ? b_name : "");
-  update_size (self);
+  gtk_widget_set_visible (self->label_b, self->b != NULL);
+  gtk_widget_set_visible (self->swatch_b, self->b != NULL);
+  /* The scaling chart is of the run shown alone: no legend of runs. */
+  gtk_widget_set_visible (self->legend, self->a != NULL && self->kind != KESTREL_BENCH_PLOT_SCALING);
+  gtk_widget_queue_resize (self->area);
+  gtk_widget_queue_draw (self->area);
 }
 
 guint
 kestrel_bench_chart_get_n_bars (KestrelBenchChart *self)
 {
-  return self->a != NULL ? self->a->cells->len : 0;
+  guint n = 0;
+
+  g_return_val_if_fail (KESTREL_IS_BENCH_CHART (self), 0);
+  for (guint i = 0; self->a != NULL && i < self->a->cells->len; i++)
+    if (isfinite (((KestrelBenchCell *) self->a->cells->pdata[i])->median_ms))
+      n++;
+  return n;
+}
+
+guint
+kestrel_bench_chart_get_n_draws (KestrelBenchChart *self)
+{
+  g_return_val_if_fail (KESTREL_IS_BENCH_CHART (self), 0);
+  return self->n_draws;
+}
+
+KestrelBenchPlotKind
+kestrel_bench_chart_get_kind (KestrelBenchChart *self)
+{
+  g_return_val_if_fail (KESTREL_IS_BENCH_CHART (self), KESTREL_BENCH_PLOT_LATENCY);
+  return self->kind;
+}
+
+gboolean
+kestrel_bench_chart_export (KestrelBenchChart *self, const char *title, gboolean is_svg, const char *path,
+                            GError **error)
+{
+  KestrelBenchPalette palette;
+
+  g_return_val_if_fail (KESTREL_IS_BENCH_CHART (self), FALSE);
+  kestrel_bench_palette_from_widget (self->area, &palette);
+  return kestrel_bench_plot_export (self->kind, title, font_of (self->area), &palette, self->a, self->b,
+                                    MAX (gtk_widget_get_width (self->area), EXPORT_MIN_WIDTH), is_svg, path, error);
 }
 
 static GtkWidget *
@@ -229,38 +181,9 @@ legend_swatch (const char *css_class)
 static void
 kestrel_bench_chart_init (KestrelBenchChart *self)
 {
-  GtkWidget *legend = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *caption = gtk_label_new (_("Time per frame: bars to the median, whiskers to the 90th percentile"));
-
   kestrel_ui_init ();
   gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
   gtk_box_set_spacing (GTK_BOX (self), 6);
-  gtk_widget_add_css_class (GTK_WIDGET (self), "benchchart");
-
-  self->swatch_a = legend_swatch ("accent");
-  self->swatch_b = legend_swatch ("neutral");
-  self->label_a = gtk_label_new (NULL);
-  self->label_b = gtk_label_new (NULL);
-  gtk_label_set_ellipsize (GTK_LABEL (self->label_a), PANGO_ELLIPSIZE_END);
-  gtk_label_set_ellipsize (GTK_LABEL (self->label_b), PANGO_ELLIPSIZE_END);
-  gtk_box_append (GTK_BOX (legend), self->swatch_a);
-  gtk_box_append (GTK_BOX (legend), self->label_a);
-  gtk_box_append (GTK_BOX (legend), self->swatch_b);
-  gtk_box_append (GTK_BOX (legend), self->label_b);
-  gtk_widget_add_css_class (legend, "legend");
-  gtk_label_set_xalign (GTK_LABEL (caption), 0);
-  gtk_label_set_wrap (GTK_LABEL (caption), TRUE);
-  gtk_widget_add_css_class (caption, "dim-label");
-  gtk_widget_add_css_class (caption, "caption");
-
-  self->area = gtk_drawing_area_new ();
-  gtk_widget_set_hexpand (self->area, TRUE);
-  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->area), draw, self, NULL);
-
-  gtk_box_append (GTK_BOX (self), legend);
-  gtk_box_append (GTK_BOX (self), self->area);
-  gtk_box_append (GTK_BOX (self), caption);
-  update_size (self);
 }
 
 static void
@@ -269,8 +192,57 @@ kestrel_bench_chart_class_init (KestrelBenchChartClass *klass)
   gtk_widget_class_set_css_name (GTK_WIDGET_CLASS (klass), "benchchart");
 }
 
-GtkWidget *
-kestrel_bench_chart_new (void)
+static const char *
+caption_for (KestrelBenchPlotKind kind)
 {
-  return g_object_new (KESTREL_TYPE_BENCH_CHART, NULL);
+  switch (kind)
+    {
+    case KESTREL_BENCH_PLOT_LATENCY:
+      return _("Time per frame: bars to the median, whiskers to the 90th percentile.");
+    case KESTREL_BENCH_PLOT_PARETO:
+      return _("Time per frame against accuracy: the SQNR of each configuration’s outputs against the FP32 "
+               "reference’s on the sample photos (higher is closer). Filled dots meet the accuracy goal: "
+               "every face FP32 finds is found again (overlap of at least 90 %, score within 0.05) and no "
+               "other. The front links the configurations that nothing faster matches in accuracy.");
+    case KESTREL_BENCH_PLOT_SCALING:
+      return _("How many times faster each configuration runs with more threads than with its fewest, against "
+               "the ideal (dashed), for the run shown.");
+    }
+  return "";
+}
+
+GtkWidget *
+kestrel_bench_chart_new (KestrelBenchPlotKind kind)
+{
+  KestrelBenchChart *self = g_object_new (KESTREL_TYPE_BENCH_CHART, NULL);
+  GtkWidget *caption = gtk_label_new (caption_for (kind));
+  GtkWidget *swatch_a;
+
+  self->kind = kind;
+  self->legend = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  swatch_a = legend_swatch ("accent");
+  self->swatch_b = legend_swatch ("neutral");
+  self->label_a = gtk_label_new (NULL);
+  self->label_b = gtk_label_new (NULL);
+  gtk_label_set_ellipsize (GTK_LABEL (self->label_a), PANGO_ELLIPSIZE_END);
+  gtk_label_set_ellipsize (GTK_LABEL (self->label_b), PANGO_ELLIPSIZE_END);
+  gtk_box_append (GTK_BOX (self->legend), swatch_a);
+  gtk_box_append (GTK_BOX (self->legend), self->label_a);
+  gtk_box_append (GTK_BOX (self->legend), self->swatch_b);
+  gtk_box_append (GTK_BOX (self->legend), self->label_b);
+  gtk_widget_add_css_class (self->legend, "legend");
+  gtk_label_set_xalign (GTK_LABEL (caption), 0);
+  gtk_label_set_wrap (GTK_LABEL (caption), TRUE);
+  gtk_widget_add_css_class (caption, "dim-label");
+  gtk_widget_add_css_class (caption, "caption");
+
+  self->area = g_object_new (PLOT_TYPE_AREA, NULL);
+  PLOT_AREA (self->area)->chart = self;
+  gtk_widget_set_hexpand (self->area, TRUE);
+
+  gtk_box_append (GTK_BOX (self), self->legend);
+  gtk_box_append (GTK_BOX (self), self->area);
+  gtk_box_append (GTK_BOX (self), caption);
+  kestrel_bench_chart_set_results (self, NULL, NULL, NULL, NULL);
+  return GTK_WIDGET (self);
 }

@@ -1,20 +1,38 @@
 /* kestrel-benchmark-view.c — see kestrel-benchmark-view.h.
  *
  * Built in code rather than a .ui file: the table's rows and the saved-run
- * lists are made from results at run time anyway.
+ * lists are made from results at run time anyway. The charts are
+ * kestrel-bench-chart.c, the table kestrel-bench-table.c; this file runs
+ * the suite, keeps the runs shown and compared, applies a cell to the live
+ * settings and exports.
  */
 #include "config.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "kestrel-bench-chart.h"
 #include "kestrel-bench-compare.h"
 #include "kestrel-bench-result.h"
+#include "kestrel-bench-table.h"
 #include "kestrel-benchmark-view.h"
 #include "kestrel-builtin-models.h"
 #include "kestrel-samples.h"
 #include "kestrel-ui.h"
+
+/* The charts, in the order shown, with the titles they have on screen and
+ * in exports, and the names the export action uses. */
+#define N_CHARTS 3
+static const struct {
+  KestrelBenchPlotKind kind;
+  const char *title;
+  const char *id;
+} chart_info[N_CHARTS] = {
+  { KESTREL_BENCH_PLOT_LATENCY, N_("Latency per Configuration"), "latency" },
+  { KESTREL_BENCH_PLOT_PARETO, N_("Speed and Accuracy"), "pareto" },
+  { KESTREL_BENCH_PLOT_SCALING, N_("Thread Scaling"), "scaling" },
+};
 
 struct _KestrelBenchmarkView
 {
@@ -26,8 +44,11 @@ struct _KestrelBenchmarkView
 
   GtkWidget *run_button, *cancel_button;
   GtkWidget *progress, *status;
-  GtkWidget *chart;
+  GtkWidget *best_label, *best_goal, *best_use;
+  GtkWidget *charts[N_CHARTS];
   GtkWidget *table;
+  GSettings *settings;         /* the live view's; NULL: nothing to apply to */
+  const KestrelBenchCell *best; /* of result */
   GtkWidget *saved_list, *compare_list;
   GtkWidget *comparison;
 
@@ -45,77 +66,61 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (KestrelBenchmarkView, kestrel_benchmark_view, GTK_TYPE_BOX)
 
-/* ---- the table ------------------------------------------------------------- */
+/* ---- the best configuration under the budget ------------------------------ */
 
-static GtkWidget *
-cell_label (const char *text, gboolean numeric)
+/* The live CPU budget in percent of one core; 0 when there is none (no
+ * settings, or throttling off). */
+static double
+budget_percent (KestrelBenchmarkView *self)
 {
-  GtkWidget *label = gtk_label_new (text);
+  g_autofree char *mode = NULL;
 
-  gtk_label_set_xalign (GTK_LABEL (label), numeric ? 1.0f : 0.0f);
-  gtk_widget_set_valign (label, GTK_ALIGN_START);
-  if (numeric)
-    gtk_widget_add_css_class (label, "numeric");
-  return label;
+  if (self->settings == NULL)
+    return 0;
+  mode = g_settings_get_string (self->settings, "throttle-mode");
+  return g_str_equal (mode, "budget") ? g_settings_get_int (self->settings, "cpu-budget") : 0;
 }
 
-/* `decimals` after the point; "exact" for an infinite SQNR. */
-static char *
-number (double v, int decimals)
+#define GOAL_TEXT N_("every face the FP32 reference finds on the sample photos is found again, overlapping it by " \
+                     "at least 90 % with a score within 0.05, and no other face is found")
+
+static void
+update_best (KestrelBenchmarkView *self)
 {
-  if (isinf (v))
-    return g_strdup (_("exact"));
-  return isfinite (v) ? g_strdup_printf ("%.*f", decimals, v) : g_strdup ("–");
+  double budget = budget_percent (self), rate = NAN;
+  g_autofree char *text = NULL;
+  g_autofree char *goal = NULL;
+  g_autofree char *within = budget > 0 ? g_strdup_printf (_("within the CPU budget of %.0f %% of one core"), budget)
+                                       : g_strdup (_("with no CPU budget"));
+
+  self->best = self->result != NULL ? kestrel_bench_best_under_budget (self->result, budget, &rate) : NULL;
+  gtk_widget_set_visible (gtk_widget_get_parent (self->best_label), self->result != NULL);
+  if (self->result == NULL)
+    return;
+  if (self->best != NULL)
+    {
+      g_autofree char *label = kestrel_bench_cell_dup_label (self->best);
+      g_autofree char *faces = kestrel_bench_faces_text (self->best);
+      text = g_strdup_printf (_("Best Under Budget: %s, %.1f frames/s %s, faces agreeing %s."), label, rate, within,
+                              faces);
+      goal = g_strdup_printf (_("The fastest configuration of this run that meets the accuracy goal: %s."),
+                              _(GOAL_TEXT));
+    }
+  else
+    {
+      text = g_strdup_printf (_("Best Under Budget: none. No configuration of this run meets the accuracy goal %s."),
+                              within);
+      goal = g_strdup_printf (_("The accuracy goal: %s."), _(GOAL_TEXT));
+    }
+  gtk_label_set_label (GTK_LABEL (self->best_goal), goal);
+  gtk_label_set_label (GTK_LABEL (self->best_label), text);
+  gtk_widget_set_visible (self->best_use, self->best != NULL && self->settings != NULL);
 }
 
 static void
-fill_table (KestrelBenchmarkView *self)
+budget_changed (GSettings *settings, const char *key, gpointer user_data)
 {
-  GtkGrid *grid = GTK_GRID (self->table);
-  GtkWidget *child;
-  const char *headings[] = {
-    N_("Configuration"), N_("Median ms"), N_("p90 ms"), N_("Frames/s"), N_("CPU ms/frame"), N_("SQNR dB"),
-  };
-  int row = 0;
-
-  while ((child = gtk_widget_get_first_child (self->table)) != NULL)
-    gtk_grid_remove (grid, child);
-  if (self->result == NULL)
-    return;
-  for (guint h = 0; h < G_N_ELEMENTS (headings); h++)
-    {
-      GtkWidget *label = cell_label (_(headings[h]), h > 0);
-      gtk_widget_add_css_class (label, "heading");
-      gtk_grid_attach (grid, label, h, row, 1, 1);
-    }
-  row++;
-  for (guint i = 0; i < self->result->cells->len; i++)
-    {
-      const KestrelBenchCell *c = self->result->cells->pdata[i];
-      g_autofree char *label = kestrel_bench_cell_dup_label (c);
-      g_autofree char *median = number (c->median_ms, 3);
-      g_autofree char *p90 = number (c->p90_ms, 3);
-      g_autofree char *fps = number (c->frames_per_s, 1);
-      g_autofree char *cpu = number (c->cpu_ms_per_frame, 3);
-      g_autofree char *sqnr = number (c->sqnr_db, 1);
-      const char *texts[] = { label, median, p90, fps, cpu, sqnr };
-
-      for (guint k = 0; k < G_N_ELEMENTS (texts); k++)
-        gtk_grid_attach (grid, cell_label (texts[k], k > 0), k, row, 1, 1);
-      row++;
-      /* The validity notes are core's sentences: shown whole under the
-       * cell's numbers, in the warning colour, never only in a tooltip. */
-      for (guint n = 0; n < c->notes->len; n++)
-        {
-          g_autofree char *text = g_strdup_printf ("⚠ %s", (const char *) c->notes->pdata[n]);
-          GtkWidget *note = cell_label (text, FALSE);
-          gtk_label_set_wrap (GTK_LABEL (note), TRUE);
-          gtk_widget_add_css_class (note, "warning");
-          gtk_widget_add_css_class (note, "caption");
-          gtk_widget_set_margin_start (note, 12);
-          gtk_grid_attach (grid, note, 0, row++, G_N_ELEMENTS (texts), 1);
-        }
-    }
+  update_best (user_data);
 }
 
 /* ---- shown and compared ---------------------------------------------------- */
@@ -127,11 +132,20 @@ describe (const KestrelBenchResult *r)
 }
 
 static void
+set_charts (KestrelBenchmarkView *self, const KestrelBenchResult *a, const char *a_name,
+            const KestrelBenchResult *b, const char *b_name)
+{
+  for (guint i = 0; i < N_CHARTS; i++)
+    if (self->charts[i] != NULL)
+      kestrel_bench_chart_set_results (KESTREL_BENCH_CHART (self->charts[i]), a, a_name, b, b_name);
+}
+
+static void
 refresh (KestrelBenchmarkView *self)
 {
-  kestrel_bench_chart_set_results (KESTREL_BENCH_CHART (self->chart), self->result, self->result_name,
-                                   self->other, self->other_name);
-  fill_table (self);
+  set_charts (self, self->result, self->result_name, self->other, self->other_name);
+  kestrel_bench_table_set_result (KESTREL_BENCH_TABLE (self->table), self->result);
+  update_best (self);
   if (self->result != NULL && self->other != NULL)
     {
       g_autoptr(GPtrArray) rows = kestrel_bench_compare (self->other, self->result);
@@ -146,8 +160,10 @@ refresh (KestrelBenchmarkView *self)
 static void
 set_result (KestrelBenchmarkView *self, KestrelBenchResult *result)
 {
-  /* The chart borrows them: let go there first. */
-  kestrel_bench_chart_set_results (KESTREL_BENCH_CHART (self->chart), NULL, NULL, NULL, NULL);
+  /* The charts and the table borrow them: let go there first. */
+  set_charts (self, NULL, NULL, NULL, NULL);
+  kestrel_bench_table_set_result (KESTREL_BENCH_TABLE (self->table), NULL);
+  self->best = NULL;
   g_clear_pointer (&self->result, kestrel_bench_result_free);
   g_clear_pointer (&self->result_name, g_free);
   g_clear_pointer (&self->other, kestrel_bench_result_free);
@@ -211,7 +227,7 @@ kestrel_benchmark_view_compare_file (KestrelBenchmarkView *self, const char *pat
 
   if (path != NULL && (r = kestrel_bench_result_load (path, error)) == NULL)
     return FALSE;
-  kestrel_bench_chart_set_results (KESTREL_BENCH_CHART (self->chart), NULL, NULL, NULL, NULL);
+  set_charts (self, NULL, NULL, NULL, NULL);
   g_clear_pointer (&self->other, kestrel_bench_result_free);
   g_clear_pointer (&self->other_name, g_free);
   self->other = r;
@@ -447,6 +463,185 @@ kestrel_benchmark_view_set_options (KestrelBenchmarkView *self, const KestrelBen
   self->have_options = TRUE;
 }
 
+/* ---- using a cell, exporting ---------------------------------------------- */
+
+/* The value fits the settings key's range (batch is 1 to 16 there, the
+ * suite goes to 64). */
+static gboolean
+in_range (GSettings *settings, const char *key, GVariant *value)
+{
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettingsSchemaKey) schema_key = NULL;
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  schema_key = g_settings_schema_get_key (schema, key);
+  return g_settings_schema_key_range_check (schema_key, owned);
+}
+
+gboolean
+kestrel_benchmark_view_use_cell (KestrelBenchmarkView *self, const KestrelBenchCell *cell, GError **error)
+{
+  g_autofree char *label = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (KESTREL_IS_BENCHMARK_VIEW (self) && cell != NULL, FALSE);
+  label = kestrel_bench_cell_dup_label (cell);
+  if (self->settings == NULL || g_strcmp0 (cell->engine, "kestrel") != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   self->settings == NULL ? _("There are no live settings to apply %s to")
+                                          : _("%s is another engine’s: only Kestrel’s configurations can be used"),
+                   label);
+      return FALSE;
+    }
+  if (!in_range (self->settings, "threads", g_variant_new_int32 ((gint32) cell->threads))
+      || !in_range (self->settings, "batch", g_variant_new_int32 ((gint32) cell->batch)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("%s cannot be used live: its threads or batch size is beyond what the live view takes"), label);
+      return FALSE;
+    }
+  /* The same keys the Live controls write: the controls apply them to the
+   * engine (changes in one main-loop turn are one reconfiguration). */
+  g_settings_set_string (self->settings, "precision", kestrel_precision_name (cell->precision));
+  g_settings_set_string (self->settings, "level", kk_level_name (cell->level));
+  g_settings_set_int (self->settings, "threads", (int) cell->threads);
+  g_settings_set_int (self->settings, "batch", (int) cell->batch);
+  text = g_strdup_printf (_("The live view now runs %s."), label);
+  gtk_label_set_label (GTK_LABEL (self->status), text);
+  gtk_widget_set_visible (self->status, TRUE);
+  return TRUE;
+}
+
+static void
+use_cell (KestrelBenchmarkView *self, const KestrelBenchCell *cell)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!kestrel_benchmark_view_use_cell (self, cell, &error))
+    report_error (self, error->message);
+}
+
+static void
+use_best_clicked (GtkButton *button, KestrelBenchmarkView *self)
+{
+  if (self->best != NULL)
+    use_cell (self, self->best);
+}
+
+void
+kestrel_benchmark_view_set_settings (KestrelBenchmarkView *self, GSettings *settings)
+{
+  g_return_if_fail (KESTREL_IS_BENCHMARK_VIEW (self));
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_set_object (&self->settings, settings);
+  if (settings != NULL)
+    {
+      g_signal_connect (settings, "changed::cpu-budget", G_CALLBACK (budget_changed), self);
+      g_signal_connect (settings, "changed::throttle-mode", G_CALLBACK (budget_changed), self);
+    }
+  kestrel_bench_table_set_can_use (KESTREL_BENCH_TABLE (self->table), settings != NULL);
+  update_best (self);
+}
+
+gboolean
+kestrel_benchmark_view_export_csv (KestrelBenchmarkView *self, const char *path, GError **error)
+{
+  g_autofree char *csv = NULL;
+
+  g_return_val_if_fail (KESTREL_IS_BENCHMARK_VIEW (self), FALSE);
+  if (self->result == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("There is no benchmark run to export"));
+      return FALSE;
+    }
+  csv = kestrel_bench_result_to_csv (self->result);
+  return g_file_set_contents (path, csv, -1, error);
+}
+
+gboolean
+kestrel_benchmark_view_export_chart (KestrelBenchmarkView *self, KestrelBenchPlotKind kind, gboolean is_svg,
+                                     const char *path, GError **error)
+{
+  g_return_val_if_fail (KESTREL_IS_BENCHMARK_VIEW (self), FALSE);
+  for (guint i = 0; i < N_CHARTS; i++)
+    if (chart_info[i].kind == kind)
+      return kestrel_bench_chart_export (KESTREL_BENCH_CHART (self->charts[i]), _(chart_info[i].title), is_svg, path,
+                                         error);
+  g_return_val_if_reached (FALSE);
+}
+
+/* What the export action's target asks for: "csv", or a chart's id and
+ * "-png" or "-svg". */
+static gboolean
+export_to (KestrelBenchmarkView *self, const char *target, const char *path, GError **error)
+{
+  if (g_str_equal (target, "csv"))
+    return kestrel_benchmark_view_export_csv (self, path, error);
+  for (guint i = 0; i < N_CHARTS; i++)
+    if (g_str_has_prefix (target, chart_info[i].id))
+      return kestrel_benchmark_view_export_chart (self, chart_info[i].kind, g_str_has_suffix (target, "-svg"), path,
+                                                  error);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "nothing to export called %s", target);
+  return FALSE;
+}
+
+static void
+weak_ref_free (GWeakRef *ref)
+{
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
+
+static void
+export_response (GtkNativeDialog *chooser, int response, gpointer user_data)
+{
+  g_autoptr(KestrelBenchmarkView) self = g_weak_ref_get (user_data);
+  const char *target = g_object_get_data (G_OBJECT (chooser), "target");
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self != NULL && response == GTK_RESPONSE_ACCEPT && (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser)))
+      && (path = g_file_get_path (file)) != NULL)
+    {
+      if (export_to (self, target, path, &error))
+        {
+          g_autofree char *text = g_strdup_printf (_("Exported to %s."), path);
+          report_error (self, text);
+        }
+      else
+        report_error (self, error->message);
+    }
+  g_object_unref (chooser);
+}
+
+static void
+export_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KestrelBenchmarkView *self = KESTREL_BENCHMARK_VIEW (widget);
+  const char *target = g_variant_get_string (parameter, NULL);
+  /* "pareto-svg" -> kestrel-benchmark-pareto.svg; "csv" -> kestrel-benchmark.csv */
+  g_autofree char *name = g_str_equal (target, "csv") ? g_strdup ("kestrel-benchmark.csv")
+                                                      : g_strdup_printf ("kestrel-benchmark-%s", target);
+  GtkNativeDialog *chooser;
+  GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+  chooser = GTK_NATIVE_DIALOG (gtk_file_chooser_native_new (_("Export"),
+                                                            GTK_WINDOW (gtk_widget_get_root (widget)),
+                                                            GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL));
+  *strrchr (name, '-') = g_str_equal (target, "csv") ? '-' : '.';
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  g_object_set_data_full (G_OBJECT (chooser), "target", g_strdup (target), g_free);
+  g_weak_ref_init (ref, self);
+  g_object_set_data_full (G_OBJECT (chooser), "view", ref, (GDestroyNotify) weak_ref_free);
+  g_signal_connect (chooser, "response", G_CALLBACK (export_response), ref);
+  gtk_native_dialog_set_modal (chooser, TRUE);
+  gtk_native_dialog_show (chooser);
+}
+
 /* ---- the widget ------------------------------------------------------------ */
 
 /* The saved runs' names are long (time and model): ellipsized, so a
@@ -481,14 +676,39 @@ saved_drop_down (void)
   return drop_down;
 }
 
+/* A section's title, with its export button at the end when it has one. */
 static GtkWidget *
-heading (const char *text)
+heading (const char *text, GtkWidget *button)
 {
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *label = gtk_label_new (text);
 
   gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_widget_set_hexpand (label, TRUE);
   gtk_widget_add_css_class (label, "heading");
-  return label;
+  gtk_box_append (GTK_BOX (box), label);
+  if (button != NULL)
+    gtk_box_append (GTK_BOX (box), button);
+  return box;
+}
+
+/* A chart's Export menu: the same drawing as a PNG or an SVG file. */
+static GtkWidget *
+export_menu (const char *id)
+{
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_autofree char *png = g_strdup_printf ("bench.export::%s-png", id);
+  g_autofree char *svg = g_strdup_printf ("bench.export::%s-svg", id);
+  GtkWidget *button = gtk_menu_button_new ();
+
+  g_menu_append (menu, _("As _PNG Image…"), png);
+  g_menu_append (menu, _("As _SVG Drawing…"), svg);
+  gtk_menu_button_set_label (GTK_MENU_BUTTON (button), _("Export"));
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (button), G_MENU_MODEL (menu));
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_tooltip_text (button, _("Save this chart as a picture"));
+  return button;
 }
 
 static void
@@ -499,7 +719,7 @@ kestrel_benchmark_view_init (KestrelBenchmarkView *self)
                                       "in shuffled rounds, with accuracy on the sample photos beside the "
                                       "speed. The live view pauses meanwhile."));
   GtkWidget *runs = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *scroller;
+  GtkWidget *scroller, *best, *csv;
 
   kestrel_ui_init ();
   self->model_spec = g_strdup ("front");
@@ -547,10 +767,30 @@ kestrel_benchmark_view_init (KestrelBenchmarkView *self)
   gtk_box_append (GTK_BOX (runs), gtk_label_new (_("against")));
   gtk_box_append (GTK_BOX (runs), self->compare_list);
 
-  self->chart = kestrel_bench_chart_new ();
-  self->table = gtk_grid_new ();
-  gtk_grid_set_column_spacing (GTK_GRID (self->table), 12);
-  gtk_grid_set_row_spacing (GTK_GRID (self->table), 4);
+  /* Best Under Budget: a sentence and a button to use it. */
+  /* Stacked rather than side by side, so a narrow window keeps the
+   * sentence readable. */
+  best = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_add_css_class (best, "best-under-budget");
+  self->best_label = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (self->best_label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (self->best_label), 0);
+  gtk_widget_add_css_class (self->best_label, "heading");
+  self->best_goal = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (self->best_goal), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (self->best_goal), 0);
+  gtk_widget_add_css_class (self->best_goal, "caption");
+  gtk_widget_add_css_class (self->best_goal, "dim-label");
+  self->best_use = gtk_button_new_with_mnemonic (_("_Use This Configuration"));
+  gtk_widget_set_halign (self->best_use, GTK_ALIGN_START);
+  g_signal_connect (self->best_use, "clicked", G_CALLBACK (use_best_clicked), self);
+  gtk_box_append (GTK_BOX (best), self->best_label);
+  gtk_box_append (GTK_BOX (best), self->best_goal);
+  gtk_box_append (GTK_BOX (best), self->best_use);
+  gtk_widget_set_visible (best, FALSE);
+
+  self->table = kestrel_bench_table_new ();
+  g_signal_connect_swapped (self->table, "use-cell", G_CALLBACK (use_cell), self);
   self->comparison = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (self->comparison), 0);
   gtk_label_set_selectable (GTK_LABEL (self->comparison), TRUE);
@@ -560,16 +800,26 @@ kestrel_benchmark_view_init (KestrelBenchmarkView *self)
   gtk_box_append (GTK_BOX (self), top);
   gtk_box_append (GTK_BOX (self), intro);
   gtk_box_append (GTK_BOX (self), self->status);
-  gtk_box_append (GTK_BOX (self), heading (_("Saved Runs")));
+  gtk_box_append (GTK_BOX (self), best);
+  gtk_box_append (GTK_BOX (self), heading (_("Saved Runs"), NULL));
   gtk_box_append (GTK_BOX (self), runs);
-  gtk_box_append (GTK_BOX (self), heading (_("Latency per Configuration")));
-  gtk_box_append (GTK_BOX (self), self->chart);
+  for (guint i = 0; i < N_CHARTS; i++)
+    {
+      self->charts[i] = kestrel_bench_chart_new (chart_info[i].kind);
+      gtk_box_append (GTK_BOX (self), heading (_(chart_info[i].title), export_menu (chart_info[i].id)));
+      gtk_box_append (GTK_BOX (self), self->charts[i]);
+    }
   /* Wide numbers and notes: the table scrolls sideways in a narrow window
-   * rather than squeezing the chart. */
+   * rather than squeezing the charts. */
   scroller = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), self->table);
-  gtk_box_append (GTK_BOX (self), heading (_("Every Number")));
+  csv = gtk_button_new_with_mnemonic (_("Export _CSV…"));
+  gtk_widget_add_css_class (csv, "flat");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (csv), "bench.export");
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (csv), "s", "csv");
+  gtk_widget_set_tooltip_text (csv, _("Save the table as comma-separated values"));
+  gtk_box_append (GTK_BOX (self), heading (_("Every Number"), csv));
   gtk_box_append (GTK_BOX (self), scroller);
   scroller = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
@@ -592,8 +842,10 @@ kestrel_benchmark_view_dispose (GObject *object)
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
-  if (self->chart != NULL)
-    kestrel_bench_chart_set_results (KESTREL_BENCH_CHART (self->chart), NULL, NULL, NULL, NULL);
+  set_charts (self, NULL, NULL, NULL, NULL);
+  if (self->table != NULL)
+    kestrel_bench_table_set_result (KESTREL_BENCH_TABLE (self->table), NULL);
+  g_clear_object (&self->settings);
   G_OBJECT_CLASS (kestrel_benchmark_view_parent_class)->dispose (object);
 }
 
@@ -633,6 +885,7 @@ kestrel_benchmark_view_class_init (KestrelBenchmarkViewClass *klass)
   object_class->dispose = kestrel_benchmark_view_dispose;
   object_class->finalize = kestrel_benchmark_view_finalize;
   object_class->get_property = kestrel_benchmark_view_get_property;
+  gtk_widget_class_install_action (GTK_WIDGET_CLASS (klass), "bench.export", "s", export_activated);
   properties[PROP_RUNNING] = g_param_spec_boolean ("running", NULL, NULL, FALSE,
                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);

@@ -1560,6 +1560,10 @@ kestrel_window_constructed (GObject *object)
   self->controls = kestrel_controls_new (self->settings);
   gtk_scrolled_window_set_child (self->controls_scroller, self->controls);
 
+  /* Its "Use This Configuration" goes through the settings like the
+   * controls' rows, and its "Best Under Budget" reads the budget there. */
+  kestrel_benchmark_view_set_settings (self->benchmark_view, self->settings);
+
   setup_graphs (self);
   g_signal_connect_object (self->settings, "changed", G_CALLBACK (on_settings_changed), self, 0);
   update_pause_state (self);

@@ -39,7 +39,19 @@ kestrel_bench_cell_new (const char *engine, KestrelPrecision precision, kk_level
   cell->ci_low_ms = cell->ci_high_ms = cell->frames_per_s = NAN;
   cell->cpu_ms_per_frame = cell->energy_mj_per_frame = cell->sqnr_db = NAN;
   cell->other_cpu_percent = cell->freq_drift_percent = NAN;
+  cell->faces_fp32 = -1;
   return cell;
+}
+
+double
+kestrel_bench_cell_get_faces_agreeing (const KestrelBenchCell *cell)
+{
+  guint all;
+
+  if (cell->faces_fp32 < 0)
+    return NAN;
+  all = (guint) cell->faces_fp32 + cell->faces_extra;
+  return all == 0 ? 1.0 : (double) cell->faces_matched / all;
 }
 
 void

@@ -87,6 +87,17 @@ add_cell (JsonBuilder *b, const KestrelBenchCell *c)
   add_double (b, "sqnr_db", c->sqnr_db);
   json_builder_set_member_name (b, "output_identical");
   json_builder_add_boolean_value (b, isinf (c->sqnr_db) && c->sqnr_db > 0);
+  json_builder_set_member_name (b, "faces");
+  if (c->faces_fp32 < 0)
+    json_builder_add_null_value (b);
+  else
+    {
+      json_builder_begin_object (b);
+      add_int (b, "fp32", c->faces_fp32);
+      add_int (b, "matched", c->faces_matched);
+      add_int (b, "extra", c->faces_extra);
+      json_builder_end_object (b);
+    }
   add_double (b, "other_cpu_percent", c->other_cpu_percent);
   add_double (b, "freq_drift_percent", c->freq_drift_percent);
   add_int (b, "throttle_events", c->throttle_events);
@@ -361,6 +372,23 @@ read_cell (Reader *rd, JsonNode *node)
   c->sqnr_db = get_double (rd, o, "sqnr_db");
   if (o != NULL && json_object_get_boolean_member_with_default (o, "output_identical", FALSE))
     c->sqnr_db = INFINITY;
+  /* Version 1 files have no faces; null means not measured. */
+  if (o != NULL && json_object_has_member (o, "faces") && !json_object_get_null_member (o, "faces"))
+    {
+      JsonObject *faces = get_object (rd, o, "faces");
+      guint64 fp32 = get_uint (rd, faces, "fp32");
+      c->faces_matched = get_uint (rd, faces, "matched");
+      c->faces_extra = get_uint (rd, faces, "extra");
+      if (!rd->failed && (fp32 > G_MAXINT || c->faces_matched > fp32 || c->faces_extra > G_MAXINT))
+        {
+          g_set_error (rd->error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                       "%s: a cell's \"faces\" has more matched than FP32 faces, or counts out of range",
+                       rd->origin);
+          rd->failed = TRUE;
+        }
+      else if (!rd->failed)
+        c->faces_fp32 = (int) fp32;
+    }
   c->other_cpu_percent = get_double (rd, o, "other_cpu_percent");
   c->freq_drift_percent = get_double (rd, o, "freq_drift_percent");
   c->throttle_events = get_uint (rd, o, "throttle_events");
@@ -400,10 +428,10 @@ kestrel_bench_result_from_json (JsonNode *root, const char *origin, GError **err
       return NULL;
     }
   r->format_version = get_uint (&rd, o, "version");
-  if (!rd.failed && r->format_version != KESTREL_BENCH_FORMAT_VERSION)
+  if (!rd.failed && (r->format_version < 1 || r->format_version > KESTREL_BENCH_FORMAT_VERSION))
     {
       g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-                   "%s is a benchmark result of format version %d; this Kestrel reads version %d",
+                   "%s is a benchmark result of format version %d; this Kestrel reads versions 1 to %d",
                    origin, r->format_version, KESTREL_BENCH_FORMAT_VERSION);
       return NULL;
     }
@@ -590,7 +618,8 @@ kestrel_bench_result_to_csv (const KestrelBenchResult *r)
 {
   GString *out = g_string_new ("engine,precision,level,threads,batch,runs,median_ms,p90_ms,p99_ms,mad_ms,"
                                "ci_low_ms,ci_high_ms,frames_per_s,cpu_ms_per_frame,build_ms,first_run_ms,"
-                               "arena_bytes,weight_bytes,energy_mj_per_frame,sqnr_db,other_cpu_percent,notes\r\n");
+                               "arena_bytes,weight_bytes,energy_mj_per_frame,sqnr_db,faces_fp32,faces_matched,"
+                               "faces_extra,faces_agreeing,other_cpu_percent,notes\r\n");
 
   for (guint i = 0; i < r->cells->len; i++)
     {
@@ -614,6 +643,11 @@ kestrel_bench_result_to_csv (const KestrelBenchResult *r)
         g_string_append (out, "inf");
       else
         csv_number (out, c->sqnr_db);
+      if (c->faces_fp32 >= 0)
+        g_string_append_printf (out, ",%d,%u,%u,", c->faces_fp32, c->faces_matched, c->faces_extra);
+      else
+        g_string_append (out, ",,,,");
+      csv_number (out, kestrel_bench_cell_get_faces_agreeing (c));
       g_string_append_c (out, ',');
       csv_number (out, c->other_cpu_percent);
       g_string_append_c (out, ',');

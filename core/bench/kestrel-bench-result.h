@@ -16,7 +16,9 @@
 G_BEGIN_DECLS
 
 #define KESTREL_BENCH_FORMAT "kestrel-benchmark"
-#define KESTREL_BENCH_FORMAT_VERSION 1
+/* 2 added each cell's "faces" (faces agreeing); version 1 files still
+ * load, with the faces unmeasured. */
+#define KESTREL_BENCH_FORMAT_VERSION 2
 
 JsonNode *kestrel_bench_result_to_json (const KestrelBenchResult *result);
 /* Pretty-printed JSON. */

@@ -1,7 +1,8 @@
 /* kestrel-bench-run.c — the suite runner (see kestrel-bench.h).
  *
  * Order of work: the FP32 reference plan (scalar) runs each photo once for
- * the accuracy column; then rounds. In each round the cells are visited in
+ * the accuracy columns (output SQNR, and faces agreeing where a plugin
+ * decodes the model); then rounds. In each round the cells are visited in
  * a new shuffled order; a cell's first visit builds its plan (timed),
  * times its first inference, warms it up and measures its accuracy, and
  * every visit then runs for the cell's share of its time cap (cap / rounds)
@@ -47,6 +48,8 @@ typedef struct {
   GPtrArray *reference;         /* GBytes: the FP32 outputs of each photo, concatenated */
   GCancellable *cancellable;
   KestrelQuantTable *quant_table; /* INT8 cells': minmax over the photos, made once */
+  const char *model_name;
+  KestrelBenchFaces *faces;     /* NULL: no faces-agreeing column */
 } Run;
 
 static gboolean
@@ -258,6 +261,8 @@ make_reference (Run *run, GError **error)
       return FALSE;
     }
   run->photos = kestrel_bench_photo_inputs (kestrel_plan_get_input (plan, 0), run->options->samples_dir);
+  if (run->photos->len > 0)
+    run->faces = kestrel_bench_faces_new (run->model, run->model_name);
   for (guint i = 0; i < run->photos->len; i++)
     {
       if (cancelled (run, error))
@@ -265,6 +270,8 @@ make_reference (Run *run, GError **error)
       fill_item (run, plan, 0, i);
       kestrel_plan_run (plan);
       g_ptr_array_add (run->reference, dup_outputs (plan, 0));
+      if (run->faces != NULL && !kestrel_bench_faces_add_reference (run->faces, plan))
+        g_clear_pointer (&run->faces, kestrel_bench_faces_free);
     }
   return TRUE;
 }
@@ -280,6 +287,8 @@ measure_accuracy (Run *run, CellState *s)
 
   if (run->photos->len == 0)
     return;
+  if (run->faces != NULL)
+    s->cell->faces_fp32 = 0;
   for (guint first = 0; first < run->photos->len; first += batch)
     {
       for (guint item = 0; item < batch; item++)
@@ -297,6 +306,8 @@ measure_accuracy (Run *run, CellState *s)
               signal += (double) r[k] * (double) r[k];
               noise += d * d;
             }
+          if (run->faces != NULL)
+            kestrel_bench_faces_compare (run->faces, plan, item, first + item, s->cell);
         }
     }
   s->cell->sqnr_db = noise == 0 ? (double) INFINITY : 10.0 * log10 (signal / noise);
@@ -512,7 +523,7 @@ kestrel_bench_run (KestrelModel *model, const char *model_name, GBytes *model_by
   g_autoptr(GRand) rand = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree CellState **order = NULL;
-  Run run = { options, peer, model, NULL, NULL, cancellable };
+  Run run = { options, peer, model, NULL, NULL, cancellable, NULL, model_name, NULL };
   Axes axes;
   guint64 run_start = kestrel_stats_now_ns ();
   guint done = 0, total;
@@ -600,5 +611,6 @@ out:
   g_clear_pointer (&run.photos, g_ptr_array_unref);
   g_clear_pointer (&run.reference, g_ptr_array_unref);
   g_clear_pointer (&run.quant_table, kestrel_quant_table_unref);
+  g_clear_pointer (&run.faces, kestrel_bench_faces_free);
   return ok ? g_steal_pointer (&r) : NULL;
 }

@@ -90,6 +90,16 @@ typedef struct {
   guint64 weight_bytes;          /* the model's weights; at INT8 the plan's (s8, s32 bias) */
   double energy_mj_per_frame;    /* RAPL package energy; NAN if not read */
   double sqnr_db;                /* vs the FP32 reference; NAN none, INFINITY identical */
+  /* Faces agreeing with the FP32 reference on the photos, decoded by the
+   * model's task decoder at the model's own score threshold: an FP32 face
+   * is matched when the cell finds one of the same label with IoU >=
+   * KESTREL_BENCH_FACES_MIN_IOU and a score within
+   * KESTREL_BENCH_FACES_MAX_SCORE_DIFFERENCE; extra faces are those only
+   * the cell found. faces_fp32 is -1 when not measured (no photos, no
+   * decoder for the model, a peer's cell, a file from before). */
+  int    faces_fp32;
+  guint  faces_matched;
+  guint  faces_extra;
   double other_cpu_percent;      /* other processes, of all cores; NAN unknown */
   double freq_drift_percent;     /* largest core change; NAN unknown */
   guint  throttle_events;
@@ -98,15 +108,35 @@ typedef struct {
   GPtrArray *notes;              /* char*: one sentence each */
 } KestrelBenchCell;
 
+#define KESTREL_BENCH_FACES_MIN_IOU 0.9
+#define KESTREL_BENCH_FACES_MAX_SCORE_DIFFERENCE 0.05
+
 KestrelBenchCell *kestrel_bench_cell_new (const char *engine, KestrelPrecision precision,
                                           kk_level level, guint threads, guint batch);
 void kestrel_bench_cell_free (KestrelBenchCell *cell);
 /* "fp32 full t2 b4" (and the engine first unless it is kestrel). */
 char *kestrel_bench_cell_dup_label (const KestrelBenchCell *cell);
+/* Faces agreeing as one number in [0, 1]: matched / (FP32's faces + extra
+ * faces), so a missed face and an extra one both count against it; 1 when
+ * neither side found any; NAN when not measured. */
+double kestrel_bench_cell_get_faces_agreeing (const KestrelBenchCell *cell);
 /* Recomputes the statistics from samples_ms. */
 void kestrel_bench_cell_update_stats (KestrelBenchCell *cell);
 void kestrel_bench_cell_add_note (KestrelBenchCell *cell, KestrelBenchNoteFlags flag,
                                   const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+/* Time per frame: the median over the batch. */
+double kestrel_bench_cell_get_frame_ms (const KestrelBenchCell *cell);
+
+/* The accuracy goal a configuration must meet to be recommended: every
+ * face the FP32 reference finds on the photos found again, and no other
+ * (faces agreeing 100%). Where faces were not measured, only FP32 cells
+ * meet it. */
+gboolean kestrel_bench_cell_meets_goal (const KestrelBenchCell *cell);
+/* Frames per second the cell can give within a CPU budget of
+ * `budget_percent` of one core (0: none): its own rate, held down to
+ * budget / CPU time per frame. NAN when unknown. */
+double kestrel_bench_cell_get_rate_within (const KestrelBenchCell *cell, double budget_percent);
 
 /* One run: the machine, the software, the model and the cells. Plain
  * fields, owned by the result; a result loaded from a file has the same. */
@@ -177,6 +207,16 @@ KestrelBenchResult *kestrel_bench_run (KestrelModel *model, const char *model_na
                                        const KestrelBenchPeer *peer,
                                        KestrelBenchProgress progress, gpointer user_data,
                                        GCancellable *cancellable, GError **error);
+
+/* The cells on the speed/accuracy Pareto front (time per frame against
+ * output SQNR; cells without an SQNR are left out), fastest first: those
+ * that nothing faster matches in SQNR. Borrowed pointers. */
+GPtrArray *kestrel_bench_pareto_front (const KestrelBenchResult *result);
+/* "Best Under Budget": of Kestrel's cells that meet the accuracy goal, the
+ * one with the highest kestrel_bench_cell_get_rate_within (fewer CPU ms
+ * per frame breaks a tie); NULL when none does. */
+const KestrelBenchCell *kestrel_bench_best_under_budget (const KestrelBenchResult *result, double budget_percent,
+                                                         double *frames_per_s);
 
 /* A fixed pseudo-random input in [-1, 1) (the range BlazeFace expects),
  * the same on every machine: for timing when no photo fits, and for peers

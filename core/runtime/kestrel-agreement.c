@@ -10,6 +10,13 @@ void
 kestrel_agreement_compare (const KestrelDetections *fp32, const KestrelDetections *other,
                            KestrelAgreement *out)
 {
+  kestrel_agreement_compare_within (fp32, other, KESTREL_AGREEMENT_MIN_IOU, (double) INFINITY, out);
+}
+
+void
+kestrel_agreement_compare_within (const KestrelDetections *fp32, const KestrelDetections *other,
+                                  double min_iou, double max_score_difference, KestrelAgreement *out)
+{
   gboolean used[KESTREL_AGREEMENT_MAX_DETECTIONS] = { FALSE };
   guint n_ref = MIN (kestrel_detections_get_n (fp32), KESTREL_AGREEMENT_MAX_DETECTIONS);
   guint n_other = MIN (kestrel_detections_get_n (other), KESTREL_AGREEMENT_MAX_DETECTIONS);
@@ -27,10 +34,11 @@ kestrel_agreement_compare (const KestrelDetections *fp32, const KestrelDetection
         {
           const KestrelDetection *b = kestrel_detections_get (other, j);
           double iou;
-          if (used[j] || b->label != a->label)
+          if (used[j] || b->label != a->label
+              || fabs ((double) a->score - (double) b->score) > max_score_difference)
             continue;
           iou = (double) kestrel_detection_iou (a, b);
-          if (iou >= KESTREL_AGREEMENT_MIN_IOU && iou > best)
+          if (iou >= min_iou && iou > best)
             {
               best = iou;
               best_j = j;

@@ -23,4 +23,10 @@ G_BEGIN_DECLS
 void kestrel_agreement_compare (const KestrelDetections *fp32, const KestrelDetections *other,
                                 KestrelAgreement *out);
 
+/* The same with a stricter match: IoU at least `min_iou` and scores within
+ * `max_score_difference` of each other (INFINITY: any). The benchmark's
+ * "faces agreeing" uses 0.9 and 0.05. */
+void kestrel_agreement_compare_within (const KestrelDetections *fp32, const KestrelDetections *other,
+                                       double min_iou, double max_score_difference, KestrelAgreement *out);
+
 G_END_DECLS

@@ -70,6 +70,13 @@ test_one_cell (void)
    * necessarily bit-identical (fused multiply-adds, other summation order). */
   g_assert_cmpuint (r->n_photos, ==, 5);
   g_assert_true (isinf (c->sqnr_db) || c->sqnr_db > 60);
+  /* Faces agreeing (the blazeface plugin decodes the front model): the
+   * photos have faces, and FP32 at simd finds every one the reference
+   * does, at IoU >= 0.9 and a score within 0.05, and no other. */
+  g_assert_cmpint (c->faces_fp32, >, 0);
+  g_assert_cmpuint (c->faces_matched, ==, (guint) c->faces_fp32);
+  g_assert_cmpuint (c->faces_extra, ==, 0);
+  g_assert_cmpfloat (kestrel_bench_cell_get_faces_agreeing (c), ==, 1.0);
   g_assert_nonnull (r->cpu_model);
   g_assert_cmpuint (r->cores, ==, g_get_num_processors ());
   g_assert_cmpuint (r->multiply_adds, >, 0);
@@ -89,6 +96,7 @@ test_one_cell (void)
 
   csv = kestrel_bench_result_to_csv (r);
   g_assert_true (g_str_has_prefix (csv, "engine,precision,level,"));
+  g_assert_nonnull (strstr (csv, ",faces_fp32,faces_matched,faces_extra,faces_agreeing,"));
   g_assert_nonnull (strstr (csv, "\r\nkestrel,fp32,simd,1,1,"));
 
   g_unlink (path);
@@ -234,6 +242,128 @@ test_compare_files (void)
 /* Files that are JSON, or nearly, but no result: an error each. White
  * space alone parses to no value at all, which crashed the loader (found
  * by tests/fuzz, target bench-result). */
+/* A cell made by hand for the choosing tests. */
+static KestrelBenchCell *
+made_cell (const char *engine, KestrelPrecision p, kk_level l, guint threads, double median_ms, double cpu_ms,
+           double sqnr_db, int fp32, guint matched, guint extra)
+{
+  KestrelBenchCell *c = kestrel_bench_cell_new (engine, p, l, threads, 1);
+
+  c->median_ms = median_ms;
+  c->frames_per_s = 1000.0 / median_ms;
+  c->cpu_ms_per_frame = cpu_ms;
+  c->sqnr_db = sqnr_db;
+  c->faces_fp32 = fp32;
+  c->faces_matched = matched;
+  c->faces_extra = extra;
+  return c;
+}
+
+/* The Pareto front and Best Under Budget: the accuracy goal (faces
+ * agreeing 100 %), the budget holding each cell to budget / CPU per frame,
+ * peers never chosen. */
+static void
+test_pick (void)
+{
+  g_autoptr(KestrelBenchResult) r = synthetic (10.0, 1, 10);
+  KestrelBenchCell *simd = made_cell ("kestrel", KESTREL_PRECISION_FP32, KK_LEVEL_SIMD, 1, 4.0, 4.0, 120, 3, 3, 0);
+  KestrelBenchCell *full = made_cell ("kestrel", KESTREL_PRECISION_FP32, KK_LEVEL_FULL, 2, 2.5, 4.8, 120, 3, 3, 0);
+  KestrelBenchCell *int8 = made_cell ("kestrel", KESTREL_PRECISION_INT8, KK_LEVEL_FULL, 2, 1.5, 2.8, 17, 3, 2, 1);
+  KestrelBenchCell *peer = made_cell ("onnxruntime", KESTREL_PRECISION_FP32, KK_LEVEL_FULL, 2, 1.0, 1.0, NAN, -1, 0, 0);
+  g_autoptr(GPtrArray) front = NULL;
+  g_autofree char *csv = NULL;
+  double rate;
+
+  g_ptr_array_set_size (r->cells, 0);
+  g_ptr_array_add (r->cells, simd);
+  g_ptr_array_add (r->cells, full);
+  g_ptr_array_add (r->cells, int8);
+  g_ptr_array_add (r->cells, peer);
+
+  g_assert_cmpfloat (kestrel_bench_cell_get_faces_agreeing (int8), ==, 0.5);   /* 2 of 3 + 1 extra */
+  g_assert_true (isnan (kestrel_bench_cell_get_faces_agreeing (peer)));
+  g_assert_true (kestrel_bench_cell_meets_goal (full));
+  g_assert_false (kestrel_bench_cell_meets_goal (int8));
+  g_assert_true (kestrel_bench_cell_meets_goal (peer));   /* FP32, unmeasured: the reference's precision */
+
+  /* No budget: the fastest that meets the goal, the peer left out. */
+  g_assert_true (kestrel_bench_best_under_budget (r, 0, &rate) == full);
+  g_assert_cmpfloat (fabs (rate - 400), <, 1e-9);
+  /* 100 % of a core: full is held to 1000 / 4.8 = 208 frames/s, simd
+   * gives its 250. */
+  g_assert_true (kestrel_bench_best_under_budget (r, 100, &rate) == simd);
+  g_assert_cmpfloat (fabs (rate - 250), <, 1e-9);
+  g_assert_true (kestrel_bench_best_under_budget (r, 300, NULL) == full);
+  /* Nothing meets the goal: no pick. */
+  full->faces_extra = simd->faces_extra = 1;
+  g_assert_null (kestrel_bench_best_under_budget (r, 0, &rate));
+  g_assert_true (isnan (rate));
+
+  /* Fastest first; simd is slower than full at the same SQNR, the peer
+   * has no SQNR. */
+  front = kestrel_bench_pareto_front (r);
+  g_assert_cmpuint (front->len, ==, 2);
+  g_assert_true (front->pdata[0] == int8 && front->pdata[1] == full);
+
+  csv = kestrel_bench_result_to_csv (r);
+  g_assert_nonnull (strstr (csv, ",3,2,1,0.5,"));
+  g_assert_nonnull (strstr (csv, ",,,,,"));   /* the peer: no SQNR, no faces */
+}
+
+/* A version 1 file (before faces agreeing) still loads, its faces
+ * unmeasured; faces written by version 2 come back; a version from the
+ * future does not load. */
+static void
+test_versions (void)
+{
+  g_autoptr(KestrelBenchResult) r = synthetic (10.0, 1, 10);
+  g_autoptr(KestrelBenchResult) back = NULL;
+  g_autoptr(KestrelBenchResult) old = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+  KestrelBenchCell *c = r->cells->pdata[0];
+  JsonObject *o, *cell;
+
+  c->faces_fp32 = 4;
+  c->faces_matched = 3;
+  c->faces_extra = 2;
+  root = kestrel_bench_result_to_json (r);
+  back = kestrel_bench_result_from_json (root, "v2", &error);
+  g_assert_no_error (error);
+  c = back->cells->pdata[0];
+  g_assert_cmpint (c->faces_fp32, ==, 4);
+  g_assert_cmpuint (c->faces_matched, ==, 3);
+  g_assert_cmpuint (c->faces_extra, ==, 2);
+
+  o = json_node_get_object (root);
+  g_assert_cmpint (json_object_get_int_member (o, "version"), ==, 2);
+  json_object_set_int_member (o, "version", 1);
+  cell = json_array_get_object_element (json_object_get_array_member (o, "cells"), 0);
+  json_object_remove_member (cell, "faces");
+  old = kestrel_bench_result_from_json (root, "v1", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (((KestrelBenchCell *) old->cells->pdata[0])->faces_fp32, ==, -1);
+  g_assert_true (isnan (kestrel_bench_cell_get_faces_agreeing (old->cells->pdata[0])));
+
+  /* More matched than FP32 found is not a result. */
+  json_object_set_int_member (o, "version", 2);
+  {
+    JsonObject *faces = json_object_new ();
+    json_object_set_int_member (faces, "fp32", 1);
+    json_object_set_int_member (faces, "matched", 2);
+    json_object_set_int_member (faces, "extra", 0);
+    json_object_set_object_member (cell, "faces", faces);
+  }
+  g_assert_null (kestrel_bench_result_from_json (root, "bad", &error));
+  g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "faces"));
+  g_clear_error (&error);
+
+  json_object_set_int_member (o, "version", 3);
+  g_assert_null (kestrel_bench_result_from_json (root, "v3", &error));
+  g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED);
+}
+
 static void
 test_not_results (void)
 {
@@ -289,5 +419,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/compare-files", test_compare_files);
   g_test_add_func ("/bench/not-results", test_not_results);
   g_test_add_func ("/bench/mann-whitney", test_mann_whitney);
+  g_test_add_func ("/bench/pick", test_pick);
+  g_test_add_func ("/bench/versions", test_versions);
   return g_test_run ();
 }

@@ -125,6 +125,33 @@ benchmark_done (gpointer data)
   return !kestrel_benchmark_view_get_running (data);
 }
 
+static GtkWidget *
+find_css (GtkWidget *root, const char *css_class)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found;
+      if (gtk_widget_has_css_class (c, css_class))
+        return c;
+      if ((found = find_css (c, css_class)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+engine_runs_simd (gpointer data)
+{
+  KestrelEngineConfig config;
+  gboolean simd;
+
+  kestrel_engine_config_init (&config);
+  kestrel_engine_get_config (data, &config);
+  simd = config.level == KK_LEVEL_SIMD;
+  kestrel_engine_config_clear (&config);
+  return simd;
+}
+
 static void
 test_benchmark_view (void)
 {
@@ -158,6 +185,35 @@ test_benchmark_view (void)
   g_assert_true (ui_test_wait_until (benchmark_done, view));
   g_assert_cmpint (kestrel_engine_get_state (engine), ==, KESTREL_ENGINE_RUNNING);
   g_assert_cmpuint (kestrel_benchmark_view_get_result (KESTREL_BENCHMARK_VIEW (view))->cells->len, ==, 1);
+
+  /* Use This Configuration on the cell (simd; the live view runs full):
+   * the settings change as the controls would change them, and the
+   * engine follows. */
+  g_assert_cmpint (g_settings_get_enum (settings, "level"), !=, KK_LEVEL_SIMD);
+  g_assert_false (engine_runs_simd (engine));
+  {
+    GtkWidget *use = find_css (view, "use-configuration");
+    g_assert_nonnull (use);
+    g_signal_emit_by_name (use, "clicked");
+  }
+  g_assert_cmpint (g_settings_get_enum (settings, "level"), ==, KK_LEVEL_SIMD);
+  g_assert_true (ui_test_wait_until (engine_runs_simd, engine));
+
+  /* Cancel: a long scalar cell stops, the run shown stays, and the live
+   * pipeline resumes. */
+  {
+    const KestrelBenchResult *shown = kestrel_benchmark_view_get_result (KESTREL_BENCHMARK_VIEW (view));
+    options.levels[0] = KK_LEVEL_SCALAR;
+    options.time_per_cell_s = 60;
+    kestrel_benchmark_view_set_options (KESTREL_BENCHMARK_VIEW (view), &options);
+    kestrel_benchmark_view_run (KESTREL_BENCHMARK_VIEW (view));
+    g_assert_cmpint (kestrel_engine_get_state (engine), ==, KESTREL_ENGINE_PAUSED);
+    ui_test_spin (300);
+    kestrel_benchmark_view_cancel (KESTREL_BENCHMARK_VIEW (view));
+    g_assert_true (ui_test_wait_until (benchmark_done, view));
+    g_assert_cmpint (kestrel_engine_get_state (engine), ==, KESTREL_ENGINE_RUNNING);
+    g_assert_true (kestrel_benchmark_view_get_result (KESTREL_BENCHMARK_VIEW (view)) == shown);
+  }
 
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_toggle (GTK_WIDGET (window), "Live")), TRUE);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "live");
