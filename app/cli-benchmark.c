@@ -149,8 +149,8 @@ static void
 print_table (const KestrelBenchResult *r)
 {
   printf ("%s on %s (%u cores), %.0f s\n", r->model_name, r->cpu_model, r->cores, r->wall_s);
-  printf ("%-26s %9s %9s %9s %8s %9s %8s  %s\n", "cell", "median ms", "p90 ms", "frames/s", "build ms",
-          "cpu ms/fr", "SQNR dB", "notes");
+  printf ("%-26s %9s %9s %9s %8s %9s %8s %7s  %s\n", "cell", "median ms", "p90 ms", "frames/s", "build ms",
+          "cpu ms/fr", "SQNR dB", "faces", "notes");
   for (guint i = 0; i < r->cells->len; i++)
     {
       const KestrelBenchCell *c = r->cells->pdata[i];
@@ -158,10 +158,15 @@ print_table (const KestrelBenchResult *r)
       g_autofree char *sqnr = isinf (c->sqnr_db) ? g_strdup ("exact")
                               : isnan (c->sqnr_db) ? g_strdup ("-") : g_strdup_printf ("%.1f", c->sqnr_db);
       g_autofree char *build = isnan (c->build_ms) ? g_strdup ("-") : g_strdup_printf ("%.1f", c->build_ms);
+      /* faces agreeing: matched/FP32's, and +extra when the cell found more */
+      g_autofree char *faces = c->faces_fp32 < 0 ? g_strdup ("-")
+                               : c->faces_extra > 0 ? g_strdup_printf ("%u/%d+%u", c->faces_matched, c->faces_fp32,
+                                                                       c->faces_extra)
+                                                    : g_strdup_printf ("%u/%d", c->faces_matched, c->faces_fp32);
       g_autofree char *cpu = isnan (c->cpu_ms_per_frame) ? g_strdup ("-")
                              : g_strdup_printf ("%.3f", c->cpu_ms_per_frame);
-      printf ("%-26s %9.3f %9.3f %9.1f %8s %9s %8s  %s\n", label, c->median_ms, c->p90_ms, c->frames_per_s, build,
-              cpu, sqnr, c->notes->len ? (const char *) c->notes->pdata[0] : "");
+      printf ("%-26s %9.3f %9.3f %9.1f %8s %9s %8s %7s  %s\n", label, c->median_ms, c->p90_ms, c->frames_per_s, build,
+              cpu, sqnr, faces, c->notes->len ? (const char *) c->notes->pdata[0] : "");
       for (guint n = 1; n < c->notes->len; n++)
         printf ("%-26s %s\n", "", (const char *) c->notes->pdata[n]);
     }

@@ -395,6 +395,9 @@ kestrel_bench_plot_export (KestrelBenchPlotKind kind, const char *title, const P
                    cairo_status_to_string (status));
       return FALSE;
     }
+  /* Pixels, as on screen (cairo 1.16 writes points by default). */
+  if (is_svg)
+    cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
   cr = cairo_create (surface);
   plot_set_color (cr, &palette->bg, 1.0);
   cairo_paint (cr);

@@ -845,6 +845,9 @@ kestrel_benchmark_view_dispose (GObject *object)
   set_charts (self, NULL, NULL, NULL, NULL);
   if (self->table != NULL)
     kestrel_bench_table_set_result (KESTREL_BENCH_TABLE (self->table), NULL);
+  /* The settings outlive the view (the window's): no handler may stay. */
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
   g_clear_object (&self->settings);
   G_OBJECT_CLASS (kestrel_benchmark_view_parent_class)->dispose (object);
 }
