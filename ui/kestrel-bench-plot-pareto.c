@@ -27,7 +27,7 @@ legend_items (const KestrelBenchPalette *palette, const KestrelBenchResult *b, P
 
   items[n++] = (PlotLegendItem) { LEGEND_DOT, &palette->series[0], _("meets the accuracy goal") };
   items[n++] = (PlotLegendItem) { LEGEND_RING, &palette->series[0], _("misses it") };
-  items[n++] = (PlotLegendItem) { LEGEND_LINE, &palette->series[0], _("Pareto front") };
+  items[n++] = (PlotLegendItem) { LEGEND_FRONT, &palette->series[0], _("Pareto front") };
   if (b != NULL)
     items[n++] = (PlotLegendItem) { LEGEND_DOT, &palette->compared, _("run compared with") };
   return n;
@@ -101,8 +101,9 @@ draw_cells (Plot *p, const PlotLogAxis *x_axis, const DbAxis *y_axis, const Kest
     }
 }
 
-/* Labels beside the front's dots: right and above, or left where the
- * right edge is near, or below at the top. */
+/* The front's dots get a halo (a front of one cell has no line to show
+ * it) and a label: right and above, or left where the right edge is near,
+ * or below at the top. */
 static void
 label_front (Plot *p, const PlotLogAxis *x_axis, const DbAxis *y_axis, GPtrArray *front)
 {
@@ -113,6 +114,9 @@ label_front (Plot *p, const PlotLogAxis *x_axis, const DbAxis *y_axis, GPtrArray
       double x = plot_log_axis_x (x_axis, kestrel_bench_cell_get_frame_ms (c)), y = db_y (y_axis, c->sqnr_db);
       double tx, ty;
       int w, h;
+
+      plot_set_color (p->cr, &p->palette->series[0], 0.6);
+      plot_marker (p->cr, x, y, PLOT_MARKER + 3, FALSE);
 
       plot_text_size (p, label, &w, &h);
       tx = x + 7 + w <= p->width ? x + 7 : x - 7 - w;

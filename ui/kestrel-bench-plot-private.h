@@ -42,9 +42,9 @@ double plot_log_axis_x (const PlotLogAxis *axis, double ms);
  * labels ("0.5 ms") under bottom; labels that would overlap are left out. */
 void plot_log_axis_draw (Plot *p, const PlotLogAxis *axis, double top, double bottom);
 
-/* A legend entry: a swatch of `color` (a dot, a ring, a line or a dashed
- * line) and its text. */
-typedef enum { LEGEND_DOT, LEGEND_RING, LEGEND_LINE, LEGEND_DASH } PlotLegendMark;
+/* A legend entry: a swatch of `color` (a dot, a ring, a line, a dashed
+ * line, or a line through a haloed dot: the Pareto front) and its text. */
+typedef enum { LEGEND_DOT, LEGEND_RING, LEGEND_LINE, LEGEND_DASH, LEGEND_FRONT } PlotLegendMark;
 typedef struct {
   PlotLegendMark mark;
   const GdkRGBA *color;

@@ -277,6 +277,11 @@ plot_legend_draw (Plot *p, const PlotLegendItem *items, guint n, double y)
         case LEGEND_RING:
           plot_marker (p->cr, x + 6, cy, PLOT_MARKER, items[i].mark == LEGEND_DOT);
           break;
+        case LEGEND_FRONT:
+          plot_marker (p->cr, x + 6, cy, PLOT_MARKER - 1, TRUE);
+          plot_set_color (p->cr, items[i].color, 0.6);
+          plot_marker (p->cr, x + 6, cy, PLOT_MARKER + 2, FALSE);
+          G_GNUC_FALLTHROUGH;
         case LEGEND_LINE:
         case LEGEND_DASH:
           cairo_set_line_width (p->cr, 2);
