@@ -327,7 +327,10 @@ kestrel_cli_benchmark (int argc, char **argv)
       g_autofree char *text = kestrel_bench_result_to_csv (job.result);
       g_clear_error (&error);
       if (!g_file_set_contents (csv, text, -1, &error))
-        status = kestrel_cli_fail ("benchmark", error->message, 1);
+        {
+          g_prefix_error (&error, "%s not saved (a previous one is left as it was): ", csv);
+          status = kestrel_cli_fail ("benchmark", error->message, 1);
+        }
     }
   kestrel_bench_result_free (job.result);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli-run-storm.h"
 #include "kestrel-cli.h"
 #include "kestrel-engine.h"
 #include "kestrel-error.h"
@@ -24,6 +25,9 @@ typedef struct {
   guint sigint_id;
   guint sigterm_id;
   guint duration_id;
+  KestrelCliStorm *storm;     /* --reconfigure-every, or NULL */
+  gint n_requested;           /* the storm's requests once it stopped; -1: no storm */
+  guint n_events[KESTREL_ENGINE_EVENT_SAFE_MODE + 1];
 } Run;
 
 static void
@@ -31,6 +35,8 @@ on_event (KestrelEngine *engine, int kind, const char *message, gpointer data)
 {
   Run *run = data;
 
+  if ((guint) kind < G_N_ELEMENTS (run->n_events))
+    run->n_events[kind]++;
   if (run->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -192,6 +198,19 @@ print_summary_text (JsonObject *s)
     printf (" (growth not known yet: the run was too short)\n");
   printf ("Buffers still out of the pool: %" G_GINT64_FORMAT "\n",
           json_object_get_int_member (s, "pool_outstanding_buffers"));
+  printf ("Reconfigurations: %" G_GINT64_FORMAT " applied", json_object_get_int_member (s, "reconfigurations"));
+  if (json_object_has_member (s, "reconfigurations_requested"))
+    printf (" of %" G_GINT64_FORMAT " asked for", json_object_get_int_member (s, "reconfigurations_requested"));
+  printf (", %" G_GINT64_FORMAT " rollbacks\n", json_object_get_int_member (s, "rollbacks"));
+  {
+    JsonObject *events = json_object_get_object_member (s, "events");
+    g_autoptr(GList) kinds = json_object_get_members (events);
+
+    printf ("Events:");
+    for (GList *l = kinds; l != NULL; l = l->next)
+      printf (" %s %" G_GINT64_FORMAT, (const char *) l->data, json_object_get_int_member (events, l->data));
+    printf ("\n");
+  }
   fflush (stdout);
 }
 
@@ -228,6 +247,25 @@ print_summary (Run *run)
   json_builder_add_int_value (b, kestrel_engine_get_pool_outstanding (run->engine));
   json_builder_set_member_name (b, "level");
   json_builder_add_string_value (b, snap->config.level);
+  /* Applied or refused by the engine; asked for by --reconfigure-every
+   * (more than applied only when a request replaced one still queued). */
+  json_builder_set_member_name (b, "reconfigurations");
+  json_builder_add_int_value (b, kestrel_engine_get_n_reconfigurations (run->engine));
+  if (run->n_requested >= 0)
+    {
+      json_builder_set_member_name (b, "reconfigurations_requested");
+      json_builder_add_int_value (b, run->n_requested);
+    }
+  json_builder_set_member_name (b, "rollbacks");
+  json_builder_add_int_value (b, snap->rollbacks);
+  json_builder_set_member_name (b, "events");
+  json_builder_begin_object (b);
+  for (guint kind = 0; kind < G_N_ELEMENTS (run->n_events); kind++)
+    {
+      json_builder_set_member_name (b, kestrel_engine_event_kind_name (kind));
+      json_builder_add_int_value (b, run->n_events[kind]);
+    }
+  json_builder_end_object (b);
   json_builder_end_object (b);
   json_builder_end_object (b);
 
@@ -243,7 +281,9 @@ kestrel_cli_run (int argc, char **argv)
 {
   g_autofree char *source = NULL, *model = NULL, *level_name = NULL, *metrics_addr = NULL;
   g_autofree char *state_file = NULL, *precision_name = NULL;
-  g_auto(GStrv) input_shapes = NULL;
+  g_auto(GStrv) input_shapes = NULL, storm_sources = NULL;
+  double reconfigure_every = 0;
+  int seed = 1;
   int threads = 0, batch = 0, canary = 0, batch_wait = -1, batch_latency = 0;
   double budget = 0, duration = 0;
   gboolean json = FALSE, start_paused = FALSE, metrics_remote = FALSE;
@@ -265,6 +305,11 @@ kestrel_cli_run (int argc, char **argv)
     { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &state_file, "Marks a run in progress, for safe mode after a crash", "FILE" },
     { "start-paused", 0, 0, G_OPTION_ARG_NONE, &start_paused, "Pause right after start (measures what an idle Kestrel costs)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "JSON lines instead of text", NULL },
+    { "reconfigure-every", 0, 0, G_OPTION_ARG_DOUBLE, &reconfigure_every,
+      "Soak: change one setting drawn at random this often, live (0: never)", "SECONDS" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Soak: seed of --reconfigure-every's draws (default 1)", "N" },
+    { "reconfigure-source", 0, 0, G_OPTION_ARG_STRING_ARRAY, &storm_sources,
+      "Soak: another source --reconfigure-every may switch to; repeatable", "SPEC" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- run the pipeline headless");
@@ -272,7 +317,7 @@ kestrel_cli_run (int argc, char **argv)
   g_autoptr(KestrelEngine) engine = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   KestrelEngineConfig config;
-  Run run = { 0 };
+  Run run = { .n_requested = -1 };
   const KestrelCliRange ranges[] = {
     KESTREL_CLI_THREADS_RANGE,
     { "budget", 0, 100.0 * g_get_num_processors (), TRUE, "percent of one core; 100 per core" },
@@ -282,6 +327,8 @@ kestrel_cli_run (int argc, char **argv)
     { "canary", 0, 1000000, FALSE, "0: off" },
     /* g_timeout_add() counts milliseconds in a guint. */
     { "duration", 0, 1000000, TRUE, "seconds" },
+    { "reconfigure-every", 0, 86400, FALSE, "seconds; 0: never" },
+    { "seed", 0, G_MAXINT },
     { NULL }
   };
 
@@ -293,6 +340,11 @@ kestrel_cli_run (int argc, char **argv)
     return kestrel_cli_fail ("run", error->message, 2);
   if (batch == 0)
     batch = batch_latency > 0 ? 8 : 1;
+  /* Below 10 ms the timer would only queue requests the worker coalesces. */
+  if (reconfigure_every > 0 && reconfigure_every < 0.01)
+    return kestrel_cli_fail ("run", "--reconfigure-every: at least 0.01 seconds (0: never)", 2);
+  if (storm_sources != NULL && reconfigure_every == 0)
+    return kestrel_cli_fail ("run", "--reconfigure-source needs --reconfigure-every", 2);
 
   kestrel_engine_config_init (&config);
   if (source != NULL)
@@ -324,7 +376,6 @@ kestrel_cli_run (int argc, char **argv)
 
   loop = g_main_loop_new (NULL, FALSE);
   engine = kestrel_engine_new (&config);
-  kestrel_engine_config_clear (&config);
   run.json = json;
   run.loop = loop;
   run.engine = engine;
@@ -333,7 +384,11 @@ kestrel_cli_run (int argc, char **argv)
   kestrel_process_usage_read (&run.cpu_start_ns, &run.rss_start, NULL);
   run.start_us = g_get_monotonic_time ();
   if (!kestrel_engine_start (run.engine, state_file, &error))
-    return kestrel_cli_fail ("run", error->message, 1);
+    {
+      kestrel_engine_config_clear (&config);
+      return kestrel_cli_fail ("run", error->message, 1);
+    }
+
   if (start_paused)
     kestrel_engine_pause (run.engine);
   if (metrics_addr != NULL)
@@ -352,6 +407,7 @@ kestrel_cli_run (int argc, char **argv)
                                                         ? " (--metrics-remote allows it)" : "");
 
           kestrel_engine_stop (run.engine);
+          kestrel_engine_config_clear (&config);
           return kestrel_cli_fail ("run", message, usage ? 2 : 1);
         }
       fprintf (stderr, "kestrel-cli run: serving metrics at %s\n", url);
@@ -360,6 +416,13 @@ kestrel_cli_run (int argc, char **argv)
                          "(what runs, how fast, the model's name); serve on 127.0.0.1 to keep them here\n");
     }
 
+  /* From the configuration asked for, not the one in effect: after a
+   * crash, safe mode runs at scalar while the user's level stays theirs,
+   * as in the window. */
+  if (reconfigure_every > 0)
+    run.storm = kestrel_cli_storm_new (run.engine, &config, (const char *const *) storm_sources,
+                                       (guint32) seed, reconfigure_every, json);
+  kestrel_engine_config_clear (&config);
   run.status_id = g_timeout_add_seconds (1, print_status, &run);
   run.sigint_id = g_unix_signal_add (SIGINT, on_signal, &run);
   run.sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &run);
@@ -367,6 +430,11 @@ kestrel_cli_run (int argc, char **argv)
     run.duration_id = g_timeout_add ((guint) (duration * 1000), on_duration, &run);
 
   g_main_loop_run (run.loop);
+  /* No request after the loop: the events drained below must not start
+   * one on an engine being stopped. */
+  if (run.storm != NULL)
+    run.n_requested = (gint) kestrel_cli_storm_get_n_requested (run.storm);
+  g_clear_pointer (&run.storm, kestrel_cli_storm_free);
 
   g_clear_handle_id (&run.status_id, g_source_remove);
   g_clear_handle_id (&run.sigint_id, g_source_remove);

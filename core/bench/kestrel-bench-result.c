@@ -514,8 +514,15 @@ kestrel_bench_result_save (const KestrelBenchResult *r, const char *path, GError
   gsize length;
   g_autofree char *data = kestrel_bench_result_to_data (r, &length);
 
-  /* g_file_set_contents writes a temporary file and renames it. */
-  return g_file_set_contents (path, data, length, error);
+  /* g_file_set_contents writes a temporary file and renames it: on a full
+   * disk the previous file stays as it was. Its message names only the
+   * temporary file. */
+  if (!g_file_set_contents (path, data, length, error))
+    {
+      g_prefix_error (error, "%s not saved (a previous one is left as it was): ", path);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 char *

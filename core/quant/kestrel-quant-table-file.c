@@ -219,7 +219,14 @@ kestrel_quant_table_save (const KestrelQuantTable *table, const char *path, GErr
                    "Cannot create folder %s for the calibration table: %s", dir, g_strerror (saved));
       return FALSE;
     }
-  return g_file_set_contents (path, json, -1, error);
+  /* A temporary file renamed over the target: on a full disk the previous
+   * file stays as it was. GLib's message names only the temporary file. */
+  if (!g_file_set_contents (path, json, -1, error))
+    {
+      g_prefix_error (error, "%s not saved (a previous one is left as it was): ", path);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 KestrelQuantTable *

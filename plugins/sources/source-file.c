@@ -70,6 +70,7 @@ file_open (const char *text, GError **error)
   g_autofree char *uri = NULL;
   g_autofree char *what = NULL;
   g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
 
   if (spec == NULL)
     return NULL;
@@ -97,7 +98,7 @@ file_open (const char *text, GError **error)
     }
   else
     {
-      g_autofree char *path = source_expand_home (spec->location);
+      path = source_expand_home (spec->location);
 
       what = g_filename_display_name (path);
       if (!g_file_test (path, G_FILE_TEST_EXISTS))
@@ -127,6 +128,7 @@ file_open (const char *text, GError **error)
 
   config.what = what;
   config.frame_name = name;
+  config.watch_path = path;   /* NULL for a URI */
 
   g_autoptr(GError) local_error = NULL;
   SourceGst *source = source_gst_new (&config, &decode, 1, TRUE, &local_error);

@@ -22,6 +22,7 @@
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 #include <string.h>
@@ -33,6 +34,8 @@
 /* How long a file may take to preroll, and a camera to give its first
  * frame, before open() gives up. */
 #define PREROLL_TIMEOUT_US (30 * G_TIME_SPAN_SECOND)
+
+static gboolean watch_stat (const char *path, goffset *size, gint64 *mtime_us);
 #define FIRST_FRAME_TIMEOUT_US (10 * G_TIME_SPAN_SECOND)
 
 struct _SourceGst {
@@ -73,6 +76,12 @@ struct _SourceGst {
   GCancellable *cancellable;
   gulong cancelled_id;
   SourceFrameBuffer buffer;
+
+  /* SourceGstConfig.watch_path, and what it was when last looked at. */
+  char *watch_path;
+  gboolean watch_exists;
+  goffset watch_size;
+  gint64 watch_mtime_us;
 };
 
 gboolean
@@ -345,6 +354,7 @@ source_gst_free (gpointer source)
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   g_free (self->what);
+  g_free (self->watch_path);
   g_free (self->frame_name);
   g_free (self);
 }
@@ -452,6 +462,11 @@ source_gst_new (const SourceGstConfig *config, GstElement *const *head, guint n_
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   self->what = g_strdup (config->what);
+  if (config->watch_path != NULL)
+    {
+      self->watch_path = g_strdup (config->watch_path);
+      self->watch_exists = watch_stat (self->watch_path, &self->watch_size, &self->watch_mtime_us);
+    }
   self->frame_name = g_strdup (config->frame_name);
   self->format = config->format;
   self->live = config->live;
@@ -569,6 +584,56 @@ rewind_stream (SourceGst *self)
     }
   self->frames_in_pass = 0;
   self->pass_offset = self->next_pass;
+  return TRUE;
+}
+
+/* Size and modification time of a watched file; FALSE when it is gone. */
+static gboolean
+watch_stat (const char *path, goffset *size, gint64 *mtime_us)
+{
+  GStatBuf buf;
+
+  if (g_stat (path, &buf) != 0)
+    return FALSE;
+  *size = buf.st_size;
+  *mtime_us = (gint64) buf.st_mtim.tv_sec * G_USEC_PER_SEC + buf.st_mtim.tv_nsec / 1000;
+  return TRUE;
+}
+
+/* At an end of the stream: whether the watched file changed since it was
+ * last looked at. A truncated video otherwise just ends early and loops
+ * over what is left, and a deleted one plays on from the open file, both
+ * without a word. Each change is told once. */
+static gboolean
+watched_file_changed (SourceGst *self, GError **error)
+{
+  goffset size = 0;
+  gint64 mtime_us = 0;
+  gboolean exists;
+
+  if (self->watch_path == NULL)
+    return FALSE;
+  exists = watch_stat (self->watch_path, &size, &mtime_us);
+  if (exists == self->watch_exists && (!exists || (size == self->watch_size && mtime_us == self->watch_mtime_us)))
+    return FALSE;
+
+  if (!exists)
+    g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                 "%s was deleted while it was played; it plays on from the copy still open", self->what);
+  else if (!self->watch_exists)
+    g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                 "%s was replaced while it was played; it plays on from the file opened first", self->what);
+  else
+    {
+      g_autofree char *now = g_format_size (size), *then = g_format_size (self->watch_size);
+
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                   "%s changed while it was played (%s now, %s before)%s", self->what, now, then,
+                   size < self->watch_size ? ": it was cut short, and plays on from what is left" : "");
+    }
+  self->watch_exists = exists;
+  self->watch_size = size;
+  self->watch_mtime_us = mtime_us;
   return TRUE;
 }
 
@@ -694,12 +759,20 @@ source_gst_next_frame (gpointer source, KestrelFrame *frame, GCancellable *cance
        * mistaken for the end of the new pass. */
       if (eos_count != self->eos_handled)
         {
+          g_autoptr(GError) changed = NULL;
+
           self->eos_handled = eos_count;
+          watched_file_changed (self, &changed);
           if (!rewind_stream (self))
+            self->ended = TRUE;
+          /* Said once; the next call goes on (or ends). */
+          if (changed != NULL)
             {
-              self->ended = TRUE;
-              return KESTREL_FRAME_END;
+              g_propagate_error (error, g_steal_pointer (&changed));
+              return KESTREL_FRAME_ERROR;
             }
+          if (self->ended)
+            return KESTREL_FRAME_END;
           continue;
         }
 

@@ -25,6 +25,11 @@ typedef struct {
   gboolean loop;             /* seek back to `start` at the end */
   double start;              /* seconds */
   double end;                /* seconds, or < 0 for the end of the stream */
+  /* A local file played: at each end of the stream its size and
+   * modification time are compared with those at open, and a change (cut
+   * short, rewritten, deleted while played) is one ERROR naming it, after
+   * which the frames go on from what is there. NULL: nothing watched. */
+  const char *watch_path;
 } SourceGstConfig;
 
 typedef struct _SourceGst SourceGst;

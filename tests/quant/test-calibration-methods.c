@@ -2,7 +2,9 @@
  * model, calibration tables as JSON files, and the calibration cache
  * (core/quant/kestrel-calibrate-methods.h, kestrel-quant-table-file.h). */
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <glib/gstdio.h>
 
@@ -214,6 +216,56 @@ test_cache (void)
   g_unlink (path);
 }
 
+/* Fault (issue 16, item 4): the cache cannot be written (the disk is full).
+ * A write past RLIMIT_FSIZE fails as a write to a full disk does, for root
+ * too and without mounting anything; tests/cli/check-full-disk.py fills a
+ * real tmpfs for the files the CLI saves. The table is still returned, a
+ * warning names the cause, the previous cache file is left as it was (the
+ * write goes to a temporary file renamed only once complete) and no
+ * temporary file stays behind. */
+static void
+test_cache_full_disk (void)
+{
+  g_autoptr (KestrelModel) model = load_front ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KestrelQuantTable) expected = calibrate_front (model, &kestrel_calibration_minmax);
+  const char *hash = kestrel_model_get_content_hash (model);
+  g_autofree char *path = kestrel_quant_table_cache_path (hash, "minmax");
+  g_autofree char *dir = g_path_get_dirname (path);
+  const char *previous = "{\"format\": \"kestrel-calib";
+  g_autofree char *after = NULL;
+  struct rlimit saved, small;
+  gboolean from_cache = TRUE;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, previous, -1, NULL));
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  small = saved;
+  small.rlim_cur = 64;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small), ==, 0);
+  g_test_expect_message ("Kestrel", G_LOG_LEVEL_WARNING, "*cache is corrupt*");
+  g_test_expect_message ("Kestrel", G_LOG_LEVEL_WARNING, "*not cached*File too large*");
+  g_autoptr (KestrelQuantTable) table = kestrel_calibrate_cached (
+      model, &kestrel_calibration_minmax, G_N_ELEMENTS (sample_photos), fill_sample_frame, NULL,
+      NULL, &from_cache, &error);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  signal (SIGXFSZ, SIG_DFL);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_false (from_cache);
+  assert_tables_equal (expected, table);
+
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, previous);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (strcmp (name, strrchr (path, G_DIR_SEPARATOR) + 1) != 0)
+      g_error ("left in the cache folder: %s", name);
+  g_unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -227,6 +279,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/file/round-trip", test_round_trip);
   g_test_add_func ("/quant/file/corrupt", test_corrupt_files);
   g_test_add_func ("/quant/cache", test_cache);
+  g_test_add_func ("/quant/cache/full-disk", test_cache_full_disk);
   int status = g_test_run ();
   g_autofree char *dir = g_build_filename (cache, "kestrel", "calibration", NULL);
   g_rmdir (dir);

@@ -7,7 +7,8 @@
  * write the live settings; the exports open (CSV parses with its columns,
  * PNG loads with gdk-pixbuf, SVG is well-formed XML with an <svg> root); a
  * second run compared with the first draws two bars a cell; Cancel stops a
- * long run and saves nothing. Leaves benchmark-view-{light,dark}.png (the
+ * long run and saves nothing; a corrupt saved run is refused naming it and
+ * the next run saves as usual. Leaves benchmark-view-{light,dark}.png (the
  * whole view at 1000 px, near the 960 px the window clamps it to) and
  * benchmark-view-narrow-{light,dark}.png (at 360 px) in the folder given,
  * for a person to look at. Results go to a
@@ -451,6 +452,36 @@ main (int argc, char **argv)
   kestrel_benchmark_view_cancel (KESTREL_BENCHMARK_VIEW (view));
   CHECK (ui_test_wait_until (not_running, view));
   CHECK (n_saved () == 2);
+
+  /* Fault (issue 16, item 4): a saved run that is corrupt (cut short, as
+   * by a crash of some other writer) is refused with an error naming it,
+   * the result shown stays, and the next run is saved and shown as usual. */
+  {
+    g_autofree char *dir = kestrel_bench_dup_results_dir (NULL);
+    g_autofree char *corrupt = g_build_filename (dir, "9999-corrupt.json", NULL);
+    g_autoptr(GError) error = NULL;
+    const KestrelBenchResult *shown = kestrel_benchmark_view_get_result (KESTREL_BENCHMARK_VIEW (view));
+    g_autofree char *shown_created = g_strdup (shown->created);
+
+    CHECK (g_file_set_contents (corrupt, "{\"format\": \"kestrel-benchmark\", \"vers", -1, NULL));
+    CHECK (!kestrel_benchmark_view_show_file (KESTREL_BENCHMARK_VIEW (view), corrupt, &error));
+    g_print ("corrupt saved run: %s\n", error->message);
+    CHECK (strstr (error->message, "9999-corrupt.json") != NULL);
+    CHECK (kestrel_benchmark_view_get_result (KESTREL_BENCHMARK_VIEW (view)) == shown);
+    g_clear_error (&error);
+    CHECK (!kestrel_benchmark_view_compare_file (KESTREL_BENCHMARK_VIEW (view), corrupt, &error));
+    CHECK (strstr (error->message, "9999-corrupt.json") != NULL);
+
+    options.levels[0] = KK_LEVEL_SIMD;
+    options.time_per_cell_s = 0.3;
+    kestrel_benchmark_view_set_options (KESTREL_BENCHMARK_VIEW (view), &options);
+    g_usleep (1100 * 1000);   /* saved names are by the second */
+    kestrel_benchmark_view_run (KESTREL_BENCHMARK_VIEW (view));
+    CHECK (ui_test_wait_until (not_running, view));
+    CHECK (n_saved () == 4);
+    r = kestrel_benchmark_view_get_result (KESTREL_BENCHMARK_VIEW (view));
+    CHECK (r != NULL && g_strcmp0 (r->created, shown_created) != 0 && r->cells->len == 1);
+  }
 
   gtk_window_destroy (GTK_WINDOW (window));
   saved = kestrel_bench_list_saved ();

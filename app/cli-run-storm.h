@@ -1,0 +1,38 @@
+/* cli-run-storm.h — `kestrel-cli run --reconfigure-every SECONDS`: a live
+ * reconfiguration drawn at random every few seconds, for the soak
+ * (scripts/soak.sh) and its smoke test.
+ *
+ * Why an option of `run` rather than a soak program of its own: the soak is
+ * meant to exercise what a user runs, and `run` already is the engine
+ * headless (its events, its summary, its state file, its metrics endpoint);
+ * the storm only adds the calls the window's controls make,
+ * kestrel_engine_reconfigure() with a whole configuration, from the thread
+ * that created the engine. A second program would have duplicated `run`
+ * and soaked something nobody runs.
+ */
+#pragma once
+
+#include "kestrel-engine.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KestrelCliStorm KestrelCliStorm;
+
+/* Every `every_s` seconds (on the thread-default main context) changes one
+ * setting of the last configuration asked for, drawn with a generator
+ * seeded with `seed`: precision (fp32, int8), level, threads (1 to the
+ * cores), batch (1, 2, 4, 8), budget (none, 50, 100, 150 % of one core),
+ * model (front, back) or source (one of `sources`, when it has more than
+ * one). Each change is printed as a JSON line
+ * {"reconfigure": N, "set": "level", "to": "simd"} (with `json`) or a text
+ * line. `start` is the configuration the engine was started with. */
+KestrelCliStorm *kestrel_cli_storm_new (KestrelEngine *engine, const KestrelEngineConfig *start,
+                                        const char *const *sources, guint32 seed, double every_s,
+                                        gboolean json);
+void kestrel_cli_storm_free (KestrelCliStorm *storm);
+/* Reconfigurations asked for so far. */
+guint kestrel_cli_storm_get_n_requested (KestrelCliStorm *storm);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelCliStorm, kestrel_cli_storm_free)
+
+G_END_DECLS

@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""The report of scripts/soak.sh, from what it kept:
+
+  soak-report.py [--exit-status N] [--asan 0|1] RUN.jsonl RSS.txt STDERR.txt
+
+RUN.jsonl is `kestrel-cli run --json --reconfigure-every ...`'s output
+(status lines, events, reconfigurations, the summary), RSS.txt one
+"SECONDS KIB" line per sample of the process's VmRSS, STDERR.txt its
+standard error (GLib warnings, the LeakSanitizer report of an ASan build).
+
+Prints the figures for people, then one JSON line {"soak": {...}} with the
+same figures for scripts, and exits 0 when the soak passed: no errors, no
+frame lost (every frame taken from a source processed or counted as
+dropped), the engine applied the reconfigurations asked for, nothing left
+out of the frame pool, no leak reported, and kestrel-cli exited 0.
+"""
+import argparse
+import json
+import re
+import sys
+
+
+def least_squares_slope(points):
+    """Slope of the least-squares line through (x, y) points; None if < 2."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    if sxx == 0:
+        return None
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
+
+
+def read_run(path):
+    summary, events, reconfigurations, other = None, [], [], []
+    with open(path, encoding='utf-8', errors='replace') as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                other.append(line)
+                continue
+            if 'summary' in obj:
+                summary = obj['summary']
+            elif 'event' in obj:
+                events.append(obj)
+            elif 'reconfigure' in obj:
+                reconfigurations.append(obj)
+    return summary, events, reconfigurations, other
+
+
+def read_rss(path):
+    samples = []
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2:
+                samples.append((float(parts[0]), float(parts[1]) * 1024 / 1e6))  # MB
+    return samples
+
+
+def leak_report(stderr_text):
+    """The LeakSanitizer report's lines (empty when there is none)."""
+    lines = stderr_text.splitlines()
+    for i, line in enumerate(lines):
+        if 'ERROR: LeakSanitizer' in line:
+            end = next((j for j in range(i, len(lines)) if lines[j].startswith('SUMMARY:')), len(lines) - 1)
+            return lines[i:end + 1]
+    return []
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--exit-status', type=int, default=0)
+    parser.add_argument('--asan', type=int, default=0)
+    parser.add_argument('run')
+    parser.add_argument('rss')
+    parser.add_argument('stderr')
+    args = parser.parse_args()
+
+    summary, events, requests, other = read_run(args.run)
+    samples = read_rss(args.rss)
+    with open(args.stderr, encoding='utf-8', errors='replace') as f:
+        stderr_text = f.read()
+    problems = []
+
+    if summary is None:
+        print('soak: kestrel-cli printed no summary; its standard error ends with:')
+        print('\n'.join(stderr_text.splitlines()[-20:]))
+        print(json.dumps({'soak': {'passed': False, 'exit_status': args.exit_status}}))
+        return 1
+
+    counts = {kind: summary['events'].get(kind, 0) for kind in summary['events']}
+    # GLib's warnings and criticals are errors too: nothing should warn.
+    glib_problems = [line for line in stderr_text.splitlines()
+                     if re.search(r'-(WARNING|CRITICAL|ERROR) \*\*', line)]
+    stages = {name: summary['latency'][name]['count'] for name in
+              ('capture', 'preprocess', 'inference', 'decode') if name in summary['latency']}
+    frames, dropped = summary['frames'], summary['dropped']
+    # Every frame a source gave (capture) is processed or dropped; frames
+    # the source failed to give are dropped without a capture, so only a
+    # positive difference is a lost frame.
+    lost = max(0, stages.get('capture', 0) - frames - dropped)
+    errors = counts.get('source-error', 0) + counts.get('config-error', 0) + len(glib_problems)
+    applied, asked = summary['reconfigurations'], summary.get('reconfigurations_requested', 0)
+    by_setting = {}
+    for r in requests:
+        by_setting[r['set']] = by_setting.get(r['set'], 0) + 1
+
+    # The first third of the samples is the warm-up (plans built, the
+    # calibration tables measured, GStreamer's caches): left out.
+    tail = samples[len(samples) // 3:]
+    slope = least_squares_slope(tail)
+    slope_mb_h = slope * 3600 if slope is not None else None
+
+    leaks = leak_report(stderr_text)
+    pool = summary['pool_outstanding_buffers']
+
+    print()
+    print(f"soak: {summary['duration_s']:.0f} s")
+    print(f'  frames            {frames} processed, {dropped} dropped, {lost} lost '
+          f'(per stage: {", ".join(f"{k} {v}" for k, v in stages.items())})')
+    print(f'  errors            {errors} (source-error {counts.get("source-error", 0)}, '
+          f'config-error {counts.get("config-error", 0)}, GLib warnings {len(glib_problems)})')
+    print(f'  reconfigurations  {applied} applied of {asked} asked for '
+          f'({", ".join(f"{k} {v}" for k, v in sorted(by_setting.items()))})')
+    print(f"  rollbacks         {summary['rollbacks']} (events {counts.get('rollback', 0)})")
+    if samples:
+        print(f'  RSS               {samples[0][1]:.1f} MB at the start, {samples[-1][1]:.1f} MB at the end, '
+              f'{len(samples)} samples')
+    if slope_mb_h is not None:
+        print(f'  RSS slope         {slope_mb_h:+.3f} MB/hour (least squares over the last '
+              f'{len(tail)} of {len(samples)} samples, {tail[0][0]:.0f} s to {tail[-1][0]:.0f} s)')
+    else:
+        print(f'  RSS slope         not known: {len(samples)} samples are too few')
+    print(f'  pool outstanding  {pool} buffers')
+    if args.asan:
+        print('  LeakSanitizer     ' + ('no leaks reported' if not leaks else f'{len(leaks)} lines:'))
+        for line in leaks:
+            print('    ' + line)
+    else:
+        print('  LeakSanitizer     not run (an ordinary build; --asan runs build-asan)')
+    for line in glib_problems[:10]:
+        print('  stderr: ' + line)
+
+    if errors:
+        problems.append(f'{errors} errors')
+    if lost:
+        problems.append(f'{lost} frames lost')
+    if stages.get('decode', frames) != frames:
+        problems.append(f'{stages.get("decode")} frames decoded but {frames} counted as processed')
+    if applied > asked or (asked > 0 and applied == 0):
+        problems.append(f'{applied} reconfigurations applied of {asked} asked for')
+    if pool != 0:
+        problems.append(f'{pool} buffers still out of the pool')
+    if leaks:
+        problems.append('LeakSanitizer reported leaks')
+    if args.exit_status != 0:
+        problems.append(f'kestrel-cli exited with status {args.exit_status}')
+    print('soak: ' + ('passed' if not problems else 'FAILED: ' + '; '.join(problems)))
+
+    print(json.dumps({'soak': {
+        'passed': not problems, 'duration_s': summary['duration_s'],
+        'frames': frames, 'dropped': dropped, 'lost': lost, 'stages': stages,
+        'errors': errors, 'events': counts, 'glib_warnings': len(glib_problems),
+        'reconfigurations': applied, 'reconfigurations_requested': asked,
+        'reconfigurations_by_setting': by_setting, 'rollbacks': summary['rollbacks'],
+        'rss_samples': len(samples), 'rss_slope_mb_per_hour': slope_mb_h,
+        'pool_outstanding_buffers': pool, 'leak_lines': len(leaks) if args.asan else None,
+        'exit_status': args.exit_status}}))
+    return 0 if not problems else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
