@@ -61,6 +61,7 @@ kestrel_cli_bench (int argc, char **argv)
   KestrelPrecision precision = KESTREL_PRECISION_FP32;
   g_autoptr(KestrelQuantTable) table = NULL;
   int threads = 1, runs = 200, batch = 1;
+  gboolean profile = FALSE;
   gboolean json = FALSE;
   g_auto(GStrv) input_shapes = NULL;
   GOptionEntry entries[] = {
@@ -72,6 +73,8 @@ kestrel_cli_bench (int argc, char **argv)
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Timed inferences per engine (default 200)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Also run batches of N frames and compare time per frame with batch 1", "N" },
     { "peer", 0, 0, G_OPTION_ARG_STRING, &peer_name, "Also measure a peer engine: ort (ONNX Runtime)", "PEER" },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &profile,
+      "Then time each step on its own (up to 50 runs): time by operator and the slowest steps", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP, "NAME=SHAPE" },
     { NULL }
@@ -253,6 +256,8 @@ kestrel_cli_bench (int argc, char **argv)
         json_builder_set_member_name (b, "ratio_kestrel_to_ort");
         json_builder_add_double_value (b, our_median / their_median);
       }
+    if (profile)
+      kestrel_cli_bench_profile (plan, (guint) MIN (runs, 50), b);
     json_builder_end_object (b);
 
     g_autoptr(JsonNode) root = json_builder_get_root (b);
@@ -287,6 +292,8 @@ kestrel_cli_bench (int argc, char **argv)
                     peer.version);
             printf ("  kestrel / onnxruntime = %.2f\n", json_object_get_double_member (o, "ratio_kestrel_to_ort"));
           }
+        if (profile)
+          kestrel_cli_bench_profile_print (json_object_get_object_member (o, "profile"));
       }
   }
 

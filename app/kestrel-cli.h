@@ -25,6 +25,12 @@ int kestrel_cli_benchmark (int argc, char **argv);
 int kestrel_cli_compare (int argc, char **argv);
 int kestrel_cli_calibrate (int argc, char **argv);
 
+/* bench --profile: runs `plan` `runs` times step by step and adds a
+ * "profile" member to `b` (time by operator, the slowest steps); the
+ * second prints that member. */
+void kestrel_cli_bench_profile       (KestrelPlan *plan, guint runs, JsonBuilder *b);
+void kestrel_cli_bench_profile_print (JsonObject *profile);
+
 /* The values a numeric option (G_OPTION_ARG_INT or G_OPTION_ARG_DOUBLE)
  * accepts: from `min` (or above it, with `min_exclusive`) to `max`;
  * `note` says what a special value means ("0: all cores"). */

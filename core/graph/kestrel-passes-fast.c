@@ -881,6 +881,33 @@ isolated_nhwc (const KestrelGraph *graph, const KestrelNode *node)
   return readers->len > 0;
 }
 
+/* The Convs left in NCHW, by choice (their neighbours gain nothing in
+ * NHWC) or because converting would add steps: kestrel.ConvNchw runs each
+ * on the fast NHWC convolution with the transposes inside its step
+ * (core/ops/ops-conv-nchw.c), so the plan keeps its steps. */
+static void
+run_nchw_convs_fast (KestrelGraph *graph)
+{
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      KestrelNode *node = kestrel_graph_node (graph, n);
+      const KestrelValue *w = input_value (graph, node, 1), *b = input_value (graph, node, 2);
+
+      if (node->removed || !is_op (node, "Conv") || node->domain[0] != '\0' || kestrel_node_n_inputs (node) < 2
+          || kestrel_node_n_inputs (node) > 3 || !is_float_4d (input_value (graph, node, 0)) || !is_float_4d (w)
+          || w->constant == NULL || (b != NULL && b->constant == NULL)
+          || !is_float_4d (kestrel_graph_value (graph, kestrel_node_output (node, 0))))
+        continue;
+      g_free (node->op_type);
+      node->op_type = g_strdup ("ConvNchw");
+      g_free (node->domain);
+      node->domain = g_strdup ("kestrel");
+      node->op = NULL;
+      kestrel_node_set_attr_string (node, "model_value",
+                                    kestrel_graph_value (graph, kestrel_node_output (node, 0))->name);
+    }
+}
+
 KestrelGraph *
 kestrel_graph_new_fast (const KestrelGraph *prepared, KestrelFastFlags flags, GError **error)
 {
@@ -901,8 +928,10 @@ kestrel_graph_new_fast (const KestrelGraph *prepared, KestrelFastFlags flags, GE
               || g_hash_table_contains (keep, node->name))
             kestrel_node_set_attr_int (node, KEEP_NCHW_ATTR, 1);
         }
-      if (!kestrel_graph_fuse (graph, flags, error) || !kestrel_graph_to_nhwc (graph, flags, error)
-          || !kestrel_graph_prepare (graph, error))
+      gboolean ok = kestrel_graph_fuse (graph, flags, error) && kestrel_graph_to_nhwc (graph, flags, error);
+      if (ok && !(flags & KESTREL_FAST_NO_CONV_NCHW))
+        run_nchw_convs_fast (graph);
+      if (!ok || !kestrel_graph_prepare (graph, error))
         {
           kestrel_graph_free (graph);
           return NULL;
