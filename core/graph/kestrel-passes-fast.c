@@ -881,30 +881,56 @@ isolated_nhwc (const KestrelGraph *graph, const KestrelNode *node)
   return readers->len > 0;
 }
 
-/* The Convs left in NCHW, by choice (their neighbours gain nothing in
- * NHWC) or because converting would add steps: kestrel.ConvNchw runs each
- * on the fast NHWC convolution with the transposes inside its step
- * (core/ops/ops-conv-nchw.c), so the plan keeps its steps. */
+/* Turns `node` into the engine's op `op_type` (same inputs, attributes and
+ * output), which computes the same model value. */
 static void
-run_nchw_convs_fast (KestrelGraph *graph)
+rename_to_fast (KestrelGraph *graph, KestrelNode *node, const char *op_type)
+{
+  g_free (node->op_type);
+  node->op_type = g_strdup (op_type);
+  g_free (node->domain);
+  node->domain = g_strdup ("kestrel");
+  node->op = NULL;
+  kestrel_node_set_attr_string (node, "model_value", kestrel_graph_value (graph, kestrel_node_output (node, 0))->name);
+}
+
+static gboolean
+is_constant_float (const KestrelValue *value, guint n_dims)
+{
+  return value != NULL && value->constant != NULL && value->has_shape && value->dtype == KESTREL_DTYPE_FLOAT32
+         && value->n_dims == n_dims;
+}
+
+/* The reference operators left after the layout pass whose work is a
+ * gemm with constant weights, moved onto the gemm kernels without a step
+ * more:
+ *  - Convs left in NCHW, by choice (their neighbours gain nothing in NHWC)
+ *    or because converting would add steps: kestrel.ConvNchw runs each on
+ *    the fast NHWC convolution with the transposes inside its step
+ *    (core/ops/ops-conv-nchw.c);
+ *  - MatMul by a constant [K, N]: kestrel.MatMulPacked
+ *    (core/ops/ops-matmul-packed.c). */
+static void
+run_reference_gemms_fast (KestrelGraph *graph)
 {
   for (guint n = 0; n < graph->nodes->len; n++)
     {
       KestrelNode *node = kestrel_graph_node (graph, n);
-      const KestrelValue *w = input_value (graph, node, 1), *b = input_value (graph, node, 2);
+      const KestrelValue *a, *w, *b, *y;
 
-      if (node->removed || !is_op (node, "Conv") || node->domain[0] != '\0' || kestrel_node_n_inputs (node) < 2
-          || kestrel_node_n_inputs (node) > 3 || !is_float_4d (input_value (graph, node, 0)) || !is_float_4d (w)
-          || w->constant == NULL || (b != NULL && b->constant == NULL)
-          || !is_float_4d (kestrel_graph_value (graph, kestrel_node_output (node, 0))))
+      if (node->removed || node->domain[0] != '\0' || kestrel_node_n_inputs (node) < 2
+          || kestrel_node_n_outputs (node) != 1)
         continue;
-      g_free (node->op_type);
-      node->op_type = g_strdup ("ConvNchw");
-      g_free (node->domain);
-      node->domain = g_strdup ("kestrel");
-      node->op = NULL;
-      kestrel_node_set_attr_string (node, "model_value",
-                                    kestrel_graph_value (graph, kestrel_node_output (node, 0))->name);
+      a = input_value (graph, node, 0);
+      w = input_value (graph, node, 1);
+      b = input_value (graph, node, 2);
+      y = kestrel_graph_value (graph, kestrel_node_output (node, 0));
+      if (is_op (node, "Conv") && kestrel_node_n_inputs (node) <= 3 && is_float_4d (a) && is_constant_float (w, 4)
+          && (b == NULL || b->constant != NULL) && is_float_4d (y))
+        rename_to_fast (graph, node, "ConvNchw");
+      else if (is_op (node, "MatMul") && kestrel_node_n_inputs (node) == 2 && a != NULL && a->has_shape
+               && a->dtype == KESTREL_DTYPE_FLOAT32 && a->n_dims >= 2 && is_constant_float (w, 2))
+        rename_to_fast (graph, node, "MatMulPacked");
     }
 }
 
@@ -929,8 +955,8 @@ kestrel_graph_new_fast (const KestrelGraph *prepared, KestrelFastFlags flags, GE
             kestrel_node_set_attr_int (node, KEEP_NCHW_ATTR, 1);
         }
       gboolean ok = kestrel_graph_fuse (graph, flags, error) && kestrel_graph_to_nhwc (graph, flags, error);
-      if (ok && !(flags & KESTREL_FAST_NO_CONV_NCHW))
-        run_nchw_convs_fast (graph);
+      if (ok && !(flags & KESTREL_FAST_KEEP_REFERENCE_GEMMS))
+        run_reference_gemms_fast (graph);
       if (!ok || !kestrel_graph_prepare (graph, error))
         {
           kestrel_graph_free (graph);

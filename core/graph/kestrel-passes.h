@@ -55,7 +55,7 @@ typedef enum {
   KESTREL_FAST_DEFAULT = 0,
   KESTREL_FAST_NO_RESIDUAL = 1 << 0,   /* fuse: no Conv + Add */
   KESTREL_FAST_NO_DW_PW = 1 << 1,      /* to_nhwc: no kestrel.DwPwNhwc */
-  KESTREL_FAST_NO_CONV_NCHW = 1 << 2,  /* Convs left in NCHW stay reference Convs */
+  KESTREL_FAST_KEEP_REFERENCE_GEMMS = 1 << 2, /* no kestrel.ConvNchw, kestrel.MatMulPacked */
 } KestrelFastFlags;
 
 /* The graph the SIMD levels run: a prepared copy of `prepared` after fuse

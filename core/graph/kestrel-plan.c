@@ -592,7 +592,7 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
     {
       /* The same graph at every level (see kestrel-plan.h). */
       KestrelGraph *fast = kestrel_graph_new_fast (graph, KESTREL_FAST_NO_RESIDUAL | KESTREL_FAST_NO_DW_PW
-                                                                | KESTREL_FAST_NO_CONV_NCHW, error);
+                                                                | KESTREL_FAST_KEEP_REFERENCE_GEMMS, error);
       if (fast == NULL)
         goto fail;
       if (!kestrel_graph_quantize (fast, graph, plan->options.quant_table, plan->options.fp32_layers, error))

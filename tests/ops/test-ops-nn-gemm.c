@@ -327,12 +327,55 @@ test_einsum (void)
   }
 }
 
+/* kestrel.MatMulPacked (core/ops/ops-matmul-packed.c), what the fast
+ * passes make of a MatMul by a constant [K, N]: A's leading dimensions
+ * flattened into rows, B packed for the gemm at prepare. Every level's
+ * kernels (scalar, the best ISA, over the pool) against the oracle; sizes
+ * across the gemm's row chunk (48) and its column panels. */
+static void
+test_matmul_packed (void)
+{
+  static const kk_level levels[] = { KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_FULL };
+
+  for (guint iter = 0; iter < 40; iter++)
+    {
+      gint64 lead = rand_range (1, 3), m = rand_range (1, 70), k = rand_range (1, 40), n = rand_range (1, 70);
+      gint64 a_shape[3] = { lead, m, k }, b_shape[2] = { k, n };
+      g_autofree float *a = rand_floats (lead * m * k), *b = rand_floats (k * n);
+      g_autofree double *want = g_new0 (double, lead * m * n);
+      g_autoptr(OpCase) c = op_case_new (13, "MatMul");
+      KestrelNode *node = op_case_node (c);
+      g_autoptr(GError) error = NULL;
+
+      g_free (node->domain);
+      node->domain = g_strdup ("kestrel");
+      g_free (node->op_type);
+      node->op_type = g_strdup ("MatMulPacked");
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 3, a_shape, a);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 2, b_shape, b);
+      op_case_outputs (c, 1);
+      g_assert_true (op_case_infer (c, &error));
+      g_assert_no_error (error);
+      assert_shape (op_case_output (c, 0), 3, (gint64[]) { lead, m, n });
+      for (gint64 r = 0; r < lead * m; r++)
+        for (gint64 j = 0; j < n; j++)
+          for (gint64 p = 0; p < k; p++)
+            want[r * n + j] += (double) a[r * k + p] * (double) b[p * n + j];
+      for (guint l = 0; l < G_N_ELEMENTS (levels); l++)
+        {
+          g_autoptr(GPtrArray) got = op_case_run_all (c, levels[l]);
+          assert_close ("MatMulPacked", g_ptr_array_index (got, 0), want, lead * m * n, 1e-5, 1e-5);
+        }
+    }
+}
+
 static void
 add_tests (void)
 {
   g_test_add_func ("/ops-nn/gemm/random", test_gemm_random);
   g_test_add_func ("/ops-nn/gemm/errors", test_gemm_errors);
   g_test_add_func ("/ops-nn/matmul/random", test_matmul_random);
+  g_test_add_func ("/ops-nn/matmul/packed", test_matmul_packed);
   g_test_add_func ("/ops-nn/einsum", test_einsum);
 }
 
