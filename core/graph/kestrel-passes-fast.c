@@ -901,6 +901,26 @@ is_constant_float (const KestrelValue *value, guint n_dims)
          && value->n_dims == n_dims;
 }
 
+/* What kestrel.ConvTransposePacked takes (core/ops/ops-conv-transpose-packed.c):
+ * 2-D, constant weights, one group, pads given (or VALID), no output_shape;
+ * and a gemm result (every input pixel's Cout x kh x kw patch) of at most
+ * 32 M floats in scratch. */
+static gboolean
+conv_transpose_packable (const KestrelNode *node, const KestrelValue *x, const KestrelValue *w,
+                         const KestrelValue *b, const KestrelValue *y)
+{
+  const char *auto_pad = kestrel_node_attr_string (node, "auto_pad", "NOTSET");
+  guint n_out_shape = 0;
+
+  kestrel_node_attr_ints (node, "output_shape", &n_out_shape);
+  if (!is_float_4d (x) || !is_constant_float (w, 4) || (b != NULL && b->constant == NULL) || !is_float_4d (y)
+      || kestrel_node_attr_int (node, "group", 1) != 1 || n_out_shape != 0
+      || (strcmp (auto_pad, "NOTSET") != 0 && strcmp (auto_pad, "VALID") != 0))
+    return FALSE;
+  return (double) x->shape[0] * (double) x->shape[2] * (double) x->shape[3] * (double) y->shape[1]
+         * (double) w->shape[2] * (double) w->shape[3] <= 32.0 * 1024 * 1024;
+}
+
 /* The reference operators left after the layout pass whose work is a
  * gemm with constant weights, moved onto the gemm kernels without a step
  * more:
@@ -909,7 +929,9 @@ is_constant_float (const KestrelValue *value, guint n_dims)
  *    the fast NHWC convolution with the transposes inside its step
  *    (core/ops/ops-conv-nchw.c);
  *  - MatMul by a constant [K, N]: kestrel.MatMulPacked
- *    (core/ops/ops-matmul-packed.c). */
+ *    (core/ops/ops-matmul-packed.c);
+ *  - ConvTranspose as a gemm and a scatter: kestrel.ConvTransposePacked
+ *    (core/ops/ops-conv-transpose-packed.c). */
 static void
 run_reference_gemms_fast (KestrelGraph *graph)
 {
@@ -919,7 +941,7 @@ run_reference_gemms_fast (KestrelGraph *graph)
       const KestrelValue *a, *w, *b, *y;
 
       if (node->removed || node->domain[0] != '\0' || kestrel_node_n_inputs (node) < 2
-          || kestrel_node_n_outputs (node) != 1)
+          || kestrel_node_n_inputs (node) > 3 || kestrel_node_n_outputs (node) != 1)
         continue;
       a = input_value (graph, node, 0);
       w = input_value (graph, node, 1);
@@ -931,6 +953,8 @@ run_reference_gemms_fast (KestrelGraph *graph)
       else if (is_op (node, "MatMul") && kestrel_node_n_inputs (node) == 2 && a != NULL && a->has_shape
                && a->dtype == KESTREL_DTYPE_FLOAT32 && a->n_dims >= 2 && is_constant_float (w, 2))
         rename_to_fast (graph, node, "MatMulPacked");
+      else if (is_op (node, "ConvTranspose") && conv_transpose_packable (node, a, w, b, y))
+        rename_to_fast (graph, node, "ConvTransposePacked");
     }
 }
 

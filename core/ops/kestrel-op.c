@@ -14,6 +14,7 @@ static const KestrelOpDef *const *const groups[] = {
   kestrel_ops_fast,
   kestrel_ops_conv_nchw,
   kestrel_ops_matmul_packed,
+  kestrel_ops_conv_transpose_packed,
   kestrel_ops_quant,
 };
 

@@ -14,6 +14,7 @@ extern const KestrelOpDef *const kestrel_ops_shape[];  /* ops-shape*.c: Reshape,
 extern const KestrelOpDef *const kestrel_ops_fast[];   /* ops-fast.c: the engine's NHWC ops */
 extern const KestrelOpDef *const kestrel_ops_conv_nchw[];  /* ops-conv-nchw.c: NCHW Conv on the NHWC one */
 extern const KestrelOpDef *const kestrel_ops_matmul_packed[];  /* ops-matmul-packed.c: MatMul on the gemm */
+extern const KestrelOpDef *const kestrel_ops_conv_transpose_packed[];  /* ops-conv-transpose-packed.c */
 extern const KestrelOpDef *const kestrel_ops_quant[];  /* ops-quant*.c: the INT8 ops */
 
 G_END_DECLS

@@ -372,6 +372,87 @@ test_conv_transpose_random (void)
 }
 
 /* The ONNX documentation's auto_pad = SAME_UPPER example. */
+/* kestrel.ConvTransposePacked (core/ops/ops-conv-transpose-packed.c),
+ * what the fast passes make of a 2-D ConvTranspose with constant weights,
+ * one group and explicit pads: a gemm and a scatter. At every level's
+ * kernels (scalar, the best ISA, over the pool) it gives the reference
+ * operator's output, within rounding. */
+static OpCase *
+conv_transpose_case (const char *domain, const char *op_type, const gint64 *x_shape, const float *x,
+                     const gint64 *w_shape, const float *w, const float *b, const gint64 *st, const gint64 *dil,
+                     const gint64 *pads, const gint64 *op)
+{
+  OpCase *c = op_case_new (17, "ConvTranspose");
+  KestrelNode *node = op_case_node (c);
+  g_autoptr(GError) error = NULL;
+
+  g_free (node->domain);
+  node->domain = g_strdup (domain);
+  g_free (node->op_type);
+  node->op_type = g_strdup (op_type);
+  op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+  op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_shape, w);
+  if (b != NULL)
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 1, &w_shape[1], b);
+  op_case_outputs (c, 1);
+  kestrel_node_set_attr_ints (node, "strides", st, 2);
+  kestrel_node_set_attr_ints (node, "dilations", dil, 2);
+  kestrel_node_set_attr_ints (node, "pads", pads, 4);
+  kestrel_node_set_attr_ints (node, "output_padding", op, 2);
+  g_assert_true (op_case_infer (c, &error));
+  g_assert_no_error (error);
+  return c;
+}
+
+static void
+test_conv_transpose_packed (void)
+{
+  static const kk_level levels[] = { KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_FULL };
+
+  for (guint iter = 0; iter < 40; iter++)
+    {
+      gint64 st[2], dil[2], pads[4], op[2], x_shape[4], w_shape[4];
+      g_autofree float *x = NULL, *w = NULL, *b = NULL;
+      g_autoptr(OpCase) ref = NULL, packed = NULL;
+      g_autoptr(GPtrArray) want = NULL;
+      g_autofree double *want_d = NULL;
+      gsize n_out;
+
+      x_shape[0] = rand_range (1, 2);
+      x_shape[1] = w_shape[0] = rand_range (1, 40);
+      w_shape[1] = rand_range (1, 20);
+      for (guint d = 0; d < 2; d++)
+        {
+          x_shape[2 + d] = rand_range (1, 12);
+          w_shape[2 + d] = rand_range (1, 4);
+          st[d] = rand_range (1, 3);
+          dil[d] = rand_range (1, 2);
+          op[d] = rand_range (0, MAX (st[d], dil[d]) - 1);
+          pads[d] = pads[2 + d] = 0;
+          if (st[d] * (x_shape[2 + d] - 1) + (w_shape[2 + d] - 1) * dil[d] + 1 > 4)
+            {
+              pads[d] = rand_range (0, 1);
+              pads[2 + d] = rand_range (0, 1);
+            }
+        }
+      x = rand_floats (shape_elements (4, x_shape));
+      w = rand_floats (shape_elements (4, w_shape));
+      b = g_test_rand_bit () ? rand_floats (w_shape[1]) : NULL;
+      ref = conv_transpose_case ("", "ConvTranspose", x_shape, x, w_shape, w, b, st, dil, pads, op);
+      packed = conv_transpose_case ("kestrel", "ConvTransposePacked", x_shape, x, w_shape, w, b, st, dil, pads, op);
+      want = op_case_run_all (ref, KK_LEVEL_SCALAR);
+      n_out = shape_elements (4, op_case_output (ref, 0)->shape);
+      want_d = g_new (double, n_out);
+      for (gsize i = 0; i < n_out; i++)
+        want_d[i] = ((const float *) g_ptr_array_index (want, 0))[i];
+      for (guint l = 0; l < G_N_ELEMENTS (levels); l++)
+        {
+          g_autoptr(GPtrArray) got = op_case_run_all (packed, levels[l]);
+          assert_close ("ConvTransposePacked", g_ptr_array_index (got, 0), want_d, n_out, 1e-5, 1e-5);
+        }
+    }
+}
+
 static void
 test_conv_transpose_same_upper (void)
 {
@@ -414,6 +495,7 @@ add_tests (void)
   g_test_add_func ("/ops-nn/conv/errors", test_conv_errors);
   g_test_add_func ("/ops-nn/conv-transpose/random", test_conv_transpose_random);
   g_test_add_func ("/ops-nn/conv-transpose/same-upper", test_conv_transpose_same_upper);
+  g_test_add_func ("/ops-nn/conv-transpose/packed", test_conv_transpose_packed);
 }
 
 int
