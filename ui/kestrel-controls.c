@@ -27,6 +27,7 @@
 #include "kestrel-builtin-models.h"
 #include "kestrel-controls.h"
 #include "kestrel-engine-settings.h"
+#include "kestrel-input-size-row.h"
 #include "kestrel-ui.h"
 
 #define MIN_RECONFIGURE_INTERVAL_US (200 * G_TIME_SPAN_MILLISECOND)
@@ -44,6 +45,7 @@ struct _KestrelControls
    * gtk_widget_dispose_template() unparents it. */
   AdwPreferencesPage   *page;
   AdwComboRow          *model_row;
+  AdwComboRow          *input_size_row;
   AdwComboRow          *precision_row;
   AdwActionRow         *threshold_row;
   GtkSpinButton        *threshold_spin;
@@ -368,7 +370,10 @@ on_settings_changed (GSettings       *settings,
     {
       sync_model_row (self);
       sync_threshold_row (self);
+      kestrel_input_size_row_sync (self->input_size_row, self->settings);
     }
+  else if (g_str_equal (key, "input-size"))
+    kestrel_input_size_row_sync (self->input_size_row, self->settings);
   else if (g_str_equal (key, "score-threshold"))
     sync_threshold_row (self);
   else if (g_str_equal (key, "source-kind") || g_str_equal (key, "source-path"))
@@ -878,6 +883,7 @@ kestrel_controls_show_snapshot (KestrelControls              *self,
   g_return_if_fail (KESTREL_IS_CONTROLS (self));
   g_return_if_fail (snapshot != NULL);
 
+  kestrel_input_size_row_show_engine (self->input_size_row, self->engine);
   if (snapshot->calibration_progress >= 0)
     /* TRANSLATORS: the precision row while INT8 ranges are measured;
      * %.0f is percent done. Frames keep running at the old precision. */
@@ -932,6 +938,7 @@ kestrel_controls_constructed (GObject *object)
   set_popup_labels (self->source_row, source_popup_labels);
   set_popup_labels (self->level_row, level_popup_labels);
   quiet_tooltip_while_open (self->model_row);
+  quiet_tooltip_while_open (self->input_size_row);
   quiet_tooltip_while_open (self->precision_row);
   quiet_tooltip_while_open (self->source_row);
   quiet_tooltip_while_open (self->level_row);
@@ -960,6 +967,7 @@ kestrel_controls_constructed (GObject *object)
                                 G_SETTINGS_BIND_GET, get_throttle_mapping, NULL, NULL, NULL);
 
   sync_model_row (self);
+  kestrel_input_size_row_setup (self->input_size_row, self->settings);
   sync_source_row (self);
   sync_level_subtitle (self);
   sync_threshold_row (self);
@@ -1095,6 +1103,7 @@ kestrel_controls_class_init (KestrelControlsClass *klass)
                                                KESTREL_UI_RESOURCE_PATH "/kestrel-controls.ui");
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, page);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, model_row);
+  gtk_widget_class_bind_template_child (widget_class, KestrelControls, input_size_row);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, precision_row);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, threshold_row);
   gtk_widget_class_bind_template_child (widget_class, KestrelControls, threshold_spin);

@@ -5,10 +5,13 @@
 
 #include "kestrel-builtin-models.h"
 #include "kestrel-engine-settings.h"
+#include "kestrel-frame-size.h"
+#include "kestrel-input-shape.h"
+#include "kestrel-onnx.h"
 #include "kestrel-samples.h"
 
 static const char *const engine_keys[] = {
-  "model", "model-file", "source-kind", "source-path", "precision", "level",
+  "model", "model-file", "input-size", "source-kind", "source-path", "precision", "level",
   "threads", "batch", "throttle-mode", "cpu-budget", "canary-interval", "score-threshold",
 };
 
@@ -40,6 +43,83 @@ model_spec (GSettings *settings)
   if (!g_path_is_absolute (path) && kestrel_builtin_model_file_stem (path) != NULL)
     return g_build_filename (".", path, NULL);
   return g_steal_pointer (&path);
+}
+
+/* The picture input of the model file `spec` when its size is free. The
+ * file is read once per path and modification time: the settings are
+ * turned into a configuration at every change of any key. The cache is
+ * the main thread's, where settings are read. */
+static gboolean
+free_picture_input (const char *spec, KestrelFrameSizedInput *out)
+{
+  static char *cached_spec;
+  static guint64 cached_mtime;
+  static gboolean cached_free;
+  static KestrelFrameSizedInput cached_input;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  guint64 mtime;
+
+  memset (out, 0, sizeof *out);
+  if (kestrel_builtin_model_file_stem (spec) != NULL)
+    return FALSE;
+  file = g_file_new_for_path (spec);
+  info = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED, G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  if (info == NULL)
+    return FALSE;
+  mtime = g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED);
+  if (g_strcmp0 (cached_spec, spec) != 0 || cached_mtime != mtime)
+    {
+      g_autofree char *origin = NULL;
+      g_autoptr(GBytes) bytes = kestrel_model_spec_dup_bytes (spec, &origin, NULL);
+      KestrelGraph *graph = bytes != NULL ? kestrel_onnx_load_graph (bytes, origin, NULL) : NULL;
+
+      kestrel_frame_sized_input_clear (&cached_input);
+      cached_free = graph != NULL && kestrel_frame_sized_input_find (graph, NULL, &cached_input);
+      g_clear_pointer (&graph, kestrel_graph_free);
+      g_free (cached_spec);
+      cached_spec = g_strdup (spec);
+      cached_mtime = mtime;
+    }
+  if (!cached_free)
+    return FALSE;
+  *out = cached_input;
+  out->name = g_strdup (cached_input.name);
+  return TRUE;
+}
+
+gboolean
+kestrel_engine_settings_parse_input_size (const char *text, guint *width, guint *height)
+{
+  guint64 w, h;
+  char *end;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]))
+    return FALSE;
+  w = g_ascii_strtoull (text, &end, 10);
+  if (*end != 'x' || !g_ascii_isdigit (end[1]))
+    return FALSE;
+  h = g_ascii_strtoull (end + 1, &end, 10);
+  if (*end != '\0' || w < 1 || h < 1 || w > KESTREL_ENGINE_SETTINGS_MAX_INPUT_SIDE
+      || h > KESTREL_ENGINE_SETTINGS_MAX_INPUT_SIDE)
+    return FALSE;
+  if (width != NULL)
+    *width = (guint) w;
+  if (height != NULL)
+    *height = (guint) h;
+  return TRUE;
+}
+
+gboolean
+kestrel_engine_settings_model_takes_any_size (GSettings *settings)
+{
+  g_autofree char *spec = model_spec (settings);
+  KestrelFrameSizedInput input;
+
+  if (!free_picture_input (spec, &input))
+    return FALSE;
+  kestrel_frame_sized_input_clear (&input);
+  return TRUE;
 }
 
 /* The sample photos are stills shown for a few seconds each. Throttled
@@ -80,6 +160,24 @@ kestrel_engine_config_from_settings (GSettings           *settings,
   config->model = model_spec (settings);
   g_free (config->source);
   config->source = source_spec (settings);
+
+  /* A size picked for a model that takes any: its picture input at that
+   * size. Otherwise none, and the engine plans such a model at the
+   * frames' size. */
+  g_clear_pointer (&config->input_shapes, g_strfreev);
+  {
+    g_autofree char *size = g_settings_get_string (settings, "input-size");
+    KestrelFrameSizedInput input;
+    guint width, height;
+
+    if (kestrel_engine_settings_parse_input_size (size, &width, &height)
+        && free_picture_input (config->model, &input))
+      {
+        config->input_shapes = g_new0 (char *, 2);
+        config->input_shapes[0] = kestrel_frame_sized_input_spec (&input, width, height);
+        kestrel_frame_sized_input_clear (&input);
+      }
+  }
 
   /* The schema's enumerations only hold names these functions know, so a
    * failed lookup would be a schema out of step with the code: keep the
@@ -163,4 +261,32 @@ kestrel_engine_settings_apply_config (GSettings                 *settings,
     }
 
   set_string_if_changed (settings, "precision", kestrel_precision_name (config->precision));
+
+  /* The size a model that takes any runs at: the one it was given, or
+   * the frames'. Other models leave the setting alone. */
+  {
+    KestrelFrameSizedInput input;
+
+    if (config->model != NULL && free_picture_input (config->model, &input))
+      {
+        g_autofree char *size = g_strdup ("");
+
+        for (guint i = 0; config->input_shapes != NULL && config->input_shapes[i] != NULL; i++)
+          {
+            g_autofree char *name = NULL;
+            gint64 shape[KESTREL_TENSOR_MAX_DIMS];
+            guint n_dims;
+
+            if (kestrel_input_shape_parse (config->input_shapes[i], &name, &n_dims, shape, NULL) && n_dims == 4
+                && g_str_equal (name, input.name))
+              {
+                g_free (size);
+                size = g_strdup_printf ("%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT, shape[input.nhwc ? 2 : 3],
+                                        shape[input.nhwc ? 1 : 2]);
+              }
+          }
+        set_string_if_changed (settings, "input-size", size);
+        kestrel_frame_sized_input_clear (&input);
+      }
+  }
 }

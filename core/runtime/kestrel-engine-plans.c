@@ -2,8 +2,9 @@
  * kestrel-engine-private.h): the batch ladder of plans (batch 1, 2, 4...
  * and the configured batch), the scalar reference for the canary, the
  * task decoder; built on a short-lived builder thread so that frames keep
- * flowing while a reconfiguration is planned; and the batcher that
- * follows the plans in force.
+ * flowing while a reconfiguration is planned; plans that follow the
+ * frames' size, for a model whose picture input leaves it free
+ * (kestrel-frame-size.h); and the batcher that follows the plans in force.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include "kestrel-calibrate-images.h"
 #include "kestrel-error.h"
 #include "kestrel-generic-decoder.h"
+#include "kestrel-onnx.h"
 #include "kestrel-plugin.h"
 #include "kestrel-thread-pool.h"
 
@@ -30,6 +32,7 @@ _kestrel_engine_active_free (Active *active)
   for (guint i = 0; i < active->n_plans; i++)
     g_clear_pointer (&active->plans[i], kestrel_plan_unref);
   g_clear_pointer (&active->model, kestrel_model_unref);
+  kestrel_frame_sized_input_clear (&active->sized_input);
   kestrel_engine_config_clear (&active->config);
   g_free (active);
 }
@@ -86,10 +89,53 @@ calibration_ended (KestrelEngine *self, guint generation)
 
 /* ---- building a configuration (builder thread) ------------------------- */
 
+/* Before the first frame, a model that takes the frames' size is planned
+ * for a 640x480 frame, a common camera's: from such a camera the first
+ * frame then needs no other plan. */
+#define FIRST_FRAME_WIDTH 640
+#define FIRST_FRAME_HEIGHT 480
+
+/* The configuration's model; one whose picture input takes the frames'
+ * size is planned at theirs (kestrel-frame-size.h). */
+static KestrelModel *
+load_model (KestrelEngine *self, Active *active, const KestrelEngineConfig *config, guint frame_width,
+            guint frame_height, GError **error)
+{
+  const char *const *given = (const char *const *) config->input_shapes;
+  g_autofree char *origin = NULL;
+  g_autoptr(GBytes) bytes = kestrel_model_spec_dup_bytes (config->model, &origin, error);
+  KestrelGraph *graph;
+  KestrelModel *model;
+  guint width, height;
+
+  if (bytes == NULL)
+    return NULL;
+  graph = kestrel_onnx_load_graph (bytes, origin, error);
+  if (graph == NULL)
+    return NULL;
+  if (!kestrel_frame_sized_input_find (graph, given, &active->sized_input))
+    return kestrel_model_new_from_graph_at (graph, origin, given, error);
+
+  active->frame_sized = TRUE;
+  active->frame_width = frame_width > 0 ? frame_width : FIRST_FRAME_WIDTH;
+  active->frame_height = frame_height > 0 ? frame_height : FIRST_FRAME_HEIGHT;
+  model = kestrel_frame_size_load_model (graph, origin, given, &active->sized_input, active->frame_width,
+                                         active->frame_height, &active->multiple, &width, &height, error);
+  kestrel_graph_free (graph);
+  if (model != NULL)
+    _kestrel_engine_post_event (self, KESTREL_ENGINE_EVENT_INFO,
+                                "input '%s' planned at %ux%u for frames of %ux%u%s (longer side at most %u, "
+                                "sides rounded up to a multiple of %u)", active->sized_input.name, width,
+                                height, active->frame_width, active->frame_height,
+                                frame_width > 0 ? "" : ", before the first frame", KESTREL_FRAME_SIZE_MAX_SIDE,
+                                active->multiple);
+  return model;
+}
+
 Active *
 _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *config, KestrelModel *reuse,
-                              const char *fault_node, guint generation, GCancellable *cancellable,
-                              GError **error)
+                              gboolean new_model, guint frame_width, guint frame_height, const char *fault_node, guint generation,
+                              GCancellable *cancellable, GError **error)
 {
   Active *active = g_new0 (Active, 1);
   KestrelPlanOptions options;
@@ -104,9 +150,15 @@ _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *co
                    config->batch, KESTREL_ENGINE_MAX_BATCH);
       goto fail;
     }
-  active->model = reuse != NULL ? kestrel_model_ref (reuse) : kestrel_model_new_for_spec_at (config->model, (const char *const *) config->input_shapes, error);
+  active->model = reuse != NULL ? kestrel_model_ref (reuse)
+                                : load_model (self, active, config, frame_width, frame_height, error);
   if (active->model == NULL)
     goto fail;
+  {
+    KestrelFrameSizedInput probe;
+    active->free_size = kestrel_frame_sized_input_find (kestrel_model_get_source_graph (active->model), NULL, &probe);
+    kestrel_frame_sized_input_clear (&probe);
+  }
 
   /* A model no plugin decodes still runs, on the generic decoder, when
    * its input is a picture: everything is measured, nothing is found. */
@@ -125,9 +177,11 @@ _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *co
                          no_plugin->message, generic_error->message);
             goto fail;
           }
-        _kestrel_engine_post_event (self, KESTREL_ENGINE_EVENT_INFO,
-                                    "%s; running it undecoded: frames, latency, processor and memory are "
-                                    "measured, nothing is detected", no_plugin->message);
+        /* Said once per model, not at each plan for another frame size. */
+        if (new_model)
+          _kestrel_engine_post_event (self, KESTREL_ENGINE_EVENT_INFO,
+                                      "%s; running it undecoded: frames, latency, processor and memory are "
+                                      "measured, nothing is detected", no_plugin->message);
       }
     else if (vtable == NULL)
       {
@@ -213,6 +267,8 @@ typedef struct {
   KestrelEngine *engine;
   KestrelEngineConfig config;
   KestrelModel *reuse;
+  gboolean new_model;
+  guint frame_width, frame_height;
   char *fault_node;
   guint generation;
   GCancellable *cancellable;
@@ -224,8 +280,9 @@ builder_main (gpointer data)
   BuildJob *job = data;
   KestrelEngine *self = job->engine;
   GError *error = NULL;
-  Active *active = _kestrel_engine_build_active (self, &job->config, job->reuse, job->fault_node,
-                                                 job->generation, job->cancellable, &error);
+  Active *active = _kestrel_engine_build_active (self, &job->config, job->reuse, job->new_model,
+                                                 job->frame_width, job->frame_height, job->fault_node, job->generation,
+                                                 job->cancellable, &error);
 
   g_mutex_lock (&self->lock);
   if (job->generation == self->build_generation)
@@ -259,8 +316,13 @@ _kestrel_engine_start_build (KestrelEngine *self, const KestrelEngineConfig *con
 
   job->engine = g_object_ref (self);
   kestrel_engine_config_copy (&job->config, config);
-  if (self->active != NULL && same_model (&self->active->config, config))
+  /* A model planned at the frames' size is loaded again: the frames may
+   * have another size by now. */
+  if (self->active != NULL && same_model (&self->active->config, config) && !self->active->frame_sized)
     job->reuse = kestrel_model_ref (self->active->model);
+  job->new_model = self->active == NULL || !same_model (&self->active->config, config);
+  job->frame_width = self->frame_width;
+  job->frame_height = self->frame_height;
   job->fault_node = g_strdup (self->fault_node);
   /* A newer request makes the older build pointless: stop it. */
   _kestrel_engine_abandon_build (self);
@@ -288,6 +350,85 @@ _kestrel_engine_abandon_build (KestrelEngine *self)
   self->has_build_target = FALSE;
   g_atomic_int_set (&self->calibration_total, 0);
   kestrel_metrics_set_calibration_progress (self->metrics, -1);
+}
+
+/* ---- plans that follow the frames' size --------------------------------- */
+
+/* Frames of another size must come this many in a row before plans are
+ * built at their size: a camera that changed its resolution gets new
+ * plans after three frames, while a folder of photos of mixed sizes (two
+ * sizes taking turns, every photo its own size) runs on the plans it has,
+ * each frame resized into them, instead of rebuilding at every frame. */
+#define FRAME_SIZE_SETTLE 3
+
+void
+_kestrel_engine_follow_frame_size (KestrelEngine *self, const Active *active, guint width, guint height)
+{
+  guint want_w, want_h, have_w, have_h;
+  KestrelEngineConfig target = { 0 };
+
+  g_mutex_lock (&self->lock);
+  if (!active->frame_sized)
+    {
+      /* What a model planned at the frames' size would be planned for. */
+      self->frame_width = width;
+      self->frame_height = height;
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  /* Another model is being built: that build decides. */
+  if (self->has_build_target && !same_model (&self->build_target, &active->config))
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  kestrel_frame_size_fit (&active->sized_input, width, height, active->multiple, &want_w, &want_h);
+  kestrel_frame_size_fit (&active->sized_input, self->frame_width > 0 ? self->frame_width : active->frame_width,
+                          self->frame_height > 0 ? self->frame_height : active->frame_height,
+                          active->multiple, &have_w, &have_h);
+  if (want_w == have_w && want_h == have_h)
+    {
+      if (self->frame_width == 0)
+        {
+          self->frame_width = width;
+          self->frame_height = height;
+        }
+      self->n_other = 0;
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  /* The first frame replaces the plans made before it at once; later
+   * changes must last. */
+  if (self->frame_width > 0)
+    {
+      if (width == self->other_width && height == self->other_height)
+        self->n_other++;
+      else
+        {
+          self->other_width = width;
+          self->other_height = height;
+          self->n_other = 1;
+        }
+      if (self->n_other < FRAME_SIZE_SETTLE)
+        {
+          g_mutex_unlock (&self->lock);
+          return;
+        }
+    }
+
+  _kestrel_engine_post_event (self, KESTREL_ENGINE_EVENT_INFO,
+                              "frames are %ux%u, the plans are for %ux%u: planning at the frames' size; until "
+                              "then frames are resized into the plans in force",
+                              width, height, have_w, have_h);
+  self->frame_width = width;
+  self->frame_height = height;
+  self->n_other = 0;
+  self->n_frame_size_builds++;
+  kestrel_engine_config_copy (&target, self->has_build_target ? &self->build_target : &self->config);
+  _kestrel_engine_start_build (self, &target);
+  kestrel_engine_config_clear (&target);
+  g_mutex_unlock (&self->lock);
 }
 
 /* Copies item `from_item` of `from`'s inputs into item `to_item` of `to`'s

@@ -16,6 +16,7 @@
 #include "kestrel-engine.h"
 
 #include "kestrel-batcher.h"
+#include "kestrel-frame-size.h"
 #include "kestrel-plugin.h"
 #include "kestrel-sampler.h"
 #include "kestrel-thread-pool.h"
@@ -46,6 +47,14 @@ typedef struct {
   KestrelDetections *fp32_detections;
   KestrelTaskDecoder *decoder;
   kk_model_input_params params;
+  /* A model whose picture input takes the frames' size (no size given in
+   * the configuration): planned for frames of frame_width x frame_height
+   * by kestrel-frame-size.h's rule, with sides rounded to `multiple`. */
+  gboolean frame_sized;
+  gboolean free_size;          /* the file leaves the picture's size free */
+  KestrelFrameSizedInput sized_input;
+  guint frame_width, frame_height;
+  guint multiple;
 } Active;
 
 static inline KestrelPlan *
@@ -98,6 +107,10 @@ struct _KestrelEngine
   gint calibration_done;            /* atomic: the newest build's calibration, */
   gint calibration_total;           /* atomic: 0 when none runs */
   guint n_reconfigurations;
+  /* The frame size the newest plans are for (0 x 0 before the first frame)
+   * and how many builds a change of frame size asked for. */
+  guint frame_width, frame_height;
+  guint n_frame_size_builds;
   KestrelThrottle *throttle;
   KestrelDetections *last_detections;
   KestrelPreviewFrame *preview;
@@ -116,6 +129,8 @@ struct _KestrelEngine
   KestrelBatcher *batcher;
   Slot slots[KESTREL_ENGINE_MAX_BATCH];
   guint n_collected;                /* slots filled, staged in active's largest plan */
+  guint other_width, other_height;  /* frames of another size than the plans', */
+  guint n_other;                    /* this many in a row */
   gint batch_size;                  /* atomic: the batcher's size, for readers */
 
   /* Monitor thread. */
@@ -145,12 +160,20 @@ G_GNUC_INTERNAL void _kestrel_engine_apply_pending (KestrelEngine *self);
 G_GNUC_INTERNAL void _kestrel_engine_active_free (Active *active);
 G_GNUC_INTERNAL gboolean _kestrel_engine_needs_new_plan (const KestrelEngineConfig *a,
                                                          const KestrelEngineConfig *b);
+/* frame_width x frame_height: the frames' size, for a model whose picture
+ * input takes it; 0 x 0 before the first frame. `new_model`: the model is
+ * not the one running (events about the model itself are posted). */
 G_GNUC_INTERNAL Active *_kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *config,
-                                                      KestrelModel *reuse, const char *fault_node,
+                                                      KestrelModel *reuse, gboolean new_model, guint frame_width,
+                                                      guint frame_height, const char *fault_node,
                                                       guint generation, GCancellable *cancellable,
                                                       GError **error);
 G_GNUC_INTERNAL void _kestrel_engine_start_build (KestrelEngine *self, const KestrelEngineConfig *config);
 G_GNUC_INTERNAL void _kestrel_engine_abandon_build (KestrelEngine *self);
+/* Worker thread, lock not held: a frame of this size is about to be staged
+ * in `active`; builds plans at a new frame size when it lasts. */
+G_GNUC_INTERNAL void _kestrel_engine_follow_frame_size (KestrelEngine *self, const Active *active,
+                                                        guint width, guint height);
 G_GNUC_INTERNAL void _kestrel_engine_copy_item (KestrelPlan *from, guint from_item, KestrelPlan *to,
                                                 guint to_item);
 G_GNUC_INTERNAL void _kestrel_engine_configure_batcher (KestrelEngine *self, const KestrelEngineConfig *c,

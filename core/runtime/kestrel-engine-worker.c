@@ -283,6 +283,7 @@ _kestrel_engine_worker_main (gpointer data)
       switch (status)
         {
         case KESTREL_FRAME_OK:
+          _kestrel_engine_follow_frame_size (self, active, frame.image.width, frame.image.height);
           stage_frame (self, active, &frame, t0);
           break;
         case KESTREL_FRAME_ERROR:

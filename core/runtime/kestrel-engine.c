@@ -309,7 +309,11 @@ kestrel_engine_start (KestrelEngine *self, const char *state_file, GError **erro
 
   g_clear_object (&self->build_cancellable);
   self->build_cancellable = g_cancellable_new ();
-  active = _kestrel_engine_build_active (self, &self->config, NULL, self->fault_node,
+  /* No frame yet: a model that takes the frames' size is planned for a
+   * usual one, and again at the first frame's if it differs. */
+  self->frame_width = self->frame_height = 0;
+  self->n_other = 0;
+  active = _kestrel_engine_build_active (self, &self->config, NULL, TRUE, 0, 0, self->fault_node,
                                          (guint) g_atomic_int_get ((gint *) &self->build_generation),
                                          self->build_cancellable, error);
   if (active == NULL)
@@ -469,6 +473,43 @@ kestrel_engine_get_score_threshold (KestrelEngine *self)
     threshold = kestrel_task_decoder_get_vtable (self->active->decoder)->default_score_threshold;
   g_mutex_unlock (&self->lock);
   return threshold;
+}
+
+KestrelEngineInputSize
+kestrel_engine_get_input_size (KestrelEngine *self, guint *width, guint *height)
+{
+  KestrelEngineInputSize from = KESTREL_ENGINE_INPUT_FIXED;
+  guint w = 0, h = 0;
+
+  g_return_val_if_fail (KESTREL_IS_ENGINE (self), KESTREL_ENGINE_INPUT_FIXED);
+  g_mutex_lock (&self->lock);
+  if (self->active != NULL)
+    {
+      w = self->active->params.width;
+      h = self->active->params.height;
+      if (self->active->frame_sized)
+        from = KESTREL_ENGINE_INPUT_FRAME;
+      else if (self->active->free_size)
+        from = KESTREL_ENGINE_INPUT_GIVEN;
+    }
+  g_mutex_unlock (&self->lock);
+  if (width != NULL)
+    *width = w;
+  if (height != NULL)
+    *height = h;
+  return from;
+}
+
+guint
+kestrel_engine_get_n_frame_size_builds (KestrelEngine *self)
+{
+  guint n;
+
+  g_return_val_if_fail (KESTREL_IS_ENGINE (self), 0);
+  g_mutex_lock (&self->lock);
+  n = self->n_frame_size_builds;
+  g_mutex_unlock (&self->lock);
+  return n;
 }
 
 gboolean

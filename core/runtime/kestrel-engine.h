@@ -48,8 +48,10 @@ typedef struct {
   char *source;               /* frame source spec ("images:DIR", "file:x.avi", "synthetic:") */
   char *model;                /* "front", "back" or a path to an .onnx file */
   /* Sizes for the model's free input dimensions, "NAME=D0xD1x..." (NULL-
-   * terminated, or NULL): see kestrel_model_new_from_bytes_at(). Planning
-   * at the frame's own size is not done yet. */
+   * terminated, or NULL): see kestrel_model_new_from_bytes_at(). A picture
+   * input whose height or width is free and not given here is planned at
+   * the frames' size (kestrel-frame-size.h has the rule), and planned again
+   * on the builder thread when frames of another size keep coming. */
   char **input_shapes;
   kk_level level;
   guint threads;              /* compute threads at the parallel levels; 0 = all cores */
@@ -111,6 +113,20 @@ guint kestrel_engine_get_batch_size (KestrelEngine *self);
 float kestrel_engine_get_score_threshold (KestrelEngine *self);
 /* How many reconfigurations have been applied (or refused) so far. */
 guint kestrel_engine_get_n_reconfigurations (KestrelEngine *self);
+
+typedef enum {
+  KESTREL_ENGINE_INPUT_FIXED,   /* the model fixes its picture's size */
+  KESTREL_ENGINE_INPUT_GIVEN,   /* it takes any; input_shapes gives it */
+  KESTREL_ENGINE_INPUT_FRAME,   /* it takes any; planned at the frames' */
+} KestrelEngineInputSize;
+
+/* The size (pixels) of the picture input of the plans in force (0 x 0
+ * before start) and where it comes from. Any thread. */
+KestrelEngineInputSize kestrel_engine_get_input_size (KestrelEngine *self, guint *width, guint *height);
+/* How many times since start frames of another size had plans built at
+ * their size (the first frame's, when it differs from the plans made before
+ * it, counts). Any thread. */
+guint kestrel_engine_get_n_frame_size_builds (KestrelEngine *self);
 
 /* INT8 needs a calibration table. When this process has none for the
  * model, the builder thread measures one on the bundled sample photos

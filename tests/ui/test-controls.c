@@ -199,7 +199,51 @@ test_config_from_settings (void)
   g_assert_cmpuint (config.threads, ==, 1);
   kestrel_engine_config_clear (&config);
 
+  /* An input size applies to a model file whose picture input takes any. */
+  {
+    g_autofree char *bodypix = g_test_build_filename (G_TEST_DIST, "..", "models", "bodypix_mbv1_050_s16.onnx",
+                                                      NULL);
+    g_settings_set_string (settings, "input-size", "320x240");
+    kestrel_engine_config_init (&config);
+    kestrel_engine_config_from_settings (settings, &config);
+    g_assert_null (config.input_shapes);
+    kestrel_engine_config_clear (&config);
+    g_settings_set_string (settings, "model", "file");
+    g_settings_set_string (settings, "model-file", bodypix);
+    kestrel_engine_config_init (&config);
+    kestrel_engine_config_from_settings (settings, &config);
+    g_assert_nonnull (config.input_shapes);
+    g_assert_cmpstr (config.input_shapes[0], ==, "input=1x240x320x3");
+    g_assert_null (config.input_shapes[1]);
+    g_settings_set_string (settings, "input-size", "320x");
+    kestrel_engine_config_from_settings (settings, &config);
+    g_assert_null (config.input_shapes);
+    kestrel_engine_config_clear (&config);
+    g_assert_false (kestrel_engine_settings_parse_input_size ("", NULL, NULL));
+    g_assert_false (kestrel_engine_settings_parse_input_size ("0x10", NULL, NULL));
+    g_assert_false (kestrel_engine_settings_parse_input_size ("10x99999", NULL, NULL));
+    g_assert_false (kestrel_engine_settings_parse_input_size ("-3x10", NULL, NULL));
+
+    /* What runs, written back (after a refused change): the size given,
+     * or the frames' when none is. */
+    kestrel_engine_config_init (&config);
+    g_free (config.model);
+    config.model = g_strdup (bodypix);
+    config.input_shapes = g_strsplit ("input=1x96x200x3", ",", -1);
+    kestrel_engine_settings_apply_config (settings, &config);
+    assert_setting (settings, "input-size", "200x96");
+    g_clear_pointer (&config.input_shapes, g_strfreev);
+    kestrel_engine_settings_apply_config (settings, &config);
+    assert_setting (settings, "input-size", "");
+    kestrel_engine_config_clear (&config);
+
+    g_settings_reset (settings, "input-size");
+    g_settings_reset (settings, "model");
+    g_settings_reset (settings, "model-file");
+  }
+
   g_assert_true (kestrel_engine_settings_is_engine_key ("threads"));
+  g_assert_true (kestrel_engine_settings_is_engine_key ("input-size"));
   g_assert_true (kestrel_engine_settings_is_engine_key ("source-path"));
   g_assert_true (kestrel_engine_settings_is_engine_key ("canary-interval"));
   g_assert_false (kestrel_engine_settings_is_engine_key ("window-width"));
@@ -370,6 +414,10 @@ DEFINE_CHECK (budget_is, c->budget == (double) GPOINTER_TO_UINT (expected))
 DEFINE_CHECK (canary_is, c->canary_interval == GPOINTER_TO_UINT (expected))
 DEFINE_CHECK (model_is, g_strcmp0 (c->model, expected) == 0)
 DEFINE_CHECK (source_is, g_strcmp0 (c->source, expected) == 0)
+DEFINE_CHECK (input_shape_is, expected == NULL ? c->input_shapes == NULL
+                                               : (c->input_shapes != NULL
+                                                  && g_strcmp0 (c->input_shapes[0], expected) == 0
+                                                  && c->input_shapes[1] == NULL))
 
 typedef struct
 {
@@ -501,6 +549,94 @@ test_model_file (Fixture       *f,
   g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 2);
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==,
                    "blazeface-front-128.onnx");
+}
+
+/* A model file whose picture input takes any size (tests/models' BodyPix,
+ * 1 x H x W x 3): the Input Size row shows up; at "Frame size" the engine
+ * plans it at the photo's size, a size picked in the row reaches the engine
+ * as input shapes, a thread change keeps it, and "Frame size" again gives
+ * the frames' size back. */
+typedef struct
+{
+  KestrelEngine          *engine;
+  KestrelEngineInputSize  from;
+  guint                   width, height;
+} InputSizeWait;
+
+static gboolean
+input_size_is (gpointer data)
+{
+  InputSizeWait *w = data;
+  guint width, height;
+
+  return kestrel_engine_get_input_size (w->engine, &width, &height) == w->from && width == w->width
+         && height == w->height;
+}
+
+static void
+test_input_size (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "models", "bodypix_mbv1_050_s16.onnx", NULL);
+  g_autofree char *photo = g_build_filename (photo_dir, "photo.png", NULL);
+  AdwComboRow *row = child (f, "input_size_row");
+  int photo_w = 0, photo_h = 0;
+
+  g_assert_nonnull (gdk_pixbuf_get_file_info (photo, &photo_w, &photo_h));
+  /* The built-in model's size is fixed: nothing to pick. */
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (row)));
+
+  g_settings_set_string (f->settings, "model-file", path);
+  g_settings_set_string (f->settings, "model", "file");
+  assert_engine (f, model_is, path);
+  assert_engine (f, input_shape_is, NULL);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (row)));
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 0);
+  {
+    /* The photo is smaller than 640 and BodyPix takes any size as it is. */
+    InputSizeWait w = { f->engine, KESTREL_ENGINE_INPUT_FRAME, (guint) photo_w, (guint) photo_h };
+    g_assert_true (ui_test_wait_until (input_size_is, &w));
+  }
+
+  /* 320 x 320, the second entry after "Frame size". */
+  adw_combo_row_set_selected (row, 2);
+  assert_setting (f->settings, "input-size", "320x320");
+  assert_engine (f, input_shape_is, "input=1x320x320x3");
+  {
+    InputSizeWait w = { f->engine, KESTREL_ENGINE_INPUT_GIVEN, 320, 320 };
+    g_assert_true (ui_test_wait_until (input_size_is, &w));
+    g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (f->engine);
+    kestrel_controls_show_snapshot (f->controls, snap);
+    g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "Planned at 320 × 320");
+  }
+
+  /* Other changes keep the size. */
+  g_settings_set_int (f->settings, "threads", 1);
+  assert_engine (f, threads_is, GUINT_TO_POINTER (1));
+  assert_engine (f, input_shape_is, "input=1x320x320x3");
+  {
+    InputSizeWait w = { f->engine, KESTREL_ENGINE_INPUT_GIVEN, 320, 320 };
+    g_assert_true (ui_test_wait_until (input_size_is, &w));
+  }
+
+  /* A size set elsewhere is shown as an entry of its own. */
+  g_settings_set_string (f->settings, "input-size", "200x96");
+  drain_main_loop ();
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 7);
+  assert_engine (f, input_shape_is, "input=1x96x200x3");
+
+  adw_combo_row_set_selected (row, 0);
+  assert_setting (f->settings, "input-size", "");
+  assert_engine (f, input_shape_is, NULL);
+  {
+    InputSizeWait w = { f->engine, KESTREL_ENGINE_INPUT_FRAME, (guint) photo_w, (guint) photo_h };
+    g_assert_true (ui_test_wait_until (input_size_is, &w));
+  }
+
+  /* Back to a built-in model: the row goes. */
+  g_settings_set_string (f->settings, "model", "front");
+  assert_engine (f, model_is, "front");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (row)));
 }
 
 static gboolean
@@ -1099,6 +1235,7 @@ main (int   argc,
   ADD ("level-and-rollback", test_level_and_rollback);
   ADD ("model", test_model);
   ADD ("model-file", test_model_file);
+  ADD ("input-size", test_input_size);
   ADD ("throttle", test_throttle);
   ADD ("threshold", test_threshold);
   ADD ("canary", test_canary);

@@ -662,8 +662,9 @@ test_tooltip_not_over_list (void)
     {
       GtkWidget *row = g_ptr_array_index (rows, i);
 
-      /* A row with one choice has no list to open. */
-      if (!gtk_widget_is_sensitive (row) ||
+      /* A hidden row (the input size, for a model that fixes it) and a
+       * row with one choice have no list to open. */
+      if (!gtk_widget_get_visible (row) || !gtk_widget_is_sensitive (row) ||
           g_list_model_get_n_items (adw_combo_row_get_model (ADW_COMBO_ROW (row))) < 2)
         continue;
       g_test_message ("row %s", adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)));
@@ -678,6 +679,71 @@ test_tooltip_not_over_list (void)
       g_assert_true (gtk_widget_get_has_tooltip (row));
     }
   close_window (window);
+}
+
+/* A model file whose picture input takes any size (tests/models' BodyPix)
+ * opened in the window: it runs on the sample photos at their size, the
+ * Input Size row is there, and a size picked in it reaches the engine. */
+typedef struct
+{
+  KestrelWindow          *window;
+  KestrelEngineInputSize  from;
+  guint                   width;
+} InputSize;
+
+static gboolean
+input_size_is (gpointer data)
+{
+  InputSize *want = data;
+  KestrelEngine *engine = kestrel_window_get_engine (want->window);
+  guint w = 0, h = 0;
+
+  return engine != NULL && kestrel_engine_get_input_size (engine, &w, &h) == want->from
+         && (want->width == 0 || w == want->width) && report_int (want->window, NULL, "frames_processed") >= 2;
+}
+
+static void
+test_any_size_model (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "models", "bodypix_mbv1_050_s16.onnx", NULL);
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  AdwComboRow *size_row = NULL;
+  KestrelWindow *window;
+
+  g_settings_set_string (settings, "model-file", model);
+  g_settings_set_string (settings, "model", "file");
+  window = open_window (settings);
+  {
+    InputSize want = { window, KESTREL_ENGINE_INPUT_FRAME, 0 };
+    g_assert_true (ui_test_wait_until_for (input_size_is, &want, 120000));
+  }
+
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "show-controls",
+                                      g_variant_new_boolean (TRUE));
+  ui_test_spin (200);
+  collect_type (GTK_WIDGET (window), ADW_TYPE_COMBO_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), "Input Size") == 0)
+      size_row = g_ptr_array_index (rows, i);
+  g_assert_nonnull (size_row);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (size_row)));
+  g_assert_cmpuint (adw_combo_row_get_selected (size_row), ==, 0);
+
+  /* 320 x 320, the second entry after "Frame size". */
+  adw_combo_row_set_selected (size_row, 2);
+  {
+    g_autofree char *size = g_settings_get_string (settings, "input-size");
+    g_assert_cmpstr (size, ==, "320x320");
+    InputSize want = { window, KESTREL_ENGINE_INPUT_GIVEN, 320 };
+    g_assert_true (ui_test_wait_until_for (input_size_is, &want, 120000));
+  }
+  g_assert_cmpint (report_int (window, NULL, "frames_dropped"), ==, 0);
+
+  close_window (window);
+  g_settings_reset (settings, "input-size");
+  g_settings_reset (settings, "model");
+  g_settings_reset (settings, "model-file");
 }
 
 static GtkWidget *
@@ -978,6 +1044,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/window/narrow-layout", test_narrow_layout);
   g_test_add_func ("/window/tooltip-not-over-list", test_tooltip_not_over_list);
+  g_test_add_func ("/window/any-size-model", test_any_size_model);
   g_test_add_func ("/window/preferences", test_preferences);
   g_test_add_func ("/window/about-icon", test_about_icon);
   g_test_add_func ("/window/growth-own-scale", test_growth_own_scale);
