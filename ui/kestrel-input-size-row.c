@@ -106,21 +106,12 @@ kestrel_input_size_row_show_engine (AdwComboRow *row, KestrelEngine *engine)
 
   if (engine == NULL || !gtk_widget_get_visible (GTK_WIDGET (row)))
     return;
-  switch (kestrel_engine_get_input_size (engine, &w, &h))
-    {
-    case KESTREL_ENGINE_INPUT_FRAME:
-      /* TRANSLATORS: the size the model runs at now, following the frames. */
-      subtitle = g_strdup_printf (_("Planned at %u × %u for the frames"), w, h);
-      break;
-    case KESTREL_ENGINE_INPUT_GIVEN:
-      subtitle = g_strdup_printf (_("Planned at %u × %u"), w, h);
-      break;
-    case KESTREL_ENGINE_INPUT_FIXED:
-    default:
-      /* The engine still runs the model chosen before. */
-      subtitle = g_strdup ("");
-      break;
-    }
+  /* Short, so that the row's value ("Frame size") is not cut off: the
+   * value already says whether the size follows the frames. */
+  if (kestrel_engine_get_input_size (engine, &w, &h) != KESTREL_ENGINE_INPUT_FIXED)
+    /* TRANSLATORS: the input size row's subtitle: the size the model runs
+     * at now, in pixels. */
+    subtitle = g_strdup_printf (_("Now %u × %u"), w, h);
   if (w == 0)
     g_clear_pointer (&subtitle, g_free);
   if (g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), subtitle != NULL ? subtitle : "") != 0)

@@ -607,7 +607,7 @@ test_input_size (Fixture       *f,
     g_assert_true (ui_test_wait_until (input_size_is, &w));
     g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (f->engine);
     kestrel_controls_show_snapshot (f->controls, snap);
-    g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "Planned at 320 × 320");
+    g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "Now 320 × 320");
   }
 
   /* Other changes keep the size. */
