@@ -365,7 +365,8 @@ typedef struct kk_kernels {
   void (*maxpool_u8_nhwc) (const kk_pool_params *p, const uint8_t *in, uint8_t *out,
                            size_t row_begin, size_t row_end);
 
-  /* requantising add and rescale, n elements (kk_qadd_params) */
+  /* requantising add and rescale, n elements (kk_qadd_params); y may be a
+   * or x (in place: the fused residual of ops-quant-conv.c) */
   void (*qadd_u8) (const uint8_t *a, const uint8_t *b, uint8_t *y, size_t n,
                    const kk_qadd_params *p);
   void (*qrescale_u8) (const uint8_t *x, uint8_t *y, size_t n, const kk_qadd_params *p);

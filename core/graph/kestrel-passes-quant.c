@@ -14,6 +14,8 @@
  *   kestrel.MaxPoolNhwc -> QMaxPoolNhwc   } when at least one activation
  *   Add (same shapes) [+ Relu/Clip] -> QAdd } input comes from an INT8
  *   Concat -> QConcat                     } operator
+ * A QAdd whose input is a QConvNhwc's u8 output read by nothing else is
+ * then fused into that convolution (fuse_residual_adds: the same bits).
  * Everything else stays float. Where a float operator reads an INT8
  * result a DequantizeU8 goes between; a convolution whose readers are all
  * float (a detector's heads, the graph outputs) writes float itself from
@@ -586,6 +588,66 @@ rewrite_node (QPass *q, guint n, GError **error)
   g_assert_not_reached ();
 }
 
+/* Copies attribute `from` of src to `to` on dst (a float or an int). */
+static void
+copy_attr_as (KestrelNode *dst, const char *to, const KestrelNode *src, const char *from)
+{
+  const KestrelAttr *attr = kestrel_node_find_attr (src, from);
+
+  if (attr->type == KESTREL_ATTR_FLOAT)
+    kestrel_node_set_attr_float (dst, to, attr->f);
+  else
+    kestrel_node_set_attr_int (dst, to, attr->i);
+}
+
+/* A QAdd one of whose inputs is the u8 output of a QConvNhwc (one group)
+ * read by nothing else joins that convolution as its residual input
+ * (ops-quant-conv.c): the convolution still rounds its own result to u8 at
+ * its own parameters (now t_scale / t_zero_point) and adds the other input
+ * exactly as the QAdd did, so the bits are the same, without the pass over
+ * memory of a step of its own. */
+static void
+fuse_residual_adds (KestrelGraph *graph)
+{
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      KestrelNode *add = kestrel_graph_node (graph, n);
+
+      if (add->removed || !is_op (add, "kestrel", "QAdd"))
+        continue;
+      for (guint i = 0; i < 2; i++)
+        {
+          gint t = kestrel_node_input (add, i), r = kestrel_node_input (add, 1 - i);
+          const KestrelValue *tv = kestrel_graph_value (graph, t);
+          KestrelNode *conv = tv->producer >= 0 ? kestrel_graph_node (graph, tv->producer) : NULL;
+          const char *ti = i == 0 ? "a" : "b", *ri = i == 0 ? "b" : "a";
+          g_autofree char *ts = g_strconcat (ti, "_scale", NULL), *tz = g_strconcat (ti, "_zero_point", NULL);
+          g_autofree char *rs = g_strconcat (ri, "_scale", NULL), *rz = g_strconcat (ri, "_zero_point", NULL);
+
+          if (conv == NULL || conv->removed || !is_op (conv, "kestrel", "QConvNhwc") || t == r
+              || kestrel_node_attr_int (conv, "group", 1) != 1 || kestrel_node_attr_int (conv, "y_float", 0) != 0
+              || kestrel_node_n_inputs (conv) > 4 || tv->is_output || kestrel_graph_n_consumers (graph, t) != 1)
+            continue;
+          while (kestrel_node_n_inputs (conv) < 4)
+            kestrel_node_add_input (conv, -1);
+          kestrel_node_add_input (conv, r);
+          copy_attr_as (conv, "t_scale", conv, "y_scale");
+          copy_attr_as (conv, "t_zero_point", conv, "y_zero_point");
+          copy_attr_as (conv, "r_scale", add, rs);
+          copy_attr_as (conv, "r_zero_point", add, rz);
+          copy_attr_as (conv, "y_scale", add, "y_scale");
+          copy_attr_as (conv, "y_zero_point", add, "y_zero_point");
+          copy_attr_as (conv, "add_lo", add, "act_lo");
+          copy_attr_as (conv, "add_hi", add, "act_hi");
+          kestrel_node_set_attr_string (conv, "model_value", kestrel_node_attr_string (add, "model_value", NULL));
+          g_array_index (conv->outputs, gint, 0) = kestrel_node_output (add, 0);
+          kestrel_graph_value (graph, kestrel_node_output (add, 0))->producer = tv->producer;
+          retire (add);
+          break;
+        }
+    }
+}
+
 gboolean
 kestrel_graph_quantize (KestrelGraph *graph, const KestrelGraph *reference, const KestrelQuantTable *table,
                         const char *const *fp32_layers, GError **error)
@@ -614,6 +676,7 @@ kestrel_graph_quantize (KestrelGraph *graph, const KestrelGraph *reference, cons
   for (guint n = 0; n < q.n_nodes; n++)
     if (!rewrite_node (&q, n, error))
       goto out;
+  fuse_residual_adds (graph);
   kestrel_graph_compact (graph);
   ok = kestrel_graph_sort (graph, error) && kestrel_graph_prepare (graph, error);
 

@@ -430,3 +430,79 @@ kestrel_op_broadcast_strides (guint out_dims, const gint64 *out, guint in_dims, 
     }
   (void) out;
 }
+
+void
+kestrel_op_im2col_rows (const KestrelIm2col *im, const void *x, gsize m0, gsize rows, void *out)
+{
+  /* Everything in locals: the copies store through pointers that may alias
+   * *im as far as the compiler knows, and would make it reload the
+   * geometry after every one of them. */
+  const KestrelConvGeometry *g = im->geo;
+  const gint64 kh = g->kernel[0], kw = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
+  const gint64 dh = g->dilation[0], dw = g->dilation[1], pt = g->pad_begin[0], pl = g->pad_begin[1];
+  const gint64 in_h = g->in[0], in_w = g->in[1], out_h = g->out[0], out_w = g->out[1];
+  const gsize pixel = im->cin * im->elem, run = kw * pixel, row_bytes = kh * run;
+  const guint8 pad = im->pad_byte;
+  /* The pixel is tracked as (img, oy, ox), not divided out per row. */
+  gint64 ox = m0 % out_w, oy = (m0 / out_w) % out_h, img = m0 / (out_w * out_h);
+
+  for (gsize r = 0; r < rows; r++)
+    {
+      const gint64 ix0 = ox * sw - pl;
+      /* Inside the image with no dilation, a kernel row's taps are one
+       * contiguous run of kw pixels: copied in one go. With few channels
+       * (an RGB input layer) per-tap copies would dominate. */
+      const gboolean cols_inside = dw == 1 && ix0 >= 0 && ix0 + kw <= in_w;
+      const guint8 *image = (const guint8 *) x + img * in_h * in_w * pixel;
+      guint8 *dst = (guint8 *) out + r * row_bytes;
+
+      for (gint64 ky = 0; ky < kh; ky++, dst += run)
+        {
+          const gint64 iy = oy * sh - pt + ky * dh;
+
+          if (iy < 0 || iy >= in_h)
+            {
+              memset (dst, pad, run);
+              continue;
+            }
+          const guint8 *src = image + iy * in_w * pixel;
+          if (cols_inside)
+            {
+              kestrel_op_copy_bytes (dst, src + ix0 * pixel, run);
+              continue;
+            }
+          for (gint64 kx = 0; kx < kw; kx++)
+            {
+              const gint64 ix = ix0 + kx * dw;
+              if (ix < 0 || ix >= in_w)
+                memset (dst + kx * pixel, pad, pixel);
+              else
+                memcpy (dst + kx * pixel, src + ix * pixel, pixel);
+            }
+        }
+      if (++ox == out_w)
+        {
+          ox = 0;
+          if (++oy == out_h)
+            {
+              oy = 0;
+              img++;
+            }
+        }
+    }
+}
+
+gpointer
+kestrel_op_weights_to_khwc (gconstpointer w, gsize elem, gint64 cout, gint64 cin, gint64 kh, gint64 kw)
+{
+  guint8 *out = g_malloc (cout * cin * kh * kw * elem);
+  const guint8 *src = w;
+
+  for (gint64 o = 0; o < cout; o++)
+    for (gint64 c = 0; c < cin; c++)
+      for (gint64 y = 0; y < kh; y++)
+        for (gint64 xx = 0; xx < kw; xx++)
+          memcpy (out + (((o * kh + y) * kw + xx) * cin + c) * elem,
+                  src + (((o * cin + c) * kh + y) * kw + xx) * elem, elem);
+  return out;
+}

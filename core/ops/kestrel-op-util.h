@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <string.h>
+
 #include "kestrel-op.h"
 
 G_BEGIN_DECLS
@@ -64,6 +66,56 @@ gboolean kestrel_op_conv_geometry (const KestrelNode *node, guint n_spatial,
                                    const gint64 *in_spatial, const gint64 *kernel,
                                    gboolean ceil_mode, KestrelConvGeometry *geo,
                                    GError **error);
+
+/* Copies n bytes in 16-byte pieces (the last overlapping), 8 or 4 at a
+ * time below 16: the runs of an im2col or a concat are short, and a call
+ * to memcpy per run would cost more than the copy. */
+static inline void
+kestrel_op_copy_bytes (void *dst, const void *src, gsize n)
+{
+  guint8 *d = dst;
+  const guint8 *s = src;
+
+  if (n >= 16)
+    {
+      for (gsize i = 0; i + 16 < n; i += 16)
+        memcpy (d + i, s + i, 16);
+      memcpy (d + n - 16, s + n - 16, 16);
+    }
+  else if (n >= 8)
+    {
+      memcpy (d, s, 8);
+      memcpy (d + n - 8, s + n - 8, 8);
+    }
+  else if (n >= 4)
+    {
+      memcpy (d, s, 4);
+      memcpy (d + n - 4, s + n - 4, 4);
+    }
+  else
+    for (gsize i = 0; i < n; i++)
+      d[i] = s[i];
+}
+
+/* im2col of a 2-D NHWC convolution (geo from kestrel_op_conv_geometry,
+ * cin channels, elements of elem bytes): row r of out is output pixel
+ * m0 + r's patch in (ky, kx, c) order, geo->kernel[0] * geo->kernel[1] *
+ * cin elements, every byte of an element in the padding pad_byte (0 for a
+ * float 0, the zero point for u8). The float and INT8 convolutions share
+ * it. */
+typedef struct {
+  const KestrelConvGeometry *geo;
+  gint64 cin;
+  gsize elem;
+  guint8 pad_byte;
+} KestrelIm2col;
+
+void kestrel_op_im2col_rows (const KestrelIm2col *im, const void *x, gsize m0, gsize rows, void *out);
+
+/* Conv weights [Cout][Cin][kh][kw] reordered to the im2col row order
+ * [Cout][kh][kw][Cin], elements of elem bytes (g_malloc'd). */
+gpointer kestrel_op_weights_to_khwc (gconstpointer w, gsize elem, gint64 cout, gint64 cin, gint64 kh,
+                                     gint64 kw);
 
 /* Element strides of a row-major shape. */
 void kestrel_shape_strides (guint n_dims, const gint64 *shape, gint64 *strides);

@@ -154,20 +154,6 @@ conv_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
   return TRUE;
 }
 
-/* [Cout][Cin][kh][kw] -> [Cout][kh][kw][Cin]: the im2col row order. */
-static float *
-reorder_weights_khwc (const float *w, gint64 cout, gint64 cin, gint64 kh, gint64 kw)
-{
-  float *out = g_new (float, cout * cin * kh * kw);
-
-  for (gint64 o = 0; o < cout; o++)
-    for (gint64 c = 0; c < cin; c++)
-      for (gint64 y = 0; y < kh; y++)
-        for (gint64 x = 0; x < kw; x++)
-          out[((o * kh + y) * kw + x) * cin + c] = w[((o * cin + c) * kh + y) * kw + x];
-  return out;
-}
-
 /* CONV_ROWS. Without dilation across, the taps of one kernel row over one
  * output pixel are a contiguous run of kw * Cin input floats, and the runs
  * of neighbouring pixels are stride * Cin floats apart: for that kernel row
@@ -335,8 +321,8 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
     }
   else if (state->group == 1)
     {
-      g_autofree float *khwc = reorder_weights_khwc (weights, state->cout, state->cin,
-                                                     geo->kernel[0], geo->kernel[1]);
+      g_autofree float *khwc = kestrel_op_weights_to_khwc (weights, sizeof (float), state->cout, state->cin,
+                                                           geo->kernel[0], geo->kernel[1]);
       state->path = CONV_IM2COL;
       state->k = geo->kernel[0] * geo->kernel[1] * state->cin;
       state->tile_rows = MAX (1, MIN (64, IM2COL_FLOATS / state->k));
@@ -355,8 +341,8 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
   else
     {
       state->path = CONV_GROUPED;
-      state->packed = reorder_weights_khwc (weights, state->cout, state->cin / state->group,
-                                            geo->kernel[0], geo->kernel[1]);
+      state->packed = kestrel_op_weights_to_khwc (weights, sizeof (float), state->cout, state->cin / state->group,
+                                                  geo->kernel[0], geo->kernel[1]);
     }
   return TRUE;
 }
@@ -399,82 +385,13 @@ conv_pointwise_chunk (gsize begin, gsize end, guint worker, gpointer data)
  * 5x5 RGB input layer), where a call to memcpy costs more than the copy:
  * 4-float moves (one SSE load and store each once inlined), the last one
  * overlapping the previous rather than finishing float by float. */
-static inline void
-copy_floats (float *dst, const float *src, gsize n)
-{
-  if (n < 4)
-    {
-      for (gsize i = 0; i < n; i++)
-        dst[i] = src[i];
-      return;
-    }
-  for (gsize i = 0; i + 4 < n; i += 4)
-    memcpy (dst + i, src + i, 4 * sizeof (float));
-  memcpy (dst + n - 4, src + n - 4, 4 * sizeof (float));
-}
-
-/* Fills `rows` im2col rows (output pixels m0..) with the (ky, kx, c) patch
- * of each pixel, zeros where the patch hangs over the padding. */
+/* Fills `rows` im2col rows (output pixels m0..), zeros in the padding. */
 static void
 im2col_rows (const ConvState *s, const float *x, gsize m0, gsize rows, float *out)
 {
-  /* Everything in locals: the copies store through memcpy, which may alias
-   * *s as far as the compiler knows, and would make it reload the geometry
-   * after every one of them. */
-  const KestrelConvGeometry *g = &s->geo;
-  const gint64 kh = g->kernel[0], kw = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
-  const gint64 dh = g->dilation[0], dw = g->dilation[1], pt = g->pad_begin[0], pl = g->pad_begin[1];
-  const gint64 in_h = s->in_h, in_w = s->in_w, cin = s->cin, out_h = s->out_h, out_w = s->out_w;
-  const gsize k = s->k, run = kw * cin;
-  /* The pixel is tracked as (img, oy, ox), not divided out per row. */
-  gint64 ox = m0 % out_w, oy = (m0 / out_w) % out_h, img = m0 / (out_w * out_h);
+  const KestrelIm2col im = { &s->geo, s->cin, sizeof (float), 0 };
 
-  for (gsize r = 0; r < rows; r++)
-    {
-      const gint64 ix0 = ox * sw - pl;
-      /* Inside the image with no dilation, a kernel row's taps are one
-       * contiguous run of kw * Cin floats: copy it in one go. With few
-       * channels (the RGB input layer) per-tap copies would dominate. */
-      const gboolean cols_inside = dw == 1 && ix0 >= 0 && ix0 + kw <= in_w;
-      const float *image = x + img * in_h * in_w * cin;
-      float *dst = out + r * k;
-
-      for (gint64 ky = 0; ky < kh; ky++, dst += run)
-        {
-          const gint64 iy = oy * sh - pt + ky * dh;
-
-          if (iy < 0 || iy >= in_h)
-            {
-              memset (dst, 0, run * sizeof (float));
-              continue;
-            }
-
-          const float *src = image + iy * in_w * cin;
-          if (cols_inside)
-            {
-              copy_floats (dst, src + ix0 * cin, run);
-              continue;
-            }
-          for (gint64 kx = 0; kx < kw; kx++)
-            {
-              const gint64 ix = ix0 + kx * dw;
-              if (ix < 0 || ix >= in_w)
-                memset (dst + kx * cin, 0, cin * sizeof (float));
-              else
-                memcpy (dst + kx * cin, src + ix * cin, cin * sizeof (float));
-            }
-        }
-
-      if (++ox == out_w)
-        {
-          ox = 0;
-          if (++oy == out_h)
-            {
-              oy = 0;
-              img++;
-            }
-        }
-    }
+  kestrel_op_im2col_rows (&im, x, m0, rows, out);
 }
 
 static void

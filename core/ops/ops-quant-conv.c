@@ -10,6 +10,17 @@
  *   output   Y [N,OH,OW,Cout]: u8, requantised with the clamp fused
  *            (kk_requant); or float = acc * x_scale * Wscale[c], clamped
  *
+ * A residual Add the INT8 pass fused in (one group, u8 output only):
+ *   input 4  R [N,OH,OW,Cout] u8 at r_scale / r_zero_point
+ *   attrs    t_scale / t_zero_point, the convolution's own result, which
+ *            is requantised there (with act_lo / act_hi) exactly as
+ *            without the Add; then Y = the requantising add (kk_qadd_params)
+ *            of that and R to y_scale / y_zero_point, clamped to the Add's
+ *            Relu/Clip add_lo / add_hi. The same bits as the QConvNhwc +
+ *            QAdd pair it replaces; the add runs on each chunk of rows
+ *            right after the gemm wrote them, still in the L1 cache, rather
+ *            than as a pass of its own over the whole tensor.
+ *
  * Three shapes of convolution, as in ops-fast.c: pointwise (1x1, stride 1,
  * no padding: one qgemm over the pixels), dense (one group: im2col tiles
  * of u8, padding as the input zero point, and the qgemm), depthwise (one
@@ -59,6 +70,8 @@ typedef struct {
   float *out_scale;       /* [Cout], float output: x_scale * Wscale[c] */
   float lo, hi;           /* float output clamp */
   kk_qdwconv_params dw;
+  gboolean residual;      /* Y = qadd (requantised acc, input 4) */
+  kk_qadd_params add;
 } QConvState;
 
 static void
@@ -71,6 +84,14 @@ qconv_state_free (gpointer data)
   g_free (s->multiplier);
   g_free (s->out_scale);
   g_free (s);
+}
+
+/* The fused residual Add's parameters: from the convolution's own result
+ * (t_*) and input 4 (r_*) to the output (y_*), clamped to add_lo / add_hi. */
+static gboolean
+qconv_residual_params (const KestrelNode *node, kk_qadd_params *add, GError **error)
+{
+  return kestrel_quant_add_params (node, "t", "r", "add", add, error);
 }
 
 static gboolean
@@ -86,7 +107,7 @@ qconv_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 
   /* Input 2 (the bias) may be omitted: only 0 and 1 count as required
    * for the arity check; input 3 is checked by kestrel_op_input(). */
-  if (!kestrel_op_check_arity (node, 2, 4, 1, error)
+  if (!kestrel_op_check_arity (node, 2, 5, 1, error)
       || !(x = kestrel_quant_u8_input (graph, node, 0, error))
       || !(w = kestrel_op_input (graph, node, 1, error))
       || !kestrel_op_check_dtype (node, 1, w, &s8, 1, error)
@@ -139,6 +160,20 @@ qconv_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
   out[1] = geo.out[0];
   out[2] = geo.out[1];
   out[3] = w->shape[0];
+  if (kestrel_node_input (node, 4) >= 0)
+    {
+      const KestrelValue *r = kestrel_quant_u8_input (graph, node, 4, error);
+      kk_qadd_params add;
+
+      if (r == NULL || !qconv_residual_params (node, &add, error))
+        return FALSE;
+      if (group != 1 || float_out || r->n_dims != 4 || memcmp (r->shape, out, sizeof out) != 0)
+        {
+          kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                                  "a residual input needs one group, a u8 output and the output's shape");
+          return FALSE;
+        }
+    }
   kestrel_op_set_output (graph, node, 0, float_out ? KESTREL_DTYPE_FLOAT32 : KESTREL_DTYPE_UINT8, 4, out);
   return TRUE;
 }
@@ -161,7 +196,11 @@ qconv_nhwc_prepare (KestrelStep *step, GError **error)
       || !kestrel_quant_attr_params (node, "x", &x_scale, &x_zp, error))
     return FALSE;
   s->float_out = kestrel_node_attr_int (node, "y_float", 0) != 0;
-  if (!s->float_out && !kestrel_quant_attr_params (node, "y", &y_scale, &y_zp, error))
+  s->residual = kestrel_node_input (node, 4) >= 0;
+  /* With a residual, the convolution's own result is requantised at t_*. */
+  if (!s->float_out && !kestrel_quant_attr_params (node, s->residual ? "t" : "y", &y_scale, &y_zp, error))
+    return FALSE;
+  if (s->residual && !qconv_residual_params (node, &s->add, error))
     return FALSE;
 
   s->n = x->shape[0];
@@ -226,13 +265,7 @@ qconv_nhwc_prepare (KestrelStep *step, GError **error)
   const gint8 *weights = w->data;
   if (!unit)
     {
-      /* [Cout][Cin][kh][kw] -> [Cout][kh][kw][Cin]: the im2col row order. */
-      khwc = g_new (gint8, s->cout * s->k);
-      for (gint64 o = 0; o < s->cout; o++)
-        for (gint64 c = 0; c < s->cin; c++)
-          for (gint64 y = 0; y < kh; y++)
-            for (gint64 xx = 0; xx < kw; xx++)
-              khwc[((o * kh + y) * kw + xx) * s->cin + c] = weights[((o * s->cin + c) * kh + y) * kw + xx];
+      khwc = kestrel_op_weights_to_khwc (weights, 1, s->cout, s->cin, kh, kw);
       weights = khwc;
       s->tile_rows = MAX (1, MIN (64, IM2COL_BYTES / s->k));
     }
@@ -251,8 +284,11 @@ qconv_gemm_rows (const KestrelStep *step, const QConvState *s, gsize m0, gsize r
 
   if (!s->float_out)
     {
-      k->qgemm_u8s8_requant (rows, s->cout, s->k, a, lda, s->packed,
-                             (guint8 *) step->outputs[0].data + m0 * s->cout, s->cout, &s->rq);
+      guint8 *y = (guint8 *) step->outputs[0].data + m0 * s->cout;
+
+      k->qgemm_u8s8_requant (rows, s->cout, s->k, a, lda, s->packed, y, s->cout, &s->rq);
+      if (s->residual)
+        k->qadd_u8 (y, (const guint8 *) step->inputs[4].data + m0 * s->cout, y, rows * s->cout, &s->add);
       return;
     }
 
@@ -266,9 +302,13 @@ qconv_gemm_rows (const KestrelStep *step, const QConvState *s, gsize m0, gsize r
         gint32 v;
         float f;
 
-        /* The same 4 bytes: read as s32, written back as float. */
+        /* The same 4 bytes: read as s32, written back as float. The
+         * product is never NaN, so comparisons clamp it as fminf / fmaxf
+         * would, without their calls (GCC keeps them calls for NaN's sake). */
         memcpy (&v, &acc[i], sizeof v);
-        f = fminf (fmaxf ((float) v * s->out_scale[c], s->lo), s->hi);
+        f = (float) v * s->out_scale[c];
+        f = f < s->lo ? s->lo : f;
+        f = f > s->hi ? s->hi : f;
         memcpy (&y[i], &f, sizeof f);
       }
 }
@@ -284,60 +324,14 @@ qconv_pointwise_chunk (gsize begin, gsize end, guint worker, gpointer data)
   qconv_gemm_rows (step, s, m0, m1 - m0, (const guint8 *) step->inputs[0].data + m0 * s->cin, s->cin);
 }
 
-/* Fills `rows` im2col rows (output pixels m0..) with the (ky, kx, c) patch
- * of each pixel, the input zero point where it hangs over the padding. */
+/* Fills `rows` im2col rows (output pixels m0..), the input zero point in
+ * the padding (real 0). */
 static void
 qim2col_rows (const QConvState *s, const guint8 *x, gsize m0, gsize rows, guint8 *out)
 {
-  const KestrelConvGeometry *g = &s->geo;
-  const gint64 kh = g->kernel[0], kw = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
-  const gint64 dh = g->dilation[0], dw = g->dilation[1], pt = g->pad_begin[0], pl = g->pad_begin[1];
-  const gint64 in_h = s->in_h, in_w = s->in_w, cin = s->cin, out_h = s->out_h, out_w = s->out_w;
-  const gsize k = s->k, run = kw * cin;
-  const guint8 zp = s->x_zero_point;
-  gint64 ox = m0 % out_w, oy = (m0 / out_w) % out_h, img = m0 / (out_w * out_h);
+  const KestrelIm2col im = { &s->geo, s->cin, 1, s->x_zero_point };
 
-  for (gsize r = 0; r < rows; r++)
-    {
-      const gint64 ix0 = ox * sw - pl;
-      const gboolean cols_inside = dw == 1 && ix0 >= 0 && ix0 + kw <= in_w;
-      const guint8 *image = x + img * in_h * in_w * cin;
-      guint8 *dst = out + r * k;
-
-      for (gint64 ky = 0; ky < kh; ky++, dst += run)
-        {
-          const gint64 iy = oy * sh - pt + ky * dh;
-
-          if (iy < 0 || iy >= in_h)
-            {
-              memset (dst, zp, run);
-              continue;
-            }
-          const guint8 *src = image + iy * in_w * cin;
-          if (cols_inside)
-            {
-              memcpy (dst, src + ix0 * cin, run);
-              continue;
-            }
-          for (gint64 kx = 0; kx < kw; kx++)
-            {
-              const gint64 ix = ix0 + kx * dw;
-              if (ix < 0 || ix >= in_w)
-                memset (dst + kx * cin, zp, cin);
-              else
-                memcpy (dst + kx * cin, src + ix * cin, cin);
-            }
-        }
-      if (++ox == out_w)
-        {
-          ox = 0;
-          if (++oy == out_h)
-            {
-              oy = 0;
-              img++;
-            }
-        }
-    }
+  kestrel_op_im2col_rows (&im, x, m0, rows, out);
 }
 
 static void

@@ -211,14 +211,16 @@ static const KestrelOpDef op_qmaxpool = {
 
 /* ---- QAdd ----------------------------------------------------------------- */
 
-static gboolean
-qadd_params (const KestrelNode *node, kk_qadd_params *p, GError **error)
+gboolean
+kestrel_quant_add_params (const KestrelNode *node, const char *a, const char *b, const char *clamp,
+                          kk_qadd_params *p, GError **error)
 {
+  g_autofree char *lo_name = g_strconcat (clamp, "_lo", NULL), *hi_name = g_strconcat (clamp, "_hi", NULL);
   float a_scale, b_scale, y_scale;
   gint32 a_zp, b_zp, y_zp;
 
-  if (!kestrel_quant_attr_params (node, "a", &a_scale, &a_zp, error)
-      || !kestrel_quant_attr_params (node, "b", &b_scale, &b_zp, error)
+  if (!kestrel_quant_attr_params (node, a, &a_scale, &a_zp, error)
+      || !kestrel_quant_attr_params (node, b, &b_scale, &b_zp, error)
       || !kestrel_quant_attr_params (node, "y", &y_scale, &y_zp, error))
     return FALSE;
   memset (p, 0, sizeof *p);
@@ -232,9 +234,15 @@ qadd_params (const KestrelNode *node, kk_qadd_params *p, GError **error)
   p->zero_point_a = a_zp;
   p->zero_point_b = b_zp;
   p->zero_point = y_zp;
-  kestrel_quant_clamp_u8 (kestrel_node_attr_float (node, "act_lo", -INFINITY),
-                          kestrel_node_attr_float (node, "act_hi", INFINITY), y_scale, y_zp, &p->lo, &p->hi);
+  kestrel_quant_clamp_u8 (kestrel_node_attr_float (node, lo_name, -INFINITY),
+                          kestrel_node_attr_float (node, hi_name, INFINITY), y_scale, y_zp, &p->lo, &p->hi);
   return TRUE;
+}
+
+static gboolean
+qadd_params (const KestrelNode *node, kk_qadd_params *p, GError **error)
+{
+  return kestrel_quant_add_params (node, "a", "b", "act", p, error);
 }
 
 static gboolean
@@ -437,7 +445,7 @@ qconcat_chunk (gsize begin, gsize end, guint worker, gpointer data)
         guint8 *dst = y + o * s->out_inner + s->offset[i];
 
         if (s->copy[i])
-          memcpy (dst, x, s->inner[i]);
+          kestrel_op_copy_bytes (dst, x, s->inner[i]);
         else
           step->kernels->qrescale_u8 (x, dst, s->inner[i], &s->rescale[i]);
       }

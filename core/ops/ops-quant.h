@@ -36,6 +36,13 @@ void kestrel_quant_clamp_u8 (float lo, float hi, float scale, gint32 zero_point,
 gboolean kestrel_quant_attr_params (const KestrelNode *node, const char *prefix, float *scale,
                                     gint32 *zero_point, GError **error);
 
+/* The requantising add (kk_qadd_params) of inputs with parameters
+ * `a`_scale / `a`_zero_point and `b`_..., to y_scale / y_zero_point,
+ * clamped to the real `clamp`_lo / `clamp`_hi (absent: no bound); fails
+ * naming the node when the scales are too far apart for the kernels. */
+gboolean kestrel_quant_add_params (const KestrelNode *node, const char *a, const char *b, const char *clamp,
+                                   kk_qadd_params *p, GError **error);
+
 /* Input i exists and is u8. */
 const KestrelValue *kestrel_quant_u8_input (const KestrelGraph *graph, const KestrelNode *node, guint i,
                                             GError **error);

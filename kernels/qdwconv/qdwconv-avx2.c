@@ -8,7 +8,10 @@
  * way once per row and block, and the zero point's share comes off the
  * starting sum (bias - zero_point * sum of the weights) rather than off
  * every input. Products and sums are exact, so the bits are the same.
- * Border pixels centre each input and multiply tap by tap (block16). */
+ * Channels left over after the 16-channel blocks go through an 8-channel
+ * block when there are 8 or fewer (interior_block8), else a 16-channel one
+ * overlapping the last. Border pixels centre each input and multiply tap by
+ * tap (block16). */
 #include "qdwconv.h"
 
 #include <immintrin.h>
@@ -134,22 +137,56 @@ interior_block (const kk_qdwconv_params *p, const uint8_t *row_x, size_t x_lo, s
     }
 }
 
+/* As interior_block for the 8 channels [c, c + 8): the last ones of a
+ * channel count that leaves 8 or fewer after the 16-channel blocks (24, 36,
+ * 56, 72, 88 in BlazeFace), rather than a 16-channel block overlapping up
+ * to 8 channels already done. One ymm holds 8 channels x a tap pair. */
 static void
-pixel (const kk_qdwconv_params *p, const kk_qdwconv_taps *t, uint8_t *o)
+interior_block8 (const kk_qdwconv_params *p, const uint8_t *row_x, size_t x_lo, size_t x_hi,
+                 size_t c, uint8_t *out_row, const size_t *offsets)
 {
-  const size_t C = p->channels;
-  size_t c = 0;
+  const size_t C = p->channels, taps = p->kernel_h * p->kernel_w, pairs = (taps + 1) / 2;
+  _Alignas (32) int16_t wpair[MAX_PAIRS][16];
+  const __m256i gather = _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7);
+  __m256i start, sum = _mm256_setzero_si256 ();
 
-  if (C < 16)
+  for (size_t tp = 0; tp < pairs; tp++)
     {
-      kk_qdwconv_pixel_scalar (p, t, 0, C, o);
-      return;
+      const __m128i wa = _mm_loadl_epi64 ((const __m128i *) (p->weights + 2 * tp * C + c));
+      const __m128i wb = 2 * tp + 1 < taps
+                           ? _mm_loadl_epi64 ((const __m128i *) (p->weights + (2 * tp + 1) * C + c))
+                           : _mm_setzero_si128 ();
+      const __m256i w = _mm256_cvtepi8_epi16 (_mm_unpacklo_epi8 (wa, wb));
+      _mm256_store_si256 ((__m256i *) wpair[tp], w);
+      sum = _mm256_add_epi32 (sum, _mm256_madd_epi16 (w, _mm256_set1_epi16 (1)));
     }
-  for (; c + 16 <= C; c += 16)
-    block16 (p, t, c, o);
-  if (c < C)
-    block16 (p, t, C - 16, o);
+  start = _mm256_mullo_epi32 (sum, _mm256_set1_epi32 (p->input_zero_point));
+  start = _mm256_sub_epi32 (p->bias != NULL ? _mm256_loadu_si256 ((const __m256i *) (p->bias + c))
+                                            : _mm256_setzero_si256 (),
+                            start);
+
+  const size_t step = p->stride_w * C;
+  const uint8_t *x = row_x + (x_lo * p->stride_w - p->pad_left) * C + c;
+  for (size_t ox = x_lo; ox < x_hi; ox++, x += step)
+    {
+      __m256i acc = start;
+      for (size_t tp = 0; tp < pairs; tp++)
+        {
+          const __m128i xa = _mm_loadl_epi64 ((const __m128i *) (x + offsets[2 * tp]));
+          const __m128i xb = 2 * tp + 1 < taps ? _mm_loadl_epi64 ((const __m128i *) (x + offsets[2 * tp + 1]))
+                                               : _mm_setzero_si128 ();
+          acc = _mm256_add_epi32 (acc, _mm256_madd_epi16 (_mm256_cvtepu8_epi16 (_mm_unpacklo_epi8 (xa, xb)),
+                                                          _mm256_load_si256 ((const __m256i *) wpair[tp])));
+        }
+      /* 0..255 after requant8: the saturating packs are exact; bytes 0-3
+       * of each lane hold 4 channels, gathered to the low 8 bytes. */
+      __m256i r = requant8 (acc, p->requant.multiplier + c, &p->requant);
+      r = _mm256_permutevar8x32_epi32 (_mm256_packus_epi16 (_mm256_packs_epi32 (r, r), r), gather);
+      _mm_storel_epi64 ((__m128i *) (out_row + ox * C + c), _mm256_castsi256_si128 (r));
+    }
 }
+
+KK_QDWCONV_PIXEL_BLOCKS (pixel, 16, block16)
 
 void
 kk_qdwconv_u8_nhwc_avx2 (const kk_qdwconv_params *p, const uint8_t *in, uint8_t *out,
@@ -192,7 +229,9 @@ kk_qdwconv_u8_nhwc_avx2 (const kk_qdwconv_params *p, const uint8_t *in, uint8_t 
           size_t c = 0;
           for (; c + 16 <= C; c += 16)
             interior_block (p, row_x, lo, hi, c, out_row, offsets);
-          if (c < C)
+          if (c < C && C - c <= 8)
+            interior_block8 (p, row_x, lo, hi, C - 8, out_row, offsets);
+          else if (c < C)
             interior_block (p, row_x, lo, hi, C - 16, out_row, offsets);
         }
     }

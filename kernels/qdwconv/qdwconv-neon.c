@@ -44,22 +44,7 @@ block8 (const kk_qdwconv_params *p, const kk_qdwconv_taps *t, size_t c, uint8_t 
   vst1_u8 (o + c, vqmovun_s16 (vcombine_s16 (vmovn_s32 (r0), vmovn_s32 (r1))));
 }
 
-static void
-pixel (const kk_qdwconv_params *p, const kk_qdwconv_taps *t, uint8_t *o)
-{
-  const size_t C = p->channels;
-  size_t c = 0;
-
-  if (C < 8)
-    {
-      kk_qdwconv_pixel_scalar (p, t, 0, C, o);
-      return;
-    }
-  for (; c + 8 <= C; c += 8)
-    block8 (p, t, c, o);
-  if (c < C)
-    block8 (p, t, C - 8, o);
-}
+KK_QDWCONV_PIXEL_BLOCKS (pixel, 8, block8)
 
 void
 kk_qdwconv_u8_nhwc_neon (const kk_qdwconv_params *p, const uint8_t *in, uint8_t *out,

@@ -116,3 +116,22 @@ kk_qdwconv_rows_end (const kk_qdwconv_params *p, size_t row_end)
         }                                                                                 \
     }                                                                                     \
   while (0)
+
+/* pixel () of a version whose `block (p, t, c, o)` does `width` channels
+ * from c: blocks along the channels, the last overlapping the one before
+ * it when C is not a multiple of width, the scalar loop below width. */
+#define KK_QDWCONV_PIXEL_BLOCKS(name, width, block)                                        \
+  static void name (const kk_qdwconv_params *p, const kk_qdwconv_taps *t, uint8_t *o)   \
+  {                                                                                      \
+    const size_t C = p->channels;                                                        \
+    size_t c = 0;                                                                        \
+    if (C < (width))                                                                     \
+      {                                                                                  \
+        kk_qdwconv_pixel_scalar (p, t, 0, C, o);                                         \
+        return;                                                                          \
+      }                                                                                  \
+    for (; c + (width) <= C; c += (width))                                               \
+      block (p, t, c, o);                                                                \
+    if (c < C)                                                                           \
+      block (p, t, C - (width), o);                                                      \
+  }

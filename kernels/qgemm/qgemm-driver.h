@@ -43,8 +43,21 @@
  *
  * `partial` is true only for the matrix's last vector when n is not a
  * multiple of VL: then loads and stores touch just the columns t says.
+ *
+ * A version without masked loads and stores (SSE4.2, AVX2) defines
+ * QGEMM_BUFFERED_TAIL instead, and its three hooks take whole vectors only:
+ *
+ *   void qgemm_store_s32 (int32_t *p, qgemm_acc x)
+ *   qgemm_mult qgemm_load_mult (const int32_t *m)
+ *   void qgemm_store_u8 (uint8_t *p, qgemm_acc x, const qgemm_mult *m,
+ *                        const qgemm_rq_consts *rq)
+ *
+ * and the driver takes a partial vector through VL-wide stack buffers (the
+ * multipliers zero-padded, the stores copied out for the columns present).
  */
 #pragma once
+
+#include <string.h>
 
 #define QGEMM_CAT2(a, b) a##_##b
 #define QGEMM_CAT(a, b) QGEMM_CAT2 (a, b)
@@ -55,6 +68,60 @@ typedef struct {
   bool s32;                     /* store the accumulators instead of requantising */
   const kk_requant *rq;
 } qgemm_args;
+
+#ifdef QGEMM_BUFFERED_TAIL
+typedef size_t qgemm_tail;      /* the columns of a partial vector */
+
+static inline qgemm_tail
+qgemm_tail_make (size_t cols)
+{
+  return cols;
+}
+
+static inline void
+qgemm_store_s32_cols (int32_t *p, qgemm_acc x, bool partial, qgemm_tail cols)
+{
+  int32_t values[VL];
+
+  if (!partial)
+    {
+      qgemm_store_s32 (p, x);
+      return;
+    }
+  qgemm_store_s32 (values, x);
+  memcpy (p, values, cols * sizeof (int32_t));
+}
+
+static inline qgemm_mult
+qgemm_load_mult_cols (const int32_t *mult, bool partial, qgemm_tail cols)
+{
+  int32_t values[VL] = { 0 };
+
+  if (!partial)
+    return qgemm_load_mult (mult);
+  memcpy (values, mult, cols * sizeof (int32_t));
+  return qgemm_load_mult (values);
+}
+
+static inline void
+qgemm_store_u8_cols (uint8_t *p, qgemm_acc x, const qgemm_mult *m, const qgemm_rq_consts *rq,
+                     bool partial, qgemm_tail cols)
+{
+  uint8_t bytes[VL];
+
+  if (!partial)
+    {
+      qgemm_store_u8 (p, x, m, rq);
+      return;
+    }
+  qgemm_store_u8 (bytes, x, m, rq);
+  memcpy (p, bytes, cols);
+}
+#else
+#define qgemm_store_s32_cols qgemm_store_s32
+#define qgemm_load_mult_cols qgemm_load_mult
+#define qgemm_store_u8_cols qgemm_store_u8
+#endif
 
 size_t
 QGEMM_FN (qgemm_u8s8_packed_size) (size_t k, size_t n)
@@ -163,7 +230,7 @@ qgemm_tile (const size_t mr, const size_t nv, const qgemm_args *args, const uint
       for (size_t r = 0; r < mr; r++)
 #pragma GCC unroll 3
         for (size_t v = 0; v < nv; v++)
-          qgemm_store_s32 (out + r * ldc + v * VL, acc[r][v], partial && v == nv - 1, tail);
+          qgemm_store_s32_cols (out + r * ldc + v * VL, acc[r][v], partial && v == nv - 1, tail);
       return;
     }
 
@@ -174,13 +241,13 @@ qgemm_tile (const size_t mr, const size_t nv, const qgemm_args *args, const uint
   qgemm_rq_setup (&rq, args->rq);
 #pragma GCC unroll 3
   for (size_t v = 0; v < nv; v++)
-    m[v] = qgemm_load_mult (mult + v * VL, partial && v == nv - 1, tail);
+    m[v] = qgemm_load_mult_cols (mult + v * VL, partial && v == nv - 1, tail);
 #pragma GCC unroll 12
   for (size_t r = 0; r < mr; r++)
 #pragma GCC unroll 3
     for (size_t v = 0; v < nv; v++)
-      qgemm_store_u8 (out + r * ldc + v * VL, acc[r][v], &m[v], &rq, partial && v == nv - 1,
-                      tail);
+      qgemm_store_u8_cols (out + r * ldc + v * VL, acc[r][v], &m[v], &rq, partial && v == nv - 1,
+                           tail);
 }
 
 typedef void (*qgemm_tile_fn) (const qgemm_args *args, const uint8_t *a, uint32_t *abuf,

@@ -16,6 +16,7 @@
 #define STRIP_ROWS 12
 #define CHUNK_PAIRS (KK_QGEMM_CHUNK_K / G)
 #define QGEMM_WIDENS
+#define QGEMM_BUFFERED_TAIL
 #define QGEMM_TILE_ROWS { 0, 12, 4, 3 }
 #define QGEMM_TILES(X)                                                                      \
   X (1, 1) X (2, 1) X (3, 1) X (4, 1) X (5, 1) X (6, 1) X (7, 1) X (8, 1) X (9, 1) X (10, 1) \
@@ -46,14 +47,6 @@ qgemm_widen (uint16_t *dst, const uint8_t *src, size_t len)
   return x;
 }
 
-typedef size_t qgemm_tail;     /* the columns of a partial vector */
-
-static inline qgemm_tail
-qgemm_tail_make (size_t cols)
-{
-  return cols;
-}
-
 static inline qgemm_acc
 qgemm_load_bias (const int32_t *p)
 {
@@ -79,16 +72,9 @@ qgemm_madd (qgemm_acc acc, qgemm_wpair a, qgemm_wpair w)
 }
 
 static inline void
-qgemm_store_s32 (int32_t *p, qgemm_acc x, bool partial, qgemm_tail cols)
+qgemm_store_s32 (int32_t *p, qgemm_acc x)
 {
-  if (partial)
-    {
-      int32_t values[VL];
-      _mm_storeu_si128 ((__m128i *) values, x);
-      memcpy (p, values, cols * sizeof (int32_t));
-    }
-  else
-    _mm_storeu_si128 ((__m128i *) p, x);
+  _mm_storeu_si128 ((__m128i *) p, x);
 }
 
 static inline void
@@ -102,26 +88,18 @@ qgemm_rq_setup (qgemm_rq_consts *k, const kk_requant *rq)
 }
 
 static inline qgemm_mult
-qgemm_load_mult (const int32_t *mult, bool partial, qgemm_tail cols)
+qgemm_load_mult (const int32_t *mult)
 {
   qgemm_mult m;
-  if (partial)
-    {
-      int32_t values[VL] = { 0 };
-      memcpy (values, mult, cols * sizeof (int32_t));
-      m.m = _mm_loadu_si128 ((const __m128i *) values);
-    }
-  else
-    m.m = _mm_loadu_si128 ((const __m128i *) mult);
+  m.m = _mm_loadu_si128 ((const __m128i *) mult);
   m.m_odd = _mm_srli_epi64 (m.m, 32);
   return m;
 }
 
 /* floor ((acc * m + 2^(shift - 1)) / 2^shift) in each lane, plus the zero
- * point, clamped, stored as bytes (cols of them if partial). */
+ * point, clamped, stored as VL bytes. */
 static inline void
-qgemm_store_u8 (uint8_t *p, qgemm_acc acc, const qgemm_mult *m, const qgemm_rq_consts *k,
-                bool partial, qgemm_tail cols)
+qgemm_store_u8 (uint8_t *p, qgemm_acc acc, const qgemm_mult *m, const qgemm_rq_consts *k)
 {
   __m128i even = _mm_mul_epi32 (acc, m->m);
   __m128i odd = _mm_mul_epi32 (_mm_srli_epi64 (acc, 32), m->m_odd);
@@ -131,10 +109,7 @@ qgemm_store_u8 (uint8_t *p, qgemm_acc acc, const qgemm_mult *m, const qgemm_rq_c
   /* 0..255 now: the saturating packs are exact */
   x = _mm_packus_epi16 (_mm_packs_epi32 (x, x), x);
   int32_t bytes = _mm_cvtsi128_si32 (x);
-  if (partial)
-    memcpy (p, &bytes, cols);
-  else
-    memcpy (p, &bytes, VL);     /* a constant size: one store, no call */
+  memcpy (p, &bytes, VL);       /* a constant size: one store, no call */
 }
 
 #include "qgemm-driver.h"

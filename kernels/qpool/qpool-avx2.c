@@ -28,25 +28,17 @@ block16 (const kk_qpool_taps *t, size_t c, uint8_t *o)
   _mm_storeu_si128 ((__m128i *) (o + c), m);
 }
 
+KK_QPOOL_PIXEL_BLOCKS (pixel16, 16, block16)
+KK_QPOOL_PIXEL_BLOCKS (pixel32, 32, block)
+
+/* 16 <= C < 32 in 16-channel halves rather than one at a time. */
 static void
 pixel (const kk_qpool_taps *t, size_t C, uint8_t *o)
 {
-  size_t c = 0;
-  if (C < 16)
-    {
-      kk_qpool_pixel_scalar (t, 0, C, o);
-      return;
-    }
   if (C < 32)
-    {
-      block16 (t, 0, o);
-      block16 (t, C - 16, o);
-      return;
-    }
-  for (; c + 32 <= C; c += 32)
-    block (t, c, o);
-  if (c < C)
-    block (t, C - 32, o);
+    pixel16 (t, C, o);
+  else
+    pixel32 (t, C, o);
 }
 
 void

@@ -16,20 +16,7 @@ block (const kk_qpool_taps *t, size_t c, uint8_t *o)
   STOREU128 (o + c, m);
 }
 
-static void
-pixel (const kk_qpool_taps *t, size_t C, uint8_t *o)
-{
-  size_t c = 0;
-  if (C < 16)
-    {
-      kk_qpool_pixel_scalar (t, 0, C, o);
-      return;
-    }
-  for (; c + 16 <= C; c += 16)
-    block (t, c, o);
-  if (c < C)
-    block (t, C - 16, o);
-}
+KK_QPOOL_PIXEL_BLOCKS (pixel, 16, block)
 
 void
 kk_maxpool_u8_nhwc_sse42 (const kk_pool_params *p, const uint8_t *in, uint8_t *out,

@@ -105,3 +105,22 @@ kk_qpool_rows_end (const kk_pool_params *p, size_t row_end)
           }                                                                       \
     }                                                                             \
   while (0)
+
+/* pixel () of a version whose `block (t, c, o)` does `width` channels from
+ * c: blocks along the channels, the last overlapping the one before it
+ * when C is not a multiple of width (it rewrites the same bytes), the
+ * scalar loop below width channels. */
+#define KK_QPOOL_PIXEL_BLOCKS(name, width, block)                  \
+  static void name (const kk_qpool_taps *t, size_t C, uint8_t *o)  \
+  {                                                                \
+    size_t c = 0;                                                  \
+    if (C < (width))                                               \
+      {                                                            \
+        kk_qpool_pixel_scalar (t, 0, C, o);                        \
+        return;                                                    \
+      }                                                            \
+    for (; c + (width) <= C; c += (width))                         \
+      block (t, c, o);                                             \
+    if (c < C)                                                     \
+      block (t, C - (width), o);                                   \
+  }

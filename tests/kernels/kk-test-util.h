@@ -130,3 +130,48 @@ kk_test_assert_untouched_before (const void *start, size_t guard)
     if (q[i] != KK_TEST_GUARD_BYTE)
       g_error ("kernel wrote %zu bytes before the start of its output", guard - i);
 }
+
+/* ---- What the INT8 kernels' tests share ----------------------------------- */
+
+/* floor (x / 2^s) for any sign: the naive oracles' requantisation, written
+ * with a division so it is checked by different arithmetic than the
+ * kernels' shifts. */
+static inline int64_t
+kk_test_floor_div_pow2 (int64_t x, uint32_t s)
+{
+  int64_t d = (int64_t) 1 << s, q = x / d;
+  if (x % d != 0 && x < 0)
+    q--;
+  return q;
+}
+
+/* Channel counts across every vector tail of every version (1..70, then 96
+ * and 130): into out (room for KK_TEST_MAX_CHANNEL_COUNTS), returns how
+ * many. */
+#define KK_TEST_MAX_CHANNEL_COUNTS 80
+static inline size_t
+kk_test_channel_counts (size_t *out)
+{
+  size_t n = 0;
+  for (size_t c = 1; c <= 70; c++)
+    out[n++] = c;
+  out[n++] = 96;
+  out[n++] = 130;
+  return n;
+}
+
+/* n u8 inputs: all 0 (mode 1), all 255 (mode 2) or random (any other). */
+static inline void
+kk_test_fill_u8_mode (GRand *rand, uint8_t *p, size_t n, int mode)
+{
+  for (size_t i = 0; i < n; i++)
+    p[i] = mode == 1 ? 0 : mode == 2 ? 255 : (uint8_t) g_rand_int_range (rand, 0, 256);
+}
+
+/* A random range [*begin, *end) of rows 0..rows (possibly empty). */
+static inline void
+kk_test_random_rows (GRand *rand, size_t rows, size_t *begin, size_t *end)
+{
+  *begin = (size_t) g_rand_int_range (rand, 0, (int) rows);
+  *end = (size_t) g_rand_int_range (rand, (int) *begin, (int) rows + 1);
+}

@@ -17,15 +17,6 @@
 
 #include "kk-test-util.h"
 
-static int64_t
-floor_div_pow2 (int64_t x, uint32_t s)
-{
-  int64_t d = (int64_t) 1 << s, q = x / d;
-  if (x % d != 0 && x < 0)
-    q--;
-  return q;
-}
-
 static uint8_t
 naive_at (const kk_qdwconv_params *p, const uint8_t *in, size_t r, size_t ox, size_t c)
 {
@@ -42,7 +33,7 @@ naive_at (const kk_qdwconv_params *p, const uint8_t *in, size_t r, size_t ox, si
         acc += (x - p->input_zero_point) * p->weights[(ky * p->kernel_w + kx) * p->channels + c];
       }
   const kk_requant *rq = &p->requant;
-  int64_t v = floor_div_pow2 (acc * rq->multiplier[c] + ((int64_t) 1 << (rq->shift - 1)), rq->shift);
+  int64_t v = kk_test_floor_div_pow2 (acc * rq->multiplier[c] + ((int64_t) 1 << (rq->shift - 1)), rq->shift);
   v += rq->zero_point;
   return (uint8_t) (v < rq->lo ? rq->lo : v > rq->hi ? rq->hi : v);
 }
@@ -130,12 +121,8 @@ run_cases (const kk_kernels *ref, const kk_kernels *t, gpointer data)
 {
   (void) data;
   g_autoptr (GRand) rand = g_rand_new_with_seed (t == NULL ? 51 : 52 + (guint32) t->isa);
-  size_t channels[80];
-  size_t nc = 0;
-  for (size_t c = 1; c <= 70; c++)
-    channels[nc++] = c;
-  channels[nc++] = 96;
-  channels[nc++] = 130;
+  size_t channels[KK_TEST_MAX_CHANNEL_COUNTS];
+  const size_t nc = kk_test_channel_counts (channels);
 
   for (size_t ci = 0; ci < nc; ci++)
     for (int round = 0; round < 14; round++)
@@ -151,16 +138,11 @@ run_cases (const kk_kernels *ref, const kk_kernels *t, gpointer data)
         const size_t rows = p->batch * p->out_h, row_bytes = p->out_w * p->channels;
         KkTestBuf ib = kk_test_buf_new (in_bytes + 1);
         uint8_t *in = kk_test_buf_at (&ib, (size_t) g_rand_int_range (rand, 0, 64));
-        const int amode = round % 3;  /* random, all 0, all 255 */
-        for (size_t i = 0; i < in_bytes; i++)
-          in[i] = amode == 1 ? 0 : amode == 2 ? 255 : (uint8_t) g_rand_int_range (rand, 0, 256);
+        kk_test_fill_u8_mode (rand, in, in_bytes, round % 3);  /* random, all 0, all 255 */
 
         size_t rb = 0, re = rows;
         if (round % 4 == 1)
-          {
-            rb = (size_t) g_rand_int_range (rand, 0, (int) rows);
-            re = (size_t) g_rand_int_range (rand, (int) rb, (int) rows + 1);
-          }
+          kk_test_random_rows (rand, rows, &rb, &re);
         /* a band: the output buffer starts at row rb */
         const bool band = round % 8 == 5;
         p->out_row0 = band ? rb : 0;

@@ -10,22 +10,13 @@
  */
 #include "kk-test-util.h"
 
-static int64_t
-floor_div_pow2 (int64_t x, uint32_t s)
-{
-  int64_t d = (int64_t) 1 << s, q = x / d;
-  if (x % d != 0 && x < 0)
-    q--;
-  return q;
-}
-
 static uint8_t
 naive (int a, int b, const kk_qadd_params *p, bool add)
 {
   int64_t t = (int64_t) (a - p->zero_point_a) * p->multiplier_a;
   if (add)
     t += (int64_t) (b - p->zero_point_b) * p->multiplier_b;
-  int64_t r = floor_div_pow2 (t + ((int64_t) 1 << (p->shift - 1)), p->shift) + p->zero_point;
+  int64_t r = kk_test_floor_div_pow2 (t + ((int64_t) 1 << (p->shift - 1)), p->shift) + p->zero_point;
   return (uint8_t) (r < p->lo ? p->lo : r > p->hi ? p->hi : r);
 }
 

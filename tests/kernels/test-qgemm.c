@@ -211,17 +211,6 @@ run_case (const kk_kernels *t, const QInputs *in, int32_t **acc_out)
   return out;
 }
 
-/* floor (x / 2^s) without relying on how >> treats negative numbers */
-static int64_t
-floor_div_pow2 (int64_t x, uint32_t s)
-{
-  int64_t d = (int64_t) 1 << s;
-  int64_t q = x / d;
-  if (x % d != 0 && x < 0)
-    q--;
-  return q;
-}
-
 static void
 check_against_naive (const QInputs *in, const uint8_t *out, const int32_t *acc)
 {
@@ -237,7 +226,7 @@ check_against_naive (const QInputs *in, const uint8_t *out, const int32_t *acc)
           }
         g_assert_cmpint (sum, >=, INT32_MIN);
         g_assert_cmpint (sum, <=, INT32_MAX);
-        int64_t r = floor_div_pow2 (sum * in->mult[j] + ((int64_t) 1 << (cs->rq.shift - 1)), cs->rq.shift);
+        int64_t r = kk_test_floor_div_pow2 (sum * in->mult[j] + ((int64_t) 1 << (cs->rq.shift - 1)), cs->rq.shift);
         r += cs->rq.zero_point;
         r = r < cs->rq.lo ? cs->rq.lo : r > cs->rq.hi ? cs->rq.hi : r;
         if (acc[i * cs->n + j] != sum || out[i * cs->n + j] != r)

@@ -65,12 +65,8 @@ run_cases (const kk_kernels *ref, const kk_kernels *t, gpointer data)
 {
   (void) data;
   g_autoptr (GRand) rand = g_rand_new_with_seed (t == NULL ? 41 : 42 + (guint32) t->isa);
-  size_t channels[80];
-  size_t nc = 0;
-  for (size_t c = 1; c <= 70; c++)
-    channels[nc++] = c;
-  channels[nc++] = 96;
-  channels[nc++] = 130;
+  size_t channels[KK_TEST_MAX_CHANNEL_COUNTS];
+  const size_t nc = kk_test_channel_counts (channels);
 
   for (size_t ci = 0; ci < nc; ci++)
     for (int round = 0; round < 12; round++)
@@ -82,15 +78,10 @@ run_cases (const kk_kernels *ref, const kk_kernels *t, gpointer data)
         const size_t rows = p.batch * p.out_h, row_bytes = p.out_w * p.channels;
         KkTestBuf ib = kk_test_buf_new (in_bytes + 1);
         uint8_t *in = kk_test_buf_at (&ib, (size_t) g_rand_int_range (rand, 0, 64));
-        const int mode = round % 6;
-        for (size_t i = 0; i < in_bytes; i++)
-          in[i] = mode == 1 ? 0 : mode == 2 ? 255 : (uint8_t) g_rand_int_range (rand, 0, 256);
+        kk_test_fill_u8_mode (rand, in, in_bytes, round % 6);
         size_t rb = 0, re = rows;
         if (round % 3 == 2)
-          {
-            rb = (size_t) g_rand_int_range (rand, 0, (int) rows);
-            re = (size_t) g_rand_int_range (rand, (int) rb, (int) rows + 1);
-          }
+          kk_test_random_rows (rand, rows, &rb, &re);
         KkTestBuf ob = kk_test_buf_new (rows * row_bytes + 1), rbuf = kk_test_buf_new (rows * row_bytes + 1);
         uint8_t *out = kk_test_buf_at (&ob, (size_t) g_rand_int_range (rand, 0, 64));
         uint8_t *expect = kk_test_buf_at (&rbuf, 0);

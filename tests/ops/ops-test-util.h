@@ -36,16 +36,24 @@ typedef struct {
   GHashTable *data;  /* activation value -> its bytes */
 } OpCase;
 
+/* A case of operator op_type of `domain` ("" for ONNX's, "kestrel" for the
+ * engine's own). */
 static inline OpCase *
-op_case_new (gint64 opset, const char *op_type)
+op_case_new_in (gint64 opset, const char *domain, const char *op_type)
 {
   OpCase *c = g_new0 (OpCase, 1);
 
   c->graph = kestrel_graph_new ();
   c->graph->opset = opset;
-  c->node = kestrel_graph_add_node (c->graph, "", op_type, "the_node");
+  c->node = kestrel_graph_add_node (c->graph, domain, op_type, "the_node");
   c->data = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   return c;
+}
+
+static inline OpCase *
+op_case_new (gint64 opset, const char *op_type)
+{
+  return op_case_new_in (opset, "", op_type);
 }
 
 static inline void
