@@ -12,7 +12,8 @@ Prints the figures for people, then one JSON line {"soak": {...}} with the
 same figures for scripts, and exits 0 when the soak passed: no errors, no
 frame lost (every frame taken from a source processed or counted as
 dropped), the engine applied the reconfigurations asked for, nothing left
-out of the frame pool, no leak reported, and kestrel-cli exited 0.
+out of the frame pool, no leak reported, kestrel-cli exited 0 and, in a
+run of an hour or more, resident memory growing less than 1 MB/hour.
 """
 import argparse
 import json
@@ -158,6 +159,9 @@ def main():
         problems.append(f'{applied} reconfigurations applied of {asked} asked for')
     if pool != 0:
         problems.append(f'{pool} buffers still out of the pool')
+    # Issue 16's bar, over an hour: a shorter run's slope is mostly warm-up.
+    if summary['duration_s'] >= 3600 and slope_mb_h is not None and slope_mb_h >= 1.0:
+        problems.append(f'resident memory grows {slope_mb_h:.2f} MB/hour (1 at most)')
     if leaks:
         problems.append('LeakSanitizer reported leaks')
     if args.exit_status != 0:

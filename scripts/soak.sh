@@ -21,8 +21,9 @@
 # -Db_sanitize=address,undefined tree as `make check` builds it) the
 # LeakSanitizer report.
 #
-# Exit status 0 when the run had no errors, no lost frames, no leaks and
-# nothing left in the pool; 1 otherwise. Not part of `make check` (it runs
+# Exit status 0 when the run had no errors, no lost frames, no leaks,
+# nothing left in the pool and (over an hour or more) an RSS slope under
+# 1 MB/hour; 1 otherwise. Not part of `make check` (it runs
 # for hours); tests/cli/check-soak.py runs it for 20 s there.
 set -eu
 
