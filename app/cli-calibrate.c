@@ -1,25 +1,29 @@
 /* kestrel-cli calibrate — an INT8 calibration table for a model from a
  * folder of frames (core/quant/).
  *
- *   kestrel-cli calibrate MODEL --frames DIR [--method M] [-o FILE]
+ *   kestrel-cli calibrate MODEL --frames DIR [--method M] [--goal DB | --all-int8] [-o FILE]
  *
  * MODEL is front, back or FILE.onnx. Every .png/.jpg/.jpeg in DIR (sorted
  * by name) is decoded and resized into the model's image input the way the
- * bundled BlazeFace models take it ([-1, 1] per channel, letterboxed:
- * kestrel-image),
- * then the FP32 reference plan runs over them once per pass of the method.
- * The table is printed (JSON) and written to FILE; the user's calibration
- * cache is left alone (the engine's INT8 plans use it).
+ * engine feeds that model (its task decoder's input parameters: BlazeFace
+ * [-1, 1] letterboxed, a model no plugin decodes 0..1, ...), then the FP32
+ * reference plan runs over them once per pass of the method, and the
+ * sensitivity search (kestrel-mixed-precision.h) chooses the layers INT8
+ * plans keep FP32 for a worst output SQNR of --goal dB (default 20;
+ * --all-int8 skips it). The table is printed (JSON), the layers kept FP32
+ * on stderr, and the table written to FILE; the user's calibration cache
+ * is left alone (the engine's INT8 plans use it).
  *
  * The work runs on a thread of its own (kestrel_cli_run_cancellable) while
  * the main thread waits for SIGINT / SIGTERM, which cancel it between frames; on a
  * terminal a progress line (frame n of m) is redrawn on stderr. Exit
- * status 2: a bad option (unknown method, no --frames, a missing folder);
+ * status 2: a bad option (unknown method, no --frames, a missing folder, a goal out of range);
  * 1: the work failed (no images in the folder, an image that does not
  * decode, a model that does not load, cancelled).
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +32,7 @@
 #include "kestrel-cli.h"
 #include "kestrel-error.h"
 #include "kestrel-image.h"
+#include "kestrel-mixed-precision.h"
 #include "kestrel-quant-table-file.h"
 
 typedef struct {
@@ -38,7 +43,9 @@ typedef struct {
   guint input;                  /* the plan input the frames go to */
   guint calls, total_calls;     /* fill_input calls: frames x passes */
   gboolean progress;
+  gboolean progress_search;
   GCancellable *cancellable;
+  double goal_db;               /* NAN: no search */
   KestrelQuantTable *table;
   GError *error;
 } Job;
@@ -84,45 +91,6 @@ list_frames (const char *dir, int *status, GError **error)
   return g_steal_pointer (&paths);
 }
 
-/* The model's image input: the first float32 [1,3,H,W] or [1,H,W,3]. */
-static gboolean
-find_image_input (KestrelModel *model, guint *input, kk_model_input_params *params, GError **error)
-{
-  for (guint i = 0; i < kestrel_model_get_n_inputs (model); i++)
-    {
-      KestrelTensorView view;
-      kestrel_tensor_view_init (&view, kestrel_model_get_input (model, i));
-      if (view.dtype != KESTREL_DTYPE_FLOAT32 || view.n_dims != 4 || view.shape[0] != 1)
-        continue;
-      memset (params, 0, sizeof *params);
-      if (view.shape[1] == 3)
-        {
-          params->layout = KK_LAYOUT_NCHW;
-          params->height = view.shape[2];
-          params->width = view.shape[3];
-        }
-      else if (view.shape[3] == 3)
-        {
-          params->layout = KK_LAYOUT_NHWC;
-          params->height = view.shape[1];
-          params->width = view.shape[2];
-        }
-      else
-        continue;
-      for (int c = 0; c < 3; c++)
-        {
-          params->scale[c] = 2.0f / 255.0f;
-          params->offset[c] = -1.0f;
-        }
-      params->letterbox = TRUE;
-      *input = i;
-      return TRUE;
-    }
-  g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-               "the model has no image input (float32, batch 1, 3 channels) to calibrate with frames");
-  return FALSE;
-}
-
 static gboolean
 fill_input (KestrelPlan *plan, guint frame, gpointer user_data, GError **error)
 {
@@ -143,12 +111,48 @@ fill_input (KestrelPlan *plan, guint frame, gpointer user_data, GError **error)
                                         &job->params, NULL, error);
 }
 
+static void
+search_progress (guint done, guint total, gpointer user_data)
+{
+  Job *job = user_data;
+
+  if (!job->progress_search)
+    return;
+  fprintf (stderr, "\r\033[Kchoosing the layers kept FP32: plan %u of at most %u", done, total);
+  fflush (stderr);
+}
+
+/* What the search decided, for people (stdout is the table). */
+static void
+print_mixed (const KestrelQuantTable *table)
+{
+  KestrelMixedSummary m;
+  const char *const *layers = kestrel_quant_table_get_fp32_layers (table);
+
+  if (!kestrel_quant_table_get_mixed (table, &m))
+    return;
+  fprintf (stderr, "%u of %u convolutions kept FP32 for a worst output SQNR of %.1f dB (goal %.1f dB; all INT8: "
+           "%.1f dB)\n", g_strv_length ((char **) layers), m.n_candidates, m.output_sqnr_db, m.goal_db,
+           m.all_int8_sqnr_db);
+  for (guint i = 0; layers[i] != NULL; i++)
+    fprintf (stderr, "  FP32: %s\n", layers[i]);
+}
+
 static gpointer
 run_job (gpointer user_data)
 {
   Job *job = user_data;
   job->table = kestrel_calibrate (job->model, job->method, job->paths->len, fill_input, job,
                                   job->cancellable, &job->error);
+  if (job->table != NULL && !isnan (job->goal_db))
+    {
+      /* The search fills the frames once more, then tries plans. */
+      job->progress_search = job->progress;
+      job->progress = FALSE;
+      if (!kestrel_mixed_precision_search (job->model, job->table, job->paths->len, fill_input, job, job->goal_db,
+                                           NULL, NULL, search_progress, job, job->cancellable, &job->error))
+        g_clear_pointer (&job->table, kestrel_quant_table_unref);
+    }
   return NULL;
 }
 
@@ -159,15 +163,19 @@ kestrel_cli_calibrate (int argc, char **argv)
   g_autofree char *method_name = NULL;
   g_autofree char *output = NULL;
   g_autofree char *origin = NULL;
+  double goal_db = KESTREL_MIXED_DEFAULT_GOAL_DB;
+  gboolean all_int8 = FALSE;
   g_autofree char *method_help = g_strdup_printf ("How ranges are chosen: %s (default minmax)",
                                                   kestrel_calibration_method_names ());
   GOptionEntry entries[] = {
     { "frames", 'f', 0, G_OPTION_ARG_FILENAME, &frames, "Folder of calibration images (.png, .jpg)", "DIR" },
     { "method", 0, 0, G_OPTION_ARG_STRING, &method_name, method_help, "METHOD" },
+    { "goal", 0, 0, G_OPTION_ARG_DOUBLE, &goal_db, "Worst output SQNR the layers kept FP32 must reach (default 20)", "DB" },
+    { "all-int8", 0, 0, G_OPTION_ARG_NONE, &all_int8, "No sensitivity search: every layer that can be INT8 is", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Also write the table to this file", "FILE.json" },
     { NULL }
   };
-  const KestrelCliRange ranges[] = { { NULL } };
+  const KestrelCliRange ranges[] = { { "goal", -100, 200 }, { NULL } };
   g_autoptr (GOptionContext) context = g_option_context_new ("MODEL - an INT8 calibration table from a folder of frames");
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) bytes = NULL;
@@ -200,8 +208,9 @@ kestrel_cli_calibrate (int argc, char **argv)
   model = kestrel_model_new_from_bytes (bytes, origin, &error);
   if (model == NULL)
     return kestrel_cli_fail ("calibrate", error->message, 1);
-  if (!find_image_input (model, &job.input, &job.params, &error))
+  if (!kestrel_cli_model_input (model, &job.input, &job.params, &error))
     return kestrel_cli_fail ("calibrate", error->message, 1);
+  job.goal_db = all_int8 ? (double) NAN : goal_db;
 
   job.model = model;
   job.paths = paths;
@@ -224,6 +233,7 @@ kestrel_cli_calibrate (int argc, char **argv)
 
   g_autofree char *json = kestrel_quant_table_to_json (job.table);
   fputs (json, stdout);
+  print_mixed (job.table);
   if (output != NULL && !kestrel_quant_table_save (job.table, output, &error))
     status = kestrel_cli_fail ("calibrate", error->message, 1);
   kestrel_quant_table_unref (job.table);

@@ -50,12 +50,26 @@ kestrel_cli_parse_precision (const char *name, KestrelPrecision *precision, GErr
 }
 
 gboolean
-kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precision, KestrelModel *model,
-                           KestrelQuantTable **table, GError **error)
+kestrel_cli_model_input (KestrelModel *model, guint *input, kk_model_input_params *params, GError **error)
 {
   const KestrelTaskDecoderVTable *vtable;
   g_autoptr(KestrelTaskDecoder) decoder = NULL;
+
+  vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (), model, NULL);
+  decoder = kestrel_task_decoder_new (vtable != NULL ? vtable : &kestrel_generic_decoder_vtable, model, error);
+  if (decoder == NULL)
+    return FALSE;
+  kestrel_task_decoder_get_input_params (decoder, TRUE, params);
+  *input = kestrel_task_decoder_get_image_input (decoder);
+  return TRUE;
+}
+
+gboolean
+kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precision, KestrelModel *model,
+                           KestrelQuantTable **table, GError **error)
+{
   kk_model_input_params params;
+  guint input;
 
   *table = NULL;
   options->precision = precision;
@@ -68,16 +82,12 @@ kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precisi
     }
   if (precision != KESTREL_PRECISION_INT8)
     return TRUE;
-  vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (), model, NULL);
-  decoder = kestrel_task_decoder_new (vtable != NULL ? vtable : &kestrel_generic_decoder_vtable, model, error);
-  if (decoder == NULL)
+  if (!kestrel_cli_model_input (model, &input, &params, error))
     {
       g_prefix_error (error, "calibrating for INT8 needs photos the model can take: ");
       return FALSE;
     }
-  kestrel_task_decoder_get_input_params (decoder, TRUE, &params);
-  *table = kestrel_calibrate_images (model, kestrel_task_decoder_get_image_input (decoder), &params, NULL, NULL,
-                                     NULL, NULL, error);
+  *table = kestrel_calibrate_images (model, input, &params, NULL, NULL, NULL, NULL, error);
   if (*table == NULL)
     {
       g_prefix_error (error, "calibrating for INT8: ");

@@ -1,6 +1,7 @@
 /* kestrel-cli inspect — what a model is made of and what Kestrel makes of it:
  * operators (and which are unsupported), parameters, multiply-adds, and the
- * arena each optimisation level needs.
+ * arena each optimisation level needs; with --precision, the plan at that
+ * precision layer by layer (cli-inspect-precision.c).
  *
  * Exit status 1 when the model cannot be planned at some level (an
  * operator Kestrel lacks, a free input size without --input-shape, a plan
@@ -70,6 +71,10 @@ print_text (JsonObject *o)
                     json_object_get_int_member (l, "arena_bytes") / 1e6);
         }
     }
+  if (json_object_has_member (o, "precision"))
+    kestrel_cli_inspect_print_precision (json_object_get_object_member (o, "precision"));
+  if (json_object_has_member (o, "precision_error"))
+    printf ("\nCannot be planned at that precision: %s\n", json_object_get_string_member (o, "precision_error"));
 }
 
 int
@@ -77,9 +82,13 @@ kestrel_cli_inspect (int argc, char **argv)
 {
   gboolean json = FALSE;
   g_auto(GStrv) input_shapes = NULL;
+  g_autofree char *precision_name = NULL;
+  KestrelPrecision precision = KESTREL_PRECISION_FP32;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP, "NAME=SHAPE" },
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name,
+      "Also show the plan at this precision layer by layer (fp32, int8: calibrated on the bundled photos)", "PRECISION" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("MODEL - describe a model (front, back or FILE.onnx)");
@@ -96,6 +105,8 @@ kestrel_cli_inspect (int argc, char **argv)
   if (!kestrel_cli_parse_options ("inspect", context, entries, NULL, "one MODEL", 1, 1, &argc, &argv))
     return 2;
   if (!kestrel_cli_check_input_shapes (input_shapes, &error))
+    return kestrel_cli_fail ("inspect", error->message, 2);
+  if (!kestrel_cli_parse_precision (precision_name, &precision, &error))
     return kestrel_cli_fail ("inspect", error->message, 2);
 
   bytes = kestrel_model_spec_dup_bytes (argv[1], &origin, &error);
@@ -216,6 +227,12 @@ kestrel_cli_inspect (int argc, char **argv)
               json_builder_end_object (b);
             }
           json_builder_end_object (b);
+          if (plannable && precision_name != NULL && !kestrel_cli_inspect_add_precision (b, model, precision, &error))
+            {
+              plannable = FALSE;
+              json_builder_set_member_name (b, "precision_error");
+              json_builder_add_string_value (b, error->message);
+            }
         }
     }
   json_builder_end_object (b);

@@ -81,8 +81,14 @@ int kestrel_cli_fail (const char *command, const char *message, int status);
 gboolean kestrel_cli_parse_level (const char *name, kk_level *level, GError **error);
 /* --precision: NULL is fp32; an unknown name is an error (exit status 2). */
 gboolean kestrel_cli_parse_precision (const char *name, KestrelPrecision *precision, GError **error);
+/* The input frames go to and how they are prepared for it, as the engine
+ * does: the model's task decoder's (the generic one, pixels in 0..1, when
+ * no plugin decodes it). An error when the model takes no picture. */
+gboolean kestrel_cli_model_input (KestrelModel *model, guint *input, kk_model_input_params *params,
+                                  GError **error);
 /* Plan options at `precision`: for INT8 also the model's calibration
- * table, measured on the bundled photos (kestrel-calibrate-images.h),
+ * table, measured on the bundled photos (kestrel-calibrate-images.h: the
+ * user cache's when there, the layers the sensitivity search keeps FP32),
  * prepared as the engine prepares frames for the model's task decoder (the
  * generic one when no plugin decodes it); *table keeps it for the caller
  * to unref after planning. A precision this build cannot plan fails here,
@@ -97,6 +103,14 @@ gboolean kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecisio
  * (exit status 2); whether the model has such an input is checked when it
  * is loaded. */
 gboolean kestrel_cli_check_input_shapes (char **specs, GError **error);
+
+/* inspect --precision (cli-inspect-precision.c): the "precision" member
+ * of inspect's JSON (the plan at `precision` step by step: layer, op,
+ * precision, SQNR and MSE against FP32, weight bytes; for INT8 the
+ * calibration and the layers kept FP32), and its text. */
+gboolean kestrel_cli_inspect_add_precision (JsonBuilder *b, KestrelModel *model, KestrelPrecision precision,
+                                            GError **error);
+void kestrel_cli_inspect_print_precision (JsonObject *precision);
 
 /* A double member, null when it is not finite (JSON has no NaN). */
 void kestrel_cli_json_add_double (JsonBuilder *b, const char *name, double value);

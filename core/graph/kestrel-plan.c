@@ -508,6 +508,22 @@ node_is_int8 (const KestrelGraph *graph, const KestrelNode *node)
   return FALSE;
 }
 
+/* The layers kept FP32: the caller's and the ones the table's sensitivity
+ * search chose, each once (a NULL-terminated copy). */
+static const char *const *
+fp32_layers_union (const char *const *a, const char *const *b)
+{
+  GPtrArray *names = g_ptr_array_new ();
+
+  for (guint i = 0; a != NULL && a[i] != NULL; i++)
+    g_ptr_array_add (names, g_strdup (a[i]));
+  for (guint i = 0; b != NULL && b[i] != NULL; i++)
+    if (a == NULL || !g_strv_contains ((const char *const *) a, b[i]))
+      g_ptr_array_add (names, g_strdup (b[i]));
+  g_ptr_array_add (names, NULL);
+  return (const char *const *) g_ptr_array_free (names, FALSE);
+}
+
 static KestrelPlan *
 plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_major, GError **error)
 {
@@ -557,7 +573,8 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
           goto fail;
         }
       plan->options.quant_table = kestrel_quant_table_ref (options->quant_table);
-      plan->options.fp32_layers = (const char *const *) g_strdupv ((char **) options->fp32_layers);
+      plan->options.fp32_layers = fp32_layers_union (options->fp32_layers,
+                                                     kestrel_quant_table_get_fp32_layers (options->quant_table));
     }
   /* At the model's own batch the prepared graph serves as it is; another
    * batch starts again from the graph as loaded, because folding baked the
@@ -643,7 +660,8 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
       /* An INT8 plan's float steps (what the INT8 pass left float, layers
        * kept FP32) run the reference kernels at every level, so the plan
        * gives the same bits at every level (see kestrel-plan.h). */
-      if (options->precision == KESTREL_PRECISION_INT8 && !node_is_int8 (graph, node))
+      if (options->precision == KESTREL_PRECISION_INT8 && !node_is_int8 (graph, node)
+          && !options->float_steps_at_level)
         step->level = kk_level_is_parallel (options->level) ? KK_LEVEL_PARALLEL : KK_LEVEL_SCALAR;
       step->kernels = kk_kernels_for_level (step->level);
       step->pool = plan->pool;
@@ -938,6 +956,17 @@ kestrel_plan_get_step_precision (const KestrelPlan *plan, guint step)
 {
   g_return_val_if_fail (step < plan->n_steps, KESTREL_PRECISION_FP32);
   return node_is_int8 (plan->graph, plan->steps[step].node) ? KESTREL_PRECISION_INT8 : KESTREL_PRECISION_FP32;
+}
+
+gboolean
+kestrel_plan_get_step_error (const KestrelPlan *plan, guint step, double *mse, double *sqnr_db)
+{
+  const char *value;
+
+  g_return_val_if_fail (step < plan->n_steps, FALSE);
+  value = kestrel_plan_get_step_model_value (plan, step);
+  return plan->options.quant_table != NULL && value != NULL
+         && kestrel_quant_table_lookup_tensor_error (plan->options.quant_table, value, mse, sqnr_db);
 }
 
 gsize

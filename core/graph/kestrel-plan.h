@@ -54,8 +54,15 @@ typedef struct {
    * (kestrel_calibrate(), core/quant/). The plan keeps a reference. */
   KestrelQuantTable *quant_table;
   /* INT8 only: node names (NULL-terminated, may be NULL) whose layers stay
-   * FP32: mixed precision. The plan keeps a copy. */
+   * FP32: mixed precision. The plan keeps a copy, with the table's own
+   * FP32 layers (kestrel_quant_table_get_fp32_layers) added. */
   const char *const *fp32_layers;
+  /* INT8 only: the steps left float run the level's kernels, not the
+   * reference ones. Faster, but the outputs are then no longer the same
+   * bits at every level: for the sensitivity search
+   * (kestrel-mixed-precision.h), which measures error against FP32, never
+   * for plans the canary compares. */
+  gboolean float_steps_at_level;
 } KestrelPlanOptions;
 
 /* level full, all cores, fp32, the model's batch, no table.
@@ -119,6 +126,11 @@ const KestrelStep *kestrel_plan_get_step (const KestrelPlan *plan, guint i);
  * each constant once. */
 KestrelPrecision kestrel_plan_get_step_precision (const KestrelPlan *plan, guint step);
 gsize kestrel_plan_get_step_weight_bytes (const KestrelPlan *plan, guint step);
+/* INT8 plans whose table went through the sensitivity search
+ * (kestrel-mixed-precision.h): the error of the step's output (its model
+ * value) against FP32 over the calibration frames, as measured for the
+ * table's own mix of layers. FALSE when the table has no such figure. */
+gboolean kestrel_plan_get_step_error (const KestrelPlan *plan, guint step, double *mse, double *sqnr_db);
 gsize kestrel_plan_get_weight_bytes (const KestrelPlan *plan);
 
 /* Runs once, timing each step (ns into step_ns[n_steps]; a step that runs

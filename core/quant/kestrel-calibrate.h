@@ -66,6 +66,10 @@ KestrelQuantTable *kestrel_calibration_collector_finish (KestrelCalibrationColle
 typedef gboolean (*KestrelCalibrationInputFunc) (KestrelPlan *plan, guint frame, gpointer user_data,
                                                  GError **error);
 
+/* `done` of `total` units of work (frame runs, plans tried); called on the
+ * calibrating thread, as work starts and once at the end (done == total). */
+typedef void (*KestrelCalibrationProgressFunc) (guint done, guint total, gpointer user_data);
+
 /* Runs the calibration: every pass of `method` over frames 0 .. n_frames - 1.
  * Checks `cancellable` between frames (G_IO_ERROR_CANCELLED). n_frames 0
  * is an error (KESTREL_ERROR_INVALID_ARGUMENT). */

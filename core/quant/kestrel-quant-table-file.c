@@ -3,12 +3,79 @@
 #include "kestrel-quant-table-file.h"
 
 #include <math.h>
+#include <string.h>
 
 #include <json-glib/json-glib.h>
 
 #include "kestrel-error.h"
+#include "kestrel-mixed-precision.h"
 
 #define FORMAT_NAME "kestrel-calibration"
+
+/* A dB figure: +inf (an exact result) has no JSON number; it is null. */
+static void
+add_db (JsonBuilder *b, const char *member, double value)
+{
+  json_builder_set_member_name (b, member);
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+/* Version 2's "mixed" member, when the table went through the search. */
+static void
+write_mixed (JsonBuilder *b, const KestrelQuantTable *table)
+{
+  KestrelMixedSummary summary;
+  const char *const *layers = kestrel_quant_table_get_fp32_layers (table);
+
+  if (!kestrel_quant_table_get_mixed (table, &summary))
+    return;
+  json_builder_set_member_name (b, "mixed");
+  json_builder_begin_object (b);
+  add_db (b, "goal_output_sqnr_db", summary.goal_db);
+  add_db (b, "output_sqnr_db", summary.output_sqnr_db);
+  add_db (b, "all_int8_output_sqnr_db", summary.all_int8_sqnr_db);
+  json_builder_set_member_name (b, "candidates");
+  json_builder_add_int_value (b, summary.n_candidates);
+  json_builder_set_member_name (b, "task_agreement");
+  json_builder_add_boolean_value (b, summary.task_agreement);
+  json_builder_set_member_name (b, "fp32_layers");
+  json_builder_begin_array (b);
+  for (guint i = 0; layers[i] != NULL; i++)
+    json_builder_add_string_value (b, layers[i]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "sensitivity");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < kestrel_quant_table_get_n_sensitivities (table); i++)
+    {
+      double db;
+      const char *layer = kestrel_quant_table_get_sensitivity (table, i, &db);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "layer");
+      json_builder_add_string_value (b, layer);
+      add_db (b, "output_sqnr_db", db);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "tensor_errors");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < kestrel_quant_table_get_n_tensor_errors (table); i++)
+    {
+      double mse, db;
+      const char *name = kestrel_quant_table_get_tensor_error (table, i, &mse, &db);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, name);
+      json_builder_set_member_name (b, "mse");
+      json_builder_add_double_value (b, mse);
+      add_db (b, "sqnr_db", db);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
 
 char *
 kestrel_quant_table_to_json (const KestrelQuantTable *table)
@@ -49,6 +116,7 @@ kestrel_quant_table_to_json (const KestrelQuantTable *table)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  write_mixed (b, table);
   json_builder_end_object (b);
 
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -107,6 +175,97 @@ get_whole (JsonObject *o, const char *member, gint64 lo, gint64 hi, gint64 *out)
     return FALSE;
   *out = json_node_get_int (node);
   return *out >= lo && *out <= hi;
+}
+
+/* A dB figure: a number, or null for +inf (exact). */
+static gboolean
+get_db (JsonObject *o, const char *member, double *out)
+{
+  JsonNode *node = json_object_get_member (o, member);
+
+  if (node != NULL && JSON_NODE_HOLDS_NULL (node))
+    {
+      *out = INFINITY;
+      return TRUE;
+    }
+  return get_number (o, member, out) && isfinite (*out);
+}
+
+/* The array `member` of `o`, every element an object (or, with strings, a
+ * string); NULL when it is not. */
+static JsonArray *
+get_array (JsonObject *o, const char *member, gboolean strings)
+{
+  JsonNode *node = json_object_get_member (o, member);
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *e = json_array_get_element (array, i);
+      if (strings ? !JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING
+                  : !JSON_NODE_HOLDS_OBJECT (e))
+        return NULL;
+    }
+  return array;
+}
+
+static gboolean
+read_mixed (KestrelQuantTable *table, JsonNode *node, const char *origin, GError **error)
+{
+  KestrelMixedSummary summary = { 0 };
+  JsonObject *m;
+  JsonArray *layers, *sensitivity, *errors;
+  gint64 candidates;
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return corrupt (error, origin, "\"mixed\" is not an object");
+  m = json_node_get_object (node);
+  if (!get_db (m, "goal_output_sqnr_db", &summary.goal_db) || !get_db (m, "output_sqnr_db", &summary.output_sqnr_db)
+      || !get_db (m, "all_int8_output_sqnr_db", &summary.all_int8_sqnr_db))
+    return corrupt (error, origin, "\"mixed\": the SQNR figures must be numbers (or null for exact)");
+  if (!get_whole (m, "candidates", 0, G_MAXUINT, &candidates))
+    return corrupt (error, origin, "\"mixed\": \"candidates\" is not a count");
+  summary.n_candidates = (guint) candidates;
+  JsonNode *agreement = json_object_get_member (m, "task_agreement");
+  if (agreement != NULL
+      && !(JSON_NODE_HOLDS_VALUE (agreement) && json_node_get_value_type (agreement) == G_TYPE_BOOLEAN))
+    return corrupt (error, origin, "\"mixed\": \"task_agreement\" is not true or false");
+  summary.task_agreement = agreement != NULL && json_node_get_boolean (agreement);
+  layers = get_array (m, "fp32_layers", TRUE);
+  sensitivity = get_array (m, "sensitivity", FALSE);
+  errors = get_array (m, "tensor_errors", FALSE);
+  if (layers == NULL || sensitivity == NULL || errors == NULL)
+    return corrupt (error, origin, "\"mixed\": \"fp32_layers\" (names), \"sensitivity\" and \"tensor_errors\" "
+                    "(objects) must be arrays");
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    g_ptr_array_add (names, (gpointer) json_array_get_string_element (layers, i));
+  g_ptr_array_add (names, NULL);
+  for (guint i = 0; i < json_array_get_length (sensitivity); i++)
+    {
+      JsonObject *s = json_array_get_object_element (sensitivity, i);
+      const char *layer = get_string (s, "layer");
+      double db;
+      if (layer == NULL || !get_db (s, "output_sqnr_db", &db))
+        return corrupt (error, origin, "\"mixed\": sensitivity %u needs \"layer\" and \"output_sqnr_db\"", i);
+      kestrel_quant_table_set_sensitivity (table, layer, db);
+    }
+  for (guint i = 0; i < json_array_get_length (errors); i++)
+    {
+      JsonObject *e = json_array_get_object_element (errors, i);
+      const char *name = get_string (e, "name");
+      double mse, db;
+      if (name == NULL || !get_number (e, "mse", &mse) || !isfinite (mse) || mse < 0 || !get_db (e, "sqnr_db", &db))
+        return corrupt (error, origin, "\"mixed\": tensor error %u needs \"name\", \"mse\" >= 0 and \"sqnr_db\"",
+                        i);
+      kestrel_quant_table_set_tensor_error (table, name, mse, db);
+    }
+  kestrel_quant_table_set_fp32_layers (table, (const char *const *) names->pdata);
+  kestrel_quant_table_set_mixed (table, &summary);
+  return TRUE;
 }
 
 KestrelQuantTable *
@@ -203,6 +362,8 @@ kestrel_quant_table_from_json (const char *json, gssize length, const char *orig
           return NULL;
         }
     }
+  if (json_object_has_member (o, "mixed") && !read_mixed (table, json_object_get_member (o, "mixed"), origin, error))
+    return NULL;
   return g_steal_pointer (&table);
 }
 
@@ -248,40 +409,88 @@ kestrel_quant_table_cache_path (const char *model_hash, const char *method)
   return g_build_filename (g_get_user_cache_dir (), "kestrel", "calibration", file, NULL);
 }
 
-KestrelQuantTable *
-kestrel_calibrate_cached (KestrelModel *model, const KestrelCalibrationMethod *method,
-                          guint n_frames, KestrelCalibrationInputFunc fill_input, gpointer user_data,
-                          GCancellable *cancellable, gboolean *from_cache, GError **error)
+/* A cached table of `model` and `method` (and, when goal_db is a number,
+ * of a search with that goal, with or without the task's agreement as
+ * `agreement` says), or NULL: not there, or reported with a
+ * g_warning (corrupt, another model or method) or a g_message (from
+ * before the search) and to be replaced. */
+static KestrelQuantTable *
+cache_read (const char *path, const char *hash, const char *method, double goal_db, gboolean agreement)
+{
+  g_autoptr (GError) load_error = NULL;
+  g_autoptr (KestrelQuantTable) cached = NULL;
+  KestrelMixedSummary mixed;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return NULL;
+  cached = kestrel_quant_table_load (path, &load_error);
+  if (cached == NULL)
+    {
+      g_warning ("Calibration cache is corrupt, calibrating again: %s", load_error->message);
+      return NULL;
+    }
+  if (g_strcmp0 (kestrel_quant_table_get_model_hash (cached), hash) != 0
+      || g_strcmp0 (kestrel_quant_table_get_method (cached), method) != 0)
+    {
+      g_warning ("Calibration cache %s is for another model or method: calibrating again", path);
+      return NULL;
+    }
+  if (!isnan (goal_db) && !(kestrel_quant_table_get_mixed (cached, &mixed) && mixed.goal_db == goal_db
+                            && mixed.task_agreement == agreement))
+    {
+      g_message ("Calibration cache %s has no sensitivity search for a %.1f dB goal: calibrating again", path,
+                 goal_db);
+      return NULL;
+    }
+  return g_steal_pointer (&cached);
+}
+
+static KestrelQuantTable *
+calibrate_cached (KestrelModel *model, const KestrelCalibrationMethod *method, guint n_frames,
+                  KestrelCalibrationInputFunc fill_input, gpointer user_data, double goal_db,
+                  KestrelMixedAgreeFunc agree, gpointer agree_data, KestrelCalibrationProgressFunc search_progress, gpointer progress_data,
+                  GCancellable *cancellable, gboolean *from_cache, GError **error)
 {
   g_return_val_if_fail (model != NULL && method != NULL, NULL);
   const char *hash = kestrel_model_get_content_hash (model);
   g_autofree char *path = kestrel_quant_table_cache_path (hash, method->name);
+  g_autoptr (KestrelQuantTable) table = cache_read (path, hash, method->name, goal_db, agree != NULL);
 
   if (from_cache != NULL)
-    *from_cache = FALSE;
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_autoptr (GError) load_error = NULL;
-      g_autoptr (KestrelQuantTable) cached = kestrel_quant_table_load (path, &load_error);
-      if (cached != NULL && g_strcmp0 (kestrel_quant_table_get_model_hash (cached), hash) == 0
-          && g_strcmp0 (kestrel_quant_table_get_method (cached), method->name) == 0)
-        {
-          if (from_cache != NULL)
-            *from_cache = TRUE;
-          return g_steal_pointer (&cached);
-        }
-      if (cached != NULL)
-        g_warning ("Calibration cache %s is for another model or method: calibrating again", path);
-      else
-        g_warning ("Calibration cache is corrupt, calibrating again: %s", load_error->message);
-    }
+    *from_cache = table != NULL;
+  if (table != NULL)
+    return g_steal_pointer (&table);
 
-  g_autoptr (KestrelQuantTable) table = kestrel_calibrate (model, method, n_frames, fill_input,
-                                                           user_data, cancellable, error);
+  if (isnan (goal_db))
+    table = kestrel_calibrate (model, method, n_frames, fill_input, user_data, cancellable, error);
+  else
+    table = kestrel_calibrate_mixed (model, method, n_frames, fill_input, user_data, goal_db, agree, agree_data,
+                                     search_progress, progress_data, cancellable, error);
   if (table == NULL)
     return NULL;
   g_autoptr (GError) save_error = NULL;
   if (!kestrel_quant_table_save (table, path, &save_error))
     g_warning ("Calibration table not cached: %s", save_error->message);
   return g_steal_pointer (&table);
+}
+
+KestrelQuantTable *
+kestrel_calibrate_cached (KestrelModel *model, const KestrelCalibrationMethod *method,
+                          guint n_frames, KestrelCalibrationInputFunc fill_input, gpointer user_data,
+                          GCancellable *cancellable, gboolean *from_cache, GError **error)
+{
+  return calibrate_cached (model, method, n_frames, fill_input, user_data, NAN, NULL, NULL, NULL, NULL,
+                           cancellable, from_cache, error);
+}
+
+KestrelQuantTable *
+kestrel_calibrate_mixed_cached (KestrelModel *model, const KestrelCalibrationMethod *method, guint n_frames,
+                                KestrelCalibrationInputFunc fill_input, gpointer user_data, double goal_db,
+                                KestrelMixedAgreeFunc agree, gpointer agree_data,
+                                KestrelCalibrationProgressFunc search_progress, gpointer progress_data,
+                                GCancellable *cancellable, gboolean *from_cache, GError **error)
+{
+  g_return_val_if_fail (!isnan (goal_db), NULL);
+  return calibrate_cached (model, method, n_frames, fill_input, user_data, goal_db, agree, agree_data,
+                           search_progress, progress_data, cancellable, from_cache, error);
 }

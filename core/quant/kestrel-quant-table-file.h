@@ -10,6 +10,17 @@
  *     "tensors": [ { "name": "input", "min": -1.0, "max": 1.0,
  *                    "scale": 0.00784, "zero_point": 128 }, ... ] }
  *
+ * Version 2 adds, after a sensitivity search (kestrel-mixed-precision.h),
+ *
+ *     "mixed": { "goal_output_sqnr_db": 20, "output_sqnr_db": 23.1,
+ *                "all_int8_output_sqnr_db": 4.2, "candidates": 80,
+ *                "fp32_layers": [ "conv2d_33", ... ],
+ *                "sensitivity": [ { "layer": "conv2d_1", "output_sqnr_db": 35.2 }, ... ],
+ *                "tensor_errors": [ { "name": "x", "mse": 1e-4, "sqnr_db": 31.0 }, ... ] }
+ *
+ * (a dB figure of an exact result is null: JSON has no infinity); version
+ * 1 files still read.
+ *
  * Numbers are written so that they read back to the same float. A file
  * that is not valid JSON, of another format or version, or with a value
  * out of range (scale <= 0, zero_point outside 0..255, min > max, a name
@@ -23,10 +34,11 @@
 #pragma once
 
 #include "kestrel-calibrate.h"
+#include "kestrel-mixed-precision.h"
 
 G_BEGIN_DECLS
 
-#define KESTREL_QUANT_TABLE_FILE_VERSION 1
+#define KESTREL_QUANT_TABLE_FILE_VERSION 2
 
 char *kestrel_quant_table_to_json (const KestrelQuantTable *table);
 /* `origin` names the data in errors (a path). */
@@ -49,5 +61,18 @@ KestrelQuantTable *kestrel_calibrate_cached (KestrelModel *model,
                                              KestrelCalibrationInputFunc fill_input,
                                              gpointer user_data, GCancellable *cancellable,
                                              gboolean *from_cache, GError **error);
+
+/* The same with the sensitivity search (kestrel_calibrate_mixed): a cached
+ * table is reused only when it went through the search with the same
+ * goal (and the same use of an agreement goal); one without (an older file, kestrel_calibrate_cached's) is
+ * measured again and replaced, with a g_message. */
+KestrelQuantTable *kestrel_calibrate_mixed_cached (KestrelModel *model,
+                                                   const KestrelCalibrationMethod *method, guint n_frames,
+                                                   KestrelCalibrationInputFunc fill_input,
+                                                   gpointer user_data, double goal_db,
+                                                   KestrelMixedAgreeFunc agree, gpointer agree_data,
+                                                   KestrelCalibrationProgressFunc search_progress,
+                                                   gpointer progress_data, GCancellable *cancellable,
+                                                   gboolean *from_cache, GError **error);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include "kestrel-quant-table.h"
 
 #include <math.h>
+#include <string.h>
 
 typedef struct {
   char *name;
@@ -17,7 +18,19 @@ struct _KestrelQuantTable {
   guint n_frames;
   GArray *entries;          /* Entry, in the order first set */
   GHashTable *index;        /* name (the entry's) -> GUINT_TO_POINTER (i + 1) */
+  /* Mixed precision (see the header). */
+  GPtrArray *fp32_layers;   /* char *, NULL-terminated */
+  gboolean has_mixed;
+  KestrelMixedSummary mixed;
+  GArray *sensitivities;    /* Measure: a = sqnr_db */
+  GArray *tensor_errors;    /* Measure: a = mse, b = sqnr_db */
 };
+
+/* A named measurement (sensitivity or error), kept in the order set. */
+typedef struct {
+  char *name;
+  double a, b;
+} Measure;
 
 void
 kestrel_quant_params_from_range (float min, float max, KestrelQuantParams *out)
@@ -56,6 +69,10 @@ kestrel_quant_table_new (const char *model_hash, const char *method, guint n_fra
   table->n_frames = n_frames;
   table->entries = g_array_new (FALSE, TRUE, sizeof (Entry));
   table->index = g_hash_table_new (g_str_hash, g_str_equal);
+  table->fp32_layers = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (table->fp32_layers, NULL);
+  table->sensitivities = g_array_new (FALSE, TRUE, sizeof (Measure));
+  table->tensor_errors = g_array_new (FALSE, TRUE, sizeof (Measure));
   return table;
 }
 
@@ -76,6 +93,13 @@ kestrel_quant_table_unref (KestrelQuantTable *table)
     g_free (g_array_index (table->entries, Entry, i).name);
   g_array_unref (table->entries);
   g_hash_table_unref (table->index);
+  g_ptr_array_unref (table->fp32_layers);
+  for (guint i = 0; i < table->sensitivities->len; i++)
+    g_free (g_array_index (table->sensitivities, Measure, i).name);
+  for (guint i = 0; i < table->tensor_errors->len; i++)
+    g_free (g_array_index (table->tensor_errors, Measure, i).name);
+  g_array_unref (table->sensitivities);
+  g_array_unref (table->tensor_errors);
   g_free (table->model_hash);
   g_free (table->method);
   g_free (table);
@@ -166,4 +190,151 @@ kestrel_quant_table_get_entry (const KestrelQuantTable *table, guint i, KestrelQ
   if (out != NULL)
     *out = entry->params;
   return entry->name;
+}
+
+/* ---- mixed precision ------------------------------------------------------ */
+
+void
+kestrel_quant_table_set_fp32_layers (KestrelQuantTable *table, const char *const *layers)
+{
+  g_return_if_fail (table != NULL);
+  g_ptr_array_set_size (table->fp32_layers, 0);
+  for (guint i = 0; layers != NULL && layers[i] != NULL; i++)
+    g_ptr_array_add (table->fp32_layers, g_strdup (layers[i]));
+  g_ptr_array_add (table->fp32_layers, NULL);
+}
+
+const char *const *
+kestrel_quant_table_get_fp32_layers (const KestrelQuantTable *table)
+{
+  return (const char *const *) table->fp32_layers->pdata;
+}
+
+void
+kestrel_quant_table_set_mixed (KestrelQuantTable *table, const KestrelMixedSummary *summary)
+{
+  g_return_if_fail (table != NULL && summary != NULL);
+  table->mixed = *summary;
+  table->has_mixed = TRUE;
+}
+
+gboolean
+kestrel_quant_table_has_mixed (const KestrelQuantTable *table)
+{
+  return table->has_mixed;
+}
+
+gboolean
+kestrel_quant_table_get_mixed (const KestrelQuantTable *table, KestrelMixedSummary *out)
+{
+  if (!table->has_mixed)
+    return FALSE;
+  if (out != NULL)
+    *out = table->mixed;
+  return TRUE;
+}
+
+/* The measure named `name` (linear: a model has at most a few hundred). */
+static Measure *
+measure_find (GArray *measures, const char *name)
+{
+  for (guint i = 0; i < measures->len; i++)
+    if (strcmp (g_array_index (measures, Measure, i).name, name) == 0)
+      return &g_array_index (measures, Measure, i);
+  return NULL;
+}
+
+static void
+measure_set (GArray *measures, const char *name, double a, double b)
+{
+  Measure *m = measure_find (measures, name);
+  Measure fresh = { 0 };
+
+  if (m == NULL)
+    {
+      fresh.name = g_strdup (name);
+      g_array_append_val (measures, fresh);
+      m = &g_array_index (measures, Measure, measures->len - 1);
+    }
+  m->a = a;
+  m->b = b;
+}
+
+void
+kestrel_quant_table_set_sensitivity (KestrelQuantTable *table, const char *layer, double sqnr_db)
+{
+  g_return_if_fail (table != NULL && layer != NULL);
+  measure_set (table->sensitivities, layer, sqnr_db, 0.0);
+}
+
+gboolean
+kestrel_quant_table_lookup_sensitivity (const KestrelQuantTable *table, const char *layer, double *sqnr_db)
+{
+  const Measure *m = measure_find (table->sensitivities, layer);
+
+  if (m != NULL && sqnr_db != NULL)
+    *sqnr_db = m->a;
+  return m != NULL;
+}
+
+guint
+kestrel_quant_table_get_n_sensitivities (const KestrelQuantTable *table)
+{
+  return table->sensitivities->len;
+}
+
+const char *
+kestrel_quant_table_get_sensitivity (const KestrelQuantTable *table, guint i, double *sqnr_db)
+{
+  const Measure *m;
+
+  if (i >= table->sensitivities->len)
+    return NULL;
+  m = &g_array_index (table->sensitivities, Measure, i);
+  if (sqnr_db != NULL)
+    *sqnr_db = m->a;
+  return m->name;
+}
+
+void
+kestrel_quant_table_set_tensor_error (KestrelQuantTable *table, const char *name, double mse, double sqnr_db)
+{
+  g_return_if_fail (table != NULL && name != NULL);
+  measure_set (table->tensor_errors, name, mse, sqnr_db);
+}
+
+gboolean
+kestrel_quant_table_lookup_tensor_error (const KestrelQuantTable *table, const char *name, double *mse,
+                                         double *sqnr_db)
+{
+  const Measure *m = measure_find (table->tensor_errors, name);
+
+  if (m == NULL)
+    return FALSE;
+  if (mse != NULL)
+    *mse = m->a;
+  if (sqnr_db != NULL)
+    *sqnr_db = m->b;
+  return TRUE;
+}
+
+guint
+kestrel_quant_table_get_n_tensor_errors (const KestrelQuantTable *table)
+{
+  return table->tensor_errors->len;
+}
+
+const char *
+kestrel_quant_table_get_tensor_error (const KestrelQuantTable *table, guint i, double *mse, double *sqnr_db)
+{
+  const Measure *m;
+
+  if (i >= table->tensor_errors->len)
+    return NULL;
+  m = &g_array_index (table->tensor_errors, Measure, i);
+  if (mse != NULL)
+    *mse = m->a;
+  if (sqnr_db != NULL)
+    *sqnr_db = m->b;
+  return m->name;
 }

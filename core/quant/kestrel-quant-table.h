@@ -64,6 +64,55 @@ gboolean kestrel_quant_table_lookup (const KestrelQuantTable *table, const char 
 guint kestrel_quant_table_get_n_entries (const KestrelQuantTable *table);
 const char *kestrel_quant_table_get_entry (const KestrelQuantTable *table, guint i, KestrelQuantParams *out);
 
+/* ---- mixed precision (kestrel-mixed-precision.h) ---------------------------
+ *
+ * What the sensitivity search decided and measured, kept with the ranges
+ * so a cached table says it all: the layers (node names) INT8 plans keep
+ * FP32 (kestrel_plan_new takes them with the table's other entries), each
+ * candidate layer's sensitivity (the model's worst output SQNR, in dB, with
+ * only that layer INT8), and per tensor of the chosen mix its error against
+ * FP32 over the calibration frames. */
+
+/* Replaces the FP32 layers (names copied; NULL or empty: none). */
+void kestrel_quant_table_set_fp32_layers (KestrelQuantTable *table, const char *const *layers);
+/* NULL-terminated, never NULL; owned by the table. */
+const char *const *kestrel_quant_table_get_fp32_layers (const KestrelQuantTable *table);
+
+/* The goal the search aimed at (worst output SQNR, dB), and what the chosen
+ * mix and the all-INT8 plan reached. Whether the table has been through
+ * the search at all: kestrel_quant_table_has_mixed(). */
+typedef struct {
+  double goal_db;
+  double output_sqnr_db;      /* the chosen mix */
+  double all_int8_sqnr_db;    /* every candidate INT8 */
+  guint n_candidates;         /* convolutions that can be INT8 */
+  gboolean task_agreement;    /* the caller's agreement goal held too (KestrelMixedAgreeFunc) */
+} KestrelMixedSummary;
+
+void kestrel_quant_table_set_mixed (KestrelQuantTable *table, const KestrelMixedSummary *summary);
+gboolean kestrel_quant_table_has_mixed (const KestrelQuantTable *table);
+/* FALSE (and `out` untouched) when the table has not been through it. */
+gboolean kestrel_quant_table_get_mixed (const KestrelQuantTable *table, KestrelMixedSummary *out);
+
+/* Sensitivity of layer `layer` (node name): the worst model output's SQNR
+ * in dB with only that layer INT8. In the order set. */
+void kestrel_quant_table_set_sensitivity (KestrelQuantTable *table, const char *layer, double sqnr_db);
+gboolean kestrel_quant_table_lookup_sensitivity (const KestrelQuantTable *table, const char *layer,
+                                                 double *sqnr_db);
+guint kestrel_quant_table_get_n_sensitivities (const KestrelQuantTable *table);
+const char *kestrel_quant_table_get_sensitivity (const KestrelQuantTable *table, guint i, double *sqnr_db);
+
+/* Error of tensor `name` (model name) in the chosen mix against FP32: mean
+ * squared error and SQNR in dB (signal power over error power; +inf when
+ * exact), over the calibration frames. In the order set. */
+void kestrel_quant_table_set_tensor_error (KestrelQuantTable *table, const char *name, double mse,
+                                           double sqnr_db);
+gboolean kestrel_quant_table_lookup_tensor_error (const KestrelQuantTable *table, const char *name,
+                                                  double *mse, double *sqnr_db);
+guint kestrel_quant_table_get_n_tensor_errors (const KestrelQuantTable *table);
+const char *kestrel_quant_table_get_tensor_error (const KestrelQuantTable *table, guint i, double *mse,
+                                                  double *sqnr_db);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelQuantTable, kestrel_quant_table_unref)
 
 G_END_DECLS

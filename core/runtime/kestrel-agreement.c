@@ -55,3 +55,47 @@ kestrel_agreement_compare_within (const KestrelDetections *fp32, const KestrelDe
   out->extra_faces = kestrel_detections_get_n (other) - out->matched_faces;
   out->mean_iou = out->matched_faces > 0 ? iou_sum / out->matched_faces : (double) NAN;
 }
+
+/* The detection of `among` overlapping `d` most, or NULL; *iou its IoU. */
+static const KestrelDetection *
+best_overlap (const KestrelDetections *among, const KestrelDetection *d, float *iou)
+{
+  const KestrelDetection *best = NULL;
+
+  *iou = 0.0f;
+  for (guint i = 0; i < kestrel_detections_get_n (among); i++)
+    {
+      const KestrelDetection *e = kestrel_detections_get (among, i);
+      float o = kestrel_detection_iou (d, e);
+      if (o > *iou)
+        {
+          *iou = o;
+          best = e;
+        }
+    }
+  return best;
+}
+
+gboolean
+kestrel_agreement_meets_goal (const KestrelDetections *fp32, const KestrelDetections *other, float threshold)
+{
+  float iou;
+
+  for (guint i = 0; i < kestrel_detections_get_n (fp32); i++)
+    {
+      const KestrelDetection *f = kestrel_detections_get (fp32, i);
+      const KestrelDetection *g;
+      if (f->score < threshold)
+        continue;
+      g = best_overlap (other, f, &iou);
+      if (g == NULL || iou < KESTREL_AGREEMENT_GOAL_IOU || fabsf (g->score - f->score) > KESTREL_AGREEMENT_GOAL_SCORE)
+        return FALSE;
+    }
+  for (guint i = 0; i < kestrel_detections_get_n (other); i++)
+    {
+      const KestrelDetection *g = kestrel_detections_get (other, i);
+      if (g->score >= threshold && (best_overlap (fp32, g, &iou) == NULL || iou < 0.5f))
+        return FALSE;
+    }
+  return TRUE;
+}

@@ -29,4 +29,18 @@ void kestrel_agreement_compare (const KestrelDetections *fp32, const KestrelDete
 void kestrel_agreement_compare_within (const KestrelDetections *fp32, const KestrelDetections *other,
                                        double min_iou, double max_score_difference, KestrelAgreement *out);
 
+/* INT8's accuracy goal (issue 12), for one frame: every `fp32` detection
+ * scoring at least `threshold` has a detection in `other` overlapping it
+ * with IoU >= KESTREL_AGREEMENT_GOAL_IOU and a score within
+ * KESTREL_AGREEMENT_GOAL_SCORE of it, and every `other` detection scoring
+ * at least `threshold` overlaps an `fp32` one (IoU >= 0.5): nothing found
+ * that FP32 does not find. Decode both below the threshold (at
+ * KESTREL_AGREEMENT_GOAL_DECODE x threshold), so that a detection just
+ * under it on one side is there to be matched. */
+#define KESTREL_AGREEMENT_GOAL_IOU 0.9f
+#define KESTREL_AGREEMENT_GOAL_SCORE 0.05f
+#define KESTREL_AGREEMENT_GOAL_DECODE 0.6f
+gboolean kestrel_agreement_meets_goal (const KestrelDetections *fp32, const KestrelDetections *other,
+                                       float threshold);
+
 G_END_DECLS

@@ -7,7 +7,12 @@
 
 #include "kestrel-error.h"
 #include "kestrel-image.h"
+#include "kestrel-mixed-precision.h"
+#include "kestrel-quant-table-file.h"
 #include "kestrel-samples.h"
+#include "kestrel-agreement.h"
+#include "kestrel-builtin-models.h"
+#include "kestrel-plugin.h"
 
 /* content hash + "\n" + folder -> KestrelQuantTable. */
 static GMutex cache_lock;
@@ -80,13 +85,19 @@ list_photos (const char *dir, GError **error)
   return g_steal_pointer (&paths);
 }
 
+/* Progress in thousandths: the calibration's frames the first tenth, the
+ * sensitivity search (many plans tried) the rest. */
+#define PROGRESS_TOTAL 1000
+#define PROGRESS_CALIBRATION 100
+
 typedef struct {
   GPtrArray *paths;
   guint image_input;
   const kk_model_input_params *params;
   KestrelCalibrationProgressFunc progress;
   gpointer user_data;
-  guint done, total;
+  guint done, total;        /* the calibration's frame runs */
+  guint *widths, *heights;  /* each photo's size, for decoding */
 } Fill;
 
 /* One photo into the plan's image input, with the scalar kernels: the
@@ -100,12 +111,16 @@ fill_photo (KestrelPlan *plan, guint frame, gpointer data, GError **error)
   KestrelTensorView input;
   kk_model_input_geometry geometry;
 
-  if (fill->progress != NULL)
-    fill->progress (fill->done, fill->total, fill->user_data);
+  /* The search fills the frames once more, at its start: its own progress
+   * says so. */
+  if (fill->progress != NULL && fill->done < fill->total)
+    fill->progress (fill->done * PROGRESS_CALIBRATION / fill->total, PROGRESS_TOTAL, fill->user_data);
   fill->done++;
   image = kestrel_image_new_from_file (path, error);
   if (image == NULL)
     return FALSE;
+  fill->widths[frame] = kestrel_image_get_width (image);
+  fill->heights[frame] = kestrel_image_get_height (image);
   if (!kestrel_plan_get_input_slice (plan, fill->image_input, 0, &input)
       || !kestrel_image_check_input (&input, fill->params, error))
     {
@@ -118,6 +133,59 @@ fill_photo (KestrelPlan *plan, guint frame, gpointer data, GError **error)
   return TRUE;
 }
 
+static void
+search_progress (guint done, guint total, gpointer data)
+{
+  Fill *fill = data;
+
+  if (fill->progress != NULL && total > 0)
+    fill->progress (PROGRESS_CALIBRATION + done * (PROGRESS_TOTAL - PROGRESS_CALIBRATION) / total, PROGRESS_TOTAL,
+                    fill->user_data);
+}
+
+/* The accuracy goal on top of the SQNR, for a model a plugin decodes: on
+ * every photo, the mix's detections meet kestrel_agreement_meets_goal()
+ * against FP32's, at the threshold the engine uses for the model. */
+typedef struct {
+  KestrelTaskDecoder *decoder;
+  const Fill *fill;
+  float threshold;
+  KestrelDetections *want, *got;
+} Agree;
+
+static gboolean
+detections_agree (guint frame, const KestrelTensorView *const *fp32, const KestrelTensorView *const *outputs,
+                  guint n_outputs, gpointer data)
+{
+  Agree *a = data;
+  KestrelFrameInfo info = { a->fill->widths[frame], a->fill->heights[frame] };
+  KestrelDecodeOptions options;
+
+  kk_model_input_geometry_compute (info.width, info.height, a->fill->params, &info.geometry);
+  kestrel_decode_options_init (&options);
+  /* Below the threshold, so a detection just under it on one side is
+   * there to be matched on the other. */
+  options.score_threshold = a->threshold * KESTREL_AGREEMENT_GOAL_DECODE;
+  if (!kestrel_task_decoder_decode (a->decoder, fp32, n_outputs, &info, &options, a->want, NULL)
+      || !kestrel_task_decoder_decode (a->decoder, outputs, n_outputs, &info, &options, a->got, NULL))
+    return FALSE;
+  return kestrel_agreement_meets_goal (a->want, a->got, a->threshold);
+}
+
+/* The threshold the engine uses: a bundled model's own (by the file's
+ * stem), else the decoder's default. */
+static float
+score_threshold (KestrelModel *model, const KestrelTaskDecoder *decoder)
+{
+  g_autofree char *base = g_path_get_basename (kestrel_model_get_origin (model));
+  float threshold;
+
+  if (g_str_has_suffix (base, ".onnx"))
+    base[strlen (base) - strlen (".onnx")] = '\0';
+  threshold = kestrel_builtin_model_get_score_threshold (base);
+  return threshold >= 0 ? threshold : kestrel_task_decoder_get_vtable (decoder)->default_score_threshold;
+}
+
 KestrelQuantTable *
 kestrel_calibrate_images (KestrelModel *model, guint image_input, const kk_model_input_params *params,
                           const char *dir, KestrelCalibrationProgressFunc progress, gpointer user_data,
@@ -125,7 +193,13 @@ kestrel_calibrate_images (KestrelModel *model, guint image_input, const kk_model
 {
   g_autoptr(GPtrArray) paths = NULL;
   KestrelQuantTable *table;
-  Fill fill = { NULL, image_input, params, progress, user_data, 0, 0 };
+  Fill fill = { NULL, image_input, params, progress, user_data, 0, 0, NULL, NULL };
+  const KestrelTaskDecoderVTable *vtable;
+  g_autoptr(KestrelTaskDecoder) decoder = NULL;
+  g_autofree guint *widths = NULL, *heights = NULL;
+  Agree agree = { NULL };
+  gboolean samples = dir == NULL || g_strcmp0 (dir, kestrel_samples_get_dir ()) == 0;
+  gboolean from_cache = FALSE;
 
   if (dir == NULL)
     dir = kestrel_samples_get_dir ();
@@ -138,11 +212,39 @@ kestrel_calibrate_images (KestrelModel *model, guint image_input, const kk_model
     return NULL;
   fill.paths = paths;
   fill.total = paths->len * kestrel_calibration_minmax.n_passes;
-  table = kestrel_calibrate_minmax (model, paths->len, fill_photo, &fill, cancellable, error);
+  fill.widths = widths = g_new0 (guint, paths->len);
+  fill.heights = heights = g_new0 (guint, paths->len);
+  /* A model a plugin decodes gets the detections' agreement as a goal
+   * too; the generic decoder finds nothing, so there is nothing to agree
+   * on. */
+  vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (), model, NULL);
+  if (vtable != NULL)
+    decoder = kestrel_task_decoder_new (vtable, model, NULL);
+  if (decoder != NULL)
+    {
+      agree.decoder = decoder;
+      agree.fill = &fill;
+      agree.threshold = score_threshold (model, decoder);
+      agree.want = kestrel_detections_new ();
+      agree.got = kestrel_detections_new ();
+    }
+  /* The bundled photos' table is the one the user cache keeps (its key is
+   * the model and the method, not the frames); another folder's is this
+   * process's only. */
+  if (samples)
+    table = kestrel_calibrate_mixed_cached (model, &kestrel_calibration_minmax, paths->len, fill_photo, &fill,
+                                            KESTREL_MIXED_DEFAULT_GOAL_DB, decoder != NULL ? detections_agree : NULL,
+                                            &agree, search_progress, &fill, cancellable, &from_cache, error);
+  else
+    table = kestrel_calibrate_mixed (model, &kestrel_calibration_minmax, paths->len, fill_photo, &fill,
+                                     KESTREL_MIXED_DEFAULT_GOAL_DB, decoder != NULL ? detections_agree : NULL,
+                                     &agree, search_progress, &fill, cancellable, error);
+  g_clear_pointer (&agree.want, kestrel_detections_unref);
+  g_clear_pointer (&agree.got, kestrel_detections_unref);
   if (table == NULL)
     return NULL;
   if (progress != NULL)
-    progress (fill.total, fill.total, user_data);
+    progress (PROGRESS_TOTAL, PROGRESS_TOTAL, user_data);
   cache_insert (model, dir, table);
   return table;
 }

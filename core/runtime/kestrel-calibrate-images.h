@@ -1,8 +1,10 @@
 /* kestrel-calibrate-images.h — the INT8 calibration table of a model that
- * takes pictures: measured (core/quant/kestrel-calibrate.h) on the photos
- * of a folder, the bundled samples by default, each prepared the way the
- * task decoder prepares frames, and kept for the rest of the process by
- * the model's content hash, so switching back to INT8 costs nothing.
+ * takes pictures: measured (core/quant/kestrel-calibrate.h, then the
+ * sensitivity search) on the photos of a folder, the bundled samples by
+ * default, each prepared the way the task decoder prepares frames; the
+ * samples' table is kept in the user cache across processes, and every
+ * table for the rest of the process by the model's content hash, so
+ * switching back to INT8 costs nothing.
  *
  * Used by the engine's builder thread (frames keep flowing meanwhile) and
  * by kestrel-cli's --precision int8.
@@ -21,14 +23,16 @@ G_BEGIN_DECLS
 /* At most this many photos of a folder are used (the first, by name). */
 #define KESTREL_CALIBRATION_MAX_PHOTOS 32
 
-/* `done` of `total` frame runs (photos x the method's passes); called on
- * the calibrating thread, before each run and once at the end. */
-typedef void (*KestrelCalibrationProgressFunc) (guint done, guint total, gpointer user_data);
 
 /* The table for `model` whose input `image_input` takes photos prepared
- * with `params`: this process's, when one was measured before on `dir`,
- * else measured now (minmax) on the photos in `dir` (NULL: the bundled
- * samples, kestrel_samples_get_dir()). Errors: no photo in the folder, a
+ * with `params`, minmax ranges and the layers the sensitivity search
+ * keeps FP32 (kestrel-mixed-precision.h, default goal): this process's,
+ * when one was measured before on `dir`; for the bundled samples (`dir`
+ * NULL, kestrel_samples_get_dir()) the user cache's
+ * (kestrel_calibrate_mixed_cached: reused when present, measured again
+ * with a warning when corrupt); else measured now on the photos in `dir`.
+ * `progress` counts thousandths: the photos' runs the first tenth, the
+ * search the rest, then (1000, 1000). Errors: no photo in the folder, a
  * photo that does not decode, G_IO_ERROR_CANCELLED. */
 KestrelQuantTable *kestrel_calibrate_images (KestrelModel *model, guint image_input,
                                              const kk_model_input_params *params, const char *dir,

@@ -220,9 +220,10 @@ _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *co
   kestrel_task_decoder_get_input_params (active->decoder, TRUE, &active->params);
 
   /* INT8 plans are built from a calibration table: this process's for
-   * the model, or one measured now on the bundled photos, prepared as the
-   * decoder prepares frames. The long part of a switch to INT8, so it is
-   * here, off the worker, with progress and a cancellable. */
+   * the model, the user cache's, or one measured now on the bundled photos
+   * (prepared as the decoder prepares frames) with the layers the
+   * sensitivity search keeps FP32. The long part of a switch to INT8, so
+   * it is here, off the worker, with progress and a cancellable. */
   if (config->precision == KESTREL_PRECISION_INT8 && kestrel_precision_is_supported (config->precision))
     {
       Progress progress = { self, generation };

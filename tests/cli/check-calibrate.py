@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """kestrel-cli calibrate as a user runs it.
 
-  check-calibrate.py KESTREL_CLI SAMPLES_DIR
+  check-calibrate.py KESTREL_CLI SAMPLES_DIR ULTRAFACE_ONNX
 
 - Each method (minmax, percentile, mse) on the bundled photos prints a
   table (JSON: format, version, model hash, method, frames, tensors with
-  min <= 0 <= max after widening, scale > 0, zero point 0..255) and writes
-  the same table with -o.
+  min <= 0 <= max after widening, scale > 0, zero point 0..255; the input
+  BlazeFace's [-1, 1]; version 2 with the sensitivity search's "mixed"
+  member, the layers kept FP32 on stderr) and writes the same table with -o.
+- A model no plugin decodes (UltraFace, --all-int8) is fed as the engine
+  feeds it: its input's range is 0..1.
 - Bad options are exit status 2 naming the option (unknown method, no
-  --frames, a folder that does not exist, -o in a missing folder, no MODEL,
+  --frames, --goal not a number or out of range, a folder that does not exist, -o in a missing folder, no MODEL,
   a stray argument); failed work is exit status 1 naming what failed (a
   folder without images, an image that does not decode, a missing model).
 - SIGINT during a long calibration cancels it: exit status 1, "cancelled",
@@ -26,7 +29,7 @@ import time
 
 from cli_checks import finish, interrupt
 
-cli, samples = sys.argv[1], sys.argv[2]
+cli, samples, ultraface = sys.argv[1], sys.argv[2], sys.argv[3]
 problems = []
 home = tempfile.mkdtemp(prefix='check-calibrate-')
 env = dict(os.environ, XDG_CACHE_HOME=os.path.join(home, 'cache'))
@@ -68,17 +71,41 @@ def check_methods():
             continue
         if printed != written:
             problems.append(f'{where}: the table printed is not the one written')
-        if (printed.get('format') != 'kestrel-calibration' or printed.get('version') != 1
+        if (printed.get('format') != 'kestrel-calibration' or printed.get('version') != 2
                 or printed.get('method') != method or printed.get('frames') != n_photos
                 or len(printed.get('model_hash', '')) != 64):
             problems.append(f'{where}: header {dict((k, v) for k, v in printed.items() if k != "tensors")}')
+        mixed = printed.get('mixed', {})
+        if not isinstance(mixed.get('fp32_layers'), list) or len(mixed.get('sensitivity', [])) != mixed.get('candidates'):
+            problems.append(f'{where}: the sensitivity search is not in the table: {mixed}')
+        elif 'kept FP32' not in proc.stderr:
+            problems.append(f'{where}: stderr does not say which layers stay FP32: {proc.stderr.strip()!r}')
         tensors = printed.get('tensors', [])
+        # BlazeFace takes pixels in [-1, 1]: its input's range says so.
+        if tensors and not tensors[0]['min'] < -0.5:
+            problems.append(f'{where}: the input {tensors[0]} is not BlazeFace\'s [-1, 1]')
         if len(tensors) < 10:
             problems.append(f'{where}: only {len(tensors)} tensors')
         for t in tensors:
             if not (t['scale'] > 0 and 0 <= t['zero_point'] <= 255 and t['min'] <= t['max']):
                 problems.append(f'{where}: tensor {t}')
                 break
+
+
+def check_own_input():
+    """A model no plugin decodes is fed as the engine feeds it (pixels in
+    0..1 into its own input size), not as BlazeFace is."""
+    proc = run('calibrate', ultraface, '--frames', samples, '--all-int8')
+    where = 'calibrate ultraface --all-int8'
+    if proc.returncode != 0:
+        problems.append(f'{where}: exit {proc.returncode}: {proc.stderr.strip()}')
+        return
+    table = json.loads(proc.stdout)
+    first = table['tensors'][0]
+    if not (0 <= first['min'] and first['max'] <= 1.001 and first['max'] > 0.5):
+        problems.append(f'{where}: the input was not fed 0..1: {first}')
+    if 'mixed' in table:
+        problems.append(f'{where}: --all-int8 ran the search')
 
 
 def check_bad():
@@ -91,6 +118,8 @@ def check_bad():
     missing = os.path.join(home, 'no-such-folder')
     expect(['calibrate', 'front', '--frames', samples, '--method', 'kl'], 2, ['--method', 'kl', 'mse'])
     expect(['calibrate', 'front'], 2, ['--frames'])
+    expect(['calibrate', 'front', '--frames', samples, '--goal', 'loud'], 2, ['--goal'])
+    expect(['calibrate', 'front', '--frames', samples, '--goal', '1000'], 2, ['--goal'])
     expect(['calibrate', 'front', '--frames', missing], 2, ['--frames', missing])
     expect(['calibrate', 'front', '--frames', samples, '-o', os.path.join(missing, 'x.json')], 2, ['--output'])
     expect(['calibrate', '--frames', samples], 2, ['MODEL'])
@@ -122,6 +151,7 @@ def check_cancel():
 
 try:
     check_methods()
+    check_own_input()
     check_bad()
     check_cancel()
 finally:

@@ -151,7 +151,7 @@ test_corrupt_files (void)
     { "{\"format\": \"kestrel-calibration\", \"version\": 1,", "not JSON" },
     { "[1, 2]", "not a JSON object" },
     { "{\"format\": \"other\"}", "\"format\"" },
-    { "{\"format\": \"kestrel-calibration\", \"version\": 2, \"model_hash\": \"h\", \"method\": \"m\", \"frames\": 1, \"tensors\": []}", "\"version\"" },
+    { "{\"format\": \"kestrel-calibration\", \"version\": 3, \"model_hash\": \"h\", \"method\": \"m\", \"frames\": 1, \"tensors\": []}", "\"version\"" },
     { "{\"format\": \"kestrel-calibration\", \"version\": 1, \"method\": \"m\", \"frames\": 1, \"tensors\": []}", "\"model_hash\"" },
     { "{\"format\": \"kestrel-calibration\", \"version\": 1, \"model_hash\": \"h\", \"method\": \"m\", \"frames\": -1, \"tensors\": []}", "\"frames\"" },
     { "{\"format\": \"kestrel-calibration\", \"version\": 1, \"model_hash\": \"h\", \"method\": \"m\", \"frames\": 1, \"tensors\": {}}", "\"tensors\"" },

@@ -1,21 +1,24 @@
 /* test-calibrate-images.c — INT8 calibration tables measured on folders of
  * photos (core/runtime/kestrel-calibrate-images.h): the bundled samples
- * ($KESTREL_SAMPLES_DIR) through the front BlazeFace model, progress, the
- * process cache, cancelling, and the errors for a folder without photos or
+ * ($KESTREL_SAMPLES_DIR) through the front BlazeFace model with the
+ * sensitivity search, progress, the user cache file and the process
+ * cache, cancelling, and the errors for a folder without photos or
  * with a file that is not one.
  */
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "../private-cache.h"
 #include "kestrel-builtin-models.h"
 #include "kestrel-calibrate-images.h"
 #include "kestrel-error.h"
+#include "kestrel-quant-table-file.h"
 #include "kestrel-samples.h"
 
 /* BlazeFace's input: NHWC 128x128 in [-1, 1], letterboxed. */
 static const kk_model_input_params front_params = {
   .width = 128, .height = 128, .layout = KK_LAYOUT_NHWC,
-  .scale = { 2 / 255.f, 2 / 255.f, 2 / 255.f }, .offset = { -1, -1, -1 }, .letterbox = TRUE,
+  .scale = { 2 / 255.f, 2 / 255.f, 2 / 255.f }, .offset = { -1, -1, -1 }, .letterbox = TRUE, .pad = { -1, -1, -1 },
 };
 
 typedef struct {
@@ -90,6 +93,8 @@ test_samples (void)
   g_autoptr(KestrelQuantTable) looked_up = NULL;
   g_autoptr(GError) error = NULL;
   Progress p = { 0, 0, 0, TRUE, NULL };
+  g_autoptr(KestrelQuantTable) cached = NULL;
+  g_autofree char *cache_path = NULL;
   KestrelQuantParams params;
   const char *name;
 
@@ -102,10 +107,22 @@ test_samples (void)
   g_assert_cmpuint (kestrel_quant_table_get_n_frames (table), ==, 5);
   g_assert_cmpstr (kestrel_quant_table_get_method (table), ==, "minmax");
   g_assert_cmpstr (kestrel_quant_table_get_model_hash (table), ==, kestrel_model_get_content_hash (model));
-  g_assert_cmpuint (p.calls, ==, 6);
+  /* Thousandths: the five photos, then the sensitivity search, in order,
+   * to the end. */
+  g_assert_cmpuint (p.calls, >, 6);
   g_assert_true (p.in_order);
-  g_assert_cmpuint (p.last_done, ==, 5);
-  g_assert_cmpuint (p.last_total, ==, 5);
+  g_assert_cmpuint (p.last_done, ==, 1000);
+  g_assert_cmpuint (p.last_total, ==, 1000);
+  g_assert_true (kestrel_quant_table_has_mixed (table));
+  /* The bundled photos' table is in the user cache (this program's own,
+   * tests/private-cache.h), the search's choice with it. */
+  cache_path = kestrel_quant_table_cache_path (kestrel_model_get_content_hash (model), "minmax");
+  g_assert_true (g_str_has_prefix (cache_path, g_get_user_cache_dir ()));
+  cached = kestrel_quant_table_load (cache_path, &error);
+  g_assert_no_error (error);
+  g_assert_true (kestrel_quant_table_has_mixed (cached));
+  g_assert_true (g_strv_equal ((const char *const *) kestrel_quant_table_get_fp32_layers (cached),
+                               (const char *const *) kestrel_quant_table_get_fp32_layers (table)));
   g_assert_cmpuint (kestrel_quant_table_get_n_entries (table), >, 50);
   name = kestrel_quant_table_get_entry (table, 0, &params);
   g_assert_nonnull (name);
@@ -179,9 +196,16 @@ test_bad_folders (void)
 int
 main (int argc, char **argv)
 {
+  /* A user cache of this program's own: calibrations are measured here,
+   * not read from another test's (tests/private-cache.h). */
+  char *cache = private_cache_begin ();
+  int status;
+
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/calibrate-images/samples", test_samples);
   g_test_add_func ("/calibrate-images/cancel", test_cancel);
   g_test_add_func ("/calibrate-images/bad-folders", test_bad_folders);
-  return g_test_run ();
+  status = g_test_run ();
+  private_cache_end (cache);
+  return status;
 }

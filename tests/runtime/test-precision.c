@@ -9,6 +9,7 @@
  * uses the back model, which nothing else here calibrates, so it is the
  * first to measure it; the others use the front model.
  */
+#include "../private-cache.h"
 #include "kestrel-builtin-models.h"
 #include "kestrel-calibrate-images.h"
 #include "kestrel-engine.h"
@@ -301,7 +302,7 @@ int8_float_step (void)
 {
   static const kk_model_input_params front_params = {
     .width = 128, .height = 128, .layout = KK_LAYOUT_NHWC,
-    .scale = { 2 / 255.f, 2 / 255.f, 2 / 255.f }, .offset = { -1, -1, -1 }, .letterbox = TRUE,
+    .scale = { 2 / 255.f, 2 / 255.f, 2 / 255.f }, .offset = { -1, -1, -1 }, .letterbox = TRUE, .pad = { -1, -1, -1 },
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(KestrelModel) model = kestrel_model_new_for_spec_at ("front", NULL, &error);
@@ -370,6 +371,11 @@ test_int8_canary_rolls_back (void)
 int
 main (int argc, char **argv)
 {
+  /* A user cache of this program's own: calibrations are measured here,
+   * not read from another test's (tests/private-cache.h). */
+  char *cache = private_cache_begin ();
+  int status;
+
   g_test_init (&argc, &argv, NULL);
   main_thread = g_thread_self ();
   g_test_add_func ("/precision/calibration-cancel", test_calibration_cancel);
@@ -377,5 +383,7 @@ main (int argc, char **argv)
   g_test_add_func ("/precision/int8-canary-rolls-back", test_int8_canary_rolls_back);
   g_test_add_func ("/precision/back-before-built", test_back_before_built);
   g_test_add_func ("/precision/live-switch", test_live_switch);
-  return g_test_run ();
+  status = g_test_run ();
+  private_cache_end (cache);
+  return status;
 }

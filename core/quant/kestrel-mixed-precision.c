@@ -1,0 +1,567 @@
+/* kestrel-mixed-precision.c — the sensitivity search (see
+ * kestrel-mixed-precision.h). */
+#include "config.h"
+
+#include "kestrel-mixed-precision.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kestrel-error.h"
+
+typedef struct {
+  double signal, noise;
+  guint64 n;
+} Power;
+
+static double
+power_db (const Power *p)
+{
+  if (p->noise <= 0.0)
+    return INFINITY;
+  return 10.0 * log10 (MAX (p->signal, 1e-300) / p->noise);
+}
+
+static void
+power_add (Power *p, double ref, double got)
+{
+  p->signal += ref * ref;
+  p->noise += (ref - got) * (ref - got);
+  p->n++;
+}
+
+typedef struct {
+  KestrelModel *model;
+  KestrelQuantTable *table;
+  guint n_frames;
+  KestrelThreadPool *pool;
+  guint n_inputs, n_outputs;
+  GPtrArray *inputs;          /* frame * n_inputs + i -> GBytes of the input's data */
+  GPtrArray *ref_outputs;     /* frame * n_outputs + o -> GBytes of FP32 floats, or NULL (not float) */
+  KestrelTensorView *ref_views; /* frame * n_outputs + o: the FP32 outputs (data in ref_outputs) */
+  KestrelMixedAgreeFunc agree;
+  gpointer agree_data;
+  double goal_db;
+  GPtrArray *candidates;      /* char *, node names, in plan order */
+  double *sensitivity;        /* per candidate */
+  KestrelCalibrationProgressFunc progress;
+  gpointer progress_data;
+  guint done, total;
+  GCancellable *cancellable;
+} Search;
+
+static void
+search_clear (Search *s)
+{
+  g_clear_pointer (&s->inputs, g_ptr_array_unref);
+  g_clear_pointer (&s->ref_outputs, g_ptr_array_unref);
+  g_clear_pointer (&s->candidates, g_ptr_array_unref);
+  g_clear_pointer (&s->pool, kestrel_thread_pool_unref);
+  g_free (s->sensitivity);
+  g_free (s->ref_views);
+}
+
+static gsize
+view_bytes (const KestrelTensorView *view)
+{
+  return view->n_elements * kestrel_dtype_get_size (view->dtype);
+}
+
+/* Frame `frame`'s inputs, as the fill callback made them, into `plan`. */
+static void
+feed (Search *s, KestrelPlan *plan, guint frame)
+{
+  for (guint i = 0; i < s->n_inputs; i++)
+    {
+      GBytes *bytes = g_ptr_array_index (s->inputs, frame * s->n_inputs + i);
+      const KestrelTensorView *view = kestrel_plan_get_input (plan, i);
+      memcpy (view->data, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+    }
+}
+
+/* `exact`: the INT8 plan as kestrel_plan_new() builds it for the engine
+ * (float layers on the reference kernels); else the float layers run as
+ * fast as they can, a rounding away. */
+static KestrelPlan *
+new_plan_as (Search *s, KestrelPrecision precision, kk_level level, const char *const *fp32, gboolean exact,
+             GError **error)
+{
+  KestrelPlanOptions options;
+
+  kestrel_plan_options_init (&options);
+  options.level = level;
+  options.pool = s->pool;
+  options.precision = precision;
+  if (precision == KESTREL_PRECISION_INT8)
+    {
+      options.quant_table = s->table;
+      options.fp32_layers = fp32;
+      /* Error against FP32 is what counts while searching, not the same
+       * bits at every level. */
+      options.float_steps_at_level = !exact;
+    }
+  return kestrel_plan_new (s->model, &options, error);
+}
+
+static KestrelPlan *
+new_plan (Search *s, KestrelPrecision precision, kk_level level, const char *const *fp32, GError **error)
+{
+  return new_plan_as (s, precision, level, fp32, FALSE, error);
+}
+
+/* One more plan tried. */
+static gboolean
+step_progress (Search *s, GError **error)
+{
+  if (g_cancellable_set_error_if_cancelled (s->cancellable, error))
+    return FALSE;
+  if (s->progress != NULL)
+    s->progress (MIN (s->done, s->total), s->total, s->progress_data);
+  s->done++;
+  return TRUE;
+}
+
+/* The FP32 plan over every frame: the inputs kept, the outputs kept. */
+static gboolean
+run_reference (Search *s, KestrelCalibrationInputFunc fill_input, gpointer user_data, GError **error)
+{
+  g_autoptr(KestrelPlan) plan = new_plan (s, KESTREL_PRECISION_FP32, KK_LEVEL_FULL, NULL, error);
+
+  if (plan == NULL)
+    return FALSE;
+  s->n_inputs = kestrel_plan_get_n_inputs (plan);
+  s->n_outputs = kestrel_plan_get_n_outputs (plan);
+  s->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  s->ref_outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  s->ref_views = g_new0 (KestrelTensorView, s->n_frames * s->n_outputs);
+  for (guint frame = 0; frame < s->n_frames; frame++)
+    {
+      if (g_cancellable_set_error_if_cancelled (s->cancellable, error) || !fill_input (plan, frame, user_data, error))
+        return FALSE;
+      for (guint i = 0; i < s->n_inputs; i++)
+        {
+          const KestrelTensorView *view = kestrel_plan_get_input (plan, i);
+          g_ptr_array_add (s->inputs, g_bytes_new (view->data, view_bytes (view)));
+        }
+      kestrel_plan_run (plan);
+      for (guint o = 0; o < s->n_outputs; o++)
+        {
+          const KestrelTensorView *view = kestrel_plan_get_output (plan, o);
+          KestrelTensorView *kept = &s->ref_views[frame * s->n_outputs + o];
+          GBytes *bytes = g_bytes_new (view->data, view_bytes (view));
+          *kept = *view;
+          kept->data = (gpointer) g_bytes_get_data (bytes, NULL);
+          g_ptr_array_add (s->ref_outputs, bytes);
+        }
+    }
+  return TRUE;
+}
+
+/* The worst SQNR of `plan`'s outputs, frame by frame: a frame the plan
+ * gets wrong is not hidden by others it gets right. *agrees: whether the
+ * caller's goal held on every frame (TRUE without one). */
+static double
+plan_output_db (Search *s, KestrelPlan *plan, gboolean *agrees)
+{
+  double worst = INFINITY;
+  g_autofree const KestrelTensorView **fp32 = g_new0 (const KestrelTensorView *, s->n_outputs + 1);
+  g_autofree const KestrelTensorView **got = g_new0 (const KestrelTensorView *, s->n_outputs + 1);
+
+  *agrees = TRUE;
+  for (guint frame = 0; frame < s->n_frames; frame++)
+    {
+      feed (s, plan, frame);
+      kestrel_plan_run (plan);
+      if (s->agree != NULL && *agrees)
+        {
+          for (guint o = 0; o < s->n_outputs; o++)
+            {
+              fp32[o] = &s->ref_views[frame * s->n_outputs + o];
+              got[o] = kestrel_plan_get_output (plan, o);
+            }
+          *agrees = s->agree (frame, fp32, got, s->n_outputs, s->agree_data);
+        }
+      for (guint o = 0; o < s->n_outputs; o++)
+        {
+          const KestrelTensorView *ref = &s->ref_views[frame * s->n_outputs + o];
+          const KestrelTensorView *out = kestrel_plan_get_output (plan, o);
+          Power power = { 0 };
+          const float *a, *b;
+          if (ref->dtype != KESTREL_DTYPE_FLOAT32 || out->dtype != KESTREL_DTYPE_FLOAT32)
+            continue;
+          a = ref->data;
+          b = out->data;
+          for (gsize i = 0; i < out->n_elements; i++)
+            power_add (&power, a[i], b[i]);
+          worst = MIN (worst, power_db (&power));
+        }
+    }
+  return worst;
+}
+
+/* The worst output SQNR of the INT8 plan keeping `fp32` (NULL-terminated),
+ * and whether that plan meets the goal (the SQNR and the caller's). */
+static gboolean
+evaluate_as (Search *s, const char *const *fp32, gboolean exact, double *db, gboolean *meets, GError **error)
+{
+  g_autoptr(KestrelPlan) plan = NULL;
+  gboolean agrees;
+
+  if (!step_progress (s, error))
+    return FALSE;
+  plan = new_plan_as (s, KESTREL_PRECISION_INT8, KK_LEVEL_FULL, fp32, exact, error);
+  if (plan == NULL)
+    return FALSE;
+  *db = plan_output_db (s, plan, &agrees);
+  if (meets != NULL)
+    *meets = *db >= s->goal_db && agrees;
+  return TRUE;
+}
+
+static gboolean
+evaluate (Search *s, const char *const *fp32, double *db, gboolean *meets, GError **error)
+{
+  return evaluate_as (s, fp32, FALSE, db, meets, error);
+}
+
+/* Candidates order[0 .. k-1] (indices into s->candidates), as names;
+ * `skip` (or -1) left out. Free with g_free (the names are the search's). */
+static const char **
+names_of (Search *s, const guint *order, guint k, gint skip)
+{
+  const char **names = g_new0 (const char *, k + 1);
+  guint n = 0;
+
+  for (guint i = 0; i < k; i++)
+    if ((gint) i != skip)
+      names[n++] = g_ptr_array_index (s->candidates, order[i]);
+  return names;
+}
+
+static int
+by_sensitivity (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const Search *s = data;
+  guint i = *(const guint *) a, j = *(const guint *) b;
+  double x = s->sensitivity[i], y = s->sensitivity[j];
+
+  /* Lowest SQNR (most sensitive) first; plan order between equals. */
+  if (x != y)
+    return x < y ? -1 : 1;
+  return (int) i - (int) j;
+}
+
+/* Step 4: each tensor's error in the chosen mix against FP32: the same
+ * INT8 graph with every candidate FP32 (so nothing is INT8 and every
+ * tensor is the FP32 one, laid out as in the mix), step by step. */
+typedef struct {
+  GHashTable *ref;            /* model value name -> GBytes of floats, NCHW */
+  Power *per_step;
+} Layers;
+
+/* Element i of step s's first output as a float (u8 dequantised), and the
+ * index it has in the model's layout (NCHW where the step is NHWC).
+ * FALSE when the output is neither float nor u8 with parameters. */
+static gboolean
+step_element (const KestrelPlan *plan, guint s, gsize i, double *value, gsize *model_index)
+{
+  const KestrelStep *step = kestrel_plan_get_step (plan, s);
+  const KestrelTensorView *out = &step->outputs[0];
+
+  *model_index = i;
+  if (kestrel_plan_step_is_nhwc (plan, s) && out->n_dims == 4)
+    {
+      gsize c = out->shape[3], w = out->shape[2], h = out->shape[1];
+      gsize ch = i % c, x = (i / c) % w, y = (i / (c * w)) % h, b = i / (c * w * h);
+      *model_index = ((b * c + ch) * h + y) * w + x;
+    }
+  if (out->dtype == KESTREL_DTYPE_FLOAT32)
+    *value = ((const float *) out->data)[i];
+  else if (out->dtype == KESTREL_DTYPE_UINT8)
+    {
+      double scale = kestrel_node_attr_float (step->node, "y_scale", 0.0f);
+      double zero = (double) kestrel_node_attr_int (step->node, "y_zero_point", 0);
+      if (!(scale > 0.0))
+        return FALSE;
+      *value = ((double) ((const guint8 *) out->data)[i] - zero) * scale;
+    }
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+step_has_output (const KestrelPlan *plan, guint s)
+{
+  const KestrelStep *step = kestrel_plan_get_step (plan, s);
+
+  return step->n_outputs > 0 && step->outputs[0].data != NULL && kestrel_plan_get_step_model_value (plan, s) != NULL;
+}
+
+static void
+keep_reference (const KestrelPlan *plan, guint s, gpointer data)
+{
+  Layers *l = data;
+  gsize n = kestrel_plan_get_step (plan, s)->outputs[0].n_elements;
+  float *copy;
+
+  if (!step_has_output (plan, s))
+    return;
+  copy = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    {
+      double v;
+      gsize r;
+      if (!step_element (plan, s, i, &v, &r))
+        {
+          g_free (copy);
+          return;
+        }
+      copy[r] = (float) v;
+    }
+  g_hash_table_replace (l->ref, g_strdup (kestrel_plan_get_step_model_value (plan, s)),
+                        g_bytes_new_take (copy, n * sizeof (float)));
+}
+
+static void
+compare_step (const KestrelPlan *plan, guint s, gpointer data)
+{
+  Layers *l = data;
+  GBytes *ref_bytes;
+  const float *ref;
+  gsize n;
+
+  if (!step_has_output (plan, s))
+    return;
+  ref_bytes = g_hash_table_lookup (l->ref, kestrel_plan_get_step_model_value (plan, s));
+  n = kestrel_plan_get_step (plan, s)->outputs[0].n_elements;
+  if (ref_bytes == NULL || g_bytes_get_size (ref_bytes) != n * sizeof (float))
+    return;
+  ref = g_bytes_get_data (ref_bytes, NULL);
+  for (gsize i = 0; i < n; i++)
+    {
+      double v;
+      gsize r;
+      if (!step_element (plan, s, i, &v, &r))
+        return;
+      power_add (&l->per_step[s], ref[r], v);
+    }
+}
+
+static gboolean
+measure_layers (Search *s, GError **error)
+{
+  g_autofree const char **every = g_new0 (const char *, s->candidates->len + 1);
+  g_autoptr(KestrelPlan) ref = NULL;
+  g_autoptr(KestrelPlan) mixed = NULL;
+  Layers l = { NULL };
+
+  if (!step_progress (s, error))
+    return FALSE;
+  for (guint i = 0; i < s->candidates->len; i++)
+    every[i] = g_ptr_array_index (s->candidates, i);
+  ref = new_plan (s, KESTREL_PRECISION_INT8, KK_LEVEL_FULL, every, error);
+  if (ref == NULL)
+    return FALSE;
+  mixed = new_plan (s, KESTREL_PRECISION_INT8, KK_LEVEL_FULL, NULL, error);
+  if (mixed == NULL)
+    return FALSE;
+  l.ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  l.per_step = g_new0 (Power, kestrel_plan_get_n_steps (mixed));
+  for (guint frame = 0; frame < s->n_frames; frame++)
+    {
+      feed (s, ref, frame);
+      kestrel_plan_run_observed (ref, keep_reference, &l);
+      feed (s, mixed, frame);
+      kestrel_plan_run_observed (mixed, compare_step, &l);
+      g_hash_table_remove_all (l.ref);
+    }
+  for (guint st = 0; st < kestrel_plan_get_n_steps (mixed); st++)
+    if (l.per_step[st].n > 0)
+      kestrel_quant_table_set_tensor_error (s->table, kestrel_plan_get_step_model_value (mixed, st),
+                                            l.per_step[st].noise / (double) l.per_step[st].n,
+                                            power_db (&l.per_step[st]));
+  g_hash_table_unref (l.ref);
+  g_free (l.per_step);
+  return TRUE;
+}
+
+gboolean
+kestrel_mixed_precision_search (KestrelModel *model, KestrelQuantTable *table, guint n_frames,
+                                KestrelCalibrationInputFunc fill_input, gpointer user_data, double goal_db,
+                                KestrelMixedAgreeFunc agree, gpointer agree_data,
+                                KestrelCalibrationProgressFunc progress, gpointer progress_data,
+                                GCancellable *cancellable, GError **error)
+{
+  Search s = { model, table, n_frames };
+  g_autoptr(KestrelPlan) all = NULL;
+  g_autofree guint *order = NULL;
+  g_autofree const char **kept_names = NULL;
+  KestrelMixedSummary summary = { goal_db, 0, 0, 0, agree != NULL };
+  gboolean ok = FALSE, meets, *kept = NULL;
+  guint n, lo, hi;
+  double db;
+
+  g_return_val_if_fail (model != NULL && table != NULL && fill_input != NULL, FALSE);
+  if (n_frames == 0)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
+                   "the sensitivity search needs at least one frame");
+      return FALSE;
+    }
+  s.goal_db = goal_db;
+  s.agree = agree;
+  s.agree_data = agree_data;
+  s.progress = progress;
+  s.progress_data = progress_data;
+  s.cancellable = cancellable;
+  s.pool = kestrel_thread_pool_new (0);
+  kestrel_quant_table_set_fp32_layers (table, NULL);
+
+  if (!run_reference (&s, fill_input, user_data, error))
+    goto out;
+
+  /* 1. The candidates: the convolutions the all-INT8 plan quantised. */
+  all = new_plan (&s, KESTREL_PRECISION_INT8, KK_LEVEL_FULL, NULL, error);
+  if (all == NULL)
+    goto out;
+  s.candidates = g_ptr_array_new_with_free_func (g_free);
+  for (guint st = 0; st < kestrel_plan_get_n_steps (all); st++)
+    {
+      const KestrelNode *node = kestrel_plan_get_step (all, st)->node;
+      if (strcmp (node->op_type, "QConvNhwc") == 0)
+        g_ptr_array_add (s.candidates, g_strdup (node->name));
+    }
+  n = summary.n_candidates = s.candidates->len;
+  /* Plans tried (at most, unless the exact plan needs more layers): all
+   * INT8, n sensitivities, the prefix bisection (all FP32 and log2 n
+   * more), n prunes, the exact plan, the layers' errors. */
+  s.total = 2 * n + g_bit_storage (n) + 4;
+  if (!step_progress (&s, error))
+    goto out;
+  db = summary.all_int8_sqnr_db = plan_output_db (&s, all, &meets);
+  meets = meets && db >= goal_db;
+  g_clear_pointer (&all, kestrel_plan_unref);
+
+  /* 2. Sensitivity: only candidate i INT8 (the SQNR alone). */
+  s.sensitivity = g_new0 (double, n);
+  order = g_new (guint, n);
+  for (guint i = 0; i < n; i++)
+    order[i] = i;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree const char **others = names_of (&s, order, n, (gint) i);
+      if (!evaluate (&s, others, &s.sensitivity[i], NULL, error))
+        goto out;
+      kestrel_quant_table_set_sensitivity (table, g_ptr_array_index (s.candidates, i), s.sensitivity[i]);
+    }
+  g_qsort_with_data (order, n, sizeof (guint), by_sensitivity, &s);
+
+  /* 3. The shortest prefix of the most sensitive that meets the goal. */
+  kept = g_new0 (gboolean, n);
+  lo = 0;
+  hi = 0;
+  if (!meets && n > 0)
+    {
+      g_autofree const char **every = names_of (&s, order, n, -1);
+      hi = n;
+      if (!evaluate (&s, every, &db, &meets, error))
+        goto out;
+      if (meets)
+        while (hi - lo > 1)
+          {
+            guint mid = lo + (hi - lo) / 2;
+            g_autofree const char **prefix = names_of (&s, order, mid, -1);
+            double mid_db;
+            gboolean mid_meets;
+            if (!evaluate (&s, prefix, &mid_db, &mid_meets, error))
+              goto out;
+            if (mid_meets)
+              {
+                hi = mid;
+                db = mid_db;
+              }
+            else
+              lo = mid;
+          }
+      else
+        g_message ("INT8: no mix reaches the goal (%.1f dB on this model's outputs%s; every candidate FP32: "
+                   "%.1f dB); keeping every candidate FP32", goal_db, agree != NULL ? ", and the task's agreement" : "",
+                   db);
+      for (guint i = 0; i < hi; i++)
+        kept[i] = TRUE;
+      /* Then none kept that the goal does without, least sensitive first. */
+      if (meets)
+        for (guint i = hi; i-- > 0;)
+          {
+            g_autofree const char **without = NULL;
+            guint k = 0;
+            double without_db;
+            gboolean without_meets;
+            kept[i] = FALSE;
+            without = g_new0 (const char *, hi + 1);
+            for (guint j = 0; j < hi; j++)
+              if (kept[j])
+                without[k++] = g_ptr_array_index (s.candidates, order[j]);
+            if (!evaluate (&s, without, &without_db, &without_meets, error))
+              goto out;
+            if (without_meets)
+              db = without_db;
+            else
+              kept[i] = TRUE;
+          }
+    }
+  /* 4. The mix as the engine will run it: a rounding may tip the goal (a
+   * detection's box blends the anchors above a threshold), so while it
+   * fails, the most sensitive candidate left INT8 goes FP32 too. */
+  kept_names = g_new0 (const char *, n + 1);
+  for (guint next = 0;;)
+    {
+      guint k = 0;
+      memset (kept_names, 0, (n + 1) * sizeof *kept_names);
+      for (guint i = 0; i < n; i++)
+        if (kept[i])
+          kept_names[k++] = g_ptr_array_index (s.candidates, order[i]);
+      if (!evaluate_as (&s, kept_names, TRUE, &db, &meets, error))
+        goto out;
+      while (next < n && kept[next])
+        next++;
+      if (meets || next == n)
+        break;
+      kept[next] = TRUE;
+    }
+  summary.output_sqnr_db = db;
+  kestrel_quant_table_set_fp32_layers (table, kept_names);
+
+  /* 5. Each tensor's error in the chosen mix. */
+  if (!measure_layers (&s, error))
+    goto out;
+  kestrel_quant_table_set_mixed (table, &summary);
+  if (progress != NULL)
+    progress (s.total, s.total, progress_data);
+  ok = TRUE;
+
+out:
+  if (!ok)
+    kestrel_quant_table_set_fp32_layers (table, NULL);
+  g_free (kept);
+  search_clear (&s);
+  return ok;
+}
+
+KestrelQuantTable *
+kestrel_calibrate_mixed (KestrelModel *model, const KestrelCalibrationMethod *method, guint n_frames,
+                         KestrelCalibrationInputFunc fill_input, gpointer user_data, double goal_db,
+                         KestrelMixedAgreeFunc agree, gpointer agree_data, KestrelCalibrationProgressFunc search_progress, gpointer progress_data,
+                         GCancellable *cancellable, GError **error)
+{
+  g_autoptr(KestrelQuantTable) table = kestrel_calibrate (model, method, n_frames, fill_input, user_data,
+                                                          cancellable, error);
+
+  if (table == NULL
+      || !kestrel_mixed_precision_search (model, table, n_frames, fill_input, user_data, goal_db, agree, agree_data,
+                                          search_progress,
+                                          progress_data, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&table);
+}
