@@ -54,6 +54,10 @@ build_info (void)
     if (kk_isa_hw_supported (isa))
       json_builder_add_string_value (b, kk_isa_name (isa));
   json_builder_end_array (b);
+  /* Within one instruction set the dot-product extension (VNNI, asimddp)
+   * picks the int8 gemm: which one the SIMD levels run. */
+  json_builder_set_member_name (b, "int8_gemm");
+  json_builder_add_string_value (b, kk_kernels_get (kk_isa_best ())->qgemm_version);
   if (kk_isa_override_error () != NULL)
     {
       json_builder_set_member_name (b, "override_error");
@@ -120,6 +124,7 @@ print_text (JsonObject *info)
   for (int level = 0; level < KK_LEVEL_COUNT; level++)
     printf ("  %-9s %s\n", kk_level_name (level),
             json_object_get_string_member (isa, kk_level_name (level)));
+  printf ("  int8 gemm %s\n", json_object_get_string_member (isa, "int8_gemm"));
   if (json_object_has_member (isa, "override_error"))
     printf ("  warning: %s\n", json_object_get_string_member (isa, "override_error"));
 

@@ -32,6 +32,9 @@
 #ifndef HWCAP2_I8MM
 #define HWCAP2_I8MM (1 << 13)
 #endif
+#ifndef HWCAP2_BF16
+#define HWCAP2_BF16 (1 << 14)
+#endif
 #endif
 
 static kk_cpu_features features;
@@ -140,6 +143,7 @@ detect_arm64 (kk_cpu_features *f)
   f->asimd_fp16 = (hwcap & HWCAP_ASIMDHP) != 0;
   f->sve = (hwcap & HWCAP_SVE) != 0;
   f->i8mm = (hwcap2 & HWCAP2_I8MM) != 0;
+  f->bf16 = (hwcap2 & HWCAP2_BF16) != 0;
 }
 #endif
 
@@ -173,7 +177,7 @@ kk_cpu_feature_names (const char **names, size_t max)
     { f->avx512_vnni, "avx512_vnni" }, { f->avx512_bf16, "avx512_bf16" },
     { f->avx512_fp16, "avx512_fp16" }, { f->avx_vnni, "avx_vnni" },
     { f->amx_tile, "amx_tile" }, { f->neon, "neon" }, { f->asimd_dotprod, "asimddp" },
-    { f->asimd_fp16, "asimdhp" }, { f->sve, "sve" }, { f->i8mm, "i8mm" },
+    { f->asimd_fp16, "asimdhp" }, { f->sve, "sve" }, { f->i8mm, "i8mm" }, { f->bf16, "bf16" },
   };
   size_t count = 0;
 

@@ -44,8 +44,8 @@ typedef struct {
   bool avx512f, avx512bw, avx512vl, avx512dq, avx512cd, avx512_vnni, avx512_bf16, avx512_fp16;
   bool avx_vnni, amx_tile;
   bool os_ymm, os_zmm;  /* XCR0 says the OS saves YMM / ZMM+opmask state */
-  /* aarch64 (HWCAP) */
-  bool neon, asimd_dotprod, asimd_fp16, sve, i8mm;
+  /* aarch64 (HWCAP, HWCAP2) */
+  bool neon, asimd_dotprod, asimd_fp16, sve, i8mm, bf16;
 } kk_cpu_features;
 
 /* Detected once (thread-safe), never changes afterwards. */
@@ -355,6 +355,11 @@ typedef struct kk_kernels {
                               const void *packed, uint8_t *c, size_t ldc, const kk_requant *rq);
   void (*qgemm_u8s8_s32) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
                           const void *packed, int32_t *c, size_t ldc);
+  /* Which version the four qgemm entries are ("scalar", "sse42", "avx2",
+   * "avx512bw", "avx512vnni", "neon", "neondot"): within one ISA the CPU's
+   * dot-product extension picks it, so tests and `kestrel-cli info` say
+   * which one ran. */
+  const char *qgemm_version;
 
   /* depthwise convolution u8 -> u8, NHWC, rows [row_begin, row_end) as
    * dwconv_f32_nhwc. */

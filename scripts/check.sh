@@ -2,8 +2,9 @@
 # The whole test suite: installs what is missing, builds, runs every meson
 # test, then builds a second tree with AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs the unit suites there, then a third,
-# with clang and libFuzzer, for the fuzz targets. Ends with one summary
-# line: "N passed, N failed, N skipped".
+# with clang and libFuzzer, for the fuzz targets, and a fourth, cross-built
+# for aarch64, whose kernel suites run under qemu-aarch64. Ends with one
+# summary line: "N passed, N failed, N skipped".
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +62,27 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   done
 fi
 
+# The NEON kernels on an emulated Arm CPU (scripts/check-aarch64.sh
+# --quick): the kernel cross-check suites cross-built for aarch64 and run
+# under qemu-aarch64 at a CPU model with the dot-product and BF16
+# extensions (max) and, for the int8 gemm whose version that changes and
+# the CPU detection, at one without them (cortex-a72). Skipped, and said
+# so, when the cross tools are missing (install-deps.sh --test installs
+# them).
+aarch64=${KESTREL_AARCH64_BUILD:-build-aarch64-cross}
+aarch64_logs=""
+aarch64_status=0
+KESTREL_AARCH64_BUILD=$aarch64 scripts/check-aarch64.sh --quick || aarch64_status=$?
+case $aarch64_status in
+  0) ;;
+  77) ;;
+  *) status=1 ;;
+esac
+if [ "$aarch64_status" -ne 77 ]; then
+  aarch64_logs="$aarch64/meson-logs/testlog-max.json $aarch64/meson-logs/testlog-cortex-a72.json"
+fi
+
+# shellcheck disable=SC2086  # no log names when the aarch64 check was skipped
 /usr/bin/python3 scripts/test-summary.py "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" \
-  "$fuzz/meson-logs/testlog.json"
+  "$fuzz/meson-logs/testlog.json" $aarch64_logs
 exit $status

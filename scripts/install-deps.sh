@@ -46,7 +46,10 @@ packages="
 # against their JSON schema (python3-jsonschema); scripts/fuzz.sh builds
 # the libFuzzer targets of tests/fuzz with clang, whose libFuzzer and
 # sanitizer runtimes are libclang-rt-14-dev (not a dependency of clang in
-# Debian 12). On a machine that runs
+# Debian 12); scripts/check-aarch64.sh cross-builds the kernels and their
+# tests for aarch64 (gcc-aarch64-linux-gnu, and GLib for arm64 through
+# multiarch, for which dpkg needs the arm64 architecture added: done below)
+# and runs them under qemu-aarch64 (qemu-user). On a machine that runs
 # systemd, installing prometheus also starts its server on port 9090:
 # 'systemctl disable --now prometheus' stops it; Kestrel only uses promtool.
 test_packages="
@@ -62,6 +65,7 @@ test_packages="
   llvm libc6-dbg
   valgrind python3-jsonschema
   clang libclang-rt-14-dev
+  gcc-aarch64-linux-gnu qemu-user libglib2.0-dev:arm64
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
 # npm is wanted unless the nodejs installed is one that brings its own.
@@ -96,6 +100,19 @@ if [ -n "$missing" ]; then
     sudo="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # Packages of another architecture (name:arm64) need it added to dpkg
+  # before apt-get update, unless it is this machine's own.
+  for p in $missing; do
+    case "$p" in
+      *:*)
+        arch=${p##*:}
+        if [ "$arch" != "$(dpkg --print-architecture)" ] \
+           && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+          echo "Adding the $arch architecture to dpkg (multiarch) for $p"
+          $sudo dpkg --add-architecture "$arch"
+        fi ;;
+    esac
+  done
   $sudo apt-get update -qq
   # shellcheck disable=SC2086  # word splitting of the package list is intended
   $sudo apt-get install -y -qq --no-install-recommends $missing

@@ -66,6 +66,7 @@ kk_qgemm_blocked_pack (const int8_t *w, size_t k, size_t n, bool w_is_nk,
       (t)->qgemm_u8s8_pack = qgemm_u8s8_pack_##isa;            \
       (t)->qgemm_u8s8_requant = qgemm_u8s8_requant_##isa;      \
       (t)->qgemm_u8s8_s32 = qgemm_u8s8_s32_##isa;              \
+      (t)->qgemm_version = #isa;                               \
     }                                                          \
   while (0)
 

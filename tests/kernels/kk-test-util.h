@@ -43,7 +43,10 @@ kk_test_each_isa (KkTestIsaFunc func, gpointer data)
           g_test_message ("skipping %s: this CPU does not support it", kk_isa_name ((kk_isa) i));
           continue;
         }
-      g_test_message ("checking %s against scalar", kk_isa_name ((kk_isa) i));
+      /* The int8 gemm version too: within one ISA the CPU's dot-product
+       * extension picks it, and the log should say which one ran. */
+      g_test_message ("checking %s (int8 gemm %s) against scalar", kk_isa_name ((kk_isa) i),
+                      t->qgemm_version);
       func (ref, t, data);
     }
 }

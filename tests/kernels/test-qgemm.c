@@ -388,6 +388,26 @@ test_extremes (void)
   kk_test_each_isa (extremes_isa, NULL);
 }
 
+/* The version this CPU's best table holds is the one the script that chose
+ * the (emulated) CPU expects (KESTREL_TEST_QGEMM_VERSION, see test-cpu.c):
+ * the sweeps above then checked that version, not another. */
+static void
+test_version (void)
+{
+  const kk_kernels *best = kk_kernels_get (kk_isa_best ());
+  const char *expected = g_getenv ("KESTREL_TEST_QGEMM_VERSION");
+
+  g_assert_nonnull (best);
+  g_test_message ("int8 gemm version of the best table (%s): %s", kk_isa_name (best->isa),
+                  best->qgemm_version);
+  if (expected == NULL)
+    {
+      g_test_skip ("no KESTREL_TEST_QGEMM_VERSION to compare with");
+      return;
+    }
+  g_assert_cmpstr (best->qgemm_version, ==, expected);
+}
+
 /* ---- Parameter helpers --------------------------------------------------- */
 
 static void
@@ -421,6 +441,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/kernels/qgemm/requant-from-scales", test_requant_from_scales);
   g_test_add_func ("/kernels/qgemm/scalar-vs-naive", test_scalar_vs_naive);
+  g_test_add_func ("/kernels/qgemm/version", test_version);
   g_test_add_func ("/kernels/qgemm/isas", test_isas);
   g_test_add_func ("/kernels/qgemm/extremes", test_extremes);
   return g_test_run ();
