@@ -1,7 +1,9 @@
 /* kestrel-cli inspect — what a model is made of and what Kestrel makes of it:
  * operators (and which are unsupported), parameters, multiply-adds, and the
  * arena each optimisation level needs; with --precision, the plan at that
- * precision layer by layer (cli-inspect-precision.c).
+ * precision layer by layer (cli-inspect-precision.c); and the weight bytes,
+ * arena and per-step precision of the plans at each precision that needs
+ * no calibration (FP32, FP16).
  *
  * Exit status 1 when the model cannot be planned at some level (an
  * operator Kestrel lacks, a free input size without --input-shape, a plan
@@ -25,6 +27,85 @@ typedef struct {
 } OpCount;
 
 /* The same report as the JSON, for people. */
+/* Weight and arena bytes of the full-level, one-thread plan at each
+ * precision that plans without calibration, and how many steps compute at
+ * each precision (an FP16 plan keeps depthwise layers FP32). */
+static void
+add_precisions (JsonBuilder *b, KestrelModel *model)
+{
+  static const KestrelPrecision precisions[] = { KESTREL_PRECISION_FP32, KESTREL_PRECISION_FP16 };
+
+  json_builder_set_member_name (b, "precisions");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < G_N_ELEMENTS (precisions); i++)
+    {
+      KestrelPlanOptions options;
+      g_autoptr(KestrelPlan) plan = NULL;
+      g_autoptr(GError) error = NULL;
+      guint per_precision[KESTREL_PRECISION_INT4 + 1] = { 0 };
+
+      if (!kestrel_precision_is_supported (precisions[i]))
+        continue;
+      kestrel_plan_options_init (&options);
+      options.n_threads = 1;
+      options.precision = precisions[i];
+      plan = kestrel_plan_new (model, &options, &error);
+      json_builder_set_member_name (b, kestrel_precision_name (precisions[i]));
+      json_builder_begin_object (b);
+      if (plan == NULL)
+        {
+          json_builder_set_member_name (b, "error");
+          json_builder_add_string_value (b, error->message);
+          json_builder_end_object (b);
+          continue;
+        }
+      json_builder_set_member_name (b, "weight_bytes");
+      json_builder_add_int_value (b, kestrel_plan_get_weight_bytes (plan));
+      json_builder_set_member_name (b, "arena_bytes");
+      json_builder_add_int_value (b, kestrel_plan_get_arena_bytes (plan));
+      for (guint s = 0; s < kestrel_plan_get_n_steps (plan); s++)
+        per_precision[kestrel_plan_get_step_precision (plan, s)]++;
+      json_builder_set_member_name (b, "steps");
+      json_builder_begin_object (b);
+      for (guint p = 0; p < G_N_ELEMENTS (per_precision); p++)
+        if (per_precision[p] > 0)
+          {
+            json_builder_set_member_name (b, kestrel_precision_name (p));
+            json_builder_add_int_value (b, per_precision[p]);
+          }
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+}
+
+static void
+print_precisions (JsonObject *o)
+{
+  JsonObject *precisions = json_object_get_object_member (o, "precisions");
+  g_autoptr(GList) names = json_object_get_members (precisions);
+
+  printf ("\nPlan per precision (level full, one thread):   weights       arena   steps\n");
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonObject *p = json_object_get_object_member (precisions, l->data);
+      if (json_object_has_member (p, "error"))
+        {
+          printf ("  %-42s %s\n", (const char *) l->data, json_object_get_string_member (p, "error"));
+          continue;
+        }
+      JsonObject *steps = json_object_get_object_member (p, "steps");
+      g_autoptr(GList) kinds = json_object_get_members (steps);
+      g_autoptr(GString) split = g_string_new (NULL);
+      for (GList *k = kinds; k != NULL; k = k->next)
+        g_string_append_printf (split, "%s%" G_GINT64_FORMAT " %s", split->len > 0 ? ", " : "",
+                                json_object_get_int_member (steps, k->data), (const char *) k->data);
+      printf ("  %-42s %8.3f MB %8.2f MB   %s\n", (const char *) l->data,
+              json_object_get_int_member (p, "weight_bytes") / 1e6,
+              json_object_get_int_member (p, "arena_bytes") / 1e6, split->str);
+    }
+}
+
 static void
 print_text (JsonObject *o)
 {
@@ -75,6 +156,8 @@ print_text (JsonObject *o)
     kestrel_cli_inspect_print_precision (json_object_get_object_member (o, "precision"));
   if (json_object_has_member (o, "precision_error"))
     printf ("\nCannot be planned at that precision: %s\n", json_object_get_string_member (o, "precision_error"));
+  if (json_object_has_member (o, "precisions"))
+    print_precisions (o);
 }
 
 int
@@ -233,6 +316,7 @@ kestrel_cli_inspect (int argc, char **argv)
               json_builder_set_member_name (b, "precision_error");
               json_builder_add_string_value (b, error->message);
             }
+          add_precisions (b, model);
         }
     }
   json_builder_end_object (b);

@@ -317,6 +317,21 @@ typedef struct kk_kernels {
   void (*gemm_f32) (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                     const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
 
+  /* gemm with FP16 weights: the same product and epilogue as gemm_f32, A, C,
+   * bias and residual in float, B stored as IEEE half (gemm_f16_pack_b
+   * rounds each weight to the nearest half, ties to even; the packed size
+   * is in halves) and widened to float inside the kernel, a tile of B at a
+   * time (F16C on x86 AVX2/AVX-512, FCVTL on NEON). Unlike gemm_f32 the
+   * arithmetic is defined to the bit, so every ISA gives the same result:
+   * each sum starts at +0 and takes its products in k order, each by one
+   * fused multiply-add (fmaf: a single rounding), then + bias, then +
+   * residual, then the clamp (x < lo -> lo, x > hi -> hi: NaN and -0 pass
+   * as they are). SSE4.2, without FMA, uses the scalar reference. */
+  size_t (*gemm_f16_packed_size) (size_t k, size_t n);
+  void (*gemm_f16_pack_b) (const float *b, size_t k, size_t n, bool b_is_nk, uint16_t *packed);
+  void (*gemm_f16) (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                    const uint16_t *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+
   /* depthwise convolution, NHWC, any kernel size, stride, dilation and
    * padding, fused bias and clamp; writes output rows [row_begin, row_end)
    * of all images (row index = image * out_h + y). Weights packed [kh][kw][C]

@@ -81,6 +81,14 @@ gboolean kestrel_graph_quantize (KestrelGraph *graph, const KestrelGraph *refere
                                  const KestrelQuantTable *table, const char *const *fp32_layers,
                                  GError **error);
 
+/* The FP16 rewrite (kestrel-passes-fp16.c says what it converts and what
+ * stays FP32): on a graph from kestrel_graph_new_fast(), the weights of the
+ * gemm layers (one-group kestrel.ConvNhwc, the pointwise half of
+ * kestrel.DwPwNhwc) become float16 constants rounded to the nearest half.
+ * Layers named in `fp32_layers`, and layers with a weight beyond the half
+ * range, keep their float32 weights. */
+void kestrel_graph_to_fp16 (KestrelGraph *graph, const char *const *fp32_layers);
+
 /* The only node reading `value`, or NULL if there are several, none, or the
  * value is a graph output (whose contents must stay as they are). */
 KestrelNode *kestrel_graph_single_reader (const KestrelGraph *graph, gint value);

@@ -80,10 +80,12 @@ kestrel_precision_from_name (const char *name, KestrelPrecision *out)
 gboolean
 kestrel_precision_is_supported (KestrelPrecision precision)
 {
-  /* FP16 and INT4 plans are the next step (docs/architecture.md, Levels
-   * and precision); until they exist every caller asks here rather than
-   * keeping its own list. */
-  return precision == KESTREL_PRECISION_FP32 || precision == KESTREL_PRECISION_INT8;
+  /* Every caller asks here rather than keeping its own list. FP16 plans
+   * run on any CPU: the gemm kernels widen the half weights at every
+   * instruction set (F16C, NEON, or bit manipulation at SSE4.2 and in the
+   * reference). INT4 plans are not built yet (issue 14). */
+  return precision == KESTREL_PRECISION_FP32 || precision == KESTREL_PRECISION_FP16
+         || precision == KESTREL_PRECISION_INT8;
 }
 
 void
@@ -524,6 +526,19 @@ fp32_layers_union (const char *const *a, const char *const *b)
   return (const char *const *) g_ptr_array_free (names, FALSE);
 }
 
+/* A step of an FP16 plan whose weights kestrel_graph_to_fp16() made half. */
+static gboolean
+node_has_half_weights (const KestrelGraph *graph, const KestrelNode *node)
+{
+  for (guint i = 0; i < kestrel_node_n_inputs (node); i++)
+    {
+      const KestrelValue *v = kestrel_graph_value (graph, kestrel_node_input (node, i));
+      if (v != NULL && v->constant != NULL && v->dtype == KESTREL_DTYPE_FLOAT16)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static KestrelPlan *
 plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_major, GError **error)
 {
@@ -576,6 +591,8 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
       plan->options.fp32_layers = fp32_layers_union (options->fp32_layers,
                                                      kestrel_quant_table_get_fp32_layers (options->quant_table));
     }
+  if (options->precision == KESTREL_PRECISION_FP16)
+    plan->options.fp32_layers = (const char *const *) g_strdupv ((char **) options->fp32_layers);
   /* At the model's own batch the prepared graph serves as it is; another
    * batch starts again from the graph as loaded, because folding baked the
    * exported batch into constants. */
@@ -618,6 +635,18 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
           g_prefix_error (error, "%s: INT8: ", kestrel_model_get_origin (model));
           goto fail;
         }
+      kestrel_graph_free (plan->graph);
+      plan->graph = graph = fast;
+    }
+  else if (options->precision == KESTREL_PRECISION_FP16)
+    {
+      /* The fast graph at every level, so that the scalar level runs the
+       * same FP16 weights through the reference kernels: the FP16 oracle
+       * of the canary, as the scalar FP32 plan is FP32's. */
+      KestrelGraph *fast = kestrel_graph_new_fast (graph, KESTREL_FAST_DEFAULT, error);
+      if (fast == NULL)
+        goto fail;
+      kestrel_graph_to_fp16 (fast, plan->options.fp32_layers);
       kestrel_graph_free (plan->graph);
       plan->graph = graph = fast;
     }
@@ -955,7 +984,11 @@ KestrelPrecision
 kestrel_plan_get_step_precision (const KestrelPlan *plan, guint step)
 {
   g_return_val_if_fail (step < plan->n_steps, KESTREL_PRECISION_FP32);
-  return node_is_int8 (plan->graph, plan->steps[step].node) ? KESTREL_PRECISION_INT8 : KESTREL_PRECISION_FP32;
+  if (node_is_int8 (plan->graph, plan->steps[step].node))
+    return KESTREL_PRECISION_INT8;
+  if (node_has_half_weights (plan->graph, plan->steps[step].node))
+    return KESTREL_PRECISION_FP16;
+  return KESTREL_PRECISION_FP32;
 }
 
 gboolean

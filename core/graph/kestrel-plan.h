@@ -53,9 +53,9 @@ typedef struct {
   /* INT8 only (required there): the calibration table of this model
    * (kestrel_calibrate(), core/quant/). The plan keeps a reference. */
   KestrelQuantTable *quant_table;
-  /* INT8 only: node names (NULL-terminated, may be NULL) whose layers stay
-   * FP32: mixed precision. The plan keeps a copy, with the table's own
-   * FP32 layers (kestrel_quant_table_get_fp32_layers) added. */
+  /* INT8 and FP16: node names (NULL-terminated, may be NULL) whose layers
+   * stay FP32: mixed precision. The plan keeps a copy, at INT8 with the
+   * table's own FP32 layers (kestrel_quant_table_get_fp32_layers) added. */
   const char *const *fp32_layers;
   /* INT8 only: the steps left float run the level's kernels, not the
    * reference ones. Faster, but the outputs are then no longer the same
@@ -73,7 +73,15 @@ typedef struct {
  * reference kernels) and the threads, and every level and thread count
  * gives bit-identical outputs. The steps the INT8 pass leaves float (and
  * the layers kept FP32) run the reference kernels at every level for that
- * reason: exact, but no faster at simd than at scalar. */
+ * reason: exact, but no faster at simd than at scalar.
+ *
+ * An FP16 plan is the fast graph at every level too, its gemm layers' weights
+ * made IEEE half (kestrel_graph_to_fp16): the plan keeps the packed halves,
+ * the gemm kernels widen them a tile at a time, activations and sums stay
+ * FP32. Its FP16 gemms give the same bits at every level (gemm_f16 in
+ * kestrel-kernels.h); its FP32 steps (depthwise, pooling, activations)
+ * differ by rounding as at FP32, so the scalar FP16 plan is the oracle the
+ * canary compares with a tolerance, as at FP32. */
 void kestrel_plan_options_init (KestrelPlanOptions *options);
 
 typedef struct _KestrelPlan KestrelPlan;
@@ -120,10 +128,11 @@ guint kestrel_plan_get_n_steps (const KestrelPlan *plan);
 const KestrelStep *kestrel_plan_get_step (const KestrelPlan *plan, guint i);
 
 /* Per step: the precision it computes in (INT8 for the operators that read
- * or write u8 activations, the conversions included; FP32 otherwise), and
- * the bytes of the constants it reads (weights, bias, weight scales, as
- * the plan's graph holds them: s8 / s32 at INT8). The plan's total counts
- * each constant once. */
+ * or write u8 activations, the conversions included; FP16 for the steps
+ * whose weights are half; FP32 otherwise), and the bytes of the constants
+ * it reads (weights, bias, weight scales, as the plan's graph holds them:
+ * s8 / s32 at INT8, half weights and float bias at FP16). The plan's total
+ * counts each constant once. */
 KestrelPrecision kestrel_plan_get_step_precision (const KestrelPlan *plan, guint step);
 gsize kestrel_plan_get_step_weight_bytes (const KestrelPlan *plan, guint step);
 /* INT8 plans whose table went through the sensitivity search

@@ -76,11 +76,13 @@ typedef struct {
   KestrelConvGeometry geo;
   float lo, hi;
   gboolean has_residual;
-  float *packed;          /* gemm-packed weights, or dwconv-packed, or [Cout][kh][kw][Cin/g] */
+  void *packed;           /* gemm-packed weights (floats, or halves when f16), or
+                           * dwconv-packed, or [Cout][kh][kw][Cin/g] (floats) */
+  gboolean f16;           /* the gemm paths' weights are packed as halves (gemm_f16) */
   float *bias;            /* [Cout], zeros when the model has none */
   gsize k;                /* gemm depth: Cin (pointwise) or kh*kw*Cin (im2col) */
   gsize tile_rows;        /* im2col rows per tile */
-  float *packed_rows;     /* CONV_ROWS: kh gemm-packed [kw*Cin][Cout], row_packed apart */
+  void *packed_rows;      /* CONV_ROWS: kh gemm-packed [kw*Cin][Cout], row_packed apart */
   gsize row_k, row_packed;
   gint64 x_lo, x_hi;      /* CONV_ROWS: output columns whose window is inside the input */
   kk_dwconv_params dw;
@@ -97,6 +99,57 @@ conv_state_free (gpointer data)
   g_free (state);
 }
 
+/* FP16 plans (kestrel-passes-fp16.c) give the gemm layers float16 weights:
+ * packed as halves, run by gemm_f16. These three keep that choice in one
+ * place for ConvNhwc's gemm paths and DwPwNhwc. */
+static gsize
+gemm_packed_bytes (const kk_kernels *k, gboolean f16, gsize depth, gsize n)
+{
+  return f16 ? k->gemm_f16_packed_size (depth, n) * sizeof (guint16)
+             : k->gemm_f32_packed_size (depth, n) * sizeof (float);
+}
+
+static void
+gemm_pack (const kk_kernels *k, gboolean f16, const float *b, gsize depth, gsize n, void *packed)
+{
+  if (f16)
+    k->gemm_f16_pack_b (b, depth, n, TRUE, packed);
+  else
+    k->gemm_f32_pack_b (b, depth, n, TRUE, packed);
+}
+
+static inline void
+gemm_run (const kk_kernels *k, gboolean f16, gsize m, gsize n, gsize depth, const float *a, gsize lda,
+          const void *packed, float *c, gsize ldc, const kk_gemm_epilogue *e)
+{
+  if (f16)
+    k->gemm_f16 (m, n, depth, a, lda, packed, c, ldc, e);
+  else
+    k->gemm_f32 (m, n, depth, a, lda, packed, c, ldc, e);
+}
+
+/* Weights as floats: the tensor's own data, or float16 widened into a copy
+ * the caller frees (*owned). */
+static const float *
+weights_as_floats (const KestrelTensorView *w, float **owned)
+{
+  *owned = NULL;
+  if (w->dtype != KESTREL_DTYPE_FLOAT16)
+    return w->data;
+  gsize n = w->n_elements;
+  *owned = g_new (float, MAX (n, 1));
+  kk_kernels_get (KK_ISA_SCALAR)->f16_to_f32 (w->data, *owned, n);
+  return *owned;
+}
+
+/* Float32 weights, or float16 ones (FP16 plans). */
+static gboolean
+check_weights_dtype (const KestrelNode *node, guint i, const KestrelValue *w, GError **error)
+{
+  static const KestrelDType types[] = { KESTREL_DTYPE_FLOAT32, KESTREL_DTYPE_FLOAT16 };
+  return kestrel_op_check_dtype (node, i, w, types, G_N_ELEMENTS (types), error);
+}
+
 static gboolean
 conv_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 {
@@ -108,7 +161,7 @@ conv_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
       || !(x = kestrel_op_input (graph, node, 0, error))
       || !(w = kestrel_op_input (graph, node, 1, error))
       || !kestrel_op_check_float (node, 0, x, error)
-      || !kestrel_op_check_float (node, 1, w, error))
+      || !check_weights_dtype (node, 1, w, error))
     return FALSE;
   if (kestrel_node_input (node, 2) >= 0 && !(b = kestrel_op_input (graph, node, 2, error)))
     return FALSE;
@@ -177,16 +230,16 @@ prepare_conv_rows (ConvState *state, const kk_kernels *k, const float *khwc)
 
   state->path = CONV_ROWS;
   state->row_k = kw * state->cin;
-  state->row_packed = k->gemm_f32_packed_size (state->row_k, state->cout);
-  state->packed_rows = g_new (float, kh * state->row_packed);
+  state->row_packed = gemm_packed_bytes (k, state->f16, state->row_k, state->cout);
+  state->packed_rows = g_malloc (kh * state->row_packed);
   slice = g_new (float, state->cout * state->row_k);
   for (gint64 ky = 0; ky < kh; ky++)
     {
       for (gint64 o = 0; o < state->cout; o++)
         memcpy (slice + o * state->row_k, khwc + (o * kh + ky) * state->row_k,
                 state->row_k * sizeof (float));
-      k->gemm_f32_pack_b (slice, state->row_k, state->cout, true,
-                          state->packed_rows + ky * state->row_packed);
+      gemm_pack (k, state->f16, slice, state->row_k, state->cout,
+                 (guint8 *) state->packed_rows + ky * state->row_packed);
     }
 
   /* ox * stride - pad_left >= 0 and ox * stride - pad_left + kw <= in_w. */
@@ -265,10 +318,12 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
   const KestrelTensorView *x = &step->inputs[0], *w = &step->inputs[1];
   ConvState *state = g_new0 (ConvState, 1);
   const kk_kernels *k = step->kernels;
-  const float *weights = w->data;
+  g_autofree float *widened = NULL;
+  const float *weights = weights_as_floats (w, &widened);
 
   step->state = state;
   step->free_state = conv_state_free;
+  state->f16 = w->dtype == KESTREL_DTYPE_FLOAT16;
   if (!kestrel_op_conv_geometry (node, 2, &x->shape[1], &w->shape[2], FALSE, &state->geo, error))
     return FALSE;
 
@@ -298,12 +353,15 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
     {
       state->path = CONV_POINTWISE;
       state->k = state->cin;
-      state->packed = g_new (float, k->gemm_f32_packed_size (state->k, state->cout));
-      k->gemm_f32_pack_b (weights, state->k, state->cout, true, state->packed);
+      state->packed = g_malloc (gemm_packed_bytes (k, state->f16, state->k, state->cout));
+      gemm_pack (k, state->f16, weights, state->k, state->cout, state->packed);
     }
   else if (state->group == state->cin && state->cout == state->cin)
     {
       state->path = CONV_DEPTHWISE;
+      /* Depthwise and grouped layers compute in float whatever the weights
+       * came as (the FP16 pass leaves theirs float32). */
+      state->f16 = FALSE;
       state->packed = g_new (float, state->cin * geo->kernel[0] * geo->kernel[1]);
       kk_dwconv_f32_pack_weights (weights, state->cin, geo->kernel[0], geo->kernel[1], state->packed);
       state->dw = (kk_dwconv_params) {
@@ -326,8 +384,8 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
       state->path = CONV_IM2COL;
       state->k = geo->kernel[0] * geo->kernel[1] * state->cin;
       state->tile_rows = MAX (1, MIN (64, IM2COL_FLOATS / state->k));
-      state->packed = g_new (float, k->gemm_f32_packed_size (state->k, state->cout));
-      k->gemm_f32_pack_b (khwc, state->k, state->cout, true, state->packed);
+      state->packed = g_malloc (gemm_packed_bytes (k, state->f16, state->k, state->cout));
+      gemm_pack (k, state->f16, khwc, state->k, state->cout, state->packed);
       if (state->k > IM2COL_FLOATS)
         {
           kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
@@ -341,6 +399,7 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
   else
     {
       state->path = CONV_GROUPED;
+      state->f16 = FALSE;
       state->packed = kestrel_op_weights_to_khwc (weights, sizeof (float), state->cout, state->cin / state->group,
                                                   geo->kernel[0], geo->kernel[1]);
     }
@@ -375,9 +434,9 @@ conv_pointwise_chunk (gsize begin, gsize end, guint worker, gpointer data)
   gsize m0 = begin * GEMM_ROWS_PER_CHUNK, m1 = MIN (m_total, end * GEMM_ROWS_PER_CHUNK);
   kk_gemm_epilogue e = conv_epilogue (step, s, m0);
 
-  step->kernels->gemm_f32 (m1 - m0, s->cout, s->k, (const float *) step->inputs[0].data + m0 * s->cin,
-                           s->cin, s->packed, (float *) step->outputs[0].data + m0 * s->cout,
-                           s->cout, &e);
+  gemm_run (step->kernels, s->f16, m1 - m0, s->cout, s->k,
+            (const float *) step->inputs[0].data + m0 * s->cin, s->cin, s->packed,
+            (float *) step->outputs[0].data + m0 * s->cout, s->cout, &e);
   conv_act_apply (step, s, (float *) step->outputs[0].data + m0 * s->cout, (m1 - m0) * s->cout);
 }
 
@@ -409,8 +468,8 @@ conv_im2col_chunk (gsize begin, gsize end, guint worker, gpointer data)
       kk_gemm_epilogue e = conv_epilogue (step, s, m0);
 
       im2col_rows (s, step->inputs[0].data, m0, rows, tile);
-      step->kernels->gemm_f32 (rows, s->cout, s->k, tile, s->k, s->packed,
-                               (float *) step->outputs[0].data + m0 * s->cout, s->cout, &e);
+      gemm_run (step->kernels, s->f16, rows, s->cout, s->k, tile, s->k, s->packed,
+                (float *) step->outputs[0].data + m0 * s->cout, s->cout, &e);
       conv_act_apply (step, s, (float *) step->outputs[0].data + m0 * s->cout, rows * s->cout);
     }
 }
@@ -425,8 +484,8 @@ conv_im2col_pixels (const KestrelStep *step, const ConvState *s, gsize m0, gsize
       kk_gemm_epilogue e = conv_epilogue (step, s, m0 + done);
 
       im2col_rows (s, step->inputs[0].data, m0 + done, rows, tile);
-      step->kernels->gemm_f32 (rows, s->cout, s->k, tile, s->k, s->packed,
-                               (float *) step->outputs[0].data + (m0 + done) * s->cout, s->cout, &e);
+      gemm_run (step->kernels, s->f16, rows, s->cout, s->k, tile, s->k, s->packed,
+                (float *) step->outputs[0].data + (m0 + done) * s->cout, s->cout, &e);
       done += rows;
     }
 }
@@ -483,8 +542,8 @@ conv_rows_chunk (gsize begin, gsize end, guint worker, gpointer data)
               e.lo = -INFINITY;
               e.hi = INFINITY;
             }
-          step->kernels->gemm_f32 (width, s->cout, s->row_k, a, g->stride[1] * s->cin,
-                                   s->packed_rows + ky * s->row_packed, c, s->cout, &e);
+          gemm_run (step->kernels, s->f16, width, s->cout, s->row_k, a, g->stride[1] * s->cin,
+                    (const guint8 *) s->packed_rows + ky * s->row_packed, c, s->cout, &e);
         }
       conv_act_apply (step, s, y + m0 * s->cout, s->out_w * s->cout);
     }
@@ -528,7 +587,7 @@ conv_grouped_rows (gsize begin, gsize end, guint worker, gpointer data)
         for (gint64 o = 0; o < s->cout; o++)
           {
             gint64 grp = o / cout_g;
-            const float *w = s->packed + o * g->kernel[0] * g->kernel[1] * cin_g;
+            const float *w = (const float *) s->packed + o * g->kernel[0] * g->kernel[1] * cin_g;
             float acc = s->bias[o];
             for (gint64 ky = 0; ky < g->kernel[0]; ky++)
               {
@@ -718,7 +777,7 @@ dw_pw_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
       || !(wpw = kestrel_op_input (graph, node, 3, error))
       || !kestrel_op_check_float (node, 0, x, error)
       || !kestrel_op_check_float (node, 1, wdw, error)
-      || !kestrel_op_check_float (node, 3, wpw, error))
+      || !check_weights_dtype (node, 3, wpw, error))
     return FALSE;
   if ((kestrel_node_input (node, 2) >= 0 && !(bdw = kestrel_op_input (graph, node, 2, error)))
       || (kestrel_node_input (node, 4) >= 0 && !(bpw = kestrel_op_input (graph, node, 4, error)))
@@ -774,7 +833,8 @@ typedef struct {
   kk_dwconv_params dw;    /* out_row0 is set per band */
   float *dw_weights;      /* [kh][kw][C] */
   float *dw_bias;         /* [C], zeros when the model has none */
-  float *pw_packed;       /* gemm-packed [C][Cout] */
+  void *pw_packed;        /* gemm-packed [C][Cout], floats or halves (f16) */
+  gboolean f16;
   float *pw_bias;         /* [Cout], zeros when the model has none */
   gsize rows;             /* output rows of all images */
   gsize band_rows;        /* output rows per band */
@@ -833,8 +893,11 @@ dw_pw_nhwc_prepare (KestrelStep *step, GError **error)
     .hi = kestrel_node_attr_float (node, "dw_act_hi", INFINITY),
   };
 
-  state->pw_packed = g_new (float, k->gemm_f32_packed_size (state->cin, state->cout));
-  k->gemm_f32_pack_b (step->inputs[3].data, state->cin, state->cout, true, state->pw_packed);
+  g_autofree float *widened = NULL;
+  const float *wpw = weights_as_floats (&step->inputs[3], &widened);
+  state->f16 = step->inputs[3].dtype == KESTREL_DTYPE_FLOAT16;
+  state->pw_packed = g_malloc (gemm_packed_bytes (k, state->f16, state->cin, state->cout));
+  gemm_pack (k, state->f16, wpw, state->cin, state->cout, state->pw_packed);
   state->pw_bias = g_new0 (float, state->cout);
   if (kestrel_node_input (node, 4) >= 0)
     memcpy (state->pw_bias, step->inputs[4].data, state->cout * sizeof (float));
@@ -867,8 +930,8 @@ dw_pw_bands (gsize begin, gsize end, guint worker, gpointer data)
 
       dw.out_row0 = r0;
       k->dwconv_f32_nhwc (&dw, x, band, r0, r1);
-      k->gemm_f32 ((r1 - r0) * out_w, s->cout, s->cin, band, s->cin, s->pw_packed,
-                   y + m0 * s->cout, s->cout, &e);
+      gemm_run (k, s->f16, (r1 - r0) * out_w, s->cout, s->cin, band, s->cin, s->pw_packed,
+                y + m0 * s->cout, s->cout, &e);
     }
 }
 

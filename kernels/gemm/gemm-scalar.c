@@ -61,22 +61,8 @@ gemm_f32_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
               }
           }
 
-        for (size_t j = 0; j < cols; j++)
-          {
-            float v = acc[j];
-            if (bias != NULL)
-              v = v + bias[j0 + j];
-            /* Read before the store: the residual may be C itself (in place). */
-            if (residual != NULL)
-              v = v + residual[i * ldr + j0 + j];
-            /* A NaN sum stays NaN (both comparisons are false), so an
-             * infinite bound is the same as no bound and SIMD versions may
-             * skip it. */
-            if (v < lo)
-              v = lo;
-            if (v > hi)
-              v = hi;
-            c[i * ldc + j0 + j] = v;
-          }
+        kk_gemm_scalar_epilogue_row (acc, cols, bias != NULL ? bias + j0 : NULL,
+                                     residual != NULL ? residual + i * ldr + j0 : NULL, lo, hi,
+                                     c + i * ldc + j0);
       }
 }

@@ -3,6 +3,8 @@
  * scalar flags: packing runs once per plan, not on the hot path. */
 #include "gemm.h"
 
+#include "convert/convert.h"
+
 size_t
 kk_gemm_blocked_packed_size (size_t k, size_t n, size_t vl)
 {
@@ -10,9 +12,12 @@ kk_gemm_blocked_packed_size (size_t k, size_t n, size_t vl)
   return k * nv * vl;
 }
 
-void
-kk_gemm_blocked_pack_b (const float *b, size_t k, size_t n, bool b_is_nk,
-                        float *packed, size_t vl)
+/* The blocked layout's walk, for both element types: floats into dst32,
+ * or halves (rounded to nearest, ties to even, as the convert family does)
+ * into dst16; the other is NULL. */
+static void
+blocked_pack (const float *b, size_t k, size_t n, bool b_is_nk, size_t vl, float *dst32,
+              uint16_t *dst16)
 {
   size_t nv = (n + vl - 1) / vl;
 
@@ -20,24 +25,63 @@ kk_gemm_blocked_pack_b (const float *b, size_t k, size_t n, bool b_is_nk,
     {
       size_t bv = kk_gemm_block_vectors (nv - v);
       size_t c0 = v * vl, w = bv * vl;
-      float *dst = packed + c0 * k;
 
       for (size_t kk = 0; kk < k; kk++)
         for (size_t x = 0; x < w; x++)
           {
-            size_t col = c0 + x;
+            size_t col = c0 + x, at = c0 * k + kk * w + x;
             float value = 0.0f;
             if (col < n)
               value = b_is_nk ? b[col * k + kk] : b[kk * n + col];
-            dst[kk * w + x] = value;
+            if (dst32 != NULL)
+              dst32[at] = value;
+            else
+              dst16[at] = kk_f32_to_f16_one (value);
           }
       v += bv;
     }
 }
 
 void
+kk_gemm_blocked_pack_b (const float *b, size_t k, size_t n, bool b_is_nk,
+                        float *packed, size_t vl)
+{
+  blocked_pack (b, k, n, b_is_nk, vl, packed, NULL);
+}
+
+void
+kk_gemm_blocked_pack_b_f16 (const float *b, size_t k, size_t n, bool b_is_nk,
+                            uint16_t *packed, size_t vl)
+{
+  blocked_pack (b, k, n, b_is_nk, vl, NULL, packed);
+}
+
+#define KK_GEMM_F16_SET(table, isa)                        \
+  do                                                       \
+    {                                                      \
+      (table)->gemm_f16_packed_size = gemm_f16_packed_size_##isa; \
+      (table)->gemm_f16_pack_b = gemm_f16_pack_b_##isa;    \
+      (table)->gemm_f16 = gemm_f16_##isa;                  \
+    }                                                      \
+  while (0)
+
+void
 kk_gemm_fill (kk_kernels *table, kk_isa isa)
 {
+  KK_GEMM_F16_SET (table, scalar);
+#if KK_ARCH_X86
+  if (kk_isa_includes (isa, KK_ISA_AVX512))
+    KK_GEMM_F16_SET (table, avx512);
+  else if (kk_isa_includes (isa, KK_ISA_AVX2))
+    KK_GEMM_F16_SET (table, avx2);
+  /* SSE4.2 has no FMA, so the FP16 contract's fused steps would be libm
+   * calls lane by lane: its table keeps the reference. */
+#endif
+#if KK_ARCH_ARM64
+  if (kk_isa_includes (isa, KK_ISA_NEON))
+    KK_GEMM_F16_SET (table, neon);
+#endif
+
   table->gemm_f32_packed_size = gemm_f32_packed_size_scalar;
   table->gemm_f32_pack_b = gemm_f32_pack_b_scalar;
   table->gemm_f32 = gemm_f32_scalar;

@@ -50,11 +50,55 @@ void kk_gemm_blocked_pack_b (const float *b, size_t k, size_t n, bool b_is_nk,
  * packed B (k x group width floats) stays in L2 however large n is. */
 #define KK_GEMM_L2_GROUP_BYTES ((size_t) 192 * 1024)
 
+/* The reference epilogue of one row of cols results (both scalar
+ * references): + bias, + residual (read before the store: it may be C
+ * itself), clamp. A NaN sum stays NaN (both comparisons are false), so an
+ * infinite bound is the same as no bound and SIMD versions may skip it. */
+static inline void
+kk_gemm_scalar_epilogue_row (const float *acc, size_t cols, const float *bias, const float *residual,
+                             float lo, float hi, float *c)
+{
+  for (size_t j = 0; j < cols; j++)
+    {
+      float v = acc[j];
+      if (bias != NULL)
+        v = v + bias[j];
+      if (residual != NULL)
+        v = v + residual[j];
+      if (v < lo)
+        v = lo;
+      if (v > hi)
+        v = hi;
+      c[j] = v;
+    }
+}
+
 /* Scalar reference: B as plain [k][n]. */
 size_t gemm_f32_packed_size_scalar (size_t k, size_t n);
 void gemm_f32_pack_b_scalar (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
 void gemm_f32_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                       const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+
+/* FP16 weights (gemm-f16-*.c): B stored as IEEE half in the same layouts
+ * (plain [k][n] for the reference, the blocked layout above per ISA), the
+ * arithmetic defined exactly as the FP32 reference's, so every ISA gives
+ * the same bits (see gemm-f16-driver.h). */
+void kk_gemm_blocked_pack_b_f16 (const float *b, size_t k, size_t n, bool b_is_nk,
+                                 uint16_t *packed, size_t vl);
+#define KK_GEMM_F16_DECLARE(isa)                                                                   \
+  size_t gemm_f16_packed_size_##isa (size_t k, size_t n);                                          \
+  void gemm_f16_pack_b_##isa (const float *b, size_t k, size_t n, bool b_is_nk, uint16_t *packed); \
+  void gemm_f16_##isa (size_t m_count, size_t n, size_t k, const float *a, size_t lda,             \
+                       const uint16_t *packed_b, float *c, size_t ldc,                             \
+                       const kk_gemm_epilogue *epilogue);
+KK_GEMM_F16_DECLARE (scalar)
+#if KK_ARCH_X86
+KK_GEMM_F16_DECLARE (avx2)
+KK_GEMM_F16_DECLARE (avx512)
+#endif
+#if KK_ARCH_ARM64
+KK_GEMM_F16_DECLARE (neon)
+#endif
 
 #if KK_ARCH_X86
 /* SSE4.2: 4 floats per vector, no FMA (multiply then add, as the reference). */

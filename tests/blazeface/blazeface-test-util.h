@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "kestrel-image.h"
+#include "kestrel-plan.h"
 #include "kestrel-plugin.h"
 #include "../test-missing.h"
 
@@ -58,4 +60,48 @@ test_blazeface_decoder (KestrelModel *model)
   KestrelTaskDecoder *decoder = kestrel_task_decoder_new (vt, model, &error);
   g_assert_no_error (error);
   return decoder;
+}
+
+/* Runs `plan` on `image` as the decoder prepares frames and decodes it,
+ * keeping faces from 0.3 up (below any model's threshold, so a face near
+ * it shows on both sides of a comparison of two plans). */
+static inline KestrelDetections *
+test_detect_on_plan (KestrelPlan *plan, KestrelTaskDecoder *decoder, KestrelImage *image)
+{
+  g_autoptr(GError) error = NULL;
+  kk_model_input_params params;
+  KestrelFrameInfo frame = { kestrel_image_get_width (image), kestrel_image_get_height (image) };
+  KestrelDetections *faces = kestrel_detections_new ();
+  KestrelDecodeOptions options;
+
+  kestrel_task_decoder_get_input_params (decoder, TRUE, &params);
+  g_assert_true (kestrel_image_fill_plan_input (plan, kestrel_task_decoder_get_image_input (decoder),
+                                                kestrel_image_get_view (image), &params, &frame.geometry, &error));
+  g_assert_no_error (error);
+  kestrel_plan_run (plan);
+  kestrel_decode_options_init (&options);
+  options.score_threshold = 0.3f;
+  g_assert_true (kestrel_task_decoder_decode_plan (decoder, plan, &frame, &options, faces, &error));
+  g_assert_no_error (error);
+  return faces;
+}
+
+/* The face of `faces` that overlaps f most (NULL if none does), and the IoU. */
+static inline const KestrelDetection *
+test_best_match (const KestrelDetections *faces, const KestrelDetection *f, float *iou)
+{
+  const KestrelDetection *best = NULL;
+
+  *iou = 0.0f;
+  for (guint i = 0; i < kestrel_detections_get_n (faces); i++)
+    {
+      const KestrelDetection *g = kestrel_detections_get (faces, i);
+      float o = kestrel_detection_iou (f, g);
+      if (o > *iou)
+        {
+          *iou = o;
+          best = g;
+        }
+    }
+  return best;
 }
