@@ -33,7 +33,21 @@ capture_reference (const KestrelPlan *plan, guint step, gpointer data)
   if (name == NULL || out->dtype != KESTREL_DTYPE_FLOAT32 || out->data == NULL)
     return;
   copy = g_array_sized_new (FALSE, FALSE, sizeof (float), out->n_elements);
-  g_array_append_vals (copy, out->data, out->n_elements);
+  if (kestrel_plan_step_is_nhwc (plan, step) && out->n_dims == 4)
+    {
+      /* The FP16 reference is itself an NHWC plan: kept in the model's
+       * NCHW order, which compare_step() expects. */
+      const float *x = out->data;
+      const gsize h = out->shape[1], w = out->shape[2], c = out->shape[3];
+      g_array_set_size (copy, out->n_elements);
+      for (gsize i = 0; i < out->n_elements; i++)
+        {
+          gsize ci = i % c, wi = (i / c) % w, hi = (i / (c * w)) % h, ni = i / (c * w * h);
+          g_array_index (copy, float, ((ni * c + ci) * h + hi) * w + wi) = x[i];
+        }
+    }
+  else
+    g_array_append_vals (copy, out->data, out->n_elements);
   g_hash_table_replace (loc->values, g_strdup (name), copy);
 }
 

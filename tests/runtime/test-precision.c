@@ -1,4 +1,4 @@
-/* test-precision.c — the engine at INT8 (issue 12): precision changes live
+/* test-precision.c — the engine at INT8 (issue 12) and FP16 (issue 14): precision changes live
  * like threads or level, the calibration on the builder thread while
  * frames keep flowing (progress, cancel), the canary comparing the INT8
  * fast path with the INT8 scalar reference exactly, and the agreement
@@ -167,17 +167,19 @@ agreement_checked (gpointer data)
   return snap->have_agreement && snap->agreement_checks > c->checks;
 }
 
-/* At INT8: the canary (every 4 frames, exact) passes and the agreement with
+/* At INT8 and FP16: the canary (every 4 frames; exact at INT8, within its
+ * tolerance of the FP16 scalar plan at FP16) passes and the agreement with
  * FP32 (every 3 frames) is published; back at FP32 it is not any more. */
 static void
-test_int8_agreement (void)
+test_agreement (gconstpointer data)
 {
+  const KestrelPrecision precision = GPOINTER_TO_INT (data);
   Events *events = events_new ();
   g_autoptr(KestrelEngine) engine = start_engine ("front", events);
-  Running int8 = { engine, KESTREL_PRECISION_INT8, 0 }, fp32 = { engine, KESTREL_PRECISION_FP32, 0 };
+  Running int8 = { engine, precision, 0 }, fp32 = { engine, KESTREL_PRECISION_FP32, 0 };
   Checks checks = { engine, 3 };
 
-  set_precision (engine, KESTREL_PRECISION_INT8);
+  set_precision (engine, precision);
   g_assert_true (wait_until (running_at, &int8));
   g_assert_true (wait_until (agreement_checked, &checks));
   {
@@ -186,7 +188,7 @@ test_int8_agreement (void)
                     snap->agreement.fp32_faces, snap->agreement.matched_faces, snap->agreement.extra_faces,
                     snap->agreement.mean_iou, snap->agreement.max_score_difference,
                     kestrel_agreement_get_percent (&snap->agreement));
-    g_assert_cmpstr (snap->config.precision, ==, "int8");
+    g_assert_cmpstr (snap->config.precision, ==, kestrel_precision_name (precision));
     g_assert_cmpuint (snap->rollbacks, ==, 0);
     g_assert_cmpuint (snap->agreement.matched_faces, <=, snap->agreement.fp32_faces);
   }
@@ -368,6 +370,66 @@ test_int8_canary_rolls_back (void)
   events_free (events);
 }
 
+/* The FP16 step of the front model's FP16 plan at level full with the
+ * fewest output channels: a classifier head, just before an output whose
+ * logits are small enough (tens) that the injected 0.5 is well beyond the
+ * canary's 1e-3 of their scale (the box regressors' hundreds are not). */
+static char *
+fp16_step (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelModel) model = kestrel_model_new_for_spec_at ("front", NULL, &error);
+  g_autoptr(KestrelPlan) plan = NULL;
+  KestrelPlanOptions options;
+  char *name = NULL;
+
+  g_assert_no_error (error);
+  kestrel_plan_options_init (&options);
+  options.precision = KESTREL_PRECISION_FP16;
+  options.n_threads = 1;
+  plan = kestrel_plan_new (model, &options, &error);
+  g_assert_no_error (error);
+  gint64 fewest = G_MAXINT64;
+  for (guint s = 0; s < kestrel_plan_get_n_steps (plan); s++)
+    {
+      const KestrelStep *step = kestrel_plan_get_step (plan, s);
+      if (kestrel_plan_get_step_precision (plan, s) == KESTREL_PRECISION_FP16
+          && step->outputs[0].n_dims == 4 && step->outputs[0].shape[3] < fewest)
+        {
+          fewest = step->outputs[0].shape[3];
+          g_free (name);
+          name = g_strdup (step->node->name);
+        }
+    }
+  g_assert_nonnull (name);
+  return name;
+}
+
+/* A fault injected into an FP16 step of the fast path is caught by the
+ * canary against the FP16 scalar plan, which names the step, and rolls
+ * back. */
+static void
+test_fp16_canary_rolls_back (void)
+{
+  g_autofree char *victim = fp16_step ();
+  Events *events = events_new ();
+  g_autoptr(KestrelEngine) engine = start_engine ("front", events);
+  Seen rollback = { events, KESTREL_ENGINE_EVENT_ROLLBACK };
+  const char *message;
+
+  g_test_message ("fault in step %s", victim);
+  kestrel_engine_inject_fault_for_testing (engine, victim);
+  set_precision (engine, KESTREL_PRECISION_FP16);
+  g_assert_true (wait_until (event_seen, &rollback));
+  message = events_find_text (events, KESTREL_ENGINE_EVENT_ROLLBACK, NULL);
+  g_test_message ("%s", message);
+  g_assert_nonnull (strstr (message, "scalar reference"));
+  g_assert_nonnull (strstr (message, victim));
+  kestrel_engine_stop (engine);
+  g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
+  events_free (events);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -379,7 +441,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   main_thread = g_thread_self ();
   g_test_add_func ("/precision/calibration-cancel", test_calibration_cancel);
-  g_test_add_func ("/precision/int8-agreement", test_int8_agreement);
+  g_test_add_data_func ("/precision/int8-agreement", GINT_TO_POINTER (KESTREL_PRECISION_INT8), test_agreement);
+  g_test_add_data_func ("/precision/fp16-agreement", GINT_TO_POINTER (KESTREL_PRECISION_FP16), test_agreement);
+  g_test_add_func ("/precision/fp16-canary-rolls-back", test_fp16_canary_rolls_back);
   g_test_add_func ("/precision/int8-canary-rolls-back", test_int8_canary_rolls_back);
   g_test_add_func ("/precision/back-before-built", test_back_before_built);
   g_test_add_func ("/precision/live-switch", test_live_switch);
