@@ -4,12 +4,15 @@
  * Plans are built on short-lived builder threads, so their memory comes
  * from glibc's per-thread malloc arenas, which keep freed memory unless
  * trimmed: in the soak, 341 MB resident for 26 MB in use after 13 minutes
- * of reconfigurations. Here the engine goes through 40 configurations
+ * of reconfigurations. Here the engine goes through 80 configurations
  * (both models, batches 1 to 16, two levels), each waited for until it
- * runs, then back to the first one: resident memory may grow by at most
- * BOUND_MB. Measured on the shared 2-core EPYC: +22 MB with the memory
- * given back, +60 MB without (the engine of 6efea94). Nothing is timed;
- * the bound is on bytes.
+ * runs, then back to the first one: what is resident but not in use may
+ * grow by at most BOUND_MB. Measured on the shared 2-core EPYC (Zen 3):
+ * -2, +9 and +24 MB with the memory given back; +65 and +118 MB without
+ * (malloc_trim taken out). The first version of this test bounded the
+ * resident size alone, which also moves with what is in use (up to 20 MB
+ * from run to run): it failed once with the memory given back, in the
+ * fresh-machine check of c331c7e. Nothing is timed; the bound is on bytes.
  */
 #include "config.h"
 
@@ -19,7 +22,9 @@
 #include "kestrel-engine.h"
 
 #define WAIT_LIMIT_US (300 * G_USEC_PER_SEC)
-/* Resident growth allowed over the 40 configurations. */
+/* Growth allowed, over N_CONFIGURATIONS, of what is resident but not in
+ * use. */
+#define N_CONFIGURATIONS 80
 #define BOUND_MB 40
 #include "engine-test-util.h"
 
@@ -108,18 +113,21 @@ test_memory_given_back (void)
   run_config (engine, "front", 1, KK_LEVEL_FULL);
   first = resident ();
   first_in_use = in_use ();
-  /* ... then 40 more, and the same configuration as at `first` again: its
+  /* ... then N_CONFIGURATIONS more, and the same configuration as at `first` again: its
    * memory in use is the same, and so must be, nearly, what is resident. */
-  for (guint i = 0; i < 40; i++)
+  for (guint i = 0; i < N_CONFIGURATIONS; i++)
     run_config (engine, models[i % 2], batches[(i / 2) % G_N_ELEMENTS (batches)],
                 levels[(i / 10) % G_N_ELEMENTS (levels)]);
   run_config (engine, "front", 1, KK_LEVEL_FULL);
   last = resident ();
   last_in_use = in_use ();
   g_test_message ("resident %.1f MB (%.1f MB in use) after the first configurations, "
-                  "%.1f MB (%.1f MB in use) after 40 more",
-                  first / 1e6, first_in_use / 1e6, last / 1e6, last_in_use / 1e6);
-  g_assert_cmpint (last - first, <, BOUND_MB * 1000 * 1000);
+                  "%.1f MB (%.1f MB in use) after %u more",
+                  first / 1e6, first_in_use / 1e6, last / 1e6, last_in_use / 1e6, N_CONFIGURATIONS);
+  /* What is resident but not in use: memory freed and kept. What is in
+   * use at the two points differs by up to 20 MB from run to run (plans
+   * and caches freed a little sooner or later), which is not the defect. */
+  g_assert_cmpint ((last - last_in_use) - (first - first_in_use), <, BOUND_MB * 1000 * 1000);
 
   kestrel_engine_stop (engine);
   g_assert_null (events_find (events, KESTREL_ENGINE_EVENT_CONFIG_ERROR));
