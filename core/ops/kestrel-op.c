@@ -16,6 +16,7 @@ static const KestrelOpDef *const *const groups[] = {
   kestrel_ops_matmul_packed,
   kestrel_ops_conv_transpose_packed,
   kestrel_ops_quant,
+  kestrel_ops_qlinear,
 };
 
 static GPtrArray *

@@ -16,5 +16,6 @@ extern const KestrelOpDef *const kestrel_ops_conv_nchw[];  /* ops-conv-nchw.c: N
 extern const KestrelOpDef *const kestrel_ops_matmul_packed[];  /* ops-matmul-packed.c: MatMul on the gemm */
 extern const KestrelOpDef *const kestrel_ops_conv_transpose_packed[];  /* ops-conv-transpose-packed.c */
 extern const KestrelOpDef *const kestrel_ops_quant[];  /* ops-quant*.c: the INT8 ops */
+extern const KestrelOpDef *const kestrel_ops_qlinear[];  /* ops-qlinear*.c: ONNX's quantized ops */
 
 G_END_DECLS
