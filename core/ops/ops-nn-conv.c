@@ -19,14 +19,9 @@
 
 #include "kestrel-error.h"
 
-typedef struct {
-  gint64 batch, in_c, out_c, group;
-  /* Spatial geometry as 3-D, leading dimensions padded with size 1. */
-  gint64 in[3], out[3], kernel[3], stride[3], dilation[3];
-  gint64 pad[3];                /* begin pads; the end pads follow from out[] */
-} ConvParams;
+typedef KestrelNnConvParams ConvParams;
 
-static const KestrelNnAttr conv_attrs[] = {
+const KestrelNnAttr kestrel_nn_conv_attrs[] = {
   { "auto_pad", KESTREL_ATTR_STRING },
   { "dilations", KESTREL_ATTR_INTS },
   { "group", KESTREL_ATTR_INT },
@@ -34,6 +29,7 @@ static const KestrelNnAttr conv_attrs[] = {
   { "pads", KESTREL_ATTR_INTS },
   { "strides", KESTREL_ATTR_INTS },
 };
+const guint kestrel_nn_n_conv_attrs = G_N_ELEMENTS (kestrel_nn_conv_attrs);
 
 static const KestrelNnAttr conv_transpose_attrs[] = {
   { "auto_pad", KESTREL_ATTR_STRING },
@@ -108,8 +104,8 @@ check_kernel_attr (const KestrelNode *node, guint n_spatial, const gint64 *w_spa
   return FALSE;
 }
 
-static gboolean
-check_bias (const KestrelNode *node, const KestrelValue *b, gint64 out_c, GError **error)
+gboolean
+kestrel_nn_check_bias (const KestrelNode *node, const KestrelValue *b, gint64 out_c, GError **error)
 {
   if (b->n_dims == 1 && b->shape[0] == out_c)
     return TRUE;
@@ -124,8 +120,8 @@ check_bias (const KestrelNode *node, const KestrelValue *b, gint64 out_c, GError
 
 /* ---- Conv ---------------------------------------------------------------- */
 
-static gboolean
-conv_params (const KestrelNode *node, guint x_dims, const gint64 *x_shape, guint w_dims,
+gboolean
+kestrel_nn_conv_params (const KestrelNode *node, guint x_dims, const gint64 *x_shape, guint w_dims,
              const gint64 *w_shape, ConvParams *p, GError **error)
 {
   guint n_spatial = x_dims - 2, first;
@@ -174,7 +170,7 @@ conv_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
   ConvParams p;
 
   if (!kestrel_op_check_arity (node, 2, 3, 1, error)
-      || !kestrel_nn_check_attrs (node, conv_attrs, G_N_ELEMENTS (conv_attrs), error)
+      || !kestrel_nn_check_attrs (node, kestrel_nn_conv_attrs, kestrel_nn_n_conv_attrs, error)
       || (x = kestrel_op_input (graph, node, 0, error)) == NULL
       || !kestrel_op_check_float (node, 0, x, error)
       || (w = kestrel_op_input (graph, node, 1, error)) == NULL
@@ -184,9 +180,9 @@ conv_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
       && ((b = kestrel_op_input (graph, node, 2, error)) == NULL
           || !kestrel_op_check_float (node, 2, b, error)))
     return FALSE;
-  if (!conv_params (node, x->n_dims, x->shape, w->n_dims, w->shape, &p, error))
+  if (!kestrel_nn_conv_params (node, x->n_dims, x->shape, w->n_dims, w->shape, &p, error))
     return FALSE;
-  if (b != NULL && !check_bias (node, b, p.out_c, error))
+  if (b != NULL && !kestrel_nn_check_bias (node, b, p.out_c, error))
     return FALSE;
 
   out_shape[0] = p.batch;
@@ -204,7 +200,7 @@ conv_prepare (KestrelStep *step, GError **error)
 
   step->state = p;
   step->free_state = g_free;
-  return conv_params (step->node, step->inputs[0].n_dims, step->inputs[0].shape,
+  return kestrel_nn_conv_params (step->node, step->inputs[0].n_dims, step->inputs[0].shape,
                       step->inputs[1].n_dims, step->inputs[1].shape, p, error);
 }
 
@@ -414,7 +410,7 @@ conv_transpose_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
     return FALSE;
   if (!conv_transpose_params (node, x->n_dims, x->shape, w->n_dims, w->shape, &p, error))
     return FALSE;
-  if (b != NULL && !check_bias (node, b, p.out_c, error))
+  if (b != NULL && !kestrel_nn_check_bias (node, b, p.out_c, error))
     return FALSE;
 
   out_shape[0] = p.batch;

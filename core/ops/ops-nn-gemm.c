@@ -217,20 +217,10 @@ const KestrelOpDef kestrel_op_gemm = {
 
 /* ---- MatMul --------------------------------------------------------------- */
 
-typedef struct {
-  gint64 m, n, k;
-  guint batch_dims;
-  gint64 n_batch;
-  gint64 batch_shape[KESTREL_TENSOR_MAX_DIMS];
-  /* Strides in whole matrices; 0 along a dimension that is broadcast. */
-  gint64 a_stride[KESTREL_TENSOR_MAX_DIMS], b_stride[KESTREL_TENSOR_MAX_DIMS];
-} MatMulParams;
+typedef KestrelNnMatMulParams MatMulParams;
 
-/* numpy matmul: a 1-D A is a row [1, K] and a 1-D B a column [K, 1], whose
- * added dimension is dropped from the result; the other leading dimensions
- * broadcast. Fills p and the output shape. */
-static gboolean
-matmul_params (const KestrelNode *node, guint a_dims, const gint64 *a_shape, guint b_dims,
+gboolean
+kestrel_nn_matmul_params (const KestrelNode *node, guint a_dims, const gint64 *a_shape, guint b_dims,
                const gint64 *b_shape, MatMulParams *p, guint *out_dims, gint64 *out_shape,
                GError **error)
 {
@@ -306,7 +296,7 @@ matmul_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
       || !kestrel_op_check_float (node, 0, a, error)
       || (b = kestrel_op_input (graph, node, 1, error)) == NULL
       || !kestrel_op_check_float (node, 1, b, error)
-      || !matmul_params (node, a->n_dims, a->shape, b->n_dims, b->shape, &p, &out_dims, out_shape,
+      || !kestrel_nn_matmul_params (node, a->n_dims, a->shape, b->n_dims, b->shape, &p, &out_dims, out_shape,
                          error))
     return FALSE;
   kestrel_op_set_output (graph, node, 0, KESTREL_DTYPE_FLOAT32, out_dims, out_shape);
@@ -322,7 +312,7 @@ matmul_prepare (KestrelStep *step, GError **error)
 
   step->state = p;
   step->free_state = g_free;
-  return matmul_params (step->node, step->inputs[0].n_dims, step->inputs[0].shape,
+  return kestrel_nn_matmul_params (step->node, step->inputs[0].n_dims, step->inputs[0].shape,
                         step->inputs[1].n_dims, step->inputs[1].shape, p, &out_dims, out_shape,
                         error);
 }

@@ -78,6 +78,46 @@ gboolean kestrel_nn_check_attrs (const KestrelNode *node, const KestrelNnAttr *a
 gboolean kestrel_nn_check_no_outputs_after (const KestrelNode *node, guint n_supported,
                                             const char *why, GError **error);
 
+/* The geometry of a Conv (shared with the integer convolutions of
+ * ops-qlinear-conv.c): 1-D and 2-D as 3-D with unit leading spatial
+ * dimensions. */
+typedef struct {
+  gint64 batch, in_c, out_c, group;
+  gint64 in[3], out[3], kernel[3], stride[3], dilation[3];
+  gint64 pad[3];                /* begin pads; the end pads follow from out[] */
+} KestrelNnConvParams;
+
+/* Conv's attributes and their types (kestrel_nn_check_attrs). */
+extern const KestrelNnAttr kestrel_nn_conv_attrs[];
+extern const guint kestrel_nn_n_conv_attrs;
+
+/* Checks X [N, C, D...] and W [M, C/group, k...] and the attributes; fills
+ * the geometry. */
+gboolean kestrel_nn_conv_params (const KestrelNode *node, guint x_dims, const gint64 *x_shape,
+                                 guint w_dims, const gint64 *w_shape, KestrelNnConvParams *p,
+                                 GError **error);
+/* B is [out_c]. */
+gboolean kestrel_nn_check_bias (const KestrelNode *node, const KestrelValue *b, gint64 out_c,
+                                GError **error);
+
+/* The shapes of a MatMul (shared with the integer ones of
+ * ops-qlinear-gemm.c). */
+typedef struct {
+  gint64 m, n, k;
+  guint batch_dims;
+  gint64 n_batch;
+  gint64 batch_shape[KESTREL_TENSOR_MAX_DIMS];
+  /* Strides in whole matrices; 0 along a dimension that is broadcast. */
+  gint64 a_stride[KESTREL_TENSOR_MAX_DIMS], b_stride[KESTREL_TENSOR_MAX_DIMS];
+} KestrelNnMatMulParams;
+
+/* numpy matmul: a 1-D A is a row [1, K] and a 1-D B a column [K, 1], whose
+ * added dimension is dropped from the result; the other leading dimensions
+ * broadcast. Fills p and the output shape. */
+gboolean kestrel_nn_matmul_params (const KestrelNode *node, guint a_dims, const gint64 *a_shape,
+                                   guint b_dims, const gint64 *b_shape, KestrelNnMatMulParams *p,
+                                   guint *out_dims, gint64 *out_shape, GError **error);
+
 /* The range [*begin, *end) of o in [0, n_out) for which o * stride + offset
  * lies in [0, n_in): the positions where a tap reads real input rather than
  * padding, so the inner loops need no bounds test. */

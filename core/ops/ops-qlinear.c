@@ -14,6 +14,11 @@ const KestrelOpDef *const kestrel_ops_qlinear[] = {
   &kestrel_op_quantize_linear,
   &kestrel_op_dequantize_linear,
   &kestrel_op_dynamic_quantize_linear,
+  &kestrel_op_conv_integer,
+  &kestrel_op_qlinear_conv,
+  &kestrel_op_matmul_integer,
+  &kestrel_op_qlinear_matmul,
+  &kestrel_op_qlinear_add,
   NULL,
 };
 
@@ -121,5 +126,40 @@ kestrel_qlinear_check_params (const KestrelGraph *graph, const KestrelNode *node
       *zp_dtype = zp->dtype;
     }
   *n_params = n;
+  return TRUE;
+}
+
+const KestrelDType kestrel_qlinear_int8_types[2] = { KESTREL_DTYPE_UINT8, KESTREL_DTYPE_INT8 };
+
+gboolean
+kestrel_qlinear_check_zero_point (const KestrelGraph *graph, const KestrelNode *node, guint i,
+                                  const char *what, KestrelDType dtype, gint64 per_axis, GError **error)
+{
+  const KestrelValue *zp = kestrel_op_optional_input (graph, node, i, error);
+  gsize n;
+
+  if (zp == NULL)
+    return error == NULL || *error == NULL;
+  n = kestrel_value_n_elements (zp);
+  if (zp->dtype != dtype)
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                              "%s_zero_point (input %u, '%s') is %s but %s is %s", what, i, zp->name,
+                              kestrel_dtype_get_name (zp->dtype), what, kestrel_dtype_get_name (dtype));
+      return FALSE;
+    }
+  if (!(n == 1 && zp->n_dims <= 1) && !(per_axis > 0 && zp->n_dims == 1 && (gint64) n == per_axis))
+    {
+      g_autofree char *s = kestrel_shape_to_string (zp->n_dims, zp->shape);
+      if (per_axis > 0)
+        kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                                "%s_zero_point (input %u, '%s') is %s; expected a scalar or 1-D with %"
+                                G_GINT64_FORMAT " elements", what, i, zp->name, s, per_axis);
+      else
+        kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                                "%s_zero_point (input %u, '%s') is %s; expected a scalar", what, i,
+                                zp->name, s);
+      return FALSE;
+    }
   return TRUE;
 }

@@ -17,6 +17,8 @@
  */
 #pragma once
 
+#include <math.h>
+
 #include "kestrel-op-util.h"
 
 G_BEGIN_DECLS
@@ -25,6 +27,17 @@ G_BEGIN_DECLS
 extern const KestrelOpDef kestrel_op_quantize_linear;
 extern const KestrelOpDef kestrel_op_dequantize_linear;
 extern const KestrelOpDef kestrel_op_dynamic_quantize_linear;
+
+/* ops-qlinear-conv.c */
+extern const KestrelOpDef kestrel_op_conv_integer;
+extern const KestrelOpDef kestrel_op_qlinear_conv;
+
+/* ops-qlinear-gemm.c */
+extern const KestrelOpDef kestrel_op_matmul_integer;
+extern const KestrelOpDef kestrel_op_qlinear_matmul;
+
+/* ops-qlinear-add.c */
+extern const KestrelOpDef kestrel_op_qlinear_add;
 
 /* Where the scale and zero point of one quantized tensor are. */
 typedef struct {
@@ -75,8 +88,38 @@ kestrel_qlinear_zero_point (const KestrelTensorView *zp, gsize c)
     }
 }
 
+/* u8 and s8: the quantized types of activations and weights. */
+extern const KestrelDType kestrel_qlinear_int8_types[2];
+
+/* Element i of u8 or s8 data. */
+static inline gint32
+kestrel_qlinear_load (KestrelDType dtype, gconstpointer data, gsize i)
+{
+  return dtype == KESTREL_DTYPE_INT8 ? ((const gint8 *) data)[i] : ((const guint8 *) data)[i];
+}
+
+/* A zero point without a scale (ConvInteger, MatMulInteger), input i,
+ * optional: of `dtype` (its tensor's), a scalar or, when per_axis > 0, 1-D
+ * with per_axis elements. */
+gboolean kestrel_qlinear_check_zero_point (const KestrelGraph *graph, const KestrelNode *node, guint i,
+                                           const char *what, KestrelDType dtype, gint64 per_axis,
+                                           GError **error);
+
 /* ONNX's float to integer conversion: saturate (round_half_even (v) + zp)
  * into [qmin, qmax], NaN to qmin (as the kernels do). */
 gint32 kestrel_qlinear_round_saturate (float v, gint32 zp, gint32 qmin, gint32 qmax);
+
+/* The requantisation of QLinearConv and QLinearMatMul (ONNX's reference
+ * definition): saturate (round_half_even (acc * multiplier) + zp), the
+ * product in double; multiplier is the float32 a_scale * b_scale / y_scale. */
+static inline gint32
+kestrel_qlinear_requantize (gint32 acc, float multiplier, gint32 zp, gint32 qmin, gint32 qmax)
+{
+  double t = rint ((double) acc * (double) multiplier) + (double) zp;
+
+  t = t >= (double) qmin ? t : (double) qmin;
+  t = t <= (double) qmax ? t : (double) qmax;
+  return (gint32) t;
+}
 
 G_END_DECLS

@@ -384,8 +384,7 @@ write_skip_summary (GString *out)
     g_string_append_printf (out, "%s%s", i > 0 ? ", " : "", (const char *) g_ptr_array_index (names, i));
   g_string_append (out, ".\n\nLeft out on purpose, as vision models do not use them: losses and\n"
                         "optimisers (training), recurrent networks, signal processing (DFT,\n"
-                        "STFT, windows), text, random numbers, ONNX's own quantized operators\n"
-                        "(Kestrel quantizes the float model itself), operators whose output\n"
+                        "STFT, windows), text, random numbers, operators whose output\n"
                         "size depends on the data (Unique, NonZero, Compress), and BitShift,\n"
                         "Det and ReverseSequence.\n");
 }
