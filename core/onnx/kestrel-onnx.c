@@ -664,3 +664,32 @@ kestrel_onnx_load_graph (GBytes *bytes, const char *origin, GError **error)
   kestrel_graph_free (loader.graph);
   return NULL;
 }
+
+char **
+kestrel_onnx_list_op_types (GBytes *bytes, const char *origin, GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  KestrelOnnx__ModelProto *model = size > 0 ? kestrel_onnx__model_proto__unpack (NULL, size, data) : NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+
+  if (model == NULL || model->graph == NULL)
+    {
+      g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_CORRUPT,
+                   "%s is not an ONNX model (empty, damaged or another kind of protobuf file)",
+                   origin);
+      if (model != NULL)
+        kestrel_onnx__model_proto__free_unpacked (model, NULL);
+      return NULL;
+    }
+  ops = g_ptr_array_new_with_free_func (g_free);
+  for (gsize n = 0; n < model->graph->n_node; n++)
+    {
+      const char *op = model->graph->node[n]->op_type;
+      if (op != NULL && op[0] != '\0' && !g_ptr_array_find_with_equal_func (ops, op, g_str_equal, NULL))
+        g_ptr_array_add (ops, g_strdup (op));
+    }
+  kestrel_onnx__model_proto__free_unpacked (model, NULL);
+  g_ptr_array_add (ops, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&ops), FALSE);
+}

@@ -26,6 +26,12 @@ G_BEGIN_DECLS
  * `origin` names the model in errors (a path or a resource URI). */
 KestrelGraph *kestrel_onnx_load_graph (GBytes *bytes, const char *origin, GError **error);
 
+/* The op types of a model's main graph, each once, in file order, without
+ * the checks of kestrel_onnx_load_graph (so a model whose inputs have a
+ * data type Kestrel lacks still says which operators it uses: the
+ * conformance table). NULL-terminated; g_strfreev() it. */
+char **kestrel_onnx_list_op_types (GBytes *bytes, const char *origin, GError **error);
+
 /* One serialized TensorProto <-> a tensor (float32, float16, int8, uint8,
  * int32, int64, bool; raw_data or the typed fields). */
 KestrelTensor *kestrel_onnx_tensor_from_bytes (GBytes *bytes, const char *origin, GError **error);

@@ -1,10 +1,11 @@
-/* ops-math-binary.c — Add, Sub, Mul, Div, Pow, PRelu, Mod and the variadic
- * Max, Min, Sum, Mean, with numpy (multidirectional) broadcasting.
+/* ops-math-binary.c — Add, Sub, Mul, Div, Pow, PRelu, Mod, BitShift and the
+ * variadic Max, Min, Sum, Mean, with numpy (multidirectional) broadcasting.
  *
  * Data types: float32 everywhere; float16 where ONNX has it, computed in
  * float32 and rounded back once per operation (what numpy does for half);
  * int8, uint8, int32 and int64 for the arithmetic, Max and Min, int32 and
- * int64 for Pow and PRelu. Integer arithmetic wraps as numpy's does, and an
+ * int64 for Pow and PRelu, uint8 (Kestrel's one unsigned type) for BitShift.
+ * Integer arithmetic wraps as numpy's does, and an
  * integer division by zero gives 0 (numpy warns and gives 0 too) instead of
  * trapping, since run() must not fail.
  *
@@ -35,6 +36,8 @@ typedef struct {
   /* Mod: `loops` are fmod = 1's (C's remainder, the dividend's sign);
    * fmod = 0 (integers only) takes the divisor's sign from these. */
   const MathLoop *floor_mod_loops;
+  /* BitShift: `loops` shift left; direction = "RIGHT" takes these. */
+  const MathLoop *right_shift_loops;
   gboolean unidirectional; /* PRelu: the slope broadcasts to x, never the reverse */
   gboolean mixed_exponent; /* Pow: the exponent may have another numeric dtype */
   /* Opsets 1 to 6: B broadcasts to A only, and only with the `broadcast`
@@ -173,6 +176,15 @@ DEFINE_LOOP (mod_i8, gint8, z == 0 || z == -1 ? 0 : FLOOR_MOD (gint8, x, z))
 DEFINE_LOOP (mod_u8, guint8, z == 0 ? 0 : x % z)
 DEFINE_LOOP (mod_i32, gint32, z == 0 || z == -1 ? 0 : FLOOR_MOD (gint32, x, z))
 DEFINE_LOOP (mod_i64, gint64, z == 0 || z == -1 ? 0 : FLOOR_MOD (gint64, x, z))
+
+/* BitShift. A shift by the type's width or more gives 0 (numpy's result;
+ * in C it would be undefined). */
+DEFINE_LOOP (shift_left_u8, guint8, z >= 8 ? 0 : (guint8) (x << z))
+DEFINE_LOOP (shift_right_u8, guint8, z >= 8 ? 0 : (guint8) (x >> z))
+
+static const MathLoop right_shift_loops[KESTREL_DTYPE_N_TYPES] = {
+  [KESTREL_DTYPE_UINT8] = shift_right_u8,
+};
 
 static const MathLoop floor_mod_loops[KESTREL_DTYPE_N_TYPES] = {
   [KESTREL_DTYPE_INT8] = mod_i8, [KESTREL_DTYPE_UINT8] = mod_u8,
@@ -389,6 +401,13 @@ binary_state_free (gpointer data)
 }
 
 static gboolean
+shift_is_right (const KestrelNode *node)
+{
+  const char *direction = kestrel_node_attr_string (node, "direction", "");
+  return strcmp (direction, "RIGHT") == 0;
+}
+
+static gboolean
 binary_prepare (const MathBinaryDesc *desc, KestrelStep *step)
 {
   const KestrelTensorView *out = &step->outputs[0];
@@ -401,6 +420,8 @@ binary_prepare (const MathBinaryDesc *desc, KestrelStep *step)
                                                                   : state->dtype];
   if (desc->floor_mod_loops != NULL && kestrel_node_attr_int (step->node, "fmod", 0) == 0)
     state->loop = desc->floor_mod_loops[state->dtype];
+  if (desc->right_shift_loops != NULL && shift_is_right (step->node))
+    state->loop = desc->right_shift_loops[state->dtype];
   state->n_pairs = step->n_inputs - 1;
   state->bc = g_new0 (KestrelMathBroadcast, MAX (state->n_pairs, 1));
   for (guint p = 0; p < state->n_pairs; p++)
@@ -467,6 +488,22 @@ binary_infer (const MathBinaryDesc *desc, KestrelGraph *graph, KestrelNode *node
                                 "needs fmod = 1", kestrel_dtype_get_name (first->dtype),
                                 first->name);
       return FALSE;
+    }
+  if (desc->right_shift_loops != NULL)
+    {
+      const char *direction;
+
+      if (!kestrel_node_check_attr_type (node, "direction", KESTREL_ATTR_STRING, error))
+        return FALSE;
+      direction = kestrel_node_attr_string (node, "direction", NULL);
+      if (direction == NULL || (strcmp (direction, "LEFT") != 0 && strcmp (direction, "RIGHT") != 0))
+        {
+          kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                                  "attribute 'direction' must be \"LEFT\" or \"RIGHT\", not %s%s%s",
+                                  direction ? "\"" : "", direction ? direction : "missing",
+                                  direction ? "\"" : "");
+          return FALSE;
+        }
     }
   out_dims = first->n_dims;
   memcpy (out, first->shape, sizeof out);
@@ -602,6 +639,12 @@ BINARY_OP (prelu, "PRelu", 7, 21,
 
 /* Mod-13 only added bfloat16. */
 BINARY_OP (mod, "Mod", 10, 21, ARITH_LOOPS (fmod), .floor_mod_loops = floor_mod_loops)
+
+/* BitShift-11 is the only version. ONNX also has uint16, uint32 and uint64
+ * for it, types Kestrel does not have. */
+BINARY_OP (bit_shift, "BitShift", 11, 21,
+           .loops = { [KESTREL_DTYPE_UINT8] = shift_left_u8 },
+           .right_shift_loops = right_shift_loops)
 
 /* Before opset 8 the inputs had equal shapes, a special case of the
  * broadcasting that opset 8 introduced, so one definition serves all. */

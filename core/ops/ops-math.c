@@ -28,6 +28,7 @@ const KestrelOpDef *const kestrel_ops_math[] = {
   &kestrel_op_pow,
   &kestrel_op_prelu,
   &kestrel_op_mod,
+  &kestrel_op_bit_shift,
   &kestrel_op_max,
   &kestrel_op_min,
   &kestrel_op_sum,

@@ -33,6 +33,7 @@ extern const KestrelOpDef kestrel_op_div;
 extern const KestrelOpDef kestrel_op_pow;
 extern const KestrelOpDef kestrel_op_prelu;
 extern const KestrelOpDef kestrel_op_mod;
+extern const KestrelOpDef kestrel_op_bit_shift;
 extern const KestrelOpDef kestrel_op_max;
 extern const KestrelOpDef kestrel_op_min;
 extern const KestrelOpDef kestrel_op_sum;

@@ -1,6 +1,6 @@
 /* ops-shape-index.c — operators that move elements by index tensors:
  * GatherElements, ScatterElements (and its older name Scatter), GatherND,
- * ScatterND and OneHot.
+ * ScatterND, OneHot and NonZero.
  *
  * Indices are int32 or int64 and may be negative (counted from the end).
  * They are data, known only at run time, and run() cannot fail, so an
@@ -581,4 +581,99 @@ one_hot_run (const KestrelStep *step)
 
 const KestrelOpDef kestrel_op_one_hot = {
   "", "OneHot", 9, 21, one_hot_infer, one_hot_prepare, one_hot_run, NULL
+};
+
+/* ---- NonZero ----------------------------------------------------------- */
+
+/* Whether element i is non-zero (NaN is; -0.0 is not). */
+static gboolean
+element_non_zero (const KestrelTensorView *x, gsize i)
+{
+  switch (x->dtype)
+    {
+    case KESTREL_DTYPE_FLOAT32:
+      return ((const float *) x->data)[i] != 0.0f;
+    case KESTREL_DTYPE_FLOAT16:
+      return (((const guint16 *) x->data)[i] & 0x7fff) != 0;
+    case KESTREL_DTYPE_INT32:
+      return ((const gint32 *) x->data)[i] != 0;
+    case KESTREL_DTYPE_INT64:
+      return ((const gint64 *) x->data)[i] != 0;
+    default: /* int8, uint8, bool: one byte */
+      return ((const guint8 *) x->data)[i] != 0;
+    }
+}
+
+/* Writes the [rank, count] coordinates of the non-zero elements of x, in
+ * row-major order, to `out` (when not NULL); returns the count. */
+static gsize
+non_zero_select (const KestrelTensorView *x, gint64 *out, gsize count)
+{
+  gsize found = 0;
+
+  for (gsize i = 0; i < x->n_elements; i++)
+    {
+      gsize rest = i;
+
+      if (!element_non_zero (x, i))
+        continue;
+      if (out != NULL)
+        for (guint d = x->n_dims; d-- > 0;)
+          {
+            out[d * count + found] = (gint64) (rest % (gsize) x->shape[d]);
+            rest /= (gsize) x->shape[d];
+          }
+      found++;
+    }
+  return found;
+}
+
+/* The count of non-zero elements decides the output's shape, so the input
+ * must be a constant: the output is computed here, as NonMaxSuppression's
+ * is, and folding drops the node. */
+static gboolean
+non_zero_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
+{
+  const KestrelValue *x;
+  KestrelTensorView view;
+  KestrelTensor *result;
+  KestrelValue *out;
+  gint64 shape[2];
+
+  if (!kestrel_op_check_arity (node, 1, 1, 1, error)
+      || (x = kestrel_op_input (graph, node, 0, error)) == NULL)
+    return FALSE;
+  if (x->constant == NULL)
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                              "input 0 ('%s') must be a constant (known when the model is "
+                              "loaded): the count of non-zero elements decides the output's "
+                              "shape, and Kestrel plans static shapes", x->name);
+      return FALSE;
+    }
+  kestrel_tensor_view_init (&view, x);
+  shape[0] = x->n_dims;
+  shape[1] = (gint64) non_zero_select (&view, NULL, 0);
+  result = kestrel_tensor_new (KESTREL_DTYPE_INT64, 2, shape, error);
+  if (result == NULL)
+    return FALSE;
+  non_zero_select (&view, kestrel_tensor_get_data (result), (gsize) shape[1]);
+  kestrel_op_set_output (graph, node, 0, KESTREL_DTYPE_INT64, 2, shape);
+  out = kestrel_graph_value (graph, kestrel_node_output (node, 0));
+  g_clear_pointer (&out->constant, kestrel_tensor_unref);
+  out->constant = result;
+  return TRUE;
+}
+
+/* Only runs if a graph keeps the node (folding normally drops it); the
+ * input is the constant infer() saw, so this writes the same coordinates. */
+static void
+non_zero_run (const KestrelStep *step)
+{
+  non_zero_select (&step->inputs[0], step->outputs[0].data, (gsize) step->outputs[0].shape[1]);
+}
+
+/* NonZero-9; 13 only added bfloat16. Every Kestrel data type. */
+const KestrelOpDef kestrel_op_non_zero = {
+  "", "NonZero", 9, 21, non_zero_infer, NULL, non_zero_run, NULL
 };

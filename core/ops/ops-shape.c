@@ -54,6 +54,7 @@ const KestrelOpDef *const kestrel_ops_shape[] = {
   &kestrel_op_gather_nd,
   &kestrel_op_scatter_nd,
   &kestrel_op_one_hot,
+  &kestrel_op_non_zero,
   &kestrel_op_range,
   &kestrel_op_eye_like,
   &kestrel_op_trilu,

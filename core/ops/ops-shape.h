@@ -52,6 +52,7 @@ extern const KestrelOpDef kestrel_op_scatter_elements;
 extern const KestrelOpDef kestrel_op_gather_nd;
 extern const KestrelOpDef kestrel_op_scatter_nd;
 extern const KestrelOpDef kestrel_op_one_hot;
+extern const KestrelOpDef kestrel_op_non_zero;
 
 /* ops-shape-make.c */
 extern const KestrelOpDef kestrel_op_range;

@@ -22,21 +22,13 @@
 #include "kestrel-onnx.h"
 #include "kestrel-plan.h"
 #include "../test-missing.h"
+#include "conformance-case.h"
+#include "conformance-classes.h"
 
 #define RTOL 1e-3
 #define ATOL 1e-5
 
 static const char *const suites[] = { "node", "pytorch-converted", "pytorch-operator" };
-
-typedef struct {
-  char *suite;
-  char *name;
-  char *dir;
-  GPtrArray *ops;      /* op types in the model, for the table */
-  char *skip_reason;   /* set when skipped */
-  gboolean bound_inputs; /* shape-deciding inputs were bound as constants */
-  gboolean failed;
-} Case;
 
 static GPtrArray *all_cases;
 
@@ -279,185 +271,48 @@ test_case (gconstpointer data)
       }
 }
 
-/* The op types of a model, read with the loader only (no passes). */
+/* The op types of a model, read from the file without the loader's
+ * checks: a model Kestrel refuses (an input of type double) still counts
+ * for the operators it uses. */
 static GPtrArray *
 model_ops (const char *model_path)
 {
   GPtrArray *ops = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GMappedFile) file = g_mapped_file_new (model_path, FALSE, NULL);
-  g_autoptr(GBytes) bytes = NULL;
-  KestrelGraph *graph;
+  g_auto(GStrv) types = NULL;
 
-  if (file == NULL)
-    return ops;
-  bytes = g_mapped_file_get_bytes (file);
-  graph = kestrel_onnx_load_graph (bytes, model_path, NULL);
-  if (graph == NULL)
+  if (file != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_mapped_file_get_bytes (file);
+      types = kestrel_onnx_list_op_types (bytes, model_path, NULL);
+    }
+  if (types == NULL)
     {
       g_ptr_array_add (ops, g_strdup ("(not loadable)"));
       return ops;
     }
-  for (guint n = 0; n < graph->nodes->len; n++)
-    {
-      const char *op = kestrel_graph_node (graph, n)->op_type;
-      if (!g_ptr_array_find_with_equal_func (ops, op, g_str_equal, NULL))
-        g_ptr_array_add (ops, g_strdup (op));
-    }
+  for (guint i = 0; types[i] != NULL; i++)
+    g_ptr_array_add (ops, g_strdup (types[i]));
   if (ops->len == 0)
     g_ptr_array_add (ops, g_strdup ("Constant"));
-  kestrel_graph_free (graph);
   return ops;
+}
+
+/* A vision case: every operator of its model is one the table holds
+ * Kestrel to (conformance-classes.c). */
+static gboolean
+ops_are_vision (GPtrArray *ops)
+{
+  for (guint o = 0; o < ops->len; o++)
+    if (conformance_op_out_reason (g_ptr_array_index (ops, o)) != NULL)
+      return FALSE;
+  return TRUE;
 }
 
 static gint
 compare_strings (gconstpointer a, gconstpointer b)
 {
   return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* Why cases are skipped, grouped: the first group whose text the reason
- * contains. */
-static const struct {
-  const char *needle;
-  const char *why;
-} skip_groups[] = {
-  { "element type", "a data type Kestrel does not have (double, string, bfloat16, 16-bit and unsigned wide integers)" },
-  { "no such data type", "a data type Kestrel does not have (double, string, bfloat16, 16-bit and unsigned wide integers)" },
-  { "not a tensor", "sequences, maps and optionals (not tensors)" },
-  { "subgraphs", "control flow (If, Loop, Scan: subgraphs)" },
-  { "training", "training behaviour (random dropout, batch statistics)" },
-  { "must be a constant", "a shape computed from other values (waits for the folding pass)" },
-  { "not a data type Kestrel has", "a data type Kestrel does not have (double, string, bfloat16, 16-bit and unsigned wide integers)" },
-  { "is not supported by Kestrel", "an operator Kestrel does not implement (listed below)" },
-};
-
-static void
-write_skip_summary (GString *out)
-{
-  guint counts[G_N_ELEMENTS (skip_groups) + 1] = { 0 };
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-
-  for (guint i = 0; i < all_cases->len; i++)
-    {
-      Case *c = g_ptr_array_index (all_cases, i);
-      guint g = 0;
-
-      if (c->skip_reason == NULL || c->failed)
-        continue;
-      while (g < G_N_ELEMENTS (skip_groups) && strstr (c->skip_reason, skip_groups[g].needle) == NULL)
-        g++;
-      counts[g]++;
-      if (g + 1 == G_N_ELEMENTS (skip_groups))
-        {
-          /* "operator X is not supported by Kestrel": collect X. */
-          const char *start = strstr (c->skip_reason, "operator ");
-          const char *end = start != NULL ? strstr (start, " is not supported") : NULL;
-          if (start != NULL && end != NULL)
-            {
-              char *op = g_strndup (start + 9, end - start - 9);
-              if (g_ptr_array_find_with_equal_func (names, op, g_str_equal, NULL))
-                g_free (op);
-              else
-                g_ptr_array_add (names, op);
-            }
-        }
-    }
-  g_string_append (out, "\n## Why cases are skipped\n\n| reason | cases |\n|---|---:|\n");
-  for (guint g = 0; g < G_N_ELEMENTS (skip_groups); g++)
-    {
-      guint n = counts[g];
-      /* Groups sharing a text are counted once, at their first entry. */
-      for (guint h = g + 1; h < G_N_ELEMENTS (skip_groups); h++)
-        if (strcmp (skip_groups[h].why, skip_groups[g].why) == 0)
-          n += counts[h];
-      for (guint h = 0; h < g; h++)
-        if (strcmp (skip_groups[h].why, skip_groups[g].why) == 0)
-          n = 0;
-      if (n > 0)
-        g_string_append_printf (out, "| %s | %u |\n", skip_groups[g].why, n);
-    }
-  if (counts[G_N_ELEMENTS (skip_groups)] > 0)
-    g_string_append_printf (out, "| other | %u |\n", counts[G_N_ELEMENTS (skip_groups)]);
-  g_ptr_array_sort (names, compare_strings);
-  g_string_append (out, "\nOperators not implemented: ");
-  for (guint i = 0; i < names->len; i++)
-    g_string_append_printf (out, "%s%s", i > 0 ? ", " : "", (const char *) g_ptr_array_index (names, i));
-  g_string_append (out, ".\n\nLeft out on purpose, as vision models do not use them: losses and\n"
-                        "optimisers (training), recurrent networks, signal processing (DFT,\n"
-                        "STFT, windows), text, random numbers, operators whose output\n"
-                        "size depends on the data (Unique, NonZero, Compress), and BitShift,\n"
-                        "Det and ReverseSequence.\n");
-}
-
-static void
-write_table (const char *path)
-{
-  g_autoptr(GHashTable) per_op = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_autoptr(GString) out = g_string_new (NULL);
-  g_autoptr(GPtrArray) names = g_ptr_array_new ();
-  guint passed = 0, failed = 0, skipped = 0;
-
-  for (guint i = 0; i < all_cases->len; i++)
-    {
-      Case *c = g_ptr_array_index (all_cases, i);
-      if (c->failed)
-        failed++;
-      else if (c->skip_reason)
-        skipped++;
-      else
-        passed++;
-      for (guint o = 0; o < c->ops->len; o++)
-        {
-          const char *op = g_ptr_array_index (c->ops, o);
-          guint *counts = g_hash_table_lookup (per_op, op);
-          if (counts == NULL)
-            {
-              counts = g_new0 (guint, 4);
-              g_hash_table_insert (per_op, (gpointer) op, counts);
-              g_ptr_array_add (names, (gpointer) op);
-            }
-          counts[c->failed ? 1 : c->skip_reason ? 2 : 0]++;
-          if (!c->failed && !c->skip_reason && c->bound_inputs)
-            counts[3]++;
-        }
-    }
-  g_ptr_array_sort (names, compare_strings);
-
-  g_string_append (out, "# ONNX conformance\n\n"
-                   "Generated by `scripts/conformance-table.sh` from Debian's libonnx-testdata:\n"
-                   "each case runs at every optimisation level (scalar, simd, parallel, full)\n"
-                   "and its outputs are compared with the stored ones (rtol 1e-3, atol 1e-5).\n"
-                   "A case counts once for every operator its model uses. Cases whose\n"
-                   "shape-deciding inputs (Resize sizes, Pad pads...) the data feeds at run\n"
-                   "time run with those inputs bound as constants, as Kestrel plans need\n"
-                   "static shapes; they are marked in the last column. When the first\n"
-                   "input decides a shape too (Range's start, NonMaxSuppression's boxes),\n"
-                   "every input is bound and the case checks the operator as the\n"
-                   "constant-folding pass evaluates it.\n\n");
-  g_string_append_printf (out, "Cases: %u passed, %u failed, %u skipped.\n\n", passed, failed, skipped);
-  g_string_append (out, "| operator | passed | failed | skipped | passed with bound inputs |\n"
-                        "|---|---:|---:|---:|---:|\n");
-  for (guint i = 0; i < names->len; i++)
-    {
-      const guint *counts = g_hash_table_lookup (per_op, g_ptr_array_index (names, i));
-      g_string_append_printf (out, "| %s | %u | %u | %u | %u |\n",
-                              (const char *) g_ptr_array_index (names, i),
-                              counts[0], counts[1], counts[2], counts[3]);
-    }
-  write_skip_summary (out);
-  g_string_append (out, "\n## Skipped cases\n\n| case | reason |\n|---|---|\n");
-  for (guint i = 0; i < all_cases->len; i++)
-    {
-      Case *c = g_ptr_array_index (all_cases, i);
-      if (c->skip_reason && !c->failed)
-        {
-          g_autofree char *reason = g_strdup (c->skip_reason);
-          g_strdelimit (reason, "|\n", ' ');
-          g_string_append_printf (out, "| %s/%s | %s |\n", c->suite, c->name, reason);
-        }
-    }
-  if (!g_file_set_contents (path, out->str, out->len, NULL))
-    g_printerr ("could not write %s\n", path);
 }
 
 int
@@ -502,6 +357,7 @@ main (int argc, char **argv)
               continue;
             }
           c->ops = model_ops (model_path);
+          c->vision = ops_are_vision (c->ops);
           g_ptr_array_add (all_cases, c);
           test_path = g_strdup_printf ("/conformance/%s/%s", c->suite, c->name);
           g_test_add_data_func (test_path, c, test_case);
@@ -524,7 +380,7 @@ main (int argc, char **argv)
 
   status = g_test_run ();
   if (table != NULL)
-    write_table (table);
+    conformance_write_table (all_cases, table);
   g_ptr_array_unref (all_cases);
   return status;
 }

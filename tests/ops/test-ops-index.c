@@ -1,7 +1,7 @@
 /* test-ops-index.c — operators that move elements by index or along an
  * axis (core/ops/ops-shape-index.c, ops-shape-make.c, ops-math-axis.c):
- * GatherElements, ScatterElements, GatherND, ScatterND, OneHot, Range,
- * EyeLike, Trilu, CumSum, TopK, Hardmax.
+ * GatherElements, ScatterElements, GatherND, ScatterND, OneHot, NonZero,
+ * Range, EyeLike, Trilu, CumSum, TopK, Hardmax.
  *
  * Values are computed by hand, for the cases the conformance data lacks
  * (the opset-18 scatter reductions, CumSum and Range on float32 and ints,
@@ -136,6 +136,46 @@ test_one_hot (void)
     op_case_input (e, KESTREL_DTYPE_INT64, 1, &s1, &depth);
     op_case_input (e, KESTREL_DTYPE_INT32, 1, &s2, values);
     op_case_expect_error (e, KESTREL_ERROR_UNSUPPORTED, "depth");
+  }
+}
+
+/* NonZero on a constant: the coordinates, row-major, as infer() makes
+ * them a constant and as run() writes them at every level (float -0.0 is
+ * zero, NaN is not, float16 by its bits); on an activation, an error
+ * saying why the input must be a constant. */
+static void
+test_non_zero (void)
+{
+  const gint64 s23[] = { 2, 3 }, s4 = 4;
+  const float x[] = { 0, 2, -0.0f, NAN, 0, 5 };
+  const gint64 want[] = { 0, 1, 1,   1, 0, 2 }, want_shape[] = { 2, 3 };
+  const guint16 h[] = { 0x8000, 0x3c00, 0, 0x0001 };
+  const gint64 hwant[] = { 1, 3 }, hshape[] = { 1, 2 };
+  {
+    g_autoptr(OpCase) c = op_case_new (13, "NonZero");
+    const KestrelValue *out;
+
+    op_case_constant (c, KESTREL_DTYPE_FLOAT32, 2, s23, x);
+    op_case_infer_ok (c);
+    out = op_case_output (c, 0);
+    g_assert_cmpuint (out->n_dims, ==, 2);
+    g_assert_cmpmem (out->shape, sizeof want_shape, want_shape, sizeof want_shape);
+    g_assert_nonnull (out->constant);
+    g_assert_cmpmem (kestrel_tensor_get_data (out->constant), sizeof want, want, sizeof want);
+    expect_output (c, want, sizeof want);
+  }
+  {
+    g_autoptr(OpCase) c = op_case_new (9, "NonZero");
+
+    op_case_constant (c, KESTREL_DTYPE_FLOAT16, 1, &s4, h);
+    op_case_infer_ok (c);
+    g_assert_cmpmem (op_case_output (c, 0)->shape, sizeof hshape, hshape, sizeof hshape);
+    expect_output (c, hwant, sizeof hwant);
+  }
+  {
+    g_autoptr(OpCase) e = op_case_new (13, "NonZero");
+    op_case_input (e, KESTREL_DTYPE_FLOAT32, 2, s23, x);
+    op_case_expect_error (e, KESTREL_ERROR_UNSUPPORTED, "count of non-zero elements");
   }
 }
 
@@ -312,6 +352,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-index/scatter-elements", test_scatter_elements);
   g_test_add_func ("/ops-index/gather-scatter-nd", test_gather_scatter_nd);
   g_test_add_func ("/ops-index/one-hot", test_one_hot);
+  g_test_add_func ("/ops-index/non-zero", test_non_zero);
   g_test_add_func ("/ops-index/range-eye-trilu", test_range_eye_trilu);
   g_test_add_func ("/ops-axis/cum-sum", test_cum_sum);
   g_test_add_func ("/ops-axis/top-k", test_top_k);

@@ -682,6 +682,61 @@ test_mod (void)
   }
 }
 
+/* BitShift on uint8 at every level, with a broadcast shift amount and
+ * shifts past the width (0, as numpy gives); a missing or unknown
+ * direction is an error naming it. */
+static void
+test_bit_shift (void)
+{
+  const gint64 s4 = 4, s1 = 1;
+  const guint8 x[] = { 0x81, 16, 255, 3 }, z[] = { 1, 2, 8, 7 }, one = 1;
+  const guint8 left[] = { 0x02, 64, 0, 128 }, right[] = { 0x40, 4, 0, 0 };
+  const guint8 left_one[] = { 0x02, 32, 254, 6 };
+
+  for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
+    for (guint d = 0; d < 2; d++)
+      {
+        g_autoptr(OpCase) c = op_case_new (11, "BitShift");
+        g_autoptr(OpCase) b = op_case_new (11, "BitShift");
+        g_autofree guint8 *got = NULL, *got_b = NULL;
+
+        kestrel_node_set_attr_string (op_case_node (c), "direction", d == 0 ? "LEFT" : "RIGHT");
+        op_case_input (c, KESTREL_DTYPE_UINT8, 1, &s4, x);
+        op_case_input (c, KESTREL_DTYPE_UINT8, 1, &s4, z);
+        op_case_infer_ok (c);
+        got = op_case_run (c, all_levels[l]);
+        g_assert_cmpmem (got, sizeof left, d == 0 ? left : right, sizeof left);
+
+        kestrel_node_set_attr_string (op_case_node (b), "direction", "LEFT");
+        op_case_input (b, KESTREL_DTYPE_UINT8, 1, &s4, x);
+        op_case_input (b, KESTREL_DTYPE_UINT8, 1, &s1, &one);
+        op_case_infer_ok (b);
+        got_b = op_case_run (b, all_levels[l]);
+        g_assert_cmpmem (got_b, sizeof left_one, left_one, sizeof left_one);
+      }
+  {
+    g_autoptr(OpCase) c = op_case_new (11, "BitShift");
+    op_case_input (c, KESTREL_DTYPE_UINT8, 1, &s4, x);
+    op_case_input (c, KESTREL_DTYPE_UINT8, 1, &s4, z);
+    op_case_expect_error (c, KESTREL_ERROR_CORRUPT, "'direction' must be");
+  }
+  {
+    g_autoptr(OpCase) c = op_case_new (11, "BitShift");
+    kestrel_node_set_attr_string (op_case_node (c), "direction", "UP");
+    op_case_input (c, KESTREL_DTYPE_UINT8, 1, &s4, x);
+    op_case_input (c, KESTREL_DTYPE_UINT8, 1, &s4, z);
+    op_case_expect_error (c, KESTREL_ERROR_CORRUPT, "not \"UP\"");
+  }
+  {
+    const gint32 xi[] = { 1, 2, 3, 4 };
+    g_autoptr(OpCase) c = op_case_new (11, "BitShift");
+    kestrel_node_set_attr_string (op_case_node (c), "direction", "LEFT");
+    op_case_input (c, KESTREL_DTYPE_INT32, 1, &s4, xi);
+    op_case_input (c, KESTREL_DTYPE_INT32, 1, &s4, xi);
+    op_case_expect_error (c, KESTREL_ERROR_UNSUPPORTED, "int32");
+  }
+}
+
 static void
 test_unary_ints (void)
 {
@@ -870,6 +925,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-math/unary-ints", test_unary_ints);
   g_test_add_func ("/ops-math/unary-special", test_unary_special);
   g_test_add_func ("/ops-math/mod", test_mod);
+  g_test_add_func ("/ops-math/bit-shift", test_bit_shift);
   g_test_add_func ("/ops-math/clip", test_clip);
   g_test_add_func ("/ops-math/clip-int8", test_clip_int8);
   g_test_add_func ("/ops-math/errors", test_errors);
