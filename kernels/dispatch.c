@@ -31,7 +31,9 @@ kk_kernels_is_complete (const kk_kernels *t)
     (const void *) t->clamp_f32, (const void *) t->sigmoid_f32, (const void *) t->silu_f32,
     (const void *) t->qgemm_u8s8_packed_size,
     (const void *) t->qgemm_u8s8_pack, (const void *) t->qgemm_u8s8_requant,
-    (const void *) t->qgemm_u8s8_s32, (const void *) t->qgemm_version,
+    (const void *) t->qgemm_u8s8_s32, (const void *) t->qgemm_u8s4_packed_size,
+    (const void *) t->qgemm_u8s4_pack, (const void *) t->qgemm_u8s4_requant,
+    (const void *) t->qgemm_u8s4_s32, (const void *) t->qgemm_version,
     (const void *) t->qdwconv_u8_nhwc,
     (const void *) t->maxpool_u8_nhwc, (const void *) t->qadd_u8, (const void *) t->qrescale_u8,
   };

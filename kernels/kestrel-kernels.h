@@ -202,6 +202,24 @@ typedef struct {
   uint8_t lo, hi;             /* output clamp, lo <= hi; 0/255 for none */
 } kk_requant;
 
+/* INT4 weights (weight-only, block-wise along k): the same gemm as above,
+ * with W given in blocks of KK_QGEMM_S4_BLOCK consecutive k of one column.
+ * A block has an integer multiplier m (0 .. 127) and a zero point z
+ * (0 .. 15), each weight a nibble q (0 .. 15), two per byte:
+ *
+ *   W[k][j] = m[j][k / 32] * (q[k][j] - z[j][k / 32]),  |W[k][j]| <= 127
+ *
+ * The real weight is W * scale[j] as at INT8, so a block's own scale is
+ * m * scale[j]: an integer multiple of the channel's unit. That keeps the
+ * whole sum an exact integer: the result is defined as qgemm_u8s8's on the
+ * widened W (the same accumulator, bias, zero point and requantisation),
+ * and every instruction set gives the same bits. The kernels widen the
+ * nibbles to s8 one column block at a time, into a stack buffer, and run
+ * the int8 tiles over it; k <= KK_QGEMM_S4_MAX_K bounds that buffer (a
+ * layer with a longer k stays INT8). */
+#define KK_QGEMM_S4_BLOCK 32
+#define KK_QGEMM_S4_MAX_K 1024
+
 /* Chooses the shared shift and per-channel multipliers for real multipliers
  * scales[0..n) (input scale * weight scale / output scale): the largest
  * shift at which every multiplier fits 31 bits, at most
@@ -369,6 +387,18 @@ typedef struct kk_kernels {
   void (*qgemm_u8s8_requant) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
                               const void *packed, uint8_t *c, size_t ldc, const kk_requant *rq);
   void (*qgemm_u8s8_s32) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
+                          const void *packed, int32_t *c, size_t ldc);
+  /* INT4 weights (see "INT4 weights" above): q [n][k] or [k][n], one
+   * nibble value per byte; m and z [n][ceil (k / 32)]. The packed layout is
+   * the version's own (qgemm_u8s4_packed_size bytes, aligned for int32_t);
+   * k <= KK_QGEMM_S4_MAX_K. The entries run as the u8s8 ones. */
+  size_t (*qgemm_u8s4_packed_size) (size_t k, size_t n);
+  void (*qgemm_u8s4_pack) (const uint8_t *q, const uint8_t *m, const uint8_t *z, size_t k,
+                           size_t n, bool q_is_nk, const int32_t *bias, uint8_t a_zero_point,
+                           void *packed);
+  void (*qgemm_u8s4_requant) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
+                              const void *packed, uint8_t *c, size_t ldc, const kk_requant *rq);
+  void (*qgemm_u8s4_s32) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
                           const void *packed, int32_t *c, size_t ldc);
   /* Which version the four qgemm entries are ("scalar", "sse42", "avx2",
    * "avx512bw", "avx512vnni", "neon", "neondot"): within one ISA the CPU's

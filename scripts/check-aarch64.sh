@@ -88,7 +88,7 @@ if $quick; then
   # oracles: 105 s and 77 s of the about 830 s the 15 tests took at max
   # under emulation on the loaded 2-core machine.
   run max --test-args "-s /kernels/gemm/scalar-vs-double -s /kernels/model-input/scalar-vs-oracle"
-  run cortex-a72 kernels-qgemm core-cpu
+  run cortex-a72 kernels-qgemm kernels-qgemm-s4 core-cpu
 else
   run max
   run cortex-a72

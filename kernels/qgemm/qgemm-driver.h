@@ -338,3 +338,6 @@ QGEMM_FN (qgemm_u8s8_s32) (size_t m_count, size_t n, size_t k, const uint8_t *a,
 {
   qgemm_run (m_count, n, k, a, lda, packed, c, ldc, sizeof (int32_t), NULL);
 }
+
+/* The INT4 entry points: the same tiles over W widened from nibbles. */
+#include "qgemm-s4-driver.h"

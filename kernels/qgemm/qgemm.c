@@ -66,6 +66,10 @@ kk_qgemm_blocked_pack (const int8_t *w, size_t k, size_t n, bool w_is_nk,
       (t)->qgemm_u8s8_pack = qgemm_u8s8_pack_##isa;            \
       (t)->qgemm_u8s8_requant = qgemm_u8s8_requant_##isa;      \
       (t)->qgemm_u8s8_s32 = qgemm_u8s8_s32_##isa;              \
+      (t)->qgemm_u8s4_packed_size = qgemm_u8s4_packed_size_##isa; \
+      (t)->qgemm_u8s4_pack = qgemm_u8s4_pack_##isa;            \
+      (t)->qgemm_u8s4_requant = qgemm_u8s4_requant_##isa;      \
+      (t)->qgemm_u8s4_s32 = qgemm_u8s4_s32_##isa;              \
       (t)->qgemm_version = #isa;                               \
     }                                                          \
   while (0)
@@ -73,7 +77,7 @@ kk_qgemm_blocked_pack (const int8_t *w, size_t k, size_t n, bool w_is_nk,
 void
 kk_qgemm_fill (kk_kernels *table, kk_isa isa)
 {
-  /* The four entries always come from one version: a packed W is only
+  /* The eight entries always come from one version: a packed W is only
    * meaningful to the kernel that shares its layout. */
   SET_QGEMM (table, scalar);
 

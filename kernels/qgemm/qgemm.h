@@ -49,6 +49,30 @@ void kk_qgemm_blocked_pack (const int8_t *w, size_t k, size_t n, bool w_is_nk,
                             const int32_t *bias, uint8_t a_zero_point, int32_t a_offset,
                             void *packed, size_t vl, size_t g);
 
+/* INT4 weights (kestrel-kernels.h, "INT4 weights"): the same panels as
+ * above, each s8 byte a nibble, two per byte (panel byte p in byte p / 2,
+ * the low nibble when p is even), and each block's multiplier and zero
+ * point per column:
+ *
+ *   int32_t bias_eff[npad]              as above, from the widened W
+ *   uint8_t m[kblocks][npad]            kblocks = kpad rounded up to 32, / 32
+ *   uint8_t z[kblocks][npad]            (0 past n: those columns widen to 0)
+ *   uint8_t nibbles[(kpad * npad + 1) / 2]
+ *
+ * A padded k of a real column holds q = z (it widens to 0). G divides 32,
+ * so a group of k never straddles two blocks. qgemm-s4-driver.h widens one
+ * column block at a time into the u8s8 panel and runs the u8s8 tiles. */
+size_t kk_qgemm_s4_blocked_packed_size (size_t k, size_t n, size_t vl, size_t g);
+void kk_qgemm_s4_blocked_pack (const uint8_t *q, const uint8_t *m, const uint8_t *z, size_t k,
+                               size_t n, bool q_is_nk, const int32_t *bias, uint8_t a_zero_point,
+                               int32_t a_offset, void *packed, size_t vl, size_t g);
+
+static inline size_t
+kk_qgemm_s4_kblocks (size_t kpad)
+{
+  return (kpad + KK_QGEMM_S4_BLOCK - 1) / KK_QGEMM_S4_BLOCK;
+}
+
 #define KK_QGEMM_DECLARE(isa)                                                                 \
   size_t qgemm_u8s8_packed_size_##isa (size_t k, size_t n);                                   \
   void qgemm_u8s8_pack_##isa (const int8_t *w, size_t k, size_t n, bool w_is_nk,              \
@@ -57,6 +81,15 @@ void kk_qgemm_blocked_pack (const int8_t *w, size_t k, size_t n, bool w_is_nk,
                                  size_t lda, const void *packed, uint8_t *c, size_t ldc,      \
                                  const kk_requant *rq);                                       \
   void qgemm_u8s8_s32_##isa (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda, \
+                             const void *packed, int32_t *c, size_t ldc);                  \
+  size_t qgemm_u8s4_packed_size_##isa (size_t k, size_t n);                                   \
+  void qgemm_u8s4_pack_##isa (const uint8_t *q, const uint8_t *m, const uint8_t *z, size_t k,  \
+                              size_t n, bool q_is_nk, const int32_t *bias,                    \
+                              uint8_t a_zero_point, void *packed);                            \
+  void qgemm_u8s4_requant_##isa (size_t m_count, size_t n, size_t k, const uint8_t *a,       \
+                                 size_t lda, const void *packed, uint8_t *c, size_t ldc,      \
+                                 const kk_requant *rq);                                       \
+  void qgemm_u8s4_s32_##isa (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda, \
                              const void *packed, int32_t *c, size_t ldc);
 
 KK_QGEMM_DECLARE (scalar)

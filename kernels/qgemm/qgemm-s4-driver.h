@@ -1,0 +1,125 @@
+/* qgemm-s4-driver.h — the INT4-weight entry points of every SIMD qgemm
+ * version, included at the end of qgemm-driver.h (so with the version's
+ * flags, its VL, G and A_OFFSET, and its tiles).
+ *
+ * Column block by column block (the packer's blocks of 1, 2 or 3 vectors),
+ * the nibbles are widened to the s8 panel of the int8 layout,
+ * m * (q - z), in a stack buffer, and the block is swept by the int8 tiles
+ * over every strip of rows. The tiles then compute exactly what they
+ * compute on an int8 W (kestrel-kernels.h: the result is defined as that),
+ * so nothing here can differ between versions. The widening costs k x n
+ * byte operations per call, against m x k x n multiply-adds: it is hidden
+ * when a call has more than a few dozen rows (the plan's row chunks). The
+ * A strip is widened again per column block (a pass over strip x k
+ * bytes), which the buffer's size makes the price of any k up to
+ * KK_QGEMM_S4_MAX_K.
+ */
+#pragma once
+
+/* Widens one column block (width w columns, its m and z at column 0 of
+ * the block) into the int8 panel layout (qgemm.h). */
+static void
+qgemm_s4_widen_block (const uint8_t *nib, const uint8_t *m, const uint8_t *z, size_t npad,
+                      size_t w, size_t kgroups, int8_t *dst)
+{
+  for (size_t grp = 0; grp < kgroups; grp++)
+    {
+      const size_t kb = grp * G / KK_QGEMM_S4_BLOCK;
+      const uint8_t *mb = m + kb * npad, *zb = z + kb * npad;
+      const uint8_t *src = nib + grp * w * G / 2;
+      int8_t *d = dst + grp * w * G;
+
+      /* Panel byte x * G + j is column x: in nibble byte (x * G + j) / 2. */
+      for (size_t x = 0; x < w; x++)
+        {
+          const int32_t mx = mb[x], zx = zb[x];
+#pragma GCC unroll 4
+          for (size_t j = 0; j < G; j++)
+            {
+              const size_t p = x * G + j;
+              const int32_t qv = (src[p / 2] >> (4 * (p & 1))) & 15;
+              d[p] = (int8_t) (mx * (qv - zx));
+            }
+        }
+    }
+}
+
+static void
+qgemm_s4_run (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
+              const void *packed, void *c, size_t ldc, size_t c_elem, const kk_requant *rq)
+{
+  if (m_count == 0 || n == 0)
+    return;
+
+  const size_t nv_total = (n + VL - 1) / VL, npad = nv_total * VL;
+  const size_t kpad = kk_qgemm_round_up (k, G), kblocks = kk_qgemm_s4_kblocks (kpad);
+  const int32_t *bias_eff = packed;
+  const uint8_t *mp = (const uint8_t *) (bias_eff + npad);
+  const uint8_t *zp = mp + kblocks * npad;
+  const uint8_t *nib = zp + kblocks * npad;
+  const qgemm_args args = { .k = k, .kgroups = kpad / G, .lda = lda, .ldc = ldc,
+                            .s32 = rq == NULL, .rq = rq };
+  _Alignas (64) int8_t panel[3 * VL * ((KK_QGEMM_S4_MAX_K + G - 1) / G * G)];
+#ifdef QGEMM_WIDENS
+  const bool chunked = args.kgroups > CHUNK_PAIRS;
+  _Alignas (64) uint32_t abuf[STRIP_ROWS * CHUNK_PAIRS];
+#define QGEMM_ABUF_ROW(row) (abuf + (row) * CHUNK_PAIRS)
+#else
+#define QGEMM_ABUF_ROW(row) NULL
+#endif
+
+  for (size_t v = 0; v < nv_total;)
+    {
+      const size_t bv = kk_gemm_block_vectors (nv_total - v);
+      const size_t c0 = v * VL;
+      const size_t last_cols = v + bv == nv_total ? n - (nv_total - 1) * VL : VL;
+      const size_t mr = tile_rows[bv];
+
+      qgemm_s4_widen_block (nib + c0 * kpad / 2, mp + c0, zp + c0, npad, bv * VL, kpad / G, panel);
+      for (size_t i0 = 0; i0 < m_count; i0 += STRIP_ROWS)
+        {
+          const size_t strip = m_count - i0 < STRIP_ROWS ? m_count - i0 : STRIP_ROWS;
+#ifdef QGEMM_WIDENS
+          if (!chunked)
+            widen_rows (a + i0 * lda, lda, strip, 0, k, abuf);
+#endif
+          for (size_t i = i0; i < i0 + strip; i += mr)
+            {
+              const size_t rows = i0 + strip - i < mr ? i0 + strip - i : mr;
+              tiles[bv][rows] (&args, a + i * lda, QGEMM_ABUF_ROW (i - i0), panel, bias_eff + c0,
+                               (uint8_t *) c + (i * ldc + c0) * c_elem, last_cols,
+                               rq != NULL ? rq->multiplier + c0 : NULL);
+            }
+        }
+      v += bv;
+    }
+#undef QGEMM_ABUF_ROW
+}
+
+size_t
+QGEMM_FN (qgemm_u8s4_packed_size) (size_t k, size_t n)
+{
+  return kk_qgemm_s4_blocked_packed_size (k, n, VL, G);
+}
+
+void
+QGEMM_FN (qgemm_u8s4_pack) (const uint8_t *q, const uint8_t *m, const uint8_t *z, size_t k,
+                            size_t n, bool q_is_nk, const int32_t *bias, uint8_t a_zero_point,
+                            void *packed)
+{
+  kk_qgemm_s4_blocked_pack (q, m, z, k, n, q_is_nk, bias, a_zero_point, A_OFFSET, packed, VL, G);
+}
+
+void
+QGEMM_FN (qgemm_u8s4_requant) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
+                               const void *packed, uint8_t *c, size_t ldc, const kk_requant *rq)
+{
+  qgemm_s4_run (m_count, n, k, a, lda, packed, c, ldc, sizeof (uint8_t), rq);
+}
+
+void
+QGEMM_FN (qgemm_u8s4_s32) (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
+                           const void *packed, int32_t *c, size_t ldc)
+{
+  qgemm_s4_run (m_count, n, k, a, lda, packed, c, ldc, sizeof (int32_t), NULL);
+}
