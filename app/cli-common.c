@@ -80,14 +80,14 @@ kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precisi
                    kestrel_precision_name (precision));
       return FALSE;
     }
-  if (precision != KESTREL_PRECISION_INT8)
+  if (!kestrel_precision_is_integer (precision))
     return TRUE;
   if (!kestrel_cli_model_input (model, &input, &params, error))
     {
       g_prefix_error (error, "calibrating for INT8 needs photos the model can take: ");
       return FALSE;
     }
-  *table = kestrel_calibrate_images (model, input, &params, NULL, NULL, NULL, NULL, error);
+  *table = kestrel_calibrate_images_for (model, input, &params, NULL, precision, NULL, NULL, NULL, error);
   if (*table == NULL)
     {
       g_prefix_error (error, "calibrating for INT8: ");

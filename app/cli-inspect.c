@@ -171,7 +171,7 @@ kestrel_cli_inspect (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP, "NAME=SHAPE" },
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name,
-      "Also show the plan at this precision layer by layer (fp32, int8: calibrated on the bundled photos)", "PRECISION" },
+      "Also show the plan at this precision layer by layer (fp32, fp16, int8 or int4; int8 and int4 calibrated on the bundled photos)", "PRECISION" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("MODEL - describe a model (front, back or FILE.onnx)");

@@ -132,7 +132,7 @@ kestrel_cli_run_model (int argc, char **argv)
   if (model == NULL)
     return kestrel_cli_fail ("run-model", error->message, 1);
   options.precision = precision;
-  if (precision == KESTREL_PRECISION_INT8 && kestrel_precision_is_supported (precision))
+  if (kestrel_precision_is_integer (precision) && kestrel_precision_is_supported (precision))
     {
       table = kestrel_calibrate_minmax (model, 1, fill_given_inputs, tensors, NULL, &error);
       if (table == NULL)

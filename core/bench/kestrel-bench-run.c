@@ -348,7 +348,7 @@ first_visit (Run *run, CellState *s, GError **error)
   options.level = c->level;
   options.n_threads = c->threads;
   options.batch = c->batch;
-  if (c->precision == KESTREL_PRECISION_INT8 && (options.quant_table = int8_table (run, error)) == NULL)
+  if (kestrel_precision_is_integer (c->precision) && (options.quant_table = int8_table (run, error)) == NULL)
     return FALSE;
   start = kestrel_stats_now_ns ();
   s->plan = kestrel_plan_new (run->model, &options, error);
@@ -360,8 +360,9 @@ first_visit (Run *run, CellState *s, GError **error)
     }
   c->build_ms = (kestrel_stats_now_ns () - start) / 1e6;
   c->arena_bytes = kestrel_plan_get_arena_bytes (s->plan);
-  /* The model's weights, or at INT8 the plan's (s8 weights, s32 biases). */
-  c->weight_bytes = c->precision == KESTREL_PRECISION_INT8 ? kestrel_plan_get_weight_bytes (s->plan)
+  /* The model's weights, or at INT8 and INT4 the plan's (s8 or nibble
+   * weights, s32 biases). */
+  c->weight_bytes = kestrel_precision_is_integer (c->precision) ? kestrel_plan_get_weight_bytes (s->plan)
                                                            : kestrel_model_get_weight_bytes (run->model);
   for (guint item = 0; item < c->batch; item++)
     fill_item (run, s->plan, item, item);

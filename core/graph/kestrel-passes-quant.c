@@ -32,6 +32,13 @@
  * Weights: symmetric per output channel, scale = max |w| / 127, s8 in
  * [-127, 127]; a channel of zeros takes the largest scale of the layer;
  * bias s32 = round (b / (x_scale * w_scale[c])).
+ *
+ * INT4 plans (kestrel_graph_quantize_int4): the same rewrite, and the
+ * one-group convolutions not in int8_layers (with k within the INT4 gemm's
+ * depth) get INT4 weights (kestrel-int4-weights.h): w_scale is the
+ * channel's unit, the s8 weights are the widened m * (q - z), and the
+ * QConvNhwc has w_int4 = 1, which makes it pack and run them as nibbles.
+ * Depthwise convolutions stay INT8.
  */
 #include "config.h"
 
@@ -41,6 +48,7 @@
 #include <string.h>
 
 #include "kestrel-error.h"
+#include "kestrel-int4-weights.h"
 #include "kestrel-kernels.h"
 
 typedef enum {
@@ -58,6 +66,7 @@ typedef struct {
   float act_lo, act_hi;
   /* Q_CONV: the quantised weights, bias and scales (constants to add) */
   KestrelTensor *w, *b, *w_scale;
+  gboolean int4;            /* Q_CONV: the weights are INT4 blocks */
 } QNode;
 
 typedef struct {
@@ -74,6 +83,8 @@ typedef struct {
   QNode *nodes;
   QValue *values;           /* per value index (grown as values are added) */
   guint n_values;
+  gboolean int4;            /* an INT4 plan: eligible convolutions get INT4 weights */
+  const char *const *int8_layers;  /* INT4 plans: layers kept INT8 */
 } QPass;
 
 static gboolean
@@ -153,7 +164,8 @@ in_list (const char *const *list, const char *name)
  * input scale is x_scale and output scale y_scale (0 for a float output).
  * FALSE when the kernels cannot represent the layer. */
 static gboolean
-quantise_conv_weights (QPass *q, const KestrelNode *node, QNode *qn, float x_scale, float y_scale)
+quantise_conv_weights (QPass *q, const KestrelNode *node, QNode *qn, float x_scale, float y_scale,
+                       gboolean int4)
 {
   const KestrelValue *wv = kestrel_graph_value (q->graph, kestrel_node_input (node, 1));
   const KestrelValue *bv = kestrel_graph_value (q->graph, kestrel_node_input (node, 2));
@@ -172,7 +184,9 @@ quantise_conv_weights (QPass *q, const KestrelNode *node, QNode *qn, float x_sca
   gint32 *bd = bq != NULL ? kestrel_tensor_get_data (bq) : NULL;
   float *sd = kestrel_tensor_get_data (sq);
 
-  for (gint64 c = 0; c < cout; c++)
+  if (int4 && !kestrel_int4_quantize_conv (w, wv->shape, KESTREL_INT4_SCHEME, wd, sd))
+    return FALSE;
+  for (gint64 c = 0; c < cout && !int4; c++)
     {
       float amax = 0.0f;
       for (gint64 i = 0; i < per; i++)
@@ -184,9 +198,9 @@ quantise_conv_weights (QPass *q, const KestrelNode *node, QNode *qn, float x_sca
     }
   for (gint64 c = 0; c < cout; c++)
     {
-      if (!(sd[c] > 0.0f))
+      if (!int4 && !(sd[c] > 0.0f))
         sd[c] = largest > 0.0f ? largest : 1.0f;
-      for (gint64 i = 0; i < per; i++)
+      for (gint64 i = 0; i < per && !int4; i++)
         wd[c * per + i] = (gint8) CLAMP (lrintf (w[c * per + i] / sd[c]), -127, 127);
       if (bd != NULL)
         {
@@ -235,9 +249,13 @@ classify_conv (QPass *q, KestrelNode *node, const char *const *fp32_layers, QNod
   if (!lookup (q, kestrel_node_input (node, 0), &xp, error)
       || !lookup (q, kestrel_node_output (node, 0), &yp, error))
     return error == NULL || *error == NULL;
+  /* INT4 plans: one-group convolutions within the INT4 gemm's depth, but
+   * for the layers kept INT8 (depthwise ones always stay INT8). */
+  qn->int4 = q->int4 && group == 1 && w->shape[1] * w->shape[2] * w->shape[3] <= KK_QGEMM_S4_MAX_K
+             && !in_list (q->int8_layers, node->name);
   /* The output scale is checked here whether or not the layer ends up
    * writing float: which it does depends on its readers. */
-  if (!quantise_conv_weights (q, node, qn, xp.scale, yp.scale))
+  if (!quantise_conv_weights (q, node, qn, xp.scale, yp.scale, qn->int4))
     {
       g_debug ("INT8: %s stays float (its requantisation or bias is out of the kernels' range)", node->name);
       return TRUE;
@@ -497,6 +515,8 @@ rewrite_node (QPass *q, guint n, GError **error)
         kestrel_node_add_input (node, qn->b != NULL ? kestrel_graph_new_constant (q->graph, "int8_bias", qn->b) : -1);
         kestrel_node_add_input (node, kestrel_graph_new_constant (q->graph, "int8_weight_scales", qn->w_scale));
         set_params_attrs (node, "x", xv.scale, xv.zero_point);
+        if (qn->int4)
+          kestrel_node_set_attr_int (node, "w_int4", 1);
         retire (old);
         if (float_out)
           {
@@ -652,7 +672,15 @@ gboolean
 kestrel_graph_quantize (KestrelGraph *graph, const KestrelGraph *reference, const KestrelQuantTable *table,
                         const char *const *fp32_layers, GError **error)
 {
-  QPass q = { graph, reference, table, graph->nodes->len, NULL, NULL, 0 };
+  return kestrel_graph_quantize_int4 (graph, reference, table, fp32_layers, FALSE, NULL, error);
+}
+
+gboolean
+kestrel_graph_quantize_int4 (KestrelGraph *graph, const KestrelGraph *reference,
+                             const KestrelQuantTable *table, const char *const *fp32_layers,
+                             gboolean int4, const char *const *int8_layers, GError **error)
+{
+  QPass q = { graph, reference, table, graph->nodes->len, NULL, NULL, 0, int4, int8_layers };
   gboolean ok = FALSE;
 
   q.nodes = g_new0 (QNode, q.n_nodes);

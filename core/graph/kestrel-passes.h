@@ -80,6 +80,11 @@ gboolean kestrel_graph_to_nhwc (KestrelGraph *graph, KestrelFastFlags flags, GEr
 gboolean kestrel_graph_quantize (KestrelGraph *graph, const KestrelGraph *reference,
                                  const KestrelQuantTable *table, const char *const *fp32_layers,
                                  GError **error);
+/* The same for an INT4 plan (int4 TRUE): the one-group convolutions not
+ * named in int8_layers get INT4 weights (w_int4 on their QConvNhwc). */
+gboolean kestrel_graph_quantize_int4 (KestrelGraph *graph, const KestrelGraph *reference,
+                                      const KestrelQuantTable *table, const char *const *fp32_layers,
+                                      gboolean int4, const char *const *int8_layers, GError **error);
 
 /* The FP16 rewrite (kestrel-passes-fp16.c says what it converts and what
  * stays FP32): on a graph from kestrel_graph_new_fast(), the weights of the

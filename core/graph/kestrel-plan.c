@@ -78,14 +78,21 @@ kestrel_precision_from_name (const char *name, KestrelPrecision *out)
 }
 
 gboolean
+kestrel_precision_is_integer (KestrelPrecision precision)
+{
+  return precision == KESTREL_PRECISION_INT8 || precision == KESTREL_PRECISION_INT4;
+}
+
+gboolean
 kestrel_precision_is_supported (KestrelPrecision precision)
 {
   /* Every caller asks here rather than keeping its own list. FP16 plans
    * run on any CPU: the gemm kernels widen the half weights at every
    * instruction set (F16C, NEON, or bit manipulation at SSE4.2 and in the
-   * reference). INT4 plans are not built yet (issue 14). */
+   * reference). INT4 plans are INT8 plans with INT4 gemm weights, whose
+   * kernels every instruction set has too. */
   return precision == KESTREL_PRECISION_FP32 || precision == KESTREL_PRECISION_FP16
-         || precision == KESTREL_PRECISION_INT8;
+         || precision == KESTREL_PRECISION_INT8 || precision == KESTREL_PRECISION_INT4;
 }
 
 void
@@ -487,6 +494,7 @@ plan_free (KestrelPlan *plan)
   g_clear_pointer (&plan->output_names, g_ptr_array_unref);
   g_clear_pointer (&plan->options.quant_table, kestrel_quant_table_unref);
   g_strfreev ((char **) plan->options.fp32_layers);
+  g_strfreev ((char **) plan->options.int8_layers);
   g_free (plan);
 }
 
@@ -571,12 +579,14 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
   plan->options.pool = NULL;
   plan->options.quant_table = NULL;
   plan->options.fp32_layers = NULL;
-  if (options->precision == KESTREL_PRECISION_INT8)
+  plan->options.int8_layers = NULL;
+  if (kestrel_precision_is_integer (options->precision))
     {
       if (options->quant_table == NULL)
         {
           g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
-                       "an INT8 plan needs a calibration table (kestrel_calibrate)");
+                       "an %s plan needs a calibration table (kestrel_calibrate)",
+                       options->precision == KESTREL_PRECISION_INT4 ? "INT4" : "INT8");
           goto fail;
         }
       const char *hash = kestrel_quant_table_get_model_hash (options->quant_table);
@@ -590,6 +600,9 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
       plan->options.quant_table = kestrel_quant_table_ref (options->quant_table);
       plan->options.fp32_layers = fp32_layers_union (options->fp32_layers,
                                                      kestrel_quant_table_get_fp32_layers (options->quant_table));
+      if (options->precision == KESTREL_PRECISION_INT4)
+        plan->options.int8_layers = fp32_layers_union (options->int8_layers,
+                                                       kestrel_quant_table_get_int8_layers (options->quant_table));
     }
   if (options->precision == KESTREL_PRECISION_FP16)
     plan->options.fp32_layers = (const char *const *) g_strdupv ((char **) options->fp32_layers);
@@ -622,17 +635,20 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
     g_ptr_array_add (plan->output_names,
                      g_strdup (kestrel_graph_value (graph, g_array_index (graph->outputs, gint, i))->name));
 
-  if (options->precision == KESTREL_PRECISION_INT8)
+  if (kestrel_precision_is_integer (options->precision))
     {
       /* The same graph at every level (see kestrel-plan.h). */
       KestrelGraph *fast = kestrel_graph_new_fast (graph, KESTREL_FAST_NO_RESIDUAL | KESTREL_FAST_NO_DW_PW
                                                                 | KESTREL_FAST_KEEP_REFERENCE_GEMMS, error);
       if (fast == NULL)
         goto fail;
-      if (!kestrel_graph_quantize (fast, graph, plan->options.quant_table, plan->options.fp32_layers, error))
+      if (!kestrel_graph_quantize_int4 (fast, graph, plan->options.quant_table, plan->options.fp32_layers,
+                                        options->precision == KESTREL_PRECISION_INT4,
+                                        plan->options.int8_layers, error))
         {
           kestrel_graph_free (fast);
-          g_prefix_error (error, "%s: INT8: ", kestrel_model_get_origin (model));
+          g_prefix_error (error, "%s: %s: ", kestrel_model_get_origin (model),
+                          options->precision == KESTREL_PRECISION_INT4 ? "INT4" : "INT8");
           goto fail;
         }
       kestrel_graph_free (plan->graph);
@@ -689,7 +705,7 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
       /* An INT8 plan's float steps (what the INT8 pass left float, layers
        * kept FP32) run the reference kernels at every level, so the plan
        * gives the same bits at every level (see kestrel-plan.h). */
-      if (options->precision == KESTREL_PRECISION_INT8 && !node_is_int8 (graph, node)
+      if (kestrel_precision_is_integer (options->precision) && !node_is_int8 (graph, node)
           && !options->float_steps_at_level)
         step->level = kk_level_is_parallel (options->level) ? KK_LEVEL_PARALLEL : KK_LEVEL_SCALAR;
       step->kernels = kk_kernels_for_level (step->level);
@@ -985,7 +1001,8 @@ kestrel_plan_get_step_precision (const KestrelPlan *plan, guint step)
 {
   g_return_val_if_fail (step < plan->n_steps, KESTREL_PRECISION_FP32);
   if (node_is_int8 (plan->graph, plan->steps[step].node))
-    return KESTREL_PRECISION_INT8;
+    return kestrel_node_attr_int (plan->steps[step].node, "w_int4", 0) ? KESTREL_PRECISION_INT4
+                                                                      : KESTREL_PRECISION_INT8;
   if (node_has_half_weights (plan->graph, plan->steps[step].node))
     return KESTREL_PRECISION_FP16;
   return KESTREL_PRECISION_FP32;
@@ -1002,6 +1019,21 @@ kestrel_plan_get_step_error (const KestrelPlan *plan, guint step, double *mse, d
          && kestrel_quant_table_lookup_tensor_error (plan->options.quant_table, value, mse, sqnr_db);
 }
 
+/* Bytes of constant input i of node as the plan keeps it: an INT4
+ * convolution's weights (input 1, held widened to s8 in the graph) as its
+ * kernels keep them, two nibbles a byte and a multiplier and a zero point
+ * per block of 32 along k. */
+static gsize
+constant_bytes (const KestrelNode *node, guint i, const KestrelValue *v)
+{
+  if (i == 1 && kestrel_node_attr_int (node, "w_int4", 0) && v->n_dims == 4 && v->shape[0] > 0)
+    {
+      gsize cout = (gsize) v->shape[0], k = kestrel_tensor_get_n_bytes (v->constant) / cout;
+      return cout * ((k + 1) / 2 + 2 * ((k + KK_QGEMM_S4_BLOCK - 1) / KK_QGEMM_S4_BLOCK));
+    }
+  return kestrel_tensor_get_n_bytes (v->constant);
+}
+
 gsize
 kestrel_plan_get_step_weight_bytes (const KestrelPlan *plan, guint step)
 {
@@ -1014,7 +1046,7 @@ kestrel_plan_get_step_weight_bytes (const KestrelPlan *plan, guint step)
     {
       const KestrelValue *v = kestrel_graph_value (plan->graph, kestrel_node_input (node, i));
       if (v != NULL && v->constant != NULL)
-        bytes += kestrel_tensor_get_n_bytes (v->constant);
+        bytes += constant_bytes (node, i, v);
     }
   return bytes;
 }
@@ -1035,7 +1067,7 @@ kestrel_plan_get_weight_bytes (const KestrelPlan *plan)
           if (value != NULL && value->constant != NULL && !counted[v])
             {
               counted[v] = TRUE;
-              bytes += kestrel_tensor_get_n_bytes (value->constant);
+              bytes += constant_bytes (node, i, value);
             }
         }
     }

@@ -32,6 +32,9 @@ const char *kestrel_precision_name (KestrelPrecision precision);   /* "fp32", ..
 gboolean kestrel_precision_from_name (const char *name, KestrelPrecision *out);
 /* Whether plans can be built at @precision (what a UI should offer). */
 gboolean kestrel_precision_is_supported (KestrelPrecision precision);
+/* INT8 or INT4: u8 activations, a calibration table, the same bits at
+ * every level (the canary compares exactly). */
+gboolean kestrel_precision_is_integer (KestrelPrecision precision);
 
 typedef struct {
   kk_level level;
@@ -50,13 +53,18 @@ typedef struct {
    * image by image so those stay as cache-sized as at batch 1; only the
    * later, small layers run on all N at once. */
   guint batch;
-  /* INT8 only (required there): the calibration table of this model
+  /* INT8 and INT4 (required there): the calibration table of this model
    * (kestrel_calibrate(), core/quant/). The plan keeps a reference. */
   KestrelQuantTable *quant_table;
   /* INT8 and FP16: node names (NULL-terminated, may be NULL) whose layers
    * stay FP32: mixed precision. The plan keeps a copy, at INT8 with the
    * table's own FP32 layers (kestrel_quant_table_get_fp32_layers) added. */
   const char *const *fp32_layers;
+  /* INT4 only: node names (NULL-terminated, may be NULL) of one-group
+   * convolutions kept INT8 (the sensitive ones), with the table's own
+   * (kestrel_quant_table_get_int8_layers) added. Depthwise convolutions are
+   * always INT8; every other INT8 convolution gets INT4 weights. */
+  const char *const *int8_layers;
   /* INT8 only: the steps left float run the level's kernels, not the
    * reference ones. Faster, but the outputs are then no longer the same
    * bits at every level: for the sensitivity search
@@ -128,7 +136,8 @@ guint kestrel_plan_get_n_steps (const KestrelPlan *plan);
 const KestrelStep *kestrel_plan_get_step (const KestrelPlan *plan, guint i);
 
 /* Per step: the precision it computes in (INT8 for the operators that read
- * or write u8 activations, the conversions included; FP16 for the steps
+ * or write u8 activations, the conversions included, INT4 for those of
+ * them whose weights are INT4; FP16 for the steps
  * whose weights are half; FP32 otherwise), and the bytes of the constants
  * it reads (weights, bias, weight scales, as the plan's graph holds them:
  * s8 / s32 at INT8, half weights and float bias at FP16). The plan's total

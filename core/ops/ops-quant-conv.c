@@ -33,6 +33,13 @@
  * accumulators are written where the floats go (the same 4 bytes) and
  * converted in place.
  *
+ * INT4 weights (attribute w_int4 = 1, one group only): W holds the
+ * widened values m * (q - z) of INT4 blocks along the gemm's k order
+ * (kestrel-passes-quant.c); prepare splits them into nibbles and blocks
+ * (kestrel_quant_int4_split) and packs them for the INT4 gemm
+ * (qgemm_u8s4_*), whose result is defined as the int8 gemm's on the same
+ * widened values: everything after the gemm is as above.
+ *
  * Every integer result is exact and the float conversion is the same C at
  * every level, so the output is bit-identical at every level and thread
  * count: the rows a thread gets change nothing in any row.
@@ -72,6 +79,7 @@ typedef struct {
   kk_qdwconv_params dw;
   gboolean residual;      /* Y = qadd (requantised acc, input 4) */
   kk_qadd_params add;
+  gboolean int4;          /* packed for qgemm_u8s4_* */
 } QConvState;
 
 static void
@@ -148,6 +156,14 @@ qconv_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
   if (group != 1 && (geo.dilation[0] != 1 || geo.dilation[1] != 1))
     {
       kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED, "depthwise with dilation");
+      return FALSE;
+    }
+  if (kestrel_node_attr_int (node, "w_int4", 0)
+      && (group != 1 || w->shape[1] * w->shape[2] * w->shape[3] > KK_QGEMM_S4_MAX_K))
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
+                              "INT4 weights need one group and at most %d taps x channels",
+                              KK_QGEMM_S4_MAX_K);
       return FALSE;
     }
   if (w->shape[1] * w->shape[2] * w->shape[3] > KK_QGEMM_MAX_K)
@@ -269,6 +285,23 @@ qconv_nhwc_prepare (KestrelStep *step, GError **error)
       weights = khwc;
       s->tile_rows = MAX (1, MIN (64, IM2COL_BYTES / s->k));
     }
+  s->int4 = kestrel_node_attr_int (node, "w_int4", 0) != 0;
+  if (s->int4)
+    {
+      const gsize kblocks = (s->k + KK_QGEMM_S4_BLOCK - 1) / KK_QGEMM_S4_BLOCK;
+      g_autofree guint8 *q = g_new (guint8, s->k * s->cout);
+      g_autofree guint8 *m = g_new (guint8, kblocks * s->cout);
+      g_autofree guint8 *z = g_new (guint8, kblocks * s->cout);
+      if (!kestrel_quant_int4_split (weights, s->k, s->cout, q, m, z))
+        {
+          kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                                  "w_int4 is set but the weights are not INT4 blocks of 32");
+          return FALSE;
+        }
+      s->packed = g_malloc (k->qgemm_u8s4_packed_size (s->k, s->cout));
+      k->qgemm_u8s4_pack (q, m, z, s->k, s->cout, true, bias, s->x_zero_point, s->packed);
+      return TRUE;
+    }
   s->packed = g_malloc (k->qgemm_u8s8_packed_size (s->k, s->cout));
   k->qgemm_u8s8_pack (weights, s->k, s->cout, true, bias, s->x_zero_point, s->packed);
   return TRUE;
@@ -286,7 +319,8 @@ qconv_gemm_rows (const KestrelStep *step, const QConvState *s, gsize m0, gsize r
     {
       guint8 *y = (guint8 *) step->outputs[0].data + m0 * s->cout;
 
-      k->qgemm_u8s8_requant (rows, s->cout, s->k, a, lda, s->packed, y, s->cout, &s->rq);
+      (s->int4 ? k->qgemm_u8s4_requant : k->qgemm_u8s8_requant) (rows, s->cout, s->k, a, lda, s->packed, y,
+                                                                  s->cout, &s->rq);
       if (s->residual)
         k->qadd_u8 (y, (const guint8 *) step->inputs[4].data + m0 * s->cout, y, rows * s->cout, &s->add);
       return;
@@ -294,7 +328,7 @@ qconv_gemm_rows (const KestrelStep *step, const QConvState *s, gsize m0, gsize r
 
   float *y = (float *) step->outputs[0].data + m0 * s->cout;
   gint32 *acc = (gint32 *) (void *) y;
-  k->qgemm_u8s8_s32 (rows, s->cout, s->k, a, lda, s->packed, acc, s->cout);
+  (s->int4 ? k->qgemm_u8s4_s32 : k->qgemm_u8s8_s32) (rows, s->cout, s->k, a, lda, s->packed, acc, s->cout);
   for (gsize r = 0; r < rows; r++)
     for (gint64 c = 0; c < s->cout; c++)
       {

@@ -47,4 +47,12 @@ gboolean kestrel_quant_add_params (const KestrelNode *node, const char *a, const
 const KestrelValue *kestrel_quant_u8_input (const KestrelGraph *graph, const KestrelNode *node, guint i,
                                             GError **error);
 
+/* INT4 weights (ops-quant-int4.c): splits widened weights w [n][k] (s8,
+ * the gemm's k order) back into nibbles q [n][k] and per block of 32 along
+ * k a multiplier and zero point m, z [n][ceil (k / 32)] (the kernels'
+ * "INT4 weights"), with the largest multiplier that divides the block.
+ * FALSE when a block is not of that form (names nothing: the caller says
+ * which layer). */
+gboolean kestrel_quant_int4_split (const gint8 *w, gsize k, gsize n, guint8 *q, guint8 *m, guint8 *z);
+
 G_END_DECLS

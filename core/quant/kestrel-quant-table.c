@@ -20,6 +20,8 @@ struct _KestrelQuantTable {
   GHashTable *index;        /* name (the entry's) -> GUINT_TO_POINTER (i + 1) */
   /* Mixed precision (see the header). */
   GPtrArray *fp32_layers;   /* char *, NULL-terminated */
+  GPtrArray *int8_layers;   /* INT4 plans' layers kept INT8, the same way */
+  gboolean int4_searched;   /* int8_layers was set (by the INT4 search) */
   gboolean has_mixed;
   KestrelMixedSummary mixed;
   GArray *sensitivities;    /* Measure: a = sqnr_db */
@@ -71,6 +73,8 @@ kestrel_quant_table_new (const char *model_hash, const char *method, guint n_fra
   table->index = g_hash_table_new (g_str_hash, g_str_equal);
   table->fp32_layers = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (table->fp32_layers, NULL);
+  table->int8_layers = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (table->int8_layers, NULL);
   table->sensitivities = g_array_new (FALSE, TRUE, sizeof (Measure));
   table->tensor_errors = g_array_new (FALSE, TRUE, sizeof (Measure));
   return table;
@@ -94,6 +98,7 @@ kestrel_quant_table_unref (KestrelQuantTable *table)
   g_array_unref (table->entries);
   g_hash_table_unref (table->index);
   g_ptr_array_unref (table->fp32_layers);
+  g_ptr_array_unref (table->int8_layers);
   for (guint i = 0; i < table->sensitivities->len; i++)
     g_free (g_array_index (table->sensitivities, Measure, i).name);
   for (guint i = 0; i < table->tensor_errors->len; i++)
@@ -337,4 +342,29 @@ kestrel_quant_table_get_tensor_error (const KestrelQuantTable *table, guint i, d
   if (sqnr_db != NULL)
     *sqnr_db = m->b;
   return m->name;
+}
+
+void
+kestrel_quant_table_set_int8_layers (KestrelQuantTable *table, const char *const *layers)
+{
+  g_return_if_fail (table != NULL);
+  g_ptr_array_set_size (table->int8_layers, 0);
+  for (guint i = 0; layers != NULL && layers[i] != NULL; i++)
+    g_ptr_array_add (table->int8_layers, g_strdup (layers[i]));
+  g_ptr_array_add (table->int8_layers, NULL);
+  table->int4_searched = TRUE;
+}
+
+gboolean
+kestrel_quant_table_get_int4_searched (const KestrelQuantTable *table)
+{
+  g_return_val_if_fail (table != NULL, FALSE);
+  return table->int4_searched;
+}
+
+const char *const *
+kestrel_quant_table_get_int8_layers (const KestrelQuantTable *table)
+{
+  g_return_val_if_fail (table != NULL, NULL);
+  return (const char *const *) table->int8_layers->pdata;
 }

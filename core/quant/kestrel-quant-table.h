@@ -77,6 +77,12 @@ const char *kestrel_quant_table_get_entry (const KestrelQuantTable *table, guint
 void kestrel_quant_table_set_fp32_layers (KestrelQuantTable *table, const char *const *layers);
 /* NULL-terminated, never NULL; owned by the table. */
 const char *const *kestrel_quant_table_get_fp32_layers (const KestrelQuantTable *table);
+/* INT4 plans: the one-group convolutions kept INT8 (the INT4 sensitivity
+ * search's choice, kestrel-mixed-int4.h), as the FP32 layers above. */
+void kestrel_quant_table_set_int8_layers (KestrelQuantTable *table, const char *const *layers);
+const char *const *kestrel_quant_table_get_int8_layers (const KestrelQuantTable *table);
+/* Whether the INT8 layers above were set (the INT4 search ran). */
+gboolean kestrel_quant_table_get_int4_searched (const KestrelQuantTable *table);
 
 /* The goal the search aimed at (worst output SQNR, dB), and what the chosen
  * mix and the all-INT8 plan reached. Whether the table has been through

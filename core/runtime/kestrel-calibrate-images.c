@@ -11,6 +11,7 @@
 #include "kestrel-quant-table-file.h"
 #include "kestrel-samples.h"
 #include "kestrel-agreement.h"
+#include "kestrel-mixed-int4.h"
 #include "kestrel-builtin-models.h"
 #include "kestrel-plugin.h"
 
@@ -191,6 +192,16 @@ kestrel_calibrate_images (KestrelModel *model, guint image_input, const kk_model
                           const char *dir, KestrelCalibrationProgressFunc progress, gpointer user_data,
                           GCancellable *cancellable, GError **error)
 {
+  return kestrel_calibrate_images_for (model, image_input, params, dir, KESTREL_PRECISION_INT8, progress,
+                                       user_data, cancellable, error);
+}
+
+KestrelQuantTable *
+kestrel_calibrate_images_for (KestrelModel *model, guint image_input, const kk_model_input_params *params,
+                              const char *dir, KestrelPrecision precision, KestrelCalibrationProgressFunc progress,
+                              gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  const gboolean int4 = precision == KESTREL_PRECISION_INT4;
   g_autoptr(GPtrArray) paths = NULL;
   KestrelQuantTable *table;
   Fill fill = { NULL, image_input, params, progress, user_data, 0, 0, NULL, NULL };
@@ -204,8 +215,11 @@ kestrel_calibrate_images (KestrelModel *model, guint image_input, const kk_model
   if (dir == NULL)
     dir = kestrel_samples_get_dir ();
   table = kestrel_calibrate_images_lookup (model, dir);
-  if (table != NULL)
+  if (table != NULL && (!int4 || kestrel_quant_table_get_int4_searched (table)))
     return table;
+  /* (A table this process has, without the INT4 search yet: the search
+   * below fills the frames again.) */
+  gboolean known = table != NULL;
 
   paths = list_photos (dir, error);
   if (paths == NULL)
@@ -231,7 +245,9 @@ kestrel_calibrate_images (KestrelModel *model, guint image_input, const kk_model
   /* The bundled photos' table is the one the user cache keeps (its key is
    * the model and the method, not the frames); another folder's is this
    * process's only. */
-  if (samples)
+  if (known)
+    ;
+  else if (samples)
     table = kestrel_calibrate_mixed_cached (model, &kestrel_calibration_minmax, paths->len, fill_photo, &fill,
                                             KESTREL_MIXED_DEFAULT_GOAL_DB, decoder != NULL ? detections_agree : NULL,
                                             &agree, search_progress, &fill, cancellable, &from_cache, error);
@@ -239,12 +255,19 @@ kestrel_calibrate_images (KestrelModel *model, guint image_input, const kk_model
     table = kestrel_calibrate_mixed (model, &kestrel_calibration_minmax, paths->len, fill_photo, &fill,
                                      KESTREL_MIXED_DEFAULT_GOAL_DB, decoder != NULL ? detections_agree : NULL,
                                      &agree, search_progress, &fill, cancellable, error);
+  /* INT4: which of the layers left INT8 stay INT8 (kestrel-mixed-int4.h),
+   * on the same photos and goals. */
+  if (table != NULL && int4 && !kestrel_quant_table_get_int4_searched (table)
+      && !kestrel_mixed_int4_search (model, table, paths->len, fill_photo, &fill, KESTREL_MIXED_DEFAULT_GOAL_DB,
+                                     decoder != NULL ? detections_agree : NULL, &agree, cancellable, error))
+    g_clear_pointer (&table, kestrel_quant_table_unref);
   g_clear_pointer (&agree.want, kestrel_detections_unref);
   g_clear_pointer (&agree.got, kestrel_detections_unref);
   if (table == NULL)
     return NULL;
   if (progress != NULL)
     progress (PROGRESS_TOTAL, PROGRESS_TOTAL, user_data);
-  cache_insert (model, dir, table);
+  if (!known)
+    cache_insert (model, dir, table);
   return table;
 }

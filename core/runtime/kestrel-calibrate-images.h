@@ -16,6 +16,7 @@
 #include "kestrel-calibrate.h"
 #include "kestrel-kernels.h"
 #include "kestrel-model.h"
+#include "kestrel-plan.h"
 #include "kestrel-quant-table.h"
 
 G_BEGIN_DECLS
@@ -39,6 +40,14 @@ KestrelQuantTable *kestrel_calibrate_images (KestrelModel *model, guint image_in
                                              KestrelCalibrationProgressFunc progress, gpointer user_data,
                                              GCancellable *cancellable, GError **error);
 
+/* The same for a plan at `precision`: at INT4 the table also gets the
+ * INT4 search's choice of the layers kept INT8 (kestrel-mixed-int4.h),
+ * made once per process and table; any other precision is as above. */
+KestrelQuantTable *kestrel_calibrate_images_for (KestrelModel *model, guint image_input,
+                                                 const kk_model_input_params *params, const char *dir,
+                                                 KestrelPrecision precision,
+                                                 KestrelCalibrationProgressFunc progress, gpointer user_data,
+                                                 GCancellable *cancellable, GError **error);
 /* The table measured before in this process for `model` on `dir` (NULL:
  * the samples), or NULL: whether kestrel_calibrate_images() would be
  * quick. */

@@ -174,17 +174,18 @@ canary_check_exact (Active *active, KestrelPlan *plan, guint item, char **messag
     return TRUE;
 
   ExactLocalize loc = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref), NULL, 0 };
+  const char *what = kestrel_plan_get_options (ref)->precision == KESTREL_PRECISION_INT4 ? "INT4" : "INT8";
   _kestrel_engine_copy_item (plan, item, single, 0);
   kestrel_plan_run_observed (ref, capture_step_exact, &loc);
   kestrel_plan_run_observed (single, compare_step_exact, &loc);
   if (loc.first_layer != NULL)
-    *message = g_strdup_printf ("canary: output '%s' differs from the INT8 scalar reference in %" G_GSIZE_FORMAT
+    *message = g_strdup_printf ("canary: output '%s' differs from the %s scalar reference in %" G_GSIZE_FORMAT
                                 " of %" G_GSIZE_FORMAT " values; layer '%s' is the first to differ (%"
-                                G_GSIZE_FORMAT " values)", kestrel_plan_get_output_name (plan, bad_output),
+                                G_GSIZE_FORMAT " values)", kestrel_plan_get_output_name (plan, bad_output), what,
                                 differences, n_elements, loc.first_layer, loc.first_differences);
   else
-    *message = g_strdup_printf ("canary: output '%s' differs from the INT8 scalar reference in %" G_GSIZE_FORMAT
-                                " of %" G_GSIZE_FORMAT " values", kestrel_plan_get_output_name (plan, bad_output),
+    *message = g_strdup_printf ("canary: output '%s' differs from the %s scalar reference in %" G_GSIZE_FORMAT
+                                " of %" G_GSIZE_FORMAT " values", kestrel_plan_get_output_name (plan, bad_output), what,
                                 differences, n_elements);
   g_ptr_array_unref (loc.outputs);
   return FALSE;
@@ -205,7 +206,7 @@ _kestrel_engine_canary_check (KestrelEngine *self, Active *active, KestrelPlan *
 
   _kestrel_engine_copy_item (plan, item, ref, 0);
   kestrel_plan_run (ref);
-  if (kestrel_plan_get_options (ref)->precision == KESTREL_PRECISION_INT8)
+  if (kestrel_precision_is_integer (kestrel_plan_get_options (ref)->precision))
     return canary_check_exact (active, plan, item, message);
   for (guint o = 0; o < kestrel_plan_get_n_outputs (plan); o++)
     {

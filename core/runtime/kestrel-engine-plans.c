@@ -219,22 +219,22 @@ _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *co
   }
   kestrel_task_decoder_get_input_params (active->decoder, TRUE, &active->params);
 
-  /* INT8 plans are built from a calibration table: this process's for
+  /* INT8 and INT4 plans are built from a calibration table: this process's for
    * the model, the user cache's, or one measured now on the bundled photos
    * (prepared as the decoder prepares frames) with the layers the
    * sensitivity search keeps FP32. The long part of a switch to INT8, so
    * it is here, off the worker, with progress and a cancellable. */
-  if (config->precision == KESTREL_PRECISION_INT8 && kestrel_precision_is_supported (config->precision))
+  if (kestrel_precision_is_integer (config->precision) && kestrel_precision_is_supported (config->precision))
     {
       Progress progress = { self, generation };
 
-      table = kestrel_calibrate_images (active->model, kestrel_task_decoder_get_image_input (active->decoder),
-                                        &active->params, NULL, on_calibration_progress, &progress,
-                                        cancellable, error);
+      table = kestrel_calibrate_images_for (active->model, kestrel_task_decoder_get_image_input (active->decoder),
+                                            &active->params, NULL, config->precision, on_calibration_progress,
+                                            &progress, cancellable, error);
       calibration_ended (self, generation);
       if (table == NULL)
         {
-          g_prefix_error (error, "calibrating for INT8: ");
+          g_prefix_error (error, "calibrating for %s: ", config->precision == KESTREL_PRECISION_INT4 ? "INT4" : "INT8");
           goto fail;
         }
     }

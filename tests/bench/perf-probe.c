@@ -73,9 +73,9 @@ main (int argc, char **argv)
     }
   model = kestrel_builtin_model_new (argv[1], &error);
   /* One frame is enough for ranges: what is counted is the instructions. */
-  if (model != NULL && options.precision == KESTREL_PRECISION_INT8)
+  if (model != NULL && kestrel_precision_is_integer (options.precision))
     options.quant_table = table = kestrel_calibrate_minmax (model, 1, fill_noise, NULL, NULL, &error);
-  if (model != NULL && (options.precision != KESTREL_PRECISION_INT8 || table != NULL))
+  if (model != NULL && (!kestrel_precision_is_integer (options.precision) || table != NULL))
     plan = kestrel_plan_new (model, &options, &error);
   if (plan == NULL)
     {

@@ -204,25 +204,27 @@ SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '
 
 def check_precision():
     """--precision on every command that plans: a bad name is a usage error;
-    int8 plans (calibrated on the bundled photos) find the same faces in
+    int8 and int4 plans (calibrated on the bundled photos) find the same faces in
     the photos with faces as fp32 does, and bench says its precision."""
     for command in (['detect', os.path.join(SAMPLES, 'astronaut.png')], ['bench'], ['run'],
                     ['run-model', '-o', tempfile.gettempdir(), 'front']):
         expect_usage_error(command + ['--precision', 'int3'], 'int3')
     photos = [os.path.join(SAMPLES, name) for name in ('astronaut.png', 'grace_hopper.jpg', 'camera.png')]
     faces = {}
-    for precision in ('fp32', 'int8'):
+    for precision in ('fp32', 'int8', 'int4'):
         proc = run(['detect', '--json', '--precision', precision] + photos)
         if proc.returncode != 0:
             problems.append(f'detect --precision {precision}: exit {proc.returncode}: {proc.stderr.strip()}')
             return
         faces[precision] = [len(json.loads(line)['faces']) for line in proc.stdout.splitlines()]
-    print(f'faces per photo: fp32 {faces["fp32"]}, int8 {faces["int8"]}')
-    if faces['int8'] != faces['fp32']:
-        problems.append(f'detect --precision int8 found {faces["int8"]} faces, fp32 {faces["fp32"]}')
-    proc = run(['bench', '--precision', 'int8', '--runs', '5', '--json'])
-    if proc.returncode != 0 or json.loads(proc.stdout or '{}').get('precision') != 'int8':
-        problems.append(f'bench --precision int8: exit {proc.returncode}, {proc.stdout[:120]!r} {proc.stderr[-200:]!r}')
+    print(f'faces per photo: fp32 {faces["fp32"]}, int8 {faces["int8"]}, int4 {faces["int4"]}')
+    for precision in ('int8', 'int4'):
+        if faces[precision] != faces['fp32']:
+            problems.append(f'detect --precision {precision} found {faces[precision]} faces, fp32 {faces["fp32"]}')
+        proc = run(['bench', '--precision', precision, '--runs', '5', '--json'])
+        if proc.returncode != 0 or json.loads(proc.stdout or '{}').get('precision') != precision:
+            problems.append(f'bench --precision {precision}: exit {proc.returncode}, {proc.stdout[:120]!r} '
+                            f'{proc.stderr[-200:]!r}')
 
 
 def main():

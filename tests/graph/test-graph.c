@@ -1,7 +1,7 @@
 /* test-graph.c — models, passes and plans on the real BlazeFace models:
  * levels agree with the scalar reference, the NHWC passes leave no
- * Transpose behind, steady-state inference allocates nothing (FP32 and
- * INT8), and damaged files give errors. */
+ * Transpose behind, steady-state inference allocates nothing (FP32, INT8
+ * and INT4), and damaged files give errors. */
 #include <math.h>
 #include <string.h>
 
@@ -161,12 +161,12 @@ fill_random_frame (KestrelPlan *plan, guint frame, gpointer user_data, GError **
   return TRUE;
 }
 
-/* INT8 plans at every level: ranges from random inputs are enough to count
- * allocations. */
+/* INT8 and INT4 plans at every level: ranges from random inputs are
+ * enough to count allocations. */
 static void
-test_int8_no_allocation (gconstpointer data)
+quant_no_allocation (const char *model_name, KestrelPrecision precision)
 {
-  g_autoptr(KestrelModel) model = load (data);
+  g_autoptr(KestrelModel) model = load (model_name);
   g_autoptr(GError) error = NULL;
   g_autoptr(KestrelQuantTable) table = kestrel_calibrate_minmax (model, 2, fill_random_frame, NULL, NULL, &error);
 
@@ -179,7 +179,7 @@ test_int8_no_allocation (gconstpointer data)
       kestrel_plan_options_init (&options);
       options.level = level;
       options.n_threads = 2;
-      options.precision = KESTREL_PRECISION_INT8;
+      options.precision = precision;
       options.quant_table = table;
       g_autoptr(KestrelPlan) plan = kestrel_plan_new (model, &options, &error);
       g_assert_no_error (error);
@@ -189,10 +189,22 @@ test_int8_no_allocation (gconstpointer data)
       for (int i = 0; i < 5; i++)
         kestrel_plan_run (plan);
       allocations = alloc_counter_stop ();
-      g_test_message ("INT8 level %s: %" G_GUINT64_FORMAT " heap allocations in 5 inferences",
-                      kk_level_name (level), allocations);
+      g_test_message ("%s level %s: %" G_GUINT64_FORMAT " heap allocations in 5 inferences",
+                      kestrel_precision_name (precision), kk_level_name (level), allocations);
       g_assert_cmpuint (allocations, ==, 0);
     }
+}
+
+static void
+test_int8_no_allocation (gconstpointer data)
+{
+  quant_no_allocation (data, KESTREL_PRECISION_INT8);
+}
+
+static void
+test_int4_no_allocation (gconstpointer data)
+{
+  quant_no_allocation (data, KESTREL_PRECISION_INT4);
 }
 
 /* Four different photographs with faces and without (Debian's sample
@@ -527,7 +539,9 @@ main (int argc, char **argv)
   for (gsize i = 0; i < G_N_ELEMENTS (models); i++)
     {
       g_autofree char *a = g_strdup_printf ("/graph/int8/no-allocation/%s", models[i]);
+      g_autofree char *b = g_strdup_printf ("/graph/int4/no-allocation/%s", models[i]);
       g_test_add_data_func (a, models[i], test_int8_no_allocation);
+      g_test_add_data_func (b, models[i], test_int4_no_allocation);
     }
   for (gsize i = 0; i < G_N_ELEMENTS (models); i++)
     {

@@ -1,4 +1,4 @@
-/* test-int8-plans.c — INT8 plans of whole models: the BlazeFace models
+/* test-int8-plans.c — INT8 and INT4 plans of whole models: the BlazeFace models
  * calibrated (minmax) on the bundled photos give bit-identical outputs at
  * every level and on 1 and 2 threads; both, with the layers the
  * sensitivity search keeps FP32 (which are printed), find the faces FP32
@@ -8,7 +8,13 @@
  * output;
  * UltraFace (tests/models), a model Kestrel was not written for, plans and
  * runs bit-identically too; layers named in fp32_layers stay FP32; a
- * missing or foreign table is a clear error. */
+ * missing or foreign table is a clear error.
+ *
+ * INT4 (/int4/...): the same accuracy rule for the mixed INT4 plan (the
+ * table's FP32 layers, depthwise and sensitive layers INT8, the rest
+ * INT4), the layers that stayed wider printed, bit-identical across levels
+ * and threads; and the INT4 weight scheme the plans use is the one with
+ * the smaller error on the BlazeFace weights. */
 #include "config.h"
 
 #include <math.h>
@@ -19,12 +25,15 @@
 #include "kestrel-agreement.h"
 #include "kestrel-calibrate-images.h"
 #include "kestrel-error.h"
+#include "kestrel-int4-weights.h"
 #include "kestrel-mixed-precision.h"
 #include "quant-test-util.h"
 
+/* An INT8 or INT4 plan (INT4: INT8 with INT4 gemm weights, from the same
+ * table). */
 static KestrelPlan *
-int8_plan (KestrelModel *model, KestrelQuantTable *table, kk_level level, guint threads,
-           const char *const *fp32_layers)
+quant_plan (KestrelModel *model, KestrelQuantTable *table, KestrelPrecision precision, kk_level level,
+            guint threads, const char *const *fp32_layers)
 {
   KestrelPlanOptions options;
   g_autoptr(GError) error = NULL;
@@ -33,12 +42,19 @@ int8_plan (KestrelModel *model, KestrelQuantTable *table, kk_level level, guint 
   kestrel_plan_options_init (&options);
   options.level = level;
   options.n_threads = threads;
-  options.precision = KESTREL_PRECISION_INT8;
+  options.precision = precision;
   options.quant_table = table;
   options.fp32_layers = fp32_layers;
   plan = kestrel_plan_new (model, &options, &error);
   g_assert_no_error (error);
   return plan;
+}
+
+static KestrelPlan *
+int8_plan (KestrelModel *model, KestrelQuantTable *table, kk_level level, guint threads,
+           const char *const *fp32_layers)
+{
+  return quant_plan (model, table, KESTREL_PRECISION_INT8, level, threads, fp32_layers);
 }
 
 static KestrelPlan *
@@ -54,13 +70,24 @@ fp32_plan (KestrelModel *model)
   return plan;
 }
 
+/* Steps at INT8 or INT4. */
 static guint
 count_int8_steps (const KestrelPlan *plan)
 {
   guint n = 0;
 
   for (guint s = 0; s < kestrel_plan_get_n_steps (plan); s++)
-    n += kestrel_plan_get_step_precision (plan, s) == KESTREL_PRECISION_INT8;
+    n += kestrel_precision_is_integer (kestrel_plan_get_step_precision (plan, s));
+  return n;
+}
+
+static guint
+count_steps_at (const KestrelPlan *plan, KestrelPrecision precision)
+{
+  guint n = 0;
+
+  for (guint s = 0; s < kestrel_plan_get_n_steps (plan); s++)
+    n += kestrel_plan_get_step_precision (plan, s) == precision;
   return n;
 }
 
@@ -92,9 +119,10 @@ fill_blazeface (KestrelPlan *plan, guint frame)
 /* Every output of every level x threads, on every frame, is memcmp-equal
  * to the scalar plan's. */
 static void
-check_levels_bit_identical (KestrelModel *model, KestrelQuantTable *table, FillFunc fill, guint n_frames)
+check_levels_bit_identical (KestrelModel *model, KestrelQuantTable *table, KestrelPrecision precision,
+                            FillFunc fill, guint n_frames)
 {
-  g_autoptr(KestrelPlan) ref = int8_plan (model, table, KK_LEVEL_SCALAR, 1, NULL);
+  g_autoptr(KestrelPlan) ref = quant_plan (model, table, precision, KK_LEVEL_SCALAR, 1, NULL);
   KestrelPlan *plans[KK_LEVEL_COUNT * 2] = { NULL };
   guint n_plans = 0;
 
@@ -104,7 +132,7 @@ check_levels_bit_identical (KestrelModel *model, KestrelQuantTable *table, FillF
       {
         if (!kk_level_is_parallel (level) && threads > 1)
           continue;
-        plans[n_plans++] = int8_plan (model, table, level, threads, NULL);
+        plans[n_plans++] = quant_plan (model, table, precision, level, threads, NULL);
       }
 
   for (guint frame = 0; frame < n_frames; frame++)
@@ -127,8 +155,8 @@ check_levels_bit_identical (KestrelModel *model, KestrelQuantTable *table, FillF
             }
         }
     }
-  g_test_message ("%u frames: %u plans (simd, parallel and full on 1 and 2 threads) bit-identical to scalar",
-                  n_frames, n_plans);
+  g_test_message ("%s, %u frames: %u plans (simd, parallel and full on 1 and 2 threads) bit-identical to "
+                  "scalar", kestrel_precision_name (precision), n_frames, n_plans);
   for (guint p = 0; p < n_plans; p++)
     kestrel_plan_unref (plans[p]);
 }
@@ -150,7 +178,7 @@ test_blazeface_levels (gconstpointer data)
                   kestrel_plan_get_n_steps (int8), count_int8_steps (int8), kestrel_plan_get_weight_bytes (int8),
                   kestrel_plan_get_weight_bytes (fp32), ratio);
   g_assert_cmpfloat (ratio, <, 0.5);
-  check_levels_bit_identical (model, table, fill_blazeface, G_N_ELEMENTS (sample_photos));
+  check_levels_bit_identical (model, table, KESTREL_PRECISION_INT8, fill_blazeface, G_N_ELEMENTS (sample_photos));
 }
 
 /* ---- accuracy ------------------------------------------------------------ */
@@ -215,10 +243,41 @@ add_sqnr (Sqnr *q, const KestrelTensorView *ref, const KestrelTensorView *got)
     }
 }
 
+typedef struct {
+  const char *model;
+  KestrelPrecision precision;
+} AccuracyCase;
+
+/* The layers an INT4 plan left wider than INT4: the convolutions at INT8
+ * (depthwise, and those kept INT8) and at FP32. */
+static void
+print_wider_layers (const char *name, const KestrelPlan *plan)
+{
+  guint n_int4 = count_steps_at (plan, KESTREL_PRECISION_INT4), n_int8 = 0, n_fp32 = 0;
+
+  for (guint s = 0; s < kestrel_plan_get_n_steps (plan); s++)
+    {
+      const KestrelStep *step = kestrel_plan_get_step (plan, s);
+      KestrelPrecision p = kestrel_plan_get_step_precision (plan, s);
+      gboolean conv = strcmp (step->node->op_type, "QConvNhwc") == 0 || strcmp (step->node->op_type, "ConvNhwc") == 0;
+      if (!conv || p == KESTREL_PRECISION_INT4)
+        continue;
+      n_int8 += p == KESTREL_PRECISION_INT8;
+      n_fp32 += p == KESTREL_PRECISION_FP32;
+      g_test_message ("%s: stayed %s: %s (%s, %zu weight bytes)", name, kestrel_precision_name (p), step->node->name,
+                      kestrel_node_attr_int (step->node, "group", 1) != 1 ? "depthwise" : "one group",
+                      kestrel_plan_get_step_weight_bytes (plan, s));
+    }
+  g_test_message ("%s: convolutions INT4 %u, stayed INT8 %u, stayed FP32 %u", name, n_int4, n_int8, n_fp32);
+  g_assert_cmpuint (n_int4, >, 0);
+}
+
 static void
 test_blazeface_accuracy (gconstpointer data)
 {
-  const char *name = data;
+  const AccuracyCase *ac = data;
+  const char *name = ac->model;
+  const char *prec = ac->precision == KESTREL_PRECISION_INT4 ? "INT4" : "INT8";
   g_autoptr(GError) error = NULL;
   g_autoptr(KestrelModel) model = kestrel_builtin_model_new (name, &error);
   g_assert_no_error (error);
@@ -233,8 +292,9 @@ test_blazeface_accuracy (gconstpointer data)
    * the detections of every photo agreeing with FP32's). Only the bundled
    * photos are calibration frames: the others here are not. */
   kestrel_task_decoder_get_input_params (decoder, TRUE, &params);
-  g_autoptr(KestrelQuantTable) table = kestrel_calibrate_images (model, kestrel_task_decoder_get_image_input (decoder),
-                                                                 &params, NULL, NULL, NULL, NULL, &error);
+  g_autoptr(KestrelQuantTable) table = kestrel_calibrate_images_for (model, kestrel_task_decoder_get_image_input (decoder),
+                                                                     &params, NULL, ac->precision, NULL, NULL, NULL,
+                                                                     &error);
   g_assert_no_error (error);
   g_assert_true (kestrel_quant_table_get_mixed (table, &mixed));
   g_assert_true (mixed.task_agreement);
@@ -250,10 +310,12 @@ test_blazeface_accuracy (gconstpointer data)
       g_test_message ("%s: kept FP32 %s (only it INT8: %.1f dB)", name, kept[i], db);
     }
   g_autoptr(KestrelPlan) fp32 = fp32_plan (model);
-  g_autoptr(KestrelPlan) int8 = int8_plan (model, table, KK_LEVEL_FULL, 2, NULL);
+  g_autoptr(KestrelPlan) int8 = quant_plan (model, table, ac->precision, KK_LEVEL_FULL, 2, NULL);
   double ratio = (double) kestrel_plan_get_weight_bytes (int8) / (double) kestrel_plan_get_weight_bytes (fp32);
-  g_test_message ("%s: weight bytes INT8 (mixed) %zu, FP32 %zu (%.3fx)", name, kestrel_plan_get_weight_bytes (int8),
-                  kestrel_plan_get_weight_bytes (fp32), ratio);
+  g_test_message ("%s: weight bytes %s (mixed) %zu, FP32 %zu (%.3fx)", name, prec,
+                  kestrel_plan_get_weight_bytes (int8), kestrel_plan_get_weight_bytes (fp32), ratio);
+  if (ac->precision == KESTREL_PRECISION_INT4)
+    print_wider_layers (name, int8);
   float threshold = kestrel_builtin_model_get_score_threshold (name);
   g_autofree Sqnr *sqnr = g_new0 (Sqnr, kestrel_plan_get_n_outputs (fp32));
   guint n_photos = 0, n_faces = 0;
@@ -291,12 +353,12 @@ test_blazeface_accuracy (gconstpointer data)
             continue;
           const KestrelDetection *g = best_match (got, f, &iou);
           n_faces++;
-          g_test_message ("%s %s: FP32 %.3f at (%.0f, %.0f) %.0fx%.0f; INT8 %.3f, IoU %.3f", name, path,
+          g_test_message ("%s %s: FP32 %.3f at (%.0f, %.0f) %.0fx%.0f; %s %.3f, IoU %.3f", name, path,
                           (double) f->score, (double) f->x, (double) f->y, (double) f->width, (double) f->height,
-                          g != NULL ? (double) g->score : 0.0, (double) iou);
+                          prec, g != NULL ? (double) g->score : 0.0, (double) iou);
           if (g == NULL || iou < 0.9f || fabsf (g->score - f->score) > 0.05f)
-            g_error ("%s %s: the FP32 face at %.3f is not found at INT8 (IoU %.3f, score %.3f)", name, path,
-                     (double) f->score, (double) iou, g != NULL ? (double) g->score : 0.0);
+            g_error ("%s %s: the FP32 face at %.3f is not found at %s (IoU %.3f, score %.3f)", name, path,
+                     (double) f->score, prec, (double) iou, g != NULL ? (double) g->score : 0.0);
           worst_iou = MIN (worst_iou, iou);
           worst_score = MAX (worst_score, fabsf (g->score - f->score));
         }
@@ -307,7 +369,7 @@ test_blazeface_accuracy (gconstpointer data)
           const KestrelDetection *g = kestrel_detections_get (got, i);
           float iou;
           if (g->score >= threshold && (best_match (want, g, &iou) == NULL || iou < 0.5f))
-            g_error ("%s %s: INT8 finds a face at %.3f (%.0f, %.0f) that FP32 does not", name, path,
+            g_error ("%s %s: %s finds a face at %.3f (%.0f, %.0f) that FP32 does not", name, path, prec,
                      (double) g->score, (double) g->x, (double) g->y);
         }
     }
@@ -321,7 +383,52 @@ test_blazeface_accuracy (gconstpointer data)
   /* Mixed, the plan still gives the same bits at every level and thread
    * count (the layers kept FP32 run the reference kernels): the canary
    * can compare it exactly. */
-  check_levels_bit_identical (model, table, fill_blazeface, 2);
+  check_levels_bit_identical (model, table, ac->precision, fill_blazeface, 2);
+}
+
+/* ---- INT4 weights: the scheme ------------------------------------------- */
+
+/* The error of both INT4 schemes on the model's one-group convolutions
+ * (the layers INT4 plans can make INT4): the one the plans use
+ * (KESTREL_INT4_SCHEME) must be the smaller. */
+static void
+test_int4_weights (gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KestrelModel) model = kestrel_builtin_model_new (data, &error);
+  const KestrelGraph *graph;
+  double err[2] = { 0, 0 }, sig[2] = { 0, 0 };
+  guint n_layers = 0;
+
+  g_assert_no_error (error);
+  graph = kestrel_model_get_graph (model);
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      const KestrelNode *node = kestrel_graph_node ((KestrelGraph *) graph, n);
+      const KestrelValue *w;
+      if (strcmp (node->op_type, "Conv") != 0 || kestrel_node_attr_int (node, "group", 1) != 1)
+        continue;
+      w = kestrel_graph_value ((KestrelGraph *) graph, kestrel_node_input (node, 1));
+      if (w == NULL || w->constant == NULL || w->n_dims != 4 || w->dtype != KESTREL_DTYPE_FLOAT32)
+        continue;
+      const float *wd = kestrel_tensor_get_data (w->constant);
+      gsize k = (gsize) (w->shape[1] * w->shape[2] * w->shape[3]), cout = (gsize) w->shape[0];
+      g_autofree gint8 *wq = g_new (gint8, cout * k);
+      g_autofree float *unit = g_new (float, cout);
+      for (int scheme = 0; scheme < 2; scheme++)
+        {
+          g_assert_true (kestrel_int4_quantize_conv (wd, w->shape, scheme, wq, unit));
+          kestrel_int4_error (wd, cout, k, wq, unit, &err[scheme], &sig[scheme]);
+        }
+      n_layers++;
+    }
+  g_assert_cmpuint (n_layers, >, 5);
+  double rel_sym = err[KESTREL_INT4_SYMMETRIC] / sig[KESTREL_INT4_SYMMETRIC];
+  double rel_zp = err[KESTREL_INT4_ZERO_POINT] / sig[KESTREL_INT4_ZERO_POINT];
+  g_test_message ("%s: %u one-group convolutions; relative squared error of INT4 weights: symmetric %.5f "
+                  "(%.1f dB), with a zero point %.5f (%.1f dB)", (const char *) data, n_layers, rel_sym,
+                  -10.0 * log10 (rel_sym), rel_zp, -10.0 * log10 (rel_zp));
+  g_assert_cmpfloat (err[KESTREL_INT4_SCHEME], <=, err[!KESTREL_INT4_SCHEME]);
 }
 
 /* ---- a model Kestrel was not written for ----------------------------------- */
@@ -372,7 +479,7 @@ test_ultraface (void)
     describe_plan (int8);
   g_test_message ("UltraFace: %u steps, %u INT8; weight bytes INT8 %zu, FP32 %zu", kestrel_plan_get_n_steps (int8),
                   count_int8_steps (int8), kestrel_plan_get_weight_bytes (int8), kestrel_plan_get_weight_bytes (fp32));
-  check_levels_bit_identical (model, table, fill_ultraface_frame, 3);
+  check_levels_bit_identical (model, table, KESTREL_PRECISION_INT8, fill_ultraface_frame, 3);
 
   for (guint frame = 0; frame < 3; frame++)
     {
@@ -482,8 +589,16 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/int8/levels/front", "front", test_blazeface_levels);
   g_test_add_data_func ("/int8/levels/back", "back", test_blazeface_levels);
-  g_test_add_data_func ("/int8/accuracy/front", "front", test_blazeface_accuracy);
-  g_test_add_data_func ("/int8/accuracy/back", "back", test_blazeface_accuracy);
+  static const AccuracyCase accuracy[] = {
+    { "front", KESTREL_PRECISION_INT8 }, { "back", KESTREL_PRECISION_INT8 },
+    { "front", KESTREL_PRECISION_INT4 }, { "back", KESTREL_PRECISION_INT4 },
+  };
+  g_test_add_data_func ("/int8/accuracy/front", &accuracy[0], test_blazeface_accuracy);
+  g_test_add_data_func ("/int8/accuracy/back", &accuracy[1], test_blazeface_accuracy);
+  g_test_add_data_func ("/int4/accuracy/front", &accuracy[2], test_blazeface_accuracy);
+  g_test_add_data_func ("/int4/accuracy/back", &accuracy[3], test_blazeface_accuracy);
+  g_test_add_data_func ("/int4/weights/front", "front", test_int4_weights);
+  g_test_add_data_func ("/int4/weights/back", "back", test_int4_weights);
   g_test_add_func ("/int8/ultraface", test_ultraface);
   g_test_add_func ("/int8/fp32-layers", test_fp32_layers);
   g_test_add_func ("/int8/errors", test_errors);

@@ -167,7 +167,8 @@ agreement_checked (gpointer data)
   return snap->have_agreement && snap->agreement_checks > c->checks;
 }
 
-/* At INT8 and FP16: the canary (every 4 frames; exact at INT8, within its
+/* At INT8, INT4 and FP16: the canary (every 4 frames; exact at INT8 and
+ * INT4 (the INT4 fast path against the INT4 scalar plan), within its
  * tolerance of the FP16 scalar plan at FP16) passes and the agreement with
  * FP32 (every 3 frames) is published; back at FP32 it is not any more. */
 static void
@@ -443,6 +444,7 @@ main (int argc, char **argv)
   g_test_add_func ("/precision/calibration-cancel", test_calibration_cancel);
   g_test_add_data_func ("/precision/int8-agreement", GINT_TO_POINTER (KESTREL_PRECISION_INT8), test_agreement);
   g_test_add_data_func ("/precision/fp16-agreement", GINT_TO_POINTER (KESTREL_PRECISION_FP16), test_agreement);
+  g_test_add_data_func ("/precision/int4-agreement", GINT_TO_POINTER (KESTREL_PRECISION_INT4), test_agreement);
   g_test_add_func ("/precision/fp16-canary-rolls-back", test_fp16_canary_rolls_back);
   g_test_add_func ("/precision/int8-canary-rolls-back", test_int8_canary_rolls_back);
   g_test_add_func ("/precision/back-before-built", test_back_before_built);
