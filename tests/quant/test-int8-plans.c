@@ -246,12 +246,17 @@ add_sqnr (Sqnr *q, const KestrelTensorView *ref, const KestrelTensorView *got)
 typedef struct {
   const char *model;
   KestrelPrecision precision;
+  /* INT4: the fewest convolutions the mix must leave INT4. The back
+   * model has none: its INT8 search keeps 48 of its 68 convolutions FP32
+   * (every pointwise one alone breaks the output at INT8, core/quant/
+   * README.md), and its one INT4 candidate misses the goal at INT4. */
+  guint min_int4;
 } AccuracyCase;
 
 /* The layers an INT4 plan left wider than INT4: the convolutions at INT8
  * (depthwise, and those kept INT8) and at FP32. */
 static void
-print_wider_layers (const char *name, const KestrelPlan *plan)
+print_wider_layers (const char *name, const KestrelPlan *plan, guint min_int4)
 {
   guint n_int4 = count_steps_at (plan, KESTREL_PRECISION_INT4), n_int8 = 0, n_fp32 = 0;
 
@@ -269,7 +274,7 @@ print_wider_layers (const char *name, const KestrelPlan *plan)
                       kestrel_plan_get_step_weight_bytes (plan, s));
     }
   g_test_message ("%s: convolutions INT4 %u, stayed INT8 %u, stayed FP32 %u", name, n_int4, n_int8, n_fp32);
-  g_assert_cmpuint (n_int4, >, 0);
+  g_assert_cmpuint (n_int4, >=, min_int4);
 }
 
 static void
@@ -315,7 +320,7 @@ test_blazeface_accuracy (gconstpointer data)
   g_test_message ("%s: weight bytes %s (mixed) %zu, FP32 %zu (%.3fx)", name, prec,
                   kestrel_plan_get_weight_bytes (int8), kestrel_plan_get_weight_bytes (fp32), ratio);
   if (ac->precision == KESTREL_PRECISION_INT4)
-    print_wider_layers (name, int8);
+    print_wider_layers (name, int8, ac->min_int4);
   float threshold = kestrel_builtin_model_get_score_threshold (name);
   g_autofree Sqnr *sqnr = g_new0 (Sqnr, kestrel_plan_get_n_outputs (fp32));
   guint n_photos = 0, n_faces = 0;
@@ -590,8 +595,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/int8/levels/front", "front", test_blazeface_levels);
   g_test_add_data_func ("/int8/levels/back", "back", test_blazeface_levels);
   static const AccuracyCase accuracy[] = {
-    { "front", KESTREL_PRECISION_INT8 }, { "back", KESTREL_PRECISION_INT8 },
-    { "front", KESTREL_PRECISION_INT4 }, { "back", KESTREL_PRECISION_INT4 },
+    { "front", KESTREL_PRECISION_INT8, 0 }, { "back", KESTREL_PRECISION_INT8, 0 },
+    { "front", KESTREL_PRECISION_INT4, 3 }, { "back", KESTREL_PRECISION_INT4, 0 },
   };
   g_test_add_data_func ("/int8/accuracy/front", &accuracy[0], test_blazeface_accuracy);
   g_test_add_data_func ("/int8/accuracy/back", &accuracy[1], test_blazeface_accuracy);
