@@ -11,6 +11,7 @@
  *
  * A layer folds only when it is the Conv output's single reader and that
  * output is not a graph output, so no one else sees the unscaled values.
+ * Multiplications by one go first (drop_multiplications_by_one()).
  */
 #include "config.h"
 
@@ -192,9 +193,44 @@ fold_into_conv (KestrelGraph *graph, gint conv_index)
   return TRUE;
 }
 
+/* Mul (x, 1) and Div (x, 1) of the same shape as x: exporters write them
+ * (PaddlePaddle's swish is x * Sigmoid (1 * x)), and they hide patterns
+ * such as SiLU from the fusions. Dropping them changes no bit. */
+static void
+drop_multiplications_by_one (KestrelGraph *graph)
+{
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      KestrelNode *node = kestrel_graph_node (graph, n);
+      gboolean div = is_op (node, "Div");
+      gint a, b, x = -1;
+      const float *k;
+      gsize n_k;
+
+      if (!(is_op (node, "Mul") || div) || kestrel_node_n_inputs (node) != 2 || kestrel_node_n_outputs (node) != 1)
+        continue;
+      a = kestrel_node_input (node, 0);
+      b = kestrel_node_input (node, 1);
+      if ((k = float_constant (graph, b, &n_k)) != NULL && n_k == 1 && k[0] == 1.0f)
+        x = a;
+      else if (!div && (k = float_constant (graph, a, &n_k)) != NULL && n_k == 1 && k[0] == 1.0f)
+        x = b;
+      if (x < 0)
+        continue;
+      const KestrelValue *xv = kestrel_graph_value (graph, x);
+      const KestrelValue *y = kestrel_graph_value (graph, kestrel_node_output (node, 0));
+      if (y->is_output || !xv->has_shape || !y->has_shape || xv->dtype != y->dtype || xv->n_dims != y->n_dims
+          || memcmp (xv->shape, y->shape, xv->n_dims * sizeof (gint64)) != 0)
+        continue;
+      node->removed = TRUE;
+      kestrel_graph_replace_uses (graph, kestrel_node_output (node, 0), x);
+    }
+}
+
 void
 kestrel_graph_fold_conv_affine (KestrelGraph *graph)
 {
+  drop_multiplications_by_one (graph);
   for (guint n = 0; n < graph->nodes->len; n++)
     while (fold_into_conv (graph, n))
       ;

@@ -138,22 +138,90 @@ kestrel_graph_activation_bounds (const KestrelGraph *graph, const KestrelNode *n
   return TRUE;
 }
 
-/* The activation `node` applies to `x` (its only reader, or with Mul the
- * SiLU pair), as the fused ConvNhwc's act attribute; *end is the value it
- * produces and *second the SiLU's Mul (NULL otherwise). */
+/* The nodes an activation found by activation_kind() takes the place of. */
+typedef struct {
+  KestrelNode *nodes[4];
+  guint n;
+} Absorbed;
+
+/* The float scalar constant among `node`'s two inputs, the other being
+ * `x`, when the result has x's shape (a [1,1,1,1,1] "scalar" would add a
+ * dimension); FALSE otherwise. */
+static gboolean
+scalar_operand (const KestrelGraph *graph, const KestrelNode *node, gint x, float *k)
+{
+  gint a = kestrel_node_input (node, 0), b = kestrel_node_input (node, 1);
+  const KestrelValue *xv = kestrel_graph_value (graph, x), *y;
+
+  if (kestrel_node_n_inputs (node) != 2 || kestrel_node_n_outputs (node) != 1)
+    return FALSE;
+  y = kestrel_graph_value (graph, kestrel_node_output (node, 0));
+  if (!xv->has_shape || !y->has_shape || xv->n_dims != y->n_dims || xv->dtype != y->dtype
+      || memcmp (xv->shape, y->shape, xv->n_dims * sizeof (gint64)) != 0)
+    return FALSE;
+  return (a == x && constant_scalar (graph, b, k)) || (b == x && constant_scalar (graph, a, k));
+}
+
+/* Hard-swish as exporters spell it out (PaddlePaddle, older PyTorch):
+ * x * Clip (x + a, 0, d) / d, the Div possibly a Mul by 1 / d. That is
+ * x * clamp (x / d + a / d, 0, 1): the fused hardswish with alpha = 1 / d,
+ * beta = a / d (3 and 6 for the usual one). `add` is x + a, one of x's two
+ * readers; `mul` the other. */
+static gboolean
+decomposed_hard_swish (const KestrelGraph *graph, gint x, KestrelNode *add, KestrelNode *mul, gint *end,
+                       Absorbed *absorbed, float *alpha, float *beta)
+{
+  KestrelNode *clip, *scale;
+  float a, lo, hi, d;
+  gint c, m;
+
+  if (!is_op (add, "Add") || !is_op (mul, "Mul") || !scalar_operand (graph, add, x, &a)
+      || (clip = kestrel_graph_single_reader (graph, kestrel_node_output (add, 0))) == NULL
+      || kestrel_node_input (clip, 0) != kestrel_node_output (add, 0)
+      || !kestrel_graph_activation_bounds (graph, clip, &lo, &hi) || lo != 0.0f || !(hi > 0.0f)
+      || !isfinite (hi))
+    return FALSE;
+  c = kestrel_node_output (clip, 0);
+  if (kestrel_graph_single_reader (graph, c) != mul || kestrel_node_n_inputs (mul) != 2
+      || !((kestrel_node_input (mul, 0) == x && kestrel_node_input (mul, 1) == c)
+           || (kestrel_node_input (mul, 1) == x && kestrel_node_input (mul, 0) == c)))
+    return FALSE;
+  m = kestrel_node_output (mul, 0);
+  if ((scale = kestrel_graph_single_reader (graph, m)) == NULL)
+    return FALSE;
+  if (is_op (scale, "Div") && kestrel_node_input (scale, 0) == m && scalar_operand (graph, scale, m, &d))
+    ;
+  else if (is_op (scale, "Mul") && scalar_operand (graph, scale, m, &d) && d != 0.0f)
+    d = 1.0f / d;
+  else
+    return FALSE;
+  /* The clamp's top must be the divisor for the product to stay x at the top. */
+  if (fabsf (hi - d) > 1e-6f * fabsf (d))
+    return FALSE;
+  *alpha = 1.0f / d;
+  *beta = a / d;
+  *end = kestrel_node_output (scale, 0);
+  *absorbed = (Absorbed) { { add, clip, mul, scale }, 4 };
+  return TRUE;
+}
+
+/* The activation `node` applies to `x` (its only reader; or, when x has
+ * two readers, SiLU's Sigmoid and Mul or a spelled-out hard-swish), as the
+ * fused ConvNhwc's act attribute; *end is the value it produces and
+ * `absorbed` the nodes it replaces. */
 static const char *
-activation_kind (const KestrelGraph *graph, gint x, KestrelNode *node, gint *end, KestrelNode **second,
-                 KestrelNode **last, float *alpha, float *beta)
+activation_kind (const KestrelGraph *graph, gint x, KestrelNode *node, gint *end, Absorbed *absorbed,
+                 float *alpha, float *beta)
 {
   g_autoptr(GArray) readers = NULL;
 
-  *second = NULL;
+  absorbed->n = 0;
   *alpha = 0.0f;
   *beta = 0.0f;
   if (node != NULL && kestrel_node_n_outputs (node) == 1 && kestrel_node_input (node, 0) == x)
     {
       *end = kestrel_node_output (node, 0);
-      *last = node;
+      *absorbed = (Absorbed) { { node }, 1 };
       if (is_op (node, "Sigmoid"))
         return "sigmoid";
       if (is_op (node, "HardSwish"))
@@ -173,9 +241,11 @@ activation_kind (const KestrelGraph *graph, gint x, KestrelNode *node, gint *end
           *alpha = kestrel_node_attr_float (node, "alpha", 0.01f);
           return "leakyrelu";
         }
+      absorbed->n = 0;
       return NULL;
     }
-  /* SiLU: x read by exactly a Sigmoid and the Mul of x by its result. */
+  /* x read by exactly two nodes: SiLU (a Sigmoid and the Mul of x by its
+   * result) or a hard-swish spelled out. */
   if (node != NULL || kestrel_graph_value (graph, x)->is_output)
     return NULL;
   readers = kestrel_graph_consumers (graph, x);
@@ -187,6 +257,8 @@ activation_kind (const KestrelGraph *graph, gint x, KestrelNode *node, gint *end
       KestrelNode *mul = kestrel_graph_node (graph, g_array_index (readers, gint, 1 - i));
       gint s;
 
+      if (decomposed_hard_swish (graph, x, sig, mul, end, absorbed, alpha, beta))
+        return "hardswish";
       if (!is_op (sig, "Sigmoid") || !is_op (mul, "Mul") || kestrel_node_n_inputs (mul) != 2)
         continue;
       s = kestrel_node_output (sig, 0);
@@ -195,11 +267,36 @@ activation_kind (const KestrelGraph *graph, gint x, KestrelNode *node, gint *end
                || (kestrel_node_input (mul, 1) == x && kestrel_node_input (mul, 0) == s)))
         continue;
       *end = kestrel_node_output (mul, 0);
-      *second = sig;
-      *last = mul;
+      *absorbed = (Absorbed) { { sig, mul }, 2 };
       return "silu";
     }
   return NULL;
+}
+
+/* A Mul by a scalar constant, an Add (or Sub) of one, or the Mul then the
+ * Add, reading `x` alone: absorbed as *scale and *shift, those nodes
+ * removed. Returns the value they produce (`x` when there are none). */
+static gint
+scalar_affine_after (KestrelGraph *graph, gint x, float *scale, float *shift)
+{
+  KestrelNode *next = kestrel_graph_single_reader (graph, x);
+  float k;
+
+  if (next != NULL && is_op (next, "Mul") && scalar_operand (graph, next, x, &k))
+    {
+      *scale = k;
+      next->removed = TRUE;
+      x = kestrel_node_output (next, 0);
+      next = kestrel_graph_single_reader (graph, x);
+    }
+  if (next != NULL && (is_op (next, "Add") || (is_op (next, "Sub") && kestrel_node_input (next, 0) == x))
+      && scalar_operand (graph, next, x, &k))
+    {
+      *shift = is_op (next, "Add") ? k : -k;
+      next->removed = TRUE;
+      x = kestrel_node_output (next, 0);
+    }
+  return x;
 }
 
 static gboolean
@@ -254,7 +351,7 @@ kestrel_graph_fuse (KestrelGraph *graph, KestrelFastFlags flags, GError **error)
         }
       const char *act = NULL;
       float alpha = 0.0f, beta = 0.0f;
-      KestrelNode *sigmoid = NULL, *act_node = NULL;
+      Absorbed absorbed;
       gint act_end = -1;
       if (next != NULL && kestrel_graph_activation_bounds (graph, next, &lo, &hi))
         {
@@ -262,11 +359,10 @@ kestrel_graph_fuse (KestrelGraph *graph, KestrelFastFlags flags, GError **error)
           next->removed = TRUE;
           fused = TRUE;
         }
-      else if ((act = activation_kind (graph, end, next, &act_end, &sigmoid, &act_node, &alpha, &beta)) != NULL)
+      else if ((act = activation_kind (graph, end, next, &act_end, &absorbed, &alpha, &beta)) != NULL)
         {
-          act_node->removed = TRUE;
-          if (sigmoid != NULL)
-            sigmoid->removed = TRUE;
+          for (guint i = 0; i < absorbed.n; i++)
+            absorbed.nodes[i]->removed = TRUE;
           end = act_end;
           fused = TRUE;
         }
@@ -274,9 +370,13 @@ kestrel_graph_fuse (KestrelGraph *graph, KestrelFastFlags flags, GError **error)
         continue;
       if (act != NULL)
         {
+          float scale = 1.0f, shift = 0.0f;
           kestrel_node_set_attr_string (conv, "act", act);
           kestrel_node_set_attr_float (conv, "act_alpha", alpha);
           kestrel_node_set_attr_float (conv, "act_beta", beta);
+          end = scalar_affine_after (graph, end, &scale, &shift);
+          kestrel_node_set_attr_float (conv, "act_scale", scale);
+          kestrel_node_set_attr_float (conv, "act_shift", shift);
         }
 
       while (kestrel_node_n_inputs (conv) < 3)
@@ -460,9 +560,37 @@ static const char *const elementwise_ops[] = {
   "Add", "Sub", "Mul", "Div",
 };
 
+/* A float constant of at most `n_dims` dimensions and more than one
+ * element, as one of exactly `n_dims` (1s in front, as broadcasting
+ * aligns shapes on their last dimensions) so that a Transpose can reorder
+ * it: -1 when `v` is not such a constant. */
+static gint
+constant_at_rank (KestrelGraph *graph, gint v, guint n_dims)
+{
+  const KestrelValue *value = kestrel_graph_value (graph, v);
+  gint64 shape[KESTREL_TENSOR_MAX_DIMS];
+  guint lead;
+
+  if (value == NULL || value->constant == NULL || !value->has_shape || value->n_dims > n_dims)
+    return -1;
+  if (value->n_dims == n_dims)
+    return v;
+  lead = n_dims - value->n_dims;
+  for (guint i = 0; i < n_dims; i++)
+    shape[i] = i < lead ? 1 : value->shape[i - lead];
+  g_autoptr(KestrelTensor) t = kestrel_tensor_new (kestrel_tensor_get_dtype (value->constant), n_dims, shape, NULL);
+  memcpy (kestrel_tensor_get_data (t), kestrel_tensor_get_data (value->constant),
+          kestrel_tensor_get_n_elements (value->constant) * kestrel_dtype_get_size (kestrel_tensor_get_dtype (t)));
+  return kestrel_graph_new_constant (graph, "nhwc_const", t);
+}
+
 /* op(Transpose(a, p), Transpose(b, p)) = Transpose(op(a, b), p) for
- * elementwise ops on same-shaped tensors (scalar constants broadcast in any
- * layout); Concat likewise with its axis moved. */
+ * elementwise ops on tensors of one rank, also when one broadcasts against
+ * the other (a squeeze-and-excitation block's [N,C,1,1] scale times its
+ * [N,C,H,W] map): broadcasting pairs dimensions one by one, so it commutes
+ * with a permutation of them. Scalar constants broadcast in any layout;
+ * other constants (per-channel scales) are transposed at load time, as are
+ * Concat's. Concat likewise with its axis moved. */
 static gboolean
 push_through (KestrelGraph *graph)
 {
@@ -483,6 +611,8 @@ push_through (KestrelGraph *graph)
         elementwise |= is_op (node, elementwise_ops[e]);
       if ((!elementwise && !concat) || kestrel_node_n_outputs (node) != 1)
         continue;
+      const KestrelValue *out_shape = kestrel_graph_value (graph, kestrel_node_output (node, 0));
+      guint out_rank = out_shape->has_shape ? out_shape->n_dims : 0;
 
       for (guint i = 0; i < kestrel_node_n_inputs (node) && ok; i++)
         {
@@ -496,10 +626,11 @@ push_through (KestrelGraph *graph)
             continue;
           if (value->constant != NULL)
             {
-              /* Scalars broadcast the same in any layout; Concat can take a
-               * constant of the right rank, transposed at load time. */
+              /* Scalars broadcast the same in any layout; other constants
+               * are transposed at load time. */
               ok = kestrel_tensor_get_n_elements (value->constant) == 1
-                   || (concat && value->has_shape);
+                   || (concat && value->has_shape)
+                   || (!concat && value->has_shape && value->n_dims <= out_rank);
               continue;
             }
           t = transpose_producer (graph, v);
@@ -517,10 +648,10 @@ push_through (KestrelGraph *graph)
               pre_shape = src;
             }
           else if (np != n_perm || memcmp (p, perm, np * sizeof (gint64)) != 0
-                   || (!concat && !same_shape (src, pre_shape)))
+                   || !src->has_shape || src->n_dims != pre_shape->n_dims)
             ok = FALSE;
         }
-      if (!ok || perm == NULL || !pre_shape->has_shape)
+      if (!ok || perm == NULL || !pre_shape->has_shape || n_perm != out_rank)
         continue;
 
       gint64 inverse[KESTREL_TENSOR_MAX_DIMS];
@@ -540,9 +671,9 @@ push_through (KestrelGraph *graph)
             continue;
           if (value->constant != NULL)
             {
-              if (concat && kestrel_tensor_get_n_elements (value->constant) != 1)
+              if (kestrel_tensor_get_n_elements (value->constant) != 1)
                 g_array_index (node->inputs, gint, i) =
-                  add_transpose (graph, v, inverse, n_perm, -1, "nhwc_const");
+                  add_transpose (graph, constant_at_rank (graph, v, n_perm), inverse, n_perm, -1, "nhwc_const");
               continue;
             }
           g_array_index (node->inputs, gint, i) = kestrel_node_input (transpose_producer (graph, v), 0);
@@ -709,6 +840,49 @@ push_through_axis_ops (KestrelGraph *graph)
   return changed;
 }
 
+/* GlobalAveragePool(Transpose(x, NHWC->NCHW)) =
+ * Transpose(kestrel.GlobalAveragePoolNhwc(x), NHWC->NCHW): the average of a
+ * squeeze-and-excitation block, so that the map it scales stays NHWC (see
+ * core/ops/ops-global-pool-nhwc.c). */
+static gboolean
+push_through_global_pool (KestrelGraph *graph)
+{
+  gboolean changed = FALSE;
+  guint n_nodes = graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      KestrelNode *node = kestrel_graph_node (graph, n);
+      KestrelNode *t;
+      const gint64 *perm;
+      guint n_perm;
+
+      if (!is_op (node, "GlobalAveragePool") || kestrel_node_n_outputs (node) != 1
+          || (t = transpose_producer (graph, kestrel_node_input (node, 0))) == NULL
+          || (perm = transpose_perm (t, &n_perm)) == NULL || n_perm != 4
+          || memcmp (perm, to_nchw_perm, sizeof to_nchw_perm) != 0)
+        continue;
+      gint out = kestrel_node_output (node, 0);
+      const KestrelValue *outv = kestrel_graph_value (graph, out);
+      if (!is_float_4d (outv))
+        continue;
+
+      gint index = kestrel_graph_add_node (graph, "kestrel", "GlobalAveragePoolNhwc", node->name);
+      KestrelNode *fast = kestrel_graph_node (graph, index);
+      gint inner = kestrel_graph_new_value (graph, "nhwc");
+      outv = kestrel_graph_value (graph, out);
+      kestrel_value_set_shape (kestrel_graph_value (graph, inner), outv->dtype, 4,
+                               (gint64[]) { outv->shape[0], 1, 1, outv->shape[1] });
+      kestrel_node_add_input (fast, kestrel_node_input (t, 0));
+      kestrel_node_set_attr_string (fast, "model_value", outv->name);
+      kestrel_node_add_output (graph, index, inner);
+      node->removed = TRUE;
+      add_transpose (graph, inner, to_nchw_perm, 4, out, "nchw");
+      changed = TRUE;
+    }
+  return changed;
+}
+
 /* ---- depthwise + pointwise -------------------------------------------------- */
 
 /* Must match ops-fast.c: the widest depthwise output row (out_w * C floats)
@@ -849,6 +1023,7 @@ kestrel_graph_to_nhwc (KestrelGraph *graph, KestrelFastFlags flags, GError **err
       gboolean changed = compose_transposes (graph);
       changed |= push_through (graph);
       changed |= push_through_axis_ops (graph);
+      changed |= push_through_global_pool (graph);
       if (!changed)
         break;
     }

@@ -12,8 +12,11 @@
  *                        plus act_lo / act_hi (the fused Relu/Clip), or
  *                        act (a string: the fused sigmoid, silu,
  *                        hardsigmoid, hardswish or leakyrelu) with
- *                        act_alpha / act_beta.
+ *                        act_alpha / act_beta, and after that act_scale /
+ *                        act_shift (a scalar Mul and Add the exporter put
+ *                        after the activation, PaddleOCR's learnable ones).
  *                        Y = act (clamp (conv (X, W) + B + R, act_lo, act_hi))
+ *                            * act_scale + act_shift
  *                        The activation runs on each block of output rows
  *                        right after the block is computed, while it is
  *                        still in cache.
@@ -72,6 +75,7 @@ typedef struct {
   ConvPath path;
   ConvAct act;
   float act_alpha, act_beta;
+  float act_scale, act_shift;   /* 1 and 0 when absent */
   gint64 n, in_h, in_w, cin, out_h, out_w, cout, group;
   KestrelConvGeometry geo;
   float lo, hi;
@@ -262,6 +266,8 @@ conv_act_parse (const KestrelNode *node, ConvState *state, GError **error)
   const char *name = kestrel_node_attr_string (node, "act", NULL);
 
   state->act = CONV_ACT_NONE;
+  state->act_scale = kestrel_node_attr_float (node, "act_scale", 1.0f);
+  state->act_shift = kestrel_node_attr_float (node, "act_shift", 0.0f);
   if (name == NULL)
     return TRUE;
   for (gsize i = 0; i < G_N_ELEMENTS (acts); i++)
@@ -308,6 +314,13 @@ conv_act_apply (const KestrelStep *step, const ConvState *s, float *y, gsize n)
       break;
     default:
       g_assert_not_reached ();
+    }
+  /* Two roundings, as the Mul and Add steps it replaces. */
+  if (s->act_scale != 1.0f || s->act_shift != 0.0f)
+    {
+      const float scale = s->act_scale, shift = s->act_shift;
+      for (gsize i = 0; i < n; i++)
+        y[i] = y[i] * scale + shift;
     }
 }
 

@@ -575,6 +575,10 @@ typedef struct {
   guint8 *outside[KESTREL_TENSOR_MAX_DIMS];
   float extrapolation;
   gint64 n_rows;
+  /* The last axis is not resized (each output copies the input at its own
+   * index: an NHWC map resized in H and W), so a row is a weighted sum of
+   * whole input rows: see sum_rows(). Used by the SIMD levels. */
+  gboolean last_copies;
 } ResizeState;
 
 static void
@@ -645,7 +649,45 @@ resize_state_new (const Config *c)
               }
         }
     }
+
+  guint last = c->n_dims - 1;
+  s->last_copies = s->n_taps[last] == 1 && s->outside[last] == NULL && c->out[last] == c->in[last];
+  for (gint64 o = 0; s->last_copies && o < c->out[last]; o++)
+    s->last_copies = s->offset[last][o] == o && s->weight[last][o] == 1.0f;
   return s;
+}
+
+/* out = 0 + w[0] * rows[0] + w[1] * rows[1] + ..., element by element, in
+ * that order: the same sums as the general loop of resize_rows() (its
+ * inner sum over the last axis's one tap is the input value itself, and
+ * with a +0 start the sign of a zero product cannot differ), so the same
+ * bits, eight lanes at a time with GCC/Clang vector types. */
+typedef float Lanes8 __attribute__ ((vector_size (32)));
+
+static void
+sum_rows (float *restrict out, const float *restrict x, const gint64 *offset, const float *weight,
+          guint n_rows, gint64 n)
+{
+  gint64 i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    {
+      Lanes8 acc = { 0 };
+      for (guint k = 0; k < n_rows; k++)
+        {
+          Lanes8 v;
+          memcpy (&v, x + offset[k] + i, sizeof v);
+          acc += weight[k] * v;
+        }
+      memcpy (out + i, &acc, sizeof acc);
+    }
+  for (; i < n; i++)
+    {
+      float acc = 0.0f;
+      for (guint k = 0; k < n_rows; k++)
+        acc += weight[k] * x[offset[k] + i];
+      out[i] = acc;
+    }
 }
 
 static void
@@ -698,6 +740,11 @@ resize_rows (gsize begin, gsize end, guint worker, gpointer data)
           n_combos *= n;
         }
 
+      if (s->last_copies && step->kernels->isa != KK_ISA_SCALAR)
+        {
+          sum_rows (out, x, combo_offset, combo_weight, n_combos, w_out);
+          continue;
+        }
       for (gint64 ow = 0; ow < w_out; ow++)
         {
           const gint64 *offs = s->offset[last] + ow * last_taps;

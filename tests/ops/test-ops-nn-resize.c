@@ -170,6 +170,46 @@ test_upsample (void)
     }
 }
 
+/* A map in NHWC resized in H and W (what the layout pass leaves): the
+ * SIMD levels sum whole channel rows (ops-nn-resize.c, sum_rows()), the
+ * scalar ones run the general loop; nearest and linear, every level, the
+ * same bits as scalar. Channel counts across the 8-lane blocks. */
+static void
+test_resize_channels_last (void)
+{
+  static const kk_level levels[] = { KK_LEVEL_SIMD, KK_LEVEL_PARALLEL, KK_LEVEL_FULL };
+  static const char *const modes[] = { "nearest", "linear" };
+
+  for (guint iter = 0; iter < 40; iter++)
+    {
+      gint64 n = rand_range (1, 2), h = rand_range (1, 6), w = rand_range (1, 6), ch = rand_range (1, 37);
+      gint64 oh = rand_range (1, 13), ow = rand_range (1, 13);
+      gint64 x_shape[4] = { n, h, w, ch }, sizes[4] = { n, oh, ow, ch }, four[1] = { 4 };
+      g_autofree float *x = rand_floats (n * h * w * ch);
+      g_autoptr(OpCase) c = op_case_new (13, "Resize");
+      g_autoptr(GError) error = NULL;
+      gsize bytes = n * oh * ow * ch * sizeof (float);
+
+      /* Zeros of both signs: the sums must keep the general loop's. */
+      x[0] = -0.0f;
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+      op_case_omit (c);
+      op_case_omit (c);
+      op_case_constant (c, KESTREL_DTYPE_INT64, 1, four, sizes);
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_string (op_case_node (c), "mode", modes[iter % 2]);
+      g_assert_true (op_case_infer (c, &error));
+      g_assert_no_error (error);
+
+      g_autoptr(GPtrArray) want = op_case_run_all (c, KK_LEVEL_SCALAR);
+      for (guint l = 0; l < G_N_ELEMENTS (levels); l++)
+        {
+          g_autoptr(GPtrArray) got = op_case_run_all (c, levels[l]);
+          g_assert_cmpmem (g_ptr_array_index (got, 0), bytes, g_ptr_array_index (want, 0), bytes);
+        }
+    }
+}
+
 /* Bilinear half_pixel on random sizes, against a separable oracle. */
 static void
 test_resize_linear_random (void)
@@ -320,6 +360,7 @@ add_tests (void)
 {
   g_test_add_func ("/ops-nn/resize/examples", test_resize_examples);
   g_test_add_func ("/ops-nn/resize/linear-random", test_resize_linear_random);
+  g_test_add_func ("/ops-nn/resize/channels-last", test_resize_channels_last);
   g_test_add_func ("/ops-nn/resize/errors", test_resize_errors);
   g_test_add_func ("/ops-nn/upsample", test_upsample);
   g_test_add_func ("/ops-nn/resize-18", test_resize_18);
