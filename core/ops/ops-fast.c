@@ -282,9 +282,74 @@ conv_act_parse (const KestrelNode *node, ConvState *state, GError **error)
   return FALSE;
 }
 
-/* The fused activation on n outputs in place: the reference operators'
- * formulas (ops-math-unary.c); sigmoid and SiLU from the level's kernels,
- * which differ from them by rounding. */
+/* Hard sigmoid and hard swish in place: g = clamp (alpha * x + beta, 0, 1),
+ * x = g or x * g; a multiply and an add, each rounded, as the reference
+ * operators compute them (ops-math-unary.c), the clamp as clamp_f32's
+ * (kernels/eltwise/eltwise.h: a NaN stays NaN). Eight lanes at a time with
+ * GCC/Clang vector types (SSE2 pairs in this baseline-compiled library),
+ * the same operations as the scalar tail, so every element gets the same
+ * bits whichever part of the loop it falls in. */
+typedef float Lanes8 __attribute__ ((vector_size (32)));
+typedef gint32 Mask8 __attribute__ ((vector_size (32)));
+
+static inline float
+hard_gate_1 (float v, float alpha, float beta, gboolean times_x)
+{
+  float g = alpha * v + beta;
+
+  g = g > 1.0f ? 1.0f : g;
+  g = g < 0.0f ? 0.0f : g;
+  return times_x ? v * g : g;
+}
+
+static void
+hard_gate (float *y, gsize n, float alpha, float beta, gboolean times_x)
+{
+  const Lanes8 one = { 1, 1, 1, 1, 1, 1, 1, 1 }, zero = { 0 };
+  const Lanes8 va = { alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha };
+  const Lanes8 vb = { beta, beta, beta, beta, beta, beta, beta, beta };
+  gsize i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    {
+      Lanes8 v, g;
+      Mask8 above, below;
+
+      memcpy (&v, y + i, sizeof v);
+      g = va * v + vb;
+      above = g > one;
+      g = (Lanes8) (((Mask8) g & ~above) | ((Mask8) one & above));
+      below = g < zero;
+      g = (Lanes8) ((Mask8) g & ~below);
+      if (times_x)
+        g = v * g;
+      memcpy (y + i, &g, sizeof g);
+    }
+  for (; i < n; i++)
+    y[i] = hard_gate_1 (y[i], alpha, beta, times_x);
+}
+
+/* x * scale + shift in place, two roundings as the Mul and Add steps it
+ * replaces. */
+static void
+scale_shift (float *y, gsize n, float scale, float shift)
+{
+  gsize i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    {
+      Lanes8 v;
+      memcpy (&v, y + i, sizeof v);
+      v = v * scale + shift;
+      memcpy (y + i, &v, sizeof v);
+    }
+  for (; i < n; i++)
+    y[i] = y[i] * scale + shift;
+}
+
+/* The fused activation on n outputs in place: sigmoid and SiLU from the
+ * level's kernels, which differ from the reference operators
+ * (ops-math-unary.c) by rounding; the others as above. */
 static void
 conv_act_apply (const KestrelStep *step, const ConvState *s, float *y, gsize n)
 {
@@ -301,12 +366,10 @@ conv_act_apply (const KestrelStep *step, const ConvState *s, float *y, gsize n)
       step->kernels->silu_f32 (y, y, n);
       break;
     case CONV_ACT_HARD_SIGMOID:
-      for (gsize i = 0; i < n; i++)
-        y[i] = fminf (fmaxf (alpha * y[i] + beta, 0.0f), 1.0f);
+      hard_gate (y, n, alpha, beta, FALSE);
       break;
     case CONV_ACT_HARD_SWISH:
-      for (gsize i = 0; i < n; i++)
-        y[i] = y[i] * fminf (fmaxf (alpha * y[i] + beta, 0.0f), 1.0f);
+      hard_gate (y, n, alpha, beta, TRUE);
       break;
     case CONV_ACT_LEAKY_RELU:
       for (gsize i = 0; i < n; i++)
@@ -315,13 +378,8 @@ conv_act_apply (const KestrelStep *step, const ConvState *s, float *y, gsize n)
     default:
       g_assert_not_reached ();
     }
-  /* Two roundings, as the Mul and Add steps it replaces. */
   if (s->act_scale != 1.0f || s->act_shift != 0.0f)
-    {
-      const float scale = s->act_scale, shift = s->act_shift;
-      for (gsize i = 0; i < n; i++)
-        y[i] = y[i] * scale + shift;
-    }
+    scale_shift (y, n, s->act_scale, s->act_shift);
 }
 
 static gboolean

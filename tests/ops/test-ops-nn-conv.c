@@ -488,6 +488,65 @@ test_conv_transpose_same_upper (void)
   assert_close ("ConvTranspose SAME_UPPER", g_ptr_array_index (got, 0), want, 72, 0, 0);
 }
 
+/* kestrel.ConvNhwc's fused hard sigmoid / hard swish and the scalar Mul
+ * and Add after them (act_scale, act_shift), eight lanes at a time in
+ * ops-fast.c: through an identity 1x1 convolution (each sum is x * 1 plus
+ * products by +0, exact for finite nonzero x) the output must be the
+ * reference operators' formulas bit for bit, at every level, on channel
+ * counts that put elements in the vector part and in the tail. */
+static void
+test_conv_nhwc_hard_activations (void)
+{
+  static const kk_level levels[] = { KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_FULL };
+  static const char *const acts[] = { "hardsigmoid", "hardswish" };
+
+  for (guint iter = 0; iter < 24; iter++)
+    {
+      gint64 w = rand_range (1, 9), ch = rand_range (1, 13);
+      gint64 x_shape[4] = { 1, 1, w, ch }, w_shape[4] = { ch, ch, 1, 1 };
+      g_autofree float *x = rand_floats (w * ch);
+      g_autofree float *weights = g_new0 (float, ch * ch);
+      const float alpha = iter % 3 == 0 ? 0.2f : 1.0f / 6.0f, beta = 0.5f;
+      const float scale = iter % 2 ? 0.75f : 1.0f, shift = iter % 4 < 2 ? -0.125f : 0.0f;
+      const gboolean swish = iter % 2 == 0;
+      g_autoptr(OpCase) c = op_case_new_in (13, "kestrel", "ConvNhwc");
+      KestrelNode *node = op_case_node (c);
+      g_autoptr(GError) error = NULL;
+
+      for (gint64 i = 0; i < w * ch; i++)
+        x[i] = x[i] * 12.0f + (x[i] >= 0 ? 1e-3f : -1e-3f);  /* across both bends, never zero */
+      for (gint64 i = 0; i < ch; i++)
+        weights[i * ch + i] = 1.0f;
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, x_shape, x);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, w_shape, weights);
+      op_case_outputs (c, 1);
+      kestrel_node_set_attr_ints (node, "kernel_shape", (gint64[]) { 1, 1 }, 2);
+      kestrel_node_set_attr_string (node, "act", acts[swish]);
+      kestrel_node_set_attr_float (node, "act_alpha", alpha);
+      kestrel_node_set_attr_float (node, "act_beta", beta);
+      kestrel_node_set_attr_float (node, "act_scale", scale);
+      kestrel_node_set_attr_float (node, "act_shift", shift);
+      g_assert_true (op_case_infer (c, &error));
+      g_assert_no_error (error);
+
+      g_autofree float *want = g_new (float, w * ch);
+      for (gint64 i = 0; i < w * ch; i++)
+        {
+          volatile float t = alpha * x[i];
+          float g = t + beta;
+          g = g < 0 ? 0 : g > 1 ? 1 : g;
+          volatile float a = swish ? x[i] * g : g;
+          volatile float m = a * scale;
+          want[i] = (scale != 1.0f || shift != 0.0f) ? m + shift : a;
+        }
+      for (guint l = 0; l < G_N_ELEMENTS (levels); l++)
+        {
+          g_autoptr(GPtrArray) got = op_case_run_all (c, levels[l]);
+          g_assert_cmpmem (g_ptr_array_index (got, 0), w * ch * sizeof (float), want, w * ch * sizeof (float));
+        }
+    }
+}
+
 static void
 add_tests (void)
 {
@@ -496,6 +555,7 @@ add_tests (void)
   g_test_add_func ("/ops-nn/conv-transpose/random", test_conv_transpose_random);
   g_test_add_func ("/ops-nn/conv-transpose/same-upper", test_conv_transpose_same_upper);
   g_test_add_func ("/ops-nn/conv-transpose/packed", test_conv_transpose_packed);
+  g_test_add_func ("/ops-nn/conv-nhwc/hard-activations", test_conv_nhwc_hard_activations);
 }
 
 int
