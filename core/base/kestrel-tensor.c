@@ -36,6 +36,7 @@ static const struct {
   [KESTREL_DTYPE_INT32]   = { "int32",   4 },
   [KESTREL_DTYPE_INT64]   = { "int64",   8 },
   [KESTREL_DTYPE_BOOL]    = { "bool",    1 },
+  [KESTREL_DTYPE_FLOAT64] = { "float64", 8 },
 };
 
 static gboolean

@@ -23,9 +23,14 @@ typedef enum {
   KESTREL_DTYPE_INT32,
   KESTREL_DTYPE_INT64,
   KESTREL_DTYPE_BOOL,
+  /* No vision model computes in double; it is here for the operators whose
+   * ONNX cases use it (Cast, the arithmetic, CumSum, ReduceLogSumExp) and
+   * for models that carry double constants. Added last: the values above
+   * keep their numbers. */
+  KESTREL_DTYPE_FLOAT64,
 } KestrelDType;
 
-#define KESTREL_DTYPE_N_TYPES (KESTREL_DTYPE_BOOL + 1)
+#define KESTREL_DTYPE_N_TYPES (KESTREL_DTYPE_FLOAT64 + 1)
 
 /* ONNX allows more, but no vision model Kestrel runs needs more than 6. */
 #define KESTREL_TENSOR_MAX_DIMS 8

@@ -23,6 +23,7 @@
 #define ONNX_STRING 8
 #define ONNX_BOOL 9
 #define ONNX_FLOAT16 10
+#define ONNX_DOUBLE 11
 
 static const struct {
   int onnx;
@@ -35,6 +36,7 @@ static const struct {
   { ONNX_INT64, KESTREL_DTYPE_INT64 },
   { ONNX_BOOL, KESTREL_DTYPE_BOOL },
   { ONNX_FLOAT16, KESTREL_DTYPE_FLOAT16 },
+  { ONNX_DOUBLE, KESTREL_DTYPE_FLOAT64 },
 };
 
 static const char *const onnx_type_names[] = {
@@ -92,8 +94,8 @@ tensor_from_proto (const KestrelOnnx__TensorProto *proto, const char *origin, co
   if (!dtype_from_onnx (proto->data_type, &dtype))
     {
       g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED,
-                   "%s: %s has element type %s (%d); Kestrel reads float, float16, int8, "
-                   "uint8, int32, int64 and bool", origin, what,
+                   "%s: %s has element type %s (%d); Kestrel reads float, float16, double, "
+                   "int8, uint8, int32, int64 and bool", origin, what,
                    onnx_type_name (proto->data_type), proto->data_type);
       return NULL;
     }
@@ -121,6 +123,8 @@ tensor_from_proto (const KestrelOnnx__TensorProto *proto, const char *origin, co
     available = proto->n_float_data;
   else if (dtype == KESTREL_DTYPE_INT64)
     available = proto->n_int64_data;
+  else if (dtype == KESTREL_DTYPE_FLOAT64)
+    available = proto->n_double_data;
   else
     available = proto->n_int32_data;
   if ((proto->has_raw_data && proto->raw_data.len != n_bytes)
@@ -156,6 +160,9 @@ tensor_from_proto (const KestrelOnnx__TensorProto *proto, const char *origin, co
           break;
         case KESTREL_DTYPE_INT64:
           ((gint64 *) data)[k] = proto->int64_data[k];
+          break;
+        case KESTREL_DTYPE_FLOAT64:
+          ((double *) data)[k] = proto->double_data[k];
           break;
         case KESTREL_DTYPE_INT32:
           ((gint32 *) data)[k] = proto->int32_data[k];

@@ -351,6 +351,8 @@ kestrel_op_load_double (KestrelDType dtype, gconstpointer data, gsize i)
       return ((const gint32 *) data)[i];
     case KESTREL_DTYPE_INT64:
       return (double) ((const gint64 *) data)[i];
+    case KESTREL_DTYPE_FLOAT64:
+      return ((const double *) data)[i];
     case KESTREL_DTYPE_FLOAT16:
     default:
       return 0;
@@ -394,6 +396,9 @@ kestrel_op_store_int (KestrelDType dtype, gpointer data, gsize i, gint64 v)
     case KESTREL_DTYPE_INT64:
       ((gint64 *) data)[i] = v;
       break;
+    case KESTREL_DTYPE_FLOAT64:
+      ((double *) data)[i] = (double) v;
+      break;
     case KESTREL_DTYPE_FLOAT16:
     default:
       break;
@@ -405,6 +410,8 @@ kestrel_op_store_double (KestrelDType dtype, gpointer data, gsize i, double v)
 {
   if (dtype == KESTREL_DTYPE_FLOAT32)
     ((float *) data)[i] = (float) v;
+  else if (dtype == KESTREL_DTYPE_FLOAT64)
+    ((double *) data)[i] = v;
   else if (dtype == KESTREL_DTYPE_BOOL)
     ((guint8 *) data)[i] = v != 0;
   else

@@ -5,8 +5,9 @@
  * outer x inner lines independently.
  *
  *   CumSum (11-21): running sums along the axis (a constant input), with
- *     `exclusive` (start from 0) and `reverse`. float32, int32, int64; float
- *     sums are accumulated in float as the definition's loop does.
+ *     `exclusive` (start from 0) and `reverse`. float32, float64, int32,
+ *     int64; float sums are accumulated in the input's type as the
+ *     definition's loop does.
  *   TopK (1-21): the k largest (or, from opset 11, smallest) values and
  *     their int64 indices. k is an attribute up to opset 9, then a constant
  *     input. Ties keep the lower index first, which is what ONNX Runtime
@@ -65,7 +66,7 @@ static gboolean
 cum_sum_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 {
   static const KestrelDType dtypes[] = {
-    KESTREL_DTYPE_FLOAT32, KESTREL_DTYPE_INT32, KESTREL_DTYPE_INT64,
+    KESTREL_DTYPE_FLOAT32, KESTREL_DTYPE_FLOAT64, KESTREL_DTYPE_INT32, KESTREL_DTYPE_INT64,
   };
   const KestrelValue *x;
   guint axis;
@@ -130,6 +131,7 @@ cum_sum_prepare (KestrelStep *step, GError **error G_GNUC_UNUSED)
 #define ADD_WRAP(a, b) ((a) + (guint64) (b))
 
 DEFINE_CUM_SUM (f32, float, float, ADD_PLAIN)
+DEFINE_CUM_SUM (f64, double, double, ADD_PLAIN)
 DEFINE_CUM_SUM (i32, gint32, guint64, ADD_WRAP)
 DEFINE_CUM_SUM (i64, gint64, guint64, ADD_WRAP)
 
@@ -144,6 +146,9 @@ cum_sum_run (const KestrelStep *step)
     {
     case KESTREL_DTYPE_FLOAT32:
       cum_sum_f32 (st, x, y);
+      break;
+    case KESTREL_DTYPE_FLOAT64:
+      cum_sum_f64 (st, x, y);
       break;
     case KESTREL_DTYPE_INT32:
       cum_sum_i32 (st, x, y);

@@ -3,10 +3,10 @@
  *
  * Data types: float32 everywhere; float16 where ONNX has it, computed in
  * float32 and rounded back once per operation (what numpy does for half);
- * int8, uint8, int32 and int64 for the arithmetic, Max and Min, int32 and
- * int64 for Pow and PRelu, uint8 (Kestrel's one unsigned type) for BitShift.
- * Integer arithmetic wraps as numpy's does, and an
- * integer division by zero gives 0 (numpy warns and gives 0 too) instead of
+ * int8, uint8, int32, int64 and float64 for the arithmetic, Max and Min,
+ * int32 and int64 for Pow and PRelu, uint8 (Kestrel's one unsigned type)
+ * for BitShift. Integer arithmetic wraps as numpy's does, and an integer
+ * division by zero gives 0 (numpy warns and gives 0 too) instead of
  * trapping, since run() must not fail.
  *
  * A variadic op folds its inputs pairwise into the output: out = in0 op in1,
@@ -105,6 +105,7 @@ typedef struct {
  * (signed overflow would be undefined behaviour in C). */
 #define DEFINE_WRAPPING_LOOPS(op, OP)                                                \
   DEFINE_LOOP (op##_f32, float, x OP z)                                              \
+  DEFINE_LOOP (op##_f64, double, x OP z)                                             \
   DEFINE_LOOP (op##_i8, gint8, (gint8) (guint8) ((guint8) x OP (guint8) z))          \
   DEFINE_LOOP (op##_u8, guint8, (guint8) (x OP z))                                   \
   DEFINE_LOOP (op##_i32, gint32, (gint32) ((guint32) x OP (guint32) z))              \
@@ -115,6 +116,7 @@ DEFINE_WRAPPING_LOOPS (sub, -)
 DEFINE_WRAPPING_LOOPS (mul, *)
 
 DEFINE_LOOP (div_f32, float, x / z)
+DEFINE_LOOP (div_f64, double, x / z)
 /* Integer division truncates (C and numpy's astype agree); by zero gives 0,
  * and MIN / -1 wraps instead of trapping. */
 DEFINE_LOOP (div_i8, gint8, z == 0 ? 0 : (gint8) (guint8) ((gint) x / (gint) z))
@@ -125,6 +127,8 @@ DEFINE_LOOP (div_i64, gint64, z == 0 ? 0 : z == -1 ? (gint64) ((guint64) 0 - (gu
 /* numpy.maximum / minimum: a NaN operand wins. */
 DEFINE_LOOP (max_f32, float, x != x || x > z ? x : z)
 DEFINE_LOOP (min_f32, float, x != x || x < z ? x : z)
+DEFINE_LOOP (max_f64, double, x != x || x > z ? x : z)
+DEFINE_LOOP (min_f64, double, x != x || x < z ? x : z)
 DEFINE_LOOP (max_i8, gint8, x > z ? x : z)
 DEFINE_LOOP (min_i8, gint8, x < z ? x : z)
 DEFINE_LOOP (max_u8, guint8, x > z ? x : z)
@@ -168,6 +172,7 @@ DEFINE_LOOP (prelu_i64, gint64, x < 0 ? (gint64) ((guint64) x * (guint64) z) : x
   ((T) ((x) % (z) != 0 && (((x) % (z) < 0) != ((z) < 0)) ? (x) % (z) + (z) : (x) % (z)))
 
 DEFINE_LOOP (fmod_f32, float, fmodf (x, z))
+DEFINE_LOOP (fmod_f64, double, fmod (x, z))
 DEFINE_LOOP (fmod_i8, gint8, z == 0 || z == -1 ? 0 : x % z)
 DEFINE_LOOP (fmod_u8, guint8, z == 0 ? 0 : x % z)
 DEFINE_LOOP (fmod_i32, gint32, z == 0 || z == -1 ? 0 : x % z)
@@ -582,6 +587,7 @@ binary_infer (const MathBinaryDesc *desc, KestrelGraph *graph, KestrelNode *node
     [KESTREL_DTYPE_FLOAT32] = op##_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER,        \
     [KESTREL_DTYPE_INT8] = op##_i8, [KESTREL_DTYPE_UINT8] = op##_u8,                 \
     [KESTREL_DTYPE_INT32] = op##_i32, [KESTREL_DTYPE_INT64] = op##_i64,              \
+    [KESTREL_DTYPE_FLOAT64] = op##_f64,                                              \
   }
 
 /* An operator: its description and the two hooks that need it; run() finds

@@ -8,9 +8,9 @@
  * `noop_with_empty_axes` makes "no axes" a copy instead of a reduction over
  * every axis.
  *
- * Data types: float32, int8, uint8, int32 and int64. Float sums accumulate
- * in double, so the result is the correctly rounded value numpy's pairwise
- * float32 sum approximates; integer sums wrap as numpy's do; the integer
+ * Data types: float32, float64, int8, uint8, int32 and int64. Float sums
+ * accumulate in double, so the float32 result is the correctly rounded
+ * value numpy's pairwise float32 sum approximates; integer sums wrap as numpy's do; the integer
  * Mean, L2, LogSum and LogSumExp are computed in double and truncated.
  * A reduction over no elements gives the operation's identity (0 for sums,
  * 1 for Prod, -inf / +inf or the integer limits for Max / Min).
@@ -56,6 +56,12 @@ typedef struct {
 } ReduceState;
 
 static const KestrelDType reduce_dtypes[] = {
+  KESTREL_DTYPE_FLOAT32, KESTREL_DTYPE_FLOAT64, KESTREL_DTYPE_INT8, KESTREL_DTYPE_UINT8,
+  KESTREL_DTYPE_INT32, KESTREL_DTYPE_INT64,
+};
+
+/* ArgMax and ArgMin: the reductions' types but float64 (no case needs it). */
+static const KestrelDType arg_dtypes[] = {
   KESTREL_DTYPE_FLOAT32, KESTREL_DTYPE_INT8, KESTREL_DTYPE_UINT8,
   KESTREL_DTYPE_INT32, KESTREL_DTYPE_INT64,
 };
@@ -253,77 +259,83 @@ reduce_prepare (const ReduceDesc *desc, KestrelStep *step, GError **error)
     }                                                                                \
   while (0)
 
-static float
-reduce_one_f32 (const ReduceState *st, const float *x, gint64 base)
-{
-  double acc = 0;
-
-  switch (st->kind)
-    {
-    case REDUCE_MAX:
-    case REDUCE_MIN:
-      {
-        const gboolean is_max = st->kind == REDUCE_MAX;
-        float m = is_max ? -INFINITY : INFINITY;
-        if (st->n_reduce == 0)
-          return m;
-        /* numpy's maximum.reduce: a NaN anywhere gives NaN. */
-        FOR_EACH_REDUCED (st, base, off, {
-          float v = x[off];
-          if (v != v || (is_max ? v > m : v < m))
-            m = v;
-          if (m != m)
-            return m;
-        });
-        return m;
-      }
-    case REDUCE_PROD:
-      acc = 1;
-      if (st->n_reduce > 0)
-        FOR_EACH_REDUCED (st, base, off, acc *= (double) x[off]);
-      return (float) acc;
-    case REDUCE_LOG_SUM_EXP:
-      {
-        /* Shifted by the largest value so that exp cannot overflow. */
-        double m = -INFINITY;
-        if (st->n_reduce == 0)
-          return -INFINITY;
-        FOR_EACH_REDUCED (st, base, off, m = MAX (m, (double) x[off]));
-        if (isinf (m))
-          return (float) m;
-        FOR_EACH_REDUCED (st, base, off, acc += exp ((double) x[off] - m));
-        return (float) (m + log (acc));
-      }
-    case REDUCE_SUM:
-    case REDUCE_MEAN:
-    case REDUCE_LOG_SUM:
-      if (st->n_reduce > 0)
-        FOR_EACH_REDUCED (st, base, off, acc += (double) x[off]);
-      break;
-    case REDUCE_L1:
-      if (st->n_reduce > 0)
-        FOR_EACH_REDUCED (st, base, off, acc += fabs ((double) x[off]));
-      break;
-    case REDUCE_L2:
-    case REDUCE_SUM_SQUARE:
-      if (st->n_reduce > 0)
-        FOR_EACH_REDUCED (st, base, off, acc += (double) x[off] * (double) x[off]);
-      break;
-    default:
-      break;
-    }
-  switch (st->kind)
-    {
-    case REDUCE_MEAN:
-      return (float) (acc / (double) st->n_reduce);
-    case REDUCE_LOG_SUM:
-      return (float) log (acc);
-    case REDUCE_L2:
-      return (float) sqrt (acc);
-    default:
-      return (float) acc;
-    }
+/* One output element of a float type T: sums accumulate in double and are
+ * rounded to T once; returned as a double holding a T value. */
+#define DEFINE_REDUCE_ONE(suffix, T)                                                 \
+static double                                                                        \
+reduce_one_##suffix (const ReduceState *st, const T *x, gint64 base)                 \
+{                                                                                    \
+  double acc = 0;                                                                    \
+                                                                                     \
+  switch (st->kind)                                                                  \
+    {                                                                                \
+    case REDUCE_MAX:                                                                 \
+    case REDUCE_MIN:                                                                 \
+      {                                                                              \
+        const gboolean is_max = st->kind == REDUCE_MAX;                              \
+        T m = is_max ? -INFINITY : INFINITY;                                         \
+        if (st->n_reduce == 0)                                                       \
+          return m;                                                                  \
+        /* numpy's maximum.reduce: a NaN anywhere gives NaN. */                      \
+        FOR_EACH_REDUCED (st, base, off, {                                           \
+          T v = x[off];                                                              \
+          if (v != v || (is_max ? v > m : v < m))                                    \
+            m = v;                                                                   \
+          if (m != m)                                                                \
+            return m;                                                                \
+        });                                                                          \
+        return m;                                                                    \
+      }                                                                              \
+    case REDUCE_PROD:                                                                \
+      acc = 1;                                                                       \
+      if (st->n_reduce > 0)                                                          \
+        FOR_EACH_REDUCED (st, base, off, acc *= (double) x[off]);                    \
+      return (T) acc;                                                                \
+    case REDUCE_LOG_SUM_EXP:                                                         \
+      {                                                                              \
+        /* Shifted by the largest value so that exp cannot overflow. */              \
+        double m = -INFINITY;                                                        \
+        if (st->n_reduce == 0)                                                       \
+          return -INFINITY;                                                          \
+        FOR_EACH_REDUCED (st, base, off, m = MAX (m, (double) x[off]));              \
+        if (isinf (m))                                                               \
+          return (T) m;                                                              \
+        FOR_EACH_REDUCED (st, base, off, acc += exp ((double) x[off] - m));          \
+        return (T) (m + log (acc));                                                  \
+      }                                                                              \
+    case REDUCE_SUM:                                                                 \
+    case REDUCE_MEAN:                                                                \
+    case REDUCE_LOG_SUM:                                                             \
+      if (st->n_reduce > 0)                                                          \
+        FOR_EACH_REDUCED (st, base, off, acc += (double) x[off]);                    \
+      break;                                                                         \
+    case REDUCE_L1:                                                                  \
+      if (st->n_reduce > 0)                                                          \
+        FOR_EACH_REDUCED (st, base, off, acc += fabs ((double) x[off]));             \
+      break;                                                                         \
+    case REDUCE_L2:                                                                  \
+    case REDUCE_SUM_SQUARE:                                                          \
+      if (st->n_reduce > 0)                                                          \
+        FOR_EACH_REDUCED (st, base, off, acc += (double) x[off] * (double) x[off]);  \
+      break;                                                                         \
+    default:                                                                         \
+      break;                                                                         \
+    }                                                                                \
+  switch (st->kind)                                                                  \
+    {                                                                                \
+    case REDUCE_MEAN:                                                                \
+      return (T) (acc / (double) st->n_reduce);                                      \
+    case REDUCE_LOG_SUM:                                                             \
+      return (T) log (acc);                                                          \
+    case REDUCE_L2:                                                                  \
+      return (T) sqrt (acc);                                                         \
+    default:                                                                         \
+      return (T) acc;                                                                \
+    }                                                                                \
 }
+
+DEFINE_REDUCE_ONE (f32, float)
+DEFINE_REDUCE_ONE (f64, double)
 
 /* Integer types: exact wrapping arithmetic in 64 bits (stored back with
  * the narrower type's saturation, as the results of in-range data are in
@@ -431,7 +443,9 @@ reduce_chunk (gsize begin, gsize end, guint worker G_GNUC_UNUSED, gpointer user_
           rest /= (gsize) st->kept_shape[d];
         }
       if (st->dtype == KESTREL_DTYPE_FLOAT32)
-        ((float *) y)[o] = reduce_one_f32 (st, x, base);
+        ((float *) y)[o] = (float) reduce_one_f32 (st, x, base);
+      else if (st->dtype == KESTREL_DTYPE_FLOAT64)
+        ((double *) y)[o] = reduce_one_f64 (st, x, base);
       else
         {
           double real = 0;
@@ -530,7 +544,7 @@ arg_infer (const ArgDesc *desc G_GNUC_UNUSED, KestrelGraph *graph, KestrelNode *
     return FALSE;
   x = kestrel_op_input (graph, node, 0, error);
   if (x == NULL
-      || !kestrel_op_check_dtype (node, 0, x, reduce_dtypes, G_N_ELEMENTS (reduce_dtypes), error)
+      || !kestrel_op_check_dtype (node, 0, x, arg_dtypes, G_N_ELEMENTS (arg_dtypes), error)
       || !kestrel_op_axis (node, kestrel_node_attr_int (node, "axis", 0), x->n_dims, &axis, error))
     return FALSE;
   if (x->shape[axis] == 0)

@@ -12,8 +12,8 @@
  * Other equations (one or three inputs, a letter repeated in one term
  * (diagonals), a letter summed away from a single input, ellipses of
  * different ranks) are refused with the equation in the error: they are
- * not matrix products, and vision models do not use them. float32; sums in
- * float in the order of the summed letters.
+ * not matrix products, and vision models do not use them. float32 and
+ * float64; sums in the operands' type in the order of the summed letters.
  */
 #include "config.h"
 
@@ -24,6 +24,8 @@
 #include "kestrel-error.h"
 
 #define MAX_LETTERS 52
+
+static const KestrelDType einsum_dtypes[] = { KESTREL_DTYPE_FLOAT32, KESTREL_DTYPE_FLOAT64 };
 
 typedef enum { ROLE_BATCH, ROLE_M, ROLE_N, ROLE_K, N_ROLES } LetterRole;
 
@@ -271,13 +273,13 @@ einsum_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
     }
   if (!kestrel_op_check_arity (node, 2, 2, 1, error)
       || (a = kestrel_op_input (graph, node, 0, error)) == NULL
-      || !kestrel_op_check_float (node, 0, a, error)
+      || !kestrel_op_check_dtype (node, 0, a, einsum_dtypes, G_N_ELEMENTS (einsum_dtypes), error)
       || (b = kestrel_op_input (graph, node, 1, error)) == NULL
-      || !kestrel_op_check_float (node, 1, b, error)
+      || !kestrel_op_check_dtype (node, 1, b, &a->dtype, 1, error)
       || !einsum_setup (node, a->n_dims, a->shape, b->n_dims, b->shape, &roles, &out_dims, out,
                         error))
     return FALSE;
-  kestrel_op_set_output (graph, node, 0, KESTREL_DTYPE_FLOAT32, out_dims, out);
+  kestrel_op_set_output (graph, node, 0, a->dtype, out_dims, out);
   return TRUE;
 }
 
@@ -334,41 +336,48 @@ einsum_prepare (KestrelStep *step, GError **error)
   return TRUE;
 }
 
-static void
-einsum_rows (gsize begin, gsize end, guint worker G_GNUC_UNUSED, gpointer user_data)
-{
-  const KestrelStep *step = user_data;
-  const EinsumState *st = step->state;
-  const float *a = step->inputs[0].data, *b = step->inputs[1].data;
-  float *y = step->outputs[0].data;
-  const gint64 *ob = st->offset[ROLE_BATCH], *om = st->offset[ROLE_M];
-  const gint64 *on = st->offset[ROLE_N], *ok = st->offset[ROLE_K];
-
-  /* Work items are (batch, row) pairs. */
-  for (gsize item = begin; item < end; item++)
-    {
-      gsize bi = item / st->count[ROLE_M], mi = item % st->count[ROLE_M];
-      gint64 a0 = ob[bi * 3] + om[mi * 3], b0 = ob[bi * 3 + 1];
-      gint64 y0 = ob[bi * 3 + 2] + om[mi * 3 + 2];
-
-      for (gsize ni = 0; ni < st->count[ROLE_N]; ni++)
-        {
-          gint64 bn = b0 + on[ni * 3 + 1];
-          float acc = 0;
-
-          for (gsize ki = 0; ki < st->count[ROLE_K]; ki++)
-            acc += a[a0 + ok[ki * 3]] * b[bn + ok[ki * 3 + 1]];
-          y[y0 + on[ni * 3 + 2]] = acc;
-        }
-    }
+/* The products of (batch, row) work items, in the type T of the operands. */
+#define DEFINE_EINSUM_ROWS(suffix, T)                                                \
+static void                                                                          \
+einsum_rows_##suffix (gsize begin, gsize end, guint worker G_GNUC_UNUSED, gpointer user_data) \
+{                                                                                    \
+  const KestrelStep *step = user_data;                                               \
+  const EinsumState *st = step->state;                                               \
+  const T *a = step->inputs[0].data, *b = step->inputs[1].data;                      \
+  T *y = step->outputs[0].data;                                                      \
+  const gint64 *ob = st->offset[ROLE_BATCH], *om = st->offset[ROLE_M];               \
+  const gint64 *on = st->offset[ROLE_N], *ok = st->offset[ROLE_K];                   \
+                                                                                     \
+  /* Work items are (batch, row) pairs. */                                           \
+  for (gsize item = begin; item < end; item++)                                       \
+    {                                                                                \
+      gsize bi = item / st->count[ROLE_M], mi = item % st->count[ROLE_M];            \
+      gint64 a0 = ob[bi * 3] + om[mi * 3], b0 = ob[bi * 3 + 1];                      \
+      gint64 y0 = ob[bi * 3 + 2] + om[mi * 3 + 2];                                   \
+                                                                                     \
+      for (gsize ni = 0; ni < st->count[ROLE_N]; ni++)                               \
+        {                                                                            \
+          gint64 bn = b0 + on[ni * 3 + 1];                                           \
+          T acc = 0;                                                                 \
+                                                                                     \
+          for (gsize ki = 0; ki < st->count[ROLE_K]; ki++)                           \
+            acc += a[a0 + ok[ki * 3]] * b[bn + ok[ki * 3 + 1]];                      \
+          y[y0 + on[ni * 3 + 2]] = acc;                                              \
+        }                                                                            \
+    }                                                                                \
 }
+
+DEFINE_EINSUM_ROWS (f32, float)
+DEFINE_EINSUM_ROWS (f64, double)
 
 static void
 einsum_run (const KestrelStep *step)
 {
   const EinsumState *st = step->state;
 
-  kestrel_step_parallel_for (step, st->count[ROLE_BATCH] * st->count[ROLE_M], einsum_rows,
+  kestrel_step_parallel_for (step, st->count[ROLE_BATCH] * st->count[ROLE_M],
+                             step->inputs[0].dtype == KESTREL_DTYPE_FLOAT64 ? einsum_rows_f64
+                                                                            : einsum_rows_f32,
                              (gpointer) step);
 }
 

@@ -97,6 +97,12 @@ value_from_float (float value, KestrelDType dtype, guint8 *out)
         memcpy (out, &v, sizeof v);
       }
       break;
+    case KESTREL_DTYPE_FLOAT64:
+      {
+        double v = value;
+        memcpy (out, &v, sizeof v);
+      }
+      break;
     }
 }
 

@@ -116,6 +116,7 @@ dtype_from_onnx (gint64 code, KestrelDType *dtype)
     case 7: *dtype = KESTREL_DTYPE_INT64; return TRUE;
     case 9: *dtype = KESTREL_DTYPE_BOOL; return TRUE;
     case 10: *dtype = KESTREL_DTYPE_FLOAT16; return TRUE;
+    case 11: *dtype = KESTREL_DTYPE_FLOAT64; return TRUE;
     default: return FALSE;
     }
 }

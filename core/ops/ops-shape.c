@@ -849,7 +849,7 @@ static const struct {
   { 8, "STRING", FALSE, 0 },
   { 9, "BOOL", TRUE, KESTREL_DTYPE_BOOL },
   { 10, "FLOAT16", TRUE, KESTREL_DTYPE_FLOAT16 },
-  { 11, "DOUBLE", FALSE, 0 },
+  { 11, "DOUBLE", TRUE, KESTREL_DTYPE_FLOAT64 },
   { 12, "UINT32", FALSE, 0 },
   { 13, "UINT64", FALSE, 0 },
   { 14, "COMPLEX64", FALSE, 0 },
@@ -941,6 +941,63 @@ float_to_int (float v, gint64 lo, gint64 hi)
  * does. */
 #define CAST_BLOCK 256
 
+/* A double as the float nearest to it toward zero, with the last bit set
+ * when that is inexact ("round to odd"): rounding this float to float16
+ * then gives the float16 nearest to the double, as a direct conversion
+ * would (float has 13 bits more than float16, rounding twice through the
+ * nearest float would not). */
+static float
+double_to_float_odd (double v)
+{
+  float f = (float) v;
+  guint32 bits;
+
+  if (isnan (v) || isinf (f) || (double) f == v)
+    return f;
+  if (fabs ((double) f) > fabs (v))
+    f = nextafterf (f, 0.0f);
+  memcpy (&bits, &f, sizeof bits);
+  bits |= 1;
+  memcpy (&f, &bits, sizeof bits);
+  return f;
+}
+
+/* A cast from or to float64, through double: exact from every other type
+ * (float16 widened first), and to float16 rounded once. */
+static void
+cast_run_f64 (const KestrelStep *step)
+{
+  const KestrelTensorView *in = &step->inputs[0];
+  const KestrelTensorView *out = &step->outputs[0];
+
+  for (gsize base = 0; base < out->n_elements; base += CAST_BLOCK)
+    {
+      gsize n = MIN (CAST_BLOCK, out->n_elements - base);
+      double g[CAST_BLOCK];
+      float f[CAST_BLOCK];
+
+      if (in->dtype == KESTREL_DTYPE_FLOAT16)
+        {
+          step->kernels->f16_to_f32 ((const guint16 *) in->data + base, f, n);
+          for (gsize i = 0; i < n; i++)
+            g[i] = f[i];
+        }
+      else
+        for (gsize i = 0; i < n; i++)
+          g[i] = kestrel_op_load_double (in->dtype, in->data, base + i);
+
+      if (out->dtype == KESTREL_DTYPE_FLOAT16)
+        {
+          for (gsize i = 0; i < n; i++)
+            f[i] = double_to_float_odd (g[i]);
+          step->kernels->f32_to_f16 (f, (guint16 *) out->data + base, n);
+        }
+      else
+        for (gsize i = 0; i < n; i++)
+          kestrel_op_store_double (out->dtype, out->data, base + i, g[i]);
+    }
+}
+
 static void
 cast_run (const KestrelStep *step)
 {
@@ -955,6 +1012,11 @@ cast_run (const KestrelStep *step)
     {
       if (dst != src)
         memcpy (dst, src, out->n_elements * es_out);
+      return;
+    }
+  if (in->dtype == KESTREL_DTYPE_FLOAT64 || out->dtype == KESTREL_DTYPE_FLOAT64)
+    {
+      cast_run_f64 (step);
       return;
     }
 

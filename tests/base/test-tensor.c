@@ -27,6 +27,7 @@ test_tensor_dtypes (void)
     { KESTREL_DTYPE_INT32,   4, "int32" },
     { KESTREL_DTYPE_INT64,   8, "int64" },
     { KESTREL_DTYPE_BOOL,    1, "bool" },
+    { KESTREL_DTYPE_FLOAT64, 8, "float64" },
   };
 
   G_STATIC_ASSERT (G_N_ELEMENTS (expected) == KESTREL_DTYPE_N_TYPES);

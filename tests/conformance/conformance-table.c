@@ -21,7 +21,7 @@ static const struct {
   const char *why;
 } skip_groups[] = {
   { "element type", "data type",
-    "a data type Kestrel does not have (double, string, bfloat16, int16, unsigned 16- to "
+    "a data type Kestrel does not have (string, bfloat16, int16, unsigned 16- to "
     "64-bit integers; vision models compute in float32, float16 and 8-bit integers)" },
   { "no such data type", "data type", NULL },
   { "not a data type Kestrel has", "data type", NULL },
@@ -30,6 +30,9 @@ static const struct {
   { "training", "training", "training behaviour (random dropout, batch statistics)" },
   { "must be a constant", "run-time shape",
     "a shape that depends on values known only while running (Kestrel plans static shapes)" },
+  { "Kestrel runs Einsum only as", "Einsum not a matrix product",
+    "an Einsum equation that is not a matrix product (one input: sums, transposes, "
+    "diagonals)" },
   { "is not supported by Kestrel", "operator missing",
     "an operator Kestrel does not implement (listed below, with why)" },
 };

@@ -59,6 +59,16 @@ values_close (KestrelDType dtype, const void *got, const void *want, gsize i, do
         *diff = fabs (a - b);
         return *diff <= ATOL + RTOL * fabs (b);
       }
+    case KESTREL_DTYPE_FLOAT64:
+      {
+        double a = ((const double *) got)[i], b = ((const double *) want)[i];
+        if (isnan (a) || isnan (b))
+          return isnan (a) && isnan (b);
+        if (isinf (a) || isinf (b))
+          return a == b;
+        *diff = fabs (a - b);
+        return *diff <= ATOL + RTOL * fabs (b);
+      }
     case KESTREL_DTYPE_INT64:
       return ((const gint64 *) got)[i] == ((const gint64 *) want)[i];
     case KESTREL_DTYPE_INT32:

@@ -38,6 +38,9 @@ fill_input (const KestrelTensorView *view, const uint8_t *data, size_t size)
         case KESTREL_DTYPE_FLOAT16:
           ((guint16 *) view->data)[k] = (guint16) (0x3c00 + b); /* around 1.0 */
           break;
+        case KESTREL_DTYPE_FLOAT64:
+          ((double *) view->data)[k] = b / 16.0;
+          break;
         case KESTREL_DTYPE_INT64:
           ((gint64 *) view->data)[k] = b;
           break;
