@@ -9,11 +9,11 @@
  *   row (M)   in the first input and the output only,
  *   col (N)   in the second input and the output only,
  *   summed (K) in both inputs but not the output.
- * Other equations (one or three inputs, a letter repeated in one term
- * (diagonals), a letter summed away from a single input, ellipses of
- * different ranks) are refused with the equation in the error: they are
- * not matrix products, and vision models do not use them. float32 and
- * float64; sums in the operands' type in the order of the summed letters.
+ * Other equations (one input or more than two, a letter repeated in one
+ * term (diagonals), a letter summed away from a single input) are no
+ * matrix product: ops-nn-einsum-any.c runs them by the definition.
+ * float32 and float64; sums in the operands' type in the order of the
+ * summed letters.
  */
 #include "config.h"
 
@@ -22,8 +22,6 @@
 #include <string.h>
 
 #include "kestrel-error.h"
-
-#define MAX_LETTERS 52
 
 static const KestrelDType einsum_dtypes[] = { KESTREL_DTYPE_FLOAT32, KESTREL_DTYPE_FLOAT64 };
 
@@ -48,9 +46,9 @@ letter_code (char c)
 
 /* Parses one term; `rank` is the operand's rank (G_MAXUINT for the output,
  * whose ellipsis has `ellipsis_dims`). */
-static gboolean
-parse_term (const char *term, gsize len, guint rank, guint *ellipsis_dims, gint *letters,
-            guint *n)
+gboolean
+kestrel_einsum_parse_term (const char *term, gsize len, guint rank, guint *ellipsis_dims,
+                           gint *letters, guint *n)
 {
   guint named = 0;
   gboolean has_ellipsis = FALSE;
@@ -90,7 +88,7 @@ parse_term (const char *term, gsize len, guint rank, guint *ellipsis_dims, gint 
           {
             if (*n >= KESTREL_TENSOR_MAX_DIMS)
               return FALSE;
-            letters[(*n)++] = MAX_LETTERS + (gint) d;
+            letters[(*n)++] = KESTREL_EINSUM_LETTERS + (gint) d;
           }
         i += 2;
       }
@@ -114,18 +112,19 @@ parse_equation (const char *eq, guint rank_a, guint rank_b, Equation *out)
   memset (out, 0, sizeof *out);
   if (comma == NULL || comma > lhs_end || memchr (comma + 1, ',', lhs_end - comma - 1) != NULL)
     return FALSE;
-  if (!parse_term (eq, comma - eq, rank_a, &ellipsis, out->letters[0], &out->n[0])
-      || !parse_term (comma + 1, lhs_end - comma - 1, rank_b, &ellipsis, out->letters[1],
-                      &out->n[1]))
+  if (!kestrel_einsum_parse_term (eq, comma - eq, rank_a, &ellipsis, out->letters[0],
+                                  &out->n[0])
+      || !kestrel_einsum_parse_term (comma + 1, lhs_end - comma - 1, rank_b, &ellipsis,
+                                     out->letters[1], &out->n[1]))
     return FALSE;
   if (arrow != NULL)
-    return parse_term (arrow + 2, strlen (arrow + 2), G_MAXUINT, &ellipsis, out->letters[2],
-                       &out->n[2]);
+    return kestrel_einsum_parse_term (arrow + 2, strlen (arrow + 2), G_MAXUINT, &ellipsis,
+                                      out->letters[2], &out->n[2]);
 
   /* Implicit output: the ellipsis, then letters used once, alphabetically. */
   for (guint d = 0; ellipsis != G_MAXUINT && d < ellipsis; d++)
-    out->letters[2][out->n[2]++] = MAX_LETTERS + (gint) d;
-  for (gint code = 0; code < MAX_LETTERS; code++)
+    out->letters[2][out->n[2]++] = KESTREL_EINSUM_LETTERS + (gint) d;
+  for (gint code = 0; code < KESTREL_EINSUM_LETTERS; code++)
     {
       guint count = 0;
       for (guint t = 0; t < 2; t++)
@@ -229,57 +228,61 @@ assign_roles (const Equation *eq, const gint64 *a, const gint64 *b, Roles *roles
   return TRUE;
 }
 
+/* Whether the equation is one (batched, transposed) matrix product of the
+ * two inputs, and if so its roles and output shape. */
 static gboolean
 einsum_setup (const KestrelNode *node, guint a_dims, const gint64 *a, guint b_dims,
-              const gint64 *b, Roles *roles, guint *out_dims, gint64 *out, GError **error)
+              const gint64 *b, Roles *roles, guint *out_dims, gint64 *out)
 {
-  const char *equation = kestrel_node_attr_string (node, "equation", NULL);
+  const char *equation = kestrel_node_attr_string (node, "equation", "");
   g_autofree char *why = NULL;
   Equation eq;
 
-  if (equation == NULL)
-    {
-      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT, "has no 'equation' attribute");
-      return FALSE;
-    }
-  if (!parse_equation (equation, a_dims, b_dims, &eq))
-    why = g_strdup ("it is not two terms whose letters match the inputs' ranks");
-  if (why == NULL && assign_roles (&eq, a, b, roles, out_dims, out, &why))
-    return TRUE;
-  kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
-                          "equation '%s' is not supported: %s; Kestrel runs Einsum only as a "
-                          "(batched, transposed) matrix product of two inputs", equation, why);
-  return FALSE;
+  return parse_equation (equation, a_dims, b_dims, &eq)
+         && assign_roles (&eq, a, b, roles, out_dims, out, &why);
 }
 
 static gboolean
 einsum_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 {
-  const KestrelValue *a, *b;
-  Roles roles;
-  guint out_dims;
+  guint n_in = kestrel_node_n_inputs (node), out_dims;
+  guint ranks[KESTREL_EINSUM_MAX_INPUTS];
+  const gint64 *shapes[KESTREL_EINSUM_MAX_INPUTS];
   gint64 out[KESTREL_TENSOR_MAX_DIMS];
+  const KestrelValue *first = NULL;
+  Roles roles;
+  KestrelEinsumAny *any;
 
-  if (!kestrel_node_check_attr_type (node, "equation", KESTREL_ATTR_STRING, error))
+  if (!kestrel_node_check_attr_type (node, "equation", KESTREL_ATTR_STRING, error)
+      || !kestrel_op_check_arity (node, 1, KESTREL_EINSUM_MAX_INPUTS, 1, error))
     return FALSE;
-  if (kestrel_node_n_inputs (node) != 2)
+  if (kestrel_node_attr_string (node, "equation", NULL) == NULL)
     {
-      const char *equation = kestrel_node_attr_string (node, "equation", "");
-      kestrel_node_set_error (error, node, KESTREL_ERROR_UNSUPPORTED,
-                              "equation '%s' has %u inputs; Kestrel runs Einsum only as a "
-                              "(batched, transposed) matrix product of two inputs", equation,
-                              kestrel_node_n_inputs (node));
+      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT, "has no 'equation' attribute");
       return FALSE;
     }
-  if (!kestrel_op_check_arity (node, 2, 2, 1, error)
-      || (a = kestrel_op_input (graph, node, 0, error)) == NULL
-      || !kestrel_op_check_dtype (node, 0, a, einsum_dtypes, G_N_ELEMENTS (einsum_dtypes), error)
-      || (b = kestrel_op_input (graph, node, 1, error)) == NULL
-      || !kestrel_op_check_dtype (node, 1, b, &a->dtype, 1, error)
-      || !einsum_setup (node, a->n_dims, a->shape, b->n_dims, b->shape, &roles, &out_dims, out,
-                        error))
+  for (guint i = 0; i < n_in; i++)
+    {
+      const KestrelValue *v = kestrel_op_input (graph, node, i, error);
+      if (v == NULL
+          || !kestrel_op_check_dtype (node, i, v, first != NULL ? &first->dtype : einsum_dtypes,
+                                      first != NULL ? 1 : G_N_ELEMENTS (einsum_dtypes), error))
+        return FALSE;
+      first = first != NULL ? first : v;
+      ranks[i] = v->n_dims;
+      shapes[i] = v->shape;
+    }
+  if (n_in == 2
+      && einsum_setup (node, ranks[0], shapes[0], ranks[1], shapes[1], &roles, &out_dims, out))
+    {
+      kestrel_op_set_output (graph, node, 0, first->dtype, out_dims, out);
+      return TRUE;
+    }
+  any = kestrel_einsum_any_new (node, n_in, ranks, shapes, &out_dims, out, error);
+  if (any == NULL)
     return FALSE;
-  kestrel_op_set_output (graph, node, 0, a->dtype, out_dims, out);
+  kestrel_einsum_any_free (any);
+  kestrel_op_set_output (graph, node, 0, first->dtype, out_dims, out);
   return TRUE;
 }
 
@@ -288,6 +291,7 @@ einsum_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 typedef struct {
   gsize count[N_ROLES];
   gint64 *offset[N_ROLES];  /* count * 3 */
+  KestrelEinsumAny *any;    /* instead, for the equations that are no matrix product */
 } EinsumState;
 
 static void
@@ -297,21 +301,43 @@ einsum_state_free (gpointer data)
 
   for (guint r = 0; r < N_ROLES; r++)
     g_free (st->offset[r]);
+  kestrel_einsum_any_free (st->any);
   g_free (st);
 }
 
 static gboolean
 einsum_prepare (KestrelStep *step, GError **error)
 {
-  const KestrelTensorView *a = &step->inputs[0], *b = &step->inputs[1];
+  const KestrelTensorView *a = &step->inputs[0], *b = &step->inputs[step->n_inputs > 1];
   EinsumState *st;
   Roles roles;
   guint out_dims;
   gint64 out[KESTREL_TENSOR_MAX_DIMS];
 
-  if (!einsum_setup (step->node, a->n_dims, a->shape, b->n_dims, b->shape, &roles, &out_dims,
-                     out, error))
-    return FALSE;
+  if (step->n_inputs != 2
+      || !einsum_setup (step->node, a->n_dims, a->shape, b->n_dims, b->shape, &roles, &out_dims,
+                        out))
+    {
+      guint ranks[KESTREL_EINSUM_MAX_INPUTS];
+      const gint64 *shapes[KESTREL_EINSUM_MAX_INPUTS];
+
+      for (guint i = 0; i < step->n_inputs; i++)
+        {
+          ranks[i] = step->inputs[i].n_dims;
+          shapes[i] = step->inputs[i].shape;
+        }
+      st = g_new0 (EinsumState, 1);
+      st->any = kestrel_einsum_any_new (step->node, step->n_inputs, ranks, shapes, &out_dims, out,
+                                        error);
+      if (st->any == NULL)
+        {
+          einsum_state_free (st);
+          return FALSE;
+        }
+      step->state = st;
+      step->free_state = einsum_state_free;
+      return TRUE;
+    }
   st = g_new0 (EinsumState, 1);
   for (guint r = 0; r < N_ROLES; r++)
     {
@@ -375,6 +401,11 @@ einsum_run (const KestrelStep *step)
 {
   const EinsumState *st = step->state;
 
+  if (st->any != NULL)
+    {
+      kestrel_einsum_any_run (st->any, step);
+      return;
+    }
   kestrel_step_parallel_for (step, st->count[ROLE_BATCH] * st->count[ROLE_M],
                              step->inputs[0].dtype == KESTREL_DTYPE_FLOAT64 ? einsum_rows_f64
                                                                             : einsum_rows_f32,

@@ -47,6 +47,26 @@ extern const KestrelOpDef kestrel_op_non_max_suppression;
 /* ops-nn-einsum.c */
 extern const KestrelOpDef kestrel_op_einsum;
 
+/* Einsum's letters: a-z and A-Z are codes 0..51; an ellipsis's dimensions
+ * are the codes from 52 on. */
+#define KESTREL_EINSUM_LETTERS 52
+#define KESTREL_EINSUM_MAX_INPUTS 8
+
+/* Parses one term of an equation into letter codes; `rank` is its input's
+ * rank (G_MAXUINT for the output, whose ellipsis then has the inputs'
+ * *ellipsis_dims, which the first input with an ellipsis sets). */
+gboolean kestrel_einsum_parse_term (const char *term, gsize len, guint rank,
+                                    guint *ellipsis_dims, gint *letters, guint *n);
+
+/* ops-nn-einsum-any.c: the equations that are not one matrix product, by
+ * the definition (a loop over every combination of letters). */
+typedef struct _KestrelEinsumAny KestrelEinsumAny;
+KestrelEinsumAny *kestrel_einsum_any_new (const KestrelNode *node, guint n_inputs,
+                                          const guint *ranks, const gint64 *const *shapes,
+                                          guint *out_dims, gint64 *out_shape, GError **error);
+void kestrel_einsum_any_run (const KestrelEinsumAny *any, const KestrelStep *step);
+void kestrel_einsum_any_free (KestrelEinsumAny *any);
+
 /* ops-nn-sample.c */
 extern const KestrelOpDef kestrel_op_grid_sample;
 extern const KestrelOpDef kestrel_op_roi_align_10;
