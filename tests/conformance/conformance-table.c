@@ -30,9 +30,6 @@ static const struct {
   { "training", "training", "training behaviour (random dropout, batch statistics)" },
   { "must be a constant", "run-time shape",
     "a shape that depends on values known only while running (Kestrel plans static shapes)" },
-  { "Kestrel runs Einsum only as", "Einsum not a matrix product",
-    "an Einsum equation that is not a matrix product (one input: sums, transposes, "
-    "diagonals)" },
   { "is not supported by Kestrel", "operator missing",
     "an operator Kestrel does not implement (listed below, with why)" },
 };
