@@ -8,6 +8,10 @@
  * times are measured around its session.run() the same way Kestrel's are
  * around kestrel_plan_run().
  *
+ * At --precision int8 ONNX Runtime runs the model as the QDQ file `kestrel-cli
+ * quantize` writes (the same table, the same layers kept FP32), its own
+ * INT8 kernels against Kestrel's.
+ *
  * With --batch N a second plan runs N inputs at once, and the report gives
  * the time per frame of both and their ratio (the throughput batching
  * buys). The two are compared on equal work: N batch-1 runs in a row, timed
@@ -28,6 +32,7 @@
 
 #include "cli-ort-peer.h"
 #include "kestrel-bench.h"
+#include "kestrel-qdq-export.h"
 #include "kestrel-cli.h"
 #include "kestrel-engine.h"
 #include "kestrel-plan.h"
@@ -152,6 +157,20 @@ kestrel_cli_bench (int argc, char **argv)
         }
     }
 
+  /* At INT8 ONNX Runtime runs the same INT8 model: the QDQ file `kestrel-cli
+   * quantize` would write (the plan's table and FP32 layers), exported to
+   * the peer's temporary folder; a QDQ file given as MODEL goes as it is. */
+  if (peer_name != NULL && options.precision == KESTREL_PRECISION_INT8 && kestrel_model_get_quant_table (model) == NULL)
+    {
+      g_autoptr(GBytes) qdq = kestrel_qdq_export (model, options.quant_table, &error);
+      if (qdq == NULL)
+        {
+          status = kestrel_cli_fail ("bench", error->message, 1);
+          goto out;
+        }
+      g_bytes_unref (bytes);
+      bytes = g_steal_pointer (&qdq);
+    }
   if (peer_name != NULL
       && !ort_peer_start (&peer, bytes, kestrel_plan_get_input_name (plan, 0), input, threads, &error))
     {

@@ -156,6 +156,40 @@ run_job (gpointer user_data)
   return NULL;
 }
 
+KestrelQuantTable *
+kestrel_cli_calibrate_frames (const char *command, KestrelModel *model, const char *frames,
+                              const KestrelCalibrationMethod *method, double goal_db, int *status, GError **error)
+{
+  g_autoptr (GPtrArray) paths = list_frames (frames, status, error);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  Job job = { 0 };
+
+  if (paths == NULL)
+    return NULL;
+  *status = 1;
+  if (!kestrel_cli_model_input (model, &job.input, &job.params, error))
+    return NULL;
+  job.goal_db = goal_db;
+  job.method = method;
+  job.model = model;
+  job.paths = paths;
+  job.total_calls = paths->len * job.method->n_passes;
+  job.progress = isatty (STDERR_FILENO);
+  job.cancellable = cancellable;
+  kestrel_cli_run_cancellable (command, run_job, &job, cancellable);
+  if (job.progress || job.progress_search)
+    fprintf (stderr, "\r\033[K");
+  if (job.table == NULL)
+    {
+      if (g_error_matches (job.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled; nothing was written");
+      else
+        g_propagate_error (error, g_steal_pointer (&job.error));
+      g_clear_error (&job.error);
+    }
+  return job.table;
+}
+
 int
 kestrel_cli_calibrate (int argc, char **argv)
 {
@@ -180,15 +214,15 @@ kestrel_cli_calibrate (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (KestrelModel) model = NULL;
-  g_autoptr (GPtrArray) paths = NULL;
-  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
-  Job job = { 0 };
+  g_autoptr (KestrelQuantTable) table = NULL;
+  const KestrelCalibrationMethod *method;
+  g_autoptr (GDir) dir = NULL;
   int status = 0;
 
   if (!kestrel_cli_parse_options ("calibrate", context, entries, ranges, "MODEL", 1, 1, &argc, &argv))
     return 2;
-  job.method = kestrel_calibration_method_from_name (method_name != NULL ? method_name : "minmax");
-  if (job.method == NULL)
+  method = kestrel_calibration_method_from_name (method_name != NULL ? method_name : "minmax");
+  if (method == NULL)
     {
       g_autofree char *msg = g_strdup_printf ("--method: unknown method '%s' (expected %s)", method_name,
                                               kestrel_calibration_method_names ());
@@ -198,9 +232,13 @@ kestrel_cli_calibrate (int argc, char **argv)
     return kestrel_cli_fail ("calibrate", "--frames: give the folder of calibration images", 2);
   if (!kestrel_cli_check_output_file ("--output", output, &error))
     return kestrel_cli_fail ("calibrate", error->message, 2);
-  paths = list_frames (frames, &status, &error);
-  if (paths == NULL)
-    return kestrel_cli_fail ("calibrate", error->message, status);
+  /* A folder that cannot be read is a bad option, before the model loads. */
+  dir = g_dir_open (frames, 0, &error);
+  if (dir == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("--frames: cannot read the folder %s: %s", frames, error->message);
+      return kestrel_cli_fail ("calibrate", msg, 2);
+    }
 
   bytes = kestrel_model_spec_dup_bytes (argv[1], &origin, &error);
   if (bytes == NULL)
@@ -208,34 +246,15 @@ kestrel_cli_calibrate (int argc, char **argv)
   model = kestrel_model_new_from_bytes (bytes, origin, &error);
   if (model == NULL)
     return kestrel_cli_fail ("calibrate", error->message, 1);
-  if (!kestrel_cli_model_input (model, &job.input, &job.params, &error))
-    return kestrel_cli_fail ("calibrate", error->message, 1);
-  job.goal_db = all_int8 ? (double) NAN : goal_db;
+  table = kestrel_cli_calibrate_frames ("calibrate", model, frames, method, all_int8 ? (double) NAN : goal_db,
+                                        &status, &error);
+  if (table == NULL)
+    return kestrel_cli_fail ("calibrate", error->message, status);
 
-  job.model = model;
-  job.paths = paths;
-  job.total_calls = paths->len * job.method->n_passes;
-  job.progress = isatty (STDERR_FILENO);
-  job.cancellable = cancellable;
-  kestrel_cli_run_cancellable ("calibrate", run_job, &job, cancellable);
-  if (job.progress)
-    fprintf (stderr, "\r\033[K");
-
-  if (job.table == NULL)
-    {
-      if (g_error_matches (job.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        status = kestrel_cli_fail ("calibrate", "cancelled; nothing was written", 1);
-      else
-        status = kestrel_cli_fail ("calibrate", job.error->message, 1);
-      g_clear_error (&job.error);
-      return status;
-    }
-
-  g_autofree char *json = kestrel_quant_table_to_json (job.table);
+  g_autofree char *json = kestrel_quant_table_to_json (table);
   fputs (json, stdout);
-  print_mixed (job.table);
-  if (output != NULL && !kestrel_quant_table_save (job.table, output, &error))
+  print_mixed (table);
+  if (output != NULL && !kestrel_quant_table_save (table, output, &error))
     status = kestrel_cli_fail ("calibrate", error->message, 1);
-  kestrel_quant_table_unref (job.table);
   return status;
 }

@@ -82,6 +82,13 @@ kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precisi
     }
   if (!kestrel_precision_is_integer (precision))
     return TRUE;
+  /* A QDQ file carries its own scales: no calibration. */
+  if (kestrel_model_get_quant_table (model) != NULL)
+    {
+      *table = kestrel_quant_table_ref (kestrel_model_get_quant_table (model));
+      options->quant_table = *table;
+      return TRUE;
+    }
   if (!kestrel_cli_model_input (model, &input, &params, error))
     {
       g_prefix_error (error, "calibrating for INT8 needs photos the model can take: ");

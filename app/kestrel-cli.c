@@ -24,6 +24,7 @@ static const Command commands[] = {
   { "benchmark", kestrel_cli_benchmark, "a suite: precision x level x threads x batch, saved as JSON" },
   { "compare", kestrel_cli_compare, "two benchmark results cell by cell, with a significance test" },
   { "calibrate", kestrel_cli_calibrate, "an INT8 calibration table from a folder of frames, as JSON" },
+  { "quantize", kestrel_cli_quantize, "an INT8 model (calibrated, mixed precision) as a QDQ ONNX file" },
   { "run", kestrel_cli_run, "run the pipeline headless, with metrics (and a Prometheus endpoint)" },
 };
 

@@ -24,6 +24,16 @@ int kestrel_cli_run (int argc, char **argv);
 int kestrel_cli_benchmark (int argc, char **argv);
 int kestrel_cli_compare (int argc, char **argv);
 int kestrel_cli_calibrate (int argc, char **argv);
+int kestrel_cli_quantize (int argc, char **argv);
+
+/* calibrate's work (cli-calibrate.c), which quantize --method shares: the
+ * images of `frames` fed to `model` as the engine feeds it, ranges by
+ * `method`, then the sensitivity search at `goal_db` (NAN: none), on a
+ * thread SIGINT/SIGTERM cancel, with a progress line on a terminal. NULL
+ * on error with *status 2 (the folder cannot be read) or 1. */
+KestrelQuantTable *kestrel_cli_calibrate_frames (const char *command, KestrelModel *model, const char *frames,
+                                                 const KestrelCalibrationMethod *method, double goal_db,
+                                                 int *status, GError **error);
 
 /* bench --profile: runs `plan` `runs` times step by step and adds a
  * "profile" member to `b` (time by operator, the slowest steps); the
@@ -90,7 +100,8 @@ gboolean kestrel_cli_model_input (KestrelModel *model, guint *input, kk_model_in
  * table, measured on the bundled photos (kestrel-calibrate-images.h: the
  * user cache's when there, the layers the sensitivity search keeps FP32),
  * prepared as the engine prepares frames for the model's task decoder (the
- * generic one when no plugin decodes it); *table keeps it for the caller
+ * generic one when no plugin decodes it), or the table a QDQ file carries
+ * (kestrel_model_get_quant_table); *table keeps it for the caller
  * to unref after planning. A precision this build cannot plan fails here,
  * naming it. */
 gboolean kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precision, KestrelModel *model,

@@ -21,6 +21,10 @@ struct _KestrelModel {
   guint64 macs;
   gsize weight_bytes;
   char *content_hash;
+  /* A QDQ file's parameters (kestrel-passes-qdq.c) and the table made of
+   * them for this graph; NULL for a float model. */
+  KestrelQdqTaken *qdq;
+  KestrelQuantTable *qdq_table;
 };
 
 static void
@@ -135,15 +139,37 @@ kestrel_model_new_from_graph (KestrelGraph *graph, const char *origin, GError **
   return kestrel_model_new_from_graph_at (graph, origin, NULL, error);
 }
 
+static KestrelModel *new_from_graph (KestrelGraph *graph, const char *origin, const char *const *input_shapes,
+                                     KestrelQdqTaken *qdq, GError **error);
+
 KestrelModel *
 kestrel_model_new_from_graph_at (KestrelGraph *graph, const char *origin,
                                  const char *const *input_shapes, GError **error)
+{
+  KestrelQdqTaken *qdq = NULL;
+
+  /* Before anything else: the source graph (plans at another batch or
+   * size) is then the float graph too. */
+  if (!kestrel_graph_take_qdq (graph, &qdq, error))
+    {
+      g_prefix_error (error, "%s: ", origin);
+      kestrel_graph_free (graph);
+      return NULL;
+    }
+  return new_from_graph (graph, origin, input_shapes, qdq, error);
+}
+
+/* Takes `qdq` (may be NULL). */
+static KestrelModel *
+new_from_graph (KestrelGraph *graph, const char *origin, const char *const *input_shapes, KestrelQdqTaken *qdq,
+                GError **error)
 {
   KestrelModel *model;
   KestrelGraph *source;
 
   if (!kestrel_graph_set_input_shapes (graph, input_shapes, error))
     {
+      kestrel_qdq_taken_free (qdq);
       kestrel_graph_free (graph);
       return NULL;
     }
@@ -152,6 +178,7 @@ kestrel_model_new_from_graph_at (KestrelGraph *graph, const char *origin,
   source = kestrel_graph_copy (graph);
   if (!kestrel_graph_prepare (graph, error))
     {
+      kestrel_qdq_taken_free (qdq);
       kestrel_graph_free (graph);
       kestrel_graph_free (source);
       return NULL;
@@ -172,6 +199,9 @@ kestrel_model_new_from_graph_at (KestrelGraph *graph, const char *origin,
         model->weight_bytes += kestrel_tensor_get_n_bytes (value->constant);
     }
   model->content_hash = graph_content_hash (graph);
+  model->qdq = qdq;
+  if (qdq != NULL)
+    model->qdq_table = kestrel_qdq_taken_to_table (qdq, graph, model->content_hash);
   return model;
 }
 
@@ -196,8 +226,8 @@ KestrelModel *
 kestrel_model_new_at_input_shapes (KestrelModel *model, const char *const *input_shapes,
                                    GError **error)
 {
-  return kestrel_model_new_from_graph_at (kestrel_graph_copy (model->source), model->origin,
-                                          input_shapes, error);
+  return new_from_graph (kestrel_graph_copy (model->source), model->origin, input_shapes,
+                         model->qdq != NULL ? kestrel_qdq_taken_copy (model->qdq) : NULL, error);
 }
 
 gboolean
@@ -236,6 +266,8 @@ kestrel_model_unref (KestrelModel *model)
   kestrel_graph_free (model->source);
   g_free (model->origin);
   g_free (model->content_hash);
+  kestrel_qdq_taken_free (model->qdq);
+  g_clear_pointer (&model->qdq_table, kestrel_quant_table_unref);
   g_free (model);
 }
 
@@ -305,4 +337,10 @@ const char *
 kestrel_model_get_content_hash (const KestrelModel *model)
 {
   return model->content_hash;
+}
+
+KestrelQuantTable *
+kestrel_model_get_quant_table (const KestrelModel *model)
+{
+  return model->qdq_table;
 }

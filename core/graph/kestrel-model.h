@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 
 #include "kestrel-graph.h"
+#include "kestrel-quant-table.h"
 
 G_BEGIN_DECLS
 
@@ -64,6 +65,12 @@ gsize kestrel_model_get_weight_bytes (const KestrelModel *model);
  * the key a calibration table is cached under. Equal for the same file at
  * the same input sizes however it was loaded. */
 const char *kestrel_model_get_content_hash (const KestrelModel *model);
+
+/* The calibration table a quantised (QDQ) file carries: its scales and
+ * zero points by tensor name, its float-weight Convs as the FP32 layers
+ * (kestrel-passes-qdq.c); INT8 plans of the model use it when the plan
+ * options give none. NULL for a float model. Owned by the model. */
+KestrelQuantTable *kestrel_model_get_quant_table (const KestrelModel *model);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KestrelModel, kestrel_model_unref)
 

@@ -94,6 +94,21 @@ gboolean kestrel_graph_quantize_int4 (KestrelGraph *graph, const KestrelGraph *r
  * range, keep their float32 weights. */
 void kestrel_graph_to_fp16 (KestrelGraph *graph, const char *const *fp32_layers);
 
+/* QDQ files in (kestrel-passes-qdq.c): on a graph as loaded, before it is
+ * prepared, takes QuantizeLinear -> DequantizeLinear pairs off the
+ * activations and DequantizeLinear off the Convs' integer weights and bias,
+ * recording the parameters (*taken; NULL when the file has none). After
+ * kestrel_graph_prepare, kestrel_qdq_taken_to_table() makes them the
+ * model's calibration table (u8 parameters by tensor name, the Convs with
+ * float weights as FP32 layers), from which INT8 plans give the file's
+ * integers and scales. */
+typedef struct _KestrelQdqTaken KestrelQdqTaken;
+gboolean kestrel_graph_take_qdq (KestrelGraph *graph, KestrelQdqTaken **taken, GError **error);
+KestrelQuantTable *kestrel_qdq_taken_to_table (const KestrelQdqTaken *taken, const KestrelGraph *prepared,
+                                               const char *model_hash);
+KestrelQdqTaken *kestrel_qdq_taken_copy (const KestrelQdqTaken *taken);
+void kestrel_qdq_taken_free (KestrelQdqTaken *taken);
+
 /* The only node reading `value`, or NULL if there are several, none, or the
  * value is a graph output (whose contents must stay as they are). */
 KestrelNode *kestrel_graph_single_reader (const KestrelGraph *graph, gint value);

@@ -582,14 +582,17 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
   plan->options.int8_layers = NULL;
   if (kestrel_precision_is_integer (options->precision))
     {
-      if (options->quant_table == NULL)
+      /* A quantised (QDQ) file carries its own table. */
+      KestrelQuantTable *table = options->quant_table != NULL ? options->quant_table
+                                                              : kestrel_model_get_quant_table (model);
+      if (table == NULL)
         {
           g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
                        "an %s plan needs a calibration table (kestrel_calibrate)",
                        options->precision == KESTREL_PRECISION_INT4 ? "INT4" : "INT8");
           goto fail;
         }
-      const char *hash = kestrel_quant_table_get_model_hash (options->quant_table);
+      const char *hash = kestrel_quant_table_get_model_hash (table);
       if (hash[0] != '\0' && strcmp (hash, kestrel_model_get_content_hash (model)) != 0)
         {
           g_set_error (error, KESTREL_ERROR, KESTREL_ERROR_INVALID_ARGUMENT,
@@ -597,12 +600,12 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
                        "this model's is %.12s...)", hash, kestrel_model_get_content_hash (model));
           goto fail;
         }
-      plan->options.quant_table = kestrel_quant_table_ref (options->quant_table);
+      plan->options.quant_table = kestrel_quant_table_ref (table);
       plan->options.fp32_layers = fp32_layers_union (options->fp32_layers,
-                                                     kestrel_quant_table_get_fp32_layers (options->quant_table));
+                                                     kestrel_quant_table_get_fp32_layers (table));
       if (options->precision == KESTREL_PRECISION_INT4)
         plan->options.int8_layers = fp32_layers_union (options->int8_layers,
-                                                       kestrel_quant_table_get_int8_layers (options->quant_table));
+                                                       kestrel_quant_table_get_int8_layers (table));
     }
   if (options->precision == KESTREL_PRECISION_FP16)
     plan->options.fp32_layers = (const char *const *) g_strdupv ((char **) options->fp32_layers);

@@ -53,8 +53,10 @@ typedef struct {
    * image by image so those stay as cache-sized as at batch 1; only the
    * later, small layers run on all N at once. */
   guint batch;
-  /* INT8 and INT4 (required there): the calibration table of this model
-   * (kestrel_calibrate(), core/quant/). The plan keeps a reference. */
+  /* INT8 and INT4 (required there, unless the model is a QDQ file, whose
+   * own table, kestrel_model_get_quant_table(), is then used): the
+   * calibration table of this model (kestrel_calibrate(), core/quant/). The
+   * plan keeps a reference. */
   KestrelQuantTable *quant_table;
   /* INT8 and FP16: node names (NULL-terminated, may be NULL) whose layers
    * stay FP32: mixed precision. The plan keeps a copy, at INT8 with the

@@ -62,8 +62,8 @@ dtype_from_onnx (int onnx, KestrelDType *out)
   return FALSE;
 }
 
-static int
-dtype_to_onnx (KestrelDType dtype)
+int
+kestrel_onnx_dtype_to_onnx (KestrelDType dtype)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (dtype_map); i++)
     if (dtype_map[i].dtype == dtype)
@@ -227,7 +227,7 @@ kestrel_onnx_tensor_to_bytes (KestrelTensor *tensor, const char *name)
   proto.n_dims = n_dims;
   proto.dims = (int64_t *) dims;
   proto.has_data_type = TRUE;
-  proto.data_type = dtype_to_onnx (kestrel_tensor_get_dtype (tensor));
+  proto.data_type = kestrel_onnx_dtype_to_onnx (kestrel_tensor_get_dtype (tensor));
   proto.name = (char *) (name != NULL ? name : "");
   proto.has_raw_data = TRUE;
   proto.raw_data.len = kestrel_tensor_get_n_bytes (tensor);

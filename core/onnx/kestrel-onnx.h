@@ -40,4 +40,16 @@ GBytes *kestrel_onnx_tensor_to_bytes (KestrelTensor *tensor, const char *name);
 gboolean kestrel_onnx_tensor_to_file (KestrelTensor *tensor, const char *name, const char *path,
                                       GError **error);
 
+/* The ONNX TensorProto data type of a Kestrel dtype (0 when it has none). */
+int kestrel_onnx_dtype_to_onnx (KestrelDType dtype);
+
+/* A graph as an ONNX model file (kestrel-onnx-write.c): every node not
+ * removed, in graph order, with its attributes; every constant a node
+ * reads as an initializer (raw data); the inputs and outputs with their
+ * types and shapes. Only ai.onnx operators can be written: a node of
+ * another domain (a pass's kestrel.* operator) is an error naming it.
+ * `opset` is the ai.onnx opset the file imports. */
+GBytes *kestrel_onnx_graph_to_bytes (const KestrelGraph *graph, gint64 opset, const char *producer,
+                                     GError **error);
+
 G_END_DECLS

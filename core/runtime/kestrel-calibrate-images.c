@@ -212,6 +212,9 @@ kestrel_calibrate_images_for (KestrelModel *model, guint image_input, const kk_m
   gboolean samples = dir == NULL || g_strcmp0 (dir, kestrel_samples_get_dir ()) == 0;
   gboolean from_cache = FALSE;
 
+  /* A quantised (QDQ) file carries its own scales: nothing to measure. */
+  if (kestrel_model_get_quant_table (model) != NULL)
+    return kestrel_quant_table_ref (kestrel_model_get_quant_table (model));
   if (dir == NULL)
     dir = kestrel_samples_get_dir ();
   table = kestrel_calibrate_images_lookup (model, dir);

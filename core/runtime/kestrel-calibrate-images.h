@@ -33,7 +33,8 @@ G_BEGIN_DECLS
  * (kestrel_calibrate_mixed_cached: reused when present, measured again
  * with a warning when corrupt); else measured now on the photos in `dir`.
  * `progress` counts thousandths: the photos' runs the first tenth, the
- * search the rest, then (1000, 1000). Errors: no photo in the folder, a
+ * search the rest, then (1000, 1000). A QDQ file's model gives its own
+ * table (kestrel_model_get_quant_table), measured nothing. Errors: no photo in the folder, a
  * photo that does not decode, G_IO_ERROR_CANCELLED. */
 KestrelQuantTable *kestrel_calibrate_images (KestrelModel *model, guint image_input,
                                              const kk_model_input_params *params, const char *dir,

@@ -4,6 +4,7 @@
 
 #include <glib.h>
 
+#include "kestrel-calibrate-images.h"
 #include "kestrel-image.h"
 #include "kestrel-plan.h"
 #include "kestrel-plugin.h"
@@ -60,6 +61,26 @@ test_blazeface_decoder (KestrelModel *model)
   KestrelTaskDecoder *decoder = kestrel_task_decoder_new (vt, model, &error);
   g_assert_no_error (error);
   return decoder;
+}
+
+/* The table the engine's INT8 plans of a BlazeFace model use: minmax on
+ * the bundled photos as the plugin prepares them, then the layers the
+ * sensitivity search keeps FP32 (the cache's, in the build folder's
+ * XDG_CACHE_HOME, once a test has measured it). */
+static inline KestrelQuantTable *
+test_blazeface_engine_table (KestrelModel *model)
+{
+  g_autoptr(GError) error = NULL;
+  KestrelTaskDecoder *decoder = test_blazeface_decoder (model);
+  kk_model_input_params params;
+  KestrelQuantTable *table;
+
+  kestrel_task_decoder_get_input_params (decoder, TRUE, &params);
+  table = kestrel_calibrate_images (model, kestrel_task_decoder_get_image_input (decoder), &params, NULL, NULL,
+                                    NULL, NULL, &error);
+  g_assert_no_error (error);
+  kestrel_task_decoder_free (decoder);
+  return table;
 }
 
 /* Runs `plan` on `image` as the decoder prepares frames and decodes it,

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../ort-peer-test.h"
 #include "blazeface-test-util.h"
 #include "kestrel-image.h"
 
@@ -257,40 +258,14 @@ test_parity (gconstpointer data)
   g_test_message ("%s", summary->str);
 }
 
-static char *
-find_node (void)
-{
-  char *path = g_find_program_in_path ("node");
-  return path != NULL ? path : g_find_program_in_path ("nodejs");
-}
-
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  node_path = find_node ();
-  if (node_path == NULL)
-    {
-      /* meson runs this test with the exitcode protocol: 77 is a skip. */
-      if (test_in_ci ())
-        {
-          printf ("Bail out! node is not installed (Debian packages nodejs and npm), and CI must have "
-                  "every test package: add them to scripts/install-deps.sh --test\n");
-          return 1;
-        }
-      printf ("1..0 # SKIP node is not available (Debian packages nodejs and npm; scripts/install-deps.sh --test)\n");
-      return 77;
-    }
-  peer_script = g_build_filename (TEST_SOURCE_ROOT, "tests", "peers", "ort-peer.js", NULL);
-  g_autofree char *ort_module = g_build_filename (TEST_SOURCE_ROOT, "tests", "peers", "node_modules",
-                                                  "onnxruntime-node", "package.json", NULL);
-  if (!g_file_test (ort_module, G_FILE_TEST_EXISTS))
-    {
-      printf ("Bail out! onnxruntime-node is not installed in tests/peers: run scripts/install-deps.sh --test "
-              "(or npm ci --ignore-scripts in tests/peers)\n");
-      return 1;
-    }
+  int missing = ort_peer_test_find (&node_path, &peer_script);
+  if (missing != 0)
+    return missing;
   work_dir = g_dir_make_tmp ("kestrel-parity-XXXXXX", NULL);
 
   g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);

@@ -61,6 +61,27 @@ fill_sample_frame (KestrelPlan *plan, guint frame, gpointer user_data, GError **
   return fill_sample_photo (plan, frame, error);
 }
 
+/* An INT8 plan of `model` with `table` (NULL: the one a QDQ model
+ * carries) and the layers named in `fp32_layers` kept FP32. */
+static inline KestrelPlan *
+int8_plan (KestrelModel *model, KestrelQuantTable *table, kk_level level, guint threads,
+           const char *const *fp32_layers)
+{
+  KestrelPlanOptions options;
+  g_autoptr(GError) error = NULL;
+  KestrelPlan *plan;
+
+  kestrel_plan_options_init (&options);
+  options.level = level;
+  options.n_threads = threads;
+  options.precision = KESTREL_PRECISION_INT8;
+  options.quant_table = table;
+  options.fp32_layers = fp32_layers;
+  plan = kestrel_plan_new (model, &options, &error);
+  g_assert_no_error (error);
+  return plan;
+}
+
 /* A minmax table over the bundled photos. */
 static inline KestrelQuantTable *
 calibrate_on_samples (KestrelModel *model)

@@ -51,13 +51,6 @@ quant_plan (KestrelModel *model, KestrelQuantTable *table, KestrelPrecision prec
 }
 
 static KestrelPlan *
-int8_plan (KestrelModel *model, KestrelQuantTable *table, kk_level level, guint threads,
-           const char *const *fp32_layers)
-{
-  return quant_plan (model, table, KESTREL_PRECISION_INT8, level, threads, fp32_layers);
-}
-
-static KestrelPlan *
 fp32_plan (KestrelModel *model)
 {
   KestrelPlanOptions options;
