@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kestrel-cli.h"
+#include "kestrel-passes.h"
 #include "kestrel-input-shape.h"
 #include "kestrel-onnx.h"
 #include "kestrel-op.h"
@@ -116,6 +117,9 @@ print_text (JsonObject *o)
   printf ("  opset %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " nodes, %" G_GINT64_FORMAT
           " parameters\n", json_object_get_int_member (o, "opset"),
           json_object_get_int_member (o, "nodes"), json_object_get_int_member (o, "parameters"));
+  if (json_object_get_boolean_member_with_default (o, "qdq", FALSE))
+    printf ("  quantised (QDQ): INT8 plans take the file's scales; nodes and operators without its "
+            "QuantizeLinear / DequantizeLinear pairs\n");
   for (guint i = 0; i < json_array_get_length (inputs); i++)
     printf ("  input %s\n", json_array_get_string_element (inputs, i));
   if (json_object_has_member (o, "multiply_adds"))
@@ -184,6 +188,7 @@ kestrel_cli_inspect (int argc, char **argv)
   guint64 params = 0;
   guint n_unsupported = 0;
   gboolean plannable = FALSE;
+  gboolean qdq = FALSE;
 
   if (!kestrel_cli_parse_options ("inspect", context, entries, NULL, "one MODEL", 1, 1, &argc, &argv))
     return 2;
@@ -198,6 +203,19 @@ kestrel_cli_inspect (int argc, char **argv)
   graph = kestrel_onnx_load_graph (bytes, origin, &error);
   if (graph == NULL)
     return kestrel_cli_fail ("inspect", error->message, 1);
+  /* A QDQ file: the operators listed are the ones Kestrel runs, its
+   * QuantizeLinear / DequantizeLinear pairs taken out as loading does
+   * (their scales are the INT8 plans' table). */
+  {
+    KestrelQdqTaken *taken = NULL;
+    if (!kestrel_graph_take_qdq (graph, &taken, &error))
+      {
+        kestrel_graph_free (graph);
+        return kestrel_cli_fail ("inspect", error->message, 1);
+      }
+    qdq = taken != NULL;
+    kestrel_qdq_taken_free (taken);
+  }
 
   for (guint n = 0; n < graph->nodes->len; n++)
     {
@@ -228,6 +246,8 @@ kestrel_cli_inspect (int argc, char **argv)
   json_builder_add_int_value (b, graph->opset);
   json_builder_set_member_name (b, "nodes");
   json_builder_add_int_value (b, graph->nodes->len);
+  json_builder_set_member_name (b, "qdq");
+  json_builder_add_boolean_value (b, qdq);
   json_builder_set_member_name (b, "parameters");
   json_builder_add_int_value (b, params);
   json_builder_set_member_name (b, "ops");
