@@ -187,6 +187,8 @@ kestrel_cli_calibrate_frames (const char *command, KestrelModel *model, const ch
         g_propagate_error (error, g_steal_pointer (&job.error));
       g_clear_error (&job.error);
     }
+  else
+    *status = 0;
   return job.table;
 }
 

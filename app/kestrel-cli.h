@@ -30,7 +30,7 @@ int kestrel_cli_quantize (int argc, char **argv);
  * images of `frames` fed to `model` as the engine feeds it, ranges by
  * `method`, then the sensitivity search at `goal_db` (NAN: none), on a
  * thread SIGINT/SIGTERM cancel, with a progress line on a terminal. NULL
- * on error with *status 2 (the folder cannot be read) or 1. */
+ * on error with *status 2 (the folder cannot be read) or 1; *status 0 on success. */
 KestrelQuantTable *kestrel_cli_calibrate_frames (const char *command, KestrelModel *model, const char *frames,
                                                  const KestrelCalibrationMethod *method, double goal_db,
                                                  int *status, GError **error);
