@@ -24,15 +24,15 @@
 #include "kestrel-plugin.h"
 #include "kestrel-thread-pool.h"
 
-/* Gives the memory of the plans just freed back to the system. Plans are
- * built on a short-lived builder thread, so their weights and arenas come
- * from one of glibc's per-thread malloc arenas; glibc raises its mmap
- * threshold each time a large block is freed, so later plans come from the
- * arenas too, and an arena's heap only shrinks from its top. The soak
- * found it (scripts/soak.sh, a reconfiguration every 3 s): after 13
- * minutes 341 MB resident for 26 MB in use (malloc_stats), growing about
- * 8 MB a minute. malloc_trim(0) returns the free pages of every arena.
- * Once per configuration freed, never on the frame path. */
+/* Gives the memory of the plans just freed back to the system. Their
+ * large buffers are mappings of their own, unmapped when freed (glibc's
+ * mmap threshold is fixed at start-up: core/base/kestrel-malloc.c); their
+ * small blocks come from the builder thread's malloc arena, whose heap
+ * only shrinks from its top. The soak found it (scripts/soak.sh, a
+ * reconfiguration every 3 s): after 13 minutes 341 MB resident for 26 MB
+ * in use (malloc_stats), growing about 8 MB a minute. malloc_trim(0)
+ * returns the free pages of every arena. Once per configuration freed,
+ * never on the frame path. */
 static void
 give_back_memory (void)
 {
