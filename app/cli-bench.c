@@ -74,7 +74,7 @@ kestrel_cli_bench (int argc, char **argv)
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default full)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default 1)", "N" },
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name,
-      "fp32 (default), fp16 (half weights) or int8 (calibrated on the bundled photos)", "P" },
+      "fp32 (default), fp16 (half weights), int8 or int4 (4-bit weights; both calibrated on the bundled photos)", "P" },
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Timed inferences per engine (default 200)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Also run batches of N frames and compare time per frame with batch 1", "N" },
     { "peer", 0, 0, G_OPTION_ARG_STRING, &peer_name, "Also measure a peer engine: ort (ONNX Runtime)", "PEER" },

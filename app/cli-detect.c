@@ -216,7 +216,7 @@ kestrel_cli_detect (int argc, char **argv)
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "scalar, simd, parallel or full (default)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads at the parallel levels (default: all cores)", "N" },
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name,
-      "fp32 (default), fp16 (half weights) or int8 (calibrated on the bundled photos)", "P" },
+      "fp32 (default), fp16 (half weights), int8 or int4 (4-bit weights; both calibrated on the bundled photos)", "P" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per image and line", NULL },
     { "score-threshold", 's', 0, G_OPTION_ARG_DOUBLE, &score_threshold,
       "Lowest score reported, 0..1 (default: the model's own, 0.5 front, 0.72 back; else the decoder's)", "S" },

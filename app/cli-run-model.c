@@ -52,7 +52,7 @@ kestrel_cli_run_model (int argc, char **argv)
     { "level", 'l', 0, G_OPTION_ARG_STRING, &level_name, "Optimisation level: scalar, simd, parallel, full (default full)", "LEVEL" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads at the parallel levels (default: all cores)", "N" },
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name,
-      "fp32 (default), fp16 (half weights) or int8 (calibrated on the given inputs)", "P" },
+      "fp32 (default), fp16 (half weights), int8 or int4 (4-bit weights; both calibrated on the given inputs)", "P" },
     { "input-shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &input_shapes, KESTREL_CLI_INPUT_SHAPE_HELP " (default: the shape of its --input file)", "NAME=SHAPE" },
     { NULL }
   };

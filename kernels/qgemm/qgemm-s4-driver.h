@@ -2,16 +2,18 @@
  * version, included at the end of qgemm-driver.h (so with the version's
  * flags, its VL, G and A_OFFSET, and its tiles).
  *
- * Column block by column block (the packer's blocks of 1, 2 or 3 vectors),
- * the nibbles are widened to the s8 panel of the int8 layout,
- * m * (q - z), in a stack buffer, and the block is swept by the int8 tiles
- * over every strip of rows. The tiles then compute exactly what they
+ * When the whole widened W fits the stack buffer, it is widened once per
+ * call into the int8 layout and the int8 driver runs it. Otherwise, column
+ * block by column block (the packer's blocks of 1, 2 or 3 vectors), the
+ * nibbles are widened to the s8 panel of the int8 layout, m * (q - z), in
+ * the buffer, and the block is swept by the int8 tiles over every strip of
+ * rows. The tiles then compute exactly what they
  * compute on an int8 W (kestrel-kernels.h: the result is defined as that),
  * so nothing here can differ between versions. The widening costs k x n
  * byte operations per call, against m x k x n multiply-adds: it is hidden
- * when a call has more than a few dozen rows (the plan's row chunks). The
- * A strip is widened again per column block (a pass over strip x k
- * bytes), which the buffer's size makes the price of any k up to
+ * when a call has more than a few dozen rows (the plan's row chunks). Block
+ * by block, the A strip is widened again per column block (a pass over
+ * strip x k bytes), which the buffer's size makes the price of any k up to
  * KK_QGEMM_S4_MAX_K.
  */
 #pragma once
@@ -67,6 +69,24 @@ qgemm_s4_run (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
 #else
 #define QGEMM_ABUF_ROW(row) NULL
 #endif
+
+  /* When every column's panel fits the buffer (BlazeFace's layers: k and n
+   * up to a few hundred), the whole W is widened once, behind a copy of
+   * bias_eff: that is the int8 layout itself, which qgemm_run sweeps as it
+   * sweeps an int8 W (each strip of A widened once). */
+  if (npad * (sizeof (int32_t) + kpad) <= sizeof panel)
+    {
+      memcpy (panel, bias_eff, npad * sizeof (int32_t));
+      for (size_t v = 0; v < nv_total;)
+        {
+          const size_t bv = kk_gemm_block_vectors (nv_total - v), c0 = v * VL;
+          qgemm_s4_widen_block (nib + c0 * kpad / 2, mp + c0, zp + c0, npad, bv * VL, kpad / G,
+                                panel + npad * sizeof (int32_t) + c0 * kpad);
+          v += bv;
+        }
+      qgemm_run (m_count, n, k, a, lda, panel, c, ldc, c_elem, rq);
+      return;
+    }
 
   for (size_t v = 0; v < nv_total;)
     {
