@@ -1155,7 +1155,10 @@ kestrel_graph_new_fast (const KestrelGraph *prepared, KestrelFastFlags flags, GE
         }
       gboolean ok = kestrel_graph_fuse (graph, flags, error) && kestrel_graph_to_nhwc (graph, flags, error);
       if (ok && !(flags & KESTREL_FAST_KEEP_REFERENCE_GEMMS))
-        run_reference_gemms_fast (graph);
+        {
+          run_reference_gemms_fast (graph);
+          kestrel_graph_map_qlinear (graph);
+        }
       if (!ok || !kestrel_graph_prepare (graph, error))
         {
           kestrel_graph_free (graph);

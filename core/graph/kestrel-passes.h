@@ -20,6 +20,8 @@
  *   to_nhwc           convolutions and pooling in NHWC with Transposes
  *                     around them, then Transposes cancelled and pushed
  *                     through elementwise ops until only the needed remain
+ *   map_qlinear       QLinearConv / QLinearMatMul on the integer kernels
+ *                     where that is exact (kestrel-passes-qlinear.c)
  */
 #pragma once
 
@@ -108,6 +110,14 @@ KestrelQuantTable *kestrel_qdq_taken_to_table (const KestrelQdqTaken *taken, con
                                                const char *model_hash);
 KestrelQdqTaken *kestrel_qdq_taken_copy (const KestrelQdqTaken *taken);
 void kestrel_qdq_taken_free (KestrelQdqTaken *taken);
+
+/* The SIMD levels' pass for models quantized elsewhere
+ * (kestrel-passes-qlinear.c): QLinearConv and QLinearMatMul nodes whose
+ * parameters fit the integer kernels bit for bit become
+ * kestrel.QLinearConvPacked / kestrel.QLinearMatMulPacked; the others keep
+ * the reason as the attribute "kestrel_reference_why". Before prepare
+ * (the renamed nodes need resolving). */
+void kestrel_graph_map_qlinear (KestrelGraph *graph);
 
 /* The only node reading `value`, or NULL if there are several, none, or the
  * value is a graph output (whose contents must stay as they are). */

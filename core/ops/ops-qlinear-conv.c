@@ -170,8 +170,13 @@ accumulate_tile (const KestrelStep *step, const IntConvState *s, gint64 n, gint6
                   kestrel_nn_valid_range (p->out[2], p->in[2], sw, offset, &b, &e);
                   b = MAX (b, ow0);
                   e = MIN (e, ow1);
+                  /* Sums past the s32 range wrap (as ONNX Runtime's do) rather than
+                   * being undefined: unsigned arithmetic. */
                   for (gint64 ow = b; ow < e; ow++)
-                    acc[ow - ow0] += (kestrel_qlinear_load (xv->dtype, xv->data, xrow + ow * sw + offset) - xz) * wt;
+                    acc[ow - ow0] = (gint32) ((guint32) acc[ow - ow0]
+                                              + (guint32) ((kestrel_qlinear_load (xv->dtype, xv->data,
+                                                                                  xrow + ow * sw + offset)
+                                                            - xz) * wt));
                 }
             }
         }

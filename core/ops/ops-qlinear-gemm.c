@@ -156,9 +156,12 @@ int_matmul_rows (gsize begin, gsize end, guint worker, gpointer data)
             {
               gint32 av_k = kestrel_qlinear_load (av->dtype, av->data, a_row + k) - az;
               gsize brow = b0 + k * p->n + j0;
+              /* unsigned: sums past the s32 range wrap rather than being undefined */
               for (gint64 j = 0; j < jn; j++)
-                acc[j] += av_k * (kestrel_qlinear_load (bv->dtype, bv->data, brow + j)
-                                  - kestrel_qlinear_zero_point (optional_view (step, s->b_zp), j0 + j));
+                acc[j] = (gint32) ((guint32) acc[j]
+                                   + (guint32) (av_k * (kestrel_qlinear_load (bv->dtype, bv->data, brow + j)
+                                                        - kestrel_qlinear_zero_point (optional_view (step, s->b_zp),
+                                                                                      j0 + j))));
             }
           for (gint64 j = 0; j < jn; j++)
             {

@@ -19,6 +19,8 @@ const KestrelOpDef *const kestrel_ops_qlinear[] = {
   &kestrel_op_matmul_integer,
   &kestrel_op_qlinear_matmul,
   &kestrel_op_qlinear_add,
+  &kestrel_op_qlinear_conv_packed,
+  &kestrel_op_qlinear_matmul_packed,
   NULL,
 };
 

@@ -36,6 +36,10 @@ extern const KestrelOpDef kestrel_op_qlinear_conv;
 extern const KestrelOpDef kestrel_op_matmul_integer;
 extern const KestrelOpDef kestrel_op_qlinear_matmul;
 
+/* ops-qlinear-packed.c: the two above on the integer kernels */
+extern const KestrelOpDef kestrel_op_qlinear_conv_packed;
+extern const KestrelOpDef kestrel_op_qlinear_matmul_packed;
+
 /* ops-qlinear-add.c */
 extern const KestrelOpDef kestrel_op_qlinear_add;
 

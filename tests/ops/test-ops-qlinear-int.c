@@ -10,6 +10,11 @@
  *  - QLinearAdd, in models built with python3-onnx
  *    (make-qlinear-models.py), gives the bytes of the DequantizeLinear /
  *    Add / QuantizeLinear chain it stands for and of the formula.
+ *  - QLinearConv and QLinearMatMul with constant weights (models from
+ *    make-qlinear-models.py): at simd and full on the integer kernels
+ *    (kestrel.QLinear*Packed), the same bytes as the reference loops at
+ *    scalar; with round scales, where sums can land on rounding ties,
+ *    still on the reference loop at every level, saying why.
  *  - Bad parameters are errors naming the node and what was wrong.
  */
 #include "config.h"
@@ -306,6 +311,87 @@ test_add_models (void)
     }
 }
 
+/* ---- QLinearConv / QLinearMatMul on the integer kernels ---------------------- */
+
+/* The op of the plan's only QLinear node and, for the reference, why. */
+static const KestrelNode *
+qlinear_node (KestrelPlan *plan)
+{
+  const KestrelGraph *graph = kestrel_plan_get_graph (plan);
+
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      const KestrelNode *node = kestrel_graph_node (graph, n);
+      if (strstr (node->op_type, "QLinear") != NULL)
+        return node;
+    }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static void
+test_packed_models (void)
+{
+  static const char *const names[] = { "qlinear_conv_3x3", "qlinear_conv_1x1", "qlinear_matmul" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (53);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    for (int round = 0; round < 2; round++)
+      {
+        g_autofree char *file = g_strdup_printf ("%s%s.onnx", names[i], round ? "_round" : "");
+        g_autofree char *path = g_build_filename (TEST_BUILD_DIR, file, NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(KestrelModel) model = kestrel_model_new_from_file (path, &error);
+        g_autofree guint8 *x = NULL;
+        g_autofree guint8 *want = NULL;
+        gsize n_in = 0, n_out = 0;
+
+        g_assert_no_error (error);
+        for (int level = 0; level < KK_LEVEL_COUNT; level++)
+          {
+            g_autoptr(KestrelPlan) plan = NULL;
+            KestrelPlanOptions options;
+            const KestrelNode *node;
+            gboolean packed;
+
+            kestrel_plan_options_init (&options);
+            options.level = level;
+            options.n_threads = 2;
+            plan = kestrel_plan_new (model, &options, &error);
+            g_assert_no_error (error);
+            node = qlinear_node (plan);
+            packed = strcmp (node->domain, "kestrel") == 0;
+            g_test_message ("%s at %s: %s%s%s", file, kk_level_name (level), node->op_type,
+                            packed ? "" : ", reference: ",
+                            packed ? "" : kestrel_node_attr_string (node, "kestrel_reference_why", "(scalar level)"));
+            /* Quantizer-like scales run on the kernels at the SIMD levels. */
+            g_assert_cmpint (packed, ==, !round && (level == KK_LEVEL_SIMD || level == KK_LEVEL_FULL));
+            if (round && (level == KK_LEVEL_SIMD || level == KK_LEVEL_FULL))
+              g_assert_nonnull (strstr (kestrel_node_attr_string (node, "kestrel_reference_why", ""), "tie"));
+
+            if (x == NULL)
+              {
+                n_in = kestrel_plan_get_input (plan, 0)->n_elements;
+                n_out = kestrel_plan_get_output (plan, 0)->n_elements;
+                x = random_bytes (rand, n_in);
+              }
+            memcpy (kestrel_plan_get_input (plan, 0)->data, x, n_in);
+            kestrel_plan_run (plan);
+            if (want == NULL)
+              want = g_memdup2 (kestrel_plan_get_output (plan, 0)->data, n_out);
+            else if (memcmp (want, kestrel_plan_get_output (plan, 0)->data, n_out) != 0)
+              {
+                const guint8 *got = kestrel_plan_get_output (plan, 0)->data;
+                gsize e = 0;
+                while (got[e] == want[e])
+                  e++;
+                g_error ("%s at level %s: element %zu is %u, the scalar reference %u", file,
+                         kk_level_name (level), e, got[e], want[e]);
+              }
+          }
+      }
+}
+
 /* ---- Errors ----------------------------------------------------------------- */
 
 static OpCase *
@@ -371,6 +457,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/qlinear-int/conv", test_conv);
   g_test_add_func ("/ops/qlinear-int/matmul", test_matmul);
   g_test_add_func ("/ops/qlinear-int/add-models", test_add_models);
+  g_test_add_func ("/ops/qlinear-int/packed-models", test_packed_models);
   g_test_add_func ("/ops/qlinear-int/bad-params", test_bad_params);
   int status = g_test_run ();
   kestrel_thread_pool_unref (test_pool);
