@@ -12,8 +12,8 @@
  *                      fp32_layers -> kestrel.QConvNhwc; always, reading a
  *                      QuantizeU8 of its input when that is float
  *   kestrel.MaxPoolNhwc -> QMaxPoolNhwc   } when at least one activation
- *   Add (same shapes) [+ Relu/Clip] -> QAdd } input comes from an INT8
- *   Concat -> QConcat                     } operator
+ *   Concat -> QConcat                     } input comes from an INT8 operator
+ *   Add (same shapes) [+ Relu/Clip] -> QAdd  when every activation input does
  * A QAdd whose input is a QConvNhwc's u8 output read by nothing else is
  * then fused into that convolution (fuse_residual_adds: the same bits).
  * Everything else stays float. Where a float operator reads an INT8
@@ -264,8 +264,9 @@ classify_conv (QPass *q, KestrelNode *node, const char *const *fp32_layers, QNod
   return TRUE;
 }
 
-/* MaxPool, Add and Concat go INT8 when one of their activation inputs
- * comes from an INT8 operator, and every activation input and the output
+/* MaxPool and Concat go INT8 when one of their activation inputs comes
+ * from an INT8 operator, an Add when both do, and every activation input
+ * and the output
  * have parameters the kernels can rescale between. */
 static gboolean
 classify_other (QPass *q, KestrelNode *node, QNode *qn, GError **error)
@@ -273,7 +274,7 @@ classify_other (QPass *q, KestrelNode *node, QNode *qn, GError **error)
   gboolean pool = is_op (node, "kestrel", "MaxPoolNhwc");
   gboolean add = is_op (node, "", "Add") && kestrel_node_n_inputs (node) == 2;
   gboolean concat = is_op (node, "", "Concat");
-  gboolean any_int8 = FALSE;
+  gboolean any_int8 = FALSE, all_int8 = TRUE;
   KestrelQuantParams p[2], yp;
   gint out = kestrel_node_output (node, 0);
 
@@ -294,8 +295,13 @@ classify_other (QPass *q, KestrelNode *node, QNode *qn, GError **error)
       if (!is_activation (q->graph, v))
         return TRUE;
       any_int8 |= from_int8 (q, v);
+      all_int8 &= from_int8 (q, v);
     }
-  if (!any_int8)
+  /* An Add with a float input stays float: made INT8, it would round that
+   * input (a residual stream, when the layer before it is kept FP32) and
+   * its own sum to u8 at per-tensor ranges, which is what breaks the
+   * stream (core/quant/README.md, "The residual stream"). */
+  if (!any_int8 || (add && !all_int8))
     return TRUE;
   if (pool)
     {

@@ -7,8 +7,9 @@
  *
  *   1. every convolution the INT8 pass can quantise is a candidate;
  *   2. sensitivity of candidate L: the worst output SQNR of the plan with
- *      only L INT8 (every other candidate FP32; MaxPool / Add / Concat
- *      after it go INT8 as they would in the full plan);
+ *      only L INT8 (every other candidate FP32; MaxPool / Concat after
+ *      it go INT8 as they would in the full plan, an Add only when its
+ *      other input is INT8 too);
  *   3. the all-INT8 plan meets the goal: nothing stays FP32. Else the
  *      candidates, most sensitive first, are kept FP32 in the shortest
  *      prefix that meets it (a bisection over the prefix length), and
