@@ -8,8 +8,6 @@
 
 #include "kestrel-cli.h"
 #include "kestrel-error.h"
-#include "kestrel-generic-decoder.h"
-#include "kestrel-plugin.h"
 #include "kestrel-input-shape.h"
 
 int
@@ -52,25 +50,13 @@ kestrel_cli_parse_precision (const char *name, KestrelPrecision *precision, GErr
 gboolean
 kestrel_cli_model_input (KestrelModel *model, guint *input, kk_model_input_params *params, GError **error)
 {
-  const KestrelTaskDecoderVTable *vtable;
-  g_autoptr(KestrelTaskDecoder) decoder = NULL;
-
-  vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (), model, NULL);
-  decoder = kestrel_task_decoder_new (vtable != NULL ? vtable : &kestrel_generic_decoder_vtable, model, error);
-  if (decoder == NULL)
-    return FALSE;
-  kestrel_task_decoder_get_input_params (decoder, TRUE, params);
-  *input = kestrel_task_decoder_get_image_input (decoder);
-  return TRUE;
+  return kestrel_calibrate_images_model_input (model, input, params, error);
 }
 
 gboolean
 kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precision, KestrelModel *model,
                            KestrelQuantTable **table, GError **error)
 {
-  kk_model_input_params params;
-  guint input;
-
   *table = NULL;
   options->precision = precision;
   if (!kestrel_precision_is_supported (precision))
@@ -82,24 +68,9 @@ kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecision precisi
     }
   if (!kestrel_precision_is_integer (precision))
     return TRUE;
-  /* A QDQ file carries its own scales: no calibration. */
-  if (kestrel_model_get_quant_table (model) != NULL)
-    {
-      *table = kestrel_quant_table_ref (kestrel_model_get_quant_table (model));
-      options->quant_table = *table;
-      return TRUE;
-    }
-  if (!kestrel_cli_model_input (model, &input, &params, error))
-    {
-      g_prefix_error (error, "calibrating for INT8 needs photos the model can take: ");
-      return FALSE;
-    }
-  *table = kestrel_calibrate_images_for (model, input, &params, NULL, precision, NULL, NULL, NULL, error);
+  *table = kestrel_calibrate_images_for_model (model, precision, NULL, error);
   if (*table == NULL)
-    {
-      g_prefix_error (error, "calibrating for INT8: ");
-      return FALSE;
-    }
+    return FALSE;
   options->quant_table = *table;
   return TRUE;
 }

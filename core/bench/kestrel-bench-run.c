@@ -18,7 +18,7 @@
 
 #include "kestrel-bench-machine.h"
 #include "kestrel-bench-private.h"
-#include "kestrel-calibrate.h"
+#include "kestrel-calibrate-images.h"
 #include "kestrel-error.h"
 #include "kestrel-stats.h"
 
@@ -47,7 +47,7 @@ typedef struct {
   GPtrArray *photos;            /* GBytes: one input each */
   GPtrArray *reference;         /* GBytes: the FP32 outputs of each photo, concatenated */
   GCancellable *cancellable;
-  KestrelQuantTable *quant_table; /* INT8 cells': minmax over the photos, made once */
+  KestrelQuantTable *quant_table; /* integer cells': the engine's table */
   const char *model_name;
   KestrelBenchFaces *faces;     /* NULL: no faces-agreeing column */
 } Run;
@@ -316,21 +316,23 @@ measure_accuracy (Run *run, CellState *s)
     fill_item (run, plan, item, item);
 }
 
-static gboolean
-fill_calibration_frame (KestrelPlan *plan, guint frame, gpointer user_data, GError **error)
-{
-  fill_item (user_data, plan, 0, frame);
-  return TRUE;
-}
-
-/* The INT8 cells' calibration table: minmax over the run's photos (noise
- * when it has none), measured once per run. */
+/* The integer cells' calibration table: the engine's (the bundled samples
+ * prepared as the model's decoder prepares frames, minmax, the layers the
+ * sensitivity search keeps FP32, at INT4 the layers its search keeps
+ * INT8; the user cache), so a cell times and measures the plan a user
+ * runs. One per run, gaining the INT4 search when an INT4 cell needs it. */
 static KestrelQuantTable *
-int8_table (Run *run, GError **error)
+integer_table (Run *run, KestrelPrecision precision, GError **error)
 {
-  if (run->quant_table == NULL)
-    run->quant_table = kestrel_calibrate_minmax (run->model, MAX (run->photos->len, 1), fill_calibration_frame, run,
-                                                 run->cancellable, error);
+  if (run->quant_table == NULL
+      || (precision == KESTREL_PRECISION_INT4 && !kestrel_quant_table_get_int4_searched (run->quant_table)))
+    {
+      KestrelQuantTable *table = kestrel_calibrate_images_for_model (run->model, precision, run->cancellable, error);
+      if (table == NULL)
+        return NULL;
+      g_clear_pointer (&run->quant_table, kestrel_quant_table_unref);
+      run->quant_table = table;
+    }
   return run->quant_table;
 }
 
@@ -348,7 +350,7 @@ first_visit (Run *run, CellState *s, GError **error)
   options.level = c->level;
   options.n_threads = c->threads;
   options.batch = c->batch;
-  if (kestrel_precision_is_integer (c->precision) && (options.quant_table = int8_table (run, error)) == NULL)
+  if (kestrel_precision_is_integer (c->precision) && (options.quant_table = integer_table (run, c->precision, error)) == NULL)
     return FALSE;
   start = kestrel_stats_now_ns ();
   s->plan = kestrel_plan_new (run->model, &options, error);

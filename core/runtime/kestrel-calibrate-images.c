@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kestrel-error.h"
+#include "kestrel-generic-decoder.h"
 #include "kestrel-image.h"
 #include "kestrel-mixed-precision.h"
 #include "kestrel-quant-table-file.h"
@@ -272,5 +273,43 @@ kestrel_calibrate_images_for (KestrelModel *model, guint image_input, const kk_m
     progress (PROGRESS_TOTAL, PROGRESS_TOTAL, user_data);
   if (!known)
     cache_insert (model, dir, table);
+  return table;
+}
+
+gboolean
+kestrel_calibrate_images_model_input (KestrelModel *model, guint *input, kk_model_input_params *params,
+                                      GError **error)
+{
+  const KestrelTaskDecoderVTable *vtable;
+  g_autoptr(KestrelTaskDecoder) decoder = NULL;
+
+  vtable = kestrel_plugin_registry_find_task_decoder_for_model (kestrel_plugin_registry_get_default (), model, NULL);
+  decoder = kestrel_task_decoder_new (vtable != NULL ? vtable : &kestrel_generic_decoder_vtable, model, error);
+  if (decoder == NULL)
+    return FALSE;
+  kestrel_task_decoder_get_input_params (decoder, TRUE, params);
+  *input = kestrel_task_decoder_get_image_input (decoder);
+  return TRUE;
+}
+
+KestrelQuantTable *
+kestrel_calibrate_images_for_model (KestrelModel *model, KestrelPrecision precision, GCancellable *cancellable,
+                                    GError **error)
+{
+  kk_model_input_params params;
+  KestrelQuantTable *table;
+  guint input;
+
+  /* A QDQ file carries its own scales: no calibration. */
+  if (kestrel_model_get_quant_table (model) != NULL)
+    return kestrel_quant_table_ref (kestrel_model_get_quant_table (model));
+  if (!kestrel_calibrate_images_model_input (model, &input, &params, error))
+    {
+      g_prefix_error (error, "calibrating for INT8 needs photos the model can take: ");
+      return NULL;
+    }
+  table = kestrel_calibrate_images_for (model, input, &params, NULL, precision, NULL, NULL, cancellable, error);
+  if (table == NULL)
+    g_prefix_error (error, "calibrating for INT8: ");
   return table;
 }

@@ -49,6 +49,21 @@ KestrelQuantTable *kestrel_calibrate_images_for (KestrelModel *model, guint imag
                                                  KestrelPrecision precision,
                                                  KestrelCalibrationProgressFunc progress, gpointer user_data,
                                                  GCancellable *cancellable, GError **error);
+
+/* The input frames go to and how they are prepared for it, as the engine
+ * does: the model's task decoder's (the generic one, pixels in 0..1, when
+ * no plugin decodes it). An error when the model takes no picture. */
+gboolean kestrel_calibrate_images_model_input (KestrelModel *model, guint *input, kk_model_input_params *params,
+                                               GError **error);
+
+/* The table the engine builds `model`'s plans at `precision` (INT8 or
+ * INT4) from: kestrel_calibrate_images_for() on the bundled samples (and
+ * the user cache), prepared by the model's task decoder as above.
+ * kestrel-cli's --precision and the benchmark's integer cells use it, so
+ * their plans are the engine's. A model from a QDQ file: its own table. */
+KestrelQuantTable *kestrel_calibrate_images_for_model (KestrelModel *model, KestrelPrecision precision,
+                                                       GCancellable *cancellable, GError **error);
+
 /* The table measured before in this process for `model` on `dir` (NULL:
  * the samples), or NULL: whether kestrel_calibrate_images() would be
  * quick. */

@@ -239,10 +239,11 @@ add_sqnr (Sqnr *q, const KestrelTensorView *ref, const KestrelTensorView *got)
 typedef struct {
   const char *model;
   KestrelPrecision precision;
-  /* INT4: the fewest convolutions the mix must leave INT4. The back
-   * model has none: its INT8 search keeps 48 of its 68 convolutions FP32
-   * (every pointwise one alone breaks the output at INT8, core/quant/
-   * README.md), and its one INT4 candidate misses the goal at INT4. */
+  /* INT4: the fewest convolutions the mix must leave INT4. Front: 2
+   * since its INT8 mix keeps 12 layers FP32 rather than 20 (an Add with a
+   * float input stays float, core/quant/README.md): more INT8 layers take
+   * more of the error the goal allows. The back model: none is asked for
+   * (its INT8 search keeps 34 of its 68 convolutions FP32). */
   guint min_int4;
 } AccuracyCase;
 
@@ -589,7 +590,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/int8/levels/back", "back", test_blazeface_levels);
   static const AccuracyCase accuracy[] = {
     { "front", KESTREL_PRECISION_INT8, 0 }, { "back", KESTREL_PRECISION_INT8, 0 },
-    { "front", KESTREL_PRECISION_INT4, 3 }, { "back", KESTREL_PRECISION_INT4, 0 },
+    { "front", KESTREL_PRECISION_INT4, 2 }, { "back", KESTREL_PRECISION_INT4, 0 },
   };
   g_test_add_data_func ("/int8/accuracy/front", &accuracy[0], test_blazeface_accuracy);
   g_test_add_data_func ("/int8/accuracy/back", &accuracy[1], test_blazeface_accuracy);
