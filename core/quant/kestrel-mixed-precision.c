@@ -44,6 +44,7 @@ typedef struct {
   double goal_db;
   GPtrArray *candidates;      /* char *, node names, in plan order */
   double *sensitivity;        /* per candidate */
+  guint *frame_order;         /* the frames, the one that failed last first */
   KestrelCalibrationProgressFunc progress;
   gpointer progress_data;
   guint done, total;
@@ -58,6 +59,7 @@ search_clear (Search *s)
   g_clear_pointer (&s->candidates, g_ptr_array_unref);
   g_clear_pointer (&s->pool, kestrel_thread_pool_unref);
   g_free (s->sensitivity);
+  g_free (s->frame_order);
   g_free (s->ref_views);
 }
 
@@ -159,17 +161,22 @@ run_reference (Search *s, KestrelCalibrationInputFunc fill_input, gpointer user_
 
 /* The worst SQNR of `plan`'s outputs, frame by frame: a frame the plan
  * gets wrong is not hidden by others it gets right. *agrees: whether the
- * caller's goal held on every frame (TRUE without one). */
+ * caller's goal held on every frame (TRUE without one). `stop_early`:
+ * only whether the goal holds matters, so the first frame that misses it
+ * ends the run (the value is then that of the frames run so far), and
+ * goes first next time: the mixes tried one after another differ by a
+ * layer or a few, and tend to fail on the same frame. */
 static double
-plan_output_db (Search *s, KestrelPlan *plan, gboolean *agrees)
+plan_output_db (Search *s, KestrelPlan *plan, gboolean stop_early, gboolean *agrees)
 {
   double worst = INFINITY;
   g_autofree const KestrelTensorView **fp32 = g_new0 (const KestrelTensorView *, s->n_outputs + 1);
   g_autofree const KestrelTensorView **got = g_new0 (const KestrelTensorView *, s->n_outputs + 1);
 
   *agrees = TRUE;
-  for (guint frame = 0; frame < s->n_frames; frame++)
+  for (guint k = 0; k < s->n_frames; k++)
     {
+      guint frame = s->frame_order[k];
       feed (s, plan, frame);
       kestrel_plan_run (plan);
       if (s->agree != NULL && *agrees)
@@ -195,14 +202,22 @@ plan_output_db (Search *s, KestrelPlan *plan, gboolean *agrees)
             power_add (&power, a[i], b[i]);
           worst = MIN (worst, power_db (&power));
         }
+      if (stop_early && (!*agrees || worst < s->goal_db))
+        {
+          memmove (&s->frame_order[1], &s->frame_order[0], k * sizeof (guint));
+          s->frame_order[0] = frame;
+          break;
+        }
     }
   return worst;
 }
 
 /* The worst output SQNR of the INT8 plan keeping `fp32` (NULL-terminated),
- * and whether that plan meets the goal (the SQNR and the caller's). */
+ * and whether that plan meets the goal (the SQNR and the caller's); with
+ * `stop_early` (plan_output_db), *db is exact only when it does. */
 static gboolean
-evaluate_as (Search *s, const char *const *fp32, gboolean exact, double *db, gboolean *meets, GError **error)
+evaluate_as (Search *s, const char *const *fp32, gboolean exact, gboolean stop_early, double *db, gboolean *meets,
+             GError **error)
 {
   g_autoptr(KestrelPlan) plan = NULL;
   gboolean agrees;
@@ -212,16 +227,16 @@ evaluate_as (Search *s, const char *const *fp32, gboolean exact, double *db, gbo
   plan = new_plan_as (s, KESTREL_PRECISION_INT8, KK_LEVEL_FULL, fp32, exact, error);
   if (plan == NULL)
     return FALSE;
-  *db = plan_output_db (s, plan, &agrees);
+  *db = plan_output_db (s, plan, stop_early && meets != NULL, &agrees);
   if (meets != NULL)
     *meets = *db >= s->goal_db && agrees;
   return TRUE;
 }
 
 static gboolean
-evaluate (Search *s, const char *const *fp32, double *db, gboolean *meets, GError **error)
+evaluate (Search *s, const char *const *fp32, gboolean stop_early, double *db, gboolean *meets, GError **error)
 {
-  return evaluate_as (s, fp32, FALSE, db, meets, error);
+  return evaluate_as (s, fp32, FALSE, stop_early, db, meets, error);
 }
 
 /* Candidates order[0 .. k-1] (indices into s->candidates), as names;
@@ -439,7 +454,10 @@ kestrel_mixed_precision_search (KestrelModel *model, KestrelQuantTable *table, g
   s.total = 2 * n + g_bit_storage (n) + 4;
   if (!step_progress (&s, error))
     goto out;
-  db = summary.all_int8_sqnr_db = plan_output_db (&s, all, &meets);
+  s.frame_order = g_new (guint, n_frames);
+  for (guint f = 0; f < n_frames; f++)
+    s.frame_order[f] = f;
+  db = summary.all_int8_sqnr_db = plan_output_db (&s, all, FALSE, &meets);
   meets = meets && db >= goal_db;
   g_clear_pointer (&all, kestrel_plan_unref);
 
@@ -451,7 +469,7 @@ kestrel_mixed_precision_search (KestrelModel *model, KestrelQuantTable *table, g
   for (guint i = 0; i < n; i++)
     {
       g_autofree const char **others = names_of (&s, order, n, (gint) i);
-      if (!evaluate (&s, others, &s.sensitivity[i], NULL, error))
+      if (!evaluate (&s, others, FALSE, &s.sensitivity[i], NULL, error))
         goto out;
       kestrel_quant_table_set_sensitivity (table, g_ptr_array_index (s.candidates, i), s.sensitivity[i]);
     }
@@ -465,7 +483,7 @@ kestrel_mixed_precision_search (KestrelModel *model, KestrelQuantTable *table, g
     {
       g_autofree const char **every = names_of (&s, order, n, -1);
       hi = n;
-      if (!evaluate (&s, every, &db, &meets, error))
+      if (!evaluate (&s, every, FALSE, &db, &meets, error))
         goto out;
       if (meets)
         while (hi - lo > 1)
@@ -474,7 +492,7 @@ kestrel_mixed_precision_search (KestrelModel *model, KestrelQuantTable *table, g
             g_autofree const char **prefix = names_of (&s, order, mid, -1);
             double mid_db;
             gboolean mid_meets;
-            if (!evaluate (&s, prefix, &mid_db, &mid_meets, error))
+            if (!evaluate (&s, prefix, TRUE, &mid_db, &mid_meets, error))
               goto out;
             if (mid_meets)
               {
@@ -503,7 +521,7 @@ kestrel_mixed_precision_search (KestrelModel *model, KestrelQuantTable *table, g
             for (guint j = 0; j < hi; j++)
               if (kept[j])
                 without[k++] = g_ptr_array_index (s.candidates, order[j]);
-            if (!evaluate (&s, without, &without_db, &without_meets, error))
+            if (!evaluate (&s, without, TRUE, &without_db, &without_meets, error))
               goto out;
             if (without_meets)
               db = without_db;
@@ -522,7 +540,7 @@ kestrel_mixed_precision_search (KestrelModel *model, KestrelQuantTable *table, g
       for (guint i = 0; i < n; i++)
         if (kept[i])
           kept_names[k++] = g_ptr_array_index (s.candidates, order[i]);
-      if (!evaluate_as (&s, kept_names, TRUE, &db, &meets, error))
+      if (!evaluate_as (&s, kept_names, TRUE, FALSE, &db, &meets, error))
         goto out;
       while (next < n && kept[next])
         next++;

@@ -15,6 +15,8 @@
  *      prefix that meets it (a bisection over the prefix length), and
  *      then each kept layer, least sensitive first, goes back to INT8 when
  *      the goal still holds without it: no kept layer can be dropped.
+ *      (A mix tried only for whether it meets the goal stops at the first
+ *      frame that misses it, which goes first for the next one.)
  *   4. the chosen mix is run once more against the FP32 reference graph,
  *      layer by layer: each tensor's MSE and SQNR over the frames.
  *
