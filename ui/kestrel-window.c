@@ -74,6 +74,7 @@ struct _KestrelWindow
   KestrelGraphView    *memory_graph;
   KestrelGraphView    *growth_graph;
   GtkWidget           *agreement_label;
+  GtkWidget           *plan_memory_label;
   KestrelGraphView    *agreement_graph;
   KestrelGraphView    *latency_graph;
   GtkToggleButton     *p95_button;
@@ -425,6 +426,29 @@ update_pause_state (KestrelWindow *self)
                                paused ? _("Resume") : _("Pause"));
 }
 
+
+/* Under the Memory heading: the running plan's weights and arenas, as the
+ * engine publishes them (nothing while no plan runs). */
+static void
+show_plan_memory (KestrelWindow *self, const KestrelMetricsSnapshot *snap)
+{
+  g_autofree char *text = NULL;
+
+  if (snap->config.weight_bytes > 0)
+    {
+      g_autofree char *weights = g_format_size (snap->config.weight_bytes);
+      g_autofree char *arena = g_format_size (snap->config.arena_bytes);
+      g_autofree char *precision = g_ascii_strup (snap->config.precision, -1);
+      /* TRANSLATORS: under the Memory graph: the running plan's memory at
+       * its precision ("FP16"); the sizes (such as "210.4 kB") are its
+       * weights and its intermediate tensors. */
+      text = g_strdup_printf (_("%s plan: weights %s, working memory %s"), precision, weights, arena);
+    }
+  if (g_strcmp0 (gtk_label_get_label (GTK_LABEL (self->plan_memory_label)), text != NULL ? text : "") != 0)
+    gtk_label_set_label (GTK_LABEL (self->plan_memory_label), text != NULL ? text : "");
+  gtk_widget_set_visible (self->plan_memory_label, text != NULL);
+}
+
 static gboolean
 sample_tick (gpointer data)
 {
@@ -460,6 +484,7 @@ sample_tick (gpointer data)
                                kestrel_agreement_get_percent (&snap->agreement));
     }
   gtk_widget_set_visible (self->agreement_label, snap->have_agreement);
+  show_plan_memory (self, snap);
   if (self->controls != NULL)
     kestrel_controls_show_snapshot (KESTREL_CONTROLS (self->controls), snap);
   gtk_widget_set_visible (GTK_WIDGET (self->agreement_graph), snap->have_agreement);
@@ -1330,6 +1355,8 @@ kestrel_window_build_report (KestrelWindow *self)
 
       kestrel_process_usage_read (&cpu_ns, NULL, NULL);
       add_number (builder, "duration_s", seconds);
+      json_builder_set_member_name (builder, "plan_memory");
+      json_builder_add_string_value (builder, gtk_label_get_label (GTK_LABEL (self->plan_memory_label)));
       json_builder_set_member_name (builder, "frames_processed");
       json_builder_add_int_value (builder, snap->frames_processed);
       json_builder_set_member_name (builder, "frames_dropped");
@@ -1708,6 +1735,7 @@ kestrel_window_class_init (KestrelWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, memory_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, growth_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, agreement_label);
+  gtk_widget_class_bind_template_child (widget_class, KestrelWindow, plan_memory_label);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, agreement_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, latency_graph);
   gtk_widget_class_bind_template_child (widget_class, KestrelWindow, p95_button);

@@ -56,6 +56,7 @@ struct _KestrelMetrics
   guint             threads;
   guint             batch;
   double            budget_percent;
+  guint64           weight_bytes, arena_bytes;
   guint64           agreement_checks;
   gboolean          have_agreement;
   KestrelAgreement  agreement;
@@ -207,6 +208,8 @@ build_snapshot_locked (KestrelMetrics               *self,
   s->config.threads = self->threads;
   s->config.batch = self->batch;
   s->config.budget_percent = self->budget_percent;
+  s->config.weight_bytes = self->weight_bytes;
+  s->config.arena_bytes = self->arena_bytes;
   s->agreement_checks = self->agreement_checks;
   s->have_agreement = self->have_agreement;
   s->agreement = self->agreement;
@@ -429,6 +432,8 @@ kestrel_metrics_set_config (KestrelMetrics             *self,
   self->threads = config->threads;
   self->batch = config->batch;
   self->budget_percent = config->budget_percent;
+  self->weight_bytes = config->weight_bytes;
+  self->arena_bytes = config->arena_bytes;
   g_mutex_unlock (&self->lock);
 }
 

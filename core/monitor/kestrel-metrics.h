@@ -67,6 +67,12 @@ typedef struct {
   double      budget_percent;  /* CPU budget, percent of one core; 0 = no throttle */
   guint       batch;
   const char *model;
+  /* The running plan's memory: the bytes of its constants (weights,
+   * biases, as kestrel_plan_get_weight_bytes() counts them, at its
+   * precision) and of its arenas (summed over the plans the pipeline keeps
+   * for its batch sizes); 0 when no plan runs. */
+  guint64     weight_bytes;
+  guint64     arena_bytes;
 } KestrelMetricsConfig;
 
 /* How the results at the running precision agree with FP32's on the same

@@ -267,6 +267,20 @@ kestrel_prometheus_format (KestrelMetricsSnapshot *s)
       append_sample_uint (out, "kestrel_pool_frees_total", p->frees);
     }
 
+  if (s->config.weight_bytes > 0 || s->config.arena_bytes > 0)
+    {
+      append_family (out, "kestrel_plan_weight_bytes", "gauge",
+                     "Bytes of the running plan's constants (weights and biases) at its precision.");
+      g_string_append (out, "kestrel_plan_weight_bytes{precision=\"");
+      append_label_value (out, s->config.precision);
+      g_string_append_printf (out, "\"} %" G_GUINT64_FORMAT "\n", s->config.weight_bytes);
+      append_family (out, "kestrel_plan_arena_bytes", "gauge",
+                     "Bytes of the running plans' arenas (their intermediate tensors) at their precision.");
+      g_string_append (out, "kestrel_plan_arena_bytes{precision=\"");
+      append_label_value (out, s->config.precision);
+      g_string_append_printf (out, "\"} %" G_GUINT64_FORMAT "\n", s->config.arena_bytes);
+    }
+
   append_family (out, "kestrel_config_info", "gauge",
                  "The configuration the pipeline runs with, as labels; the value is always 1.");
   g_string_append (out, "kestrel_config_info{level=\"");

@@ -17,6 +17,16 @@
 void
 _kestrel_engine_publish_config (KestrelEngine *self, const KestrelEngineConfig *c)
 {
+  guint64 weight_bytes = 0, arena_bytes = 0;
+
+  /* The plans this configuration runs (the last one stages the batch). */
+  if (self->active != NULL && self->active->n_plans > 0)
+    {
+      weight_bytes = kestrel_plan_get_weight_bytes (_kestrel_engine_active_staging (self->active));
+      for (guint i = 0; i < self->active->n_plans; i++)
+        arena_bytes += kestrel_plan_get_arena_bytes (self->active->plans[i]);
+    }
+
   KestrelMetricsConfig mc = {
     .level = kk_level_name (c->level),
     .threads = kestrel_thread_pool_get_n_threads (self->pool),
@@ -24,6 +34,8 @@ _kestrel_engine_publish_config (KestrelEngine *self, const KestrelEngineConfig *
     .budget_percent = c->throttle == KESTREL_THROTTLE_MODE_BUDGET ? c->budget : 0,
     .batch = c->batch,
     .model = c->model,
+    .weight_bytes = weight_bytes,
+    .arena_bytes = arena_bytes,
   };
   kestrel_metrics_set_config (self->metrics, &mc);
 }

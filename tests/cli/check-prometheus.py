@@ -214,6 +214,8 @@ scrape_configs:
             'CPU': ('kestrel_process_cpu_percent', lambda v: v[0] >= 0),
             'CPU seconds': ('kestrel_process_cpu_seconds_total', lambda v: v[0] > 0),
             'RSS': ('kestrel_resident_memory_bytes', lambda v: v[0] > 1e6),
+            'plan weights': ('kestrel_plan_weight_bytes{precision="fp32"}', lambda v: v[0] > 1e4),
+            'plan arenas': ('kestrel_plan_arena_bytes{precision="fp32"}', lambda v: v[0] > 1e4),
             'budget': ('kestrel_budget_percent', lambda v: v[0] == 50),
             'over budget': ('kestrel_over_budget', lambda v: v[0] in (0, 1)),
             'rollbacks': ('kestrel_rollbacks_total', lambda v: v[0] == 0),

@@ -417,6 +417,7 @@ make_metrics (KestrelPool *pool)
     .level = "full", .threads = 2, .precision = "int8",
     .budget_percent = 25, .batch = 4,
     .model = "face \"front\" \\ v1\nbeta",   /* every character that needs escaping */
+    .weight_bytes = 123456, .arena_bytes = 7340032,
   };
 
   for (guint i = 0; i < 200; i++)
@@ -495,6 +496,10 @@ test_prometheus_format (void)
   g_assert_nonnull (strstr (text, "kestrel_core_cpu_percent{core=\"1\"} 45\n"));
   g_assert_nonnull (strstr (text, "# TYPE kestrel_pool_hits_total counter\n"));
   g_assert_nonnull (strstr (text, "kestrel_pool_buffers_in_use 0\n"));
+  g_assert_nonnull (strstr (text, "# TYPE kestrel_plan_weight_bytes gauge\n"
+                                  "kestrel_plan_weight_bytes{precision=\"int8\"} 123456\n"));
+  g_assert_nonnull (strstr (text, "# TYPE kestrel_plan_arena_bytes gauge\n"
+                                  "kestrel_plan_arena_bytes{precision=\"int8\"} 7340032\n"));
   g_assert_nonnull (strstr (text,
     "kestrel_config_info{level=\"full\",threads=\"2\",precision=\"int8\",budget_percent=\"25\","
     "batch=\"4\",model=\"face \\\"front\\\" \\\\ v1\\nbeta\"} 1\n"));
@@ -511,6 +516,8 @@ test_prometheus_format (void)
     g_assert_nonnull (strstr (empty_text, "kestrel_fp32_agreement_checks_total 0\n"));
     g_assert_null (strstr (empty_text, "kestrel_fp32_agreement_ratio"));
     g_assert_null (strstr (empty_text, "kestrel_calibration_progress_ratio"));
+    /* No plan runs: no plan memory. */
+    g_assert_null (strstr (empty_text, "kestrel_plan_"));
     g_assert_nonnull (strstr (empty_text, "kestrel_stage_latency_seconds_count{stage=\"capture\"} 0\n"));
     g_assert_nonnull (strstr (empty_text, "kestrel_config_info{level=\"\","));
   }

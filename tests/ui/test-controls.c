@@ -26,6 +26,7 @@
 #include "kestrel-controls.h"
 #include "kestrel-engine-settings.h"
 #include "kestrel-samples.h"
+#include "ui-test-chooser.h"
 #include "ui-test-util.h"
 
 #define SCHEMA_ID "org.kestrel.Kestrel"
@@ -789,28 +790,6 @@ test_refused (Fixture       *f,
   g_unlink (broken);
 }
 
-/* The file chooser opened, as a GtkFileChooserNative without a portal
- * shows it: a dialog window. */
-static GtkWidget *
-find_chooser_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();  /* transfer none */
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
-      if (GTK_IS_FILE_CHOOSER (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
-        return GTK_WIDGET (window);
-    }
-  return NULL;
-}
-
-static gboolean
-chooser_shown (gpointer data)
-{
-  return find_chooser_dialog () != NULL;
-}
-
 static GtkWidget *
 find_descendant (GtkWidget *widget,
                  GType      type)
@@ -849,11 +828,11 @@ cancel_chooser (void)
 {
   GtkWidget *dialog;
 
-  g_assert_true (ui_test_wait_until (chooser_shown, NULL));
-  dialog = find_chooser_dialog ();
+  g_assert_true (ui_test_wait_until (ui_test_chooser_shown, NULL));
+  dialog = ui_test_find_chooser ();
   gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
   drain_main_loop ();
-  g_assert_null (find_chooser_dialog ());
+  g_assert_null (ui_test_find_chooser ());
 }
 
 /* "Choose a folder…" while a folder is already the source opens the
@@ -869,7 +848,7 @@ test_choose_again (Fixture       *f,
                                                  "blazeface-front-128.onnx", NULL);
 
   g_assert_cmpuint (adw_combo_row_get_selected (source), ==, 1);
-  g_assert_null (find_chooser_dialog ());
+  g_assert_null (ui_test_find_chooser ());
   pick_in_popup (source, 1);
   cancel_chooser ();
   /* Cancelling keeps the folder. */

@@ -861,6 +861,52 @@ graph_with_series (KestrelWindow *window,
   return NULL;
 }
 
+typedef struct {
+  KestrelWindow *window;
+  const char *precision;   /* "FP32" */
+  char *shown;
+} PlanMemoryWait;
+
+/* The window shows the plan at w->precision with the engine's numbers. */
+static gboolean
+plan_memory_shown (gpointer data)
+{
+  PlanMemoryWait *w = data;
+  g_autoptr(KestrelMetricsSnapshot) snap = kestrel_engine_get_snapshot (kestrel_window_get_engine (w->window));
+  g_autoptr(JsonNode) report = kestrel_window_build_report (w->window);
+  g_autofree char *weights = g_format_size (snap->config.weight_bytes);
+  g_autofree char *arena = g_format_size (snap->config.arena_bytes);
+  g_autofree char *want = g_strdup_printf ("%s plan: weights %s, working memory %s", w->precision, weights, arena);
+
+  g_free (w->shown);
+  w->shown = g_strdup (json_object_get_string_member (json_node_get_object (report), "plan_memory"));
+  return snap->config.weight_bytes > 0 && g_str_equal (w->shown, want);
+}
+
+/* Under the Memory heading, the running plan's weight and arena bytes as
+ * the engine publishes them, following a change of precision. */
+static void
+test_plan_memory (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("org.kestrel.Kestrel");
+  KestrelWindow *window;
+  PlanMemoryWait fp32 = { NULL, "FP32", NULL }, fp16 = { NULL, "FP16", NULL };
+
+  g_settings_set_string (settings, "precision", "fp32");
+  window = open_window (settings);
+  fp32.window = fp16.window = window;
+  g_assert_true (ui_test_wait_until (plan_memory_shown, &fp32));
+  g_test_message ("%s", fp32.shown);
+  g_settings_set_string (settings, "precision", "fp16");
+  g_assert_true (ui_test_wait_until (plan_memory_shown, &fp16));
+  g_test_message ("%s", fp16.shown);
+  g_assert_cmpstr (fp16.shown, !=, fp32.shown);
+  g_settings_set_string (settings, "precision", "fp32");
+  g_free (fp32.shown);
+  g_free (fp16.shown);
+  close_window (window);
+}
+
 /* Memory growth has a scale of its own: a fast growth (thousands of MB an
  * hour, as in the first minute) must not squash the resident memory's
  * line against the bottom of its graph. */
@@ -1048,6 +1094,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/preferences", test_preferences);
   g_test_add_func ("/window/about-icon", test_about_icon);
   g_test_add_func ("/window/growth-own-scale", test_growth_own_scale);
+  g_test_add_func ("/window/plan-memory", test_plan_memory);
   g_test_add_func ("/window/export", test_export);
   status = g_test_run ();
 
