@@ -8,6 +8,9 @@
 
 #include "kestrel-kernels.h"
 
+#include <math.h>
+#include <stdbool.h>
+
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
 #define KK_ARCH_X86 1
 #else
@@ -81,6 +84,37 @@ kk_window_interior (size_t out_n, size_t n, size_t k, size_t s, size_t d, size_t
     h = l;
   *lo = l;
   *hi = h;
+}
+
+/* A gemm epilogue (kk_gemm_epilogue, NULL for none) unpacked once per call,
+ * as the SIMD gemms (FP32 and FP16) keep it: the pointers and bounds, and
+ * which parts apply. An infinite bound clamps nothing (the references keep
+ * NaN as NaN too), so skipping it saves a vector op per result vector. */
+typedef struct {
+  const float *bias, *residual;
+  size_t ldr;
+  float lo, hi;
+  bool has_bias, has_residual, has_lo, has_hi;
+} kk_epilogue_parts;
+
+static inline kk_epilogue_parts
+kk_epilogue_unpack (const kk_gemm_epilogue *e)
+{
+  kk_epilogue_parts p = { .lo = -INFINITY, .hi = INFINITY };
+
+  if (e != NULL)
+    {
+      p.bias = e->bias;
+      p.residual = e->residual;
+      p.ldr = e->ldr;
+      p.lo = e->lo;
+      p.hi = e->hi;
+    }
+  p.has_bias = p.bias != NULL;
+  p.has_residual = p.residual != NULL;
+  p.has_lo = !(isinf (p.lo) && p.lo < 0);
+  p.has_hi = !(isinf (p.hi) && p.hi > 0);
+  return p;
 }
 
 /* Family fill functions, called by dispatch.c for each ISA table. */

@@ -243,21 +243,11 @@ F16_FN (gemm_f16) (size_t m_count, size_t n, size_t k, const float *a, size_t ld
   if (m_count == 0 || n == 0)
     return;
 
-  f16_args args = { .lda = lda, .ldc = ldc, .lo = -INFINITY, .hi = INFINITY };
-  const float *bias = NULL, *residual = NULL;
-  if (epilogue != NULL)
-    {
-      bias = epilogue->bias;
-      residual = epilogue->residual;
-      args.ldr = epilogue->ldr;
-      args.lo = epilogue->lo;
-      args.hi = epilogue->hi;
-    }
-  args.has_bias = bias != NULL;
-  args.has_residual = residual != NULL;
-  /* An infinite bound clamps nothing, NaN included (as in the reference). */
-  args.has_lo = !(isinf (args.lo) && args.lo < 0);
-  args.has_hi = !(isinf (args.hi) && args.hi > 0);
+  const kk_epilogue_parts ep = kk_epilogue_unpack (epilogue);
+  const float *bias = ep.bias, *residual = ep.residual;
+  f16_args args = { .lda = lda, .ldc = ldc, .ldr = ep.ldr, .has_bias = ep.has_bias,
+                    .has_residual = ep.has_residual, .has_lo = ep.has_lo, .has_hi = ep.has_hi,
+                    .lo = ep.lo, .hi = ep.hi };
 
   _Alignas (64) float wide[WIDE_FLOATS];
   _Alignas (64) float part[PANEL_ROWS * BLOCK_MAX];

@@ -190,21 +190,11 @@ gemm_f32_neon (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
   if (m_count == 0 || n == 0)
     return;
 
-  gemm_args args = { .k = k, .lda = lda, .ldc = ldc, .lo = -INFINITY, .hi = INFINITY };
-  const float *bias = NULL, *residual = NULL;
-  if (epilogue != NULL)
-    {
-      bias = epilogue->bias;
-      residual = epilogue->residual;
-      args.ldr = epilogue->ldr;
-      args.lo = epilogue->lo;
-      args.hi = epilogue->hi;
-    }
-  args.has_bias = bias != NULL;
-  args.has_residual = residual != NULL;
-  /* An infinite bound clamps nothing (NaN stays NaN in the reference too). */
-  args.has_lo = !(isinf (args.lo) && args.lo < 0);
-  args.has_hi = !(isinf (args.hi) && args.hi > 0);
+  const kk_epilogue_parts ep = kk_epilogue_unpack (epilogue);
+  const float *bias = ep.bias, *residual = ep.residual;
+  gemm_args args = { .k = k, .lda = lda, .ldc = ldc, .ldr = ep.ldr, .has_bias = ep.has_bias,
+                     .has_residual = ep.has_residual, .has_lo = ep.has_lo, .has_hi = ep.has_hi,
+                     .lo = ep.lo, .hi = ep.hi };
 
   const size_t nv = (n + VL - 1) / VL;
   const size_t last_cols = n - (nv - 1) * VL;
