@@ -123,7 +123,8 @@ kestrel_bench_chart_set_results (KestrelBenchChart *self, const KestrelBenchResu
   gtk_label_set_label (GTK_LABEL (self->label_b), b_name != NULL ? b_name : "");
   gtk_widget_set_visible (self->label_b, self->b != NULL);
   gtk_widget_set_visible (self->swatch_b, self->b != NULL);
-  /* The scaling chart is of the run shown alone: no legend of runs. */
+  /* The scaling chart tells the runs apart by line and marker (its own
+   * legend), not by the runs' colours: no legend of runs. */
   gtk_widget_set_visible (self->legend, self->a != NULL && self->kind != KESTREL_BENCH_PLOT_SCALING);
   gtk_widget_queue_resize (self->area);
   gtk_widget_queue_draw (self->area);
@@ -206,7 +207,7 @@ caption_for (KestrelBenchPlotKind kind)
                "other. The front links the configurations that nothing faster matches in accuracy.");
     case KESTREL_BENCH_PLOT_SCALING:
       return _("How many times faster each configuration runs with more threads than with its fewest, against "
-               "the ideal (dashed), for the run shown.");
+               "the ideal (dashed), for the run shown and, dotted, the run it is compared with.");
     }
   return "";
 }

@@ -66,7 +66,8 @@ int  plot_bars_height (const KestrelBenchResult *a, const KestrelBenchResult *b)
 void plot_bars_draw (Plot *p, const KestrelBenchResult *a, const KestrelBenchResult *b);
 int  plot_pareto_height (PangoLayout *layout, const KestrelBenchResult *a, const KestrelBenchResult *b, int width);
 void plot_pareto_draw (Plot *p, const KestrelBenchResult *a, const KestrelBenchResult *b);
-int  plot_scaling_height (PangoLayout *layout, const KestrelBenchResult *a, int width);
-void plot_scaling_draw (Plot *p, const KestrelBenchResult *a);
+int  plot_scaling_height (PangoLayout *layout, const KestrelBenchResult *a, const KestrelBenchResult *b,
+                          int width);
+void plot_scaling_draw (Plot *p, const KestrelBenchResult *a, const KestrelBenchResult *b);
 
 G_END_DECLS

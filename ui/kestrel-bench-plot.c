@@ -331,7 +331,7 @@ kestrel_bench_plot_get_height (KestrelBenchPlotKind kind, const PangoFontDescrip
       return plot_pareto_height (layout, a, b, width);
     case KESTREL_BENCH_PLOT_SCALING:
       layout = plot_measure_layout (font);
-      return plot_scaling_height (layout, a, width);
+      return plot_scaling_height (layout, a, b, width);
     }
   return 0;
 }
@@ -358,7 +358,7 @@ kestrel_bench_plot_draw (KestrelBenchPlotKind kind, cairo_t *cr, const PangoFont
       plot_pareto_draw (&p, a, b);
       break;
     case KESTREL_BENCH_PLOT_SCALING:
-      plot_scaling_draw (&p, a);
+      plot_scaling_draw (&p, a, b);
       break;
     }
   cairo_restore (cr);
