@@ -419,6 +419,25 @@ roi_sample (const RoiState *st, const float *plane, double y, double x, gboolean
   return v[0] + v[1] + v[2] + v[3];
 }
 
+/* Samples per bin along one axis: the sampling_ratio attribute, or as many
+ * as the region's extent per bin. A region given as NaN or infinity has no
+ * meaningful extent (and converting it to an integer is undefined): one
+ * sample then. */
+static gint64
+roi_grid (gint64 sampling, double extent, gint64 bins)
+{
+  double per_bin;
+
+  if (sampling > 0)
+    return sampling;
+  per_bin = ceil (extent / (double) bins);
+  if (!isfinite (per_bin))
+    return 1;
+  if (per_bin <= 0.0)
+    return 0;
+  return per_bin < (double) G_MAXINT32 ? (gint64) per_bin : G_MAXINT32;
+}
+
 static void
 roi_align_items (gsize begin, gsize end, guint worker G_GNUC_UNUSED, gpointer user_data)
 {
@@ -444,7 +463,9 @@ roi_align_items (gsize begin, gsize end, guint worker G_GNUC_UNUSED, gpointer us
       gint64 grid_h, grid_w, count;
       const float *plane;
 
-      if (b < 0 || b >= st->n)
+      /* An out-of-range batch index, or an input plane with no pixels
+       * (a height or width of 0 is a valid shape), has nothing to sample. */
+      if (b < 0 || b >= st->n || st->h == 0 || st->w == 0)
         {
           memset (out, 0, st->out_h * st->out_w * sizeof (float));
           continue;
@@ -457,8 +478,8 @@ roi_align_items (gsize begin, gsize end, guint worker G_GNUC_UNUSED, gpointer us
         }
       bin_h = rh / (double) st->out_h;
       bin_w = rw / (double) st->out_w;
-      grid_h = st->sampling > 0 ? st->sampling : (gint64) ceil (rh / (double) st->out_h);
-      grid_w = st->sampling > 0 ? st->sampling : (gint64) ceil (rw / (double) st->out_w);
+      grid_h = roi_grid (st->sampling, rh, st->out_h);
+      grid_w = roi_grid (st->sampling, rw, st->out_w);
       count = MAX (grid_h * grid_w, 1);
 
       for (gint64 ph = 0; ph < st->out_h; ph++)

@@ -79,6 +79,46 @@ test_roi_align (void)
   g_assert_cmpfloat (((float *) g_ptr_array_index (out, 0))[1], ==, 0);
 }
 
+/* Found by fuzz-model: an input of height 0 is a valid shape, and sampling
+ * it read before the buffer. Regions given as infinity or NaN have no
+ * extent to divide into samples. All give zeros. */
+static void
+test_roi_align_degenerate (void)
+{
+  const gint64 empty[] = { 1, 2, 0, 4 }, xs[] = { 1, 1, 4, 4 }, rs[] = { 2, 4 }, is = 2;
+  float x[16];
+  const float rois[] = { 0, 0, 3, 3, 1, 1, 2, 2 };
+  const float odd_rois[] = { 0, 0, INFINITY, 3, NAN, 0, 3, NAN };
+  const gint64 batch[] = { 0, 0 };
+
+  for (guint i = 0; i < 16; i++)
+    x[i] = (float) (i + 1);
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autoptr(OpCase) c = op_case_new (16, "RoiAlign");
+      g_autoptr(GPtrArray) out = NULL;
+      const float *y;
+      /* Output 2 regions x C channels x 1 x 1. */
+      guint n = k == 0 ? 4 : 2;
+
+      kestrel_node_set_attr_int (op_case_node (c), "output_height", 1);
+      kestrel_node_set_attr_int (op_case_node (c), "output_width", 1);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, k == 0 ? empty : xs, x);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, rs, k == 0 ? rois : odd_rois);
+      op_case_input (c, KESTREL_DTYPE_INT64, 1, &is, batch);
+      op_case_infer_ok (c);
+      out = case_run (c);
+      y = g_ptr_array_index (out, 0);
+      for (guint i = 0; i < n; i++)
+        if (!isfinite (y[i]))
+          g_error ("RoiAlign %s: output %u is %g", k == 0 ? "on an empty plane" : "of non-finite regions",
+                   i, (double) y[i]);
+      if (k == 0)
+        for (guint i = 0; i < n; i++)
+          g_assert_cmpfloat (y[i], ==, 0);
+    }
+}
+
 static void
 test_max_unpool (void)
 {
@@ -144,6 +184,7 @@ add_tests (void)
 {
   g_test_add_func ("/ops-nn/grid-sample", test_grid_sample);
   g_test_add_func ("/ops-nn/roi-align", test_roi_align);
+  g_test_add_func ("/ops-nn/roi-align/degenerate", test_roi_align_degenerate);
   g_test_add_func ("/ops-nn/max-unpool", test_max_unpool);
   g_test_add_func ("/ops-nn/non-max-suppression", test_non_max_suppression);
 }
