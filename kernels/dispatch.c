@@ -64,6 +64,7 @@ build_tables (void)
       kk_convert_fill (t, isa);
       kk_gemm_fill (t, isa);
       kk_dwconv_fill (t, isa);
+      kk_dwconv_f16_fill (t, isa);
       kk_pool_fill (t, isa);
       kk_eltwise_fill (t, isa);
       kk_qgemm_fill (t, isa);

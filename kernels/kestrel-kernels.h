@@ -160,6 +160,9 @@ typedef struct {
 /* Repacks ONNX depthwise weights [C][1][kh][kw] into [kh][kw][C]. */
 void kk_dwconv_f32_pack_weights (const float *onnx_weights, size_t channels,
                                  size_t kernel_h, size_t kernel_w, float *packed);
+/* The same for FP16 weights (IEEE halves, moved as they are). */
+void kk_dwconv_f16_pack_weights (const uint16_t *onnx_weights, size_t channels,
+                                 size_t kernel_h, size_t kernel_w, uint16_t *packed);
 
 typedef struct {
   size_t batch, in_h, in_w, channels;
@@ -356,6 +359,16 @@ typedef struct kk_kernels {
    * by kk_dwconv_f32_pack_weights (ISA-independent layout). */
   void (*dwconv_f32_nhwc) (const kk_dwconv_params *p, const float *in, float *out,
                            size_t row_begin, size_t row_end);
+  /* The same with FP16 weights (FP16 plans): IEEE halves packed [kh][kw][C]
+   * by kk_dwconv_f16_pack_weights, widened to float as they are loaded
+   * (F16C, NEON FCVTL); p->weights is not read. Unlike dwconv_f32_nhwc the
+   * arithmetic is defined to the bit, so every ISA gives the same result:
+   * each output starts at its bias (+0 without one), takes its in-bounds
+   * taps in (ky, kx) order, each by one fused multiply-add (fmaf), then the
+   * clamp (x > hi -> hi, x < lo -> lo: NaN passes). SSE4.2, without FMA,
+   * uses the scalar reference. */
+  void (*dwconv_f16_nhwc) (const kk_dwconv_params *p, const uint16_t *weights, const float *in,
+                           float *out, size_t row_begin, size_t row_end);
 
   /* max pooling, NHWC, any window, stride and padding (padding never wins);
    * writes output rows [row_begin, row_end) as dwconv does. */

@@ -126,6 +126,7 @@ void kk_model_input_fill (kk_kernels *table, kk_isa isa);
 void kk_convert_fill (kk_kernels *table, kk_isa isa);
 void kk_gemm_fill (kk_kernels *table, kk_isa isa);
 void kk_dwconv_fill (kk_kernels *table, kk_isa isa);
+void kk_dwconv_f16_fill (kk_kernels *table, kk_isa isa);
 void kk_pool_fill (kk_kernels *table, kk_isa isa);
 void kk_eltwise_fill (kk_kernels *table, kk_isa isa);
 void kk_qgemm_fill (kk_kernels *table, kk_isa isa);

@@ -15,6 +15,9 @@ typedef __m512 kk_vec;
 #define VADD(a, b) _mm512_add_ps ((a), (b))
 #define VFMA(acc, a, b) _mm512_fmadd_ps ((a), (b), (acc))
 #define VSET1(x) _mm512_set1_ps (x)
+/* Opmasked: lanes past n are neither read nor written. */
+#define VLOAD_PART(p, n) _mm512_maskz_loadu_ps ((__mmask16) ((1u << (n)) - 1u), (p))
+#define VSTORE_PART(p, v, n) _mm512_mask_storeu_ps ((p), (__mmask16) ((1u << (n)) - 1u), (v))
 /* vmaxps / vminps keep the second operand unless the first is strictly
  * larger / smaller, as the SSE forms do (see gemm-f16-avx2.c). */
 #define VCLAMP_LO(lo, x) _mm512_max_ps ((lo), (x))

@@ -12,6 +12,13 @@
  *   TILE_ROWS_1/2/3         tile height for blocks of 1, 2 and 3 vectors
  *   STRIP_ROWS              rows of A per strip (a multiple of each height)
  *   F16_ISA                 the suffix of the entry points
+ * and, where partial vectors are cheap (AVX-512's opmasks):
+ *   VLOAD_PART(p, n) VSTORE_PART(p, v, n)   the first n < VL lanes only
+ * with which a block's last vector whose columns end past n finishes in
+ * vector code; without them it goes through the scalar epilogue (the same
+ * operations). BlazeFace's channel counts (24, 28, 36, 42...) are mostly
+ * not multiples of 16, so at AVX-512 that scalar epilogue was a fifth of
+ * the time of its small-k layers.
  *
  * B is packed in the FP32 versions' blocked layout (gemm.h) with halves
  * instead of floats. A call walks B a group of column blocks at a time;
@@ -45,6 +52,14 @@
 #define F16_CAT2(a, b) a##_##b
 #define F16_CAT(a, b) F16_CAT2 (a, b)
 #define F16_FN(name) F16_CAT (name, F16_ISA)
+
+#ifdef VLOAD_PART
+#define F16_VECTOR_TAIL true
+#else
+#define F16_VECTOR_TAIL false
+#define VLOAD_PART(p, n) VZERO ()
+#define VSTORE_PART(p, v, n) ((void) 0)
+#endif
 
 #define WIDE_FLOATS 8192
 #define PANEL_ROWS 48
@@ -121,13 +136,15 @@ f16_tile (const size_t mr, const size_t nv, const f16_args *args, const float *a
    * scalar epilogue below instead (the same operations). */
   const bool has_bias = args->has_bias, has_residual = args->has_residual;
   const bool has_lo = args->has_lo, has_hi = args->has_hi;
-  const bool tail = last_cols < VL;
+  const bool vtail = last_cols < VL && F16_VECTOR_TAIL;  /* the last vector in vector code */
+  const bool tail = last_cols < VL && !F16_VECTOR_TAIL; /* the last vector in scalar code */
+#define F16_LOAD(p, v) (vtail && (v) == nv - 1 ? VLOAD_PART ((p), last_cols) : VLOAD (p))
   if (has_bias)
 #pragma GCC unroll 3
     for (size_t v = 0; v < nv; v++)
       if (!(tail && v == nv - 1))
         {
-          const kk_vec bias_v = VLOAD (bias + v * VL);
+          const kk_vec bias_v = F16_LOAD (bias + v * VL, v);
 #pragma GCC unroll 12
           for (size_t r = 0; r < mr; r++)
             acc[r][v] = VADD (acc[r][v], bias_v);
@@ -138,7 +155,7 @@ f16_tile (const size_t mr, const size_t nv, const f16_args *args, const float *a
 #pragma GCC unroll 3
       for (size_t v = 0; v < nv; v++)
         if (!(tail && v == nv - 1))
-          acc[r][v] = VADD (acc[r][v], VLOAD (res + r * ldr + v * VL));
+          acc[r][v] = VADD (acc[r][v], F16_LOAD (res + r * ldr + v * VL, v));
   if (has_lo)
     {
       const kk_vec lo = VSET1 (args->lo);
@@ -163,8 +180,11 @@ f16_tile (const size_t mr, const size_t nv, const f16_args *args, const float *a
   for (size_t r = 0; r < mr; r++)
 #pragma GCC unroll 3
     for (size_t v = 0; v < nv; v++)
-      if (!(tail && v == nv - 1))
+      if (vtail && v == nv - 1)
+        VSTORE_PART (c + r * ldc + v * VL, acc[r][v], last_cols);
+      else if (!(tail && v == nv - 1))
         VSTORE (c + r * ldc + v * VL, acc[r][v]);
+#undef F16_LOAD
 
   if (tail)
     {
