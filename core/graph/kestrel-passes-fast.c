@@ -1159,7 +1159,7 @@ kestrel_graph_new_fast (const KestrelGraph *prepared, KestrelFastFlags flags, GE
           run_reference_gemms_fast (graph);
           kestrel_graph_map_qlinear (graph);
         }
-      if (!ok || !kestrel_graph_prepare (graph, error))
+      if (!ok || !kestrel_graph_prepare (graph, error) || !kestrel_graph_zero_concat_to_pad (graph, error))
         {
           kestrel_graph_free (graph);
           return NULL;

@@ -1,19 +1,18 @@
 /* kestrel-passes-fp16.c — the FP16 rewrite (kestrel-passes.h).
  *
- * FP16 plans keep weights as IEEE half where the weight bytes are: the
- * gemm layers. On a graph from kestrel_graph_new_fast() the weights of
- * every kestrel.ConvNhwc with one group (pointwise, and dense through
- * im2col: the gemm kernels' gemm_f16) and the pointwise weights of every
- * kestrel.DwPwNhwc become float16 constants, each rounded to the nearest
- * half. Activations, biases and accumulation stay FP32; the operators widen
- * the halves inside the gemm kernel.
+ * FP16 plans keep weights as IEEE half: on a graph from
+ * kestrel_graph_new_fast() the weights of every kestrel.ConvNhwc with one
+ * group (pointwise, and dense through im2col: the gemm kernels' gemm_f16)
+ * or one weight per channel (depthwise: dwconv_f16_nhwc), and both weights
+ * of every kestrel.DwPwNhwc, become float16 constants, each rounded to the
+ * nearest half. Activations, biases and accumulation stay FP32; the kernels
+ * widen the halves as they load them. Depthwise weights are few (kh * kw
+ * per channel), but with the gemm layers halved they were a quarter of
+ * what BlazeFace's FP16 plan kept (0.685x FP32 front), so they go too.
  *
  * What stays FP32, and why:
- *  - depthwise weights (kh * kw per channel: about 3% of BlazeFace's weight
- *    bytes, and the depthwise kernel streams activations, not weights, so
- *    halving them saves nothing measurable; tests/graph prints the split),
- *  - grouped convolutions and the reference operators (Gemm, MatMul...):
- *    no FP16 kernel,
+ *  - grouped convolutions other than depthwise and the reference operators
+ *    (Gemm, MatMul...): no FP16 kernel,
  *  - a layer with a weight beyond the half range (|w| > 65504 would
  *    become Inf) or named in fp32_layers.
  * kestrel_plan_get_step_precision() reports FP16 for the steps this pass
@@ -33,6 +32,19 @@ in_list (const char *const *list, const char *name)
     if (g_strcmp0 (list[i], name) == 0)
       return TRUE;
   return FALSE;
+}
+
+/* One weight per channel (the operator's CONV_DEPTHWISE path): group equal
+ * to the input channels and to the output channels. */
+static gboolean
+is_depthwise (const KestrelGraph *graph, const KestrelNode *node)
+{
+  const KestrelValue *x = kestrel_graph_value (graph, kestrel_node_input (node, 0));
+  const KestrelValue *w = kestrel_graph_value (graph, kestrel_node_input (node, 1));
+  gint64 group = kestrel_node_attr_int (node, "group", 1);
+
+  return x != NULL && w != NULL && x->has_shape && x->n_dims == 4 && w->has_shape && w->n_dims == 4
+         && group == x->shape[3] && w->shape[0] == group && w->shape[1] == 1;
 }
 
 /* Replaces input `slot` of node (a float32 constant) by its half-rounded
@@ -72,10 +84,16 @@ kestrel_graph_to_fp16 (KestrelGraph *graph, const char *const *fp32_layers)
 
       if (node->removed || g_strcmp0 (node->domain, "kestrel") != 0 || in_list (fp32_layers, node->name))
         continue;
-      if (g_strcmp0 (node->op_type, "ConvNhwc") == 0 && kestrel_node_attr_int (node, "group", 1) == 1)
+      if (g_strcmp0 (node->op_type, "ConvNhwc") == 0
+          && (kestrel_node_attr_int (node, "group", 1) == 1 || is_depthwise (graph, node)))
         weights_to_half (graph, node, 1);
       else if (g_strcmp0 (node->op_type, "DwPwNhwc") == 0)
-        weights_to_half (graph, node, 3);
+        {
+          /* Each half on its own: a weight out of the half range keeps
+           * only its own layer FP32. */
+          weights_to_half (graph, node, 1);
+          weights_to_half (graph, node, 3);
+        }
     }
   /* The float32 weights no step reads any more go. */
   kestrel_graph_compact (graph);

@@ -13,6 +13,8 @@
  *                      QuantizeU8 of its input when that is float
  *   kestrel.MaxPoolNhwc -> QMaxPoolNhwc   } when at least one activation
  *   Concat -> QConcat                     } input comes from an INT8 operator
+ *   kestrel.PadAxis -> QConcat            } (with before / after: the
+ *                                           padding at the zero point)
  *   Add (same shapes) [+ Relu/Clip] -> QAdd  when every activation input does
  * A QAdd whose input is a QConvNhwc's u8 output read by nothing else is
  * then fused into that convolution (fuse_residual_adds: the same bits).
@@ -273,7 +275,10 @@ classify_other (QPass *q, KestrelNode *node, QNode *qn, GError **error)
 {
   gboolean pool = is_op (node, "kestrel", "MaxPoolNhwc");
   gboolean add = is_op (node, "", "Add") && kestrel_node_n_inputs (node) == 2;
-  gboolean concat = is_op (node, "", "Concat");
+  /* PadAxis is a Concat with zeros (kestrel-passes-pad.c) and goes INT8
+   * as one: a QConcat of its input that fills the rest with the output's
+   * zero point, the bits the Concat's quantised zeros gave. */
+  gboolean concat = is_op (node, "", "Concat") || is_op (node, "kestrel", "PadAxis");
   gboolean any_int8 = FALSE, all_int8 = TRUE;
   KestrelQuantParams p[2], yp;
   gint out = kestrel_node_output (node, 0);

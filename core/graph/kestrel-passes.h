@@ -66,6 +66,12 @@ typedef enum {
  * on both sides are kept as they are, until the count is no larger. */
 KestrelGraph *kestrel_graph_new_fast (const KestrelGraph *prepared, KestrelFastFlags flags, GError **error);
 
+/* Channel padding as a Concat with constant zeros becomes kestrel.PadAxis,
+ * which stores no zeros (kestrel-passes-pad.c says which Concats); on a
+ * prepared graph, which it leaves prepared. kestrel_graph_new_fast() runs
+ * it. */
+gboolean kestrel_graph_zero_concat_to_pad (KestrelGraph *graph, GError **error);
+
 /* The SIMD levels' rewrites; the graph must have been prepared. */
 gboolean kestrel_graph_fuse (KestrelGraph *graph, KestrelFastFlags flags, GError **error);
 gboolean kestrel_graph_to_nhwc (KestrelGraph *graph, KestrelFastFlags flags, GError **error);

@@ -296,9 +296,9 @@ fill_step_views (KestrelPlan *plan)
 
 /* Which inputs of `step` hold one slice per item, as a mask, when it can
  * run item by item; FALSE when it cannot. The NHWC operators and Concat
- * work on each image alone; their batch-carrying inputs are the
- * activations (and a rebatched constant such as BlazeFace's channel
- * padding), the others are weights. */
+ * work on each image alone, as does PadAxis along an axis after the batch;
+ * their batch-carrying inputs are the activations (and a rebatched
+ * constant such as a channel padding Concat's), the others are weights. */
 static gboolean
 item_sliced_inputs (const KestrelStep *step, guint batch, guint32 *mask)
 {
@@ -317,6 +317,8 @@ item_sliced_inputs (const KestrelStep *step, guint batch, guint32 *mask)
         *mask = 1u << 0 | 1u << 5;
       else if (strcmp (node->op_type, "MaxPoolNhwc") == 0)
         *mask = 1u << 0;
+      else if (strcmp (node->op_type, "PadAxis") == 0 && kestrel_node_attr_int (node, "axis", 0) > 0)
+        *mask = 1u << 0;  /* the channel padding (kestrel-passes-pad.c), per image */
       else
         return FALSE;
     }

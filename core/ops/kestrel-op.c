@@ -13,6 +13,7 @@ static const KestrelOpDef *const *const groups[] = {
   kestrel_ops_shape,
   kestrel_ops_fast,
   kestrel_ops_global_pool_nhwc,
+  kestrel_ops_pad_axis,
   kestrel_ops_conv_nchw,
   kestrel_ops_matmul_packed,
   kestrel_ops_conv_transpose_packed,

@@ -13,6 +13,7 @@ extern const KestrelOpDef *const kestrel_ops_math[];   /* ops-math-*.c: elementw
 extern const KestrelOpDef *const kestrel_ops_shape[];  /* ops-shape*.c: Reshape, Concat, Slice... */
 extern const KestrelOpDef *const kestrel_ops_fast[];   /* ops-fast.c: the engine's NHWC ops */
 extern const KestrelOpDef *const kestrel_ops_global_pool_nhwc[];  /* ops-global-pool-nhwc.c: GlobalAveragePool in NHWC */
+extern const KestrelOpDef *const kestrel_ops_pad_axis[];  /* ops-pad-axis.c: padding along one axis */
 extern const KestrelOpDef *const kestrel_ops_conv_nchw[];  /* ops-conv-nchw.c: NCHW Conv on the NHWC one */
 extern const KestrelOpDef *const kestrel_ops_matmul_packed[];  /* ops-matmul-packed.c: MatMul on the gemm */
 extern const KestrelOpDef *const kestrel_ops_conv_transpose_packed[];  /* ops-conv-transpose-packed.c */

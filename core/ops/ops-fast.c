@@ -82,7 +82,7 @@ typedef struct {
   gboolean has_residual;
   void *packed;           /* gemm-packed weights (floats, or halves when f16), or
                            * dwconv-packed, or [Cout][kh][kw][Cin/g] (floats) */
-  gboolean f16;           /* the gemm paths' weights are packed as halves (gemm_f16) */
+  gboolean f16;           /* the weights are packed as halves (gemm_f16, dwconv_f16_nhwc) */
   float *bias;            /* [Cout], zeros when the model has none */
   gsize k;                /* gemm depth: Cin (pointwise) or kh*kw*Cin (im2col) */
   gsize tile_rows;        /* im2col rows per tile */
@@ -144,6 +144,33 @@ weights_as_floats (const KestrelTensorView *w, float **owned)
   *owned = g_new (float, MAX (n, 1));
   kk_kernels_get (KK_ISA_SCALAR)->f16_to_f32 (w->data, *owned, n);
   return *owned;
+}
+
+/* Depthwise weights packed [kh][kw][C] as the kernels keep them: halves
+ * when the FP16 pass made them float16 (dwconv_f16_nhwc widens them as it
+ * loads them), floats otherwise. */
+static void *
+dw_pack (const KestrelTensorView *w, gsize c, gsize kh, gsize kw)
+{
+  if (w->dtype == KESTREL_DTYPE_FLOAT16)
+    {
+      guint16 *packed = g_new (guint16, MAX (c * kh * kw, 1));
+      kk_dwconv_f16_pack_weights (w->data, c, kh, kw, packed);
+      return packed;
+    }
+  float *packed = g_new (float, MAX (c * kh * kw, 1));
+  kk_dwconv_f32_pack_weights (w->data, c, kh, kw, packed);
+  return packed;
+}
+
+static inline void
+dw_run (const kk_kernels *k, const kk_dwconv_params *p, gboolean f16, const void *packed, const float *x,
+        float *y, gsize begin, gsize end)
+{
+  if (f16)
+    k->dwconv_f16_nhwc (p, packed, x, y, begin, end);
+  else
+    k->dwconv_f32_nhwc (p, x, y, begin, end);
 }
 
 /* Float32 weights, or float16 ones (FP16 plans). */
@@ -430,11 +457,7 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
   else if (state->group == state->cin && state->cout == state->cin)
     {
       state->path = CONV_DEPTHWISE;
-      /* Depthwise and grouped layers compute in float whatever the weights
-       * came as (the FP16 pass leaves theirs float32). */
-      state->f16 = FALSE;
-      state->packed = g_new (float, state->cin * geo->kernel[0] * geo->kernel[1]);
-      kk_dwconv_f32_pack_weights (weights, state->cin, geo->kernel[0], geo->kernel[1], state->packed);
+      state->packed = dw_pack (w, state->cin, geo->kernel[0], geo->kernel[1]);
       state->dw = (kk_dwconv_params) {
         .batch = state->n, .in_h = state->in_h, .in_w = state->in_w, .channels = state->cin,
         .out_h = state->out_h, .out_w = state->out_w,
@@ -442,7 +465,7 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
         .stride_h = geo->stride[0], .stride_w = geo->stride[1],
         .dilation_h = geo->dilation[0], .dilation_w = geo->dilation[1],
         .pad_top = geo->pad_begin[0], .pad_left = geo->pad_begin[1],
-        .weights = state->packed, .bias = state->bias,
+        .weights = state->f16 ? NULL : state->packed, .bias = state->bias,
         /* With a residual the clamp comes after the addition. */
         .lo = state->has_residual ? -INFINITY : state->lo,
         .hi = state->has_residual ? INFINITY : state->hi,
@@ -628,7 +651,7 @@ conv_depthwise_rows (gsize begin, gsize end, guint worker, gpointer data)
   const KestrelStep *step = run->step;
   float *y = step->outputs[0].data;
 
-  step->kernels->dwconv_f32_nhwc (&s->dw, step->inputs[0].data, y, begin, end);
+  dw_run (step->kernels, &s->dw, s->f16, s->packed, step->inputs[0].data, y, begin, end);
   if (s->has_residual)
     {
       gsize row = s->out_w * s->cout;
@@ -847,7 +870,7 @@ dw_pw_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
       || !(wdw = kestrel_op_input (graph, node, 1, error))
       || !(wpw = kestrel_op_input (graph, node, 3, error))
       || !kestrel_op_check_float (node, 0, x, error)
-      || !kestrel_op_check_float (node, 1, wdw, error)
+      || !check_weights_dtype (node, 1, wdw, error)
       || !check_weights_dtype (node, 3, wpw, error))
     return FALSE;
   if ((kestrel_node_input (node, 2) >= 0 && !(bdw = kestrel_op_input (graph, node, 2, error)))
@@ -902,7 +925,8 @@ dw_pw_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
 
 typedef struct {
   kk_dwconv_params dw;    /* out_row0 is set per band */
-  float *dw_weights;      /* [kh][kw][C] */
+  void *dw_weights;       /* [kh][kw][C], floats or halves (dw_f16) */
+  gboolean dw_f16;
   float *dw_bias;         /* [C], zeros when the model has none */
   void *pw_packed;        /* gemm-packed [C][Cout], floats or halves (f16) */
   gboolean f16;
@@ -947,8 +971,8 @@ dw_pw_nhwc_prepare (KestrelStep *step, GError **error)
   state->hi = kestrel_node_attr_float (node, "act_hi", INFINITY);
   state->has_residual = kestrel_node_input (node, 5) >= 0;
 
-  state->dw_weights = g_new (float, state->cin * geo.kernel[0] * geo.kernel[1]);
-  kk_dwconv_f32_pack_weights (wdw->data, state->cin, geo.kernel[0], geo.kernel[1], state->dw_weights);
+  state->dw_f16 = wdw->dtype == KESTREL_DTYPE_FLOAT16;
+  state->dw_weights = dw_pack (wdw, state->cin, geo.kernel[0], geo.kernel[1]);
   state->dw_bias = g_new0 (float, state->cin);
   if (kestrel_node_input (node, 2) >= 0)
     memcpy (state->dw_bias, step->inputs[2].data, state->cin * sizeof (float));
@@ -959,7 +983,7 @@ dw_pw_nhwc_prepare (KestrelStep *step, GError **error)
     .stride_h = geo.stride[0], .stride_w = geo.stride[1],
     .dilation_h = geo.dilation[0], .dilation_w = geo.dilation[1],
     .pad_top = geo.pad_begin[0], .pad_left = geo.pad_begin[1],
-    .weights = state->dw_weights, .bias = state->dw_bias,
+    .weights = state->dw_f16 ? NULL : state->dw_weights, .bias = state->dw_bias,
     .lo = kestrel_node_attr_float (node, "dw_act_lo", -INFINITY),
     .hi = kestrel_node_attr_float (node, "dw_act_hi", INFINITY),
   };
@@ -1000,7 +1024,7 @@ dw_pw_bands (gsize begin, gsize end, guint worker, gpointer data)
       kk_gemm_epilogue e = { s->pw_bias, r != NULL ? r + m0 * s->cout : NULL, s->cout, s->lo, s->hi };
 
       dw.out_row0 = r0;
-      k->dwconv_f32_nhwc (&dw, x, band, r0, r1);
+      dw_run (k, &dw, s->dw_f16, s->dw_weights, x, band, r0, r1);
       gemm_run (k, s->f16, (r1 - r0) * out_w, s->cout, s->cin, band, s->cin, s->pw_packed,
                 y + m0 * s->cout, s->cout, &e);
     }

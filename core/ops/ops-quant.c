@@ -12,7 +12,10 @@
  *                          the clamp act_lo / act_hi of a fused Relu/Clip
  *   kestrel.QConcat        u8 inputs along `axis`, each rescaled from its
  *                          in_scales[i] / in_zero_points[i] to Y's
- *                          parameters (copied when they are the same)
+ *                          parameters (copied when they are the same);
+ *                          with `before` / `after` (a kestrel.PadAxis made
+ *                          INT8), that many places along the axis before
+ *                          and after them hold Y's zero point: zeros
  *
  * All of them are exact integer arithmetic (or, for the two conversions,
  * the same IEEE operations at every instruction set), so their outputs do
@@ -308,6 +311,8 @@ typedef struct {
   gsize *offset;          /* per input: where they start in the output's */
   kk_qadd_params *rescale;
   gboolean *copy;         /* same parameters as the output: a copy */
+  gsize before, after;    /* zero-point elements per outer index around the inputs */
+  guint8 fill;            /* Y's zero point */
   gsize outer_per_chunk;
 } QConcatState;
 
@@ -382,6 +387,14 @@ qconcat_infer (KestrelGraph *graph, KestrelNode *node, GError **error)
           }
       shape[axis] += x->shape[axis];
     }
+  gint64 before = kestrel_node_attr_int (node, "before", 0), after = kestrel_node_attr_int (node, "after", 0);
+  if (before < 0 || after < 0 || before > G_MAXINT32 || after > G_MAXINT32)
+    {
+      kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
+                              "before and after must be between 0 and 2^31 - 1");
+      return FALSE;
+    }
+  shape[axis] += before + after;
   kestrel_op_set_output (graph, node, 0, KESTREL_DTYPE_UINT8, first->n_dims, shape);
   return TRUE;
 }
@@ -408,6 +421,11 @@ qconcat_prepare (KestrelStep *step, GError **error)
   s->n_inputs = step->n_inputs;
   s->outer = kestrel_shape_product (y->shape, 0, axis);
   s->out_inner = kestrel_shape_product (y->shape, axis, y->n_dims);
+  gsize unit = kestrel_shape_product (y->shape, axis + 1, y->n_dims);
+  s->before = unit * (gsize) kestrel_node_attr_int (node, "before", 0);
+  s->after = unit * (gsize) kestrel_node_attr_int (node, "after", 0);
+  s->fill = (guint8) y_zp;
+  offset = s->before;
   s->inner = g_new (gsize, s->n_inputs);
   s->offset = g_new (gsize, s->n_inputs);
   s->rescale = g_new0 (kk_qadd_params, s->n_inputs);
@@ -439,16 +457,20 @@ qconcat_chunk (gsize begin, gsize end, guint worker, gpointer data)
   guint8 *y = step->outputs[0].data;
 
   for (gsize o = o0; o < o1; o++)
-    for (guint i = 0; i < s->n_inputs; i++)
-      {
-        const guint8 *x = (const guint8 *) step->inputs[i].data + o * s->inner[i];
-        guint8 *dst = y + o * s->out_inner + s->offset[i];
+    {
+      memset (y + o * s->out_inner, s->fill, s->before);
+      memset (y + (o + 1) * s->out_inner - s->after, s->fill, s->after);
+      for (guint i = 0; i < s->n_inputs; i++)
+        {
+          const guint8 *x = (const guint8 *) step->inputs[i].data + o * s->inner[i];
+          guint8 *dst = y + o * s->out_inner + s->offset[i];
 
-        if (s->copy[i])
-          kestrel_op_copy_bytes (dst, x, s->inner[i]);
-        else
-          step->kernels->qrescale_u8 (x, dst, s->inner[i], &s->rescale[i]);
-      }
+          if (s->copy[i])
+            kestrel_op_copy_bytes (dst, x, s->inner[i]);
+          else
+            step->kernels->qrescale_u8 (x, dst, s->inner[i], &s->rescale[i]);
+        }
+    }
 }
 
 static void

@@ -200,9 +200,112 @@ test_pad_18 (void)
   }
 }
 
+/* ---- kestrel.PadAxis and the pass that makes it ---------------------------------------- */
+
+/* PadAxis along each axis of a [2,3,4,5] tensor, zeros before and after, at
+ * every level: exactly Concat (zeros, x, zeros). */
+static void
+test_pad_axis (void)
+{
+  static const gint64 shape[4] = { 2, 3, 4, 5 };
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autofree float *x = random_floats (rand, 120, -2.0, 2.0);
+
+  for (guint axis = 0; axis < 4; axis++)
+    for (gint64 before = 0; before <= 2; before++)
+      for (gint64 after = 0; after <= 3; after += 3)
+        {
+          g_autoptr(OpCase) c = op_case_new_in (17, "kestrel", "PadAxis");
+          op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, shape, x);
+          kestrel_node_set_attr_int (op_case_node (c), "axis", axis);
+          kestrel_node_set_attr_int (op_case_node (c), "before", before);
+          kestrel_node_set_attr_int (op_case_node (c), "after", after);
+          op_case_infer_ok (c);
+          const KestrelValue *y = op_case_output (c, 0);
+          gint64 want_shape[4];
+          memcpy (want_shape, shape, sizeof want_shape);
+          want_shape[axis] += before + after;
+          g_assert_cmpmem (y->shape, 4 * sizeof (gint64), want_shape, sizeof want_shape);
+
+          gsize n = 1;
+          for (guint d = 0; d < 4; d++)
+            n *= (gsize) want_shape[d];
+          g_autofree float *want = g_new0 (float, n);
+          for (gsize o = 0; o < n; o++)
+            {
+              gint64 idx[4], rest = (gint64) o, src = 0;
+              for (gint d = 3; d >= 0; d--)
+                {
+                  idx[d] = rest % want_shape[d];
+                  rest /= want_shape[d];
+                }
+              idx[axis] -= before;
+              if (idx[axis] < 0 || idx[axis] >= shape[axis])
+                continue;
+              for (guint d = 0; d < 4; d++)
+                src = src * shape[d] + idx[d];
+              want[o] = x[src];
+            }
+          for (int level = 0; level < KK_LEVEL_COUNT; level++)
+            {
+              g_autofree float *got = op_case_run (c, level);
+              g_assert_cmpmem (got, n * sizeof (float), want, n * sizeof (float));
+            }
+        }
+  g_rand_free (rand);
+
+  g_autoptr(OpCase) bad = op_case_new_in (17, "kestrel", "PadAxis");
+  op_case_input (bad, KESTREL_DTYPE_FLOAT32, 4, shape, x);
+  kestrel_node_set_attr_int (op_case_node (bad), "before", -1);
+  op_case_expect_error (bad, KESTREL_ERROR_CORRUPT, "before");
+}
+
+/* Concat (zeros, x, zeros) becomes PadAxis keeping the Concat's name and
+ * output; a constant with a -0.0 or another value, or two activations,
+ * keeps the Concat. */
+static void
+test_zero_concat_pass (void)
+{
+  static const gint64 xs[4] = { 1, 2, 3, 4 }, zs[4] = { 1, 2, 3, 1 };
+  float x[24] = { 0 }, zeros[6] = { 0 }, minus[6] = { 0, 0, -0.0f, 0, 0, 0 }, ones[6] = { 1, 1, 1, 1, 1, 1 };
+  const float *consts[] = { zeros, minus, ones };
+
+  for (guint k = 0; k < G_N_ELEMENTS (consts); k++)
+    {
+      g_autoptr(OpCase) c = op_case_new (13, "Concat");
+      g_autoptr(GError) error = NULL;
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, zs, consts[k]);
+      op_case_input (c, KESTREL_DTYPE_FLOAT32, 4, xs, x);
+      op_case_constant (c, KESTREL_DTYPE_FLOAT32, 4, zs, consts[k]);
+      kestrel_node_set_attr_int (op_case_node (c), "axis", -1);
+      op_case_infer_ok (c);
+
+      g_assert_true (kestrel_graph_zero_concat_to_pad (c->graph, &error));
+      g_assert_no_error (error);
+      /* Compacted: values and nodes are numbered anew. */
+      const KestrelValue *y = kestrel_graph_value (c->graph, g_array_index (c->graph->outputs, gint, 0));
+      g_assert_cmpint (y->producer, >=, 0);
+      const KestrelNode *node = kestrel_graph_node (c->graph, y->producer);
+      g_assert_cmpstr (node->name, ==, "the_node");
+      if (k == 0)
+        {
+          g_assert_cmpstr (node->op_type, ==, "PadAxis");
+          g_assert_cmpint (kestrel_node_attr_int (node, "axis", 0), ==, 3);
+          g_assert_cmpint (kestrel_node_attr_int (node, "before", 0), ==, 1);
+          g_assert_cmpint (kestrel_node_attr_int (node, "after", 0), ==, 1);
+          g_assert_cmpuint (kestrel_node_n_inputs (node), ==, 1);
+          g_assert_cmpint (y->shape[3], ==, 6);
+        }
+      else
+        g_assert_cmpstr (node->op_type, ==, "Concat");
+    }
+}
+
 static void
 add_tests (void)
 {
+  g_test_add_func ("/ops-nn/pad-axis", test_pad_axis);
+  g_test_add_func ("/ops-nn/pad-axis/from-concat", test_zero_concat_pass);
   g_test_add_func ("/ops-nn/pad/random", test_pad_random);
   g_test_add_func ("/ops-nn/pad/errors", test_pad_errors);
   g_test_add_func ("/ops-nn/pad-18", test_pad_18);
