@@ -9,6 +9,11 @@
  * convolutions, output channels off the vector widths, rows across the
  * op's chunks, extreme inputs; and a residual of the wrong shape is an
  * error naming the node.
+ *
+ * kestrel.QConcat with before / after (a kestrel.PadAxis made INT8) gives
+ * the bytes of the QConcat of its input with constants of the output's
+ * zero point, which is what the channel padding Concat's quantised zeros
+ * were, rescaled or copied.
  */
 #include "config.h"
 
@@ -161,6 +166,84 @@ test_residual_bad_shape (void)
   op_case_expect_error (c, KESTREL_ERROR_UNSUPPORTED, "residual");
 }
 
+static OpCase *
+qconcat_case (const guint8 *x, const gint64 *x_shape, float x_scale, gint64 x_zp, gint64 before, gint64 after,
+              gboolean as_constants)
+{
+  OpCase *c = op_case_new_in (13, "kestrel", "QConcat");
+  KestrelNode *node = op_case_node (c);
+  const float y_scale = 0.05f;
+  const gint64 y_zp = 17;
+  guint n = 0;
+  float scales[3];
+  gint64 zps[3];
+  gint64 pad_shape[4] = { x_shape[0], x_shape[1], x_shape[2], 0 };
+  guint8 fill[4 * 5 * 3];
+
+  memset (fill, (int) y_zp, sizeof fill);
+  if (as_constants && before > 0)
+    {
+      pad_shape[3] = before;
+      op_case_constant (c, KESTREL_DTYPE_UINT8, 4, pad_shape, fill);
+      scales[n] = y_scale;
+      zps[n++] = y_zp;
+    }
+  op_case_input (c, KESTREL_DTYPE_UINT8, 4, x_shape, x);
+  scales[n] = x_scale;
+  zps[n++] = x_zp;
+  if (as_constants && after > 0)
+    {
+      pad_shape[3] = after;
+      op_case_constant (c, KESTREL_DTYPE_UINT8, 4, pad_shape, fill);
+      scales[n] = y_scale;
+      zps[n++] = y_zp;
+    }
+  if (!as_constants)
+    {
+      kestrel_node_set_attr_int (node, "before", before);
+      kestrel_node_set_attr_int (node, "after", after);
+    }
+  kestrel_node_set_attr_int (node, "axis", 3);
+  KestrelAttr *sa = kestrel_node_add_attr (node, "in_scales", KESTREL_ATTR_FLOATS);
+  KestrelAttr *za = kestrel_node_add_attr (node, "in_zero_points", KESTREL_ATTR_INTS);
+  sa->n = za->n = n;
+  sa->floats = g_memdup2 (scales, n * sizeof (float));
+  za->ints = g_memdup2 (zps, n * sizeof (gint64));
+  kestrel_node_set_attr_float (node, "y_scale", y_scale);
+  kestrel_node_set_attr_int (node, "y_zero_point", y_zp);
+  op_case_infer_ok (c);
+  return c;
+}
+
+static void
+test_qconcat_padding (void)
+{
+  static const gint64 x_shape[4] = { 1, 4, 5, 6 };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  guint8 x[120];
+  /* The output's own parameters (a copy) and others (a rescale). */
+  static const struct { float scale; gint64 zp; } in[] = { { 0.05f, 17 }, { 0.031f, 140 } };
+
+  for (gsize i = 0; i < sizeof x; i++)
+    x[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  for (gsize p = 0; p < G_N_ELEMENTS (in); p++)
+    for (gint64 before = 0; before <= 3; before += 3)
+      for (gint64 after = 1; after <= 3; after += 2)
+        {
+          g_autoptr(OpCase) pad = qconcat_case (x, x_shape, in[p].scale, in[p].zp, before, after, FALSE);
+          g_autoptr(OpCase) cat = qconcat_case (x, x_shape, in[p].scale, in[p].zp, before, after, TRUE);
+          const gsize n = 4 * 5 * (6 + before + after);
+
+          g_assert_cmpint (op_case_output (pad, 0)->shape[3], ==, 6 + before + after);
+          for (int level = 0; level < KK_LEVEL_COUNT; level++)
+            {
+              g_autofree guint8 *got = op_case_run (pad, level);
+              g_autofree guint8 *want = op_case_run (cat, level);
+              g_assert_cmpmem (got, n, want, n);
+            }
+        }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -168,6 +251,7 @@ main (int argc, char **argv)
   test_pool = kestrel_thread_pool_new (2);
   g_test_add_func ("/ops/quant/conv-residual", test_residual_matches_pair);
   g_test_add_func ("/ops/quant/conv-residual-shape", test_residual_bad_shape);
+  g_test_add_func ("/ops/quant/concat-padding", test_qconcat_padding);
   int status = g_test_run ();
   kestrel_thread_pool_unref (test_pool);
   return status;
