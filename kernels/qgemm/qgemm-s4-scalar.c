@@ -4,8 +4,9 @@
  * widened on its own (m * (q - z)) and multiplied as the int8 reference
  * does; the sum wraps in u32 and is the exact s32 result (qgemm.h,
  * Exactness), so it needs no shared code with the SIMD versions, which
- * widen whole column blocks and run the int8 tiles. */
-#include "qgemm.h"
+ * widen whole column blocks and run the int8 tiles. Its row and column
+ * loops are the int8 reference's (qgemm-scalar-rows.h). */
+#include "qgemm-scalar-rows.h"
 
 size_t
 qgemm_u8s4_packed_size_scalar (size_t k, size_t n)
@@ -20,8 +21,6 @@ qgemm_u8s4_pack_scalar (const uint8_t *q, const uint8_t *m, const uint8_t *z, si
   kk_qgemm_s4_blocked_pack (q, m, z, k, n, q_is_nk, bias, a_zero_point, 0, packed, n > 0 ? n : 1, 1);
 }
 
-#define COLUMN_CHUNK 64
-
 /* acc for one row, columns [j0, j0 + cols) */
 static void
 row_sums (size_t n, size_t k, const uint8_t *a_row, const void *packed, size_t j0, size_t cols,
@@ -31,7 +30,7 @@ row_sums (size_t n, size_t k, const uint8_t *a_row, const void *packed, size_t j
   const uint8_t *mp = (const uint8_t *) (bias_eff + n);
   const uint8_t *zp = mp + kk_qgemm_s4_kblocks (k) * n;
   const uint8_t *nib = zp + kk_qgemm_s4_kblocks (k) * n;
-  uint32_t acc[COLUMN_CHUNK];
+  uint32_t acc[KK_QGEMM_SCALAR_COLUMNS];
 
   for (size_t j = 0; j < cols; j++)
     acc[j] = (uint32_t) bias_eff[j0 + j];
@@ -55,27 +54,12 @@ void
 qgemm_u8s4_requant_scalar (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
                            const void *packed, uint8_t *c, size_t ldc, const kk_requant *rq)
 {
-  int32_t acc[COLUMN_CHUNK];
-
-  for (size_t i = 0; i < m_count; i++)
-    for (size_t j0 = 0; j0 < n; j0 += COLUMN_CHUNK)
-      {
-        size_t cols = n - j0 < COLUMN_CHUNK ? n - j0 : COLUMN_CHUNK;
-        row_sums (n, k, a + i * lda, packed, j0, cols, acc);
-        for (size_t j = 0; j < cols; j++)
-          c[i * ldc + j0 + j] = kk_requant_one (acc[j], rq->multiplier[j0 + j], rq->shift,
-                                                rq->zero_point, rq->lo, rq->hi);
-      }
+  kk_qgemm_scalar_requant_rows (row_sums, m_count, n, k, a, lda, packed, c, ldc, rq);
 }
 
 void
 qgemm_u8s4_s32_scalar (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
                        const void *packed, int32_t *c, size_t ldc)
 {
-  for (size_t i = 0; i < m_count; i++)
-    for (size_t j0 = 0; j0 < n; j0 += COLUMN_CHUNK)
-      {
-        size_t cols = n - j0 < COLUMN_CHUNK ? n - j0 : COLUMN_CHUNK;
-        row_sums (n, k, a + i * lda, packed, j0, cols, c + i * ldc + j0);
-      }
+  kk_qgemm_scalar_s32_rows (row_sums, m_count, n, k, a, lda, packed, c, ldc);
 }

@@ -3,7 +3,7 @@
  * with G = 1 and a single vector as wide as the matrix, VL = n). Accumulation is in s64 and the result narrowed at the
  * end: the same value as any s32 order of the sum (qgemm.h, Exactness), and
  * no signed overflow in C. */
-#include "qgemm.h"
+#include "qgemm-scalar-rows.h"
 
 size_t
 qgemm_u8s8_packed_size_scalar (size_t k, size_t n)
@@ -18,9 +18,6 @@ qgemm_u8s8_pack_scalar (const int8_t *w, size_t k, size_t n, bool w_is_nk,
   kk_qgemm_blocked_pack (w, k, n, w_is_nk, bias, a_zero_point, 0, packed, n > 0 ? n : 1, 1);
 }
 
-/* Columns per pass: one row's running sums live in a small stack array. */
-#define COLUMN_CHUNK 64
-
 /* acc for row i, columns [j0, j0 + cols) */
 static void
 row_sums (size_t n, size_t k, const uint8_t *a_row, const void *packed, size_t j0, size_t cols,
@@ -28,7 +25,7 @@ row_sums (size_t n, size_t k, const uint8_t *a_row, const void *packed, size_t j
 {
   const int32_t *bias_eff = packed;
   const int8_t *w = (const int8_t *) packed + n * sizeof (int32_t);
-  uint32_t acc[COLUMN_CHUNK];
+  uint32_t acc[KK_QGEMM_SCALAR_COLUMNS];
 
   for (size_t j = 0; j < cols; j++)
     acc[j] = (uint32_t) bias_eff[j0 + j];
@@ -47,27 +44,12 @@ void
 qgemm_u8s8_requant_scalar (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
                            const void *packed, uint8_t *c, size_t ldc, const kk_requant *rq)
 {
-  int32_t acc[COLUMN_CHUNK];
-
-  for (size_t i = 0; i < m_count; i++)
-    for (size_t j0 = 0; j0 < n; j0 += COLUMN_CHUNK)
-      {
-        size_t cols = n - j0 < COLUMN_CHUNK ? n - j0 : COLUMN_CHUNK;
-        row_sums (n, k, a + i * lda, packed, j0, cols, acc);
-        for (size_t j = 0; j < cols; j++)
-          c[i * ldc + j0 + j] = kk_requant_one (acc[j], rq->multiplier[j0 + j], rq->shift,
-                                                rq->zero_point, rq->lo, rq->hi);
-      }
+  kk_qgemm_scalar_requant_rows (row_sums, m_count, n, k, a, lda, packed, c, ldc, rq);
 }
 
 void
 qgemm_u8s8_s32_scalar (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
                        const void *packed, int32_t *c, size_t ldc)
 {
-  for (size_t i = 0; i < m_count; i++)
-    for (size_t j0 = 0; j0 < n; j0 += COLUMN_CHUNK)
-      {
-        size_t cols = n - j0 < COLUMN_CHUNK ? n - j0 : COLUMN_CHUNK;
-        row_sums (n, k, a + i * lda, packed, j0, cols, c + i * ldc + j0);
-      }
+  kk_qgemm_scalar_s32_rows (row_sums, m_count, n, k, a, lda, packed, c, ldc);
 }
