@@ -6,8 +6,8 @@
  * call into the int8 layout and the int8 driver runs it. Otherwise, column
  * block by column block (the packer's blocks of 1, 2 or 3 vectors), the
  * nibbles are widened to the s8 panel of the int8 layout, m * (q - z), in
- * the buffer, and the block is swept by the int8 tiles over every strip of
- * rows. The tiles then compute exactly what they
+ * the buffer, and the int8 driver runs that block as a matrix of its own
+ * (so there is one tile loop, qgemm_run's). The tiles then compute exactly what they
  * compute on an int8 W (kestrel-kernels.h: the result is defined as that),
  * so nothing here can differ between versions. The widening costs k x n
  * byte operations per call, against m x k x n multiply-adds: it is hidden
@@ -59,16 +59,9 @@ qgemm_s4_run (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
   const uint8_t *mp = (const uint8_t *) (bias_eff + npad);
   const uint8_t *zp = mp + kblocks * npad;
   const uint8_t *nib = zp + kblocks * npad;
-  const qgemm_args args = { .k = k, .kgroups = kpad / G, .lda = lda, .ldc = ldc,
-                            .s32 = rq == NULL, .rq = rq };
-  _Alignas (64) int8_t panel[3 * VL * ((KK_QGEMM_S4_MAX_K + G - 1) / G * G)];
-#ifdef QGEMM_WIDENS
-  const bool chunked = args.kgroups > CHUNK_PAIRS;
-  _Alignas (64) uint32_t abuf[STRIP_ROWS * CHUNK_PAIRS];
-#define QGEMM_ABUF_ROW(row) (abuf + (row) * CHUNK_PAIRS)
-#else
-#define QGEMM_ABUF_ROW(row) NULL
-#endif
+  /* Room for one widest column block in the int8 layout: its bias_eff,
+   * then its panel. */
+  _Alignas (64) int8_t panel[3 * VL * (sizeof (int32_t) + (KK_QGEMM_S4_MAX_K + G - 1) / G * G)];
 
   /* When every column's panel fits the buffer (BlazeFace's layers: k and n
    * up to a few hundred), the whole W is widened once, behind a copy of
@@ -88,32 +81,29 @@ qgemm_s4_run (size_t m_count, size_t n, size_t k, const uint8_t *a, size_t lda,
       return;
     }
 
+  /* Otherwise one column block (1, 2 or 3 vectors, as the packer laid
+   * them out) at a time: widened behind its own bias_eff, it is the int8
+   * layout of a matrix of that block's columns alone (which is one block
+   * of the same width, kk_gemm_block_vectors), swept by qgemm_run with C
+   * and the multipliers taken from the block's first column. */
   for (size_t v = 0; v < nv_total;)
     {
-      const size_t bv = kk_gemm_block_vectors (nv_total - v);
-      const size_t c0 = v * VL;
-      const size_t last_cols = v + bv == nv_total ? n - (nv_total - 1) * VL : VL;
-      const size_t mr = tile_rows[bv];
+      const size_t bv = kk_gemm_block_vectors (nv_total - v), c0 = v * VL;
+      const size_t cols = n - c0 < bv * VL ? n - c0 : bv * VL;
+      kk_requant block_rq;
 
-      qgemm_s4_widen_block (nib + c0 * kpad / 2, mp + c0, zp + c0, npad, bv * VL, kpad / G, panel);
-      for (size_t i0 = 0; i0 < m_count; i0 += STRIP_ROWS)
+      memcpy (panel, bias_eff + c0, bv * VL * sizeof (int32_t));
+      qgemm_s4_widen_block (nib + c0 * kpad / 2, mp + c0, zp + c0, npad, bv * VL, kpad / G,
+                            panel + bv * VL * sizeof (int32_t));
+      if (rq != NULL)
         {
-          const size_t strip = m_count - i0 < STRIP_ROWS ? m_count - i0 : STRIP_ROWS;
-#ifdef QGEMM_WIDENS
-          if (!chunked)
-            widen_rows (a + i0 * lda, lda, strip, 0, k, abuf);
-#endif
-          for (size_t i = i0; i < i0 + strip; i += mr)
-            {
-              const size_t rows = i0 + strip - i < mr ? i0 + strip - i : mr;
-              tiles[bv][rows] (&args, a + i * lda, QGEMM_ABUF_ROW (i - i0), panel, bias_eff + c0,
-                               (uint8_t *) c + (i * ldc + c0) * c_elem, last_cols,
-                               rq != NULL ? rq->multiplier + c0 : NULL);
-            }
+          block_rq = *rq;
+          block_rq.multiplier = rq->multiplier + c0;
         }
+      qgemm_run (m_count, cols, k, a, lda, panel, (uint8_t *) c + c0 * c_elem, ldc, c_elem,
+                 rq != NULL ? &block_rq : NULL);
       v += bv;
     }
-#undef QGEMM_ABUF_ROW
 }
 
 size_t
