@@ -22,30 +22,18 @@
  * longer than the rows; A's padding holds random bytes, and every byte of
  * C's buffer outside the m x n cells must keep its guard value.
  */
-#include <math.h>
 #include <stdlib.h>
 
-#include "kk-test-util.h"
+#include "qgemm-test-util.h"
 
 typedef struct {
-  size_t m, n, k;
-  bool q_is_nk, has_bias;
-  size_t lda, ldc;
-  size_t a_mis, c_mis, p_mis;
-  uint8_t a_zp;
-  kk_requant rq;
-} S4Case;
-
-typedef struct {
-  S4Case cs;
+  QgemmCase cs;
   KkTestBuf a_buf;
   uint8_t *a;
   uint8_t *q, *bm, *bz;  /* q as the case's layout; m, z [n][kblocks] */
   int8_t *w;             /* the widened weights, [k][n] or [n][k] like q */
   int32_t *bias, *mult;
 } S4Inputs;
-
-typedef enum { FILL_RANDOM, FILL_ZERO, FILL_MAX, FILL_MIN, FILL_ALTERNATE } Fill;
 
 static size_t
 kblocks_of (size_t k)
@@ -54,24 +42,13 @@ kblocks_of (size_t k)
 }
 
 static void
-inputs_init (S4Inputs *in, const S4Case *cs, GRand *rand, Fill a_fill, Fill w_fill, int32_t bias_abs)
+inputs_init (S4Inputs *in, const QgemmCase *cs, GRand *rand, Fill a_fill, Fill w_fill, int32_t bias_abs)
 {
   const size_t kb = kblocks_of (cs->k);
 
   memset (in, 0, sizeof *in);
   in->cs = *cs;
-  in->a_buf = kk_test_buf_new (cs->m * cs->lda + 1);
-  in->a = kk_test_buf_at (&in->a_buf, cs->a_mis);
-  for (size_t i = 0; i < cs->m * cs->lda; i++)
-    {
-      size_t x = i % cs->lda;
-      uint8_t v = (uint8_t) g_rand_int_range (rand, 0, 256);
-      if (x < cs->k && a_fill == FILL_ZERO)
-        v = 0;
-      else if (x < cs->k && a_fill == FILL_MAX)
-        v = 255;
-      in->a[i] = v;
-    }
+  in->a = qgemm_test_fill_a (cs, rand, a_fill, &in->a_buf);
 
   in->bm = g_new (uint8_t, cs->n * kb + 1);
   in->bz = g_new (uint8_t, cs->n * kb + 1);
@@ -95,7 +72,7 @@ inputs_init (S4Inputs *in, const S4Case *cs, GRand *rand, Fill a_fill, Fill w_fi
   for (size_t kk = 0; kk < cs->k; kk++)
     for (size_t j = 0; j < cs->n; j++)
       {
-        size_t idx = cs->q_is_nk ? j * cs->k + kk : kk * cs->n + j;
+        size_t idx = cs->w_is_nk ? j * cs->k + kk : kk * cs->n + j;
         size_t blk = j * kb + kk / KK_QGEMM_S4_BLOCK;
         int m = in->bm[blk], z = in->bz[blk];
         int q = g_rand_int_range (rand, 0, 16);
@@ -125,67 +102,29 @@ inputs_clear (S4Inputs *in)
   g_free (in->mult);
 }
 
-/* Per-channel multipliers spreading random outputs over u8 (some
- * saturating), or any legal multiplier and shift (raw). */
+/* Random widened weights have a typical magnitude of about 40. */
 static void
 choose_requant (S4Inputs *in, GRand *rand, bool raw)
 {
-  S4Case *cs = &in->cs;
-  if (raw)
-    {
-      cs->rq.shift = (uint32_t) g_rand_int_range (rand, KK_REQUANT_MIN_SHIFT, KK_REQUANT_MAX_SHIFT + 1);
-      for (size_t j = 0; j < cs->n; j++)
-        in->mult[j] = (int32_t) (g_rand_int (rand) >> 1);
-    }
-  else
-    {
-      double typical = 64.0 * 40.0 * sqrt ((double) cs->k) + 1.0;
-      double *scales = g_new (double, cs->n + 1);
-      for (size_t j = 0; j < cs->n; j++)
-        scales[j] = g_rand_double_range (rand, 0.2, 1.0) * 100.0 / typical;
-      g_assert_true (kk_requant_from_scales (scales, cs->n, in->mult, &cs->rq.shift));
-      g_free (scales);
-    }
-  cs->rq.multiplier = in->mult;
-  cs->rq.zero_point = g_rand_int_range (rand, 0, 256);
-  cs->rq.lo = 0;
-  cs->rq.hi = 255;
-  if (g_rand_boolean (rand))
-    cs->rq.lo = (uint8_t) cs->rq.zero_point;  /* Relu */
+  qgemm_test_choose_requant (&in->cs, in->mult, rand, raw, 40.0);
 }
 
-static char *
-case_describe (const S4Case *cs)
+/* The nibbles with their m and z (INT4 entries), or the widened weights
+ * (int8 entries). */
+static void
+pack_int4 (const kk_kernels *t, const QgemmCase *cs, const void *data, void *packed)
 {
-  return g_strdup_printf ("m=%zu n=%zu k=%zu q=%s bias=%d lda=%zu ldc=%zu a_zp=%u out_zp=%d "
-                          "shift=%u clamp=[%u,%u] misalign a=%zu c=%zu packed=%zu",
-                          cs->m, cs->n, cs->k, cs->q_is_nk ? "[n][k]" : "[k][n]", cs->has_bias,
-                          cs->lda, cs->ldc, cs->a_zp, cs->rq.zero_point, cs->rq.shift, cs->rq.lo,
-                          cs->rq.hi, cs->a_mis, cs->c_mis, cs->p_mis);
+  const S4Inputs *in = data;
+  t->qgemm_u8s4_pack (in->q, in->bm, in->bz, cs->k, cs->n, cs->w_is_nk,
+                      cs->has_bias ? in->bias : NULL, cs->a_zp, packed);
 }
 
 static void
-assert_c_guards (const kk_kernels *t, const S4Case *cs, const KkTestBuf *c_buf, const void *c,
-                 size_t elem)
+pack_widened (const kk_kernels *t, const QgemmCase *cs, const void *data, void *packed)
 {
-  const guint8 *base = c_buf->base, *c_bytes = c;
-  size_t total = kk_test_buf_alloc_size (c_buf);
-  for (size_t off = 0; off < total; off++)
-    {
-      const guint8 *p = base + off;
-      if (p >= c_bytes && p < c_bytes + cs->m * cs->ldc * elem)
-        {
-          size_t idx = (size_t) (p - c_bytes) / elem;
-          if (idx % cs->ldc < cs->n)
-            continue;
-        }
-      if (*p != KK_TEST_GUARD_BYTE)
-        {
-          g_autofree char *what = case_describe (cs);
-          g_error ("%s int4 qgemm wrote outside C (byte %td from C's start): %s",
-                   kk_isa_name (t->isa), (ptrdiff_t) (p - c_bytes), what);
-        }
-    }
+  const S4Inputs *in = data;
+  t->qgemm_u8s8_pack (in->w, cs->k, cs->n, cs->w_is_nk, cs->has_bias ? in->bias : NULL, cs->a_zp,
+                      packed);
 }
 
 /* Runs a case through a table, INT4 entries or (int8) the u8s8 ones on
@@ -193,48 +132,13 @@ assert_c_guards (const kk_kernels *t, const S4Case *cs, const KkTestBuf *c_buf, 
 static uint8_t *
 run_case (const kk_kernels *t, const S4Inputs *in, bool int8, int32_t **acc_out)
 {
-  const S4Case *cs = &in->cs;
-  const int32_t *bias = cs->has_bias ? in->bias : NULL;
-  size_t packed_bytes = int8 ? t->qgemm_u8s8_packed_size (cs->k, cs->n)
-                             : t->qgemm_u8s4_packed_size (cs->k, cs->n);
-  KkTestBuf p_buf = kk_test_buf_new (packed_bytes + 4);
-  void *packed = kk_test_buf_at (&p_buf, cs->p_mis);
-  if (int8)
-    t->qgemm_u8s8_pack (in->w, cs->k, cs->n, cs->q_is_nk, bias, cs->a_zp, packed);
-  else
-    t->qgemm_u8s4_pack (in->q, in->bm, in->bz, cs->k, cs->n, cs->q_is_nk, bias, cs->a_zp, packed);
-  kk_test_assert_untouched_after ((guint8 *) packed + packed_bytes, KK_TEST_GUARD);
-
-  KkTestBuf c_buf = kk_test_buf_new (cs->m * cs->ldc + 1);
-  uint8_t *c = kk_test_buf_at (&c_buf, cs->c_mis);
-  (int8 ? t->qgemm_u8s8_requant : t->qgemm_u8s4_requant) (cs->m, cs->n, cs->k, in->a, cs->lda,
-                                                          packed, c, cs->ldc, &cs->rq);
-  assert_c_guards (t, cs, &c_buf, c, 1);
-
-  KkTestBuf s_buf = kk_test_buf_new ((cs->m * cs->ldc + 1) * sizeof (int32_t));
-  int32_t *s = kk_test_buf_at (&s_buf, cs->c_mis & ~(size_t) 3);
-  (int8 ? t->qgemm_u8s8_s32 : t->qgemm_u8s4_s32) (cs->m, cs->n, cs->k, in->a, cs->lda, packed, s,
-                                                  cs->ldc);
-  assert_c_guards (t, cs, &s_buf, s, sizeof (int32_t));
-
-  uint8_t *out = g_new (uint8_t, cs->m * cs->n + 1);
-  int32_t *acc = g_new (int32_t, cs->m * cs->n + 1);
-  for (size_t i = 0; i < cs->m; i++)
-    {
-      memcpy (out + i * cs->n, c + i * cs->ldc, cs->n);
-      memcpy (acc + i * cs->n, s + i * cs->ldc, cs->n * sizeof (int32_t));
-    }
-  kk_test_buf_free (&c_buf);
-  kk_test_buf_free (&s_buf);
-  kk_test_buf_free (&p_buf);
-  *acc_out = acc;
-  return out;
+  return qgemm_test_run (t, &in->cs, in->a, !int8, int8 ? pack_widened : pack_int4, in, acc_out);
 }
 
 static void
 check_against_naive (const S4Inputs *in, const uint8_t *out, const int32_t *acc)
 {
-  const S4Case *cs = &in->cs;
+  const QgemmCase *cs = &in->cs;
   const size_t kb = kblocks_of (cs->k);
   for (size_t i = 0; i < cs->m; i++)
     for (size_t j = 0; j < cs->n; j++)
@@ -243,7 +147,7 @@ check_against_naive (const S4Inputs *in, const uint8_t *out, const int32_t *acc)
         for (size_t kk = 0; kk < cs->k; kk++)
           {
             size_t blk = j * kb + kk / KK_QGEMM_S4_BLOCK;
-            int64_t q = cs->q_is_nk ? in->q[j * cs->k + kk] : in->q[kk * cs->n + j];
+            int64_t q = cs->w_is_nk ? in->q[j * cs->k + kk] : in->q[kk * cs->n + j];
             int64_t w = (int64_t) in->bm[blk] * (q - in->bz[blk]);
             sum += ((int64_t) in->a[i * cs->lda + kk] - cs->a_zp) * w;
           }
@@ -255,7 +159,7 @@ check_against_naive (const S4Inputs *in, const uint8_t *out, const int32_t *acc)
         r = r < cs->rq.lo ? cs->rq.lo : r > cs->rq.hi ? cs->rq.hi : r;
         if (acc[i * cs->n + j] != sum || out[i * cs->n + j] != r)
           {
-            g_autofree char *what = case_describe (cs);
+            g_autofree char *what = qgemm_test_describe (cs);
             g_error ("scalar int4 qgemm at (%zu, %zu): acc %d out %u, naive acc %" G_GINT64_FORMAT
                      " out %" G_GINT64_FORMAT ": %s",
                      i, j, acc[i * cs->n + j], out[i * cs->n + j], sum, r, what);
@@ -263,40 +167,11 @@ check_against_naive (const S4Inputs *in, const uint8_t *out, const int32_t *acc)
       }
 }
 
-static void
-assert_same (const char *what_ran, const S4Inputs *in, const uint8_t *out, const int32_t *acc,
-             const uint8_t *ref_out, const int32_t *ref_acc)
-{
-  const S4Case *cs = &in->cs;
-  for (size_t x = 0; x < cs->m * cs->n; x++)
-    if (out[x] != ref_out[x] || acc[x] != ref_acc[x])
-      {
-        g_autofree char *what = case_describe (cs);
-        g_error ("%s differs at (%zu, %zu): out %u vs %u, acc %d vs %d: %s", what_ran, x / cs->n,
-                 x % cs->n, out[x], ref_out[x], acc[x], ref_acc[x], what);
-      }
-}
-
-static S4Case
-random_case (GRand *rand, size_t m, size_t n, size_t k)
-{
-  S4Case cs = { .m = m, .n = n, .k = k };
-  cs.q_is_nk = g_rand_boolean (rand);
-  cs.has_bias = g_rand_int_range (rand, 0, 4) != 0;
-  cs.lda = k + (size_t) g_rand_int_range (rand, 0, 3) * (size_t) g_rand_int_range (rand, 1, 40);
-  cs.ldc = n + (size_t) g_rand_int_range (rand, 0, 2) * (size_t) g_rand_int_range (rand, 1, 20);
-  cs.a_mis = (size_t) g_rand_int_range (rand, 0, 64);
-  cs.c_mis = (size_t) g_rand_int_range (rand, 0, 64);
-  cs.p_mis = 4 * (size_t) g_rand_int_range (rand, 0, 16);
-  cs.a_zp = (uint8_t) g_rand_int_range (rand, 0, 256);
-  return cs;
-}
-
 /* One case: the reference (checked against the naive loop when asked),
  * then `t` against it, and (check_int8) `t`'s int8 gemm on the widened
  * weights against it too. */
 static void
-run_one (const kk_kernels *ref, const kk_kernels *t, const S4Case *cs, GRand *rand, Fill a_fill,
+run_one (const kk_kernels *ref, const kk_kernels *t, const QgemmCase *cs, GRand *rand, Fill a_fill,
          Fill w_fill, int32_t bias_abs, bool raw, bool check_naive, bool check_int8)
 {
   S4Inputs in;
@@ -310,14 +185,14 @@ run_one (const kk_kernels *ref, const kk_kernels *t, const S4Case *cs, GRand *ra
     {
       g_autofree uint8_t *out = run_case (t, &in, false, &acc);
       g_autofree char *what = g_strdup_printf ("%s int4 qgemm (against scalar)", kk_isa_name (t->isa));
-      assert_same (what, &in, out, acc, ref_out, ref_acc);
+      qgemm_test_assert_same (what, &in.cs, out, acc, ref_out, ref_acc);
       g_free (acc);
     }
   if (check_int8)
     {
       g_autofree uint8_t *out = run_case (t, &in, true, &acc);
       g_autofree char *what = g_strdup_printf ("%s int8 qgemm on the widened weights", kk_isa_name (t->isa));
-      assert_same (what, &in, out, acc, ref_out, ref_acc);
+      qgemm_test_assert_same (what, &in.cs, out, acc, ref_out, ref_acc);
       g_free (acc);
     }
   g_free (ref_acc);
@@ -337,7 +212,7 @@ test_scalar_vs_naive (void)
     for (size_t n = 1; n <= 70; n += 3)
       for (size_t ki = 0; ki < G_N_ELEMENTS (ks); ki++)
         {
-          S4Case cs = random_case (rand, m, n, ks[ki]);
+          QgemmCase cs = qgemm_test_random_case (rand, m, n, ks[ki]);
           run_one (ref, ref, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 20, (n & 1) != 0, true, true);
         }
 }
@@ -361,7 +236,7 @@ sweep_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
         {
           if (m > 2 && m != 12 && m != 13 && g_rand_int_range (rand, 0, 6) != 0)
             continue;
-          S4Case cs = random_case (rand, m, ns[ni], ks[ki]);
+          QgemmCase cs = qgemm_test_random_case (rand, m, ns[ni], ks[ki]);
           run_one (ref, t, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 24,
                    g_rand_int_range (rand, 0, 4) == 0, false, m == 13);
         }
@@ -373,7 +248,7 @@ sweep_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
   };
   for (size_t i = 0; i < G_N_ELEMENTS (big); i++)
     {
-      S4Case cs = random_case (rand, big[i][0], big[i][1], big[i][2]);
+      QgemmCase cs = qgemm_test_random_case (rand, big[i][0], big[i][1], big[i][2]);
       run_one (ref, t, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 24, false, true, true);
     }
 }
@@ -401,7 +276,7 @@ extremes_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
       for (size_t zi = 0; zi < G_N_ELEMENTS (zps); zi++)
         for (size_t ki = 0; ki < G_N_ELEMENTS (ks); ki++)
           {
-            S4Case cs = random_case (rand, 13, 25, ks[ki]);
+            QgemmCase cs = qgemm_test_random_case (rand, 13, 25, ks[ki]);
             cs.a_zp = zps[zi];
             cs.has_bias = true;
             run_one (ref, t, &cs, rand, a_fills[ai], w_fills[wi], KK_QGEMM_MAX_ABS_BIAS, zi == 2,

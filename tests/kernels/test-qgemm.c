@@ -20,25 +20,14 @@
  * than the rows; A's padding holds random bytes, and every byte of C's
  * buffer outside the m x n cells must keep its guard value.
  */
-#include <math.h>
-
-#include "kk-test-util.h"
+#include "qgemm-test-util.h"
 
 /* KK_QGEMM_CHUNK_K of kernels/qgemm/qgemm.h: the SIMD versions widen A in
  * chunks of this many k. */
 #define CHUNK_K 1024
 
 typedef struct {
-  size_t m, n, k;
-  bool w_is_nk, has_bias;
-  size_t lda, ldc;
-  size_t a_mis, c_mis, p_mis; /* bytes; p_mis a multiple of 4 */
-  uint8_t a_zp;
-  kk_requant rq;
-} QCase;
-
-typedef struct {
-  QCase cs;
+  QgemmCase cs;
   KkTestBuf a_buf;
   uint8_t *a;
   int8_t *w;
@@ -46,26 +35,12 @@ typedef struct {
   int32_t *mult;
 } QInputs;
 
-typedef enum { FILL_RANDOM, FILL_ZERO, FILL_MAX, FILL_MIN, FILL_ALTERNATE } Fill;
-
 static void
-inputs_init (QInputs *in, const QCase *cs, GRand *rand, Fill a_fill, Fill w_fill, int32_t bias_abs)
+inputs_init (QInputs *in, const QgemmCase *cs, GRand *rand, Fill a_fill, Fill w_fill, int32_t bias_abs)
 {
   memset (in, 0, sizeof *in);
   in->cs = *cs;
-
-  in->a_buf = kk_test_buf_new (cs->m * cs->lda + 1);
-  in->a = kk_test_buf_at (&in->a_buf, cs->a_mis);
-  for (size_t i = 0; i < cs->m * cs->lda; i++)
-    {
-      size_t x = i % cs->lda;
-      uint8_t v = (uint8_t) g_rand_int_range (rand, 0, 256);
-      if (x < cs->k && a_fill == FILL_ZERO)
-        v = 0;
-      else if (x < cs->k && a_fill == FILL_MAX)
-        v = 255;
-      in->a[i] = v;
-    }
+  in->a = qgemm_test_fill_a (cs, rand, a_fill, &in->a_buf);
 
   in->w = g_new (int8_t, cs->k * cs->n + 1);
   for (size_t i = 0; i < cs->k * cs->n; i++)
@@ -96,81 +71,19 @@ inputs_clear (QInputs *in)
   g_free (in->mult);
 }
 
-/* Per-channel multipliers that spread the outputs over the u8 range for
- * random data (and saturate some): real scales around 100 / (typical
- * |acc|), chosen through kk_requant_from_scales as a plan would. */
+/* Random int8 weights have a typical magnitude of 73. */
 static void
 choose_requant (QInputs *in, GRand *rand, bool raw)
 {
-  QCase *cs = &in->cs;
-  if (raw)
-    {
-      /* Any legal multiplier and shift, most of them saturating. */
-      cs->rq.shift = (uint32_t) g_rand_int_range (rand, KK_REQUANT_MIN_SHIFT, KK_REQUANT_MAX_SHIFT + 1);
-      for (size_t j = 0; j < cs->n; j++)
-        in->mult[j] = (int32_t) (g_rand_int (rand) >> 1);
-    }
-  else
-    {
-      double typical = 64.0 * 73.0 * sqrt ((double) cs->k) + 1.0;
-      double *scales = g_new (double, cs->n + 1);
-      for (size_t j = 0; j < cs->n; j++)
-        scales[j] = g_rand_double_range (rand, 0.2, 1.0) * 100.0 / typical;
-      if (cs->n > 2)
-        scales[1] = 0.0;  /* a dead channel */
-      g_assert_true (kk_requant_from_scales (scales, cs->n, in->mult, &cs->rq.shift));
-      g_free (scales);
-    }
-  cs->rq.multiplier = in->mult;
-  cs->rq.zero_point = g_rand_int_range (rand, 0, 256);
-  cs->rq.lo = 0;
-  cs->rq.hi = 255;
-  switch (g_rand_int_range (rand, 0, 3))
-    {
-    case 0:
-      break;
-    case 1:  /* Relu */
-      cs->rq.lo = (uint8_t) cs->rq.zero_point;
-      break;
-    default:
-      cs->rq.lo = (uint8_t) g_rand_int_range (rand, 0, 128);
-      cs->rq.hi = (uint8_t) g_rand_int_range (rand, cs->rq.lo, 256);
-      break;
-    }
-}
-
-static char *
-case_describe (const QCase *cs)
-{
-  return g_strdup_printf ("m=%zu n=%zu k=%zu W=%s bias=%d lda=%zu ldc=%zu a_zp=%u out_zp=%d "
-                          "shift=%u clamp=[%u,%u] misalign a=%zu c=%zu packed=%zu",
-                          cs->m, cs->n, cs->k, cs->w_is_nk ? "[n][k]" : "[k][n]", cs->has_bias,
-                          cs->lda, cs->ldc, cs->a_zp, cs->rq.zero_point, cs->rq.shift, cs->rq.lo,
-                          cs->rq.hi, cs->a_mis, cs->c_mis, cs->p_mis);
+  qgemm_test_choose_requant (&in->cs, in->mult, rand, raw, 73.0);
 }
 
 static void
-assert_c_guards (const kk_kernels *t, const QCase *cs, const KkTestBuf *c_buf, const void *c,
-                 size_t elem)
+pack_int8 (const kk_kernels *t, const QgemmCase *cs, const void *data, void *packed)
 {
-  const guint8 *base = c_buf->base, *c_bytes = c;
-  size_t total = kk_test_buf_alloc_size (c_buf);
-  for (size_t off = 0; off < total; off++)
-    {
-      const guint8 *p = base + off;
-      if (p >= c_bytes && p < c_bytes + cs->m * cs->ldc * elem)
-        {
-          size_t idx = (size_t) (p - c_bytes) / elem;
-          if (idx % cs->ldc < cs->n)
-            continue;
-        }
-      if (*p != KK_TEST_GUARD_BYTE)
-        {
-          g_autofree char *what = case_describe (cs);
-          g_error ("%s qgemm wrote outside C (byte %td from C's start): %s", kk_isa_name (t->isa),
-                   (ptrdiff_t) (p - c_bytes), what);
-        }
-    }
+  const QInputs *in = data;
+  t->qgemm_u8s8_pack (in->w, cs->k, cs->n, cs->w_is_nk, cs->has_bias ? in->bias : NULL, cs->a_zp,
+                      packed);
 }
 
 /* Runs a case through a table; returns the dense m x n requantised output
@@ -178,43 +91,13 @@ assert_c_guards (const kk_kernels *t, const QCase *cs, const KkTestBuf *c_buf, c
 static uint8_t *
 run_case (const kk_kernels *t, const QInputs *in, int32_t **acc_out)
 {
-  const QCase *cs = &in->cs;
-
-  size_t packed_bytes = t->qgemm_u8s8_packed_size (cs->k, cs->n);
-  KkTestBuf p_buf = kk_test_buf_new (packed_bytes + 4);
-  void *packed = kk_test_buf_at (&p_buf, cs->p_mis);
-  t->qgemm_u8s8_pack (in->w, cs->k, cs->n, cs->w_is_nk, cs->has_bias ? in->bias : NULL, cs->a_zp,
-                      packed);
-  kk_test_assert_untouched_after ((guint8 *) packed + packed_bytes, KK_TEST_GUARD);
-
-  KkTestBuf c_buf = kk_test_buf_new (cs->m * cs->ldc + 1);
-  uint8_t *c = kk_test_buf_at (&c_buf, cs->c_mis);
-  t->qgemm_u8s8_requant (cs->m, cs->n, cs->k, in->a, cs->lda, packed, c, cs->ldc, &cs->rq);
-  assert_c_guards (t, cs, &c_buf, c, 1);
-
-  KkTestBuf s_buf = kk_test_buf_new ((cs->m * cs->ldc + 1) * sizeof (int32_t));
-  int32_t *s = kk_test_buf_at (&s_buf, cs->c_mis & ~(size_t) 3);
-  t->qgemm_u8s8_s32 (cs->m, cs->n, cs->k, in->a, cs->lda, packed, s, cs->ldc);
-  assert_c_guards (t, cs, &s_buf, s, sizeof (int32_t));
-
-  uint8_t *out = g_new (uint8_t, cs->m * cs->n + 1);
-  int32_t *acc = g_new (int32_t, cs->m * cs->n + 1);
-  for (size_t i = 0; i < cs->m; i++)
-    {
-      memcpy (out + i * cs->n, c + i * cs->ldc, cs->n);
-      memcpy (acc + i * cs->n, s + i * cs->ldc, cs->n * sizeof (int32_t));
-    }
-  kk_test_buf_free (&c_buf);
-  kk_test_buf_free (&s_buf);
-  kk_test_buf_free (&p_buf);
-  *acc_out = acc;
-  return out;
+  return qgemm_test_run (t, &in->cs, in->a, false, pack_int8, in, acc_out);
 }
 
 static void
 check_against_naive (const QInputs *in, const uint8_t *out, const int32_t *acc)
 {
-  const QCase *cs = &in->cs;
+  const QgemmCase *cs = &in->cs;
   for (size_t i = 0; i < cs->m; i++)
     for (size_t j = 0; j < cs->n; j++)
       {
@@ -231,7 +114,7 @@ check_against_naive (const QInputs *in, const uint8_t *out, const int32_t *acc)
         r = r < cs->rq.lo ? cs->rq.lo : r > cs->rq.hi ? cs->rq.hi : r;
         if (acc[i * cs->n + j] != sum || out[i * cs->n + j] != r)
           {
-            g_autofree char *what = case_describe (cs);
+            g_autofree char *what = qgemm_test_describe (cs);
             g_error ("scalar qgemm at (%zu, %zu): acc %d out %u, naive acc %" G_GINT64_FORMAT
                      " out %" G_GINT64_FORMAT ": %s",
                      i, j, acc[i * cs->n + j], out[i * cs->n + j], sum, r, what);
@@ -242,33 +125,11 @@ check_against_naive (const QInputs *in, const uint8_t *out, const int32_t *acc)
 static void
 compare (const kk_kernels *t, const QInputs *in, const uint8_t *ref_out, const int32_t *ref_acc)
 {
-  const QCase *cs = &in->cs;
   int32_t *acc;
   g_autofree uint8_t *out = run_case (t, in, &acc);
-  for (size_t x = 0; x < cs->m * cs->n; x++)
-    if (out[x] != ref_out[x] || acc[x] != ref_acc[x])
-      {
-        g_autofree char *what = case_describe (cs);
-        g_error ("%s qgemm differs from scalar at (%zu, %zu): out %u vs %u, acc %d vs %d: %s",
-                 kk_isa_name (t->isa), x / cs->n, x % cs->n, out[x], ref_out[x], acc[x],
-                 ref_acc[x], what);
-      }
+  g_autofree char *what = g_strdup_printf ("%s qgemm (against scalar)", kk_isa_name (t->isa));
+  qgemm_test_assert_same (what, &in->cs, out, acc, ref_out, ref_acc);
   g_free (acc);
-}
-
-static QCase
-random_case (GRand *rand, size_t m, size_t n, size_t k)
-{
-  QCase cs = { .m = m, .n = n, .k = k };
-  cs.w_is_nk = g_rand_boolean (rand);
-  cs.has_bias = g_rand_int_range (rand, 0, 4) != 0;
-  cs.lda = k + (size_t) g_rand_int_range (rand, 0, 3) * (size_t) g_rand_int_range (rand, 1, 40);
-  cs.ldc = n + (size_t) g_rand_int_range (rand, 0, 2) * (size_t) g_rand_int_range (rand, 1, 20);
-  cs.a_mis = (size_t) g_rand_int_range (rand, 0, 64);
-  cs.c_mis = (size_t) g_rand_int_range (rand, 0, 64);
-  cs.p_mis = 4 * (size_t) g_rand_int_range (rand, 0, 16);
-  cs.a_zp = (uint8_t) g_rand_int_range (rand, 0, 256);
-  return cs;
 }
 
 /* ---- 1. The oracle ------------------------------------------------------ */
@@ -284,7 +145,7 @@ test_scalar_vs_naive (void)
     for (size_t n = 1; n <= 70; n += 3)
       for (size_t ki = 0; ki < G_N_ELEMENTS (ks); ki++)
         {
-          QCase cs = random_case (rand, m, n, ks[ki]);
+          QgemmCase cs = qgemm_test_random_case (rand, m, n, ks[ki]);
           QInputs in;
           inputs_init (&in, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 20);
           choose_requant (&in, rand, (n & 1) != 0);
@@ -299,7 +160,7 @@ test_scalar_vs_naive (void)
 /* ---- 2. Every ISA against the oracle ------------------------------------ */
 
 static void
-run_one (const kk_kernels *ref, const kk_kernels *t, const QCase *cs, GRand *rand, Fill a_fill,
+run_one (const kk_kernels *ref, const kk_kernels *t, const QgemmCase *cs, GRand *rand, Fill a_fill,
          Fill w_fill, int32_t bias_abs, bool raw, bool check_naive)
 {
   QInputs in;
@@ -331,7 +192,7 @@ sweep_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
           /* every (n, k) at a few m, a random fifth of them at the others */
           if (m > 2 && m != 12 && m != 13 && g_rand_int_range (rand, 0, 5) != 0)
             continue;
-          QCase cs = random_case (rand, m, ns[ni], ks[ki]);
+          QgemmCase cs = qgemm_test_random_case (rand, m, ns[ni], ks[ki]);
           run_one (ref, t, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 24,
                    g_rand_int_range (rand, 0, 4) == 0, false);
         }
@@ -344,7 +205,7 @@ sweep_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
   };
   for (size_t i = 0; i < G_N_ELEMENTS (big); i++)
     {
-      QCase cs = random_case (rand, big[i][0], big[i][1], big[i][2]);
+      QgemmCase cs = qgemm_test_random_case (rand, big[i][0], big[i][1], big[i][2]);
       run_one (ref, t, &cs, rand, FILL_RANDOM, FILL_RANDOM, 1 << 24, false, true);
     }
 }
@@ -374,7 +235,7 @@ extremes_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
           {
             size_t k = ks[ki];
             size_t m = k > 5000 ? 3 : 13, n = k > 5000 ? 19 : 25;
-            QCase cs = random_case (rand, m, n, k);
+            QgemmCase cs = qgemm_test_random_case (rand, m, n, k);
             cs.a_zp = zps[zi];
             cs.has_bias = true;
             run_one (ref, t, &cs, rand, a_fills[ai], w_fills[wi], KK_QGEMM_MAX_ABS_BIAS,
