@@ -24,33 +24,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
-from cli_checks import finish, interrupt
+from cli_checks import CliHome, finish, interrupt
 
 cli, samples, ultraface = sys.argv[1], sys.argv[2], sys.argv[3]
 problems = []
-home = tempfile.mkdtemp(prefix='check-calibrate-')
-env = dict(os.environ, XDG_CACHE_HOME=os.path.join(home, 'cache'))
-
-
-def run(*args, timeout=300):
-    return subprocess.run([cli, *args], capture_output=True, text=True, env=env, timeout=timeout)
-
-
-def expect(args, status, words):
-    where = 'kestrel-cli ' + ' '.join(args)
-    proc = run(*args, timeout=120)
-    if proc.returncode != status:
-        problems.append(f'{where}: exit status {proc.returncode}, expected {status} '
-                        f'(stderr: {proc.stderr.strip()!r})')
-        return
-    for word in words:
-        if word not in proc.stderr:
-            problems.append(f'{where}: the message does not say {word!r}: {proc.stderr.strip()!r}')
-    if 'CRITICAL' in proc.stderr:
-        problems.append(f'{where}: GLib complained: {proc.stderr.strip()!r}')
+cli_home = CliHome(cli, 'check-calibrate-', problems, run_timeout=300, expect_timeout=120)
+home, env, run, expect = cli_home.home, cli_home.env, cli_home.run, cli_home.expect
 
 
 def check_methods():

@@ -21,34 +21,14 @@ stalling the suite.
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 
-from cli_checks import finish
+from cli_checks import CliHome, finish
 
 cli, samples = sys.argv[1], sys.argv[2]
 problems = []
-home = tempfile.mkdtemp(prefix='check-quantize-')
-env = dict(os.environ, XDG_CACHE_HOME=os.path.join(home, 'cache'))
-
-
-def run(*args, timeout=600):
-    return subprocess.run([cli, *args], capture_output=True, text=True, env=env, timeout=timeout)
-
-
-def expect(args, status, words):
-    where = 'kestrel-cli ' + ' '.join(args)
-    proc = run(*args, timeout=600)
-    if proc.returncode != status:
-        problems.append(f'{where}: exit status {proc.returncode}, expected {status} '
-                        f'(stderr: {proc.stderr.strip()!r})')
-        return
-    for word in words:
-        if word not in proc.stderr:
-            problems.append(f'{where}: the message does not say {word!r}: {proc.stderr.strip()!r}')
-    if 'CRITICAL' in proc.stderr:
-        problems.append(f'{where}: GLib complained: {proc.stderr.strip()!r}')
+cli_home = CliHome(cli, 'check-quantize-', problems, run_timeout=600, expect_timeout=600)
+home, run, expect = cli_home.home, cli_home.run, cli_home.expect
 
 
 def check_written():
