@@ -30,18 +30,7 @@ static KestrelPlan *
 plan_at (KestrelModel *model, KestrelPrecision precision, kk_level level, guint threads,
          const char *const *fp32_layers)
 {
-  KestrelPlanOptions options;
-  g_autoptr(GError) error = NULL;
-  KestrelPlan *plan;
-
-  kestrel_plan_options_init (&options);
-  options.level = level;
-  options.n_threads = threads;
-  options.precision = precision;
-  options.fp32_layers = fp32_layers;
-  plan = kestrel_plan_new (model, &options, &error);
-  g_assert_no_error (error);
-  return plan;
+  return quant_test_plan (model, precision, NULL, level, threads, fp32_layers);
 }
 
 /* Steps at FP16 and their weight bytes, and the same for FP32 steps. */

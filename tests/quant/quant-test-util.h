@@ -61,11 +61,13 @@ fill_sample_frame (KestrelPlan *plan, guint frame, gpointer user_data, GError **
   return fill_sample_photo (plan, frame, error);
 }
 
-/* An INT8 plan of `model` with `table` (NULL: the one a QDQ model
- * carries) and the layers named in `fp32_layers` kept FP32. */
+/* A plan of `model` at `precision`, `level` and `threads` (0: as many as
+ * the plan chooses), with `table` for the integer precisions (NULL: the
+ * one a QDQ model carries) and the layers named in `fp32_layers` kept
+ * FP32. */
 static inline KestrelPlan *
-int8_plan (KestrelModel *model, KestrelQuantTable *table, kk_level level, guint threads,
-           const char *const *fp32_layers)
+quant_test_plan (KestrelModel *model, KestrelPrecision precision, KestrelQuantTable *table,
+                 kk_level level, guint threads, const char *const *fp32_layers)
 {
   KestrelPlanOptions options;
   g_autoptr(GError) error = NULL;
@@ -74,12 +76,21 @@ int8_plan (KestrelModel *model, KestrelQuantTable *table, kk_level level, guint 
   kestrel_plan_options_init (&options);
   options.level = level;
   options.n_threads = threads;
-  options.precision = KESTREL_PRECISION_INT8;
+  options.precision = precision;
   options.quant_table = table;
   options.fp32_layers = fp32_layers;
   plan = kestrel_plan_new (model, &options, &error);
   g_assert_no_error (error);
   return plan;
+}
+
+/* An INT8 plan of `model` with `table` (NULL: the one a QDQ model
+ * carries) and the layers named in `fp32_layers` kept FP32. */
+static inline KestrelPlan *
+int8_plan (KestrelModel *model, KestrelQuantTable *table, kk_level level, guint threads,
+           const char *const *fp32_layers)
+{
+  return quant_test_plan (model, KESTREL_PRECISION_INT8, table, level, threads, fp32_layers);
 }
 
 /* A minmax table over the bundled photos. */

@@ -35,32 +35,13 @@ static KestrelPlan *
 quant_plan (KestrelModel *model, KestrelQuantTable *table, KestrelPrecision precision, kk_level level,
             guint threads, const char *const *fp32_layers)
 {
-  KestrelPlanOptions options;
-  g_autoptr(GError) error = NULL;
-  KestrelPlan *plan;
-
-  kestrel_plan_options_init (&options);
-  options.level = level;
-  options.n_threads = threads;
-  options.precision = precision;
-  options.quant_table = table;
-  options.fp32_layers = fp32_layers;
-  plan = kestrel_plan_new (model, &options, &error);
-  g_assert_no_error (error);
-  return plan;
+  return quant_test_plan (model, precision, table, level, threads, fp32_layers);
 }
 
 static KestrelPlan *
 fp32_plan (KestrelModel *model)
 {
-  KestrelPlanOptions options;
-  g_autoptr(GError) error = NULL;
-  KestrelPlan *plan;
-
-  kestrel_plan_options_init (&options);
-  plan = kestrel_plan_new (model, &options, &error);
-  g_assert_no_error (error);
-  return plan;
+  return quant_test_plan (model, KESTREL_PRECISION_FP32, NULL, KK_LEVEL_FULL, 0, NULL);
 }
 
 /* Steps at INT8 or INT4. */
@@ -186,42 +167,10 @@ detect (KestrelPlan *plan, KestrelTaskDecoder *decoder, const char *path, float 
   g_autoptr(GError) error = NULL;
   g_autoptr(KestrelImage) image = kestrel_image_new_from_file (path, &error);
   g_assert_no_error (error);
-  kk_model_input_params params;
-  KestrelFrameInfo frame = { kestrel_image_get_width (image), kestrel_image_get_height (image) };
-  KestrelDetections *faces = kestrel_detections_new ();
-  KestrelDecodeOptions options;
 
-  kestrel_task_decoder_get_input_params (decoder, TRUE, &params);
-  g_assert_true (kestrel_image_fill_plan_input (plan, kestrel_task_decoder_get_image_input (decoder),
-                                                kestrel_image_get_view (image), &params, &frame.geometry, &error));
-  g_assert_no_error (error);
-  kestrel_plan_run (plan);
-  kestrel_decode_options_init (&options);
   /* Below the model's threshold, so a face near it shows on both sides
    * (as the calibration's agreement goal decodes). */
-  options.score_threshold = threshold * KESTREL_AGREEMENT_GOAL_DECODE;
-  g_assert_true (kestrel_task_decoder_decode_plan (decoder, plan, &frame, &options, faces, &error));
-  g_assert_no_error (error);
-  return faces;
-}
-
-static const KestrelDetection *
-best_match (const KestrelDetections *faces, const KestrelDetection *f, float *iou)
-{
-  const KestrelDetection *best = NULL;
-
-  *iou = 0.0f;
-  for (guint i = 0; i < kestrel_detections_get_n (faces); i++)
-    {
-      const KestrelDetection *g = kestrel_detections_get (faces, i);
-      float o = kestrel_detection_iou (f, g);
-      if (o > *iou)
-        {
-          *iou = o;
-          best = g;
-        }
-    }
-  return best;
+  return test_detect_on_plan_from (plan, decoder, image, threshold * KESTREL_AGREEMENT_GOAL_DECODE);
 }
 
 static void
@@ -350,7 +299,7 @@ test_blazeface_accuracy (gconstpointer data)
           float iou;
           if (f->score < threshold)
             continue;
-          const KestrelDetection *g = best_match (got, f, &iou);
+          const KestrelDetection *g = test_best_match (got, f, &iou);
           n_faces++;
           g_test_message ("%s %s: FP32 %.3f at (%.0f, %.0f) %.0fx%.0f; %s %.3f, IoU %.3f", name, path,
                           (double) f->score, (double) f->x, (double) f->y, (double) f->width, (double) f->height,
@@ -367,7 +316,7 @@ test_blazeface_accuracy (gconstpointer data)
         {
           const KestrelDetection *g = kestrel_detections_get (got, i);
           float iou;
-          if (g->score >= threshold && (best_match (want, g, &iou) == NULL || iou < 0.5f))
+          if (g->score >= threshold && (test_best_match (want, g, &iou) == NULL || iou < 0.5f))
             g_error ("%s %s: %s finds a face at %.3f (%.0f, %.0f) that FP32 does not", name, path, prec,
                      (double) g->score, (double) g->x, (double) g->y);
         }
