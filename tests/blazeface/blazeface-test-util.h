@@ -84,10 +84,10 @@ test_blazeface_engine_table (KestrelModel *model)
 }
 
 /* Runs `plan` on `image` as the decoder prepares frames and decodes it,
- * keeping faces from 0.3 up (below any model's threshold, so a face near
- * it shows on both sides of a comparison of two plans). */
+ * keeping faces from `threshold` up. */
 static inline KestrelDetections *
-test_detect_on_plan (KestrelPlan *plan, KestrelTaskDecoder *decoder, KestrelImage *image)
+test_detect_on_plan_from (KestrelPlan *plan, KestrelTaskDecoder *decoder, KestrelImage *image,
+                          float threshold)
 {
   g_autoptr(GError) error = NULL;
   kk_model_input_params params;
@@ -101,10 +101,18 @@ test_detect_on_plan (KestrelPlan *plan, KestrelTaskDecoder *decoder, KestrelImag
   g_assert_no_error (error);
   kestrel_plan_run (plan);
   kestrel_decode_options_init (&options);
-  options.score_threshold = 0.3f;
+  options.score_threshold = threshold;
   g_assert_true (kestrel_task_decoder_decode_plan (decoder, plan, &frame, &options, faces, &error));
   g_assert_no_error (error);
   return faces;
+}
+
+/* The same from 0.3 up (below any model's threshold, so a face near it
+ * shows on both sides of a comparison of two plans). */
+static inline KestrelDetections *
+test_detect_on_plan (KestrelPlan *plan, KestrelTaskDecoder *decoder, KestrelImage *image)
+{
+  return test_detect_on_plan_from (plan, decoder, image, 0.3f);
 }
 
 /* The face of `faces` that overlaps f most (NULL if none does), and the IoU. */
