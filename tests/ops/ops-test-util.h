@@ -228,6 +228,22 @@ op_case_run (OpCase *c, kk_level level)
   return g_ptr_array_steal_index (all, 0);
 }
 
+/* Every level, for the tests that run each case at all of them. */
+static const kk_level all_levels[] = {
+  KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_PARALLEL, KK_LEVEL_FULL,
+};
+
+/* Runs at every level and checks output 0 against `want` (bytes). */
+static inline void
+op_case_expect_output (OpCase *c, gconstpointer want, gsize bytes)
+{
+  for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
+    {
+      g_autofree gpointer got = op_case_run (c, all_levels[l]);
+      g_assert_cmpmem (got, bytes, want, bytes);
+    }
+}
+
 /* Infer fails with this code and a message naming the node. */
 static inline void
 op_case_expect_error (OpCase *c, gint code, const char *fragment)

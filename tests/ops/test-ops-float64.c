@@ -11,21 +11,6 @@
 
 #include "kestrel-onnx.h"
 
-static const kk_level all_levels[] = {
-  KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_PARALLEL, KK_LEVEL_FULL,
-};
-
-/* Runs at every level and checks output 0 against `want` (bytes). */
-static void
-expect_output (OpCase *c, gconstpointer want, gsize bytes)
-{
-  for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
-    {
-      g_autofree gpointer got = op_case_run (c, all_levels[l]);
-      g_assert_cmpmem (got, bytes, want, bytes);
-    }
-}
-
 /* Cast from double: to float rounds once to nearest; to float16 also once
  * (1 + 2^-11 + 2^-40 is just above the midpoint of two float16 values and
  * must round up, though through the nearest float it would land on the
@@ -55,7 +40,7 @@ test_cast_from_double (void)
       kestrel_node_set_attr_int (op_case_node (c), "to", cases[k].to);
       op_case_input (c, KESTREL_DTYPE_FLOAT64, 1, &s5, x);
       op_case_infer_ok (c);
-      expect_output (c, cases[k].want, cases[k].bytes);
+      op_case_expect_output (c, cases[k].want, cases[k].bytes);
     }
   /* float32: NaN compared as NaN, the rest bit for bit. */
   for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
@@ -105,12 +90,12 @@ test_cast_to_double (void)
       op_case_input (c, cases[k].dtype, 1, &s3, cases[k].x);
       op_case_infer_ok (c);
       g_assert_cmpint (op_case_output (c, 0)->dtype, ==, KESTREL_DTYPE_FLOAT64);
-      expect_output (c, cases[k].want, 3 * sizeof (double));
+      op_case_expect_output (c, cases[k].want, 3 * sizeof (double));
 
       op_case_input (cl, cases[k].dtype, 1, &s3, cases[k].x);
       op_case_constant (cl, KESTREL_DTYPE_FLOAT64, 0, NULL, &like);
       op_case_infer_ok (cl);
-      expect_output (cl, cases[k].want, 3 * sizeof (double));
+      op_case_expect_output (cl, cases[k].want, 3 * sizeof (double));
     }
 }
 
@@ -150,7 +135,7 @@ test_arithmetic (void)
       op_case_input (c, KESTREL_DTYPE_FLOAT64, 1, &s3, b);
       op_case_infer_ok (c);
       g_assert_cmpint (op_case_output (c, 0)->dtype, ==, KESTREL_DTYPE_FLOAT64);
-      expect_output (c, want, sizeof want);
+      op_case_expect_output (c, want, sizeof want);
     }
   {
     g_autoptr(OpCase) c = op_case_new (13, "Mod");
@@ -187,7 +172,7 @@ test_cum_sum (void)
         op_case_input (c, KESTREL_DTYPE_FLOAT64, 1, &s4, x);
         op_case_constant (c, KESTREL_DTYPE_INT64, 1, &s1, &axis);
         op_case_infer_ok (c);
-        expect_output (c, want, sizeof want);
+        op_case_expect_output (c, want, sizeof want);
       }
 }
 
@@ -229,7 +214,7 @@ test_reduce (void)
         op_case_infer_ok (c);
         g_assert_cmpmem (op_case_output (c, 0)->shape, sizeof want_shape, want_shape,
                          sizeof want_shape);
-        expect_output (c, cases[k].want, 2 * sizeof (double));
+        op_case_expect_output (c, cases[k].want, 2 * sizeof (double));
       }
   }
   {
@@ -253,7 +238,7 @@ test_eye_like (void)
   op_case_input (c, KESTREL_DTYPE_INT32, 2, s23, x);
   op_case_infer_ok (c);
   g_assert_cmpint (op_case_output (c, 0)->dtype, ==, KESTREL_DTYPE_FLOAT64);
-  expect_output (c, want, sizeof want);
+  op_case_expect_output (c, want, sizeof want);
 }
 
 /* "bij,bjk->bik" in double: sums in the order of j, as the operator does;
@@ -281,7 +266,7 @@ test_einsum (void)
   op_case_input (c, KESTREL_DTYPE_FLOAT64, 3, sb, b);
   op_case_infer_ok (c);
   g_assert_cmpint (op_case_output (c, 0)->dtype, ==, KESTREL_DTYPE_FLOAT64);
-  expect_output (c, want, sizeof want);
+  op_case_expect_output (c, want, sizeof want);
 }
 
 /* A TensorProto of type DOUBLE (11) with its values in double_data (field

@@ -9,21 +9,6 @@
  */
 #include "ops-test-util.h"
 
-static const kk_level all_levels[] = {
-  KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_PARALLEL, KK_LEVEL_FULL,
-};
-
-/* Runs at every level and checks output 0 against `want` (bytes). */
-static void
-expect_output (OpCase *c, gconstpointer want, gsize bytes)
-{
-  for (guint l = 0; l < G_N_ELEMENTS (all_levels); l++)
-    {
-      g_autofree gpointer got = op_case_run (c, all_levels[l]);
-      g_assert_cmpmem (got, bytes, want, bytes);
-    }
-}
-
 static void
 test_gather_elements (void)
 {
@@ -38,7 +23,7 @@ test_gather_elements (void)
   op_case_input (c, KESTREL_DTYPE_INT32, 2, is, idx);
   kestrel_node_set_attr_int (op_case_node (c), "axis", 1);
   op_case_infer_ok (c);
-  expect_output (c, want, sizeof want);
+  op_case_expect_output (c, want, sizeof want);
 }
 
 static void
@@ -65,7 +50,7 @@ test_scatter_elements (void)
       kestrel_node_set_attr_int (op_case_node (c), "axis", -1);
       kestrel_node_set_attr_string (op_case_node (c), "reduction", cases[k].reduction);
       op_case_infer_ok (c);
-      expect_output (c, cases[k].want, sizeof cases[k].want);
+      op_case_expect_output (c, cases[k].want, sizeof cases[k].want);
     }
   {
     /* max is opset 18's; at 16 it is refused by name. */
@@ -93,7 +78,7 @@ test_gather_scatter_nd (void)
   kestrel_node_set_attr_int (op_case_node (g), "batch_dims", 1);
   op_case_infer_ok (g);
   g_assert_cmpmem (op_case_output (g, 0)->shape, sizeof os, os, sizeof os);
-  expect_output (g, want, sizeof want);
+  op_case_expect_output (g, want, sizeof want);
 
   /* ScatterND: rows [1, 1] and [0, 0] of the first two dimensions. */
   {
@@ -108,7 +93,7 @@ test_gather_scatter_nd (void)
     op_case_input (s, KESTREL_DTYPE_INT32, 2, us, upd);
     kestrel_node_set_attr_string (op_case_node (s), "reduction", "add");
     op_case_infer_ok (s);
-    expect_output (s, swant, sizeof swant);
+    op_case_expect_output (s, swant, sizeof swant);
   }
 }
 
@@ -129,7 +114,7 @@ test_one_hot (void)
   kestrel_node_set_attr_int (op_case_node (c), "axis", 0);
   op_case_infer_ok (c);
   g_assert_cmpmem (op_case_output (c, 0)->shape, sizeof os, os, sizeof os);
-  expect_output (c, want, sizeof want);
+  op_case_expect_output (c, want, sizeof want);
   {
     g_autoptr(OpCase) e = op_case_new (11, "OneHot");
     op_case_input (e, KESTREL_DTYPE_FLOAT32, 1, &is, indices);
@@ -162,7 +147,7 @@ test_non_zero (void)
     g_assert_cmpmem (out->shape, sizeof want_shape, want_shape, sizeof want_shape);
     g_assert_nonnull (out->constant);
     g_assert_cmpmem (kestrel_tensor_get_data (out->constant), sizeof want, want, sizeof want);
-    expect_output (c, want, sizeof want);
+    op_case_expect_output (c, want, sizeof want);
   }
   {
     g_autoptr(OpCase) c = op_case_new (9, "NonZero");
@@ -170,7 +155,7 @@ test_non_zero (void)
     op_case_constant (c, KESTREL_DTYPE_FLOAT16, 1, &s4, h);
     op_case_infer_ok (c);
     g_assert_cmpmem (op_case_output (c, 0)->shape, sizeof hshape, hshape, sizeof hshape);
-    expect_output (c, hwant, sizeof hwant);
+    op_case_expect_output (c, hwant, sizeof hwant);
   }
   {
     g_autoptr(OpCase) e = op_case_new (13, "NonZero");
@@ -193,7 +178,7 @@ test_range_eye_trilu (void)
     op_case_constant (c, KESTREL_DTYPE_FLOAT32, 0, &s0, &delta);
     op_case_infer_ok (c);
     g_assert_cmpint (op_case_output (c, 0)->shape[0], ==, 3);
-    expect_output (c, want, sizeof want);
+    op_case_expect_output (c, want, sizeof want);
   }
   {
     const gint64 start = 10, limit = 3, delta = -3;
@@ -204,7 +189,7 @@ test_range_eye_trilu (void)
     op_case_constant (c, KESTREL_DTYPE_INT64, 0, &s0, &limit);
     op_case_constant (c, KESTREL_DTYPE_INT64, 0, &s0, &delta);
     op_case_infer_ok (c);
-    expect_output (c, want, sizeof want);
+    op_case_expect_output (c, want, sizeof want);
   }
   {
     const gint64 start = 0, limit = 3, delta = 1;
@@ -225,7 +210,7 @@ test_range_eye_trilu (void)
     kestrel_node_set_attr_int (op_case_node (c), "k", 1);
     kestrel_node_set_attr_int (op_case_node (c), "dtype", 6);
     op_case_infer_ok (c);
-    expect_output (c, want, sizeof want);
+    op_case_expect_output (c, want, sizeof want);
   }
   {
     const gint64 s33[] = { 3, 3 }, k = -1;
@@ -238,12 +223,12 @@ test_range_eye_trilu (void)
     op_case_input (u, KESTREL_DTYPE_INT64, 2, s33, x);
     op_case_input (u, KESTREL_DTYPE_INT64, 0, &s0, &k);
     op_case_infer_ok (u);
-    expect_output (u, upper, sizeof upper);
+    op_case_expect_output (u, upper, sizeof upper);
     op_case_input (l, KESTREL_DTYPE_INT64, 2, s33, x);
     op_case_constant (l, KESTREL_DTYPE_INT64, 0, &s0, &k);
     kestrel_node_set_attr_int (op_case_node (l), "upper", 0);
     op_case_infer_ok (l);
-    expect_output (l, lower, sizeof lower);
+    op_case_expect_output (l, lower, sizeof lower);
   }
 }
 
@@ -276,9 +261,9 @@ test_cum_sum (void)
         for (guint i = 0; i < 6; i++)
           want_i[i] = (gint32) cases[k].want[i];
         if (t == 0)
-          expect_output (c, cases[k].want, sizeof cases[k].want);
+          op_case_expect_output (c, cases[k].want, sizeof cases[k].want);
         else
-          expect_output (c, want_i, sizeof want_i);
+          op_case_expect_output (c, want_i, sizeof want_i);
       }
 }
 
@@ -333,11 +318,11 @@ test_hardmax (void)
 
   op_case_input (c, KESTREL_DTYPE_FLOAT32, 2, xs, x);
   op_case_infer_ok (c);
-  expect_output (c, want13, sizeof want13);
+  op_case_expect_output (c, want13, sizeof want13);
   op_case_input (o, KESTREL_DTYPE_FLOAT32, 2, xs, x);
   kestrel_node_set_attr_int (op_case_node (o), "axis", 0);
   op_case_infer_ok (o);
-  expect_output (o, want11, sizeof want11);
+  op_case_expect_output (o, want11, sizeof want11);
 }
 
 int

@@ -15,10 +15,6 @@
  */
 #include "ops-test-util.h"
 
-static const kk_level all_levels[] = {
-  KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_PARALLEL, KK_LEVEL_FULL,
-};
-
 /* ---- Oracle ---------------------------------------------------------------- */
 
 /* The element of an operand that output element `flat` reads, numpy rules. */

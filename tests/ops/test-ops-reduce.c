@@ -10,10 +10,6 @@
  */
 #include "ops-test-util.h"
 
-static const kk_level all_levels[] = {
-  KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_PARALLEL, KK_LEVEL_FULL,
-};
-
 static const char *const reduce_ops[] = {
   "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
   "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare",

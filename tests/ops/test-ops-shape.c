@@ -21,10 +21,6 @@
 
 #include "kestrel-onnx.h"
 
-static const kk_level all_levels[] = {
-  KK_LEVEL_SCALAR, KK_LEVEL_SIMD, KK_LEVEL_PARALLEL, KK_LEVEL_FULL,
-};
-
 static const char *const one_in[] = { "x", NULL };
 static const char *const one_out[] = { "y", NULL };
 
