@@ -348,29 +348,6 @@ event_seen (gpointer data)
   return events_find_text (seen->events, seen->kind, NULL) != NULL;
 }
 
-/* A fault injected into the INT8 fast path is a difference from the INT8
- * scalar reference: the canary catches it, names the step, rolls back. */
-static void
-test_int8_canary_rolls_back (void)
-{
-  g_autofree char *victim = int8_float_step ();
-  Events *events = events_new ();
-  g_autoptr(KestrelEngine) engine = start_engine ("front", events);
-  Seen rollback = { events, KESTREL_ENGINE_EVENT_ROLLBACK };
-  const char *message;
-
-  g_test_message ("fault in step %s", victim);
-  kestrel_engine_inject_fault_for_testing (engine, victim);
-  set_precision (engine, KESTREL_PRECISION_INT8);
-  g_assert_true (wait_until (event_seen, &rollback));
-  message = events_find_text (events, KESTREL_ENGINE_EVENT_ROLLBACK, NULL);
-  g_assert_nonnull (strstr (message, "INT8 scalar reference"));
-  g_assert_nonnull (strstr (message, victim));
-  kestrel_engine_stop (engine);
-  g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
-  events_free (events);
-}
-
 /* The FP16 step of the front model's FP16 plan at level full with the
  * fewest output channels: a classifier head, just before an output whose
  * logits are small enough (tens) that the injected 0.5 is well beyond the
@@ -406,13 +383,26 @@ fp16_step (void)
   return name;
 }
 
-/* A fault injected into an FP16 step of the fast path is caught by the
- * canary against the FP16 scalar plan, which names the step, and rolls
- * back. */
+/* A fault injected into a step of the fast path (the precision's own
+ * victim) is a difference from the scalar plan at that precision: the
+ * canary catches it, names the step in its message (which says `says`),
+ * and rolls back. */
+typedef struct {
+  KestrelPrecision precision;
+  char *(*victim) (void);
+  const char *says;
+} CanaryCase;
+
+static const CanaryCase canary_cases[] = {
+  { KESTREL_PRECISION_FP16, fp16_step, "scalar reference" },
+  { KESTREL_PRECISION_INT8, int8_float_step, "INT8 scalar reference" },
+};
+
 static void
-test_fp16_canary_rolls_back (void)
+test_canary_rolls_back (gconstpointer data)
 {
-  g_autofree char *victim = fp16_step ();
+  const CanaryCase *cc = data;
+  g_autofree char *victim = cc->victim ();
   Events *events = events_new ();
   g_autoptr(KestrelEngine) engine = start_engine ("front", events);
   Seen rollback = { events, KESTREL_ENGINE_EVENT_ROLLBACK };
@@ -420,11 +410,11 @@ test_fp16_canary_rolls_back (void)
 
   g_test_message ("fault in step %s", victim);
   kestrel_engine_inject_fault_for_testing (engine, victim);
-  set_precision (engine, KESTREL_PRECISION_FP16);
+  set_precision (engine, cc->precision);
   g_assert_true (wait_until (event_seen, &rollback));
   message = events_find_text (events, KESTREL_ENGINE_EVENT_ROLLBACK, NULL);
   g_test_message ("%s", message);
-  g_assert_nonnull (strstr (message, "scalar reference"));
+  g_assert_nonnull (strstr (message, cc->says));
   g_assert_nonnull (strstr (message, victim));
   kestrel_engine_stop (engine);
   g_assert_cmpuint (kestrel_engine_get_pool_outstanding (engine), ==, 0);
@@ -445,8 +435,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/precision/int8-agreement", GINT_TO_POINTER (KESTREL_PRECISION_INT8), test_agreement);
   g_test_add_data_func ("/precision/fp16-agreement", GINT_TO_POINTER (KESTREL_PRECISION_FP16), test_agreement);
   g_test_add_data_func ("/precision/int4-agreement", GINT_TO_POINTER (KESTREL_PRECISION_INT4), test_agreement);
-  g_test_add_func ("/precision/fp16-canary-rolls-back", test_fp16_canary_rolls_back);
-  g_test_add_func ("/precision/int8-canary-rolls-back", test_int8_canary_rolls_back);
+  g_test_add_data_func ("/precision/fp16-canary-rolls-back", &canary_cases[0], test_canary_rolls_back);
+  g_test_add_data_func ("/precision/int8-canary-rolls-back", &canary_cases[1], test_canary_rolls_back);
   g_test_add_func ("/precision/back-before-built", test_back_before_built);
   g_test_add_func ("/precision/live-switch", test_live_switch);
   status = g_test_run ();
