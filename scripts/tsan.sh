@@ -9,8 +9,10 @@
 #   scripts/tsan.sh [TEST ...]      (default: the tests below)
 #
 # The tree is $KESTREL_TSAN_BUILD (default build-tsan); only the targets
-# these tests need are built. Not part of `make check`: see tests/README.md
-# for the time it takes.
+# these tests need are built (scripts/test-targets.py), and the per-ISA
+# kernels are not instrumented (kernels/meson.build says why). `make check`
+# runs it with the default tests (scripts/check.sh); tests/README.md gives
+# the time it takes.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,28 +29,11 @@ else
   meson setup "$dir" -Db_sanitize=thread -Db_lundef=false -Dopencv=disabled -Dgui=disabled
 fi
 
-# Only what the chosen tests run and load (their executables and the
-# targets they depend on: plugins), from meson's own description.
-files=$(cd "$dir" && /usr/bin/python3 - $tests <<'PY'
-import json, os, subprocess, sys
-tests = json.loads(subprocess.run(['meson', 'introspect', '--tests'], check=True,
-                                  capture_output=True, text=True).stdout)
-targets = json.loads(subprocess.run(['meson', 'introspect', '--targets'], check=True,
-                                    capture_output=True, text=True).stdout)
-by_id = {t['id']: t for t in targets}
-wanted = set(sys.argv[1:])
-out = set()
-for t in tests:
-    if t['name'] not in wanted:
-        continue
-    wanted.discard(t['name'])
-    for path in [t['cmd'][0]] + [f for d in t['depends'] for f in by_id[d]['filename']]:
-        out.add(os.path.relpath(path))
-if wanted:
-    sys.exit('scripts/tsan.sh: no such test: ' + ' '.join(sorted(wanted)))
-print(' '.join(sorted(out)))
-PY
-)
+# Only what the chosen tests run and load (their programs and the targets
+# they depend on: plugins), from meson's own description of the tree.
+# shellcheck disable=SC2086  # $tests is a list of names
+files=$(scripts/test-targets.py "$dir" $tests)
+# shellcheck disable=SC2086
 ninja -C "$dir" -j "${JOBS:-2}" $files
 
 # G_SLICE=always-malloc: GLib 2.74's slice allocator hands a block freed on
@@ -59,6 +44,7 @@ ninja -C "$dir" -j "${JOBS:-2}" $files
 # second_deadlock_stack for lock-order reports; allocator_may_return_null: the pool's test asks for
 # more than TSan's allocator serves (ASan's serves it) and expects a
 # failure, not a report. The suppressions name the library at fault.
+# shellcheck disable=SC2086  # $tests is a list of names
 G_SLICE=always-malloc \
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 allocator_may_return_null=1 suppressions=$top/tests/tsan.supp" \
   meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 5 $tests
