@@ -31,4 +31,4 @@ check:
 	KESTREL_BUILD=$(BUILD) scripts/check.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz build-aarch64-cross
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz build-aarch64-cross

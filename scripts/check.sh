@@ -1,10 +1,11 @@
 #!/bin/sh
 # The whole test suite: installs what is missing, builds, runs every meson
 # test, then builds a second tree with AddressSanitizer and
-# UndefinedBehaviorSanitizer and runs the unit suites there, then a third,
-# with clang and libFuzzer, for the fuzz targets, and a fourth, cross-built
-# for aarch64, whose kernel suites run under qemu-aarch64. Ends with one
-# summary line: "N passed, N failed, N skipped".
+# UndefinedBehaviorSanitizer and runs the unit suites there, a third with
+# ThreadSanitizer for the threaded parts of core, a fourth, with clang and
+# libFuzzer, for the fuzz targets, and a fifth, cross-built for aarch64,
+# whose kernel suites run under qemu-aarch64. Ends with one summary line:
+# "N passed, N failed, N skipped".
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +42,17 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" \
   meson test -C "$asan" --suite unit --print-errorlogs --num-processes 2 --timeout-multiplier 3 || status=1
+
+# ThreadSanitizer (scripts/tsan.sh): a tree with -Db_sanitize=thread,
+# without the GUI or OpenCV, of which only what its tests run is built
+# (their programs, libkestrel and the plugins they load; the per-ISA
+# kernels uninstrumented, see kernels/meson.build), then the compute
+# thread pool, the buffer pool, the monitor (sampler thread, metrics,
+# Prometheus server), the throttle and batcher, the whole pipeline and
+# engine-thresholds; any report fails the test (tests/tsan.supp says what
+# is suppressed and why).
+tsan=${KESTREL_TSAN_BUILD:-build-tsan}
+KESTREL_TSAN_BUILD=$tsan scripts/tsan.sh || status=1
 
 # The fuzz targets of tests/fuzz in a clang tree with libFuzzer, ASan and
 # UBSan (scripts/fuzz.sh sets it up and builds only the targets and the
@@ -84,5 +96,5 @@ fi
 
 # shellcheck disable=SC2086  # no log names when the aarch64 check was skipped
 /usr/bin/python3 scripts/test-summary.py "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" \
-  "$fuzz/meson-logs/testlog.json" $aarch64_logs
+  "$tsan/meson-logs/testlog.json" "$fuzz/meson-logs/testlog.json" $aarch64_logs
 exit $status
