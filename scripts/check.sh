@@ -78,9 +78,10 @@ fi
 # --quick): the kernel cross-check suites cross-built for aarch64 and run
 # under qemu-aarch64 at a CPU model with the dot-product and BF16
 # extensions (max) and, for the int8 gemm whose version that changes and
-# the CPU detection, at one without them (cortex-a72). Skipped, and said
-# so, when the cross tools are missing (install-deps.sh --test installs
-# them).
+# the CPU detection, at one without them (cortex-a72); then both BlazeFace
+# models at every level against their scalar plan, at max. Skipped, and
+# said so, when the cross tools are missing (install-deps.sh --test
+# installs them).
 aarch64=${KESTREL_AARCH64_BUILD:-build-aarch64-cross}
 aarch64_logs=""
 aarch64_status=0
@@ -91,7 +92,8 @@ case $aarch64_status in
   *) status=1 ;;
 esac
 if [ "$aarch64_status" -ne 77 ]; then
-  aarch64_logs="$aarch64/meson-logs/testlog-max.json $aarch64/meson-logs/testlog-cortex-a72.json"
+  aarch64_logs="$aarch64/meson-logs/testlog-max.json $aarch64/meson-logs/testlog-cortex-a72.json
+    $aarch64/meson-logs/testlog-models.json"
 fi
 
 # shellcheck disable=SC2086  # no log names when the aarch64 check was skipped

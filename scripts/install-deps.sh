@@ -46,10 +46,12 @@ packages="
 # against their JSON schema (python3-jsonschema); scripts/fuzz.sh builds
 # the libFuzzer targets of tests/fuzz with clang, whose libFuzzer and
 # sanitizer runtimes are libclang-rt-14-dev (not a dependency of clang in
-# Debian 12); scripts/check-aarch64.sh cross-builds the kernels and their
-# tests for aarch64 (gcc-aarch64-linux-gnu, and GLib for arm64 through
-# multiarch, for which dpkg needs the arm64 architecture added: done below)
-# and runs them under qemu-aarch64 (qemu-user). On a machine that runs
+# Debian 12); scripts/check-aarch64.sh cross-builds the kernels, core and
+# their tests for aarch64 (gcc-aarch64-linux-gnu, and the arm64 -dev
+# packages of what core links, through multiarch, for which dpkg needs the
+# arm64 architecture added: done below; not libsoup, which Debian 12
+# cannot install beside the native one and which only two native tests
+# use) and runs them under qemu-aarch64 (qemu-user). On a machine that runs
 # systemd, installing prometheus also starts its server on port 9090:
 # 'systemctl disable --now prometheus' stops it; Kestrel only uses promtool.
 test_packages="
@@ -66,6 +68,8 @@ test_packages="
   valgrind python3-jsonschema
   clang libclang-rt-14-dev
   gcc-aarch64-linux-gnu qemu-user libglib2.0-dev:arm64
+  libprotobuf-c-dev:arm64 libgdk-pixbuf-2.0-dev:arm64 libgtop2-dev:arm64
+  libjson-glib-dev:arm64 libopenblas-dev:arm64
 "
 # NodeSource's nodejs ships npm itself and conflicts with Debian's npm, so
 # npm is wanted unless the nodejs installed is one that brings its own.
