@@ -884,7 +884,13 @@ kestrel_controls_show_snapshot (KestrelControls              *self,
   g_return_if_fail (snapshot != NULL);
 
   kestrel_input_size_row_show_engine (self->input_size_row, self->engine);
-  if (snapshot->calibration_progress >= 0)
+  if (snapshot->calibration_progress >= 0 && snapshot->calibrating_int4)
+    /* TRANSLATORS: the precision row while INT4 plans are calibrated (INT8
+     * ranges, then which layers keep 8-bit weights); %.0f is percent done.
+     * Frames keep running at the old precision. */
+    text = subtitle = g_strdup_printf (_("Calibrating for INT4… %.0f %%"),
+                                       100 * snapshot->calibration_progress);
+  else if (snapshot->calibration_progress >= 0)
     /* TRANSLATORS: the precision row while INT8 ranges are measured;
      * %.0f is percent done. Frames keep running at the old precision. */
     text = subtitle = g_strdup_printf (_("Calibrating for INT8… %.0f %%"),

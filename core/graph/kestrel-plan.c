@@ -884,6 +884,22 @@ kestrel_plan_run (KestrelPlan *plan)
     kestrel_thread_pool_release (plan->pool);
 }
 
+void
+kestrel_plan_run_from (KestrelPlan *plan, guint first)
+{
+  if (first == 0 || plan->n_item_steps > 0)
+    {
+      kestrel_plan_run (plan);
+      return;
+    }
+  if (plan->pool != NULL)
+    kestrel_thread_pool_hold (plan->pool);
+  for (guint s = first; s < plan->n_steps; s++)
+    run_step (plan, s);
+  if (plan->pool != NULL)
+    kestrel_thread_pool_release (plan->pool);
+}
+
 static void
 copy_views (const KestrelTensorView *from, const KestrelTensorView *to)
 {

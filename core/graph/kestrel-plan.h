@@ -127,6 +127,12 @@ const char *kestrel_plan_get_input_name (const KestrelPlan *plan, guint i);
 const char *kestrel_plan_get_output_name (const KestrelPlan *plan, guint i);
 
 void kestrel_plan_run (KestrelPlan *plan);
+/* Runs steps `first` .. n - 1 only, for a caller that has already written
+ * what those steps read from earlier ones into the earlier steps' output
+ * views (the sensitivity search: a mix that is FP32 up to a layer starts
+ * there, from the FP32 plan's values). A plan that runs its first steps
+ * image by image (batch > 1) runs whole. */
+void kestrel_plan_run_from (KestrelPlan *plan, guint first);
 
 /* What the plan is made of, for `inspect`, diagnostics and the canary. A
  * step that runs image by image (batch > 1, see KestrelPlanOptions.batch)

@@ -63,6 +63,7 @@ struct _KestrelMetrics
   double            recent_agreement;  /* percent, summed since the last history point */
   guint             recent_agreement_n;
   double            calibration_progress;
+  gboolean          calibrating_int4;
   guint64           serial;
 
   GMutex            snapshot_lock;
@@ -214,6 +215,7 @@ build_snapshot_locked (KestrelMetrics               *self,
   s->have_agreement = self->have_agreement;
   s->agreement = self->agreement;
   s->calibration_progress = self->calibration_progress;
+  s->calibrating_int4 = self->calibrating_int4;
 
   for (guint i = 0; i < KESTREL_N_SERIES; i++)
     {
@@ -466,6 +468,17 @@ kestrel_metrics_record_agreement (KestrelMetrics         *self,
       self->recent_agreement += kestrel_agreement_get_percent (agreement);
       self->recent_agreement_n++;
     }
+  g_mutex_unlock (&self->lock);
+}
+
+void
+kestrel_metrics_set_calibrating_int4 (KestrelMetrics *self,
+                                      gboolean        int4)
+{
+  g_return_if_fail (KESTREL_IS_METRICS (self));
+
+  g_mutex_lock (&self->lock);
+  self->calibrating_int4 = int4;
   g_mutex_unlock (&self->lock);
 }
 

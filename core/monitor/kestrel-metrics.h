@@ -128,8 +128,11 @@ typedef struct {
   gboolean          have_agreement;
   KestrelAgreement  agreement;
 
-  /* 0..1 while an INT8 plan's calibration runs; < 0 when none does. */
+  /* 0..1 while an INT8 or INT4 plan's calibration runs; < 0 when none
+   * does. calibrating_int4: the calibration is for INT4 (its INT4 search
+   * included), else for INT8. */
   double            calibration_progress;
+  gboolean          calibrating_int4;
 
   KestrelRing      *history[KESTREL_N_SERIES];
 } KestrelMetricsSnapshot;
@@ -185,6 +188,9 @@ void            kestrel_metrics_record_agreement (KestrelMetrics         *self,
 /* 0..1 while a calibration runs, < 0 when it has ended. */
 void            kestrel_metrics_set_calibration_progress (KestrelMetrics *self,
                                                           double          fraction);
+/* Which precision the calibration in progress is for: INT4 (TRUE) or INT8. */
+void            kestrel_metrics_set_calibrating_int4 (KestrelMetrics *self,
+                                                      gboolean        int4);
 
 /* Keeps @sample for the next snapshots and adds a history point at its
  * time (see kestrel_metrics_push_history()): connect it to

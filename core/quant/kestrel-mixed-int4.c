@@ -21,6 +21,9 @@ typedef struct {
   KestrelMixedAgreeFunc agree;
   gpointer agree_data;
   GCancellable *cancellable;
+  KestrelCalibrationProgressFunc progress;
+  gpointer progress_data;
+  guint done, total;        /* plans tried, and at most how many */
 } Int4Search;
 
 static gsize
@@ -89,6 +92,9 @@ evaluate (Int4Search *s, const char *const *int8_layers, gboolean exact, double 
 
   if (g_cancellable_set_error_if_cancelled (s->cancellable, error))
     return FALSE;
+  if (s->progress != NULL)
+    s->progress (MIN (s->done, s->total), s->total, s->progress_data);
+  s->done++;
   plan = int4_plan (s, int8_layers, exact, error);
   if (plan == NULL)
     return FALSE;
@@ -156,12 +162,13 @@ kept_names (const Candidate *c, const gboolean *keep, guint n)
 gboolean
 kestrel_mixed_int4_search (KestrelModel *model, KestrelQuantTable *table, guint n_frames,
                            KestrelCalibrationInputFunc fill_input, gpointer user_data, double goal_db,
-                           KestrelMixedAgreeFunc agree, gpointer agree_data, GCancellable *cancellable,
-                           GError **error)
+                           KestrelMixedAgreeFunc agree, gpointer agree_data,
+                           KestrelCalibrationProgressFunc progress, gpointer progress_data,
+                           GCancellable *cancellable, GError **error)
 {
   Int4Search s = { model, table, n_frames, 0, 0, g_ptr_array_new_with_free_func (g_free),
                    g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free),
-                   goal_db, agree, agree_data, cancellable };
+                   goal_db, agree, agree_data, cancellable, progress, progress_data, 0, 0 };
   g_autoptr(GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autofree gboolean *keep = NULL;
@@ -187,6 +194,8 @@ kestrel_mixed_int4_search (KestrelModel *model, KestrelQuantTable *table, guint 
       g_array_append_val (candidates, c);
     }
   keep = g_new0 (gboolean, MAX (n, 1));
+  /* All INT4, n sensitivities, up to n prefixes, n prunes, the exact plan. */
+  s.total = 3 * n + 2;
   if (!run_reference (&s, fill_input, user_data, error) || !evaluate (&s, NULL, FALSE, &db, &meets, error))
     goto out;
   g_debug ("INT4 search: %u candidates, all INT4 %.1f dB (%s)", n, db, meets ? "meets the goal" : "misses");
@@ -251,6 +260,8 @@ kestrel_mixed_int4_search (KestrelModel *model, KestrelQuantTable *table, guint 
     }
   g_debug ("INT4 search: %u of %u kept INT8, %.1f dB", g_strv_length ((char **) kept), n, db);
   kestrel_quant_table_set_int8_layers (table, kept);
+  if (progress != NULL)
+    progress (s.total, s.total, progress_data);
   ok = TRUE;
 
 out:

@@ -20,8 +20,10 @@
  *      candidate left INT4 is kept INT8 too.
  *
  * The result goes into the table (kestrel_quant_table_set_int8_layers), so
- * kestrel_plan_new() applies it to INT4 plans. Not yet in the table's file:
- * a process that loads a table from the cache runs this again (seconds).
+ * kestrel_plan_new() applies it to INT4 plans, and into the table's file
+ * ("int4", kestrel-quant-table-file.h): the runtime writes the user
+ * cache's table again once this ran on it. `progress` (may be NULL) counts
+ * the plans tried against an upper bound of them.
  */
 #pragma once
 
@@ -31,7 +33,8 @@ G_BEGIN_DECLS
 
 gboolean kestrel_mixed_int4_search (KestrelModel *model, KestrelQuantTable *table, guint n_frames,
                                     KestrelCalibrationInputFunc fill_input, gpointer user_data, double goal_db,
-                                    KestrelMixedAgreeFunc agree, gpointer agree_data, GCancellable *cancellable,
-                                    GError **error);
+                                    KestrelMixedAgreeFunc agree, gpointer agree_data,
+                                    KestrelCalibrationProgressFunc progress, gpointer progress_data,
+                                    GCancellable *cancellable, GError **error);
 
 G_END_DECLS

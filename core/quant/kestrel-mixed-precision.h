@@ -26,7 +26,10 @@
  *
  * Plans are tried at level full (the outputs are the same bits at every
  * level, kestrel-plan.h); the frames are filled once and kept as input
- * tensors, so `fill_input` runs n_frames times.
+ * tensors, so `fill_input` runs n_frames times. The sensitivities start
+ * where their plan stops being the all-FP32 one (the values before come
+ * from one run of that plan per frame, kestrel_plan_run_from), and the
+ * exact check of step 4 stops at a failing frame like the prunes do.
  */
 #pragma once
 

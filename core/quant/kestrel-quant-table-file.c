@@ -77,6 +77,25 @@ write_mixed (JsonBuilder *b, const KestrelQuantTable *table)
   json_builder_end_object (b);
 }
 
+/* The INT4 search's choice (kestrel-mixed-int4.h), once it ran: the
+ * layers INT4 plans keep INT8. A member older readers skip. */
+static void
+write_int4 (JsonBuilder *b, const KestrelQuantTable *table)
+{
+  const char *const *layers = kestrel_quant_table_get_int8_layers (table);
+
+  if (!kestrel_quant_table_get_int4_searched (table))
+    return;
+  json_builder_set_member_name (b, "int4");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "int8_layers");
+  json_builder_begin_array (b);
+  for (guint i = 0; layers[i] != NULL; i++)
+    json_builder_add_string_value (b, layers[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
 char *
 kestrel_quant_table_to_json (const KestrelQuantTable *table)
 {
@@ -117,6 +136,7 @@ kestrel_quant_table_to_json (const KestrelQuantTable *table)
     }
   json_builder_end_array (b);
   write_mixed (b, table);
+  write_int4 (b, table);
   json_builder_end_object (b);
 
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -268,6 +288,22 @@ read_mixed (KestrelQuantTable *table, JsonNode *node, const char *origin, GError
   return TRUE;
 }
 
+static gboolean
+read_int4 (KestrelQuantTable *table, JsonNode *node, const char *origin, GError **error)
+{
+  JsonArray *layers;
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+
+  if (!JSON_NODE_HOLDS_OBJECT (node)
+      || (layers = get_array (json_node_get_object (node), "int8_layers", TRUE)) == NULL)
+    return corrupt (error, origin, "\"int4\" must be an object whose \"int8_layers\" is an array of names");
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    g_ptr_array_add (names, (gpointer) json_array_get_string_element (layers, i));
+  g_ptr_array_add (names, NULL);
+  kestrel_quant_table_set_int8_layers (table, (const char *const *) names->pdata);
+  return TRUE;
+}
+
 KestrelQuantTable *
 kestrel_quant_table_from_json (const char *json, gssize length, const char *origin, GError **error)
 {
@@ -364,6 +400,8 @@ kestrel_quant_table_from_json (const char *json, gssize length, const char *orig
     }
   if (json_object_has_member (o, "mixed") && !read_mixed (table, json_object_get_member (o, "mixed"), origin, error))
     return NULL;
+  if (json_object_has_member (o, "int4") && !read_int4 (table, json_object_get_member (o, "int4"), origin, error))
+    return NULL;
   return g_steal_pointer (&table);
 }
 
@@ -407,6 +445,15 @@ kestrel_quant_table_cache_path (const char *model_hash, const char *method)
   g_return_val_if_fail (model_hash != NULL && method != NULL, NULL);
   g_autofree char *file = g_strdup_printf ("%s-%s.json", model_hash, method);
   return g_build_filename (g_get_user_cache_dir (), "kestrel", "calibration", file, NULL);
+}
+
+gboolean
+kestrel_quant_table_save_to_cache (const KestrelQuantTable *table, GError **error)
+{
+  g_return_val_if_fail (table != NULL, FALSE);
+  g_autofree char *path = kestrel_quant_table_cache_path (kestrel_quant_table_get_model_hash (table),
+                                                          kestrel_quant_table_get_method (table));
+  return kestrel_quant_table_save (table, path, error);
 }
 
 /* A cached table of `model` and `method` (and, when goal_db is a number,

@@ -18,8 +18,13 @@
  *                "sensitivity": [ { "layer": "conv2d_1", "output_sqnr_db": 35.2 }, ... ],
  *                "tensor_errors": [ { "name": "x", "mse": 1e-4, "sqnr_db": 31.0 }, ... ] }
  *
- * (a dB figure of an exact result is null: JSON has no infinity); version
- * 1 files still read.
+ * (a dB figure of an exact result is null: JSON has no infinity), and,
+ * once the INT4 search (kestrel-mixed-int4.h) ran on the table,
+ *
+ *     "int4": { "int8_layers": [ "conv2d_7", ... ] }
+ *
+ * (the layers INT4 plans keep INT8; a member older readers skip, so the
+ * version stays 2). Version 1 files still read.
  *
  * Numbers are written so that they read back to the same float. A file
  * that is not valid JSON, of another format or version, or with a value
@@ -51,6 +56,10 @@ KestrelQuantTable *kestrel_quant_table_load (const char *path, GError **error);
 
 /* The cache file of a model and method. */
 char *kestrel_quant_table_cache_path (const char *model_hash, const char *method);
+/* Writes `table` over the cache file of its model hash and method: for a
+ * cached table the INT4 search has just completed, so that the next
+ * process finds the INT4 choice too. */
+gboolean kestrel_quant_table_save_to_cache (const KestrelQuantTable *table, GError **error);
 
 /* kestrel_calibrate with the cache in front of it (see above); *from_cache
  * (may be NULL) says whether the table was read rather than measured. A

@@ -88,9 +88,11 @@ list_photos (const char *dir, GError **error)
 }
 
 /* Progress in thousandths: the calibration's frames the first tenth, the
- * sensitivity search (many plans tried) the rest. */
+ * sensitivity search (many plans tried) the rest; for INT4, the INT8
+ * search up to PROGRESS_INT8 and the INT4 search after it. */
 #define PROGRESS_TOTAL 1000
 #define PROGRESS_CALIBRATION 100
+#define PROGRESS_INT8 700
 
 typedef struct {
   GPtrArray *paths;
@@ -100,6 +102,7 @@ typedef struct {
   gpointer user_data;
   guint done, total;        /* the calibration's frame runs */
   guint *widths, *heights;  /* each photo's size, for decoding */
+  guint search_from, search_to; /* the thousandths the running search fills */
 } Fill;
 
 /* One photo into the plan's image input, with the scalar kernels: the
@@ -141,7 +144,7 @@ search_progress (guint done, guint total, gpointer data)
   Fill *fill = data;
 
   if (fill->progress != NULL && total > 0)
-    fill->progress (PROGRESS_CALIBRATION + done * (PROGRESS_TOTAL - PROGRESS_CALIBRATION) / total, PROGRESS_TOTAL,
+    fill->progress (fill->search_from + done * (fill->search_to - fill->search_from) / total, PROGRESS_TOTAL,
                     fill->user_data);
 }
 
@@ -205,7 +208,8 @@ kestrel_calibrate_images_for (KestrelModel *model, guint image_input, const kk_m
   const gboolean int4 = precision == KESTREL_PRECISION_INT4;
   g_autoptr(GPtrArray) paths = NULL;
   KestrelQuantTable *table;
-  Fill fill = { NULL, image_input, params, progress, user_data, 0, 0, NULL, NULL };
+  Fill fill = { NULL, image_input, params, progress, user_data, 0, 0, NULL, NULL, PROGRESS_CALIBRATION,
+                int4 ? PROGRESS_INT8 : PROGRESS_TOTAL };
   const KestrelTaskDecoderVTable *vtable;
   g_autoptr(KestrelTaskDecoder) decoder = NULL;
   g_autofree guint *widths = NULL, *heights = NULL;
@@ -261,10 +265,26 @@ kestrel_calibrate_images_for (KestrelModel *model, guint image_input, const kk_m
                                      &agree, search_progress, &fill, cancellable, error);
   /* INT4: which of the layers left INT8 stay INT8 (kestrel-mixed-int4.h),
    * on the same photos and goals. */
-  if (table != NULL && int4 && !kestrel_quant_table_get_int4_searched (table)
-      && !kestrel_mixed_int4_search (model, table, paths->len, fill_photo, &fill, KESTREL_MIXED_DEFAULT_GOAL_DB,
-                                     decoder != NULL ? detections_agree : NULL, &agree, cancellable, error))
-    g_clear_pointer (&table, kestrel_quant_table_unref);
+  if (table != NULL && int4 && !kestrel_quant_table_get_int4_searched (table))
+    {
+      /* Its own progress from where the INT8 part left off (all of it when
+       * that came from a cache). */
+      fill.search_from = known || from_cache ? 0 : PROGRESS_INT8;
+      fill.done = fill.total;   /* (its frame fills are part of it) */
+      fill.search_to = PROGRESS_TOTAL;
+      if (!kestrel_mixed_int4_search (model, table, paths->len, fill_photo, &fill, KESTREL_MIXED_DEFAULT_GOAL_DB,
+                                      decoder != NULL ? detections_agree : NULL, &agree, search_progress, &fill,
+                                      cancellable, error))
+        g_clear_pointer (&table, kestrel_quant_table_unref);
+      else if (samples)
+        {
+          /* The user cache keeps the INT4 choice beside the INT8 one, so a
+           * new process does not search again. */
+          g_autoptr(GError) save_error = NULL;
+          if (!kestrel_quant_table_save_to_cache (table, &save_error))
+            g_warning ("INT4 calibration not cached: %s", save_error->message);
+        }
+    }
   g_clear_pointer (&agree.want, kestrel_detections_unref);
   g_clear_pointer (&agree.got, kestrel_detections_unref);
   if (table == NULL)
@@ -303,13 +323,15 @@ kestrel_calibrate_images_for_model (KestrelModel *model, KestrelPrecision precis
   /* A QDQ file carries its own scales: no calibration. */
   if (kestrel_model_get_quant_table (model) != NULL)
     return kestrel_quant_table_ref (kestrel_model_get_quant_table (model));
+  const char *name = precision == KESTREL_PRECISION_INT4 ? "INT4" : "INT8";
+
   if (!kestrel_calibrate_images_model_input (model, &input, &params, error))
     {
-      g_prefix_error (error, "calibrating for INT8 needs photos the model can take: ");
+      g_prefix_error (error, "calibrating for %s needs photos the model can take: ", name);
       return NULL;
     }
   table = kestrel_calibrate_images_for (model, input, &params, NULL, precision, NULL, NULL, cancellable, error);
   if (table == NULL)
-    g_prefix_error (error, "calibrating for INT8: ");
+    g_prefix_error (error, "calibrating for %s: ", name);
   return table;
 }

@@ -83,6 +83,7 @@ _kestrel_engine_needs_new_plan (const KestrelEngineConfig *a, const KestrelEngin
 typedef struct {
   KestrelEngine *engine;
   guint generation;
+  gboolean int4;        /* calibrating for INT4 (the subtitle says which) */
 } Progress;
 
 /* Only the newest build's calibration is shown: one overtaken by a newer
@@ -97,6 +98,7 @@ on_calibration_progress (guint done, guint total, gpointer data)
     return;
   g_atomic_int_set (&self->calibration_done, (gint) done);
   g_atomic_int_set (&self->calibration_total, (gint) total);
+  kestrel_metrics_set_calibrating_int4 (self->metrics, progress->int4);
   kestrel_metrics_set_calibration_progress (self->metrics, total > 0 ? (double) done / total : 0.0);
 }
 
@@ -226,7 +228,7 @@ _kestrel_engine_build_active (KestrelEngine *self, const KestrelEngineConfig *co
    * it is here, off the worker, with progress and a cancellable. */
   if (kestrel_precision_is_integer (config->precision) && kestrel_precision_is_supported (config->precision))
     {
-      Progress progress = { self, generation };
+      Progress progress = { self, generation, config->precision == KESTREL_PRECISION_INT4 };
 
       table = kestrel_calibrate_images_for (active->model, kestrel_task_decoder_get_image_input (active->decoder),
                                             &active->params, NULL, config->precision, on_calibration_progress,

@@ -27,6 +27,7 @@
 #include "kestrel-error.h"
 #include "kestrel-int4-weights.h"
 #include "kestrel-mixed-precision.h"
+#include "kestrel-quant-table-file.h"
 #include "quant-test-util.h"
 
 /* An INT8 or INT4 plan (INT4: INT8 with INT4 gemm weights, from the same
@@ -246,6 +247,16 @@ test_blazeface_accuracy (gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (kestrel_quant_table_get_mixed (table, &mixed));
   g_assert_true (mixed.task_agreement);
+  if (ac->precision == KESTREL_PRECISION_INT4)
+    {
+      /* The user cache holds the INT4 choice too: a new process finds it. */
+      g_autofree char *path = kestrel_quant_table_cache_path (kestrel_model_get_content_hash (model), "minmax");
+      g_autoptr(KestrelQuantTable) cached = kestrel_quant_table_load (path, &error);
+      g_assert_no_error (error);
+      g_assert_true (kestrel_quant_table_get_int4_searched (cached));
+      g_assert_true (g_strv_equal (kestrel_quant_table_get_int8_layers (cached),
+                                   kestrel_quant_table_get_int8_layers (table)));
+    }
   const char *const *kept = kestrel_quant_table_get_fp32_layers (table);
   g_test_message ("%s: calibration with the sensitivity search %.1f s; %u of %u convolutions kept FP32 (worst frame output SQNR %.1f dB, "
                   "all INT8 %.1f dB, goal %.1f dB)", name, (g_get_monotonic_time () - start) / 1e6,

@@ -210,6 +210,29 @@ test_json (void)
     }
   g_assert_true (kestrel_quant_table_lookup_tensor_error (back, "exact-for-test", NULL, &b.goal_db));
   g_assert_true (isinf (b.goal_db));
+  /* Before the INT4 search the file says nothing of it; after, its choice
+   * reads back (the user cache keeps it). */
+  g_assert_false (kestrel_quant_table_get_int4_searched (back));
+  {
+    static const char *const int8_layers[] = { "layer-a", "layer-b", NULL };
+    g_autoptr(KestrelQuantTable) none = NULL, two = NULL;
+    g_autofree char *json_none = NULL, *json_two = NULL;
+
+    kestrel_quant_table_set_int8_layers (back, NULL);
+    json_none = kestrel_quant_table_to_json (back);
+    none = kestrel_quant_table_from_json (json_none, -1, "test", &error);
+    g_assert_no_error (error);
+    g_assert_true (kestrel_quant_table_get_int4_searched (none));
+    g_assert_null (kestrel_quant_table_get_int8_layers (none)[0]);
+    kestrel_quant_table_set_int8_layers (back, int8_layers);
+    json_two = kestrel_quant_table_to_json (back);
+    two = kestrel_quant_table_from_json (json_two, -1, "test", &error);
+    g_assert_no_error (error);
+    g_assert_true (kestrel_quant_table_get_int4_searched (two));
+    g_assert_true (g_strv_equal (kestrel_quant_table_get_int8_layers (two), int8_layers));
+    g_assert_true (g_strv_equal (kestrel_quant_table_get_fp32_layers (two),
+                                 kestrel_quant_table_get_fp32_layers (searched)));
+  }
 
   /* A damaged "mixed" member is a corrupt table, named. */
   static const char *const damaged[] = {
@@ -232,6 +255,19 @@ test_json (void)
       g_assert_error (corrupt, KESTREL_ERROR, KESTREL_ERROR_CORRUPT);
       g_assert_nonnull (strstr (corrupt->message, "damaged.json"));
       g_assert_nonnull (strstr (corrupt->message, "mixed"));
+    }
+  /* And so is a damaged "int4" member. */
+  static const char *const damaged_int4[] = { "\"int4\": []", "\"int4\": {}", "\"int4\": {\"int8_layers\": [1]}" };
+  for (guint i = 0; i < G_N_ELEMENTS (damaged_int4); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("{\"format\": \"kestrel-calibration\", \"version\": 2, "
+                                               "\"model_hash\": \"h\", \"method\": \"minmax\", \"frames\": 1, "
+                                               "\"tensors\": [], %s}", damaged_int4[i]);
+      g_autoptr(GError) corrupt = NULL;
+      g_assert_null (kestrel_quant_table_from_json (text, -1, "damaged.json", &corrupt));
+      g_assert_error (corrupt, KESTREL_ERROR, KESTREL_ERROR_CORRUPT);
+      g_assert_nonnull (strstr (corrupt->message, "damaged.json"));
+      g_assert_nonnull (strstr (corrupt->message, "int4"));
     }
 }
 
