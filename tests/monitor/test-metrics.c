@@ -224,6 +224,7 @@ test_metrics_agreement (void)
   g_assert_false (s0->have_agreement);
   g_assert_cmpuint (s0->agreement_checks, ==, 0);
   g_assert_cmpfloat (s0->calibration_progress, <, 0);
+  g_assert_false (s0->calibrating_int4);
 
   /* Percent: IoU summed over matched faces, over the faces either side found. */
   g_assert_cmpfloat (kestrel_agreement_get_percent (&none), ==, 100.0);
@@ -232,6 +233,7 @@ test_metrics_agreement (void)
 
   kestrel_metrics_record_agreement (metrics, &half);
   kestrel_metrics_record_agreement (metrics, &both);
+  kestrel_metrics_set_calibrating_int4 (metrics, TRUE);
   kestrel_metrics_set_calibration_progress (metrics, 0.5);
   kestrel_metrics_push_history (metrics, T0 + 1000000);
   kestrel_metrics_push_history (metrics, T0 + 2000000);
@@ -242,6 +244,8 @@ test_metrics_agreement (void)
   g_assert_cmpuint (s1->agreement.fp32_faces, ==, 1);
   g_assert_cmpuint (s1->agreement.extra_faces, ==, 1);
   g_assert_cmpfloat (s1->calibration_progress, ==, 0.5);
+  /* The window's subtitle says which precision is being calibrated for. */
+  g_assert_true (s1->calibrating_int4);
   g_assert_true (kestrel_ring_get (s1->history[KESTREL_SERIES_FP32_AGREEMENT], 0, &point));
   g_assert_cmpfloat (point.value, ==, 37.5);
   g_assert_true (kestrel_ring_get_newest (s1->history[KESTREL_SERIES_FP32_AGREEMENT], &point));
