@@ -9,6 +9,7 @@
 #include "kestrel-bench-result.h"
 #include "kestrel-error.h"
 #include "kestrel-file.h"
+#include "kestrel-json.h"
 
 static const char *const note_names[] = { "governor", "load", "frequency", "throttle", "unstable", "noisy" };
 
@@ -29,7 +30,7 @@ add_double (JsonBuilder *b, const char *name, double value)
 {
   json_builder_set_member_name (b, name);
   if (isfinite (value))
-    json_builder_add_double_value (b, value);
+    kestrel_json_add_double (b, value);
   else
     json_builder_add_null_value (b);
 }
@@ -47,7 +48,7 @@ add_doubles (JsonBuilder *b, const char *name, GArray *values)
   json_builder_set_member_name (b, name);
   json_builder_begin_array (b);
   for (guint i = 0; i < values->len; i++)
-    json_builder_add_double_value (b, g_array_index (values, double, i));
+    kestrel_json_add_double (b, g_array_index (values, double, i));
   json_builder_end_array (b);
 }
 

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "kestrel-error.h"
+#include "kestrel-json.h"
 #include "kestrel-mixed-precision.h"
 
 #define FORMAT_NAME "kestrel-calibration"
@@ -18,7 +19,7 @@ add_db (JsonBuilder *b, const char *member, double value)
 {
   json_builder_set_member_name (b, member);
   if (isfinite (value))
-    json_builder_add_double_value (b, value);
+    kestrel_json_add_double (b, value);
   else
     json_builder_add_null_value (b);
 }
@@ -69,7 +70,7 @@ write_mixed (JsonBuilder *b, const KestrelQuantTable *table)
       json_builder_set_member_name (b, "name");
       json_builder_add_string_value (b, name);
       json_builder_set_member_name (b, "mse");
-      json_builder_add_double_value (b, mse);
+      kestrel_json_add_double (b, mse);
       add_db (b, "sqnr_db", db);
       json_builder_end_object (b);
     }
@@ -125,11 +126,11 @@ kestrel_quant_table_to_json (const KestrelQuantTable *table)
       /* float -> double is exact, and json-glib prints doubles so that
        * they read back the same. */
       json_builder_set_member_name (b, "min");
-      json_builder_add_double_value (b, p.min);
+      kestrel_json_add_double (b, p.min);
       json_builder_set_member_name (b, "max");
-      json_builder_add_double_value (b, p.max);
+      kestrel_json_add_double (b, p.max);
       json_builder_set_member_name (b, "scale");
-      json_builder_add_double_value (b, p.scale);
+      kestrel_json_add_double (b, p.scale);
       json_builder_set_member_name (b, "zero_point");
       json_builder_add_int_value (b, p.zero_point);
       json_builder_end_object (b);
