@@ -15,6 +15,37 @@
 
 #define TOP_STEPS 10
 
+/* "1x80x80x96 1x3x3x96 -> 1x80x80x24": a step's first two inputs (data and
+ * weights, for the operators that take any) and first output, so a slow
+ * step says which layer shape it is. */
+static void
+append_shape (GString *text, const KestrelTensorView *view)
+{
+  if (view->data == NULL)
+    return;
+  if (text->len > 0)
+    g_string_append_c (text, ' ');
+  for (guint d = 0; d < view->n_dims; d++)
+    g_string_append_printf (text, "%s%" G_GINT64_FORMAT, d > 0 ? "x" : "", view->shape[d]);
+  if (view->n_dims == 0)
+    g_string_append (text, "scalar");
+}
+
+static char *
+step_shapes (const KestrelStep *step)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < MIN (step->n_inputs, 2); i++)
+    append_shape (text, &step->inputs[i]);
+  if (step->n_outputs > 0)
+    {
+      g_string_append (text, text->len > 0 ? " ->" : "->");
+      append_shape (text, &step->outputs[0]);
+    }
+  return g_string_free (text, FALSE);
+}
+
 typedef struct {
   const char *op_type;
   double ms;
@@ -122,6 +153,9 @@ kestrel_cli_bench_profile (KestrelPlan *plan, guint runs, JsonBuilder *b)
       json_builder_add_double_value (b, t->ms);
       json_builder_set_member_name (b, "percent");
       json_builder_add_double_value (b, total_ms > 0 ? 100 * t->ms / total_ms : 0);
+      g_autofree char *shapes = step_shapes (step);
+      json_builder_set_member_name (b, "shapes");
+      json_builder_add_string_value (b, shapes);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -148,8 +182,9 @@ kestrel_cli_bench_profile_print (JsonObject *profile)
   for (guint i = 0; i < json_array_get_length (top); i++)
     {
       JsonObject *o = json_array_get_object_element (top, i);
-      printf ("    %4" G_GINT64_FORMAT " %-18s %10.3f %6.1f%%  %s\n", json_object_get_int_member (o, "step"),
+      printf ("    %4" G_GINT64_FORMAT " %-18s %10.3f %6.1f%%  %s  %s\n", json_object_get_int_member (o, "step"),
               json_object_get_string_member (o, "op"), json_object_get_double_member (o, "median_ms"),
-              json_object_get_double_member (o, "percent"), json_object_get_string_member (o, "name"));
+              json_object_get_double_member (o, "percent"), json_object_get_string_member (o, "name"),
+              json_object_get_string_member_with_default (o, "shapes", ""));
     }
 }

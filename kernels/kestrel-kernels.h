@@ -382,6 +382,10 @@ typedef struct kk_kernels {
    * ISAs than scalar differ from it by rounding (see eltwise.h) */
   void (*sigmoid_f32) (const float *x, float *y, size_t n);
   void (*silu_f32) (const float *x, float *y, size_t n);
+  /* softmax of one contiguous row: y = exp (x - max (x)) / sum, the sum in
+   * float (y may be x); other ISAs than scalar differ from it by rounding
+   * (see eltwise.h) */
+  void (*softmax_f32) (const float *x, float *y, size_t n);
 
   /* ---- INT8 inference kernels (see "INT8 inference" above) ---- */
 

@@ -142,3 +142,58 @@ kk_silu_f32_avx2 (const float *x, float *y, size_t n)
 {
   sigmoid_silu_avx2 (x, y, n, true);
 }
+
+/* Softmax of a row (see eltwise.h): three passes over it, the maximum, the
+ * exponentials stored and summed, the division. exp's argument x - max is
+ * at most 0; below -87 it is raised to -87 (max (lo, t) keeps a NaN t). */
+void
+kk_softmax_f32_avx2 (const float *x, float *y, size_t n)
+{
+  const __m256 lo = _mm256_set1_ps (-87.0f);
+  __m256 vmax = _mm256_set1_ps (-INFINITY), vsum0 = _mm256_setzero_ps (), vsum1 = _mm256_setzero_ps ();
+  size_t i;
+  float max, sum;
+
+  if (n == 0)
+    return;
+  for (i = 0; i + 8 <= n; i += 8)
+    vmax = _mm256_max_ps (vmax, _mm256_loadu_ps (x + i));
+  max = -INFINITY;
+  for (size_t j = i; j < n; j++)
+    max = x[j] > max ? x[j] : max;
+  {
+    float lanes[8];
+    _mm256_storeu_ps (lanes, vmax);
+    for (int l = 0; l < 8; l++)
+      max = lanes[l] > max ? lanes[l] : max;
+  }
+
+  const __m256 m = _mm256_set1_ps (max);
+  for (i = 0; i + 16 <= n; i += 16)
+    {
+      __m256 e0 = exp_ps (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_loadu_ps (x + i), m)));
+      __m256 e1 = exp_ps (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_loadu_ps (x + i + 8), m)));
+      _mm256_storeu_ps (y + i, e0);
+      _mm256_storeu_ps (y + i + 8, e1);
+      vsum0 = _mm256_add_ps (vsum0, e0);
+      vsum1 = _mm256_add_ps (vsum1, e1);
+    }
+  for (; i < n; i += 8)
+    {
+      const __m256i mask = tail_mask (n - i < 8 ? n - i : 8);
+      __m256 e = exp_ps (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_maskload_ps (x + i, mask), m)));
+      _mm256_maskstore_ps (y + i, mask, e);
+      vsum0 = _mm256_add_ps (vsum0, _mm256_and_ps (e, _mm256_castsi256_ps (mask)));
+    }
+  {
+    float lanes[8];
+    _mm256_storeu_ps (lanes, _mm256_add_ps (vsum0, vsum1));
+    sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+  }
+
+  const __m256 s = _mm256_set1_ps (sum);
+  for (i = 0; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (y + i, _mm256_div_ps (_mm256_loadu_ps (y + i), s));
+  for (; i < n; i++)
+    y[i] /= sum;
+}

@@ -70,3 +70,82 @@ kk_clamp_f32_avx512 (const float *x, float *y, size_t n, float lo, float hi)
       _mm512_mask_storeu_ps (y + i, m, clamp_ps (_mm512_maskz_loadu_ps (m, x + i), vlo, vhi));
     }
 }
+
+/* exp (v) for v in [-87, 0] (the softmax's range): the AVX2 version's
+ * polynomial (eltwise-avx2.c) on 16 lanes; NaN stays NaN. */
+static inline __m512
+exp_ps (__m512 v)
+{
+  const __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (v, _mm512_set1_ps (1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (0.693359375f), v);
+  r = _mm512_fnmadd_ps (n, _mm512_set1_ps (-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps (1.9875691500e-4f);
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.3981999507e-3f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (8.3334519073e-3f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1665795894e-2f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.6666665459e-1f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (5.0000001201e-1f));
+  p = _mm512_fmadd_ps (p, _mm512_mul_ps (r, r), _mm512_add_ps (r, _mm512_set1_ps (1.0f)));
+  const __m512i e = _mm512_slli_epi32 (_mm512_add_epi32 (_mm512_cvtps_epi32 (n), _mm512_set1_epi32 (127)), 23);
+  return _mm512_mul_ps (p, _mm512_castsi512_ps (e));
+}
+
+/* Softmax of a row (see eltwise.h and the AVX2 version): maximum, stored
+ * and summed exponentials, division; masked tails. */
+void
+kk_softmax_f32_avx512 (const float *x, float *y, size_t n)
+{
+  const __m512 lo = _mm512_set1_ps (-87.0f);
+  __m512 vmax = _mm512_set1_ps (-INFINITY), vsum0 = _mm512_setzero_ps (), vsum1 = _mm512_setzero_ps ();
+  size_t i;
+  float max = -INFINITY, sum;
+
+  if (n == 0)
+    return;
+  for (i = 0; i + 16 <= n; i += 16)
+    vmax = _mm512_max_ps (vmax, _mm512_loadu_ps (x + i));
+  for (size_t j = i; j < n; j++)
+    max = x[j] > max ? x[j] : max;
+  {
+    float lanes[16];
+    _mm512_storeu_ps (lanes, vmax);
+    for (int l = 0; l < 16; l++)
+      max = lanes[l] > max ? lanes[l] : max;
+  }
+
+  const __m512 m = _mm512_set1_ps (max);
+  for (i = 0; i + 32 <= n; i += 32)
+    {
+      __m512 e0 = exp_ps (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_loadu_ps (x + i), m)));
+      __m512 e1 = exp_ps (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_loadu_ps (x + i + 16), m)));
+      _mm512_storeu_ps (y + i, e0);
+      _mm512_storeu_ps (y + i + 16, e1);
+      vsum0 = _mm512_add_ps (vsum0, e0);
+      vsum1 = _mm512_add_ps (vsum1, e1);
+    }
+  for (; i < n; i += 16)
+    {
+      const __mmask16 mask = n - i < 16 ? tail_mask (n - i) : (__mmask16) 0xFFFF;
+      __m512 e = exp_ps (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_maskz_loadu_ps (mask, x + i), m)));
+      _mm512_mask_storeu_ps (y + i, mask, e);
+      vsum0 = _mm512_mask_add_ps (vsum0, mask, vsum0, e);
+    }
+  {
+    float lanes[16];
+    _mm512_storeu_ps (lanes, _mm512_add_ps (vsum0, vsum1));
+    for (int w = 8; w >= 1; w /= 2)
+      for (int l = 0; l < w; l++)
+        lanes[l] += lanes[l + w];
+    sum = lanes[0];
+  }
+
+  const __m512 s = _mm512_set1_ps (sum);
+  for (i = 0; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (y + i, _mm512_div_ps (_mm512_loadu_ps (y + i), s));
+  if (i < n)
+    {
+      const __mmask16 mask = tail_mask (n - i);
+      _mm512_mask_storeu_ps (y + i, mask, _mm512_div_ps (_mm512_maskz_loadu_ps (mask, y + i), s));
+    }
+}

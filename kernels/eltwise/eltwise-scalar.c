@@ -25,6 +25,24 @@ kk_silu_f32_scalar (const float *x, float *y, size_t n)
 }
 
 void
+kk_softmax_f32_scalar (const float *x, float *y, size_t n)
+{
+  float max = -INFINITY, sum = 0.0f;
+
+  /* Subtracting the maximum keeps expf () finite for large inputs; a NaN
+   * input fails the comparison but still reaches the sum. */
+  for (size_t i = 0; i < n; i++)
+    max = x[i] > max ? x[i] : max;
+  for (size_t i = 0; i < n; i++)
+    {
+      y[i] = expf (x[i] - max);
+      sum += y[i];
+    }
+  for (size_t i = 0; i < n; i++)
+    y[i] /= sum;
+}
+
+void
 kk_clamp_f32_scalar (const float *x, float *y, size_t n, float lo, float hi)
 {
   for (size_t i = 0; i < n; i++)

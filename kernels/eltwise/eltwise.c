@@ -8,6 +8,7 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
   table->clamp_f32 = kk_clamp_f32_scalar;
   table->sigmoid_f32 = kk_sigmoid_f32_scalar;
   table->silu_f32 = kk_silu_f32_scalar;
+  table->softmax_f32 = kk_softmax_f32_scalar;
 
 #if KK_ARCH_X86
   if (kk_isa_includes (isa, KK_ISA_SSE42))
@@ -21,11 +22,13 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
       table->clamp_f32 = kk_clamp_f32_avx2;
       table->sigmoid_f32 = kk_sigmoid_f32_avx2;
       table->silu_f32 = kk_silu_f32_avx2;
+      table->softmax_f32 = kk_softmax_f32_avx2;
     }
   if (kk_isa_includes (isa, KK_ISA_AVX512))
     {
       table->add_clamp_f32 = kk_add_clamp_f32_avx512;
       table->clamp_f32 = kk_clamp_f32_avx512;
+      table->softmax_f32 = kk_softmax_f32_avx512;
     }
 #endif
 

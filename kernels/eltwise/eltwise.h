@@ -17,6 +17,14 @@
  * AVX2 and up use a polynomial exp and differ by rounding (within 1e-6
  * relative, tested). NaN stays NaN. Only scalar and AVX2 versions exist;
  * SSE4.2 and NEON use the scalar one, AVX-512 the AVX2 one.
+ *
+ * Softmax of a row (the Softmax operator on its last axis): the reference
+ * takes the maximum, stores expf (x - max) and sums it in order, then
+ * divides. AVX2 and AVX-512 use the same polynomial exp, with lanes summed
+ * apart (so differ by rounding, within 1e-5 relative of the largest value,
+ * tested); an exponent below -87 gives 2^-126 rather than less, nothing
+ * beside a sum of at least 1. A NaN anywhere, or an infinity (inf - inf),
+ * makes the row NaN as in the reference.
  */
 #pragma once
 
@@ -35,6 +43,7 @@ void kk_add_clamp_f32_scalar (const float *a, const float *b, float *y, size_t n
 void kk_clamp_f32_scalar (const float *x, float *y, size_t n, float lo, float hi);
 void kk_sigmoid_f32_scalar (const float *x, float *y, size_t n);
 void kk_silu_f32_scalar (const float *x, float *y, size_t n);
+void kk_softmax_f32_scalar (const float *x, float *y, size_t n);
 
 #if KK_ARCH_X86
 void kk_add_clamp_f32_sse42 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
@@ -43,6 +52,8 @@ void kk_add_clamp_f32_avx2 (const float *a, const float *b, float *y, size_t n, 
 void kk_clamp_f32_avx2 (const float *x, float *y, size_t n, float lo, float hi);
 void kk_sigmoid_f32_avx2 (const float *x, float *y, size_t n);
 void kk_silu_f32_avx2 (const float *x, float *y, size_t n);
+void kk_softmax_f32_avx2 (const float *x, float *y, size_t n);
+void kk_softmax_f32_avx512 (const float *x, float *y, size_t n);
 void kk_add_clamp_f32_avx512 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
 void kk_clamp_f32_avx512 (const float *x, float *y, size_t n, float lo, float hi);
 #endif

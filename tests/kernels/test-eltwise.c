@@ -354,6 +354,92 @@ test_activation_scalar_rule (void)
       g_error ("scalar silu (%g) = %g", (double) x[i], (double) y[i]);
 }
 
+/* ---- softmax of a row ---- */
+
+static void
+check_softmax_isa (const kk_kernels *ref, const kk_kernels *k, gpointer data)
+{
+  GRand *rand = data;
+  GArray *sizes = kk_test_sizes ();
+  const size_t max_n = g_array_index (sizes, size_t, sizes->len - 1) + 7000;
+  KkTestBuf bx = kk_test_buf_new (max_n * sizeof (float));
+  KkTestBuf by = kk_test_buf_new (max_n * sizeof (float));
+  float *want = g_new (float, max_n);
+
+  g_array_append_val (sizes, ((size_t) { 6625 }));  /* the PaddleOCR recogniser's classes */
+  for (guint s = 0; s < sizes->len; s++)
+    for (int kind = 0; kind < 4; kind++)
+      {
+        const size_t n = g_array_index (sizes, size_t, s);
+        float *x = kk_test_buf_at (&bx, 4 * g_rand_int_range (rand, 0, 16));
+        float *y = kk_test_buf_at (&by, 4 * g_rand_int_range (rand, 0, 16));
+        double top = 0;
+
+        /* Rows of classes, not of millions: past 10^5 floats the
+         * reference's running float sum drifts by more than any useful
+         * bound. */
+        if (n > 100000)
+          continue;
+
+        /* 0: logits, 1: large values (the maximum matters), 2: a -inf among
+         * them, 3: a NaN (the row is NaN) */
+        for (size_t i = 0; i < n; i++)
+          x[i] = (float) g_rand_double_range (rand, kind == 1 ? -500.0 : -20.0, kind == 1 ? 500.0 : 20.0);
+        if (kind == 2 && n > 0)
+          x[g_rand_int_range (rand, 0, n)] = -INFINITY;
+        if (kind == 3 && n > 0)
+          x[g_rand_int_range (rand, 0, n)] = NAN;
+        ref->softmax_f32 (x, want, n);
+        kk_test_buf_reset (&by);
+        k->softmax_f32 (x, y, n);
+        /* The reference sums n floats in order, so its own rounding error
+         * grows with about sqrt (n) ulps: the bound grows with it. */
+        const double tolerance = 1e-5 + 4e-7 * sqrt ((double) n);
+        for (size_t i = 0; i < n; i++)
+          top = MAX (top, fabs ((double) want[i]));
+        for (size_t i = 0; i < n; i++)
+          {
+            double d = fabs ((double) y[i] - (double) want[i]);
+            if (isnan (want[i]) ? !isnan (y[i]) : !(d <= tolerance * top + 1e-30))
+              g_error ("%s softmax n=%zu kind %d [%zu]: x = %.9g gave %.9g, scalar %.9g", kk_isa_name (k->isa),
+                       n, kind, i, (double) x[i], (double) y[i], (double) want[i]);
+          }
+        kk_test_assert_untouched_after ((guint8 *) y + n * sizeof (float), KK_TEST_GUARD);
+        kk_test_assert_untouched_before (y, KK_TEST_GUARD);
+        /* In place, as the operator may run it. */
+        k->softmax_f32 (x, x, n);
+        for (size_t i = 0; i < n; i++)
+          if (!(isnan (y[i]) ? isnan (x[i]) : x[i] == y[i]))
+            g_error ("%s softmax in place n=%zu [%zu] differs", kk_isa_name (k->isa), n, i);
+      }
+  g_free (want);
+  kk_test_buf_free (&bx);
+  kk_test_buf_free (&by);
+  g_array_unref (sizes);
+}
+
+static void
+test_softmax_scalar_rule (void)
+{
+  const kk_kernels *ref = kk_kernels_get (KK_ISA_SCALAR);
+  float x[] = { 1000.0f, 999.0f, -INFINITY, 998.0f }, y[4];
+  float e1 = expf (-1.0f), e2 = expf (-2.0f), sum = 1.0f + e1 + 0.0f + e2;
+
+  ref->softmax_f32 (x, y, 4);
+  g_assert_cmpfloat (y[0], ==, 1.0f / sum);
+  g_assert_cmpfloat (y[1], ==, e1 / sum);
+  g_assert_cmpfloat (y[2], ==, 0.0f);
+  g_assert_cmpfloat (y[3], ==, e2 / sum);
+}
+
+static void
+test_softmax_isa_vs_scalar (void)
+{
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  kk_test_each_isa (check_softmax_isa, rand);
+  g_rand_free (rand);
+}
+
 static void
 test_activation_isa_vs_scalar (void)
 {
@@ -379,5 +465,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/eltwise/isa-vs-scalar", test_isa_vs_scalar);
   g_test_add_func ("/kernels/eltwise/activation-scalar-rule", test_activation_scalar_rule);
   g_test_add_func ("/kernels/eltwise/activation-isa-vs-scalar", test_activation_isa_vs_scalar);
+  g_test_add_func ("/kernels/eltwise/softmax-scalar-rule", test_softmax_scalar_rule);
+  g_test_add_func ("/kernels/eltwise/softmax-isa-vs-scalar", test_softmax_isa_vs_scalar);
   return g_test_run ();
 }
