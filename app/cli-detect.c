@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "kestrel-cli.h"
+#include "kestrel-error.h"
+#include "kestrel-generic-decoder.h"
 #include "kestrel-image.h"
 #include "kestrel-plugin.h"
 #include "kestrel-stats.h"
@@ -240,6 +242,7 @@ kestrel_cli_detect (int argc, char **argv)
     "and each face's score and box (x, y, width, height in image pixels). With --json, one\n"
     "object per line: {\"image\", \"width\", \"height\", \"faces\": [{\"score\", \"box\", \"keypoints\"}],\n"
     "\"latency_ms\"}, or {\"image\", \"error\"} for an image that cannot be read.\n"
+    "A picture model no decoder plugin knows runs undecoded: its latency, nothing detected.\n"
     "Exit status: 0, 1 if any image failed, 2 for bad arguments.\n"
     "Plugins are searched in $KESTREL_PLUGIN_PATH first.");
   if (!kestrel_cli_parse_options ("detect", context, entries, ranges, NULL, 0, 0, &argc, &argv))
@@ -261,7 +264,25 @@ kestrel_cli_detect (int argc, char **argv)
   KestrelPluginRegistry *registry = kestrel_plugin_registry_get_default ();
   const KestrelTaskDecoderVTable *vtable = kestrel_plugin_registry_find_task_decoder_for_model (registry, model,
                                                                                                &error);
-  g_autoptr(KestrelTaskDecoder) decoder = vtable != NULL ? kestrel_task_decoder_new (vtable, model, &error) : NULL;
+  /* As the engine does: a picture model no plugin decodes still runs, on
+   * the generic decoder (latency measured, nothing found), so detect
+   * works with any model `run` takes, at the size --input-shape gives. */
+  g_autoptr(KestrelTaskDecoder) decoder = NULL;
+  if (vtable == NULL && g_error_matches (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED))
+    {
+      g_autoptr(GError) generic_error = NULL;
+      decoder = kestrel_task_decoder_new (&kestrel_generic_decoder_vtable, model, &generic_error);
+      if (decoder == NULL)
+        {
+          g_autofree char *message = g_strdup_printf ("%s; and it cannot run undecoded: %s", error->message,
+                                                      generic_error->message);
+          return kestrel_cli_fail ("detect", message, 1);
+        }
+      g_clear_error (&error);
+      vtable = &kestrel_generic_decoder_vtable;
+    }
+  else if (vtable != NULL)
+    decoder = kestrel_task_decoder_new (vtable, model, &error);
   if (decoder == NULL)
     return kestrel_cli_fail ("detect", error->message, 1);
 
