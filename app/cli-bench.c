@@ -185,8 +185,13 @@ kestrel_cli_bench (int argc, char **argv)
         kestrel_plan_run (batched);
     }
 
+  /* CPU time beside wall time: on a shared machine the medians measure the
+   * scheduler's share as much as the work, the CPU each side used per
+   * inference does not (the peer's includes Node's own per-run work). */
+  guint64 our_cpu_ns = 0, their_cpu_ns = 0;
   for (int done = 0, n; done < runs; done += n)
     {
+      guint64 cpu_start = kestrel_cli_process_cpu_ns ();
       /* With --batch, the round is pairs of (N batch-1 runs, one batch-N
        * run), what is left of n runs at batch 1 alone; a round holds at
        * least one pair (--runs >= --batch is checked), and the batch-1 runs
@@ -219,11 +224,15 @@ kestrel_cli_bench (int argc, char **argv)
           double ms = (kestrel_stats_now_ns () - start) / 1e6;
           g_array_append_val (ours, ms);
         }
+      our_cpu_ns += kestrel_cli_process_cpu_ns () - cpu_start;
+      guint64 peer_start = peer.process != NULL ? ort_peer_cpu_ns (&peer) : 0;
       if (peer.process != NULL && !ort_peer_round (&peer, n, theirs, &error))
         {
           status = kestrel_cli_fail ("bench", error->message, 1);
           goto out;
         }
+      if (peer.process != NULL)
+        their_cpu_ns += ort_peer_cpu_ns (&peer) - peer_start;
     }
 
   {
@@ -274,6 +283,17 @@ kestrel_cli_bench (int argc, char **argv)
         json_builder_add_string_value (b, peer.version);
         json_builder_set_member_name (b, "ratio_kestrel_to_ort");
         json_builder_add_double_value (b, our_median / their_median);
+        /* Only without --batch: then every run of ours is a batch-1 run
+         * the peer ran too. */
+        if (batched == NULL && their_cpu_ns > 0)
+          {
+            json_builder_set_member_name (b, "kestrel_cpu_ms_per_run");
+            json_builder_add_double_value (b, our_cpu_ns / 1e6 / ours->len);
+            json_builder_set_member_name (b, "ort_cpu_ms_per_run");
+            json_builder_add_double_value (b, their_cpu_ns / 1e6 / theirs->len);
+            json_builder_set_member_name (b, "cpu_ratio_kestrel_to_ort");
+            json_builder_add_double_value (b, ((double) our_cpu_ns / ours->len) / ((double) their_cpu_ns / theirs->len));
+          }
       }
     if (profile)
       kestrel_cli_bench_profile (plan, (guint) MIN (runs, 50), b);
@@ -310,6 +330,12 @@ kestrel_cli_bench (int argc, char **argv)
                     json_object_get_double_member (t, "median_ms"), json_object_get_double_member (t, "p95_ms"),
                     peer.version);
             printf ("  kestrel / onnxruntime = %.2f\n", json_object_get_double_member (o, "ratio_kestrel_to_ort"));
+            if (json_object_has_member (o, "cpu_ratio_kestrel_to_ort"))
+              printf ("  CPU time per run: kestrel %.3f ms, onnxruntime %.3f ms (with Node's own); "
+                      "kestrel / onnxruntime = %.2f\n",
+                      json_object_get_double_member (o, "kestrel_cpu_ms_per_run"),
+                      json_object_get_double_member (o, "ort_cpu_ms_per_run"),
+                      json_object_get_double_member (o, "cpu_ratio_kestrel_to_ort"));
           }
         if (profile)
           kestrel_cli_bench_profile_print (json_object_get_object_member (o, "profile"));

@@ -1,6 +1,8 @@
 /* cli-common.c — what several kestrel-cli commands share. */
 #include "config.h"
 
+#include <time.h>
+
 #include <glib-unix.h>
 #include <math.h>
 #include <signal.h>
@@ -142,4 +144,14 @@ kestrel_cli_run_cancellable (const char *name, GThreadFunc func, gpointer data, 
   g_thread_join (thread);
   g_source_remove (sigint);
   g_source_remove (sigterm);
+}
+
+guint64
+kestrel_cli_process_cpu_ns (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (guint64) ts.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) ts.tv_nsec;
 }

@@ -126,6 +126,25 @@ ort_peer_round (OrtPeer *peer, guint runs, GArray *times_ms, GError **error)
   return TRUE;
 }
 
+guint64
+ort_peer_cpu_ns (OrtPeer *peer)
+{
+  const char *pid = peer->process != NULL ? g_subprocess_get_identifier (peer->process) : NULL;
+  g_autofree char *tasks = pid != NULL ? g_build_filename ("/proc", pid, "task", NULL) : NULL;
+  g_autoptr(GDir) dir = tasks != NULL ? g_dir_open (tasks, 0, NULL) : NULL;
+  guint64 total = 0;
+  const char *task;
+
+  /* Every thread's: ONNX Runtime's pool at 2 threads and more. */
+  while (dir != NULL && (task = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (tasks, task, "schedstat", NULL);
+      g_autofree char *text = NULL;
+      if (g_file_get_contents (path, &text, NULL, NULL))
+        total += g_ascii_strtoull (text, NULL, 10);
+    }
+  return total;
+}
 
 gboolean
 ort_peer_start (OrtPeer *peer, GBytes *model, const char *input_name, const KestrelTensorView *input,

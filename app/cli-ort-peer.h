@@ -24,6 +24,9 @@ gboolean ort_peer_start (OrtPeer *peer, GBytes *model, const char *input_name, c
                          guint threads, GError **error);
 /* Asks for `runs` timed inferences and appends their times (ms). */
 gboolean ort_peer_round (OrtPeer *peer, guint runs, GArray *times_ms, GError **error);
+/* CPU time the peer process has used so far, all its threads (Node's own
+ * included), in ns, from /proc/PID/task/N/schedstat; 0 where unreadable. */
+guint64 ort_peer_cpu_ns (OrtPeer *peer);
 /* Tells it to quit, waits for it, removes its files and frees what it
  * held. */
 void ort_peer_clear (OrtPeer *peer);

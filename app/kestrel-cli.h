@@ -114,6 +114,8 @@ gboolean kestrel_cli_set_precision (KestrelPlanOptions *options, KestrelPrecisio
  * (exit status 2); whether the model has such an input is checked when it
  * is loaded. */
 gboolean kestrel_cli_check_input_shapes (char **specs, GError **error);
+/* CPU time this process has used so far, all its threads, in ns. */
+guint64 kestrel_cli_process_cpu_ns (void);
 
 /* inspect --precision (cli-inspect-precision.c): the "precision" member
  * of inspect's JSON (the plan at `precision` step by step: layer, op,
