@@ -5,11 +5,15 @@
  * decodes the model); then rounds. In each round the cells are visited in
  * a new shuffled order; a cell's first visit builds its plan (timed),
  * times its first inference, warms it up and measures its accuracy, and
- * every visit then runs for the cell's share of its time cap (cap / rounds)
- * or until the 95% interval of the median is within the target, having
- * taken at least MIN_VISIT_RUNS samples so every round has a median of its
- * own. The plans stay built for the whole run so later visits time the
- * same plan.
+ * every visit then runs for the cell's share of its time cap (cap / rounds).
+ * The first visit stops early once the 95% interval of the median is within
+ * the target, having taken at least MIN_VISIT_RUNS samples so every round
+ * has a median of its own; later visits take as many samples as the first
+ * did (or fewer, at the time cap). Equal visits weigh every round alike in
+ * the cell's median: on a shared or virtual machine the speed drifts by
+ * several percent over seconds, and a median drawn mostly from one moment
+ * would carry that moment's speed into the result. The plans stay built
+ * for the whole run so later visits time the same plan.
  */
 #include "config.h"
 
@@ -38,6 +42,7 @@ typedef struct {
   KestrelPlan *plan;            /* NULL for the peer's cell */
   KestrelBenchTotals totals;
   guint64 frames;
+  guint visit_runs;             /* samples the first visit took; 0 before it */
 } CellState;
 
 typedef struct {
@@ -422,9 +427,13 @@ visit (Run *run, CellState *s, double slice_s, GError **error)
         continue;
       if (kestrel_stats_now_ns () - start >= limit)
         break;
-      if (runs % CHECK_EVERY == 0 && converged (c, run->options->target_ci))
+      if (s->visit_runs > 0 && runs >= s->visit_runs)
+        break;
+      if (s->visit_runs == 0 && runs % CHECK_EVERY == 0 && converged (c, run->options->target_ci))
         break;
     }
+  if (s->visit_runs == 0)
+    s->visit_runs = runs;
   kestrel_bench_probe_stop (&probe, &s->totals);
   s->frames += (guint64) runs * c->batch;
   round_median = kestrel_stats_median ((double *) (void *) c->samples_ms->data + first, runs);
