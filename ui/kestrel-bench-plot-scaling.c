@@ -248,6 +248,8 @@ plot_scaling_draw (Plot *p, const KestrelBenchResult *a, const KestrelBenchResul
       g_autofree char *text = g_strdup_printf (_("%g×"), v);
       plot_text_size (p, text, &w, &h);
       gutter = MAX (gutter, w);
+      /* The top line's label is centred on it: keep its upper half in. */
+      y1 = MAX (y1, ceil (h / 2.0) + 1);
     }
   x0 = gutter + GUTTER_GAP + 8;
   x1 = p->width - 12;
