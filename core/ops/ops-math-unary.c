@@ -2,7 +2,8 @@
  *
  * Float32 throughout (what vision models use); Relu, Abs and Neg also take
  * int8, int32 and int64, Clip every integer type Kestrel has. Relu and Clip
- * run through kernels->clamp_f32, the others are plain loops over libm.
+ * run through kernels->clamp_f32, Sigmoid through kernels->sigmoid_f32 (the
+ * scalar table's is this file's loop), the others are plain loops over libm.
  * Formulas follow the ONNX definitions, rearranged only where the literal
  * one overflows (Softplus of a large input).
  */
@@ -32,6 +33,8 @@ typedef enum {
 
 typedef struct {
   UnaryLoop f32;            /* NULL: Relu, which is kernels->clamp_f32 (0, +inf) */
+  gboolean sigmoid;         /* kernels->sigmoid_f32: at scalar the same loop as f32, at the SIMD
+                             * levels a polynomial exp (within 1e-6 relative, kernels/eltwise) */
   const char *alpha_name;   /* float attributes and their defaults, or NULL */
   float alpha;
   const char *beta_name;
@@ -171,7 +174,9 @@ unary_chunk (gsize begin, gsize end, guint worker_index G_GNUC_UNUSED, gpointer 
   switch (in->dtype)
     {
     case KESTREL_DTYPE_FLOAT32:
-      if (state->desc->f32 == NULL)
+      if (state->desc->sigmoid)
+        step->kernels->sigmoid_f32 ((const float *) in->data + begin, (float *) out->data + begin, n);
+      else if (state->desc->f32 == NULL)
         step->kernels->clamp_f32 ((const float *) in->data + begin, (float *) out->data + begin, n,
                                   0.0f, INFINITY);
       else
@@ -289,7 +294,7 @@ unary_infer (const MathUnaryDesc *desc, KestrelGraph *graph, KestrelNode *node, 
 UNARY_OP (relu, "Relu", 1, 21, .f32 = NULL, .ints = UNARY_INT_RELU)
 UNARY_OP (leaky_relu, "LeakyRelu", 1, 21, .f32 = leaky_relu_f32, .alpha_name = "alpha",
           .alpha = 0.01f)
-UNARY_OP (sigmoid, "Sigmoid", 1, 21, .f32 = sigmoid_f32)
+UNARY_OP (sigmoid, "Sigmoid", 1, 21, .f32 = sigmoid_f32, .sigmoid = TRUE)
 UNARY_OP (hard_sigmoid, "HardSigmoid", 1, 21, .f32 = hard_sigmoid_f32, .alpha_name = "alpha",
           .alpha = 0.2f, .beta_name = "beta", .beta = 0.5f)
 UNARY_OP (hard_swish, "HardSwish", 14, 21, .f32 = hard_swish_f32)

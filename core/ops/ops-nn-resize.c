@@ -579,6 +579,10 @@ typedef struct {
    * index: an NHWC map resized in H and W), so a row is a weighted sum of
    * whole input rows: see sum_rows(). Used by the SIMD levels. */
   gboolean last_copies;
+  /* Every axis takes one input at weight 1 (nearest, or no resize), and
+   * none is outside: each output is a copy of one input, at every level,
+   * so a -0 stays -0 as ONNX's nearest copy keeps it. */
+  gboolean copies;
 } ResizeState;
 
 static void
@@ -648,6 +652,14 @@ resize_state_new (const Config *c)
                 k++;
               }
         }
+    }
+
+  s->copies = TRUE;
+  for (guint d = 0; d < c->n_dims; d++)
+    {
+      s->copies = s->copies && s->n_taps[d] == 1 && s->outside[d] == NULL;
+      for (gint64 o = 0; s->copies && o < c->out[d]; o++)
+        s->copies = s->weight[d][o] == 1.0f;
     }
 
   guint last = c->n_dims - 1;
@@ -740,6 +752,18 @@ resize_rows (gsize begin, gsize end, guint worker, gpointer data)
           n_combos *= n;
         }
 
+      if (s->copies)
+        {
+          const float *xr = x + combo_offset[0];
+          const gint64 *offs = s->offset[last];
+
+          if (s->last_copies)
+            memcpy (out, xr, (gsize) w_out * sizeof (float));
+          else
+            for (gint64 ow = 0; ow < w_out; ow++)
+              out[ow] = xr[offs[ow]];
+          continue;
+        }
       if (s->last_copies && step->kernels->isa != KK_ISA_SCALAR)
         {
           sum_rows (out, x, combo_offset, combo_weight, n_combos, w_out);

@@ -208,14 +208,118 @@ copy_chunk (gsize begin, gsize end, guint worker_index G_GNUC_UNUSED, gpointer u
     }
 }
 
+/* ---- Transposes in tiles ----
+ *
+ * When the output's last dimension steps through the input with a stride
+ * and the one before it is contiguous in the input (a Transpose between
+ * NCHW and NHWC: [C, HW] -> [HW, C]), copy_chunk() would copy rows of C
+ * elements, three for an image, each with its own bookkeeping and each
+ * element from another cache line. Instead the last two dimensions go in
+ * tiles of TILE x TILE, which read and write whole cache lines. The same
+ * elements are copied, so the result is the same bits. */
+#define TILE 16
+
+/* Tiles per row of tiles, and rows of tiles per outer index. */
+static inline gsize
+n_tiles (gint64 extent)
+{
+  return (gsize) ((extent + TILE - 1) / TILE);
+}
+
+#define DEFINE_TILE(name, T)                                                           \
+  static void                                                                          \
+  name (const guint8 *in8, gint64 col_stride, guint8 *out8, gint64 out_cols,           \
+        gint64 rows, gint64 cols)                                                      \
+  {                                                                                    \
+    const T *in = (const T *) (const void *) in8;                                      \
+    T *out = (T *) (void *) out8;                                                      \
+    for (gint64 c = 0; c < cols; c++)                                                  \
+      for (gint64 r = 0; r < rows; r++)                                                \
+        out[r * out_cols + c] = in[c * col_stride + r];                                \
+  }
+
+DEFINE_TILE (tile_1, guint8)
+DEFINE_TILE (tile_2, guint16)
+DEFINE_TILE (tile_4, guint32)
+DEFINE_TILE (tile_8, guint64)
+
+static void
+tile_any (const guint8 *in, gint64 col_stride, guint8 *out, gint64 out_cols, gint64 rows,
+          gint64 cols, gsize es)
+{
+  for (gint64 c = 0; c < cols; c++)
+    for (gint64 r = 0; r < rows; r++)
+      memcpy (out + (r * out_cols + c) * (gint64) es, in + (c * col_stride + r) * (gint64) es, es);
+}
+
+/* Work items: (outer index, row of tiles). */
+static void
+tile_chunk (gsize begin, gsize end, guint worker_index G_GNUC_UNUSED, gpointer user_data)
+{
+  const CopyJob *job = user_data;
+  const KestrelStridedCopy *copy = job->copy;
+  guint last = copy->n_dims - 1;
+  gint64 rows = copy->shape[last - 1], cols = copy->shape[last];
+  gint64 col_stride = copy->stride[last];
+  gsize es = copy->elem_size, row_tiles = n_tiles (rows);
+
+  for (gsize item = begin; item < end; item++)
+    {
+      gsize outer = item / row_tiles, rest = outer;
+      gint64 r0 = (gint64) (item % row_tiles) * TILE, n_rows = MIN (TILE, rows - r0);
+      gint64 offset = copy->offset + r0;
+      const guint8 *in;
+      guint8 *out;
+
+      for (guint d = last - 1; d-- > 0;)
+        {
+          offset += (gint64) (rest % (gsize) copy->shape[d]) * copy->stride[d];
+          rest /= (gsize) copy->shape[d];
+        }
+      in = job->in + offset * (gint64) es;
+      out = job->out + ((gsize) outer * (gsize) (rows * cols) + (gsize) (r0 * cols)) * es;
+      for (gint64 c0 = 0; c0 < cols; c0 += TILE)
+        {
+          gint64 n_cols = MIN (TILE, cols - c0);
+          const guint8 *src = in + c0 * col_stride * (gint64) es;
+          guint8 *dst = out + c0 * (gint64) es;
+
+          switch (es)
+            {
+            case 1: tile_1 (src, col_stride, dst, cols, n_rows, n_cols); break;
+            case 2: tile_2 (src, col_stride, dst, cols, n_rows, n_cols); break;
+            case 4: tile_4 (src, col_stride, dst, cols, n_rows, n_cols); break;
+            case 8: tile_8 (src, col_stride, dst, cols, n_rows, n_cols); break;
+            default: tile_any (src, col_stride, dst, cols, n_rows, n_cols, es); break;
+            }
+        }
+    }
+}
+
 void
 kestrel_strided_copy_run (const KestrelStep *step, const KestrelStridedCopy *copy,
                           gconstpointer in, gpointer out)
 {
   CopyJob job = { copy, in, out };
-
+  guint last = copy->n_dims - 1;
   /* Copies are memory-bound: a second thread only pays off on big ones. */
-  if (copy->n_elements * copy->elem_size >= ((gsize) 1 << 18))
+  gboolean big = copy->n_elements * copy->elem_size >= ((gsize) 1 << 18);
+
+  if (copy->n_dims >= 2 && copy->stride[last - 1] == 1 && copy->stride[last] != 1)
+    {
+      gsize items;
+
+      if (copy->n_elements == 0)
+        return;
+      items = copy->n_elements / (gsize) (copy->shape[last - 1] * copy->shape[last])
+              * n_tiles (copy->shape[last - 1]);
+      if (big)
+        kestrel_step_parallel_for (step, items, tile_chunk, &job);
+      else
+        tile_chunk (0, items, 0, &job);
+      return;
+    }
+  if (big)
     kestrel_step_parallel_for (step, copy->n_elements, copy_chunk, &job);
   else
     copy_chunk (0, copy->n_elements, 0, &job);

@@ -553,6 +553,61 @@ test_transpose (void)
   }
 }
 
+/* Transposes whose last two output axes are a 2-D transpose of the input
+ * (NCHW <-> NHWC) are copied in tiles of 16 x 16: sizes across tile edges,
+ * every element size, a batch in front. */
+static void
+test_transpose_tiles (void)
+{
+  static const KestrelDType dtypes[] = {
+    KESTREL_DTYPE_UINT8, KESTREL_DTYPE_FLOAT16, KESTREL_DTYPE_FLOAT32, KESTREL_DTYPE_INT64,
+  };
+  static const gint64 shapes[][4] = {
+    { 1, 3, 37, 35 }, { 2, 17, 5, 16 }, { 1, 33, 1, 47 }, { 3, 1, 16, 16 }, { 1, 96, 20, 20 },
+  };
+  static const gint64 perms[][4] = { { 0, 2, 3, 1 }, { 0, 3, 1, 2 }, { 0, 1, 3, 2 } };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (23);
+
+  for (guint t = 0; t < G_N_ELEMENTS (dtypes); t++)
+    for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+      for (guint p = 0; p < G_N_ELEMENTS (perms); p++)
+        {
+          const gint64 *shape = shapes[s], *perm = perms[p];
+          gsize es = kestrel_dtype_get_size (dtypes[t]), n = shape_elements (4, shape);
+          gint64 out_shape[4], in_stride[4];
+          g_autofree guint8 *x = g_malloc (n * es), *want = g_malloc (n * es);
+          g_autoptr(OpCase) c = op_case_new (13, "Transpose");
+
+          for (gsize i = 0; i < n * es; i++)
+            x[i] = (guint8) g_rand_int (rand);
+          if (dtypes[t] == KESTREL_DTYPE_FLOAT16)
+            for (gsize i = 0; i < n; i++)
+              x[2 * i + 1] &= 0x3b; /* finite halves: no NaN to compare */
+          for (gint d = 3, stride = 1; d >= 0; d--)
+            {
+              in_stride[d] = stride;
+              stride *= (gint) shape[d];
+            }
+          for (guint d = 0; d < 4; d++)
+            out_shape[d] = shape[perm[d]];
+          for (gsize o = 0; o < n; o++)
+            {
+              gsize rest = o, flat = 0;
+              for (gint d = 3; d >= 0; d--)
+                {
+                  flat += (rest % out_shape[d]) * in_stride[perm[d]];
+                  rest /= out_shape[d];
+                }
+              memcpy (want + o * es, x + flat * es, es);
+            }
+          kestrel_node_set_attr_ints (op_case_node (c), "perm", perm, 4);
+          op_case_input (c, dtypes[t], 4, shape, x);
+          op_case_infer_ok (c);
+          expect_shape (c, 4, out_shape);
+          op_case_expect_output (c, want, n * es);
+        }
+}
+
 static void
 test_expand_tile (void)
 {
@@ -1108,6 +1163,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-shape/slice/random", test_slice_random);
   g_test_add_func ("/ops-shape/slice/attrs-errors", test_slice_attrs_and_errors);
   g_test_add_func ("/ops-shape/transpose", test_transpose);
+  g_test_add_func ("/ops-shape/transpose-tiles", test_transpose_tiles);
   g_test_add_func ("/ops-shape/expand-tile", test_expand_tile);
   g_test_add_func ("/ops-shape/concat-split", test_concat_split);
   g_test_add_func ("/ops-shape/gather", test_gather);
