@@ -130,14 +130,28 @@ void kk_model_input_geometry_compute (size_t src_width, size_t src_height,
 
 /* ---- Inference kernel parameters ---------------------------------------- */
 
+/* The activation a gemm_f32 epilogue applies last, after the clamp (the
+ * ones ConvNhwc fuses): sigmoid y = 1 / (1 + exp (-x)) and SiLU
+ * y = x * sigmoid (x), with the eltwise family's definitions (the scalar
+ * reference calls expf; the SIMD versions use a polynomial exp and differ
+ * by rounding, as sigmoid_f32 and silu_f32 do). 0, the value a
+ * designated initializer leaves, is none. */
+typedef enum {
+  KK_GEMM_ACT_NONE = 0,
+  KK_GEMM_ACT_SIGMOID,
+  KK_GEMM_ACT_SILU,
+} kk_gemm_act;
+
 /* What a gemm does to each result before storing it. bias (n values) and
  * residual (R, row stride ldr) may be NULL. lo/hi: -INFINITY/INFINITY for
- * none, 0/INFINITY for ReLU, 0/6 for ReLU6. */
+ * none, 0/INFINITY for ReLU, 0/6 for ReLU6. act: gemm_f32 only (gemm_f16
+ * takes KK_GEMM_ACT_NONE: its results are defined to the bit). */
 typedef struct {
   const float *bias;
   const float *residual;
   size_t ldr;
   float lo, hi;
+  kk_gemm_act act;
 } kk_gemm_epilogue;
 
 typedef struct {
@@ -332,7 +346,8 @@ typedef struct kk_kernels {
    * table's own panel layout by gemm_f32_pack_b; the packed size comes from
    * gemm_f32_packed_size. The reference accumulates in k order, one
    * multiply and one add per step (no FMA), so other ISAs differ by rounding
-   * only. */
+   * only. Then the epilogue's act, if any (AVX-512 in registers before the
+   * store, the other ISAs over the rows of C at the end of the call). */
   size_t (*gemm_f32_packed_size) (size_t k, size_t n);
   void (*gemm_f32_pack_b) (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
   void (*gemm_f32) (size_t m_count, size_t n, size_t k, const float *a, size_t lda,

@@ -94,6 +94,7 @@ typedef struct {
   const float *bias, *residual;
   size_t ldr;
   float lo, hi;
+  kk_gemm_act act;
   bool has_bias, has_residual, has_lo, has_hi;
 } kk_epilogue_parts;
 
@@ -109,6 +110,7 @@ kk_epilogue_unpack (const kk_gemm_epilogue *e)
       p.ldr = e->ldr;
       p.lo = e->lo;
       p.hi = e->hi;
+      p.act = e->act;
     }
   p.has_bias = p.bias != NULL;
   p.has_residual = p.residual != NULL;

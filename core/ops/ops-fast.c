@@ -76,6 +76,8 @@ typedef struct {
   ConvAct act;
   float act_alpha, act_beta;
   float act_scale, act_shift;   /* 1 and 0 when absent */
+  kk_gemm_act gemm_act;         /* act as the FP32 gemm's epilogue applies it (gemm
+                                 * paths: sigmoid, SiLU), or NONE: conv_act_apply's */
   gint64 n, in_h, in_w, cin, out_h, out_w, cout, group;
   KestrelConvGeometry geo;
   float lo, hi;
@@ -382,7 +384,7 @@ conv_act_apply (const KestrelStep *step, const ConvState *s, float *y, gsize n)
 {
   const float alpha = s->act_alpha, beta = s->act_beta;
 
-  switch (s->act)
+  switch (s->gemm_act != KK_GEMM_ACT_NONE ? CONV_ACT_NONE : s->act)
     {
     case CONV_ACT_NONE:
       break;
@@ -497,6 +499,20 @@ conv_nhwc_prepare (KestrelStep *step, GError **error)
       state->packed = kestrel_op_weights_to_khwc (weights, sizeof (float), state->cout, state->cin / state->group,
                                                   geo->kernel[0], geo->kernel[1]);
     }
+
+  /* Sigmoid and SiLU after an FP32 gemm go into its epilogue: applied to
+   * the rows the call just wrote, by the gemm's own ISA (16 lanes at
+   * AVX-512, where the eltwise table's versions are AVX2). The FP16 gemm's
+   * results are defined to the bit and take no activation. */
+  state->gemm_act = KK_GEMM_ACT_NONE;
+  if (!state->f16 && (state->path == CONV_POINTWISE || state->path == CONV_IM2COL
+                      || state->path == CONV_ROWS))
+    {
+      if (state->act == CONV_ACT_SIGMOID)
+        state->gemm_act = KK_GEMM_ACT_SIGMOID;
+      else if (state->act == CONV_ACT_SILU)
+        state->gemm_act = KK_GEMM_ACT_SILU;
+    }
   return TRUE;
 }
 
@@ -508,7 +524,7 @@ typedef struct {
 static kk_gemm_epilogue
 conv_epilogue (const KestrelStep *step, const ConvState *state, gsize first_row)
 {
-  kk_gemm_epilogue e = { state->bias, NULL, 0, state->lo, state->hi };
+  kk_gemm_epilogue e = { state->bias, NULL, 0, state->lo, state->hi, state->gemm_act };
 
   if (state->has_residual)
     {
@@ -627,7 +643,7 @@ conv_rows_chunk (gsize begin, gsize end, guint worker, gpointer data)
                                 + s->x_lo * g->stride[1] - g->pad_begin[1]) * s->cin;
           /* The first kernel row brings bias and residual, the others add
            * to what is in C; only the last one clamps. */
-          kk_gemm_epilogue e = { NULL, c, s->cout, s->lo, s->hi };
+          kk_gemm_epilogue e = { NULL, c, s->cout, s->lo, s->hi, s->gemm_act };
 
           if (ky == ky_lo)
             e = conv_epilogue (step, s, m0 + s->x_lo);
@@ -635,6 +651,7 @@ conv_rows_chunk (gsize begin, gsize end, guint worker, gpointer data)
             {
               e.lo = -INFINITY;
               e.hi = INFINITY;
+              e.act = KK_GEMM_ACT_NONE;
             }
           gemm_run (step->kernels, s->f16, width, s->cout, s->row_k, a, g->stride[1] * s->cin,
                     (const guint8 *) s->packed_rows + ky * s->row_packed, c, s->cout, &e);

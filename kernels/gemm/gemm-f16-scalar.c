@@ -90,7 +90,7 @@ gemm_f16_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
 
           kk_gemm_scalar_epilogue_row (acc, cols, bias != NULL ? bias + j0 : NULL,
                                        residual != NULL ? residual + i * ldr + j0 : NULL, lo, hi,
-                                       c + i * ldc + j0);
+                                       KK_GEMM_ACT_NONE, c + i * ldc + j0);
         }
     }
 }

@@ -226,4 +226,6 @@ gemm_f32_neon (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
         }
       g0 = g1;
     }
+
+  kk_gemm_act_rows (ep.act, c, ldc, m_count, n, kk_sigmoid_f32_scalar, kk_silu_f32_scalar);
 }

@@ -2,7 +2,8 @@
  *
  * Plain loops, written to be obviously right rather than fast: each result
  * is accumulated in k order with one multiply and one add per step (the
- * build disables FMA contraction), then bias, then residual, then the clamp.
+ * build disables FMA contraction), then bias, then residual, then the clamp,
+ * then the activation.
  * The loops run i, k, j so that the compiler can vectorise the inner loop
  * with the baseline instruction set without changing a single rounding.
  * B is kept as plain [k][n] row-major so the packing is a copy (or a
@@ -37,6 +38,7 @@ gemm_f32_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
   size_t ldr = epilogue != NULL ? epilogue->ldr : 0;
   float lo = epilogue != NULL ? epilogue->lo : -INFINITY;
   float hi = epilogue != NULL ? epilogue->hi : INFINITY;
+  kk_gemm_act act = epilogue != NULL ? epilogue->act : KK_GEMM_ACT_NONE;
 
   for (size_t i = 0; i < m_count; i++)
     for (size_t j0 = 0; j0 < n; j0 += COLUMN_CHUNK)
@@ -63,6 +65,6 @@ gemm_f32_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
 
         kk_gemm_scalar_epilogue_row (acc, cols, bias != NULL ? bias + j0 : NULL,
                                      residual != NULL ? residual + i * ldr + j0 : NULL, lo, hi,
-                                     c + i * ldc + j0);
+                                     act, c + i * ldc + j0);
       }
 }

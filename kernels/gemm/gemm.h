@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "kk-internal.h"
+#include "eltwise/eltwise.h"
 
 /* How many vectors the next column block takes, when `left` vectors remain
  * (left >= 1): 2, except a lone vector stays 1 and an odd tail of 3 stays
@@ -56,7 +57,7 @@ void kk_gemm_blocked_pack_b (const float *b, size_t k, size_t n, bool b_is_nk,
  * infinite bound is the same as no bound and SIMD versions may skip it. */
 static inline void
 kk_gemm_scalar_epilogue_row (const float *acc, size_t cols, const float *bias, const float *residual,
-                             float lo, float hi, float *c)
+                             float lo, float hi, kk_gemm_act act, float *c)
 {
   for (size_t j = 0; j < cols; j++)
     {
@@ -69,8 +70,31 @@ kk_gemm_scalar_epilogue_row (const float *acc, size_t cols, const float *bias, c
         v = lo;
       if (v > hi)
         v = hi;
+      /* As kk_sigmoid_f32_scalar and kk_silu_f32_scalar, to the bit. */
+      if (act == KK_GEMM_ACT_SIGMOID)
+        v = 1.0f / (1.0f + expf (-v));
+      else if (act == KK_GEMM_ACT_SILU)
+        v = v * (1.0f / (1.0f + expf (-v)));
       c[j] = v;
     }
+}
+
+/* The epilogue's act over m rows of n results of C, in place, with the
+ * eltwise family's kernels of the caller's ISA: the versions that do not
+ * apply it in registers call this at the end, while C's rows are still in
+ * cache (ConvNhwc hands the gemm a few dozen rows at a time). */
+typedef void (*kk_gemm_act_fn) (const float *x, float *y, size_t n);
+
+static inline void
+kk_gemm_act_rows (kk_gemm_act act, float *c, size_t ldc, size_t m, size_t n,
+                  kk_gemm_act_fn sigmoid, kk_gemm_act_fn silu)
+{
+  kk_gemm_act_fn fn = act == KK_GEMM_ACT_SIGMOID ? sigmoid : act == KK_GEMM_ACT_SILU ? silu : NULL;
+
+  if (fn == NULL)
+    return;
+  for (size_t i = 0; i < m; i++)
+    fn (c + i * ldc, c + i * ldc, n);
 }
 
 /* Scalar reference: B as plain [k][n]. */

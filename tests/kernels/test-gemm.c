@@ -8,7 +8,8 @@
  *    with the table under test (its own layout), from either order.
  *
  * The epilogue cycles through "none" (NULL), every subset of {bias,
- * residual, clamp lo, clamp hi}, and an in-place residual (residual == C).
+ * residual, clamp lo, clamp hi}, and an in-place residual (residual == C);
+ * FP32 cases also cycle through the activations (none, sigmoid, SiLU).
  * A and the residual have NaN in the padding between rows (lda, ldr > row
  * length) so a kernel reading past a row shows up in its results; C sits in
  * a buffer of guard bytes, and every byte outside its m x n cells (between
@@ -48,6 +49,7 @@ typedef struct {
   bool null_epilogue;
   bool bias, residual, in_place;
   float lo, hi;
+  kk_gemm_act act;   /* FP32 only: the FP16 gemm takes none */
   size_t lda, ldc, ldr;
   size_t a_mis, c_mis, r_mis, p_mis; /* misalignments, in floats */
 } GemmCase;
@@ -120,6 +122,13 @@ inputs_clear (GemmInputs *in)
   g_free (in->bias);
 }
 
+/* The activation a case's epilogue asks for: FP32 cases only. */
+static kk_gemm_act
+case_act (const GemmCase *cs)
+{
+  return cs->f16 || cs->null_epilogue ? KK_GEMM_ACT_NONE : cs->act;
+}
+
 static char *
 case_describe (const GemmCase *cs)
 {
@@ -127,9 +136,11 @@ case_describe (const GemmCase *cs)
   if (cs->null_epilogue)
     epilogue = g_strdup ("NULL");
   else
-    epilogue = g_strdup_printf ("{%s%s clamp [%g, %g]}", cs->bias ? " bias" : "",
+    epilogue = g_strdup_printf ("{%s%s clamp [%g, %g]%s}", cs->bias ? " bias" : "",
                                 cs->residual ? (cs->in_place ? " residual (in place)" : " residual") : "",
-                                (double) cs->lo, (double) cs->hi);
+                                (double) cs->lo, (double) cs->hi,
+                                case_act (cs) == KK_GEMM_ACT_SIGMOID ? " sigmoid"
+                                : case_act (cs) == KK_GEMM_ACT_SILU ? " silu" : "");
   return g_strdup_printf ("%sm=%zu n=%zu k=%zu B=%s epilogue=%s lda=%zu ldc=%zu ldr=%zu "
                           "misalign (floats) a=%zu c=%zu r=%zu packed=%zu",
                           cs->f16 ? "FP16 weights: " : "", cs->m, cs->n, cs->k, cs->b_is_nk ? "[n][k]" : "[k][n]", epilogue,
@@ -160,7 +171,7 @@ run_case (const kk_kernels *t, const GemmInputs *in)
   KkTestBuf c_buf = kk_test_buf_new ((c_floats + 16) * sizeof (float));
   float *c = kk_test_buf_at (&c_buf, cs->c_mis * sizeof (float));
 
-  kk_gemm_epilogue ep = { .lo = cs->lo, .hi = cs->hi };
+  kk_gemm_epilogue ep = { .lo = cs->lo, .hi = cs->hi, .act = case_act (cs) };
   if (cs->bias)
     ep.bias = in->bias;
   if (cs->residual && cs->in_place)
@@ -255,6 +266,10 @@ exact (const GemmInputs *in, size_t i, size_t j)
       if (s > (double) cs->hi)
         s = (double) cs->hi;
     }
+  if (case_act (cs) == KK_GEMM_ACT_SIGMOID)
+    s = 1.0 / (1.0 + exp (-s));
+  else if (case_act (cs) == KK_GEMM_ACT_SILU)
+    s = s / (1.0 + exp (-s));
   return s;
 }
 
@@ -281,6 +296,13 @@ compare (const char *who, const GemmInputs *in, const float *got, const float *w
         double g = (double) got[i * cs->n + j];
         double w = want != NULL ? (double) want[i * cs->n + j] : exact (in, i, j);
         double tol = (double) (cs->k + 2) * (double) FLT_EPSILON * magnitude (in, i, j);
+        /* An activation scales a difference by at most its slope (SiLU's
+         * is below 1.1, sigmoid's 1/4) and adds its own rounding: a few
+         * ulp of the result (expf, or the polynomial exp of the SIMD
+         * versions, within 2 ulp), or next to nothing where exp's argument
+         * is clamped (|sigmoid| < 2e-38 there). */
+        if (case_act (cs) != KK_GEMM_ACT_NONE)
+          tol = 1.1 * tol + 8.0 * (double) FLT_EPSILON * MAX (fabs (g), fabs (w)) + 1e-30;
         if (!(fabs (g - w) <= tol))
           {
             g_autofree char *what = case_describe (cs);
@@ -336,6 +358,7 @@ sweep_case (size_t m, size_t ni, size_t ki)
   float spread = 0.4f * sqrtf ((float) cs.k);
   case_set_epilogue (&cs, variant, -spread, spread * 0.7f);
   cs.b_is_nk = ((m + 3 * ni + 5 * ki) / EPILOGUE_VARIANTS + ni + ki) % 2 == 1;
+  cs.act = (kk_gemm_act) ((m + 2 * ni + ki) % 3);
   cs.lda = cs.k + (m + ni) % 4;
   cs.ldc = cs.n + (m + ki) % 3;
   cs.ldr = cs.n + (m + ni + ki) % 5;
@@ -377,6 +400,10 @@ static const size_t shapes[][3] = {
   /* Deeper than one widened block of B holds in the FP16 versions (k > 170
    * at AVX-512, 341 at AVX2, 682 at SSE4.2): k in chunks, rows in panels. */
   { 101, 37, 700 },   { 53, 24, 400 },   { 7, 9, 1100 },
+  /* YOLOX and PaddleOCR: the 3x3 stem on 12 channels, 3x3 convs to 24
+   * channels, 1x1s to 16, 24, 32 and 200 columns. */
+  { 416, 16, 108 },   { 160, 24, 864 },  { 480, 32, 16 },  { 480, 16, 32 },
+  { 96, 200, 96 },
 };
 
 static GemmCase
@@ -386,6 +413,7 @@ shape_case (size_t s, unsigned variant)
   float spread = 0.4f * sqrtf ((float) cs.k);
   case_set_epilogue (&cs, variant, -spread, spread * 0.7f);
   cs.b_is_nk = (variant + s) % 2 == 0;
+  cs.act = (kk_gemm_act) ((variant + s) % 3);
   cs.lda = cs.k + variant % 3;
   cs.ldc = cs.n + (variant + 1) % 3;
   cs.ldr = cs.n + variant % 2;
