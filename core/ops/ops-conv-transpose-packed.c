@@ -8,7 +8,9 @@
  * transposed to NHWC in step scratch) on the packed-gemm kernels. Then
  * each output channel's plane starts from its bias and adds up the
  * patches that land in it; planes are disjoint, so the threads share the
- * channels without locks. The fast passes (core/graph/kestrel-passes-fast.c)
+ * channels without locks. When stride = kernel (the usual 2x upsampling)
+ * no patches overlap, and each input row goes through all three stages
+ * on its own, on the stack (row_tiles()). The fast passes (core/graph/kestrel-passes-fast.c)
  * choose it at simd and full for the upsampling layers of detectors and
  * segmenters (PaddleOCR's detector spent a third of its time in them).
  */
@@ -23,6 +25,10 @@
 /* Input pixels handed to the gemm per work item. */
 #define ROWS_PER_CHUNK 48
 
+/* The stack floats of one piece of an input row in the tiles path (see
+ * row_tiles()): the piece's pixels in NHWC and their gemm results. */
+#define ROW_PIECE_FLOATS 12288
+
 typedef struct {
   gsize n, cin, in_h, in_w, cout, out_h, out_w;
   gsize kh, kw, sh, sw, dh, dw;
@@ -35,6 +41,7 @@ typedef struct {
    * pixel is one tap of one input pixel, so an input row's patches tile
    * its own band of output rows (see col2im_tiles()). */
   gboolean tiles;
+  gsize piece;                 /* tiles: input pixels per row piece (row_tiles()) */
 } ConvTransposePacked;
 
 static gboolean
@@ -118,7 +125,12 @@ conv_transpose_packed_prepare (KestrelStep *step, GError **error)
   s->tiles = s->sh == s->kh && s->sw == s->kw && s->dh == 1 && s->dw == 1 && s->pad_top == 0
              && s->pad_left == 0 && s->out_h == s->in_h * s->sh && s->out_w == s->in_w * s->sw;
   s->x_floats = (x->n_elements + 15) & ~(gsize) 15;
-  step->scratch_bytes = (s->x_floats + s->n * s->in_h * s->in_w * s->cols) * sizeof (float);
+  if (s->tiles && s->cin + s->cols <= ROW_PIECE_FLOATS)
+    s->piece = MIN (s->in_w, ROW_PIECE_FLOATS / (s->cin + s->cols));
+  else
+    s->tiles = FALSE;
+  if (!s->tiles)
+    step->scratch_bytes = (s->x_floats + s->n * s->in_h * s->in_w * s->cols) * sizeof (float);
   return TRUE;
 }
 
@@ -201,38 +213,63 @@ col2im (gsize begin, gsize end, guint worker, gpointer data)
     }
 }
 
-/* col2im when patches tile the output (s->tiles). Work items: (image,
- * input row), each writing its own kh output rows of every channel,
- * bias + the one tap that lands there (the same sum as col2im()'s). An
- * input pixel's patches are read once, in order, instead of once per
- * output channel with a stride of Cout x kh x kw floats: col2im() went
- * through all of the gemm's result for each channel (PaddleOCR's
- * detector: 2.4 MB, 24 times). */
+/* The whole step when patches tile the output (s->tiles: stride = kernel,
+ * so every output pixel is one tap of one input pixel). Work items:
+ * (image, input row), each writing its own kh output rows of every
+ * channel, bias + the one tap that lands there (the same sum as col2im()'s),
+ * a piece of the row at a time with everything on the stack: the piece's
+ * pixels gathered to NHWC, their gemm, and the scatter, which writes each
+ * output row in order. Going through the whole image at each stage
+ * (transpose, gemm, scatter) sent the gemm's result (PaddleOCR's detector:
+ * 2.4 MB) out of the caches and back. */
 static void
-col2im_tiles (gsize begin, gsize end, guint worker, gpointer data)
+row_tiles (gsize begin, gsize end, guint worker, gpointer data)
 {
   const Run *r = data;
-  const ConvTransposePacked *s = r->step->state;
-  float *y = r->step->outputs[0].data;
-  gsize taps = s->kh * s->kw, plane = s->out_h * s->out_w;
+  const KestrelStep *step = r->step;
+  const ConvTransposePacked *s = step->state;
+  const kk_gemm_epilogue none = { .lo = -INFINITY, .hi = INFINITY };
+  const float *x = step->inputs[0].data;
+  float *y = step->outputs[0].data;
+  const gsize taps = s->kh * s->kw, plane = s->out_h * s->out_w, in_plane = s->in_h * s->in_w;
+  float buf[ROW_PIECE_FLOATS];
+  float *xt = buf, *patches = buf + s->piece * s->cin;
 
   for (gsize item = begin; item < end; item++)
     {
-      gsize img = item / s->in_h, iy = item % s->in_h;
-      const float *row = r->cols + (img * s->in_h + iy) * s->in_w * s->cols;
+      const gsize img = item / s->in_h, iy = item % s->in_h;
+      const float *x_row = x + img * s->cin * in_plane + iy * s->in_w;
       float *out = y + img * s->cout * plane + iy * s->kh * s->out_w;
 
-      for (gsize ix = 0; ix < s->in_w; ix++)
+      for (gsize ix0 = 0; ix0 < s->in_w; ix0 += s->piece)
         {
-          const float *patches = row + ix * s->cols;
-          for (gsize co = 0; co < s->cout; co++)
+          const gsize count = MIN (s->piece, s->in_w - ix0);
+
+          for (gsize c = 0; c < s->cin; c++)
             {
-              const float *patch = patches + co * taps;
-              float *o = out + co * plane + ix * s->kw;
-              for (gsize ky = 0; ky < s->kh; ky++)
-                for (gsize kx = 0; kx < s->kw; kx++)
-                  o[ky * s->out_w + kx] = s->bias[co] + patch[ky * s->kw + kx];
+              const float *src = x_row + c * in_plane + ix0;
+              for (gsize p = 0; p < count; p++)
+                xt[p * s->cin + c] = src[p];
             }
+          step->kernels->gemm_f32 (count, s->cols, s->cin, xt, s->cin, s->packed, patches, s->cols,
+                                   &none);
+          for (gsize co = 0; co < s->cout; co++)
+            for (gsize ky = 0; ky < s->kh; ky++)
+              {
+                const float bias = s->bias[co];
+                const float *t = patches + co * taps + ky * s->kw;
+                float *o = out + co * plane + ky * s->out_w + ix0 * s->kw;
+                if (s->kw == 2)
+                  for (gsize p = 0; p < count; p++)
+                    {
+                      o[2 * p] = bias + t[p * s->cols];
+                      o[2 * p + 1] = bias + t[p * s->cols + 1];
+                    }
+                else
+                  for (gsize p = 0; p < count; p++)
+                    for (gsize kx = 0; kx < s->kw; kx++)
+                      o[p * s->kw + kx] = bias + t[p * s->cols + kx];
+              }
         }
     }
 }
@@ -241,15 +278,19 @@ static void
 conv_transpose_packed_run (const KestrelStep *step)
 {
   const ConvTransposePacked *s = step->state;
-  Run r = { step, step->scratch, (float *) step->scratch + s->x_floats };
+  Run r = { step, NULL, NULL };
   gsize pixels = s->n * s->in_h * s->in_w;
 
+  if (s->tiles)
+    {
+      kestrel_step_parallel_for (step, s->n * s->in_h, row_tiles, &r);
+      return;
+    }
+  r.x_nhwc = step->scratch;
+  r.cols = (float *) step->scratch + s->x_floats;
   kestrel_step_parallel_for (step, s->n * s->cin, to_nhwc, &r);
   kestrel_step_parallel_for (step, (pixels + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, gemm_chunks, &r);
-  if (s->tiles)
-    kestrel_step_parallel_for (step, s->n * s->in_h, col2im_tiles, &r);
-  else
-    kestrel_step_parallel_for (step, s->n * s->cout, col2im, &r);
+  kestrel_step_parallel_for (step, s->n * s->cout, col2im, &r);
 }
 
 static const KestrelOpDef op_conv_transpose_packed = {

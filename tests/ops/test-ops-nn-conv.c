@@ -436,8 +436,19 @@ test_conv_transpose_packed (void)
             }
         }
       /* Every fourth case: stride = kernel, nothing else, where the
-       * patches tile the output (col2im_tiles()). */
-      if (iter % 4 == 0)
+       * patches tile the output (row_tiles()); the last ones with rows
+       * longer than one piece of row_tiles() holds (ROW_PIECE_FLOATS /
+       * (Cin + Cout x kh x kw) pixels), kernels 2 and 3 wide. */
+      if (iter >= 36)
+        {
+          x_shape[1] = w_shape[0] = 40 + iter;
+          w_shape[1] = 30;
+          x_shape[2] = 3;
+          x_shape[3] = 90 + iter;
+          w_shape[2] = 2;
+          w_shape[3] = 2 + iter % 2;
+        }
+      if (iter % 4 == 0 || iter >= 36)
         for (guint d = 0; d < 2; d++)
           {
             st[d] = w_shape[2 + d];
