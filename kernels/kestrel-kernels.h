@@ -104,6 +104,9 @@ typedef struct {
 
 typedef enum { KK_LAYOUT_NHWC = 0, KK_LAYOUT_NCHW } kk_layout;
 
+/* The arithmetic of binary_f32. */
+typedef enum { KK_BINARY_ADD = 0, KK_BINARY_SUB, KK_BINARY_MUL, KK_BINARY_DIV, KK_BINARY_COUNT } kk_binary_op;
+
 /* Fused model input: frame -> float tensor [H][W][3] or [3][H][W], channels
  * always in R, G, B order, out = sample * scale[c] + offset[c] where sample is
  * the bilinear (half-pixel centres, edges clamped) value in 0..255.
@@ -389,6 +392,20 @@ typedef struct kk_kernels {
    * writes output rows [row_begin, row_end) as dwconv does. */
   void (*maxpool_f32_nhwc) (const kk_pool_params *p, const float *in, float *out,
                             size_t row_begin, size_t row_end);
+
+  /* global average pooling, NHWC: for c < channels,
+   *   y[c] = (0 + x[c] + x[stride + c] + ... + x[(pixels - 1) * stride + c]) / pixels
+   * summed in pixel order, so every ISA gives the same bits (lanes run along
+   * channels); y[c] = 0 when pixels is 0. */
+  void (*avgpool_global_f32_nhwc) (const float *x, size_t pixels, size_t channels, size_t stride,
+                                   float *y);
+
+  /* elementwise: y[i] = a[i * a_step] op b[i * b_step] for i < n, op one of
+   * kk_binary_op, a_step and b_step each 0 (one value for all i) or 1. One
+   * IEEE operation per element: every ISA gives the same bits. y may be a or
+   * b when its step is 1. */
+  void (*binary_f32) (kk_binary_op op, const float *a, size_t a_step, const float *b,
+                      size_t b_step, float *y, size_t n);
 
   /* elementwise: y = clamp (a + b, lo, hi) and y = clamp (x, lo, hi) */
   void (*add_clamp_f32) (const float *a, const float *b, float *y, size_t n, float lo, float hi);

@@ -10,8 +10,9 @@
  * copy of C floats, and cancels against the next 1x1 Conv's.
  *
  * Each channel's sum runs over the pixels in order, as the reference
- * operator's does, so the results are the same bits (compiled without
- * contraction, like the rest of core).
+ * operator's does, so the results are the same bits: the level's
+ * kernels->avgpool_global_f32_nhwc (kernels/pool), whose vectors run along
+ * channels.
  */
 #include "config.h"
 
@@ -40,9 +41,16 @@ global_average_pool_nhwc_infer (KestrelGraph *graph, KestrelNode *node, GError *
   return TRUE;
 }
 
-/* Work items are (image, block of 64 channels): a block's sums stay in
- * registers or L1 while the pixels stream past. */
+/* Work items are (image, block of channels): the kernel keeps a block's
+ * sums in registers while the pixels stream past once. With threads the
+ * blocks are 64 channels, so a map of 96 channels still splits in two. */
 #define CHANNEL_BLOCK 64
+
+static gint64
+channel_block (const KestrelStep *step)
+{
+  return step->pool != NULL ? CHANNEL_BLOCK : MAX (step->inputs[0].shape[3], 1);
+}
 
 static void
 global_average_pool_nhwc_blocks (gsize begin, gsize end, guint worker, gpointer data)
@@ -50,22 +58,17 @@ global_average_pool_nhwc_blocks (gsize begin, gsize end, guint worker, gpointer 
   const KestrelStep *step = data;
   const KestrelTensorView *in = &step->inputs[0];
   gint64 pixels = in->shape[1] * in->shape[2], channels = in->shape[3];
-  gint64 blocks = (channels + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
+  gint64 block = channel_block (step), blocks = (channels + block - 1) / block;
   const float *x = in->data;
   float *y = step->outputs[0].data;
 
   for (gsize item = begin; item < end; item++)
     {
-      gint64 n = (gint64) item / blocks, c0 = (gint64) item % blocks * CHANNEL_BLOCK;
-      gint64 width = MIN (CHANNEL_BLOCK, channels - c0);
-      const float *xp = x + n * pixels * channels + c0;
-      float sum[CHANNEL_BLOCK] = { 0 };
+      gint64 n = (gint64) item / blocks, c0 = (gint64) item % blocks * block;
 
-      for (gint64 p = 0; p < pixels; p++)
-        for (gint64 c = 0; c < width; c++)
-          sum[c] += xp[p * channels + c];
-      for (gint64 c = 0; c < width; c++)
-        y[n * channels + c0 + c] = pixels > 0 ? sum[c] / (float) pixels : 0.0f;
+      step->kernels->avgpool_global_f32_nhwc (x + n * pixels * channels + c0, (size_t) pixels,
+                                              (size_t) MIN (block, channels - c0),
+                                              (size_t) channels, y + n * channels + c0);
     }
 }
 
@@ -73,7 +76,7 @@ static void
 global_average_pool_nhwc_run (const KestrelStep *step)
 {
   const KestrelTensorView *in = &step->inputs[0];
-  gint64 blocks = (in->shape[3] + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
+  gint64 block = channel_block (step), blocks = (in->shape[3] + block - 1) / block;
 
   kestrel_step_parallel_for (step, in->shape[0] * blocks, global_average_pool_nhwc_blocks, (gpointer) step);
 }

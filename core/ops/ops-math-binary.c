@@ -31,7 +31,10 @@ typedef struct {
    * converted blocks. */
   MathLoop loops[KESTREL_DTYPE_N_TYPES];
   gboolean variadic;
-  gboolean is_add;         /* same-shape float32 runs use kernels->add_clamp_f32 */
+  /* float32 runs use kernels->binary_f32 with this op (exact: the same bits
+   * at every level) */
+  gboolean has_kernel;
+  kk_binary_op kernel_op;
   gboolean is_mean;        /* divide by the input count at the end */
   /* Mod: `loops` are fmod = 1's (C's remainder, the dividend's sign);
    * fmod = 0 (integers only) takes the divisor's sign from these. */
@@ -320,9 +323,9 @@ binary_segment (gpointer user_data, gsize a_offset, gssize a_step, gsize b_offse
     }
   else if (state->dtype == KESTREL_DTYPE_FLOAT16)
     f16_segment (job, (const guint16 *) a, a_step, (const guint16 *) b, b_step, (guint16 *) y, n);
-  else if (state->desc->is_add && state->dtype == KESTREL_DTYPE_FLOAT32 && a_step == 1 && b_step == 1)
-    job->kernels->add_clamp_f32 ((const float *) a, (const float *) b, (float *) y, n,
-                                 -INFINITY, INFINITY);
+  else if (state->desc->has_kernel && state->dtype == KESTREL_DTYPE_FLOAT32)
+    job->kernels->binary_f32 (state->desc->kernel_op, (const float *) a, (gsize) a_step,
+                              (const float *) b, (gsize) b_step, (float *) y, n);
   else
     state->loop (a, a_step, b, b_step, y, n);
 }
@@ -614,14 +617,16 @@ binary_infer (const MathBinaryDesc *desc, KestrelGraph *graph, KestrelNode *node
 /* Opset 7 replaced the `broadcast` attribute with numpy broadcasting; later
  * versions only added data types. (Opset 1's consumed_inputs attribute was
  * an optimisation hint without meaning.) */
-BINARY_OP (add_1, "Add", 1, 6, ARITH_LOOPS (add), .is_add = TRUE, .legacy = TRUE)
-BINARY_OP (sub_1, "Sub", 1, 6, ARITH_LOOPS (sub), .legacy = TRUE)
-BINARY_OP (mul_1, "Mul", 1, 6, ARITH_LOOPS (mul), .legacy = TRUE)
-BINARY_OP (div_1, "Div", 1, 6, ARITH_LOOPS (div), .legacy = TRUE)
-BINARY_OP (add, "Add", 7, 21, ARITH_LOOPS (add), .is_add = TRUE)
-BINARY_OP (sub, "Sub", 7, 21, ARITH_LOOPS (sub))
-BINARY_OP (mul, "Mul", 7, 21, ARITH_LOOPS (mul))
-BINARY_OP (div, "Div", 7, 21, ARITH_LOOPS (div))
+#define KERNEL(op) .has_kernel = TRUE, .kernel_op = KK_BINARY_##op
+
+BINARY_OP (add_1, "Add", 1, 6, ARITH_LOOPS (add), .legacy = TRUE, KERNEL (ADD))
+BINARY_OP (sub_1, "Sub", 1, 6, ARITH_LOOPS (sub), .legacy = TRUE, KERNEL (SUB))
+BINARY_OP (mul_1, "Mul", 1, 6, ARITH_LOOPS (mul), .legacy = TRUE, KERNEL (MUL))
+BINARY_OP (div_1, "Div", 1, 6, ARITH_LOOPS (div), .legacy = TRUE, KERNEL (DIV))
+BINARY_OP (add, "Add", 7, 21, ARITH_LOOPS (add), KERNEL (ADD))
+BINARY_OP (sub, "Sub", 7, 21, ARITH_LOOPS (sub), KERNEL (SUB))
+BINARY_OP (mul, "Mul", 7, 21, ARITH_LOOPS (mul), KERNEL (MUL))
+BINARY_OP (div, "Div", 7, 21, ARITH_LOOPS (div), KERNEL (DIV))
 
 BINARY_OP (pow_1, "Pow", 1, 6,
            .loops = { [KESTREL_DTYPE_FLOAT32] = pow_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER },
@@ -661,7 +666,7 @@ BINARY_OP (max, "Max", 1, 21, ARITH_LOOPS (max), .variadic = TRUE)
 BINARY_OP (min, "Min", 1, 21, ARITH_LOOPS (min), .variadic = TRUE)
 BINARY_OP (sum, "Sum", 1, 21,
            .loops = { [KESTREL_DTYPE_FLOAT32] = add_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER },
-           .variadic = TRUE, .is_add = TRUE)
+           .variadic = TRUE, KERNEL (ADD))
 BINARY_OP (mean, "Mean", 1, 21,
            .loops = { [KESTREL_DTYPE_FLOAT32] = add_f32, [KESTREL_DTYPE_FLOAT16] = F16_MARKER },
-           .variadic = TRUE, .is_add = TRUE, .is_mean = TRUE)
+           .variadic = TRUE, .is_mean = TRUE, KERNEL (ADD))

@@ -197,3 +197,122 @@ kk_softmax_f32_avx2 (const float *x, float *y, size_t n)
   for (; i < n; i++)
     y[i] /= sum;
 }
+
+#define VW 8
+#define VT __m256
+#define MT __m256i
+#define LOAD(p) _mm256_loadu_ps (p)
+#define STORE(p, v) _mm256_storeu_ps (p, v)
+#define MLOAD(p, m) _mm256_maskload_ps (p, m)
+#define MSTORE(p, m, v) _mm256_maskstore_ps (p, m, v)
+#define TAIL(r) tail_mask (r)
+#define SET1(x) _mm256_set1_ps (x)
+#define ADD _mm256_add_ps
+#define SUB _mm256_sub_ps
+#define MUL _mm256_mul_ps
+#define DIV _mm256_div_ps
+
+/* binary_f32: VW floats per vector, four vectors per step, masked tail. A
+ * single-value operand is broadcast once. */
+#define BINARY_BODY(OPV)                                                             \
+  do                                                                                 \
+    {                                                                                \
+      size_t i = 0;                                                                  \
+      if (a_step == 1 && b_step == 1)                                                \
+        {                                                                            \
+          for (; i + 4 * VW <= n; i += 4 * VW)                                       \
+            {                                                                        \
+              VT r0 = OPV (LOAD (a + i), LOAD (b + i));                              \
+              VT r1 = OPV (LOAD (a + i + VW), LOAD (b + i + VW));                    \
+              VT r2 = OPV (LOAD (a + i + 2 * VW), LOAD (b + i + 2 * VW));            \
+              VT r3 = OPV (LOAD (a + i + 3 * VW), LOAD (b + i + 3 * VW));            \
+              STORE (y + i, r0);                                                     \
+              STORE (y + i + VW, r1);                                                \
+              STORE (y + i + 2 * VW, r2);                                            \
+              STORE (y + i + 3 * VW, r3);                                            \
+            }                                                                        \
+          for (; i + VW <= n; i += VW)                                               \
+            STORE (y + i, OPV (LOAD (a + i), LOAD (b + i)));                         \
+          if (i < n)                                                                 \
+            {                                                                        \
+              MT m = TAIL (n - i);                                                   \
+              MSTORE (y + i, m, OPV (MLOAD (a + i, m), MLOAD (b + i, m)));           \
+            }                                                                        \
+        }                                                                            \
+      else if (a_step == 1)                                                          \
+        {                                                                            \
+          const VT vb = SET1 (b[0]);                                                 \
+          for (; i + 4 * VW <= n; i += 4 * VW)                                       \
+            {                                                                        \
+              VT r0 = OPV (LOAD (a + i), vb);                                        \
+              VT r1 = OPV (LOAD (a + i + VW), vb);                                   \
+              VT r2 = OPV (LOAD (a + i + 2 * VW), vb);                               \
+              VT r3 = OPV (LOAD (a + i + 3 * VW), vb);                               \
+              STORE (y + i, r0);                                                     \
+              STORE (y + i + VW, r1);                                                \
+              STORE (y + i + 2 * VW, r2);                                            \
+              STORE (y + i + 3 * VW, r3);                                            \
+            }                                                                        \
+          for (; i + VW <= n; i += VW)                                               \
+            STORE (y + i, OPV (LOAD (a + i), vb));                                   \
+          if (i < n)                                                                 \
+            {                                                                        \
+              MT m = TAIL (n - i);                                                   \
+              MSTORE (y + i, m, OPV (MLOAD (a + i, m), vb));                         \
+            }                                                                        \
+        }                                                                            \
+      else if (b_step == 1)                                                          \
+        {                                                                            \
+          const VT va = SET1 (a[0]);                                                 \
+          for (; i + 4 * VW <= n; i += 4 * VW)                                       \
+            {                                                                        \
+              VT r0 = OPV (va, LOAD (b + i));                                        \
+              VT r1 = OPV (va, LOAD (b + i + VW));                                   \
+              VT r2 = OPV (va, LOAD (b + i + 2 * VW));                               \
+              VT r3 = OPV (va, LOAD (b + i + 3 * VW));                               \
+              STORE (y + i, r0);                                                     \
+              STORE (y + i + VW, r1);                                                \
+              STORE (y + i + 2 * VW, r2);                                            \
+              STORE (y + i + 3 * VW, r3);                                            \
+            }                                                                        \
+          for (; i + VW <= n; i += VW)                                               \
+            STORE (y + i, OPV (va, LOAD (b + i)));                                   \
+          if (i < n)                                                                 \
+            {                                                                        \
+              MT m = TAIL (n - i);                                                   \
+              MSTORE (y + i, m, OPV (va, MLOAD (b + i, m)));                         \
+            }                                                                        \
+        }                                                                            \
+      else                                                                           \
+        {                                                                            \
+          const VT v = OPV (SET1 (a[0]), SET1 (b[0]));                               \
+          for (; i + VW <= n; i += VW)                                               \
+            STORE (y + i, v);                                                        \
+          if (i < n)                                                                 \
+            MSTORE (y + i, TAIL (n - i), v);                                         \
+        }                                                                            \
+    }                                                                                \
+  while (0)
+
+void
+kk_binary_f32_avx2 (kk_binary_op op, const float *a, size_t a_step, const float *b, size_t b_step,
+                   float *y, size_t n)
+{
+  switch (op)
+    {
+    case KK_BINARY_ADD:
+      BINARY_BODY (ADD);
+      break;
+    case KK_BINARY_SUB:
+      BINARY_BODY (SUB);
+      break;
+    case KK_BINARY_MUL:
+      BINARY_BODY (MUL);
+      break;
+    case KK_BINARY_DIV:
+      BINARY_BODY (DIV);
+      break;
+    default:
+      break;
+    }
+}

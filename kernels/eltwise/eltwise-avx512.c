@@ -149,3 +149,122 @@ kk_softmax_f32_avx512 (const float *x, float *y, size_t n)
       _mm512_mask_storeu_ps (y + i, mask, _mm512_div_ps (_mm512_maskz_loadu_ps (mask, y + i), s));
     }
 }
+
+#define VW 16
+#define VT __m512
+#define MT __mmask16
+#define LOAD(p) _mm512_loadu_ps (p)
+#define STORE(p, v) _mm512_storeu_ps (p, v)
+#define MLOAD(p, m) _mm512_maskz_loadu_ps (m, p)
+#define MSTORE(p, m, v) _mm512_mask_storeu_ps (p, m, v)
+#define TAIL(r) tail_mask (r)
+#define SET1(x) _mm512_set1_ps (x)
+#define ADD _mm512_add_ps
+#define SUB _mm512_sub_ps
+#define MUL _mm512_mul_ps
+#define DIV _mm512_div_ps
+
+/* binary_f32: VW floats per vector, four vectors per step, masked tail. A
+ * single-value operand is broadcast once. */
+#define BINARY_BODY(OPV)                                                             \
+  do                                                                                 \
+    {                                                                                \
+      size_t i = 0;                                                                  \
+      if (a_step == 1 && b_step == 1)                                                \
+        {                                                                            \
+          for (; i + 4 * VW <= n; i += 4 * VW)                                       \
+            {                                                                        \
+              VT r0 = OPV (LOAD (a + i), LOAD (b + i));                              \
+              VT r1 = OPV (LOAD (a + i + VW), LOAD (b + i + VW));                    \
+              VT r2 = OPV (LOAD (a + i + 2 * VW), LOAD (b + i + 2 * VW));            \
+              VT r3 = OPV (LOAD (a + i + 3 * VW), LOAD (b + i + 3 * VW));            \
+              STORE (y + i, r0);                                                     \
+              STORE (y + i + VW, r1);                                                \
+              STORE (y + i + 2 * VW, r2);                                            \
+              STORE (y + i + 3 * VW, r3);                                            \
+            }                                                                        \
+          for (; i + VW <= n; i += VW)                                               \
+            STORE (y + i, OPV (LOAD (a + i), LOAD (b + i)));                         \
+          if (i < n)                                                                 \
+            {                                                                        \
+              MT m = TAIL (n - i);                                                   \
+              MSTORE (y + i, m, OPV (MLOAD (a + i, m), MLOAD (b + i, m)));           \
+            }                                                                        \
+        }                                                                            \
+      else if (a_step == 1)                                                          \
+        {                                                                            \
+          const VT vb = SET1 (b[0]);                                                 \
+          for (; i + 4 * VW <= n; i += 4 * VW)                                       \
+            {                                                                        \
+              VT r0 = OPV (LOAD (a + i), vb);                                        \
+              VT r1 = OPV (LOAD (a + i + VW), vb);                                   \
+              VT r2 = OPV (LOAD (a + i + 2 * VW), vb);                               \
+              VT r3 = OPV (LOAD (a + i + 3 * VW), vb);                               \
+              STORE (y + i, r0);                                                     \
+              STORE (y + i + VW, r1);                                                \
+              STORE (y + i + 2 * VW, r2);                                            \
+              STORE (y + i + 3 * VW, r3);                                            \
+            }                                                                        \
+          for (; i + VW <= n; i += VW)                                               \
+            STORE (y + i, OPV (LOAD (a + i), vb));                                   \
+          if (i < n)                                                                 \
+            {                                                                        \
+              MT m = TAIL (n - i);                                                   \
+              MSTORE (y + i, m, OPV (MLOAD (a + i, m), vb));                         \
+            }                                                                        \
+        }                                                                            \
+      else if (b_step == 1)                                                          \
+        {                                                                            \
+          const VT va = SET1 (a[0]);                                                 \
+          for (; i + 4 * VW <= n; i += 4 * VW)                                       \
+            {                                                                        \
+              VT r0 = OPV (va, LOAD (b + i));                                        \
+              VT r1 = OPV (va, LOAD (b + i + VW));                                   \
+              VT r2 = OPV (va, LOAD (b + i + 2 * VW));                               \
+              VT r3 = OPV (va, LOAD (b + i + 3 * VW));                               \
+              STORE (y + i, r0);                                                     \
+              STORE (y + i + VW, r1);                                                \
+              STORE (y + i + 2 * VW, r2);                                            \
+              STORE (y + i + 3 * VW, r3);                                            \
+            }                                                                        \
+          for (; i + VW <= n; i += VW)                                               \
+            STORE (y + i, OPV (va, LOAD (b + i)));                                   \
+          if (i < n)                                                                 \
+            {                                                                        \
+              MT m = TAIL (n - i);                                                   \
+              MSTORE (y + i, m, OPV (va, MLOAD (b + i, m)));                         \
+            }                                                                        \
+        }                                                                            \
+      else                                                                           \
+        {                                                                            \
+          const VT v = OPV (SET1 (a[0]), SET1 (b[0]));                               \
+          for (; i + VW <= n; i += VW)                                               \
+            STORE (y + i, v);                                                        \
+          if (i < n)                                                                 \
+            MSTORE (y + i, TAIL (n - i), v);                                         \
+        }                                                                            \
+    }                                                                                \
+  while (0)
+
+void
+kk_binary_f32_avx512 (kk_binary_op op, const float *a, size_t a_step, const float *b, size_t b_step,
+                   float *y, size_t n)
+{
+  switch (op)
+    {
+    case KK_BINARY_ADD:
+      BINARY_BODY (ADD);
+      break;
+    case KK_BINARY_SUB:
+      BINARY_BODY (SUB);
+      break;
+    case KK_BINARY_MUL:
+      BINARY_BODY (MUL);
+      break;
+    case KK_BINARY_DIV:
+      BINARY_BODY (DIV);
+      break;
+    default:
+      break;
+    }
+}

@@ -48,3 +48,57 @@ kk_clamp_f32_scalar (const float *x, float *y, size_t n, float lo, float hi)
   for (size_t i = 0; i < n; i++)
     y[i] = kk_clamp_f32_1 (x[i], lo, hi);
 }
+
+/* One loop per operand pattern, so each stays a plain loop. */
+#define BINARY_LOOPS(EXPR)                                                           \
+  do                                                                                 \
+    {                                                                                \
+      if (a_step == 1 && b_step == 1)                                                \
+        for (size_t i = 0; i < n; i++)                                               \
+          {                                                                          \
+            const float x = a[i], z = b[i];                                          \
+            y[i] = (EXPR);                                                           \
+          }                                                                          \
+      else if (a_step == 1)                                                          \
+        for (size_t i = 0; i < n; i++)                                               \
+          {                                                                          \
+            const float x = a[i], z = b[0];                                          \
+            y[i] = (EXPR);                                                           \
+          }                                                                          \
+      else if (b_step == 1)                                                          \
+        for (size_t i = 0; i < n; i++)                                               \
+          {                                                                          \
+            const float x = a[0], z = b[i];                                          \
+            y[i] = (EXPR);                                                           \
+          }                                                                          \
+      else                                                                           \
+        for (size_t i = 0; i < n; i++)                                               \
+          {                                                                          \
+            const float x = a[0], z = b[0];                                          \
+            y[i] = (EXPR);                                                           \
+          }                                                                          \
+    }                                                                                \
+  while (0)
+
+void
+kk_binary_f32_scalar (kk_binary_op op, const float *a, size_t a_step, const float *b,
+                      size_t b_step, float *y, size_t n)
+{
+  switch (op)
+    {
+    case KK_BINARY_ADD:
+      BINARY_LOOPS (x + z);
+      break;
+    case KK_BINARY_SUB:
+      BINARY_LOOPS (x - z);
+      break;
+    case KK_BINARY_MUL:
+      BINARY_LOOPS (x * z);
+      break;
+    case KK_BINARY_DIV:
+      BINARY_LOOPS (x / z);
+      break;
+    default:
+      break;
+    }
+}

@@ -9,6 +9,7 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
   table->sigmoid_f32 = kk_sigmoid_f32_scalar;
   table->silu_f32 = kk_silu_f32_scalar;
   table->softmax_f32 = kk_softmax_f32_scalar;
+  table->binary_f32 = kk_binary_f32_scalar;
 
 #if KK_ARCH_X86
   if (kk_isa_includes (isa, KK_ISA_SSE42))
@@ -23,12 +24,14 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
       table->sigmoid_f32 = kk_sigmoid_f32_avx2;
       table->silu_f32 = kk_silu_f32_avx2;
       table->softmax_f32 = kk_softmax_f32_avx2;
+      table->binary_f32 = kk_binary_f32_avx2;
     }
   if (kk_isa_includes (isa, KK_ISA_AVX512))
     {
       table->add_clamp_f32 = kk_add_clamp_f32_avx512;
       table->clamp_f32 = kk_clamp_f32_avx512;
       table->softmax_f32 = kk_softmax_f32_avx512;
+      table->binary_f32 = kk_binary_f32_avx512;
     }
 #endif
 

@@ -26,6 +26,11 @@
  * beside a sum of at least 1. A NaN anywhere, or an infinity (inf - inf),
  * makes the row NaN as in the reference.
  */
+/* Binary arithmetic (binary_f32: Add, Sub, Mul, Div, one operand
+ * possibly a single value): one IEEE operation per element, so every ISA
+ * gives the reference's bits, NaN and signed zeros included. SSE4.2 and
+ * NEON use the scalar version.
+ */
 #pragma once
 
 #include "kk-internal.h"
@@ -44,6 +49,8 @@ void kk_clamp_f32_scalar (const float *x, float *y, size_t n, float lo, float hi
 void kk_sigmoid_f32_scalar (const float *x, float *y, size_t n);
 void kk_silu_f32_scalar (const float *x, float *y, size_t n);
 void kk_softmax_f32_scalar (const float *x, float *y, size_t n);
+void kk_binary_f32_scalar (kk_binary_op op, const float *a, size_t a_step, const float *b,
+                           size_t b_step, float *y, size_t n);
 
 #if KK_ARCH_X86
 void kk_add_clamp_f32_sse42 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
@@ -56,6 +63,10 @@ void kk_softmax_f32_avx2 (const float *x, float *y, size_t n);
 void kk_softmax_f32_avx512 (const float *x, float *y, size_t n);
 void kk_add_clamp_f32_avx512 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
 void kk_clamp_f32_avx512 (const float *x, float *y, size_t n, float lo, float hi);
+void kk_binary_f32_avx2 (kk_binary_op op, const float *a, size_t a_step, const float *b,
+                         size_t b_step, float *y, size_t n);
+void kk_binary_f32_avx512 (kk_binary_op op, const float *a, size_t a_step, const float *b,
+                           size_t b_step, float *y, size_t n);
 #endif
 
 #if KK_ARCH_ARM64

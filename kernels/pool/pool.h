@@ -17,6 +17,11 @@
  * Preconditions as for dwconv (dwconv.h): strides and dilations >= 1, in
  * and out do not overlap, row_end <= batch * out_h (larger is clamped).
  */
+/* Global average pooling, NHWC (avgpool_global_f32_nhwc,
+ * avgpool-global-*.c): each channel's sum starts at +0 and adds the pixels
+ * in order, one lane per channel, then divides by the pixel count, so every
+ * ISA gives the reference's bits. SSE4.2 and NEON use the scalar version.
+ */
 #pragma once
 
 #include "kk-internal.h"
@@ -25,7 +30,13 @@
 
 void kk_maxpool_f32_nhwc_scalar (const kk_pool_params *p, const float *in, float *out,
                                  size_t row_begin, size_t row_end);
+void kk_avgpool_global_f32_nhwc_scalar (const float *x, size_t pixels, size_t channels,
+                                        size_t stride, float *y);
 #if KK_ARCH_X86
+void kk_avgpool_global_f32_nhwc_avx2 (const float *x, size_t pixels, size_t channels,
+                                      size_t stride, float *y);
+void kk_avgpool_global_f32_nhwc_avx512 (const float *x, size_t pixels, size_t channels,
+                                        size_t stride, float *y);
 void kk_maxpool_f32_nhwc_sse42 (const kk_pool_params *p, const float *in, float *out,
                                 size_t row_begin, size_t row_end);
 void kk_maxpool_f32_nhwc_avx2 (const kk_pool_params *p, const float *in, float *out,

@@ -1,4 +1,5 @@
-/* test-eltwise.c — add_clamp_f32 and clamp_f32: the scalar reference against
+/* test-eltwise.c — add_clamp_f32, clamp_f32 and binary_f32 (Add, Sub, Mul,
+ * Div, either operand one value): the scalar reference against
  * an independently written rule, then every ISA against scalar, bit for bit
  * (these kernels are exact; NaN and signed zeros included). sigmoid_f32 and
  * silu_f32: the scalar reference against the formula, every ISA against
@@ -456,6 +457,121 @@ test_isa_vs_scalar (void)
   g_rand_free (rand);
 }
 
+/* ---- binary_f32: Add, Sub, Mul, Div with either operand a single value ---- */
+
+static float
+binary_rule (kk_binary_op op, float x, float z)
+{
+  switch (op)
+    {
+    case KK_BINARY_ADD: return x + z;
+    case KK_BINARY_SUB: return x - z;
+    case KK_BINARY_MUL: return x * z;
+    case KK_BINARY_DIV: return x / z;
+    default: g_assert_not_reached ();
+    }
+}
+
+static void
+test_binary_scalar_rule (void)
+{
+  const kk_kernels *ref = kk_kernels_get (KK_ISA_SCALAR);
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  const size_t n = 1031;
+  float *a = g_new (float, n), *b = g_new (float, n), *y = g_new (float, n);
+
+  fill_values (rand, a, n);
+  fill_values (rand, b, n);
+  for (int op = 0; op < KK_BINARY_COUNT; op++)
+    for (size_t steps = 0; steps < 4; steps++)
+      {
+        size_t as = steps & 1, bs = steps >> 1;
+        ref->binary_f32 ((kk_binary_op) op, a, as, b, bs, y, n);
+        for (size_t i = 0; i < n; i++)
+          if (!same (y[i], binary_rule ((kk_binary_op) op, a[i * as], b[i * bs])))
+            g_error ("scalar binary op %d steps %zu/%zu [%zu]: %g, %g gave %g", op, as, bs, i,
+                     (double) a[i * as], (double) b[i * bs], (double) y[i]);
+      }
+  g_free (a);
+  g_free (b);
+  g_free (y);
+  g_rand_free (rand);
+}
+
+static void
+check_binary_isa (const kk_kernels *ref, const kk_kernels *k, gpointer data)
+{
+  GRand *rand = data;
+  GArray *sizes = kk_test_sizes ();
+  const size_t max_n = g_array_index (sizes, size_t, sizes->len - 1);
+  KkTestBuf ba = kk_test_buf_new (max_n * sizeof (float));
+  KkTestBuf bb = kk_test_buf_new (max_n * sizeof (float));
+  KkTestBuf by = kk_test_buf_new (max_n * sizeof (float));
+  float *want = g_new (float, max_n + 16);
+
+  for (guint s = 0; s < sizes->len; s++)
+    {
+      const size_t n = g_array_index (sizes, size_t, s);
+      const size_t bytes = n * sizeof (float);
+      float *a = kk_test_buf_at (&ba, 4 * g_rand_int_range (rand, 0, 16));
+      float *b = kk_test_buf_at (&bb, 4 * g_rand_int_range (rand, 0, 16));
+
+      fill_values (rand, a, n);
+      fill_values (rand, b, n);
+      for (int op = 0; op < KK_BINARY_COUNT; op++)
+        for (size_t steps = 0; steps < 4; steps++)
+          {
+            size_t as = steps & 1, bs = steps >> 1;
+            float *y = kk_test_buf_at (&by, 4 * g_rand_int_range (rand, 0, 16));
+
+            /* Large sizes: one operand pattern of each op at random. */
+            if (n > 4097 && steps != (size_t) g_rand_int_range (rand, 0, 4))
+              continue;
+            ref->binary_f32 ((kk_binary_op) op, a, as, b, bs, want, n);
+            kk_test_buf_reset (&by);
+            k->binary_f32 ((kk_binary_op) op, a, as, b, bs, y, n);
+            for (size_t i = 0; i < n; i++)
+              if (!same (y[i], want[i]))
+                g_error ("%s binary op %d steps %zu/%zu n=%zu [%zu]: %g, %g gave %g, scalar %g",
+                         kk_isa_name (k->isa), op, as, bs, n, i, (double) a[i * as], (double) b[i * bs],
+                         (double) y[i], (double) want[i]);
+            kk_test_assert_untouched_after ((guint8 *) y + bytes, KK_TEST_GUARD);
+            kk_test_assert_untouched_before (y, KK_TEST_GUARD);
+          }
+      /* In place over the stepping operand, as the operators run it. */
+      if (n <= 4097)
+        {
+          float *copy = g_memdup2 (a, bytes + 1);
+
+          ref->binary_f32 (KK_BINARY_MUL, a, 1, b, 0, want, n);
+          k->binary_f32 (KK_BINARY_MUL, a, 1, b, 0, a, n);
+          for (size_t i = 0; i < n; i++)
+            if (!same (a[i], want[i]))
+              g_error ("%s binary in place (y = a) n=%zu [%zu] differs", kk_isa_name (k->isa), n, i);
+          memcpy (a, copy, bytes);
+          ref->binary_f32 (KK_BINARY_SUB, a, 1, b, 1, want, n);
+          k->binary_f32 (KK_BINARY_SUB, a, 1, b, 1, b, n);
+          for (size_t i = 0; i < n; i++)
+            if (!same (b[i], want[i]))
+              g_error ("%s binary in place (y = b) n=%zu [%zu] differs", kk_isa_name (k->isa), n, i);
+          g_free (copy);
+        }
+    }
+  g_free (want);
+  kk_test_buf_free (&ba);
+  kk_test_buf_free (&bb);
+  kk_test_buf_free (&by);
+  g_array_unref (sizes);
+}
+
+static void
+test_binary_isa_vs_scalar (void)
+{
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+  kk_test_each_isa (check_binary_isa, rand);
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -467,5 +583,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/eltwise/activation-isa-vs-scalar", test_activation_isa_vs_scalar);
   g_test_add_func ("/kernels/eltwise/softmax-scalar-rule", test_softmax_scalar_rule);
   g_test_add_func ("/kernels/eltwise/softmax-isa-vs-scalar", test_softmax_isa_vs_scalar);
+  g_test_add_func ("/kernels/eltwise/binary-scalar-rule", test_binary_scalar_rule);
+  g_test_add_func ("/kernels/eltwise/binary-isa-vs-scalar", test_binary_isa_vs_scalar);
   return g_test_run ();
 }

@@ -1,4 +1,4 @@
-/* test-pool.c — max pooling.
+/* test-pool.c — max pooling (and, at the end, global average pooling).
  *
  * 1. The scalar reference against a direct NCHW-order max written here from
  *    the ONNX definition, with explicit bounds checks per tap: padding never
@@ -382,6 +382,88 @@ test_nan (void)
     }
 }
 
+/* ---- global average pooling, NHWC ----
+ * The scalar reference against sums written here (pixel order, from +0,
+ * then one division), every ISA against scalar bit for bit: channel counts
+ * across every vector and block tail, a row stride wider than the channels
+ * (the operator's channel blocks), zero pixels, NaN and signed zeros. */
+
+static float
+gap_value (GRand *rand)
+{
+  switch (g_rand_int_range (rand, 0, 40))
+    {
+    case 0: return NAN;
+    case 1: return -0.0f;
+    case 2: return INFINITY;
+    default: return (float) g_rand_double_range (rand, -4.0, 4.0);
+    }
+}
+
+static void
+test_avgpool_global (void)
+{
+  static const size_t channels[] = { 1, 3, 8, 15, 16, 17, 24, 33, 63, 64, 65, 96, 127, 128, 129, 200, 257, 480 };
+  static const size_t pixels[] = { 0, 1, 2, 7, 96, 400 };
+  const kk_kernels *ref = kk_kernels_get (KK_ISA_SCALAR);
+  GRand *rand = g_rand_new_with_seed (g_test_rand_int ());
+
+  for (size_t ci = 0; ci < G_N_ELEMENTS (channels); ci++)
+    for (size_t pi = 0; pi < G_N_ELEMENTS (pixels); pi++)
+      {
+        const size_t c = channels[ci], p = pixels[pi], stride = c + (ci % 3) * 5;
+        const size_t n = MAX (p * stride, 1);
+        KkTestBuf bx = kk_test_buf_new (n * sizeof (float));
+        KkTestBuf by = kk_test_buf_new (c * sizeof (float));
+        float *x = kk_test_buf_at (&bx, 4 * g_rand_int_range (rand, 0, 16));
+        float *want = g_new (float, c);
+
+        for (size_t i = 0; i < p * stride; i++)
+          x[i] = gap_value (rand);
+        /* No NaN in half the cases, so that the sums themselves compare. */
+        if (pi % 2 == 0)
+          for (size_t i = 0; i < p * stride; i++)
+            if (isnan (x[i]) || isinf (x[i]))
+              x[i] = 0.5f;
+        ref->avgpool_global_f32_nhwc (x, p, c, stride, want);
+        for (size_t ch = 0; ch < c; ch++)
+          {
+            float sum = 0.0f, rule;
+            for (size_t q = 0; q < p; q++)
+              sum += x[q * stride + ch];
+            rule = p > 0 ? sum / (float) p : 0.0f;
+            if (!(isnan (rule) ? isnan (want[ch]) : bits (rule) == bits (want[ch])))
+              g_error ("scalar global average pool %zu pixels x %zu channels [%zu]: %g, expected %g", p, c,
+                       ch, (double) want[ch], (double) rule);
+          }
+        for (int i = KK_ISA_SCALAR + 1; i < KK_ISA_COUNT; i++)
+          {
+            const kk_kernels *k = kk_kernels_get ((kk_isa) i);
+            float *y;
+
+            if (k == NULL)
+              {
+                if (ci == 0 && pi == 0)
+                  g_test_message ("skipping %s: this CPU does not support it", kk_isa_name ((kk_isa) i));
+                continue;
+              }
+            y = kk_test_buf_at (&by, 4 * g_rand_int_range (rand, 0, 16));
+            kk_test_buf_reset (&by);
+            k->avgpool_global_f32_nhwc (x, p, c, stride, y);
+            for (size_t ch = 0; ch < c; ch++)
+              if (!(isnan (want[ch]) ? isnan (y[ch]) : bits (y[ch]) == bits (want[ch])))
+                g_error ("%s global average pool %zu pixels x %zu channels (stride %zu) [%zu]: %g, scalar %g",
+                         kk_isa_name (k->isa), p, c, stride, ch, (double) y[ch], (double) want[ch]);
+            kk_test_assert_untouched_after ((guint8 *) y + c * sizeof (float), KK_TEST_GUARD);
+            kk_test_assert_untouched_before (y, KK_TEST_GUARD);
+          }
+        g_free (want);
+        kk_test_buf_free (&bx);
+        kk_test_buf_free (&by);
+      }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -391,5 +473,6 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/pool/sizes", test_sizes);
   g_test_add_func ("/kernels/pool/blazeface", test_blazeface);
   g_test_add_func ("/kernels/pool/all-padding", test_all_padding);
+  g_test_add_func ("/kernels/pool/avgpool-global", test_avgpool_global);
   return g_test_run ();
 }
