@@ -1,10 +1,14 @@
-/* kestrel-passes-conv.c — folding affine layers into the Conv before them.
+/* kestrel-passes-conv.c — folding affine layers into the Conv (or
+ * ConvTranspose) before them.
  *
  * Exporters leave what training needed: a BatchNormalization after each
  * Conv, or its inference form as a per-channel Mul and Add. Both are an
  * affine map per output channel c, y = a[c] * conv + b[c], which folds into
  * the Conv's constants: W'[c] = a[c] * W[c] and B'[c] = a[c] * B[c] + b[c].
- * The rule is general (any Conv with constant float weights, any chain of
+ * A ConvTranspose is linear in its weights per output channel the same way
+ * (the PaddleOCR detector's head: ConvTranspose, a bias Add, then
+ * BatchNormalization). The rule is general (any Conv or ConvTranspose with
+ * constant float weights, any chain of
  * such layers whose constants are one value or one per channel) and runs
  * for every level, like ONNX Runtime's own fusion, so each level plans the
  * same layers.
@@ -152,13 +156,29 @@ fold_into_conv (KestrelGraph *graph, gint conv_index)
   const float *wd, *bd = NULL;
   gint64 c;
 
-  if (!is_op (conv, "Conv") || kestrel_node_n_outputs (conv) != 1 || outv == NULL || !outv->has_shape
-      || outv->n_dims < 3 || outv->dtype != KESTREL_DTYPE_FLOAT32
+  gboolean transposed = is_op (conv, "ConvTranspose");
+  gint64 group = 1;
+
+  if (!(is_op (conv, "Conv") || transposed) || kestrel_node_n_outputs (conv) != 1 || outv == NULL
+      || !outv->has_shape || outv->n_dims < 3 || outv->dtype != KESTREL_DTYPE_FLOAT32
       || !(wd = float_constant (graph, kestrel_node_input (conv, 1), &n_w))
       || (kestrel_node_input (conv, 2) >= 0 && !(bd = float_constant (graph, kestrel_node_input (conv, 2), &n_b))))
     return FALSE;
   w = kestrel_graph_value (graph, kestrel_node_input (conv, 1));
-  c = w->shape[0];
+  if (w->n_dims < 3)
+    return FALSE;
+  /* Conv weights are [C_out, C_in / group, k...]; ConvTranspose's
+   * [C_in, C_out / group, k...], so its output channels are the second
+   * axis of each group's rows. */
+  if (transposed)
+    {
+      group = kestrel_node_attr_int (conv, "group", 1);
+      if (group < 1 || w->shape[0] % group != 0)
+        return FALSE;
+      c = w->shape[1] * group;
+    }
+  else
+    c = w->shape[0];
   if (c != outv->shape[1] || (bd != NULL && (gint64) n_b != c)
       || (layer = single_reader (graph, out)) == NULL)
     return FALSE;
@@ -174,12 +194,28 @@ fold_into_conv (KestrelGraph *graph, gint conv_index)
   float *nw = kestrel_tensor_get_data (new_w), *nb = kestrel_tensor_get_data (new_b);
   gsize per = n_w / (gsize) c;
 
-  for (gint64 o = 0; o < c; o++)
+  if (transposed)
     {
+      /* Row ci of the weights belongs to group ci / (C_in / group); its
+       * column j is output channel group * (C_out / group) + j. */
+      gint64 cin = w->shape[0], cpg = w->shape[1], rows_per_group = cin / group;
+      gsize spatial = n_w / (gsize) (cin * cpg);
+
+      for (gint64 ci = 0; ci < cin; ci++)
+        for (gint64 j = 0; j < cpg; j++)
+          {
+            gint64 o = ci / rows_per_group * cpg + j;
+            gsize at = ((gsize) ci * (gsize) cpg + (gsize) j) * spatial;
+            for (gsize i = 0; i < spatial; i++)
+              nw[at + i] = wd[at + i] * a[o];
+          }
+    }
+  else
+    for (gint64 o = 0; o < c; o++)
       for (gsize i = 0; i < per; i++)
         nw[o * per + i] = wd[o * per + i] * a[o];
-      nb[o] = (bd != NULL ? bd[o] : 0.0f) * a[o] + b[o];
-    }
+  for (gint64 o = 0; o < c; o++)
+    nb[o] = (bd != NULL ? bd[o] : 0.0f) * a[o] + b[o];
   g_array_index (conv->inputs, gint, 1) = kestrel_graph_new_constant (graph, "folded_w", new_w);
   while (kestrel_node_n_inputs (conv) < 3)
     kestrel_node_add_input (conv, -1);

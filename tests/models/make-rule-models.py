@@ -7,7 +7,8 @@ corpus test (test-corpus.c runs each against ONNX Runtime).
 Each model is the smallest graph that needs its rule, shaped like what the
 common exporters write (PyTorch's shape arithmetic before a Reshape, a
 Resize to twice a computed size, Slice and Pad bounds from Shape, BatchNorm
-and per-channel Mul/Add after a Conv, activations after a Conv). Weights are
+and per-channel Mul/Add after a Conv or a ConvTranspose, activations after
+a Conv). Weights are
 random from a fixed seed, so the files are the same on every build. Needs
 Debian's python3-onnx (and python3-numpy) for /usr/bin/python3.
 """
@@ -218,6 +219,29 @@ def nhwc_squeeze_excite(out_dir):
          'per-channel constants: all NHWC')
 
 
+def fold_conv_transpose(out_dir):
+    # A detector's upsampling head (PaddleOCR's DB head): ConvTranspose, a
+    # per-channel bias Add, BatchNormalization, Relu; then a grouped
+    # ConvTranspose with its own bias and a per-channel Mul and Sub.
+    inits = [weights('t0_w', 4, 6, 2, 2, scale=0.4), weights('t0_add', 1, 6, 1, 1, scale=0.1),
+             weights('t1_w', 6, 2, 3, 3, scale=0.3), weights('t1_b', 4, scale=0.1),
+             floats('t1_mul', rng.uniform(0.5, 1.5, (4, 1, 1))), weights('t1_sub', 1, 4, 1, 1, scale=0.1)]
+    for p, v in (('scale', rng.uniform(0.5, 1.5, 6)), ('b', rng.standard_normal(6) * 0.1),
+                 ('mean', rng.standard_normal(6) * 0.1), ('var', rng.uniform(0.5, 2.0, 6))):
+        inits.append(floats(f'bn_{p}', v))
+    nodes = [helper.make_node('ConvTranspose', ['x', 't0_w'], ['t0'], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node('Add', ['t0', 't0_add'], ['t0_a']),
+             helper.make_node('BatchNormalization', ['t0_a', 'bn_scale', 'bn_b', 'bn_mean', 'bn_var'], ['bn'],
+                              epsilon=1e-5),
+             helper.make_node('Relu', ['bn'], ['r']),
+             helper.make_node('ConvTranspose', ['r', 't1_w', 't1_b'], ['t1'], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                              group=2),
+             helper.make_node('Mul', ['t1', 't1_mul'], ['t1_m']),
+             helper.make_node('Sub', ['t1_m', 't1_sub'], ['y'])]
+    save(out_dir, 'fold_conv_transpose', nodes, [f32('x', [1, 4, 5, 7])], [f32('y', [1, 4, 10, 14])], inits,
+         'ConvTranspose followed by a per-channel Add and BatchNormalization, and a grouped one by Mul and Sub')
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
@@ -226,6 +250,7 @@ def main():
     fold_slice_pad_expand(out_dir)
     fuse_conv_epilogues(out_dir)
     nhwc_squeeze_excite(out_dir)
+    fold_conv_transpose(out_dir)
 
 
 if __name__ == '__main__':

@@ -77,6 +77,10 @@ static const CorpusModel corpus[] = {
    * and output Transposes. */
   { "rule-nhwc-squeeze-excite", IN_BUILD, "nhwc_squeeze_excite.onnx", { NULL }, NULL,
     6 + 8 + 2 + 2 + 5, 6 + 5 + 2, TRUE },
+  /* Two ConvTransposes and the Relu between them: the bias Add and the
+   * BatchNormalization after the first, the Mul and Sub after the second
+   * folded into their weights. */
+  { "rule-conv-transpose", IN_BUILD, "fold_conv_transpose.onnx", { NULL }, NULL, 3, 3 },
 };
 
 static char *node_path;
