@@ -112,8 +112,9 @@ status=0
   "$work" "$seeds" $regressions >"$log" 2>&1 || status=$?
 
 # The last status line: "#N DONE cov: E ft: F corp: ... exec/s: ...".
-grep -E '^#[0-9]+' "$log" | tail -n 1 || true
-grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+# -a: the log quotes inputs, so it may hold any bytes; grep must not call it binary.
+grep -a -E '^#[0-9]+' "$log" | tail -n 1 || true
+grep -a -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
 if [ "$status" -ne 0 ]; then
   echo "scripts/fuzz.sh: fuzz-$target failed (status $status); the end of $log:" >&2
   tail -n 40 "$log" >&2
