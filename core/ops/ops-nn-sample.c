@@ -269,6 +269,12 @@ const KestrelOpDef kestrel_op_grid_sample = {
 
 /* ---- RoiAlign ------------------------------------------------------------------ */
 
+/* Bounds on the samples a bin takes, so one step's work stays bounded
+ * whatever the model or its inputs say (see roi_grid). Real models use a
+ * sampling_ratio of 0 (adaptive) or a few. */
+#define ROI_MAX_SAMPLING_RATIO 1024
+#define ROI_MAX_EXTENT_PLANES 4.0
+
 typedef struct {
   gboolean max_mode, half_pixel;
   gint64 out_h, out_w, sampling;
@@ -306,8 +312,8 @@ roi_params (const KestrelNode *node, gint64 opset, RoiState *st, GError **error)
   st->out_w = kestrel_node_attr_int (node, "output_width", 1);
   st->sampling = kestrel_node_attr_int (node, "sampling_ratio", 0);
   st->scale = kestrel_node_attr_float (node, "spatial_scale", 1.0f);
-  if (st->out_h < 1 || st->out_w < 1 || st->sampling < 0 || st->out_h > G_MAXINT32
-      || st->out_w > G_MAXINT32)
+  if (st->out_h < 1 || st->out_w < 1 || st->sampling < 0 || st->sampling > ROI_MAX_SAMPLING_RATIO
+      || st->out_h > G_MAXINT32 || st->out_w > G_MAXINT32)
     {
       kestrel_node_set_error (error, node, KESTREL_ERROR_CORRUPT,
                               "output %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT " or "
@@ -422,11 +428,15 @@ roi_sample (const RoiState *st, const float *plane, double y, double x, gboolean
 /* Samples per bin along one axis: the sampling_ratio attribute, or as many
  * as the region's extent per bin. A region given as NaN or infinity has no
  * meaningful extent (and converting it to an integer is undefined): one
- * sample then. */
+ * sample then. The adaptive count is that of a region at most
+ * ROI_MAX_EXTENT_PLANES times the plane's size (`size` pixels along the
+ * axis): a huge spatial_scale or absurd coordinates would otherwise ask for
+ * up to 2^31 samples per bin, a hang (found by fuzzing: a spatial_scale of
+ * 1.8e19). Regions within that size are sampled exactly as ONNX defines. */
 static gint64
-roi_grid (gint64 sampling, double extent, gint64 bins)
+roi_grid (gint64 sampling, double extent, gint64 bins, gint64 size)
 {
-  double per_bin;
+  double per_bin, cap;
 
   if (sampling > 0)
     return sampling;
@@ -435,7 +445,8 @@ roi_grid (gint64 sampling, double extent, gint64 bins)
     return 1;
   if (per_bin <= 0.0)
     return 0;
-  return per_bin < (double) G_MAXINT32 ? (gint64) per_bin : G_MAXINT32;
+  cap = ceil (ROI_MAX_EXTENT_PLANES * (double) (size + 1) / (double) bins);
+  return (gint64) MIN (per_bin, cap);
 }
 
 static void
@@ -478,8 +489,8 @@ roi_align_items (gsize begin, gsize end, guint worker G_GNUC_UNUSED, gpointer us
         }
       bin_h = rh / (double) st->out_h;
       bin_w = rw / (double) st->out_w;
-      grid_h = roi_grid (st->sampling, rh, st->out_h);
-      grid_w = roi_grid (st->sampling, rw, st->out_w);
+      grid_h = roi_grid (st->sampling, rh, st->out_h, st->h);
+      grid_w = roi_grid (st->sampling, rw, st->out_w, st->w);
       count = MAX (grid_h * grid_w, 1);
 
       for (gint64 ph = 0; ph < st->out_h; ph++)
