@@ -1,7 +1,9 @@
 /* eltwise-avx2.c — 8 floats per vector, four vectors per step, masked tail.
  * VMINPS/VMAXPS with the bound first match the reference exactly (see
- * eltwise.h). Sigmoid and SiLU use a polynomial exp with FMA. */
+ * eltwise.h). Sigmoid, SiLU and softmax use the polynomial exp of
+ * exp-avx2.h. */
 #include "eltwise.h"
+#include "exp-avx2.h"
 
 #include <immintrin.h>
 
@@ -77,42 +79,6 @@ kk_clamp_f32_avx2 (const float *x, float *y, size_t n, float lo, float hi)
 
 /* ---- sigmoid and SiLU ---------------------------------------------------- */
 
-/* exp (v) for v in [-87, 87] (callers clamp): 2^n * p (r) with n the
- * nearest integer to v / ln 2 and r = v - n ln 2 split in two constants, p
- * the degree-6 Taylor-fitted polynomial of the Cephes library's expf;
- * within 2 ulp of expf. */
-static inline __m256
-exp_ps (__m256 v)
-{
-  const __m256 n = _mm256_round_ps (_mm256_mul_ps (v, _mm256_set1_ps (1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps (n, _mm256_set1_ps (0.693359375f), v);
-  r = _mm256_fnmadd_ps (n, _mm256_set1_ps (-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps (1.9875691500e-4f);
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.3981999507e-3f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (8.3334519073e-3f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (4.1665795894e-2f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.6666665459e-1f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (5.0000001201e-1f));
-  p = _mm256_fmadd_ps (p, _mm256_mul_ps (r, r), _mm256_add_ps (r, _mm256_set1_ps (1.0f)));
-  const __m256i e = _mm256_slli_epi32 (_mm256_add_epi32 (_mm256_cvtps_epi32 (n), _mm256_set1_epi32 (127)), 23);
-  return _mm256_mul_ps (p, _mm256_castsi256_ps (e));
-}
-
-/* 1 / (1 + exp (-x)); exp's argument clamped to [-87, 87], where sigmoid is
- * already 1 or below 2e-38; NaN stays NaN. */
-static inline __m256
-sigmoid_ps (__m256 x)
-{
-  const __m256 t = _mm256_min_ps (_mm256_max_ps (_mm256_sub_ps (_mm256_setzero_ps (), x),
-                                                 _mm256_set1_ps (-87.0f)),
-                                  _mm256_set1_ps (87.0f));
-  const __m256 one = _mm256_set1_ps (1.0f);
-  const __m256 s = _mm256_div_ps (one, _mm256_add_ps (one, exp_ps (t)));
-  /* The clamp turned a NaN into a bound: give the NaN back. */
-  return _mm256_blendv_ps (s, x, _mm256_cmp_ps (x, x, _CMP_UNORD_Q));
-}
-
 static inline void
 sigmoid_silu_avx2 (const float *x, float *y, size_t n, bool times_x)
 {
@@ -120,13 +86,13 @@ sigmoid_silu_avx2 (const float *x, float *y, size_t n, bool times_x)
 
   for (; i + 8 <= n; i += 8)
     {
-      __m256 v = _mm256_loadu_ps (x + i), s = sigmoid_ps (v);
+      __m256 v = _mm256_loadu_ps (x + i), s = kk_sigmoid_ps_avx2 (v);
       _mm256_storeu_ps (y + i, times_x ? _mm256_mul_ps (v, s) : s);
     }
   if (i < n)
     {
       const __m256i m = tail_mask (n - i);
-      __m256 v = _mm256_maskload_ps (x + i, m), s = sigmoid_ps (v);
+      __m256 v = _mm256_maskload_ps (x + i, m), s = kk_sigmoid_ps_avx2 (v);
       _mm256_maskstore_ps (y + i, m, times_x ? _mm256_mul_ps (v, s) : s);
     }
 }
@@ -171,8 +137,8 @@ kk_softmax_f32_avx2 (const float *x, float *y, size_t n)
   const __m256 m = _mm256_set1_ps (max);
   for (i = 0; i + 16 <= n; i += 16)
     {
-      __m256 e0 = exp_ps (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_loadu_ps (x + i), m)));
-      __m256 e1 = exp_ps (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_loadu_ps (x + i + 8), m)));
+      __m256 e0 = kk_exp_ps_avx2 (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_loadu_ps (x + i), m)));
+      __m256 e1 = kk_exp_ps_avx2 (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_loadu_ps (x + i + 8), m)));
       _mm256_storeu_ps (y + i, e0);
       _mm256_storeu_ps (y + i + 8, e1);
       vsum0 = _mm256_add_ps (vsum0, e0);
@@ -181,7 +147,7 @@ kk_softmax_f32_avx2 (const float *x, float *y, size_t n)
   for (; i < n; i += 8)
     {
       const __m256i mask = tail_mask (n - i < 8 ? n - i : 8);
-      __m256 e = exp_ps (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_maskload_ps (x + i, mask), m)));
+      __m256 e = kk_exp_ps_avx2 (_mm256_max_ps (lo, _mm256_sub_ps (_mm256_maskload_ps (x + i, mask), m)));
       _mm256_maskstore_ps (y + i, mask, e);
       vsum0 = _mm256_add_ps (vsum0, _mm256_and_ps (e, _mm256_castsi256_ps (mask)));
     }

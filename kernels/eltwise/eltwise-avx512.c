@@ -1,7 +1,9 @@
 /* eltwise-avx512.c — the AVX2 loops widened to 16 floats per vector, with an
  * opmask tail. VMINPS/VMAXPS zmm have the same operand-order NaN rule as the
- * narrower forms, so results match the reference exactly (see eltwise.h). */
+ * narrower forms, so results match the reference exactly (see eltwise.h).
+ * Sigmoid, SiLU and softmax use exp-avx512.h's polynomial exp. */
 #include "eltwise.h"
+#include "exp-avx512.h"
 
 #include <immintrin.h>
 
@@ -71,24 +73,36 @@ kk_clamp_f32_avx512 (const float *x, float *y, size_t n, float lo, float hi)
     }
 }
 
-/* exp (v) for v in [-87, 0] (the softmax's range): the AVX2 version's
- * polynomial (eltwise-avx2.c) on 16 lanes; NaN stays NaN. */
-static inline __m512
-exp_ps (__m512 v)
+/* Sigmoid and SiLU: exp-avx512.h's, which is the AVX2 version lane for
+ * lane, so both levels give the same bits; masked tail. */
+static inline void
+sigmoid_silu_avx512 (const float *x, float *y, size_t n, bool times_x)
 {
-  const __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (v, _mm512_set1_ps (1.44269504088896341f)),
-                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (0.693359375f), v);
-  r = _mm512_fnmadd_ps (n, _mm512_set1_ps (-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps (1.9875691500e-4f);
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.3981999507e-3f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (8.3334519073e-3f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1665795894e-2f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.6666665459e-1f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (5.0000001201e-1f));
-  p = _mm512_fmadd_ps (p, _mm512_mul_ps (r, r), _mm512_add_ps (r, _mm512_set1_ps (1.0f)));
-  const __m512i e = _mm512_slli_epi32 (_mm512_add_epi32 (_mm512_cvtps_epi32 (n), _mm512_set1_epi32 (127)), 23);
-  return _mm512_mul_ps (p, _mm512_castsi512_ps (e));
+  size_t i = 0;
+
+  for (; i + 16 <= n; i += 16)
+    {
+      __m512 v = _mm512_loadu_ps (x + i), s = kk_sigmoid_ps_avx512 (v);
+      _mm512_storeu_ps (y + i, times_x ? _mm512_mul_ps (v, s) : s);
+    }
+  if (i < n)
+    {
+      const __mmask16 m = tail_mask (n - i);
+      __m512 v = _mm512_maskz_loadu_ps (m, x + i), s = kk_sigmoid_ps_avx512 (v);
+      _mm512_mask_storeu_ps (y + i, m, times_x ? _mm512_mul_ps (v, s) : s);
+    }
+}
+
+void
+kk_sigmoid_f32_avx512 (const float *x, float *y, size_t n)
+{
+  sigmoid_silu_avx512 (x, y, n, false);
+}
+
+void
+kk_silu_f32_avx512 (const float *x, float *y, size_t n)
+{
+  sigmoid_silu_avx512 (x, y, n, true);
 }
 
 /* Softmax of a row (see eltwise.h and the AVX2 version): maximum, stored
@@ -117,8 +131,8 @@ kk_softmax_f32_avx512 (const float *x, float *y, size_t n)
   const __m512 m = _mm512_set1_ps (max);
   for (i = 0; i + 32 <= n; i += 32)
     {
-      __m512 e0 = exp_ps (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_loadu_ps (x + i), m)));
-      __m512 e1 = exp_ps (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_loadu_ps (x + i + 16), m)));
+      __m512 e0 = kk_exp_ps_avx512 (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_loadu_ps (x + i), m)));
+      __m512 e1 = kk_exp_ps_avx512 (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_loadu_ps (x + i + 16), m)));
       _mm512_storeu_ps (y + i, e0);
       _mm512_storeu_ps (y + i + 16, e1);
       vsum0 = _mm512_add_ps (vsum0, e0);
@@ -127,7 +141,7 @@ kk_softmax_f32_avx512 (const float *x, float *y, size_t n)
   for (; i < n; i += 16)
     {
       const __mmask16 mask = n - i < 16 ? tail_mask (n - i) : (__mmask16) 0xFFFF;
-      __m512 e = exp_ps (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_maskz_loadu_ps (mask, x + i), m)));
+      __m512 e = kk_exp_ps_avx512 (_mm512_max_ps (lo, _mm512_sub_ps (_mm512_maskz_loadu_ps (mask, x + i), m)));
       _mm512_mask_storeu_ps (y + i, mask, e);
       vsum0 = _mm512_mask_add_ps (vsum0, mask, vsum0, e);
     }

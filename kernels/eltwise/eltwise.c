@@ -30,6 +30,8 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
     {
       table->add_clamp_f32 = kk_add_clamp_f32_avx512;
       table->clamp_f32 = kk_clamp_f32_avx512;
+      table->sigmoid_f32 = kk_sigmoid_f32_avx512;
+      table->silu_f32 = kk_silu_f32_avx512;
       table->softmax_f32 = kk_softmax_f32_avx512;
       table->binary_f32 = kk_binary_f32_avx512;
     }

@@ -15,8 +15,9 @@
  * Sigmoid, y = 1 / (1 + exp (-x)), and SiLU, y = x * sigmoid (x) (the
  * activations fused into convolutions): the scalar reference calls expf;
  * AVX2 and up use a polynomial exp and differ by rounding (within 1e-6
- * relative, tested). NaN stays NaN. Only scalar and AVX2 versions exist;
- * SSE4.2 and NEON use the scalar one, AVX-512 the AVX2 one.
+ * relative, tested). NaN stays NaN. AVX-512 does the AVX2 version's
+ * operations lane for lane (exp-avx2.h, exp-avx512.h), so the two give the
+ * same bits (tested); SSE4.2 and NEON use the scalar version.
  *
  * Softmax of a row (the Softmax operator on its last axis): the reference
  * takes the maximum, stores expf (x - max) and sums it in order, then
@@ -61,6 +62,8 @@ void kk_sigmoid_f32_avx2 (const float *x, float *y, size_t n);
 void kk_silu_f32_avx2 (const float *x, float *y, size_t n);
 void kk_softmax_f32_avx2 (const float *x, float *y, size_t n);
 void kk_softmax_f32_avx512 (const float *x, float *y, size_t n);
+void kk_sigmoid_f32_avx512 (const float *x, float *y, size_t n);
+void kk_silu_f32_avx512 (const float *x, float *y, size_t n);
 void kk_add_clamp_f32_avx512 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
 void kk_clamp_f32_avx512 (const float *x, float *y, size_t n, float lo, float hi);
 void kk_binary_f32_avx2 (kk_binary_op op, const float *a, size_t a_step, const float *b,

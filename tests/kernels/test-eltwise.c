@@ -3,7 +3,8 @@
  * an independently written rule, then every ISA against scalar, bit for bit
  * (these kernels are exact; NaN and signed zeros included). sigmoid_f32 and
  * silu_f32: the scalar reference against the formula, every ISA against
- * scalar within 1e-6 relative (they use a polynomial exp).
+ * scalar within 1e-6 relative (they use a polynomial exp), and AVX-512
+ * against AVX2 bit for bit (the same operations lane for lane).
  *
  * The rule (eltwise.h): y = max (lo, min (sum, hi)) as x86 MINPS/MAXPS with
  * the bound first, i.e. a NaN value stays NaN, a NaN bound means no bound,
@@ -355,6 +356,52 @@ test_activation_scalar_rule (void)
       g_error ("scalar silu (%g) = %g", (double) x[i], (double) y[i]);
 }
 
+/* AVX-512 does the AVX2 version's operations lane for lane (exp-avx2.h,
+ * exp-avx512.h): the same bits, NaN and infinities included, at every
+ * length (each AVX-512 tail against AVX2's full vectors and tails), in
+ * place or not. */
+static void
+test_activation_avx512_vs_avx2 (void)
+{
+  const kk_kernels *k2 = kk_kernels_get (KK_ISA_AVX2), *k5 = kk_kernels_get (KK_ISA_AVX512);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+
+  if (k2 == NULL || k5 == NULL)
+    {
+      g_test_skip ("this CPU lacks AVX-512 (or AVX2)");
+      return;
+    }
+  GArray *sizes = kk_test_sizes ();
+  const size_t max_n = 70000;
+  KkTestBuf bx = kk_test_buf_new (max_n * sizeof (float));
+  float *y2 = g_new (float, max_n), *y5 = g_new (float, max_n), *x5 = g_new (float, max_n);
+
+  for (guint s = 0; s < sizes->len; s++)
+    for (int silu = 0; silu < 2; silu++)
+      {
+        const size_t n = g_array_index (sizes, size_t, s);
+        if (n > max_n)
+          continue;
+        float *x = kk_test_buf_at (&bx, 4 * g_rand_int_range (rand, 0, 16));
+        for (size_t i = 0; i < n; i++)
+          x[i] = random_activation_input (rand, TRUE);
+        (silu ? k2->silu_f32 : k2->sigmoid_f32) (x, y2, n);
+        (silu ? k5->silu_f32 : k5->sigmoid_f32) (x, y5, n);
+        memcpy (x5, x, n * sizeof (float));
+        (silu ? k5->silu_f32 : k5->sigmoid_f32) (x5, x5, n);
+        for (size_t i = 0; i < n; i++)
+          if (bits (y5[i]) != bits (y2[i]) || bits (x5[i]) != bits (y2[i]))
+            g_error ("%s n=%zu [%zu]: x = %.9g: avx512 %.9g (in place %.9g), avx2 %.9g",
+                     silu ? "silu" : "sigmoid", n, i, (double) x[i], (double) y5[i], (double) x5[i],
+                     (double) y2[i]);
+      }
+  g_free (y2);
+  g_free (y5);
+  g_free (x5);
+  kk_test_buf_free (&bx);
+  g_array_unref (sizes);
+}
+
 /* ---- softmax of a row ---- */
 
 static void
@@ -581,6 +628,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/eltwise/isa-vs-scalar", test_isa_vs_scalar);
   g_test_add_func ("/kernels/eltwise/activation-scalar-rule", test_activation_scalar_rule);
   g_test_add_func ("/kernels/eltwise/activation-isa-vs-scalar", test_activation_isa_vs_scalar);
+  g_test_add_func ("/kernels/eltwise/activation-avx512-vs-avx2", test_activation_avx512_vs_avx2);
   g_test_add_func ("/kernels/eltwise/softmax-scalar-rule", test_softmax_scalar_rule);
   g_test_add_func ("/kernels/eltwise/softmax-isa-vs-scalar", test_softmax_isa_vs_scalar);
   g_test_add_func ("/kernels/eltwise/binary-scalar-rule", test_binary_scalar_rule);
