@@ -9,14 +9,16 @@
  * Rows go in strips of 24 (a multiple of 12 and 8) so a strip of A stays in
  * L1 while it visits every column block of an L2-sized group of B.
  *
- * The epilogue's activation (sigmoid, SiLU) runs over C's rows at the end
- * of the call, 16 lanes at a time (see sigmoid_ps_avx512).
+ * The epilogue's activation (sigmoid, SiLU) runs in registers, on each
+ * accumulator just before its store, with the eltwise family's polynomial
+ * (exp-avx512.h), so C is written once.
  *
  * Edges use what AVX-512 has for them: columns past n in the last vector
  * are masked (zero-masked loads of bias and residual, masked store of C);
  * rows past m_count are never computed (one instantiation per row count).
  */
 #include "gemm.h"
+#include "eltwise/exp-avx512.h"
 
 #include <immintrin.h>
 
@@ -34,77 +36,11 @@ gemm_f32_pack_b_avx512 (const float *b, size_t k, size_t n, bool b_is_nk, float 
   kk_gemm_blocked_pack_b (b, k, n, b_is_nk, packed, VL);
 }
 
-/* ---- the epilogue's activation -------------------------------------------
- *
- * The eltwise family's AVX2 sigmoid, lane for lane, on 16 lanes: exp (v) as
- * 2^n * p (r), n the nearest integer to v / ln 2, r = v - n ln 2 in two
- * steps, p the degree-6 polynomial of Cephes' expf (within 2 ulp of expf);
- * exp's argument clamped to [-87, 87], where sigmoid is already 1 or below
- * 2e-38; a NaN stays NaN. The same operations in the same order as
- * kk_sigmoid_f32_avx2, so AVX-512 and AVX2 plans give the same bits. */
-static inline __m512
-exp_ps_avx512 (__m512 v)
-{
-  const __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (v, _mm512_set1_ps (1.44269504088896341f)),
-                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (0.693359375f), v);
-  r = _mm512_fnmadd_ps (n, _mm512_set1_ps (-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps (1.9875691500e-4f);
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.3981999507e-3f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (8.3334519073e-3f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1665795894e-2f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.6666665459e-1f));
-  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (5.0000001201e-1f));
-  p = _mm512_fmadd_ps (p, _mm512_mul_ps (r, r), _mm512_add_ps (r, _mm512_set1_ps (1.0f)));
-  const __m512i e = _mm512_slli_epi32 (_mm512_add_epi32 (_mm512_cvtps_epi32 (n), _mm512_set1_epi32 (127)), 23);
-  return _mm512_mul_ps (p, _mm512_castsi512_ps (e));
-}
-
-static inline __m512
-sigmoid_ps_avx512 (__m512 x)
-{
-  const __m512 t = _mm512_min_ps (_mm512_max_ps (_mm512_sub_ps (_mm512_setzero_ps (), x),
-                                                 _mm512_set1_ps (-87.0f)),
-                                  _mm512_set1_ps (87.0f));
-  const __m512 one = _mm512_set1_ps (1.0f);
-  const __m512 s = _mm512_div_ps (one, _mm512_add_ps (one, exp_ps_avx512 (t)));
-  return _mm512_mask_blend_ps (_mm512_cmp_ps_mask (x, x, _CMP_UNORD_Q), s, x);
-}
-
-static inline void
-act_row_avx512 (const float *x, float *y, size_t n, bool times_x)
-{
-  size_t i = 0;
-
-  for (; i + VL <= n; i += VL)
-    {
-      __m512 v = _mm512_loadu_ps (x + i), s = sigmoid_ps_avx512 (v);
-      _mm512_storeu_ps (y + i, times_x ? _mm512_mul_ps (v, s) : s);
-    }
-  if (i < n)
-    {
-      const __mmask16 m = (__mmask16) ((1u << (n - i)) - 1u);
-      __m512 v = _mm512_maskz_loadu_ps (m, x + i), s = sigmoid_ps_avx512 (v);
-      _mm512_mask_storeu_ps (y + i, m, times_x ? _mm512_mul_ps (v, s) : s);
-    }
-}
-
-static void
-sigmoid_row_avx512 (const float *x, float *y, size_t n)
-{
-  act_row_avx512 (x, y, n, false);
-}
-
-static void
-silu_row_avx512 (const float *x, float *y, size_t n)
-{
-  act_row_avx512 (x, y, n, true);
-}
-
 typedef struct {
   size_t k, lda, ldc, ldr;
   bool has_bias, has_residual, has_lo, has_hi;
   float lo, hi;
+  kk_gemm_act act;
 } gemm_args;
 
 /* One tile; mr and nv are constants in each instantiation (see the AVX2
@@ -188,11 +124,22 @@ gemm_tile_avx512 (const size_t mr, const size_t nv, const gemm_args *args,
           acc[r][v] = _mm512_min_ps (hi, acc[r][v]);
     }
 
-#pragma GCC unroll 12
-  for (size_t r = 0; r < mr; r++)
-#pragma GCC unroll 3
-    for (size_t v = 0; v < nv; v++)
-      _mm512_mask_storeu_ps (c + r * ldc + v * VL, v == nv - 1 ? tail : full, acc[r][v]);
+  /* The activation in registers, each accumulator just before its store
+   * (exp-avx512.h: the eltwise kernels' sigmoid, so the same bits as
+   * sigmoid_f32 / silu_f32 over C after the call, at AVX-512 and AVX2). */
+#define STORE_TILE(F)                                                                   \
+  _Pragma ("GCC unroll 12") for (size_t r = 0; r < mr; r++)                            \
+    _Pragma ("GCC unroll 3") for (size_t v = 0; v < nv; v++)                           \
+      _mm512_mask_storeu_ps (c + r * ldc + v * VL, v == nv - 1 ? tail : full, F (acc[r][v]))
+#define NO_ACT(x) (x)
+  if (args->act == KK_GEMM_ACT_SILU)
+    STORE_TILE (kk_silu_ps_avx512);
+  else if (args->act == KK_GEMM_ACT_SIGMOID)
+    STORE_TILE (kk_sigmoid_ps_avx512);
+  else
+    STORE_TILE (NO_ACT);
+#undef NO_ACT
+#undef STORE_TILE
 }
 
 typedef void (*gemm_tile_fn) (const gemm_args *args, const float *a, const float *b, float *c,
@@ -243,7 +190,7 @@ gemm_f32_avx512 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
   const float *bias = ep.bias, *residual = ep.residual;
   gemm_args args = { .k = k, .lda = lda, .ldc = ldc, .ldr = ep.ldr, .has_bias = ep.has_bias,
                      .has_residual = ep.has_residual, .has_lo = ep.has_lo, .has_hi = ep.has_hi,
-                     .lo = ep.lo, .hi = ep.hi };
+                     .lo = ep.lo, .hi = ep.hi, .act = ep.act };
 
   const size_t nv = (n + VL - 1) / VL;
   const size_t last_cols = n - (nv - 1) * VL;
@@ -281,9 +228,4 @@ gemm_f32_avx512 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
         }
       g0 = g1;
     }
-
-  /* The activation over C while its rows are still in L1 (ConvNhwc's calls
-   * are a few dozen rows): 16 lanes at a time, where the eltwise table's
-   * sigmoid and SiLU at this level are the AVX2 ones. */
-  kk_gemm_act_rows (ep.act, c, ldc, m_count, n, sigmoid_row_avx512, silu_row_avx512);
 }

@@ -17,6 +17,10 @@
  * start at float-misaligned offsets from a 64-byte boundary, and so does the
  * packed B.
  *
+ * The activation, at each ISA, is also checked to the bit against the
+ * table's own sigmoid_f32 / silu_f32 applied to the unfused result
+ * (act-bits).
+ *
  * 3. The gemm with FP16 weights (gemm_f16_*) through the same cases, plus
  *    reductions deep enough that the SIMD versions cut k into chunks: the
  *    scalar reference against the double-precision loop on the
@@ -490,6 +494,67 @@ test_isa_shapes (gconstpointer f16)
   kk_test_each_isa (shapes_isa, (gpointer) f16);
 }
 
+/* The activation at each ISA is its table's sigmoid_f32 / silu_f32 on the
+ * epilogue's result, to the bit, wherever it runs (AVX-512 in registers
+ * before the store, the others over C after the call): so a fused
+ * activation gives what the unfused Sigmoid / SiLU step would at that
+ * level. Every tile height and column tail (n across vector widths, m past
+ * a strip), every epilogue variant, both activations. */
+static void
+act_bits_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  static const size_t ms[] = { 1, 2, 5, 8, 11, 12, 13, 24, 25, 37 };
+  static const size_t ns[] = { 1, 3, 7, 8, 9, 15, 16, 17, 23, 24, 31, 32, 33, 47, 48, 49, 50, 65, 200 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+
+  for (size_t mi = 0; mi < G_N_ELEMENTS (ms); mi++)
+    for (size_t ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+      for (int a = KK_GEMM_ACT_SIGMOID; a <= KK_GEMM_ACT_SILU; a++)
+        {
+          const size_t k = 1 + (mi * 7 + ni * 5) % 40;
+          GemmCase cs = { .m = ms[mi], .n = ns[ni], .k = k };
+          /* Bounds wide enough that sigmoid's saturation is reached too. */
+          float spread = 4.0f * sqrtf ((float) k);
+          case_set_epilogue (&cs, 1 + (unsigned) (mi + 3 * ni + a) % (EPILOGUE_VARIANTS - 1), -spread,
+                             spread * 0.7f);
+          cs.b_is_nk = (mi + ni) % 2 == 1;
+          cs.lda = k + mi % 3;
+          cs.ldc = cs.n + ni % 3;
+          cs.ldr = cs.n + (mi + ni) % 2;
+          cs.a_mis = (mi + ni) % 16;
+          cs.c_mis = (3 * mi + ni) % 16;
+          cs.r_mis = (mi + 2 * ni) % 16;
+
+          GemmInputs in;
+          /* Sums in [-4k, 4k]: scale A so the activation sees its whole range. */
+          inputs_init (&in, &cs, rand);
+          for (size_t i = 0; i < cs.m * cs.lda; i++)
+            in.a[i] *= 4.0f;
+          in.cs.act = KK_GEMM_ACT_NONE;
+          g_autofree float *want = run_case (t, &in);
+          in.cs.act = (kk_gemm_act) a;
+          g_autofree float *got = run_case (t, &in);
+          (a == KK_GEMM_ACT_SILU ? t->silu_f32 : t->sigmoid_f32) (want, want, cs.m * cs.n);
+          for (size_t i = 0; i < cs.m * cs.n; i++)
+            if (memcmp (&got[i], &want[i], sizeof (float)) != 0)
+              {
+                g_autofree char *what = case_describe (&in.cs);
+                g_error ("%s fused %s [%zu] = %.9g, the table's %s on the plain result %.9g: %s",
+                         kk_isa_name (t->isa), a == KK_GEMM_ACT_SILU ? "silu" : "sigmoid", i,
+                         (double) got[i], a == KK_GEMM_ACT_SILU ? "silu_f32" : "sigmoid_f32",
+                         (double) want[i], what);
+              }
+          inputs_clear (&in);
+        }
+}
+
+static void
+test_act_bits (void)
+{
+  act_bits_isa (NULL, kk_kernels_get (KK_ISA_SCALAR), NULL);
+  kk_test_each_isa (act_bits_isa, NULL);
+}
+
 /* Packs B and runs the gemm of table t, FP32 or FP16 weights: the small
  * fixed cases below run through both. */
 static void
@@ -698,5 +763,6 @@ main (int argc, char **argv)
 #undef ADD
     }
   g_test_add_func ("/kernels/gemm-f16/pack-rounding", test_f16_rounding);
+  g_test_add_func ("/kernels/gemm/act-bits", test_act_bits);
   return g_test_run ();
 }
