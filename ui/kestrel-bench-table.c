@@ -110,6 +110,21 @@ cell_label (const char *text, gboolean numeric)
   return label;
 }
 
+/* A validity note: core's sentence shown whole, in the warning colour,
+ * never only in a tooltip. */
+static GtkWidget *
+note_label (const char *sentence)
+{
+  g_autofree char *text = g_strdup_printf ("⚠ %s", sentence);
+  GtkWidget *note = cell_label (text, FALSE);
+
+  gtk_label_set_wrap (GTK_LABEL (note), TRUE);
+  gtk_widget_add_css_class (note, "warning");
+  gtk_widget_add_css_class (note, "caption");
+  gtk_widget_set_margin_start (note, 8);
+  return note;
+}
+
 static void
 heading_clicked (GtkButton *button, KestrelBenchTable *self)
 {
@@ -204,18 +219,17 @@ rebuild (KestrelBenchTable *self)
           gtk_grid_attach (grid, cell, k + 1, row, 1, 1);
         }
       row++;
-      /* The validity notes are core's sentences: shown whole under the
-       * cell's numbers, in the warning colour, never only in a tooltip. */
+      /* The validity notes under the cell's numbers. */
       for (guint n = 0; n < c->notes->len; n++)
-        {
-          g_autofree char *text = g_strdup_printf ("⚠ %s", (const char *) c->notes->pdata[n]);
-          GtkWidget *note = cell_label (text, FALSE);
-          gtk_label_set_wrap (GTK_LABEL (note), TRUE);
-          gtk_widget_add_css_class (note, "warning");
-          gtk_widget_add_css_class (note, "caption");
-          gtk_widget_set_margin_start (note, 8);
-          gtk_grid_attach (grid, note, 1, row++, KESTREL_BENCH_N_COLUMNS, 1);
-        }
+        gtk_grid_attach (grid, note_label (c->notes->pdata[n]), 1, row++, KESTREL_BENCH_N_COLUMNS, 1);
+    }
+  /* The run's own notes (no cpufreq, the machine's speed changed, no
+   * photos) after the cells, the same way. */
+  for (guint n = 0; n < self->result->notes->len; n++)
+    {
+      GtkWidget *note = note_label (self->result->notes->pdata[n]);
+      gtk_widget_set_margin_top (note, 6);
+      gtk_grid_attach (grid, note, 1, row++, KESTREL_BENCH_N_COLUMNS, 1);
     }
 }
 

@@ -33,6 +33,7 @@ kestrel_bench_cell_new (const char *engine, KestrelPrecision precision, kk_level
   cell->batch = batch;
   cell->samples_ms = g_array_new (FALSE, FALSE, sizeof (double));
   cell->round_medians_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  cell->reference_ms = g_array_new (FALSE, FALSE, sizeof (double));
   cell->notes = g_ptr_array_new_with_free_func (g_free);
   cell->build_ms = cell->first_run_ms = NAN;
   cell->median_ms = cell->p90_ms = cell->p99_ms = cell->mad_ms = NAN;
@@ -62,6 +63,7 @@ kestrel_bench_cell_free (KestrelBenchCell *cell)
   g_free (cell->engine);
   g_array_unref (cell->samples_ms);
   g_array_unref (cell->round_medians_ms);
+  g_array_unref (cell->reference_ms);
   g_ptr_array_unref (cell->notes);
   g_free (cell);
 }
@@ -160,4 +162,24 @@ kestrel_bench_result_free (KestrelBenchResult *r)
   g_ptr_array_unref (r->cells);
   g_ptr_array_unref (r->notes);
   g_free (r);
+}
+
+gboolean
+kestrel_bench_result_get_reference (const KestrelBenchResult *r, double *median_ms, double *low_ms,
+                                    double *high_ms)
+{
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (double));
+
+  for (guint i = 0; i < r->cells->len; i++)
+    {
+      const KestrelBenchCell *c = r->cells->pdata[i];
+      g_array_append_vals (all, c->reference_ms->data, c->reference_ms->len);
+    }
+  if (all->len == 0)
+    return FALSE;
+  g_array_sort (all, compare_double);
+  *median_ms = kestrel_stats_median ((double *) (void *) all->data, all->len);
+  *low_ms = g_array_index (all, double, 0);
+  *high_ms = g_array_index (all, double, all->len - 1);
+  return TRUE;
 }

@@ -246,9 +246,32 @@ fmt_p (double p)
 static void
 describe (GString *out, const char *name, const KestrelBenchResult *r, const char *prefix)
 {
-  g_string_append_printf (out, "%s%s: %s, %s, %s (%u cores), Kestrel %s (%s)\n", prefix, name,
+  double median, low, high;
+
+  g_string_append_printf (out, "%s%s: %s, %s, %s (%u cores), Kestrel %s (%.12s)", prefix, name,
                           r->model_name, r->created, r->cpu_model, r->cores, r->kestrel_version,
                           r->git_commit);
+  if (kestrel_bench_result_get_reference (r, &median, &low, &high))
+    g_string_append_printf (out, ", reference loop %.4f ms", median);
+  g_string_append (out, "\n");
+}
+
+/* A sentence when the two machines (or one machine at two times) ran the
+ * reference loop at different speeds, or NULL. Compared only on the same
+ * CPU model and build: another binary may compile the loop otherwise. */
+char *
+kestrel_bench_compare_machine_speed (const KestrelBenchResult *a, const KestrelBenchResult *b)
+{
+  double ma, mb, lo, hi;
+
+  if (!kestrel_bench_result_get_reference (a, &ma, &lo, &hi) || !kestrel_bench_result_get_reference (b, &mb, &lo, &hi)
+      || g_strcmp0 (a->cpu_model, b->cpu_model) != 0 || g_strcmp0 (a->git_commit, b->git_commit) != 0)
+    return NULL;
+  if (fabs (mb / ma - 1.0) <= KESTREL_BENCH_MACHINE_SPEED_FRACTION)
+    return NULL;
+  return g_strdup_printf ("The machine itself was %.0f%% %s in B than in A (the reference loop took %.4f ms in A, "
+                          "%.4f ms in B): ratios near %.2f are the machine's, not the software's.",
+                          100.0 * fabs (mb / ma - 1.0), mb > ma ? "slower" : "faster", ma, mb, mb / ma);
 }
 
 char *
@@ -258,6 +281,7 @@ kestrel_bench_comparison_format (const KestrelBenchResult *a, const KestrelBench
   GString *out = g_string_new (NULL);
   gboolean text = g_strcmp0 (format, "text") == 0, md = g_strcmp0 (format, "markdown") == 0;
   gboolean csv = g_strcmp0 (format, "csv") == 0;
+  g_autofree char *speed = kestrel_bench_compare_machine_speed (a, b);
 
   if (!text && !md && !csv)
     {
@@ -268,6 +292,8 @@ kestrel_bench_comparison_format (const KestrelBenchResult *a, const KestrelBench
     {
       describe (out, "A", a, md ? "- " : "");
       describe (out, "B", b, md ? "- " : "");
+      if (speed != NULL)
+        g_string_append_printf (out, "%s%s\n", md ? "\n" : "", speed);
       g_string_append (out, "\n");
     }
   if (text)

@@ -47,6 +47,17 @@ void kestrel_bench_mann_whitney (const double *x, gsize nx, const double *y, gsi
 void kestrel_bench_ratio_interval (const double *x, gsize nx, const double *y, gsize ny,
                                    double *low, double *high);
 
+/* The machines' speeds differ when their reference loops
+ * (kestrel_bench_result_get_reference) differ by more than this. */
+#define KESTREL_BENCH_MACHINE_SPEED_FRACTION 0.03
+
+/* A sentence saying how much faster or slower the machine itself was in B
+ * than in A, by the reference loop, when that is more than
+ * KESTREL_BENCH_MACHINE_SPEED_FRACTION; NULL when not, or when the results
+ * come from different CPU models or builds (whose loops are not the same
+ * work), or either has no reference loop. */
+char *kestrel_bench_compare_machine_speed (const KestrelBenchResult *a, const KestrelBenchResult *b);
+
 /* The rows as "text" (aligned columns), "markdown" (a table) or "csv";
  * NULL for another format name. */
 char *kestrel_bench_comparison_format (const KestrelBenchResult *a, const KestrelBenchResult *b,

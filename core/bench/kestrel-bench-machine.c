@@ -21,6 +21,7 @@
 #include "kestrel-blas.h"
 #include "kestrel-kernels.h"
 #include "kestrel-sampler.h"
+#include "kestrel-stats.h"
 
 #define RAPL_DIR "/sys/class/powercap/intel-rapl:0"
 #define CPU_DIR "/sys/devices/system/cpu"
@@ -110,6 +111,51 @@ kestrel_bench_energy_note (void)
                      "5.10). To allow it until the next boot: sudo chmod o+r "
                      "/sys/class/powercap/intel-rapl:*/energy_uj (or a udev rule to keep it).");
   return NULL;
+}
+
+/* The reference loop: REFERENCE_PASSES passes of eight independent
+ * multiply-add chains over REFERENCE_FLOATS floats (8 KB, in L1), so it is
+ * bound by the arithmetic units' throughput, which a busy sibling thread
+ * or a lower clock slows, not by memory. */
+#define REFERENCE_FLOATS 2048
+#define REFERENCE_PASSES 100
+#define REFERENCE_TRIES 5
+
+static float reference_data[REFERENCE_FLOATS];
+/* Written with the result so the compiler cannot drop the work. */
+static volatile float reference_sink;
+
+static void
+reference_work (void)
+{
+  float acc[8] = { 0 };
+
+  for (guint pass = 0; pass < REFERENCE_PASSES; pass++)
+    for (guint i = 0; i < REFERENCE_FLOATS; i += 8)
+      for (guint j = 0; j < 8; j++)
+        acc[j] = acc[j] * 0.999f + reference_data[i + j];
+  reference_sink = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
+}
+
+double
+kestrel_bench_reference_loop_ms (void)
+{
+  static gsize initialised;
+  double best = G_MAXDOUBLE;
+
+  if (g_once_init_enter (&initialised))
+    {
+      for (guint i = 0; i < REFERENCE_FLOATS; i++)
+        reference_data[i] = (float) (i % 17) / 17.0f;
+      g_once_init_leave (&initialised, 1);
+    }
+  for (guint t = 0; t < REFERENCE_TRIES; t++)
+    {
+      guint64 t0 = kestrel_stats_now_ns ();
+      reference_work ();
+      best = MIN (best, (kestrel_stats_now_ns () - t0) / 1e6);
+    }
+  return best;
 }
 
 guint64

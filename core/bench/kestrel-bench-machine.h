@@ -49,6 +49,14 @@ void kestrel_bench_totals_init (KestrelBenchTotals *totals);
 void kestrel_bench_probe_start (KestrelBenchProbe *probe);
 void kestrel_bench_probe_stop (const KestrelBenchProbe *start, KestrelBenchTotals *totals);
 
+/* The machine's own speed: the time (ms) of a fixed piece of scalar
+ * arithmetic on a few KB of data, the fastest of a few tries (so a
+ * preemption does not count, a slower clock or a busy sibling hardware
+ * thread does). The same binary on a steady machine times the same; a
+ * virtual machine whose host is busy, or a clock that changed, does not,
+ * and that moves every cell's times with it. About 1 ms. */
+double kestrel_bench_reference_loop_ms (void);
+
 /* Thread CPU time of the whole process in ns (CLOCK_PROCESS_CPUTIME_ID). */
 guint64 kestrel_bench_process_cpu_ns (void);
 

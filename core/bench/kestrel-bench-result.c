@@ -11,7 +11,8 @@
 #include "kestrel-file.h"
 #include "kestrel-json.h"
 
-static const char *const note_names[] = { "governor", "load", "frequency", "throttle", "unstable", "noisy" };
+static const char *const note_names[] = { "governor", "load", "frequency", "throttle", "unstable", "noisy",
+                                           "machine_speed" };
 
 /* ---- writing --------------------------------------------------------------- */
 
@@ -110,6 +111,7 @@ add_cell (JsonBuilder *b, const KestrelBenchCell *c)
   json_builder_end_array (b);
   add_strings (b, "notes", c->notes);
   add_doubles (b, "round_medians_ms", c->round_medians_ms);
+  add_doubles (b, "reference_ms", c->reference_ms);
   add_doubles (b, "samples_ms", c->samples_ms);
   json_builder_end_object (b);
 }
@@ -195,6 +197,7 @@ typedef struct {
   const char *origin;
   GError **error;
   gboolean failed;
+  int version;              /* the file's format version */
 } Reader;
 
 static JsonNode *
@@ -400,6 +403,9 @@ read_cell (Reader *rd, JsonNode *node)
         c->note_flags |= 1u << k;
   read_strings (rd, o, "notes", c->notes);
   read_doubles (rd, o, "round_medians_ms", c->round_medians_ms);
+  /* Version 3 added the reference loop before each visit. */
+  if (rd->version >= 3)
+    read_doubles (rd, o, "reference_ms", c->reference_ms);
   read_doubles (rd, o, "samples_ms", c->samples_ms);
   if (!rd->failed && c->samples_ms->len != get_uint (rd, o, "runs"))
     {
@@ -413,7 +419,7 @@ read_cell (Reader *rd, JsonNode *node)
 KestrelBenchResult *
 kestrel_bench_result_from_json (JsonNode *root, const char *origin, GError **error)
 {
-  Reader rd = { origin, error, FALSE };
+  Reader rd = { origin, error, FALSE, 0 };
   /* A file of white space parses to no root at all (found by fuzzing). */
   JsonObject *o = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   g_autoptr(KestrelBenchResult) r = kestrel_bench_result_new ();
@@ -436,6 +442,7 @@ kestrel_bench_result_from_json (JsonNode *root, const char *origin, GError **err
                    origin, r->format_version, KESTREL_BENCH_FORMAT_VERSION);
       return NULL;
     }
+  rd.version = r->format_version;
   r->created = get_string (&rd, o, "created", FALSE);
 
   m = get_object (&rd, o, "machine");

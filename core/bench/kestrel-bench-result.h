@@ -17,8 +17,10 @@ G_BEGIN_DECLS
 
 #define KESTREL_BENCH_FORMAT "kestrel-benchmark"
 /* 2 added each cell's "faces" (faces agreeing); version 1 files still
- * load, with the faces unmeasured. */
-#define KESTREL_BENCH_FORMAT_VERSION 2
+ * load, with the faces unmeasured. 3 added each cell's "reference_ms"
+ * (the machine's reference loop before each visit); older files load
+ * with none. */
+#define KESTREL_BENCH_FORMAT_VERSION 3
 
 JsonNode *kestrel_bench_result_to_json (const KestrelBenchResult *result);
 /* Pretty-printed JSON. */

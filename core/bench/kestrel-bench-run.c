@@ -36,6 +36,9 @@
 #define LOAD_NOTE_PERCENT 5.0
 #define UNSTABLE_NOTE_FRACTION 0.05
 #define FREQ_NOTE_FRACTION 0.05
+/* The reference loop's own spread on a steady machine is about 1-2%
+ * (Zen 5 virtual machine, busy or not with other processes). */
+#define MACHINE_NOTE_FRACTION 0.03
 
 typedef struct {
   KestrelBenchCell *cell;
@@ -401,8 +404,9 @@ visit (Run *run, CellState *s, double slice_s, GError **error)
   guint first = c->samples_ms->len, runs = 0;
   guint64 start = kestrel_stats_now_ns (), limit = (guint64) (slice_s * 1e9);
   KestrelBenchProbe probe;
-  double round_median;
+  double round_median, reference = kestrel_bench_reference_loop_ms ();
 
+  g_array_append_val (c->reference_ms, reference);
   kestrel_bench_probe_start (&probe);
   for (;;)
     {
@@ -492,6 +496,18 @@ finish_cell (const KestrelBenchResult *r, const KestrelBenchOptions *o, CellStat
     kestrel_bench_cell_add_note (c, KESTREL_BENCH_NOTE_UNSTABLE,
                                  "The median moved by %.0f%% between rounds (%.3f to %.3f ms).",
                                  100.0 * (hi - lo) / c->median_ms, lo, hi);
+  lo = G_MAXDOUBLE, hi = 0;
+  for (guint i = 0; i < c->reference_ms->len; i++)
+    {
+      double m = g_array_index (c->reference_ms, double, i);
+      lo = MIN (lo, m);
+      hi = MAX (hi, m);
+    }
+  if (c->reference_ms->len > 1 && lo > 0 && (hi - lo) / lo > MACHINE_NOTE_FRACTION)
+    kestrel_bench_cell_add_note (c, KESTREL_BENCH_NOTE_MACHINE,
+                                 "The machine's own speed changed by %.0f%% between this cell's rounds (a fixed "
+                                 "reference loop took %.3f to %.3f ms): a busy host or a changed clock.",
+                                 100.0 * (hi - lo) / lo, lo, hi);
   if (c->median_ms > 0 && (c->ci_high_ms - c->ci_low_ms) / 2.0 > o->target_ci * c->median_ms)
     kestrel_bench_cell_add_note (c, KESTREL_BENCH_NOTE_NOISY,
                                  "The 95%% interval of the median is +-%.1f%%, wider than the %.0f%% "
@@ -539,7 +555,7 @@ kestrel_bench_run (KestrelModel *model, const char *model_name, GBytes *model_by
   Axes axes;
   guint64 run_start = kestrel_stats_now_ns ();
   guint done = 0, total;
-  double slice_s;
+  double slice_s, ref_median, ref_low, ref_high;
   gboolean ok = FALSE;
 
   g_return_val_if_fail (model != NULL && options != NULL, NULL);
@@ -613,6 +629,12 @@ kestrel_bench_run (KestrelModel *model, const char *model_name, GBytes *model_by
       finish_cell (r, options, s);
       g_ptr_array_add (r->cells, g_steal_pointer (&s->cell));
     }
+  if (kestrel_bench_result_get_reference (r, &ref_median, &ref_low, &ref_high)
+      && (ref_high - ref_low) / ref_low > MACHINE_NOTE_FRACTION)
+    g_ptr_array_add (r->notes, g_strdup_printf ("The machine's own speed changed by %.0f%% during the run (a "
+                                                "fixed reference loop, timed before every visit, took %.3f to "
+                                                "%.3f ms): cells visited while it was slower are slower for that reason.",
+                                                100.0 * (ref_high - ref_low) / ref_low, ref_low, ref_high));
   r->wall_s = (kestrel_stats_now_ns () - run_start) / 1e9;
   ok = TRUE;
 

@@ -65,6 +65,7 @@ typedef enum {
   KESTREL_BENCH_NOTE_THROTTLE  = 1 << 3,  /* thermal throttling counted */
   KESTREL_BENCH_NOTE_UNSTABLE  = 1 << 4,  /* median moved between rounds */
   KESTREL_BENCH_NOTE_NOISY     = 1 << 5,  /* CI never reached the target */
+  KESTREL_BENCH_NOTE_MACHINE   = 1 << 6,  /* the machine's own speed changed */
 } KestrelBenchNoteFlags;
 
 typedef struct {
@@ -79,6 +80,9 @@ typedef struct {
   double first_run_ms;      /* the first inference, cold */
   GArray *samples_ms;       /* double: every timed run (one batch each) */
   GArray *round_medians_ms; /* double: the median of each visit */
+  /* double: the machine's reference loop (kestrel_bench_reference_loop_ms)
+   * just before each visit; empty in files from before version 3. */
+  GArray *reference_ms;
 
   /* From samples_ms (kestrel_bench_cell_update_stats). */
   double median_ms, p90_ms, p99_ms, mad_ms;
@@ -180,6 +184,11 @@ typedef struct {
 
 KestrelBenchResult *kestrel_bench_result_new (void);
 void kestrel_bench_result_free (KestrelBenchResult *result);
+/* The machine's reference loop over the whole run (before every visit of
+ * every cell): its median, fastest and slowest time (ms). FALSE when the
+ * result has none (a file from before format version 3). */
+gboolean kestrel_bench_result_get_reference (const KestrelBenchResult *result, double *median_ms,
+                                             double *low_ms, double *high_ms);
 
 /* Called between cells: `done` of `total` cell visits, and an estimate of
  * the seconds left. On the thread that runs the suite. */

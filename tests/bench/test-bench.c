@@ -57,6 +57,9 @@ test_one_cell (void)
   g_assert_cmpint (c->level, ==, KK_LEVEL_SIMD);
   g_assert_cmpuint (c->threads, ==, 1);
   g_assert_cmpuint (c->round_medians_ms->len, ==, 2);
+  /* The machine's reference loop before each visit. */
+  g_assert_cmpuint (c->reference_ms->len, ==, 2);
+  g_assert_cmpfloat (g_array_index (c->reference_ms, double, 0), >, 0);
   g_assert_cmpuint (c->samples_ms->len, >=, 10);
   g_assert_cmpfloat (c->ci_low_ms, <=, c->median_ms);
   g_assert_cmpfloat (c->median_ms, <=, c->ci_high_ms);
@@ -159,6 +162,7 @@ synthetic (double median, guint seed, guint n)
   KestrelBenchResult *r = kestrel_bench_result_new ();
   KestrelBenchCell *c = kestrel_bench_cell_new ("kestrel", KESTREL_PRECISION_FP32, KK_LEVEL_FULL, 2, 1);
   g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  double reference_ms = 0.1;
 
   for (guint i = 0; i < n; i++)
     {
@@ -170,6 +174,7 @@ synthetic (double median, guint seed, guint n)
     }
   kestrel_bench_cell_update_stats (c);
   g_array_append_val (c->round_medians_ms, c->median_ms);
+  g_array_append_val (c->reference_ms, reference_ms);
   g_ptr_array_add (r->cells, c);
   r->created = g_strdup ("2026-01-01T00:00:00Z");
   r->cpu_model = g_strdup ("synthetic");
@@ -311,8 +316,8 @@ test_pick (void)
 }
 
 /* A version 1 file (before faces agreeing) still loads, its faces
- * unmeasured; faces written by version 2 come back; a version from the
- * future does not load. */
+ * unmeasured; faces written by version 2 come back; a version 2 file has
+ * no reference loop; a version from the future does not load. */
 static void
 test_versions (void)
 {
@@ -336,7 +341,18 @@ test_versions (void)
   g_assert_cmpuint (c->faces_extra, ==, 2);
 
   o = json_node_get_object (root);
-  g_assert_cmpint (json_object_get_int_member (o, "version"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (o, "version"), ==, 3);
+  cell = json_array_get_object_element (json_object_get_array_member (o, "cells"), 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (cell, "reference_ms")), ==, 1);
+  json_object_set_int_member (o, "version", 2);
+  json_object_remove_member (cell, "reference_ms");
+  {
+    g_autoptr(KestrelBenchResult) v2 = kestrel_bench_result_from_json (root, "v2", &error);
+    double median, low, high;
+    g_assert_no_error (error);
+    g_assert_cmpuint (((KestrelBenchCell *) v2->cells->pdata[0])->reference_ms->len, ==, 0);
+    g_assert_false (kestrel_bench_result_get_reference (v2, &median, &low, &high));
+  }
   json_object_set_int_member (o, "version", 1);
   cell = json_array_get_object_element (json_object_get_array_member (o, "cells"), 0);
   json_object_remove_member (cell, "faces");
@@ -359,9 +375,46 @@ test_versions (void)
   g_assert_nonnull (strstr (error->message, "faces"));
   g_clear_error (&error);
 
-  json_object_set_int_member (o, "version", 3);
-  g_assert_null (kestrel_bench_result_from_json (root, "v3", &error));
+  json_object_set_int_member (o, "version", 4);
+  g_assert_null (kestrel_bench_result_from_json (root, "v4", &error));
   g_assert_error (error, KESTREL_ERROR, KESTREL_ERROR_UNSUPPORTED);
+}
+
+/* The reference loop says when the machine itself changed speed between
+ * two results of the same build on the same CPU model, and by how much. */
+static void
+test_machine_speed (void)
+{
+  g_autoptr(KestrelBenchResult) a = synthetic (10.0, 1, 50);
+  g_autoptr(KestrelBenchResult) b = synthetic (11.0, 2, 50);
+  GArray *ref_b = ((KestrelBenchCell *) b->cells->pdata[0])->reference_ms;
+  g_autofree char *same = kestrel_bench_compare_machine_speed (a, b);
+  g_autofree char *slower = NULL;
+  g_autofree char *other_build = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  double median, low, high;
+
+  /* Equal reference loops: the 10% is the software's. */
+  g_assert_null (same);
+
+  g_array_index (ref_b, double, 0) = 0.11;
+  g_array_append_val (ref_b, g_array_index (ref_b, double, 0));
+  g_assert_true (kestrel_bench_result_get_reference (b, &median, &low, &high));
+  g_assert_cmpfloat (median, ==, 0.11);
+  slower = kestrel_bench_compare_machine_speed (a, b);
+  g_assert_nonnull (slower);
+  g_assert_nonnull (strstr (slower, "10% slower in B"));
+  rows = kestrel_bench_compare (a, b);
+  text = kestrel_bench_comparison_format (a, b, rows, "text");
+  g_assert_nonnull (strstr (text, slower));
+  g_assert_nonnull (strstr (text, "reference loop 0.1100 ms"));
+
+  /* Another build's loop is other work: no sentence. */
+  g_free (b->git_commit);
+  b->git_commit = g_strdup ("other");
+  other_build = kestrel_bench_compare_machine_speed (a, b);
+  g_assert_null (other_build);
 }
 
 static void
@@ -421,5 +474,6 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/mann-whitney", test_mann_whitney);
   g_test_add_func ("/bench/pick", test_pick);
   g_test_add_func ("/bench/versions", test_versions);
+  g_test_add_func ("/bench/machine-speed", test_machine_speed);
   return g_test_run ();
 }
