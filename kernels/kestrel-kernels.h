@@ -349,8 +349,9 @@ typedef struct kk_kernels {
    * table's own panel layout by gemm_f32_pack_b; the packed size comes from
    * gemm_f32_packed_size. The reference accumulates in k order, one
    * multiply and one add per step (no FMA), so other ISAs differ by rounding
-   * only. Then the epilogue's act, if any (AVX-512 in registers before the
-   * store, the other ISAs over the rows of C at the end of the call). */
+   * only. Then the epilogue's act, if any (AVX-512 and AVX2 in registers
+   * before the store, SSE4.2 and NEON over the rows of C at the end of the
+   * call); at every ISA the table's sigmoid_f32 / silu_f32 to the bit. */
   size_t (*gemm_f32_packed_size) (size_t k, size_t n);
   void (*gemm_f32_pack_b) (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
   void (*gemm_f32) (size_t m_count, size_t n, size_t k, const float *a, size_t lda,

@@ -19,11 +19,15 @@
  * cores); rows past
  * m_count are not computed at all (one tile instantiation per row count).
  *
+ * The epilogue's activation (sigmoid, SiLU) runs on the accumulators
+ * before the store, with the eltwise family's polynomial (exp-avx2.h).
+ *
  * The caller's row split (threads) needs nothing from this file: tiles only
  * read A, B, bias and residual and write their own cells of C, and a
  * residual that is C itself is read before the same cell is stored.
  */
 #include "gemm.h"
+#include "eltwise/exp-avx2.h"
 
 #include <immintrin.h>
 
@@ -46,6 +50,7 @@ typedef struct {
   size_t k, lda, ldc, ldr;
   bool has_bias, has_residual, has_lo, has_hi;
   float lo, hi;
+  kk_gemm_act act;
 } gemm_args;
 
 /* -1 lanes then 0 lanes: loading 8 ints at tail_mask_src + 8 - cols gives a
@@ -158,6 +163,22 @@ gemm_tile_avx2 (const size_t mr, const size_t nv, const gemm_args *args,
           acc[r][v] = _mm256_min_ps (hi, acc[r][v]);
     }
 
+  /* The activation in registers (exp-avx2.h: the eltwise kernels'
+   * sigmoid, so the same bits as sigmoid_f32 / silu_f32 over C after the
+   * call), so C is written once. */
+  if (args->act == KK_GEMM_ACT_SILU)
+#pragma GCC unroll 12
+    for (size_t r = 0; r < mr; r++)
+#pragma GCC unroll 3
+      for (size_t v = 0; v < nv; v++)
+        acc[r][v] = kk_silu_ps_avx2 (acc[r][v]);
+  else if (args->act == KK_GEMM_ACT_SIGMOID)
+#pragma GCC unroll 12
+    for (size_t r = 0; r < mr; r++)
+#pragma GCC unroll 3
+      for (size_t v = 0; v < nv; v++)
+        acc[r][v] = kk_sigmoid_ps_avx2 (acc[r][v]);
+
   if (!tail)
     {
 #pragma GCC unroll 12
@@ -221,7 +242,7 @@ gemm_f32_avx2 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
   const float *bias = ep.bias, *residual = ep.residual;
   gemm_args args = { .k = k, .lda = lda, .ldc = ldc, .ldr = ep.ldr, .has_bias = ep.has_bias,
                      .has_residual = ep.has_residual, .has_lo = ep.has_lo, .has_hi = ep.has_hi,
-                     .lo = ep.lo, .hi = ep.hi };
+                     .lo = ep.lo, .hi = ep.hi, .act = ep.act };
 
   const size_t nv = (n + VL - 1) / VL;
   const size_t last_cols = n - (nv - 1) * VL;
@@ -261,6 +282,4 @@ gemm_f32_avx2 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
         }
       g0 = g1;
     }
-
-  kk_gemm_act_rows (ep.act, c, ldc, m_count, n, kk_sigmoid_f32_avx2, kk_silu_f32_avx2);
 }
