@@ -29,15 +29,27 @@ kk_exp_ps_avx512 (__m512 v)
 }
 
 /* 1 / (1 + exp (-x)), exp's argument clamped to [-87, 87]; NaN stays NaN.
- * See kk_sigmoid_ps_avx2. */
+ * kk_sigmoid_ps_avx2's operations, except that p * 2^n is VSCALEFPS instead
+ * of a multiply by 2^n built in the exponent field: both are the correctly
+ * rounded p * 2^n (n is an integer in [-126, 126], so 2^n is a normal
+ * float), so the same bits in three fewer instructions. */
 static inline __attribute__ ((always_inline)) __m512
 kk_sigmoid_ps_avx512 (__m512 x)
 {
-  const __m512 t = _mm512_min_ps (_mm512_max_ps (_mm512_sub_ps (_mm512_setzero_ps (), x),
-                                                 _mm512_set1_ps (-87.0f)),
-                                  _mm512_set1_ps (87.0f));
+  const __m512 xc = _mm512_min_ps (_mm512_max_ps (x, _mm512_set1_ps (-87.0f)), _mm512_set1_ps (87.0f));
+  const __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (xc, _mm512_set1_ps (-1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmsub_ps (n, _mm512_set1_ps (0.693359375f), xc);
+  r = _mm512_fnmadd_ps (n, _mm512_set1_ps (-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps (1.9875691500e-4f);
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.3981999507e-3f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (8.3334519073e-3f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1665795894e-2f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.6666665459e-1f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (5.0000001201e-1f));
+  p = _mm512_fmadd_ps (p, _mm512_mul_ps (r, r), _mm512_add_ps (r, _mm512_set1_ps (1.0f)));
   const __m512 one = _mm512_set1_ps (1.0f);
-  const __m512 s = _mm512_div_ps (one, _mm512_add_ps (one, kk_exp_ps_avx512 (t)));
+  const __m512 s = _mm512_div_ps (one, _mm512_add_ps (one, _mm512_scalef_ps (p, n)));
   return _mm512_mask_blend_ps (_mm512_cmp_ps_mask (x, x, _CMP_UNORD_Q), s, x);
 }
 
