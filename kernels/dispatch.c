@@ -30,6 +30,7 @@ kk_kernels_is_complete (const kk_kernels *t)
     (const void *) t->maxpool_f32_nhwc, (const void *) t->avgpool_global_f32_nhwc,
     (const void *) t->binary_f32, (const void *) t->add_clamp_f32,
     (const void *) t->clamp_f32, (const void *) t->sigmoid_f32, (const void *) t->silu_f32,
+    (const void *) t->hard_gate_f32,
     (const void *) t->softmax_f32,
     (const void *) t->qgemm_u8s8_packed_size,
     (const void *) t->qgemm_u8s8_pack, (const void *) t->qgemm_u8s8_requant,

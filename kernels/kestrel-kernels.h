@@ -415,6 +415,11 @@ typedef struct kk_kernels {
    * ISAs than scalar differ from it by rounding (see eltwise.h) */
   void (*sigmoid_f32) (const float *x, float *y, size_t n);
   void (*silu_f32) (const float *x, float *y, size_t n);
+  /* hard sigmoid and hard swish (the activations ConvNhwc fuses): g =
+   * clamp (alpha * x + beta, 0, 1), a multiply and an add each rounded,
+   * the clamp as clamp_f32's (a NaN stays NaN); y = g, or x * g when
+   * times_x. Exact: every ISA gives the reference's bits (y may be x). */
+  void (*hard_gate_f32) (const float *x, float *y, size_t n, float alpha, float beta, bool times_x);
   /* softmax of one contiguous row: y = exp (x - max (x)) / sum, the sum in
    * float (y may be x); other ISAs than scalar differ from it by rounding
    * (see eltwise.h) */

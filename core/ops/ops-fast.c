@@ -395,10 +395,14 @@ conv_act_apply (const KestrelStep *step, const ConvState *s, float *y, gsize n)
       step->kernels->silu_f32 (y, y, n);
       break;
     case CONV_ACT_HARD_SIGMOID:
-      hard_gate (y, n, alpha, beta, FALSE);
-      break;
     case CONV_ACT_HARD_SWISH:
-      hard_gate (y, n, alpha, beta, TRUE);
+      /* At the SIMD levels the table's kernel (exact: the same bits as
+       * hard_gate's, in vectors of the level's ISA); the reference levels
+       * keep the loop below. */
+      if (step->kernels->isa != KK_ISA_SCALAR)
+        step->kernels->hard_gate_f32 (y, y, n, alpha, beta, s->act == CONV_ACT_HARD_SWISH);
+      else
+        hard_gate (y, n, alpha, beta, s->act == CONV_ACT_HARD_SWISH);
       break;
     case CONV_ACT_LEAKY_RELU:
       for (gsize i = 0; i < n; i++)

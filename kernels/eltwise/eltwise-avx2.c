@@ -109,6 +109,51 @@ kk_silu_f32_avx2 (const float *x, float *y, size_t n)
   sigmoid_silu_avx2 (x, y, n, true);
 }
 
+/* Hard sigmoid / hard swish (see eltwise.h): exact, the reference's bits. */
+static inline __m256
+hard_gate_ps (__m256 v, __m256 va, __m256 vb, bool times_x)
+{
+  __m256 g = _mm256_add_ps (_mm256_mul_ps (va, v), vb);
+  g = _mm256_max_ps (_mm256_setzero_ps (), _mm256_min_ps (_mm256_set1_ps (1.0f), g));
+  return times_x ? _mm256_mul_ps (v, g) : g;
+}
+
+static inline void
+hard_gate_avx2 (const float *x, float *y, size_t n, float alpha, float beta, bool times_x)
+{
+  const __m256 va = _mm256_set1_ps (alpha), vb = _mm256_set1_ps (beta);
+  size_t i = 0;
+
+  for (; i + 32 <= n; i += 32)
+    {
+      __m256 g0 = hard_gate_ps (_mm256_loadu_ps (x + i), va, vb, times_x);
+      __m256 g1 = hard_gate_ps (_mm256_loadu_ps (x + i + 8), va, vb, times_x);
+      __m256 g2 = hard_gate_ps (_mm256_loadu_ps (x + i + 16), va, vb, times_x);
+      __m256 g3 = hard_gate_ps (_mm256_loadu_ps (x + i + 24), va, vb, times_x);
+      _mm256_storeu_ps (y + i, g0);
+      _mm256_storeu_ps (y + i + 8, g1);
+      _mm256_storeu_ps (y + i + 16, g2);
+      _mm256_storeu_ps (y + i + 24, g3);
+    }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (y + i, hard_gate_ps (_mm256_loadu_ps (x + i), va, vb, times_x));
+  if (i < n)
+    {
+      const __m256i m = tail_mask (n - i);
+      _mm256_maskstore_ps (y + i, m, hard_gate_ps (_mm256_maskload_ps (x + i, m), va, vb, times_x));
+    }
+}
+
+void
+kk_hard_gate_f32_avx2 (const float *x, float *y, size_t n, float alpha, float beta, bool times_x)
+{
+  /* One loop per flag, so neither tests it per vector. */
+  if (times_x)
+    hard_gate_avx2 (x, y, n, alpha, beta, true);
+  else
+    hard_gate_avx2 (x, y, n, alpha, beta, false);
+}
+
 /* Softmax of a row (see eltwise.h): three passes over it, the maximum, the
  * exponentials stored and summed, the division. exp's argument x - max is
  * at most 0; below -87 it is raised to -87 (max (lo, t) keeps a NaN t). */

@@ -105,6 +105,51 @@ kk_silu_f32_avx512 (const float *x, float *y, size_t n)
   sigmoid_silu_avx512 (x, y, n, true);
 }
 
+/* Hard sigmoid / hard swish (see eltwise.h): exact, the reference's bits. */
+static inline __m512
+hard_gate_ps (__m512 v, __m512 va, __m512 vb, bool times_x)
+{
+  __m512 g = _mm512_add_ps (_mm512_mul_ps (va, v), vb);
+  g = _mm512_max_ps (_mm512_setzero_ps (), _mm512_min_ps (_mm512_set1_ps (1.0f), g));
+  return times_x ? _mm512_mul_ps (v, g) : g;
+}
+
+static inline void
+hard_gate_avx512 (const float *x, float *y, size_t n, float alpha, float beta, bool times_x)
+{
+  const __m512 va = _mm512_set1_ps (alpha), vb = _mm512_set1_ps (beta);
+  size_t i = 0;
+
+  for (; i + 64 <= n; i += 64)
+    {
+      __m512 g0 = hard_gate_ps (_mm512_loadu_ps (x + i), va, vb, times_x);
+      __m512 g1 = hard_gate_ps (_mm512_loadu_ps (x + i + 16), va, vb, times_x);
+      __m512 g2 = hard_gate_ps (_mm512_loadu_ps (x + i + 32), va, vb, times_x);
+      __m512 g3 = hard_gate_ps (_mm512_loadu_ps (x + i + 48), va, vb, times_x);
+      _mm512_storeu_ps (y + i, g0);
+      _mm512_storeu_ps (y + i + 16, g1);
+      _mm512_storeu_ps (y + i + 32, g2);
+      _mm512_storeu_ps (y + i + 48, g3);
+    }
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (y + i, hard_gate_ps (_mm512_loadu_ps (x + i), va, vb, times_x));
+  if (i < n)
+    {
+      const __mmask16 m = tail_mask (n - i);
+      _mm512_mask_storeu_ps (y + i, m, hard_gate_ps (_mm512_maskz_loadu_ps (m, x + i), va, vb, times_x));
+    }
+}
+
+void
+kk_hard_gate_f32_avx512 (const float *x, float *y, size_t n, float alpha, float beta, bool times_x)
+{
+  /* One loop per flag, so neither tests it per vector. */
+  if (times_x)
+    hard_gate_avx512 (x, y, n, alpha, beta, true);
+  else
+    hard_gate_avx512 (x, y, n, alpha, beta, false);
+}
+
 /* Softmax of a row (see eltwise.h and the AVX2 version): maximum, stored
  * and summed exponentials, division; masked tails. */
 void

@@ -24,6 +24,21 @@ kk_silu_f32_scalar (const float *x, float *y, size_t n)
     y[i] = x[i] * (1.0f / (1.0f + expf (-x[i])));
 }
 
+/* g = alpha * v + beta rounded twice (this file is built without FMA
+ * contraction), clamped to [0, 1] keeping a NaN, times v for hard swish. */
+void
+kk_hard_gate_f32_scalar (const float *x, float *y, size_t n, float alpha, float beta, bool times_x)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      const float v = x[i];
+      float g = alpha * v + beta;
+      g = g > 1.0f ? 1.0f : g;
+      g = g < 0.0f ? 0.0f : g;
+      y[i] = times_x ? v * g : g;
+    }
+}
+
 void
 kk_softmax_f32_scalar (const float *x, float *y, size_t n)
 {

@@ -10,6 +10,7 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
   table->silu_f32 = kk_silu_f32_scalar;
   table->softmax_f32 = kk_softmax_f32_scalar;
   table->binary_f32 = kk_binary_f32_scalar;
+  table->hard_gate_f32 = kk_hard_gate_f32_scalar;
 
 #if KK_ARCH_X86
   if (kk_isa_includes (isa, KK_ISA_SSE42))
@@ -25,6 +26,7 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
       table->silu_f32 = kk_silu_f32_avx2;
       table->softmax_f32 = kk_softmax_f32_avx2;
       table->binary_f32 = kk_binary_f32_avx2;
+      table->hard_gate_f32 = kk_hard_gate_f32_avx2;
     }
   if (kk_isa_includes (isa, KK_ISA_AVX512))
     {
@@ -34,6 +36,7 @@ kk_eltwise_fill (kk_kernels *table, kk_isa isa)
       table->silu_f32 = kk_silu_f32_avx512;
       table->softmax_f32 = kk_softmax_f32_avx512;
       table->binary_f32 = kk_binary_f32_avx512;
+      table->hard_gate_f32 = kk_hard_gate_f32_avx512;
     }
 #endif
 

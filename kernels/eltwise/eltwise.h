@@ -27,6 +27,12 @@
  * beside a sum of at least 1. A NaN anywhere, or an infinity (inf - inf),
  * makes the row NaN as in the reference.
  */
+/* Hard sigmoid and hard swish (hard_gate_f32): g = alpha * x + beta, a
+ * multiply then an add (no FMA), then g = g > 1 ? 1 : g and g = g < 0 ? 0 :
+ * g (MINPS/MAXPS with the bound first, as the clamp above: a NaN stays NaN,
+ * -0.0 stays -0.0), then x * g for hard swish: exact, so AVX2 and AVX-512
+ * give the reference's bits. SSE4.2 and NEON use the scalar version.
+ */
 /* Binary arithmetic (binary_f32: Add, Sub, Mul, Div, one operand
  * possibly a single value): one IEEE operation per element, so every ISA
  * gives the reference's bits, NaN and signed zeros included. SSE4.2 and
@@ -50,6 +56,7 @@ void kk_clamp_f32_scalar (const float *x, float *y, size_t n, float lo, float hi
 void kk_sigmoid_f32_scalar (const float *x, float *y, size_t n);
 void kk_silu_f32_scalar (const float *x, float *y, size_t n);
 void kk_softmax_f32_scalar (const float *x, float *y, size_t n);
+void kk_hard_gate_f32_scalar (const float *x, float *y, size_t n, float alpha, float beta, bool times_x);
 void kk_binary_f32_scalar (kk_binary_op op, const float *a, size_t a_step, const float *b,
                            size_t b_step, float *y, size_t n);
 
@@ -64,6 +71,8 @@ void kk_softmax_f32_avx2 (const float *x, float *y, size_t n);
 void kk_softmax_f32_avx512 (const float *x, float *y, size_t n);
 void kk_sigmoid_f32_avx512 (const float *x, float *y, size_t n);
 void kk_silu_f32_avx512 (const float *x, float *y, size_t n);
+void kk_hard_gate_f32_avx2 (const float *x, float *y, size_t n, float alpha, float beta, bool times_x);
+void kk_hard_gate_f32_avx512 (const float *x, float *y, size_t n, float alpha, float beta, bool times_x);
 void kk_add_clamp_f32_avx512 (const float *a, const float *b, float *y, size_t n, float lo, float hi);
 void kk_clamp_f32_avx512 (const float *x, float *y, size_t n, float lo, float hi);
 void kk_binary_f32_avx2 (kk_binary_op op, const float *a, size_t a_step, const float *b,

@@ -1,5 +1,6 @@
-/* test-eltwise.c — add_clamp_f32, clamp_f32 and binary_f32 (Add, Sub, Mul,
- * Div, either operand one value): the scalar reference against
+/* test-eltwise.c — add_clamp_f32, clamp_f32, binary_f32 (Add, Sub, Mul,
+ * Div, either operand one value) and hard_gate_f32 (hard sigmoid and hard
+ * swish): the scalar reference against
  * an independently written rule, then every ISA against scalar, bit for bit
  * (these kernels are exact; NaN and signed zeros included). sigmoid_f32 and
  * silu_f32: the scalar reference against the formula, every ISA against
@@ -402,6 +403,121 @@ test_activation_avx512_vs_avx2 (void)
   g_array_unref (sizes);
 }
 
+/* ---- hard sigmoid and hard swish ---- */
+
+/* The rule (ops-fast.c's hard_gate_1, the reference operators' arithmetic). */
+static float
+hard_gate_rule (float v, float alpha, float beta, gboolean times_x)
+{
+  volatile float prod = alpha * v; /* rounded apart from the add */
+  float g = prod + beta;
+  if (g > 1.0f)
+    g = 1.0f;
+  if (g < 0.0f)
+    g = 0.0f;
+  return times_x ? v * g : g;
+}
+
+static const float hard_gate_params[][2] = {
+  { 1.0f / 6.0f, 0.5f }, /* HardSwish */
+  { 0.2f, 0.5f },        /* HardSigmoid's default */
+  { -0.3f, 0.25f }, { 3.0f, -1.0f }, { 0.0f, 0.5f }, { 1.0f / 6.0f, NAN },
+};
+
+static float
+random_gate_input (GRand *rand)
+{
+  switch (g_rand_int_range (rand, 0, 12))
+    {
+    case 0:
+      return NAN;
+    case 1:
+      return g_rand_boolean (rand) ? INFINITY : -INFINITY;
+    case 2:
+      return g_rand_boolean (rand) ? 0.0f : -0.0f;
+    case 3:
+      /* The clamp's edges: alpha * x + beta at or next to 0 and 1. */
+      return (float) g_rand_int_range (rand, -4, 5) * 0.75f;
+    default:
+      return (float) g_rand_double_range (rand, -8.0, 8.0);
+    }
+}
+
+static void
+test_hard_gate_scalar_rule (void)
+{
+  const kk_kernels *ref = kk_kernels_get (KK_ISA_SCALAR);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (13);
+  float x[512], y[512];
+
+  for (gsize p = 0; p < G_N_ELEMENTS (hard_gate_params); p++)
+    for (int times_x = 0; times_x < 2; times_x++)
+      {
+        const float alpha = hard_gate_params[p][0], beta = hard_gate_params[p][1];
+        for (gsize i = 0; i < G_N_ELEMENTS (x); i++)
+          x[i] = random_gate_input (rand);
+        ref->hard_gate_f32 (x, y, G_N_ELEMENTS (x), alpha, beta, times_x);
+        for (gsize i = 0; i < G_N_ELEMENTS (x); i++)
+          if (!same (y[i], hard_gate_rule (x[i], alpha, beta, times_x)))
+            g_error ("scalar hard gate (%g; %g, %g, %d) = %g, rule %g", (double) x[i], (double) alpha,
+                     (double) beta, times_x, (double) y[i],
+                     (double) hard_gate_rule (x[i], alpha, beta, times_x));
+      }
+  /* HardSwish at -0.0 keeps the sign: -0 * 0.5. */
+  x[0] = -0.0f;
+  ref->hard_gate_f32 (x, y, 1, 1.0f / 6.0f, 0.5f, TRUE);
+  g_assert_true (bits (y[0]) == bits (-0.0f));
+}
+
+static void
+check_hard_gate_isa (const kk_kernels *ref, const kk_kernels *k, gpointer data)
+{
+  GRand *rand = data;
+  GArray *sizes = kk_test_sizes ();
+  const size_t max_n = g_array_index (sizes, size_t, sizes->len - 1);
+  KkTestBuf bx = kk_test_buf_new (max_n * sizeof (float));
+  KkTestBuf by = kk_test_buf_new (max_n * sizeof (float));
+  float *want = g_new (float, max_n + 16);
+
+  for (guint s = 0; s < sizes->len; s++)
+    {
+      const size_t n = g_array_index (sizes, size_t, s);
+      const gsize p = s % G_N_ELEMENTS (hard_gate_params);
+      const float alpha = hard_gate_params[p][0], beta = hard_gate_params[p][1];
+      const gboolean times_x = (s / G_N_ELEMENTS (hard_gate_params)) % 2 == 0;
+      float *x = kk_test_buf_at (&bx, 4 * g_rand_int_range (rand, 0, 16));
+      float *y = kk_test_buf_at (&by, 4 * g_rand_int_range (rand, 0, 16));
+
+      for (size_t i = 0; i < n; i++)
+        x[i] = random_gate_input (rand);
+      ref->hard_gate_f32 (x, want, n, alpha, beta, times_x);
+      kk_test_buf_reset (&by);
+      k->hard_gate_f32 (x, y, n, alpha, beta, times_x);
+      for (size_t i = 0; i < n; i++)
+        if (bits (y[i]) != bits (want[i]))
+          g_error ("%s hard gate n=%zu [%zu] (alpha %g beta %g times_x %d): x = %.9g gave %.9g, scalar %.9g",
+                   kk_isa_name (k->isa), n, i, (double) alpha, (double) beta, times_x, (double) x[i],
+                   (double) y[i], (double) want[i]);
+      kk_test_assert_untouched_after ((guint8 *) y + n * sizeof (float), KK_TEST_GUARD);
+      kk_test_assert_untouched_before (y, KK_TEST_GUARD);
+      /* In place, as the convolutions call it. */
+      k->hard_gate_f32 (x, x, n, alpha, beta, times_x);
+      if (n > 0 && memcmp (x, want, n * sizeof (float)) != 0)
+        g_error ("%s hard gate in place n=%zu differs", kk_isa_name (k->isa), n);
+    }
+  g_free (want);
+  kk_test_buf_free (&bx);
+  kk_test_buf_free (&by);
+  g_array_unref (sizes);
+}
+
+static void
+test_hard_gate_isa_vs_scalar (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (17);
+  kk_test_each_isa (check_hard_gate_isa, rand);
+}
+
 /* ---- softmax of a row ---- */
 
 static void
@@ -629,6 +745,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/eltwise/activation-scalar-rule", test_activation_scalar_rule);
   g_test_add_func ("/kernels/eltwise/activation-isa-vs-scalar", test_activation_isa_vs_scalar);
   g_test_add_func ("/kernels/eltwise/activation-avx512-vs-avx2", test_activation_avx512_vs_avx2);
+  g_test_add_func ("/kernels/eltwise/hard-gate-scalar-rule", test_hard_gate_scalar_rule);
+  g_test_add_func ("/kernels/eltwise/hard-gate-isa-vs-scalar", test_hard_gate_isa_vs_scalar);
   g_test_add_func ("/kernels/eltwise/softmax-scalar-rule", test_softmax_scalar_rule);
   g_test_add_func ("/kernels/eltwise/softmax-isa-vs-scalar", test_softmax_isa_vs_scalar);
   g_test_add_func ("/kernels/eltwise/binary-scalar-rule", test_binary_scalar_rule);
