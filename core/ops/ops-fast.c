@@ -412,7 +412,18 @@ conv_act_apply (const KestrelStep *step, const ConvState *s, float *y, gsize n)
       g_assert_not_reached ();
     }
   if (s->act_scale != 1.0f || s->act_shift != 0.0f)
-    scale_shift (y, n, s->act_scale, s->act_shift);
+    {
+      /* At the SIMD levels the same two roundings through binary_f32
+       * (exact: one IEEE operation per element) in the level's vectors;
+       * the reference levels keep the loop above. */
+      if (step->kernels->isa != KK_ISA_SCALAR)
+        {
+          step->kernels->binary_f32 (KK_BINARY_MUL, y, 1, &s->act_scale, 0, y, n);
+          step->kernels->binary_f32 (KK_BINARY_ADD, y, 1, &s->act_shift, 0, y, n);
+        }
+      else
+        scale_shift (y, n, s->act_scale, s->act_shift);
+    }
 }
 
 static gboolean
