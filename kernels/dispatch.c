@@ -10,6 +10,7 @@
 #include <string.h>
 
 static kk_kernels tables[KK_ISA_COUNT];
+static kk_kernels exact_tables[KK_ISA_COUNT];
 static bool table_hw[KK_ISA_COUNT];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
@@ -25,7 +26,7 @@ kk_kernels_is_complete (const kk_kernels *t)
     (const void *) t->quantize_f32_s8, (const void *) t->quantize_f32_u8,
     (const void *) t->dequantize_s8_f32, (const void *) t->dequantize_u8_f32,
     (const void *) t->gemm_f32_packed_size, (const void *) t->gemm_f32_pack_b,
-    (const void *) t->gemm_f32, (const void *) t->gemm_f16_packed_size,
+    (const void *) t->gemm_f32, (const void *) t->gemm_f32_exact, (const void *) t->gemm_f16_packed_size,
     (const void *) t->gemm_f16_pack_b, (const void *) t->gemm_f16, (const void *) t->dwconv_f32_nhwc,
     (const void *) t->maxpool_f32_nhwc, (const void *) t->avgpool_global_f32_nhwc,
     (const void *) t->binary_f32, (const void *) t->add_clamp_f32,
@@ -76,6 +77,12 @@ build_tables (void)
       kk_qeltwise_fill (t, isa);
       table_hw[i] = true;
     }
+  for (int i = 0; i < KK_ISA_COUNT; i++)
+    if (table_hw[i])
+      {
+        exact_tables[i] = tables[KK_ISA_SCALAR];
+        exact_tables[i].gemm_f32 = tables[i].gemm_f32_exact;
+      }
 }
 
 const kk_kernels *
@@ -85,6 +92,15 @@ kk_kernels_get (kk_isa isa)
     return NULL;
   pthread_once (&tables_once, build_tables);
   return table_hw[isa] ? &tables[isa] : NULL;
+}
+
+const kk_kernels *
+kk_kernels_get_exact (kk_isa isa)
+{
+  if ((unsigned) isa >= KK_ISA_COUNT)
+    return NULL;
+  pthread_once (&tables_once, build_tables);
+  return table_hw[isa] ? &exact_tables[isa] : NULL;
 }
 
 static const char *const level_names[KK_LEVEL_COUNT] = {

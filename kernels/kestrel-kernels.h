@@ -356,6 +356,12 @@ typedef struct kk_kernels {
   void (*gemm_f32_pack_b) (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
   void (*gemm_f32) (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                     const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+  /* The reference gemm's arithmetic to the bit (gemm_f32 of the scalar
+   * table), at this table's ISA: B packed by the scalar table's
+   * gemm_f32_pack_b. For the float steps of integer plans
+   * (kk_kernels_get_exact). */
+  void (*gemm_f32_exact) (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                          const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
 
   /* gemm with FP16 weights: the same product and epilogue as gemm_f32, A, C,
    * bias and residual in float, B stored as IEEE half (gemm_f16_pack_b
@@ -483,6 +489,12 @@ const kk_kernels *kk_kernels_get (kk_isa isa);
 
 /* Whether every entry of a table is set (a test checks all of them are). */
 bool kk_kernels_is_complete (const kk_kernels *table);
+
+/* The scalar table with gemm_f32 replaced by `isa`'s gemm_f32_exact: the
+ * reference's results to the bit, faster. The float steps of INT8 / INT4
+ * plans run on it at the simd levels, so that those plans give the same
+ * bits at every level. NULL when the CPU lacks the ISA. */
+const kk_kernels *kk_kernels_get_exact (kk_isa isa);
 
 /* The table a level uses (kk_kernels_get (kk_level_isa (level))). */
 const kk_kernels *kk_kernels_for_level (kk_level level);

@@ -707,13 +707,18 @@ plan_new (KestrelModel *model, const KestrelPlanOptions *options, gboolean item_
       step->inputs = g_new0 (KestrelTensorView, MAX (step->n_inputs, 1));
       step->outputs = g_new0 (KestrelTensorView, MAX (step->n_outputs, 1));
       step->level = options->level;
+      step->kernels = kk_kernels_for_level (step->level);
       /* An INT8 plan's float steps (what the INT8 pass left float, layers
        * kept FP32) run the reference kernels at every level, so the plan
-       * gives the same bits at every level (see kestrel-plan.h). */
+       * gives the same bits at every level (see kestrel-plan.h); at the
+       * simd levels their gemms are the reference's arithmetic built for
+       * the best ISA (kk_kernels_get_exact). */
       if (kestrel_precision_is_integer (options->precision) && !node_is_int8 (graph, node)
           && !options->float_steps_at_level)
-        step->level = kk_level_is_parallel (options->level) ? KK_LEVEL_PARALLEL : KK_LEVEL_SCALAR;
-      step->kernels = kk_kernels_for_level (step->level);
+        {
+          step->level = kk_level_is_parallel (options->level) ? KK_LEVEL_PARALLEL : KK_LEVEL_SCALAR;
+          step->kernels = kk_kernels_get_exact (kk_level_isa (options->level));
+        }
       step->pool = plan->pool;
     }
   /* prepare() sees shapes and constant data (activations have no address

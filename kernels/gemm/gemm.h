@@ -137,6 +137,11 @@ void gemm_f32_pack_b_avx2 (const float *b, size_t k, size_t n, bool b_is_nk, flo
 void gemm_f32_avx2 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                     const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
 
+/* The reference's results to the bit, B as the reference packs it
+ * (gemm-exact-avx512.c). */
+void gemm_f32_exact_avx512 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                            const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+
 /* AVX-512F: 16 floats per vector, masked edges. */
 size_t gemm_f32_packed_size_avx512 (size_t k, size_t n);
 void gemm_f32_pack_b_avx512 (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);

@@ -548,6 +548,54 @@ act_bits_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
         }
 }
 
+/* kk_kernels_get_exact: the reference's results to the bit at every ISA,
+ * over the sweep and the shapes (every epilogue, the activations, the
+ * residual in place, NaN past A's rows and the bias). */
+static void
+exact_bits_case (const kk_kernels *ref, const kk_kernels *exact, kk_isa isa, const GemmCase *cs, GRand *rand)
+{
+  GemmInputs in;
+  inputs_init (&in, cs, rand);
+  g_autofree float *want = run_case (ref, &in);
+  g_autofree float *got = run_case (exact, &in);
+  if (memcmp (want, got, cs->m * cs->n * sizeof (float)) != 0)
+    {
+      g_autofree char *what = case_describe (cs);
+      g_error ("the exact gemm at %s differs from the reference: %s", kk_isa_name (isa), what);
+    }
+  inputs_clear (&in);
+}
+
+static void
+exact_bits_isa (const kk_kernels *ref, const kk_kernels *t, gpointer data)
+{
+  const kk_kernels *exact = kk_kernels_get_exact (t->isa);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (12);
+
+  g_assert_nonnull (exact);
+  /* The scalar table's packing, the reference's layout. */
+  g_assert_true (exact->gemm_f32_pack_b == ref->gemm_f32_pack_b);
+  for (size_t m = 0; m <= SWEEP_M_MAX; m++)
+    for (size_t ni = 0; ni < G_N_ELEMENTS (sweep_n); ni++)
+      for (size_t ki = 0; ki < G_N_ELEMENTS (sweep_k); ki++)
+        {
+          GemmCase cs = sweep_case (m, ni, ki);
+          exact_bits_case (ref, exact, t->isa, &cs, rand);
+        }
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (size_t v = 0; v < G_N_ELEMENTS (shape_variants); v++)
+      {
+        GemmCase cs = shape_case (s, shape_variants[v]);
+        exact_bits_case (ref, exact, t->isa, &cs, rand);
+      }
+}
+
+static void
+test_exact_bits (void)
+{
+  kk_test_each_isa (exact_bits_isa, NULL);
+}
+
 static void
 test_act_bits (void)
 {
@@ -764,5 +812,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/kernels/gemm-f16/pack-rounding", test_f16_rounding);
   g_test_add_func ("/kernels/gemm/act-bits", test_act_bits);
+  g_test_add_func ("/kernels/gemm/exact-bits", test_exact_bits);
   return g_test_run ();
 }
