@@ -20,12 +20,13 @@
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 /* A library's own precondition that its own code breaks on bad input, not
- * Kestrel's call: gdk-pixbuf's GIF loader (2.42.10, Debian 12) asks
- * gdk_pixbuf_calculate_rowstride for a frame of width 0 when a file
- * declares one (regressions/image/gif-frame-width-0.gif); that pixbuf is
- * never made, the loader fails, and the images source reports the file as
- * a source error and goes on with the next (as it does in kestrel-cli
- * run). Only that message is let through. */
+ * Kestrel's call (Kestrel never calls the function): gdk-pixbuf's GIF
+ * loader (2.42.10, Debian 12) asks gdk_pixbuf_calculate_rowstride for a
+ * frame of width or height 0 when a file declares one
+ * (regressions/image/gif-frame-width-0.gif, gif-frame-height-0.gif); that
+ * pixbuf is never made, the loader fails, and the images source reports
+ * the file as a source error and goes on with the next (as it does in
+ * kestrel-cli run). Only that function's criticals are let through. */
 static inline gboolean
 fuzz_log_is_library_defect (const GLogField *fields, gsize n_fields)
 {
@@ -37,7 +38,7 @@ fuzz_log_is_library_defect (const GLogField *fields, gsize n_fields)
     else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
       message = fields[i].value;
   return g_strcmp0 (domain, "GdkPixbuf") == 0 && message != NULL
-         && g_str_has_prefix (message, "gdk_pixbuf_calculate_rowstride: assertion 'width > 0' failed");
+         && g_str_has_prefix (message, "gdk_pixbuf_calculate_rowstride: assertion ");
 }
 
 /* Messages of bad input are expected by the thousand and only slow the
