@@ -28,6 +28,7 @@ kk_kernels_is_complete (const kk_kernels *t)
     (const void *) t->gemm_f32_packed_size, (const void *) t->gemm_f32_pack_b,
     (const void *) t->gemm_f32, (const void *) t->gemm_f32_exact, (const void *) t->gemm_f16_packed_size,
     (const void *) t->gemm_f16_pack_b, (const void *) t->gemm_f16, (const void *) t->dwconv_f32_nhwc,
+    (const void *) t->dwconv_f32_nhwc_exact,
     (const void *) t->maxpool_f32_nhwc, (const void *) t->avgpool_global_f32_nhwc,
     (const void *) t->binary_f32, (const void *) t->add_clamp_f32,
     (const void *) t->clamp_f32, (const void *) t->sigmoid_f32, (const void *) t->silu_f32,
@@ -82,6 +83,7 @@ build_tables (void)
       {
         exact_tables[i] = tables[KK_ISA_SCALAR];
         exact_tables[i].gemm_f32 = tables[i].gemm_f32_exact;
+        exact_tables[i].dwconv_f32_nhwc = tables[i].dwconv_f32_nhwc_exact;
       }
 }
 

@@ -384,6 +384,13 @@ typedef struct kk_kernels {
    * by kk_dwconv_f32_pack_weights (ISA-independent layout). */
   void (*dwconv_f32_nhwc) (const kk_dwconv_params *p, const float *in, float *out,
                            size_t row_begin, size_t row_end);
+  /* The reference depthwise convolution's arithmetic to the bit
+   * (dwconv_f32_nhwc of the scalar table: bias, then one rounded multiply
+   * and one rounded add per in-bounds tap in (ky, kx) order, then the clamp),
+   * at this table's ISA or the nearest lower one that has it (SSE4.2's
+   * dwconv_f32_nhwc is already exact). For kk_kernels_get_exact. */
+  void (*dwconv_f32_nhwc_exact) (const kk_dwconv_params *p, const float *in, float *out,
+                                 size_t row_begin, size_t row_end);
   /* The same with FP16 weights (FP16 plans): IEEE halves packed [kh][kw][C]
    * by kk_dwconv_f16_pack_weights, widened to float as they are loaded
    * (F16C, NEON FCVTL); p->weights is not read. Unlike dwconv_f32_nhwc the
@@ -490,8 +497,9 @@ const kk_kernels *kk_kernels_get (kk_isa isa);
 /* Whether every entry of a table is set (a test checks all of them are). */
 bool kk_kernels_is_complete (const kk_kernels *table);
 
-/* The scalar table with gemm_f32 replaced by `isa`'s gemm_f32_exact: the
- * reference's results to the bit, faster. The float steps of INT8 / INT4
+/* The scalar table with gemm_f32 and dwconv_f32_nhwc replaced by `isa`'s
+ * gemm_f32_exact and dwconv_f32_nhwc_exact: the reference's results to the
+ * bit, faster. The float steps of INT8 / INT4
  * plans run on it at the simd levels, so that those plans give the same
  * bits at every level. NULL when the CPU lacks the ISA. */
 const kk_kernels *kk_kernels_get_exact (kk_isa isa);

@@ -19,14 +19,22 @@ void
 kk_dwconv_fill (kk_kernels *table, kk_isa isa)
 {
   table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_scalar;
+  table->dwconv_f32_nhwc_exact = kk_dwconv_f32_nhwc_scalar;
 
 #if KK_ARCH_X86
   if (kk_isa_includes (isa, KK_ISA_SSE42))
-    table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_sse42;
+    {
+      /* Without FMA, SSE4.2's version is the reference's arithmetic. */
+      table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_sse42;
+      table->dwconv_f32_nhwc_exact = kk_dwconv_f32_nhwc_sse42;
+    }
   if (kk_isa_includes (isa, KK_ISA_AVX2))
     table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_avx2;
   if (kk_isa_includes (isa, KK_ISA_AVX512))
-    table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_avx512;
+    {
+      table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_avx512;
+      table->dwconv_f32_nhwc_exact = kk_dwconv_f32_nhwc_exact_avx512;
+    }
 #endif
 
 #if KK_ARCH_ARM64

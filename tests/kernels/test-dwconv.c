@@ -6,7 +6,9 @@
  * 2. Every other ISA against scalar. SSE4.2 mirrors the reference operation
  *    by operation and must match it bit for bit; the FMA versions (AVX2,
  *    AVX-512, NEON) may differ by rounding only, bounded relative to the
- *    magnitudes involved (below).
+ *    magnitudes involved (below). Every ISA's exact table
+ *    (kk_kernels_get_exact, the integer plans' float steps) must match it
+ *    bit for bit, signed zeros included (some inputs are +-0).
  * 3. Row ranges: any split of the output rows into calls gives exactly the
  *    result of one call, and a call writes its rows only; nothing is written
  *    before or after the output.
@@ -190,6 +192,9 @@ run_case (const Case *c, GRand *rand)
 
   for (size_t i = 0; i < in_n; i++)
     in[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  for (size_t i = 0; i < in_n; i++)
+    if (g_rand_int_range (rand, 0, 8) == 0)
+      in[i] = g_rand_boolean (rand) ? 0.0f : -0.0f;
   for (size_t i = 0; i < taps * C; i++)
     w_onnx[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
   for (size_t i = 0; bias != NULL && i < C; i++)
@@ -233,6 +238,13 @@ run_case (const Case *c, GRand *rand)
             g_error ("%s [%zu] = %.9g, scalar %.9g (tolerance %.3g) for %s", kk_isa_name ((kk_isa) isa), i,
                      (double) got[i], (double) want[i], tol, name);
         }
+
+      const kk_kernels *exact_table = kk_kernels_get_exact ((kk_isa) isa);
+      run_table (exact_table, &p, in, got, rand, name);
+      for (size_t i = 0; i < out_n; i++)
+        if (memcmp (&got[i], &want[i], sizeof (float)) != 0)
+          g_error ("the exact table of %s: [%zu] = %.9g, scalar %.9g (bits differ) for %s",
+                   kk_isa_name ((kk_isa) isa), i, (double) got[i], (double) want[i], name);
     }
 
   g_free (w_onnx);
