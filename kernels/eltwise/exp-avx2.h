@@ -11,6 +11,21 @@
 
 #include <immintrin.h>
 
+/* exp (r) for the reduced argument r in [-ln2 / 2, ln2 / 2]: the degree-6
+ * polynomial of the Cephes library's expf (1 + r + r^2 p5 (r)). */
+static inline __attribute__ ((always_inline)) __m256
+kk_exp_poly_ps_avx2 (__m256 r)
+{
+  __m256 p = _mm256_set1_ps (1.9875691500e-4f);
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.3981999507e-3f));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (8.3334519073e-3f));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (4.1665795894e-2f));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.6666665459e-1f));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (5.0000001201e-1f));
+  p = _mm256_fmadd_ps (p, _mm256_mul_ps (r, r), _mm256_add_ps (r, _mm256_set1_ps (1.0f)));
+  return p;
+}
+
 /* exp (v) for v in [-87, 87] (callers clamp): 2^n * p (r) with n the
  * nearest integer to v / ln 2 and r = v - n ln 2 split in two constants, p
  * the degree-6 Taylor-fitted polynomial of the Cephes library's expf;
@@ -22,13 +37,7 @@ kk_exp_ps_avx2 (__m256 v)
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps (n, _mm256_set1_ps (0.693359375f), v);
   r = _mm256_fnmadd_ps (n, _mm256_set1_ps (-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps (1.9875691500e-4f);
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.3981999507e-3f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (8.3334519073e-3f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (4.1665795894e-2f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.6666665459e-1f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (5.0000001201e-1f));
-  p = _mm256_fmadd_ps (p, _mm256_mul_ps (r, r), _mm256_add_ps (r, _mm256_set1_ps (1.0f)));
+  const __m256 p = kk_exp_poly_ps_avx2 (r);
   const __m256i e = _mm256_slli_epi32 (_mm256_add_epi32 (_mm256_cvtps_epi32 (n), _mm256_set1_epi32 (127)), 23);
   return _mm256_mul_ps (p, _mm256_castsi256_ps (e));
 }
@@ -49,13 +58,7 @@ kk_sigmoid_ps_avx2 (__m256 x)
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmsub_ps (n, _mm256_set1_ps (0.693359375f), xc);
   r = _mm256_fnmadd_ps (n, _mm256_set1_ps (-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps (1.9875691500e-4f);
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.3981999507e-3f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (8.3334519073e-3f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (4.1665795894e-2f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.6666665459e-1f));
-  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (5.0000001201e-1f));
-  p = _mm256_fmadd_ps (p, _mm256_mul_ps (r, r), _mm256_add_ps (r, _mm256_set1_ps (1.0f)));
+  const __m256 p = kk_exp_poly_ps_avx2 (r);
   const __m256i e = _mm256_slli_epi32 (_mm256_add_epi32 (_mm256_cvtps_epi32 (n), _mm256_set1_epi32 (127)), 23);
   const __m256 one = _mm256_set1_ps (1.0f);
   const __m256 s = _mm256_div_ps (one, _mm256_add_ps (one, _mm256_mul_ps (p, _mm256_castsi256_ps (e))));
