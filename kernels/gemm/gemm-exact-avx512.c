@@ -25,9 +25,12 @@
 
 static inline __attribute__ ((always_inline)) void
 exact_tile (size_t rows, size_t i0, size_t j0, size_t cols, size_t n, size_t k, const float *a, size_t lda,
-            const float *b, float *c, size_t ldc, const float *bias, const float *residual, size_t ldr, float lo,
-            float hi, kk_gemm_act act)
+            const float *b, float *c, size_t ldc, const kk_gemm_epilogue *e)
 {
+  const float *bias = e->bias, *residual = e->residual;
+  const size_t ldr = e->ldr;
+  const float lo = e->lo, hi = e->hi;
+  const kk_gemm_act act = e->act;
   const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16) ((1u << cols) - 1);
   const __mmask16 m1 = cols >= 32 ? 0xffff : cols > 16 ? (__mmask16) ((1u << (cols - 16)) - 1) : 0;
   __m512 acc[EXACT_ROWS][2];
@@ -79,14 +82,9 @@ exact_tile (size_t rows, size_t i0, size_t j0, size_t cols, size_t n, size_t k, 
 
 void
 gemm_f32_exact_avx512 (size_t m_count, size_t n, size_t k, const float *a, size_t lda, const float *packed_b,
-                       float *c, size_t ldc, const kk_gemm_epilogue *e)
+                       float *c, size_t ldc, const kk_gemm_epilogue *epilogue)
 {
-  const float *bias = e != NULL ? e->bias : NULL;
-  const float *residual = e != NULL ? e->residual : NULL;
-  size_t ldr = e != NULL ? e->ldr : 0;
-  float lo = e != NULL ? e->lo : -INFINITY;
-  float hi = e != NULL ? e->hi : INFINITY;
-  kk_gemm_act act = e != NULL ? e->act : KK_GEMM_ACT_NONE;
+  const kk_gemm_epilogue e = kk_gemm_epilogue_or_none (epilogue);
 
   for (size_t i0 = 0; i0 < m_count; i0 += EXACT_ROWS)
     for (size_t j0 = 0; j0 < n; j0 += EXACT_COLUMNS)
@@ -96,16 +94,16 @@ gemm_f32_exact_avx512 (size_t m_count, size_t n, size_t k, const float *a, size_
         switch (m_count - i0 < EXACT_ROWS ? m_count - i0 : EXACT_ROWS)
           {
           case 4:
-            exact_tile (4, i0, j0, cols, n, k, a, lda, packed_b, c, ldc, bias, residual, ldr, lo, hi, act);
+            exact_tile (4, i0, j0, cols, n, k, a, lda, packed_b, c, ldc, &e);
             break;
           case 3:
-            exact_tile (3, i0, j0, cols, n, k, a, lda, packed_b, c, ldc, bias, residual, ldr, lo, hi, act);
+            exact_tile (3, i0, j0, cols, n, k, a, lda, packed_b, c, ldc, &e);
             break;
           case 2:
-            exact_tile (2, i0, j0, cols, n, k, a, lda, packed_b, c, ldc, bias, residual, ldr, lo, hi, act);
+            exact_tile (2, i0, j0, cols, n, k, a, lda, packed_b, c, ldc, &e);
             break;
           default:
-            exact_tile (1, i0, j0, cols, n, k, a, lda, packed_b, c, ldc, bias, residual, ldr, lo, hi, act);
+            exact_tile (1, i0, j0, cols, n, k, a, lda, packed_b, c, ldc, &e);
             break;
           }
       }

@@ -54,11 +54,7 @@ void
 gemm_f16_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                  const uint16_t *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue)
 {
-  const float *bias = epilogue != NULL ? epilogue->bias : NULL;
-  const float *residual = epilogue != NULL ? epilogue->residual : NULL;
-  size_t ldr = epilogue != NULL ? epilogue->ldr : 0;
-  float lo = epilogue != NULL ? epilogue->lo : -INFINITY;
-  float hi = epilogue != NULL ? epilogue->hi : INFINITY;
+  const kk_gemm_epilogue e = kk_gemm_epilogue_or_none (epilogue);
   float wide[K_CHUNK * COLUMN_CHUNK];
 
   for (size_t j0 = 0; j0 < n; j0 += COLUMN_CHUNK)
@@ -88,9 +84,9 @@ gemm_f16_scalar (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                 }
             }
 
-          kk_gemm_scalar_epilogue_row (acc, cols, bias != NULL ? bias + j0 : NULL,
-                                       residual != NULL ? residual + i * ldr + j0 : NULL, lo, hi,
-                                       KK_GEMM_ACT_NONE, c + i * ldc + j0);
+          kk_gemm_scalar_epilogue_row (acc, cols, e.bias != NULL ? e.bias + j0 : NULL,
+                                       e.residual != NULL ? e.residual + i * e.ldr + j0 : NULL, e.lo,
+                                       e.hi, KK_GEMM_ACT_NONE, c + i * ldc + j0);
         }
     }
 }

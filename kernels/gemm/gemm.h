@@ -51,6 +51,17 @@ void kk_gemm_blocked_pack_b (const float *b, size_t k, size_t n, bool b_is_nk,
  * packed B (k x group width floats) stays in L2 however large n is. */
 #define KK_GEMM_L2_GROUP_BYTES ((size_t) 192 * 1024)
 
+/* An epilogue as the kernels read it: a NULL epilogue is one with no bias,
+ * no residual, no bounds and no activation. */
+static inline kk_gemm_epilogue
+kk_gemm_epilogue_or_none (const kk_gemm_epilogue *epilogue)
+{
+  if (epilogue != NULL)
+    return *epilogue;
+  return (kk_gemm_epilogue) { .bias = NULL, .residual = NULL, .ldr = 0, .lo = -INFINITY, .hi = INFINITY,
+                              .act = KK_GEMM_ACT_NONE };
+}
+
 /* The reference epilogue of one row of cols results (both scalar
  * references): + bias, + residual (read before the store: it may be C
  * itself), clamp. A NaN sum stays NaN (both comparisons are false), so an
