@@ -149,7 +149,9 @@ void gemm_f32_avx2 (size_t m_count, size_t n, size_t k, const float *a, size_t l
                     const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
 
 /* The reference's results to the bit, B as the reference packs it
- * (gemm-exact-avx512.c). */
+ * (gemm-exact-avx2.c, gemm-exact-avx512.c). */
+void gemm_f32_exact_avx2 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                          const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
 void gemm_f32_exact_avx512 (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                             const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
 
