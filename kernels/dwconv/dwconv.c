@@ -29,7 +29,10 @@ kk_dwconv_fill (kk_kernels *table, kk_isa isa)
       table->dwconv_f32_nhwc_exact = kk_dwconv_f32_nhwc_sse42;
     }
   if (kk_isa_includes (isa, KK_ISA_AVX2))
-    table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_avx2;
+    {
+      table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_avx2;
+      table->dwconv_f32_nhwc_exact = kk_dwconv_f32_nhwc_exact_avx2;
+    }
   if (kk_isa_includes (isa, KK_ISA_AVX512))
     {
       table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_avx512;
