@@ -85,14 +85,18 @@ kk_gemm_fill (kk_kernels *table, kk_isa isa)
   table->gemm_f32_packed_size = gemm_f32_packed_size_scalar;
   table->gemm_f32_pack_b = gemm_f32_pack_b_scalar;
   table->gemm_f32 = gemm_f32_scalar;
-  /* AVX2 and AVX-512 have their own; SSE4.2 runs the reference itself,
-   * which is exact by definition. */
+  /* AVX2, AVX-512 and NEON have their own; SSE4.2 runs the reference
+   * itself, which is exact by definition. */
   table->gemm_f32_exact = gemm_f32_scalar;
 #if KK_ARCH_X86
   if (kk_isa_includes (isa, KK_ISA_AVX512))
     table->gemm_f32_exact = gemm_f32_exact_avx512;
   else if (kk_isa_includes (isa, KK_ISA_AVX2))
     table->gemm_f32_exact = gemm_f32_exact_avx2;
+#endif
+#if KK_ARCH_ARM64
+  if (kk_isa_includes (isa, KK_ISA_NEON))
+    table->gemm_f32_exact = gemm_f32_exact_neon;
 #endif
 
 #if KK_ARCH_X86

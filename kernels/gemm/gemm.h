@@ -168,4 +168,9 @@ size_t gemm_f32_packed_size_neon (size_t k, size_t n);
 void gemm_f32_pack_b_neon (const float *b, size_t k, size_t n, bool b_is_nk, float *packed);
 void gemm_f32_neon (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                     const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
+
+/* The reference's results to the bit, B as the reference packs it
+ * (gemm-exact-neon.c). */
+void gemm_f32_exact_neon (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
+                          const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
 #endif
