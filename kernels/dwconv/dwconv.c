@@ -42,6 +42,9 @@ kk_dwconv_fill (kk_kernels *table, kk_isa isa)
 
 #if KK_ARCH_ARM64
   if (kk_isa_includes (isa, KK_ISA_NEON))
-    table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_neon;
+    {
+      table->dwconv_f32_nhwc = kk_dwconv_f32_nhwc_neon;
+      table->dwconv_f32_nhwc_exact = kk_dwconv_f32_nhwc_exact_neon;
+    }
 #endif
 }

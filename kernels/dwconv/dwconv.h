@@ -9,8 +9,8 @@
  * the taps one multiply and one add at a time in (ky, kx) order; SSE4.2 does
  * exactly the same per lane (so it is bit-identical), while AVX2, AVX-512 and
  * NEON use fused multiply-adds and differ from it by rounding only.
- * AVX2 and AVX-512 also have an exact version (the reference's arithmetic
- * per lane) for the integer plans' float steps.
+ * AVX2, AVX-512 and NEON also have an exact version (the reference's
+ * arithmetic per lane) for the integer plans' float steps.
  *
  * Layout of the SIMD versions: channels are the vector dimension (NHWC keeps
  * them contiguous, so every load and store is a plain unaligned vector). A
@@ -51,6 +51,9 @@ void kk_dwconv_f32_nhwc_exact_avx512 (const kk_dwconv_params *p, const float *in
 #if KK_ARCH_ARM64
 void kk_dwconv_f32_nhwc_neon (const kk_dwconv_params *p, const float *in, float *out,
                               size_t row_begin, size_t row_end);
+/* The reference's bits (kestrel-kernels.h, dwconv_f32_nhwc_exact). */
+void kk_dwconv_f32_nhwc_exact_neon (const kk_dwconv_params *p, const float *in, float *out,
+                                    size_t row_begin, size_t row_end);
 #endif
 
 /* Where output row r (of all images) reads from: the image, the first input
