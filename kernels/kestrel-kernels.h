@@ -358,8 +358,10 @@ typedef struct kk_kernels {
                     const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
   /* The reference gemm's arithmetic to the bit (gemm_f32 of the scalar
    * table), at this table's ISA: B packed by the scalar table's
-   * gemm_f32_pack_b. For the float steps of integer plans
-   * (kk_kernels_get_exact). */
+   * gemm_f32_pack_b. AVX2, AVX-512 and NEON have their own (a rounded
+   * multiply then a rounded add per k, never fused); SSE4.2 and scalar
+   * tables hold the reference itself. For the float steps of integer
+   * plans (kk_kernels_get_exact). */
   void (*gemm_f32_exact) (size_t m_count, size_t n, size_t k, const float *a, size_t lda,
                           const float *packed_b, float *c, size_t ldc, const kk_gemm_epilogue *epilogue);
 
@@ -387,8 +389,9 @@ typedef struct kk_kernels {
   /* The reference depthwise convolution's arithmetic to the bit
    * (dwconv_f32_nhwc of the scalar table: bias, then one rounded multiply
    * and one rounded add per in-bounds tap in (ky, kx) order, then the clamp),
-   * at this table's ISA or the nearest lower one that has it (SSE4.2's
-   * dwconv_f32_nhwc is already exact). For kk_kernels_get_exact. */
+   * at this table's ISA: AVX2, AVX-512 and NEON have their own, SSE4.2's
+   * dwconv_f32_nhwc is already exact, scalar tables hold the reference.
+   * For kk_kernels_get_exact. */
   void (*dwconv_f32_nhwc_exact) (const kk_dwconv_params *p, const float *in, float *out,
                                  size_t row_begin, size_t row_end);
   /* The same with FP16 weights (FP16 plans): IEEE halves packed [kh][kw][C]
