@@ -194,6 +194,24 @@ pixel3x3 (const float *x0, const float *x1, const float *x2, bool h0, bool h1, b
   return a0;
 }
 
+/* Two neighbouring pixels (stride 1, no dilation) through one kernel row
+ * of three taps w[0..2], exactly: the row's four input vectors x, x + C,
+ * x + 2C, x + 3C loaded once, each pixel one chain in kx order as the
+ * reference. */
+KK_ALWAYS_INLINE void
+pair_row_exact (const float *x, size_t C, const __m256 *w, __m256 *va, __m256 *vb)
+{
+  const __m256 c0 = _mm256_loadu_ps (x), c1 = _mm256_loadu_ps (x + C);
+  const __m256 c2 = _mm256_loadu_ps (x + 2 * C), c3 = _mm256_loadu_ps (x + 3 * C);
+
+  *va = madd_ps (*va, c0, w[0], true);
+  *vb = madd_ps (*vb, c1, w[0], true);
+  *va = madd_ps (*va, c1, w[1], true);
+  *vb = madd_ps (*vb, c2, w[1], true);
+  *va = madd_ps (*va, c2, w[2], true);
+  *vb = madd_ps (*vb, c3, w[2], true);
+}
+
 /* One 8-channel block of a 3x3 row over n interior columns, no bounds
  * checks; the nine weight vectors stay in registers for the whole run.
  * h0..h2: which kernel rows are inside the input (x of the others is never
@@ -230,38 +248,11 @@ row3x3_block (const float *x0, const float *x1, const float *x2, bool h0, bool h
       {
         __m256 va = vb, vb2 = vb;
         if (h0)
-          {
-            const __m256 c0 = _mm256_loadu_ps (x0), c1 = _mm256_loadu_ps (x0 + C);
-            const __m256 c2 = _mm256_loadu_ps (x0 + 2 * C), c3 = _mm256_loadu_ps (x0 + 3 * C);
-            va = madd_ps (va, c0, wv[0], true);
-            vb2 = madd_ps (vb2, c1, wv[0], true);
-            va = madd_ps (va, c1, wv[1], true);
-            vb2 = madd_ps (vb2, c2, wv[1], true);
-            va = madd_ps (va, c2, wv[2], true);
-            vb2 = madd_ps (vb2, c3, wv[2], true);
-          }
+          pair_row_exact (x0, C, wv + 0, &va, &vb2);
         if (h1)
-          {
-            const __m256 c0 = _mm256_loadu_ps (x1), c1 = _mm256_loadu_ps (x1 + C);
-            const __m256 c2 = _mm256_loadu_ps (x1 + 2 * C), c3 = _mm256_loadu_ps (x1 + 3 * C);
-            va = madd_ps (va, c0, wv[3], true);
-            vb2 = madd_ps (vb2, c1, wv[3], true);
-            va = madd_ps (va, c1, wv[4], true);
-            vb2 = madd_ps (vb2, c2, wv[4], true);
-            va = madd_ps (va, c2, wv[5], true);
-            vb2 = madd_ps (vb2, c3, wv[5], true);
-          }
+          pair_row_exact (x1, C, wv + 3, &va, &vb2);
         if (h2)
-          {
-            const __m256 c0 = _mm256_loadu_ps (x2), c1 = _mm256_loadu_ps (x2 + C);
-            const __m256 c2 = _mm256_loadu_ps (x2 + 2 * C), c3 = _mm256_loadu_ps (x2 + 3 * C);
-            va = madd_ps (va, c0, wv[6], true);
-            vb2 = madd_ps (vb2, c1, wv[6], true);
-            va = madd_ps (va, c1, wv[7], true);
-            vb2 = madd_ps (vb2, c2, wv[7], true);
-            va = madd_ps (va, c2, wv[8], true);
-            vb2 = madd_ps (vb2, c3, wv[8], true);
-          }
+          pair_row_exact (x2, C, wv + 6, &va, &vb2);
         _mm256_storeu_ps (o, clamp ? clamp_ps (va, vlo, vhi) : va);
         _mm256_storeu_ps (o + C, clamp ? clamp_ps (vb2, vlo, vhi) : vb2);
       }
