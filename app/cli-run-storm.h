@@ -25,10 +25,21 @@ typedef struct _KestrelCliStorm KestrelCliStorm;
  * model (front, back) or source (one of `sources`, when it has more than
  * one). Each change is printed as a JSON line
  * {"reconfigure": N, "set": "level", "to": "simd"} (with `json`) or a text
- * line. `start` is the configuration the engine was started with. */
+ * line. `start` is the configuration the engine was started with.
+ *
+ * With `checkpoint_every_s` > 0, that often the storm also goes back to
+ * `start` (a request printed with "set": "checkpoint") and, once the
+ * engine has run it for 5 s, prints the process's resident size there:
+ * {"checkpoint": N, "time_s": T, "reached": true, "rss_mb": M} (or
+ * "reached": false when the engine did not get there within a minute).
+ * Why: the resident size depends on the settings in effect (the back model
+ * at batch 8 needs more than the front one at batch 1), so samples taken
+ * under random settings scatter by tens of MB; at one fixed configuration
+ * they differ only by what the run has kept, and their slope measures
+ * growth (scripts/soak-report.py). */
 KestrelCliStorm *kestrel_cli_storm_new (KestrelEngine *engine, const KestrelEngineConfig *start,
                                         const char *const *sources, guint32 seed, double every_s,
-                                        gboolean json);
+                                        double checkpoint_every_s, gboolean json);
 void kestrel_cli_storm_free (KestrelCliStorm *storm);
 /* Reconfigurations asked for so far. */
 guint kestrel_cli_storm_get_n_requested (KestrelCliStorm *storm);

@@ -282,7 +282,7 @@ kestrel_cli_run (int argc, char **argv)
   g_autofree char *source = NULL, *model = NULL, *level_name = NULL, *metrics_addr = NULL;
   g_autofree char *state_file = NULL, *precision_name = NULL;
   g_auto(GStrv) input_shapes = NULL, storm_sources = NULL;
-  double reconfigure_every = 0;
+  double reconfigure_every = 0, checkpoint_every = 0;
   int seed = 1;
   int threads = 0, batch = 0, canary = 0, batch_wait = -1, batch_latency = 0;
   double budget = 0, duration = 0;
@@ -310,6 +310,8 @@ kestrel_cli_run (int argc, char **argv)
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Soak: seed of --reconfigure-every's draws (default 1)", "N" },
     { "reconfigure-source", 0, 0, G_OPTION_ARG_STRING_ARRAY, &storm_sources,
       "Soak: another source --reconfigure-every may switch to; repeatable", "SPEC" },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_DOUBLE, &checkpoint_every,
+      "Soak: return to the starting settings this often and print the resident size there", "SECONDS" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- run the pipeline headless");
@@ -328,6 +330,7 @@ kestrel_cli_run (int argc, char **argv)
     /* g_timeout_add() counts milliseconds in a guint. */
     { "duration", 0, 1000000, TRUE, "seconds" },
     { "reconfigure-every", 0, 86400, FALSE, "seconds; 0: never" },
+    { "checkpoint-every", 0, 86400, FALSE, "seconds; 0: never" },
     { "seed", 0, G_MAXINT },
     { NULL }
   };
@@ -345,6 +348,11 @@ kestrel_cli_run (int argc, char **argv)
     return kestrel_cli_fail ("run", "--reconfigure-every: at least 0.01 seconds (0: never)", 2);
   if (storm_sources != NULL && reconfigure_every == 0)
     return kestrel_cli_fail ("run", "--reconfigure-source needs --reconfigure-every", 2);
+  /* A checkpoint holds the starting settings for 5 s once they run. */
+  if (checkpoint_every > 0 && reconfigure_every == 0)
+    return kestrel_cli_fail ("run", "--checkpoint-every needs --reconfigure-every", 2);
+  if (checkpoint_every > 0 && checkpoint_every < 10)
+    return kestrel_cli_fail ("run", "--checkpoint-every: at least 10 seconds (0: never)", 2);
 
   kestrel_engine_config_init (&config);
   if (source != NULL)
@@ -421,7 +429,7 @@ kestrel_cli_run (int argc, char **argv)
    * as in the window. */
   if (reconfigure_every > 0)
     run.storm = kestrel_cli_storm_new (run.engine, &config, (const char *const *) storm_sources,
-                                       (guint32) seed, reconfigure_every, json);
+                                       (guint32) seed, reconfigure_every, checkpoint_every, json);
   kestrel_engine_config_clear (&config);
   run.status_id = g_timeout_add_seconds (1, print_status, &run);
   run.sigint_id = g_unix_signal_add (SIGINT, on_signal, &run);

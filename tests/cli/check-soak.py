@@ -4,12 +4,15 @@ H, is not part of make check).
 
   check-soak.py SOAK_SH BUILD_DIR VIDEO
 
-20 s of scripts/soak.sh with a reconfiguration every 0.5 s: it must pass
+25 s of scripts/soak.sh with a reconfiguration every 0.5 s and a
+checkpoint (back to the starting settings) every 10 s: it must pass
 (no errors, no frame lost, nothing left in the pool), and its counts must
 add up: every reconfiguration asked for was printed with what it set, the
 engine applied at least one and never more than were asked for, every
 frame captured was processed or dropped and every processed one decoded
-once, and the RSS was sampled. Nothing about time or speed is asserted.
+once, the RSS was sampled, the checkpoints were asked for, and any the
+engine reached (it may not have, under load, before the end) gave a
+resident size. Nothing about time or speed is asserted.
 """
 import json
 import os
@@ -20,6 +23,7 @@ import tempfile
 from cli_checks import finish, missing
 
 SOAK, BUILD, VIDEO = sys.argv[1], sys.argv[2], sys.argv[3]
+SETTINGS = ('precision', 'level', 'threads', 'batch', 'budget', 'model', 'source', 'checkpoint')
 problems = []
 
 
@@ -27,13 +31,15 @@ def main():
     if not os.path.exists(VIDEO):
         missing(VIDEO, 'opencv-doc')
     with tempfile.TemporaryDirectory() as out:
-        proc = subprocess.run(['sh', SOAK, '--seconds', '20', '--every', '0.5', '--seed', '7',
-                               '--sample-every', '2', '--build', BUILD, '--out', out, '--video', VIDEO],
+        proc = subprocess.run(['sh', SOAK, '--seconds', '25', '--every', '0.5', '--seed', '7',
+                               '--sample-every', '2', '--checkpoint-every', '10', '--build', BUILD, '--out', out, '--video', VIDEO],
                               capture_output=True, text=True, timeout=600)
         print(proc.stdout)
         print(proc.stderr)
         with open(os.path.join(out, 'run.jsonl'), encoding='utf-8') as f:
-            requests = [json.loads(line) for line in f if line.startswith('{"reconfigure"')]
+            lines = [json.loads(line) for line in f if line.startswith(('{"reconfigure"', '{"checkpoint"'))]
+    requests = [x for x in lines if 'reconfigure' in x]
+    checkpoints = [x for x in lines if 'checkpoint' in x]
     if proc.returncode != 0:
         problems.append(f'soak.sh exit status {proc.returncode}')
     lines = [line for line in proc.stdout.splitlines() if line.startswith('{"soak"')]
@@ -54,8 +60,7 @@ def main():
     if [r['reconfigure'] for r in requests] != list(range(1, len(requests) + 1)):
         problems.append('the reconfigurations are not numbered 1, 2, 3...')
     for r in requests:
-        if r['set'] not in ('precision', 'level', 'threads', 'batch', 'budget', 'model', 'source') \
-                or not r['to']:
+        if r['set'] not in SETTINGS or not r['to']:
             problems.append(f'a reconfiguration that sets nothing known: {r}')
     stages = soak['stages']
     if not soak['frames'] > 0:
@@ -66,6 +71,12 @@ def main():
         problems.append(f"per stage {stages}, {soak['frames']} processed")
     if soak['pool_outstanding_buffers'] != 0:
         problems.append(f"{soak['pool_outstanding_buffers']} buffers out of the pool")
+    asked_back = [r for r in requests if r['set'] == 'checkpoint']
+    if not asked_back or len(checkpoints) > len(asked_back):
+        problems.append(f'{len(asked_back)} checkpoints asked for, {len(checkpoints)} printed')
+    reached = [c for c in checkpoints if c['reached']]
+    if soak['checkpoints'] != len(reached) or any(not c['rss_mb'] > 0 for c in reached):
+        problems.append(f"checkpoints {checkpoints}, the report counted {soak['checkpoints']} reached")
     if soak['rss_samples'] < 2:
         problems.append(f"{soak['rss_samples']} RSS samples")
     finish(problems)
