@@ -41,19 +41,27 @@ fi
 
 # clang (Debian's clang, and libclang-rt-14-dev for libFuzzer and the
 # sanitizer runtimes) is installed by scripts/install-deps.sh --test.
+# Runs started side by side (one per target) take turns to set up and
+# build the tree (flock, util-linux): two meson runs at once in one tree
+# fail. What meson says is shown only when it fails.
+exec 9>"$build.lock"
+flock 9
+setup_log=$(mktemp)
+trap 'rm -f "$setup_log"' EXIT
 if [ -f "$build/build.ninja" ]; then
-  meson setup --reconfigure "$build" >/dev/null
+  meson setup --reconfigure "$build" >"$setup_log" 2>&1 || { cat "$setup_log" >&2; exit 1; }
 else
   CC=/usr/bin/clang meson setup "$build" -Dfuzz=true \
     -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dgui=disabled -Dopencv=disabled >/dev/null
+    -Dgui=disabled -Dopencv=disabled >"$setup_log" 2>&1 || { cat "$setup_log" >&2; exit 1; }
 fi
 fuzz_exes=""
 for t in $targets; do
   fuzz_exes="$fuzz_exes tests/fuzz/fuzz-$t"
 done
 # shellcheck disable=SC2086  # the target list is split on purpose
-meson compile -C "$build" $fuzz_exes plugins/sources/sources >/dev/null
+meson compile -C "$build" $fuzz_exes plugins/sources/sources >"$setup_log" 2>&1 || { cat "$setup_log" >&2; exit 1; }
+flock -u 9
 
 # Leaks are reported (LeakSanitizer runs at the end of each input);
 # UBSan stops at the first finding, so that it is a crash with an input.
