@@ -3,6 +3,9 @@
 #include "config.h"
 
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli-run-storm.h"
 #include "kestrel-cli.h"
@@ -213,7 +216,17 @@ print_checkpoint (KestrelCliStorm *self, gboolean reached, double rss_mb)
       json_builder_set_member_name (b, "reached");
       json_builder_add_boolean_value (b, reached);
       if (reached)
-        kestrel_cli_json_add_double (b, "rss_mb", rss_mb);
+        {
+          kestrel_cli_json_add_double (b, "rss_mb", rss_mb);
+#ifdef __GLIBC__
+          /* What malloc has handed out and not had back, and what its heaps
+           * hold free: when the resident size grows, whether the run keeps
+           * more or malloc's heaps fragment. */
+          struct mallinfo2 info = mallinfo2 ();
+          kestrel_cli_json_add_double (b, "malloc_in_use_mb", (info.uordblks + info.hblkhd) / 1e6);
+          kestrel_cli_json_add_double (b, "malloc_free_mb", info.fordblks / 1e6);
+#endif
+        }
       json_builder_end_object (b);
       g_autoptr(JsonNode) root = json_builder_get_root (b);
       kestrel_cli_print_json (root, FALSE);

@@ -30,7 +30,8 @@ typedef struct _KestrelCliStorm KestrelCliStorm;
  * With `checkpoint_every_s` > 0, that often the storm also goes back to
  * `start` (a request printed with "set": "checkpoint") and, once the
  * engine has run it for 5 s, prints the process's resident size there:
- * {"checkpoint": N, "time_s": T, "reached": true, "rss_mb": M} (or
+ * {"checkpoint": N, "time_s": T, "reached": true, "rss_mb": M} (with glibc
+ * also "malloc_in_use_mb" and "malloc_free_mb", mallinfo2()) (or
  * "reached": false when the engine did not get there within a minute).
  * Why: the resident size depends on the settings in effect (the back model
  * at batch 8 needs more than the front one at batch 1), so samples taken

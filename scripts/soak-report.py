@@ -155,6 +155,15 @@ def main():
         print(f'  checkpoints       {len(at_start)} at the starting settings ({missed} not reached), '
               f'RSS {at_start[0][1]:.1f} MB at the first, {at_start[-1][1]:.1f} MB at the last, '
               f'{min(r for _, r in at_start):.1f} to {max(r for _, r in at_start):.1f} MB')
+    in_use = [(c['time_s'], c['malloc_in_use_mb']) for c in checkpoints if 'malloc_in_use_mb' in c]
+    if in_use:
+        # What a growth at the checkpoints is made of: more kept by the run
+        # (in use) or malloc's heaps fragmenting (free in them).
+        heap_free = [c['malloc_free_mb'] for c in checkpoints if 'malloc_free_mb' in c]
+        in_use_slope = least_squares_slope(in_use[len(in_use) // 3:])
+        print(f'  malloc            in use {in_use[0][1]:.1f} MB at the first checkpoint, {in_use[-1][1]:.1f} MB '
+              f'at the last' + (f' ({in_use_slope * 3600:+.3f} MB/hour)' if in_use_slope is not None else '')
+              + f'; free in its heaps {heap_free[0]:.1f}, then {heap_free[-1]:.1f} MB')
     if checkpoint_mb_h is not None:
         print(f'  RSS slope         {checkpoint_mb_h:+.3f} MB/hour at the checkpoints (least squares over the '
               f'last {len(checkpoint_tail)} of {len(at_start)}, {checkpoint_tail[0][0]:.0f} s to '
