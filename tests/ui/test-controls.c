@@ -1206,6 +1206,7 @@ main (int   argc,
   g_autoptr(GSettingsSchema) schema = NULL;
   int status;
 
+  ui_test_tolerate_chooser_snapshot_warning ();
   gtk_test_init (&argc, &argv, NULL);
 
   schemas = g_settings_schema_source_get_default ();
